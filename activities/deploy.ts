@@ -1,0 +1,98 @@
+// deploy: ship exactly the artifact the auditor approved to the built-in endpoint, then
+// keep the monitoring Schedule in step with what is live.
+import { Context, log } from '@temporalio/activity';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import { monitoringScheduleId, taskQueues } from '../domain/temporal-names';
+import { durationMs } from '../domain/spec';
+import type { DecisionRecord } from '../adapters/db/port';
+import type { MonitoringInput } from '../workflows/monitoring';
+import type { ActivityDeps } from './deps';
+import { asActivity, userError } from './errors';
+
+export function deployActivities({ store, registry, temporal, endpointUrl }: ActivityDeps) {
+  return {
+    async recordDecision(record: DecisionRecord): Promise<void> {
+      await registry.recordDecision(record);
+    },
+
+    async deployModelVersion(input: { model: string; version: number; auditedSha256: string; actor: string; deploymentKey: string }): Promise<{ endpointUrl: string }> {
+      return asActivity(async () => {
+        const mv = await registry.getModelVersion(input.model, input.version);
+        if (!mv) throw userError('UnknownModelVersion', `${input.model} has no version ${input.version} in the registry`);
+        const runDir = runDirOf(mv.artifactUri, store.rootUri);
+        // Re-hash what is on disk now: the approval is bound to bytes, not to a name.
+        await store.verifyManifest(runDir);
+        const onDisk = await store.sha256(`${runDir}/model.onnx`);
+        if (onDisk !== input.auditedSha256 || mv.sha256 !== input.auditedSha256) {
+          throw userError('ArtifactHashMismatch', `Refusing to deploy ${input.model} v${input.version}: model.onnx has sha256 ${onDisk} (registry: ${mv.sha256}) but the auditor approved ${input.auditedSha256}. The artifact changed after the audit; retrain and audit again.`, { onDisk, audited: input.auditedSha256 });
+        }
+        await registry.recordDeployment({ model: input.model, version: input.version, target: 'local', endpointUrl, artifactSha256: onDisk, actor: input.actor, deploymentKey: input.deploymentKey });
+        await waitUntilServing(endpointUrl, input.model, input.version);
+        log.info('deployed', { model: input.model, version: input.version, endpointUrl });
+        return { endpointUrl };
+      });
+    },
+
+    /** Create or update the model's monitoring Schedule, and make sure it is not paused. */
+    async ensureMonitoringSchedule(input: MonitoringInput): Promise<{ scheduleId: string }> {
+      const scheduleId = monitoringScheduleId(input.model);
+      const every = durationMs(input.monitoring.every);
+      const action = {
+        type: 'startWorkflow' as const,
+        workflowType: 'modelMonitoring',
+        workflowId: `mlc-monitoring-${input.model}`,
+        taskQueue: taskQueues.control,
+        args: [input],
+      };
+      const handle = temporal.schedule.getHandle(scheduleId);
+      try {
+        await handle.update((prev) => ({ ...prev, spec: { intervals: [{ every }] }, action }));
+        await handle.unpause(`version live again: monitoring ${input.model}`);
+      } catch (err) {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+        await temporal.schedule.create({
+          scheduleId,
+          spec: { intervals: [{ every }] },
+          action,
+          policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: every },
+          state: { note: `monitoring ${input.model}, started by ${input.lifecycleWorkflowId}` },
+        });
+      }
+      return { scheduleId };
+    },
+
+    async pauseMonitoringSchedule(input: { model: string; note: string }): Promise<void> {
+      await temporal.schedule.getHandle(monitoringScheduleId(input.model)).pause(input.note).catch((err) => {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+      });
+    },
+  };
+}
+
+/** Registry URIs are `${rootUri}/${key}`; activities work with keys. */
+export function runDirOf(artifactUri: string, rootUri: string): string {
+  if (!artifactUri.startsWith(`${rootUri}/`)) {
+    throw userError('ArtifactOutsideRoot', `${artifactUri} is not under this worker's artifact root ${rootUri}; point MLC_ARTIFACTS_ROOT at the same NFS mount the run used.`);
+  }
+  return artifactUri.slice(rootUri.length + 1);
+}
+
+/** The endpoint picks new deployments up from the registry; wait until it serves this one. */
+async function waitUntilServing(endpointUrl: string, model: string, version: number, timeoutMs = 120_000): Promise<void> {
+  const ctx = Context.current();
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    ctx.heartbeat(last);
+    try {
+      const res = await fetch(`${endpointUrl}/health?model=${encodeURIComponent(model)}`);
+      const body = (await res.json()) as { models?: { model: string; version: number }[] };
+      if (body.models?.some((m) => m.model === model && m.version === version)) return;
+      last = `endpoint serves ${JSON.stringify(body.models ?? [])}`;
+    } catch (err) {
+      last = `endpoint unreachable: ${(err as Error).message}`;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`The endpoint at ${endpointUrl} did not start serving ${model} v${version} within ${timeoutMs / 1000}s (${last}). Is the worker running (npm run worker)? Its log says why a model fails to load.`);
+}

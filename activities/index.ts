@@ -1,0 +1,22 @@
+// createActivities(deps): every activity, grouped by the task queue that runs it.
+import type { ActivityDeps } from './deps';
+import { deployActivities } from './deploy';
+import { evaluateActivities } from './evaluate';
+import { monitoringActivities } from './monitoring';
+import { preprocessActivities } from './preprocess';
+import { trainingActivities } from './training';
+
+/** Light, I/O-bound work on the `mlc-control` queue. */
+export function createControlActivities(deps: ActivityDeps) {
+  const { computeMonitoringReport: _scoring, ...monitoring } = monitoringActivities(deps);
+  return { ...preprocessActivities(deps), ...trainingActivities(deps), ...deployActivities(deps), ...monitoring };
+}
+
+/** CPU-heavy ONNX scoring on the `mlc-scoring` queue. */
+export function createScoringActivities(deps: ActivityDeps) {
+  return { ...evaluateActivities(deps), computeMonitoringReport: monitoringActivities(deps).computeMonitoringReport };
+}
+
+export type ControlActivities = ReturnType<typeof createControlActivities>;
+export type ScoringActivities = ReturnType<typeof createScoringActivities>;
+export type { ActivityDeps } from './deps';

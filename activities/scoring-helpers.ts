@@ -1,0 +1,24 @@
+// Shared by evaluation and monitoring: read labelled rows, score them in batches.
+import fs from 'node:fs/promises';
+import type { Prediction, Scorer } from '../adapters/scoring/port';
+
+export interface LabelledRow {
+  text: string;
+  label: string;
+}
+
+/** Rows written by our own preprocessing or feedback export: one {text,label} per line. */
+export async function readJsonl(file: string): Promise<LabelledRow[]> {
+  const body = await fs.readFile(file, 'utf8');
+  return body.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as LabelledRow);
+}
+
+/** Score in chunks so long sets report progress (activity heartbeats) as they go. */
+export async function scoreAll(scorer: Scorer, texts: string[], onProgress: (done: number) => void, chunk = 256): Promise<Prediction[]> {
+  const out: Prediction[] = [];
+  for (let i = 0; i < texts.length; i += chunk) {
+    out.push(...(await scorer.predict(texts.slice(i, i + chunk))));
+    onProgress(out.length);
+  }
+  return out;
+}

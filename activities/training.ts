@@ -1,0 +1,152 @@
+// train: prepare a run folder, submit it to the cluster idempotently, follow it, register
+// what it produced. The job runs for hours or days; these activities only bookkeep.
+import { Context, log } from '@temporalio/activity';
+import type { RunState } from '../adapters/db/port';
+import type { JobStatus } from '../adapters/slurm/port';
+import type { ClusterProfile, TrainingParams } from '../domain/spec';
+import type { ActivityDeps } from './deps';
+import { asActivity, userError } from './errors';
+
+export interface PrepareRunInput {
+  model: string;
+  runKey: string;
+  generation: number;
+  attempt: number;
+  datasetHash: string;
+  datasetDir: string;
+  labels: string[];
+  params: TrainingParams;
+  pretrainedDir: string | null;
+  cluster: string;
+}
+
+export interface SubmitInput {
+  cluster: string;
+  runKey: string;
+  runDir: string;
+  datasetDir: string;
+  configFile: string;
+  profile: ClusterProfile;
+}
+
+export interface AwaitJobInput {
+  cluster: string;
+  jobId: string;
+  runKey: string;
+  runDir: string;
+  /** Return as soon as the state differs from this (null: return the first state seen). */
+  lastState: string | null;
+  maxWaitMs?: number;
+}
+
+export type ObservedJob = JobStatus & { logTail?: string };
+
+const phaseToRunState: Record<JobStatus['phase'], RunState> = { queued: 'queued', running: 'running', succeeded: 'succeeded', failed: 'failed' };
+
+export function trainingActivities({ store, registry, executor }: ActivityDeps) {
+  return {
+    async prepareTrainingRun(input: PrepareRunInput): Promise<{ runDir: string; configFile: string }> {
+      return asActivity(async () => {
+        const runDir = `models/${input.model}/runs/${input.runKey}`;
+        const configFile = `${runDir}/config.json`;
+        const config = { labels: input.labels, datasetHash: input.datasetHash, pretrainedDir: input.pretrainedDir, params: input.params };
+        await store.put(configFile, JSON.stringify(config, null, 2));
+        await registry.createRun({
+          runKey: input.runKey, model: input.model, generation: input.generation, attempt: input.attempt, datasetHash: input.datasetHash,
+          cluster: input.cluster, params: input.params as unknown as Record<string, unknown>, artifactUri: `${store.rootUri}/${runDir}`,
+        });
+        return { runDir, configFile };
+      });
+    },
+
+    async submitTrainingJob(input: SubmitInput): Promise<{ jobId: string; reused: boolean }> {
+      return asActivity(async () => {
+        const result = await executor(input.cluster).submit({
+          key: input.runKey, runDir: input.runDir, dataDir: input.datasetDir, configFile: input.configFile, profile: input.profile,
+        });
+        await registry.updateRun(input.runKey, { state: 'submitted', slurmJobId: result.jobId });
+        log.info(result.reused ? 'found the job already submitted for this run' : 'submitted training job', { jobId: result.jobId, runKey: input.runKey });
+        return result;
+      });
+    },
+
+    /** Wait for the job's next state change (or maxWaitMs), heartbeating all the while. */
+    async awaitJobChange(input: AwaitJobInput): Promise<ObservedJob> {
+      return asActivity(async () => {
+        const ctx = Context.current();
+        const cluster = executor(input.cluster);
+        const abort = new AbortController();
+        const stopOnCancel = ctx.cancelled.catch(() => abort.abort());
+        let latest: JobStatus | null = null;
+        const beat = setInterval(() => ctx.heartbeat(latest?.state ?? 'waiting'), 10_000);
+        const timer = setTimeout(() => abort.abort(), input.maxWaitMs ?? 10 * 60_000);
+        try {
+          const status = await new Promise<JobStatus>((resolve, reject) => {
+            cluster
+              .waitFor(input.jobId, {
+                signal: abort.signal,
+                onUpdate: (s) => {
+                  latest = s;
+                  ctx.heartbeat(s.state);
+                  if (s.state !== input.lastState) resolve(s);
+                },
+              })
+              .then(resolve, (err) => (latest && abort.signal.aborted ? resolve(latest) : reject(err)));
+          });
+          abort.abort();
+          await registry.updateRun(input.runKey, { state: phaseToRunState[status.phase], finished: status.phase === 'succeeded' || status.phase === 'failed', error: status.phase === 'failed' ? `${status.state}: ${status.reason ?? ''}` : null });
+          if (status.phase !== 'failed') return status;
+          const logTail = await cluster.logTail(input.runDir, input.jobId, 40).catch((e: Error) => `(log unavailable: ${e.message})`);
+          return { ...status, logTail };
+        } finally {
+          clearInterval(beat);
+          clearTimeout(timer);
+          void stopOnCancel;
+        }
+      });
+    },
+
+    async cancelTrainingJob(input: { cluster: string; jobId: string; runKey: string }): Promise<void> {
+      await executor(input.cluster).cancel(input.jobId);
+      await registry.updateRun(input.runKey, { state: 'cancelled', finished: true, error: 'cancelled with the lifecycle' });
+    },
+
+    /** Check the job's outputs, checksum them, and make the run a model version. */
+    async registerTrainedModel(input: { model: string; runKey: string; runDir: string }): Promise<{ version: number; sha256: string; trainMetrics: Record<string, number> }> {
+      return asActivity(async () => {
+        for (const file of ['DONE', 'model.onnx', 'tokenizer.json', 'labels.json', 'metrics.json']) {
+          if (!(await store.exists(`${input.runDir}/${file}`))) {
+            throw userError('IncompleteRun', `The job for ${input.runKey} ended COMPLETED but ${input.runDir}/${file} is missing: train.py did not finish writing its outputs. Read the job log (mlc logs) and rerun.`);
+          }
+        }
+        const manifest = await store.writeManifest(input.runDir);
+        const onnx = manifest.files.find((f) => f.key.endsWith('/model.onnx'));
+        if (!onnx) throw userError('IncompleteRun', `manifest of ${input.runDir} has no model.onnx`);
+        const metrics = JSON.parse((await store.get(`${input.runDir}/metrics.json`)).toString('utf8')) as TrainMetricsFile;
+        const trainMetrics = flattenTrainMetrics(metrics);
+        await registry.updateRun(input.runKey, { state: 'succeeded', finished: true, metrics: trainMetrics });
+        const version = await registry.registerModelVersion({ model: input.model, runKey: input.runKey, artifactUri: `${store.rootUri}/${input.runDir}`, sha256: onnx.sha256, metrics: trainMetrics });
+        log.info('registered model version', { model: input.model, version, sha256: onnx.sha256 });
+        return { version, sha256: onnx.sha256, trainMetrics };
+      });
+    },
+  };
+}
+
+interface TrainMetricsFile {
+  best?: { val_macro_f1?: number; val_accuracy?: number; epoch?: number };
+  onnx_parity?: { max_abs_logit_diff?: number; label_agreement?: number };
+  train_seconds?: number;
+}
+
+function flattenTrainMetrics(m: TrainMetricsFile): Record<string, number> {
+  const out: Record<string, number> = {};
+  const put = (k: string, v: unknown) => { if (typeof v === 'number' && Number.isFinite(v)) out[k] = v; };
+  put('best_val_macro_f1', m.best?.val_macro_f1);
+  put('best_val_accuracy', m.best?.val_accuracy);
+  put('best_epoch', m.best?.epoch);
+  put('onnx_max_abs_logit_diff', m.onnx_parity?.max_abs_logit_diff);
+  put('onnx_label_agreement', m.onnx_parity?.label_agreement);
+  put('train_seconds', m.train_seconds);
+  return out;
+}

@@ -1,0 +1,9 @@
+// Datasets on disk: reading JSONL/CSV, and the preprocess stage (clean, split, hash, write).
+// The pure parts (normalization, cleaning, splitting, the report) are in domain/dataset.
+export { CsvReader, parseCsv, type CsvRecord } from './csv';
+export { DatasetNotFoundError, detectFormat, readDataset, readDatasetRows, readLines, type DatasetFormat, type ReadOptions, type ReadResult } from './read';
+export {
+  datasetHash, preprocessDataset, sha256Hex, writeFileAtomic,
+  type DatasetFile, type PreprocessInput, type PreprocessReport, type PreprocessResult, type SourceSummary,
+} from './preprocess';
+export { DatasetError } from '../../domain/dataset';

@@ -1,0 +1,138 @@
+// The preprocess stage on disk: read the spec's data (plus feedback files when retraining),
+// clean, split, and write train/valid/test/quarantine JSONL and report.json atomically.
+// Same input → same bytes and the same hash, so the activity can safely run twice.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
+import {
+  assertTrainable, canonicalDataset, cleanRows, dataReport, splitNames, stratifiedSplit, toJsonl,
+  type DataReport, type RawRow, type SplitName, type Splits,
+} from '../../domain/dataset';
+import type { ModelSpec } from '../../domain/spec';
+import { readDataset, type DatasetFormat } from './read';
+
+export interface DatasetFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+  rows?: number;
+}
+
+export interface SourceSummary {
+  /** As given: the spec's data.path, or the extra file's path. */
+  path: string;
+  format: DatasetFormat;
+  records: number;
+  blankLines: number;
+}
+
+export type PreprocessReport = DataReport & {
+  /** The dataset version: sha256 of canonicalDataset(splits, labels). */
+  hash: string;
+  labels: string[];
+  sources: SourceSummary[];
+  split: { validFraction: number; testFraction: number; seed: number };
+  normalization: string;
+};
+
+export interface PreprocessResult {
+  hash: string;
+  report: PreprocessReport;
+  files: Record<SplitName | 'quarantine' | 'report', DatasetFile>;
+}
+
+export interface PreprocessInput {
+  spec: Pick<ModelSpec, 'labels' | 'data'>;
+  /** Folder of the spec file: data.path is resolved against it. */
+  specDir: string;
+  outDir: string;
+  /**
+   * Labelled feedback to train on as well: JSONL (or .csv) with fields "text" and "label",
+   * whatever the spec's field names. Read after the original data: a feedback row equal to an original row is a
+   * duplicate; with another label, both are quarantined as conflicting_label.
+   */
+  extraFiles?: string[];
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The dataset version of splits: sha256 of their canonical serialization. */
+export function datasetHash(splits: Splits, labels: readonly string[]): string {
+  return sha256Hex(canonicalDataset(splits, labels));
+}
+
+/** Temp file in the same folder, fsync, rename: a reader sees the old file or the new one. */
+export async function writeFileAtomic(path: string, data: string): Promise<DatasetFile> {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const bytes = Buffer.from(data, 'utf8');
+  try {
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  return { path, bytes: bytes.length, sha256: sha256Hex(bytes) };
+}
+
+function asFeedback(rows: RawRow[], textField: string, labelField: string): RawRow[] {
+  if (textField === 'text' && labelField === 'label') return rows;
+  return rows.map((r) => {
+    if (!r.record) return r;
+    const { text, label, ...rest } = r.record;
+    return { ...r, record: { ...rest, ...(text !== undefined && { [textField]: text }), ...(label !== undefined && { [labelField]: label }) } };
+  });
+}
+
+export async function preprocessDataset(input: PreprocessInput): Promise<PreprocessResult> {
+  const { spec, specDir, outDir, extraFiles = [] } = input;
+  const { labels, data } = spec;
+  const mainPath = resolve(specDir, data.path);
+
+  const main = await readDataset(mainPath, data.format, data.path);
+  const sources: SourceSummary[] = [{ path: data.path, format: main.format, records: main.rows.length, blankLines: main.blankLines }];
+  const raw = [...main.rows];
+  for (const extra of extraFiles) {
+    const read = await readDataset(resolve(specDir, extra), extname(extra).toLowerCase() === '.csv' ? 'csv' : 'jsonl', extra);
+    sources.push({ path: extra, format: read.format, records: read.rows.length, blankLines: read.blankLines });
+    raw.push(...asFeedback(read.rows, data.textField, data.labelField));
+  }
+
+  const cleaned = cleanRows(raw, { labels, textField: data.textField, labelField: data.labelField });
+  await mkdir(outDir, { recursive: true });
+  const quarantineFile = await writeFileAtomic(join(outDir, 'quarantine.jsonl'), toJsonl(cleaned.quarantined));
+  // Quarantine is written first so that, when the data is unusable, it is there to read.
+  assertTrainable(cleaned, labels, data);
+
+  const splits = stratifiedSplit(cleaned.rows, data);
+  const hash = datasetHash(splits, labels);
+  const report: PreprocessReport = {
+    hash,
+    labels: [...labels],
+    sources,
+    split: { validFraction: data.validFraction, testFraction: data.testFraction, seed: data.seed },
+    normalization: 'NFC; ZWSP (U+200B) and BOM (U+FEFF) removed; whitespace runs collapsed to one space; trimmed',
+    ...dataReport(cleaned, splits, labels),
+  };
+
+  const written = {} as Record<SplitName, DatasetFile>;
+  for (const name of splitNames) {
+    const rows = splits[name];
+    written[name] = { ...(await writeFileAtomic(join(outDir, `${name}.jsonl`), toJsonl(rows.map(({ text, label }) => ({ text, label }))))), rows: rows.length };
+  }
+  // report.json last: its presence means the folder is complete.
+  const reportFile = await writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  return {
+    hash,
+    report,
+    files: { ...written, quarantine: { ...quarantineFile, rows: cleaned.quarantined.length }, report: reportFile },
+  };
+}

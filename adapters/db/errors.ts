@@ -1,0 +1,103 @@
+// Registry failures a caller can act on. Each names what failed, where, and what to do; the
+// driver's error stays as `cause` for the logs.
+
+/** Cannot reach or log in to PostgreSQL. `url` never contains the password. */
+export class RegistryConnectionError extends Error {
+  override readonly name = 'RegistryConnectionError';
+  constructor(
+    readonly url: string,
+    readonly code: string | undefined,
+    options: { cause: unknown },
+  ) {
+    super(
+      `cannot connect to the registry database at ${url}` +
+        `: ${withCode(messageOf(options.cause), code)}. Check that PostgreSQL is running and DATABASE_URL is right ` +
+        `(host, port, user, database), or unset DATABASE_URL to use the embedded PGlite registry.`,
+      options,
+    );
+  }
+}
+
+/** Another live process has the embedded (PGlite) registry open; PGlite is single-process. */
+export class RegistryLockedError extends Error {
+  override readonly name = 'RegistryLockedError';
+  constructor(
+    readonly lockPath: string,
+    readonly pid: number,
+    readonly hostname: string,
+  ) {
+    super(
+      `the embedded registry is in use by process ${pid} on ${hostname} (lock ${lockPath}). ` +
+        `PGlite allows one process at a time: stop that process, or set DATABASE_URL to a ` +
+        `PostgreSQL database so the worker, CLI and endpoint can share the registry.`,
+    );
+  }
+}
+
+/** Reached the database (or PGlite folder) but could not start it or migrate its schema. */
+export class RegistryOpenError extends Error {
+  override readonly name = 'RegistryOpenError';
+  constructor(
+    readonly location: string,
+    readonly step: 'start' | 'migrate',
+    options: { cause: unknown },
+  ) {
+    super(
+      `${step === 'start' ? 'starting' : 'migrating'} the registry at ${location} failed: ${messageOf(options.cause)}` +
+        (step === 'start' ? '. The folder may be damaged or written by another PGlite version.' : ''),
+      options,
+    );
+  }
+}
+
+export class RunNotFoundError extends Error {
+  override readonly name = 'RunNotFoundError';
+  constructor(readonly runKey: string) {
+    super(`no run with key ${runKey} in the registry; createRun must come before updateRun`);
+  }
+}
+
+/** A natural key was reused for different content: a bug upstream, never retried away. */
+export class RegistryConflictError extends Error {
+  override readonly name = 'RegistryConflictError';
+  constructor(
+    readonly table: string,
+    readonly key: string,
+    readonly detail: string,
+  ) {
+    super(`${table} ${key} is already registered with different content: ${detail}`);
+  }
+}
+
+// "connect ECONNREFUSED ..." already says its code; "database x does not exist" does not.
+const withCode = (message: string, code: string | undefined) =>
+  code && !message.includes(code) ? `${message} (${code})` : message;
+
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) {
+    // drizzle wraps driver errors in "Failed query: ..."; the driver's message is the useful one.
+    const cause = (error as { cause?: unknown }).cause;
+    return cause instanceof Error && error.message.startsWith('Failed query') ? cause.message : error.message;
+  }
+  return String(error);
+}
+
+/** The SQLSTATE or errno code anywhere in the cause chain (drizzle wraps driver errors). */
+export function errorCode(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+/** postgres://user:secret@host/db → postgres://user:***@host/db, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparsable DATABASE_URL>';
+  }
+}

@@ -1,0 +1,96 @@
+// Opening the registry: PostgreSQL when DATABASE_URL is given, else embedded PGlite under the
+// data folder. Both get the same migrations and the same DrizzleRegistry; only this file knows
+// which dialect driver is underneath. Drivers load lazily so one never pays for the other.
+//
+// Multi-process use: PGlite runs inside one process, so the embedded registry is locked to
+// the process that opened it (see lock.ts). The worker, the CLI and the local endpoint can
+// share a registry only through PostgreSQL; a second opener of the same PGlite folder gets a
+// RegistryLockedError that says so.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Registry } from './port';
+import { DrizzleRegistry, type RegistryDb } from './registry';
+import { acquireFolderLock } from './lock';
+import { RegistryConnectionError, RegistryOpenError, errorCode, redactUrl } from './errors';
+
+export interface OpenRegistryOptions {
+  /** postgres://user:password@host:port/db; when absent the embedded PGlite registry is used. */
+  databaseUrl?: string;
+  /** The data folder (e.g. .data); PGlite lives in `${dataDir}/registry`. */
+  dataDir: string;
+}
+
+// Resolved from this file, not the cwd, so the CLI works from any folder.
+const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
+
+// Any fixed 64-bit number; it names the "migrating the registry" lock among advisory locks.
+const MIGRATION_LOCK_ID = 7_310_462_001;
+
+export async function openRegistry(options: OpenRegistryOptions): Promise<Registry> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPglite(join(options.dataDir, 'registry'));
+}
+
+async function openPostgres(url: string): Promise<Registry> {
+  const { default: postgres } = await import('postgres');
+  const { drizzle } = await import('drizzle-orm/postgres-js');
+  const { migrate } = await import('drizzle-orm/postgres-js/migrator');
+  const where = redactUrl(url);
+  const clientOptions = { connect_timeout: 10, onnotice: () => {} };
+
+  // Migrate on one dedicated connection holding a session advisory lock, so workers that
+  // start together do not race to create the same tables.
+  const admin = postgres(url, { ...clientOptions, max: 1 });
+  try {
+    try {
+      await admin`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+    } catch (error) {
+      throw new RegistryConnectionError(where, errorCode(error), { cause: error });
+    }
+    try {
+      await migrate(drizzle({ client: admin }), { migrationsFolder });
+    } catch (error) {
+      throw new RegistryOpenError(where, 'migrate', { cause: error });
+    }
+  } finally {
+    await admin.end({ timeout: 5 }).catch(() => {}); // ending the session releases the lock
+  }
+
+  const client = postgres(url, clientOptions);
+  const db: RegistryDb = drizzle({ client });
+  return new DrizzleRegistry(db, () => client.end({ timeout: 5 }));
+}
+
+async function openPglite(dir: string): Promise<Registry> {
+  await mkdir(dir, { recursive: true });
+  const lock = await acquireFolderLock(join(dir, '.lock'));
+  try {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const { drizzle } = await import('drizzle-orm/pglite');
+    const { migrate } = await import('drizzle-orm/pglite/migrator');
+    let client: InstanceType<typeof PGlite>;
+    try {
+      client = await PGlite.create(dir);
+    } catch (error) {
+      throw new RegistryOpenError(dir, 'start', { cause: error });
+    }
+    const pg = drizzle({ client });
+    try {
+      await migrate(pg, { migrationsFolder });
+    } catch (error) {
+      await client.close().catch(() => {});
+      throw new RegistryOpenError(dir, 'migrate', { cause: error });
+    }
+    const db: RegistryDb = pg;
+    return new DrizzleRegistry(db, async () => {
+      try {
+        await client.close();
+      } finally {
+        await lock.release();
+      }
+    });
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}

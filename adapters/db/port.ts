@@ -1,0 +1,120 @@
+// The registry: an MLflow-like record of models, data, runs, versions, decisions,
+// deployments, predictions, feedback and monitoring reports. Every write is idempotent on a
+// natural key, because the activities that call it may run twice after a crash.
+
+export type RunState = 'submitted' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type DecisionKind = 'audit' | 'deploy' | 'retrain' | 'rollback';
+export type DecisionOutcome = 'approved' | 'rejected' | 'refused' | 'requested';
+
+export interface DatasetVersionRecord {
+  model: string;
+  /** Content hash of the cleaned, split data: the dataset version. */
+  hash: string;
+  uri: string;
+  report: Record<string, unknown>;
+}
+
+export interface RunRecord {
+  /** Idempotency key: workflow id + generation + attempt (+ trial). */
+  runKey: string;
+  model: string;
+  generation: number;
+  attempt: number;
+  datasetHash: string;
+  cluster: string;
+  params: Record<string, unknown>;
+  artifactUri: string;
+  trial?: number | null;
+}
+
+export interface RunUpdate {
+  state?: RunState;
+  slurmJobId?: string;
+  error?: string | null;
+  metrics?: Record<string, number>;
+  finished?: boolean;
+}
+
+export interface ModelVersionRecord {
+  model: string;
+  runKey: string;
+  artifactUri: string;
+  /** sha256 of model.onnx: what the auditor approves and the deployer ships. */
+  sha256: string;
+  metrics: Record<string, unknown>;
+}
+
+export interface DecisionRecord {
+  model: string;
+  version: number | null;
+  kind: DecisionKind;
+  outcome: DecisionOutcome;
+  actor: string;
+  reason: string;
+  artifactSha256?: string | null;
+  workflowId: string;
+  /** ISO time the decision was made (from the workflow, so a replay records the same). */
+  decidedAt: string;
+  /** Idempotency key (e.g. the signal's id); a repeat insert is ignored. */
+  decisionKey: string;
+}
+
+export interface DeploymentRecord {
+  model: string;
+  version: number;
+  target: string;
+  endpointUrl: string;
+  artifactSha256: string;
+  actor: string;
+  deploymentKey: string;
+}
+
+export interface PredictionRecord {
+  model: string;
+  version: number;
+  requestId: string;
+  text: string;
+  label: string;
+  probabilities: Record<string, number>;
+}
+
+export interface FeedbackRecord {
+  model: string;
+  text: string;
+  label: string;
+  source: string;
+}
+
+export interface MonitoringReportRecord {
+  model: string;
+  version: number;
+  windowStart: string;
+  windowEnd: string;
+  report: Record<string, unknown>;
+  degraded: boolean;
+  reportKey: string;
+}
+
+export interface Registry {
+  ensureModel(name: string, spec: Record<string, unknown>): Promise<void>;
+  recordDatasetVersion(record: DatasetVersionRecord): Promise<void>;
+  createRun(record: RunRecord): Promise<void>;
+  updateRun(runKey: string, update: RunUpdate): Promise<void>;
+  getRun(runKey: string): Promise<(RunRecord & { state: RunState; slurmJobId: string | null; metrics: Record<string, number>; error: string | null }) | null>;
+  /** Returns the version number; the same runKey always gets the same version. */
+  registerModelVersion(record: ModelVersionRecord): Promise<number>;
+  getModelVersion(model: string, version: number): Promise<(ModelVersionRecord & { version: number; createdAt: string }) | null>;
+  recordDecision(record: DecisionRecord): Promise<void>;
+  listDecisions(model: string): Promise<(DecisionRecord & { id: number })[]>;
+  recordDeployment(record: DeploymentRecord): Promise<void>;
+  /** The latest deployment of a model, i.e. what the endpoint should serve. */
+  activeDeployment(model: string): Promise<(DeploymentRecord & { deployedAt: string }) | null>;
+  logPredictions(records: PredictionRecord[]): Promise<void>;
+  /** Predictions of one model created at or after `since` (ISO), oldest first. */
+  predictionsSince(model: string, since: string): Promise<(PredictionRecord & { createdAt: string })[]>;
+  addFeedback(records: FeedbackRecord[]): Promise<number>;
+  feedbackSince(model: string, since: string): Promise<(FeedbackRecord & { createdAt: string })[]>;
+  saveMonitoringReport(record: MonitoringReportRecord): Promise<void>;
+  latestMonitoringReport(model: string): Promise<(MonitoringReportRecord & { createdAt: string }) | null>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,242 @@
+// The registry's queries, one method per intent, identical for PostgreSQL and PGlite (only
+// opening and migrating differ; see open.ts). Every write is idempotent on its natural key:
+// activities that call these may run twice after a crash.
+import { and, asc, desc, eq, gte, max, sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type {
+  DatasetVersionRecord,
+  DecisionKind,
+  DecisionOutcome,
+  DecisionRecord,
+  DeploymentRecord,
+  FeedbackRecord,
+  ModelVersionRecord,
+  MonitoringReportRecord,
+  PredictionRecord,
+  Registry,
+  RunRecord,
+  RunState,
+  RunUpdate,
+} from './port';
+import * as t from './schema';
+import { RegistryConflictError, RunNotFoundError, errorCode } from './errors';
+
+export type RegistryDb = PgDatabase<PgQueryResultHKT>;
+
+const UNIQUE_VIOLATION = '23505';
+const iso = (d: Date) => d.toISOString();
+
+export class DrizzleRegistry implements Registry {
+  constructor(
+    private readonly db: RegistryDb,
+    private readonly onClose: () => Promise<void>,
+  ) {}
+
+  async ensureModel(name: string, spec: Record<string, unknown>): Promise<void> {
+    // The latest spec wins: a creator may edit the spec between generations.
+    await this.db
+      .insert(t.models)
+      .values({ name, spec })
+      .onConflictDoUpdate({ target: t.models.name, set: { spec } });
+  }
+
+  async recordDatasetVersion(r: DatasetVersionRecord): Promise<void> {
+    await this.db.insert(t.datasetVersions).values(r).onConflictDoNothing();
+  }
+
+  async createRun(r: RunRecord): Promise<void> {
+    await this.db
+      .insert(t.runs)
+      .values({ ...r, trial: r.trial ?? null })
+      .onConflictDoNothing({ target: t.runs.runKey });
+  }
+
+  async updateRun(runKey: string, u: RunUpdate): Promise<void> {
+    const set: Partial<typeof t.runs.$inferInsert> = {};
+    if (u.state !== undefined) set.state = u.state;
+    if (u.slurmJobId !== undefined) set.slurmJobId = u.slurmJobId;
+    if (u.error !== undefined) set.error = u.error;
+    if (u.metrics !== undefined) set.metrics = u.metrics;
+    // coalesce: a repeated "finished" keeps the first finish time.
+    const finishedAt = u.finished ? { finishedAt: sql`coalesce(${t.runs.finishedAt}, now())` } : {};
+    const updated = await this.db
+      .update(t.runs)
+      .set({ ...set, ...finishedAt, runKey }) // runKey keeps the SET list non-empty
+      .where(eq(t.runs.runKey, runKey))
+      .returning({ id: t.runs.id });
+    if (updated.length === 0) throw new RunNotFoundError(runKey);
+  }
+
+  async getRun(runKey: string) {
+    const [row] = await this.db.select().from(t.runs).where(eq(t.runs.runKey, runKey));
+    if (!row) return null;
+    return {
+      runKey: row.runKey,
+      model: row.model,
+      generation: row.generation,
+      attempt: row.attempt,
+      trial: row.trial,
+      datasetHash: row.datasetHash,
+      cluster: row.cluster,
+      params: row.params,
+      artifactUri: row.artifactUri,
+      state: row.state as RunState,
+      slurmJobId: row.slurmJobId,
+      metrics: row.metrics,
+      error: row.error,
+    };
+  }
+
+  async registerModelVersion(r: ModelVersionRecord): Promise<number> {
+    // Retry covers a writer that skipped the lock; the advisory lock is what serialises
+    // concurrent registrations of one model so max(version)+1 is never taken twice.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction(async (tx) => {
+          await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${'mlc.model_versions:' + r.model}))`);
+          const existing = await this.versionOfRun(tx, r);
+          if (existing !== null) return existing;
+          const [top] = await tx
+            .select({ v: max(t.modelVersions.version) })
+            .from(t.modelVersions)
+            .where(eq(t.modelVersions.model, r.model));
+          const version = (top?.v ?? 0) + 1;
+          await tx.insert(t.modelVersions).values({ ...r, version });
+          return version;
+        });
+      } catch (error) {
+        if (errorCode(error) !== UNIQUE_VIOLATION || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  /** The version already registered for this run, or null; refuses a different artifact. */
+  private async versionOfRun(db: RegistryDb, r: ModelVersionRecord): Promise<number | null> {
+    const [row] = await db.select().from(t.modelVersions).where(eq(t.modelVersions.runKey, r.runKey));
+    if (!row) return null;
+    // Approvals bind to the sha256; silently keeping an old hash for a new file would let an
+    // unaudited artifact ship under an approved version.
+    if (row.model !== r.model || row.sha256 !== r.sha256) {
+      throw new RegistryConflictError(
+        'model_versions',
+        r.runKey,
+        `registered as ${row.model} v${row.version} sha256 ${row.sha256}, now offered as ${r.model} sha256 ${r.sha256}`,
+      );
+    }
+    return row.version;
+  }
+
+  async getModelVersion(model: string, version: number) {
+    const [row] = await this.db
+      .select()
+      .from(t.modelVersions)
+      .where(and(eq(t.modelVersions.model, model), eq(t.modelVersions.version, version)));
+    if (!row) return null;
+    const { model: m, runKey, artifactUri, sha256, metrics } = row;
+    return { model: m, version: row.version, runKey, artifactUri, sha256, metrics, createdAt: iso(row.createdAt) };
+  }
+
+  async recordDecision(r: DecisionRecord): Promise<void> {
+    await this.db
+      .insert(t.decisions)
+      .values({ ...r, artifactSha256: r.artifactSha256 ?? null, decidedAt: new Date(r.decidedAt) })
+      .onConflictDoNothing({ target: t.decisions.decisionKey });
+  }
+
+  async listDecisions(model: string) {
+    const rows = await this.db
+      .select()
+      .from(t.decisions)
+      .where(eq(t.decisions.model, model))
+      .orderBy(asc(t.decisions.decidedAt), asc(t.decisions.id));
+    return rows.map((row) => ({
+      id: row.id,
+      decisionKey: row.decisionKey,
+      model: row.model,
+      version: row.version,
+      kind: row.kind as DecisionKind,
+      outcome: row.outcome as DecisionOutcome,
+      actor: row.actor,
+      reason: row.reason,
+      artifactSha256: row.artifactSha256,
+      workflowId: row.workflowId,
+      decidedAt: iso(row.decidedAt),
+    }));
+  }
+
+  async recordDeployment(r: DeploymentRecord): Promise<void> {
+    await this.db.insert(t.deployments).values(r).onConflictDoNothing({ target: t.deployments.deploymentKey });
+  }
+
+  async activeDeployment(model: string) {
+    // A rollback is recorded as a new deployment of the older version, so newest = active.
+    const [row] = await this.db
+      .select()
+      .from(t.deployments)
+      .where(eq(t.deployments.model, model))
+      .orderBy(desc(t.deployments.deployedAt), desc(t.deployments.id))
+      .limit(1);
+    if (!row) return null;
+    const { id: _id, deployedAt, ...rest } = row;
+    return { ...rest, deployedAt: iso(deployedAt) };
+  }
+
+  async logPredictions(records: PredictionRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.db.insert(t.predictions).values(records).onConflictDoNothing();
+  }
+
+  async predictionsSince(model: string, since: string) {
+    const rows = await this.db
+      .select()
+      .from(t.predictions)
+      .where(and(eq(t.predictions.model, model), gte(t.predictions.createdAt, new Date(since))))
+      .orderBy(asc(t.predictions.createdAt), asc(t.predictions.id));
+    return rows.map(({ id: _id, createdAt, ...rest }) => ({ ...rest, createdAt: iso(createdAt) }));
+  }
+
+  async addFeedback(records: FeedbackRecord[]): Promise<number> {
+    if (records.length === 0) return 0;
+    const inserted = await this.db
+      .insert(t.feedback)
+      .values(records)
+      .onConflictDoNothing()
+      .returning({ id: t.feedback.id });
+    return inserted.length;
+  }
+
+  async feedbackSince(model: string, since: string) {
+    const rows = await this.db
+      .select()
+      .from(t.feedback)
+      .where(and(eq(t.feedback.model, model), gte(t.feedback.createdAt, new Date(since))))
+      .orderBy(asc(t.feedback.createdAt), asc(t.feedback.id));
+    return rows.map(({ id: _id, createdAt, ...rest }) => ({ ...rest, createdAt: iso(createdAt) }));
+  }
+
+  async saveMonitoringReport(r: MonitoringReportRecord): Promise<void> {
+    await this.db
+      .insert(t.monitoringReports)
+      .values({ ...r, windowStart: new Date(r.windowStart), windowEnd: new Date(r.windowEnd) })
+      .onConflictDoNothing({ target: t.monitoringReports.reportKey });
+  }
+
+  async latestMonitoringReport(model: string) {
+    const [row] = await this.db
+      .select()
+      .from(t.monitoringReports)
+      .where(eq(t.monitoringReports.model, model))
+      .orderBy(desc(t.monitoringReports.createdAt), desc(t.monitoringReports.id))
+      .limit(1);
+    if (!row) return null;
+    const { id: _id, windowStart, windowEnd, createdAt, ...rest } = row;
+    return { ...rest, windowStart: iso(windowStart), windowEnd: iso(windowEnd), createdAt: iso(createdAt) };
+  }
+
+  private closed = false;
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.onClose();
+  }
+}

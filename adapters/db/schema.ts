@@ -1,0 +1,169 @@
+// The registry's tables. One schema for PostgreSQL and embedded PGlite; the SQL migration in
+// ./migrations is generated from this file (`npm run db:generate`), never written by hand.
+// Every write path has a natural key with a unique constraint, so an activity that runs
+// twice after a crash inserts once. Each table also has a serial id, which breaks ties
+// between rows created in the same microsecond when we order by time.
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  serial,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+type Json = Record<string, unknown>;
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const models = pgTable('models', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  spec: jsonb('spec').$type<Json>().notNull(),
+  createdAt: createdAt(),
+});
+
+export const datasetVersions = pgTable(
+  'dataset_versions',
+  {
+    id: serial('id').primaryKey(),
+    model: text('model').notNull(),
+    hash: text('hash').notNull(),
+    uri: text('uri').notNull(),
+    report: jsonb('report').$type<Json>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [unique('dataset_versions_model_hash_unique').on(t.model, t.hash)],
+);
+
+export const runs = pgTable(
+  'runs',
+  {
+    id: serial('id').primaryKey(),
+    runKey: text('run_key').notNull().unique(),
+    model: text('model').notNull(),
+    generation: integer('generation').notNull(),
+    attempt: integer('attempt').notNull(),
+    trial: integer('trial'),
+    datasetHash: text('dataset_hash').notNull(),
+    cluster: text('cluster').notNull(),
+    params: jsonb('params').$type<Json>().notNull(),
+    artifactUri: text('artifact_uri').notNull(),
+    state: text('state').notNull().default('submitted'),
+    slurmJobId: text('slurm_job_id'),
+    metrics: jsonb('metrics').$type<Record<string, number>>().notNull().default({}),
+    error: text('error'),
+    createdAt: createdAt(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [index('runs_model_idx').on(t.model)],
+);
+
+export const modelVersions = pgTable(
+  'model_versions',
+  {
+    id: serial('id').primaryKey(),
+    model: text('model').notNull(),
+    version: integer('version').notNull(),
+    runKey: text('run_key').notNull().unique(),
+    artifactUri: text('artifact_uri').notNull(),
+    sha256: text('sha256').notNull(),
+    metrics: jsonb('metrics').$type<Json>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [unique('model_versions_model_version_unique').on(t.model, t.version)],
+);
+
+export const decisions = pgTable(
+  'decisions',
+  {
+    id: serial('id').primaryKey(),
+    decisionKey: text('decision_key').notNull().unique(),
+    model: text('model').notNull(),
+    version: integer('version'),
+    kind: text('kind').notNull(),
+    outcome: text('outcome').notNull(),
+    actor: text('actor').notNull(),
+    reason: text('reason').notNull(),
+    artifactSha256: text('artifact_sha256'),
+    workflowId: text('workflow_id').notNull(),
+    decidedAt: timestamp('decided_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('decisions_model_decided_at_idx').on(t.model, t.decidedAt)],
+);
+
+export const deployments = pgTable(
+  'deployments',
+  {
+    id: serial('id').primaryKey(),
+    deploymentKey: text('deployment_key').notNull().unique(),
+    model: text('model').notNull(),
+    version: integer('version').notNull(),
+    target: text('target').notNull(),
+    endpointUrl: text('endpoint_url').notNull(),
+    artifactSha256: text('artifact_sha256').notNull(),
+    actor: text('actor').notNull(),
+    deployedAt: timestamp('deployed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('deployments_model_deployed_at_idx').on(t.model, t.deployedAt)],
+);
+
+// A retried log call must not double-count. The key includes the text's hash (not the text:
+// btree entries are size-limited) so a batch call that shares one request id across texts
+// still logs every text.
+export const predictions = pgTable(
+  'predictions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    model: text('model').notNull(),
+    version: integer('version').notNull(),
+    requestId: text('request_id').notNull(),
+    text: text('text').notNull(),
+    label: text('label').notNull(),
+    probabilities: jsonb('probabilities').$type<Record<string, number>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('predictions_model_created_at_idx').on(t.model, t.createdAt),
+    uniqueIndex('predictions_model_request_text_unique').on(t.model, t.requestId, sql`md5(${t.text})`),
+  ],
+);
+
+// Feedback has no id of its own; the same (text, label) from the same source is one fact,
+// so re-importing a file adds nothing and addFeedback reports only the new rows.
+export const feedback = pgTable(
+  'feedback',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    model: text('model').notNull(),
+    text: text('text').notNull(),
+    label: text('label').notNull(),
+    source: text('source').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('feedback_model_created_at_idx').on(t.model, t.createdAt),
+    uniqueIndex('feedback_model_source_label_text_unique').on(t.model, t.source, t.label, sql`md5(${t.text})`),
+  ],
+);
+
+export const monitoringReports = pgTable(
+  'monitoring_reports',
+  {
+    id: serial('id').primaryKey(),
+    reportKey: text('report_key').notNull().unique(),
+    model: text('model').notNull(),
+    version: integer('version').notNull(),
+    windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+    windowEnd: timestamp('window_end', { withTimezone: true }).notNull(),
+    report: jsonb('report').$type<Json>().notNull(),
+    degraded: boolean('degraded').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('monitoring_reports_model_created_at_idx').on(t.model, t.createdAt)],
+);

@@ -1,0 +1,178 @@
+// Scores texts with a model folder written by slurm/train.py: labels.json, the tokenizer files
+// and model.onnx, all read from local disk. Everything downstream of training (evaluation,
+// the local endpoint, monitoring) scores through here, so its ids must equal Python's.
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import * as transformers from '@huggingface/transformers';
+import { chunk, frameIds, padBatch, specialFrame, toPredictions, type SpecialFrame } from './batching';
+import { InferenceError, ModelFileMissingError, ModelFormatError, ScorerClosedError, ScoringError } from './errors';
+import type { LoadScorer, Prediction, Scorer } from './port';
+
+// Never reach a model hub: the tokenizer is built from the folder's JSON below, and these
+// make any other transformers.js loader in this process fail fast instead of downloading.
+transformers.env.allowRemoteModels = false;
+transformers.env.allowLocalModels = true;
+
+const PRODUCED_BY = 'Run slurm/train.py (.venv/bin/python slurm/train.py --config CONFIG.json --data-dir DATA_DIR --out-dir OUT_DIR); it writes model.onnx, labels.json and the tokenizer files into OUT_DIR.';
+const DEFAULT_MAX_LENGTH = 64;
+const DEFAULT_BATCH_SIZE = 32;
+// Hugging Face writes a huge sentinel (1e30) for "no limit"; anything above this is not a real one.
+const MAX_SANE_LENGTH = 1_000_000;
+
+async function readJson(modelDir: string, file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(join(modelDir, file), 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new ModelFileMissingError(modelDir, file, PRODUCED_BY, { cause });
+    throw new ScoringError(`cannot read ${file} in ${modelDir}: ${(cause as Error).message}`, modelDir, { cause });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new ModelFormatError(modelDir, file, `not valid JSON (${(cause as Error).message}); was it written completely?`, { cause });
+  }
+}
+
+/** labels.json: the labels in the order of the model's logits. */
+export async function readLabels(modelDir: string): Promise<string[]> {
+  const labels = await readJson(modelDir, 'labels.json');
+  if (!Array.isArray(labels) || labels.length < 2 || !labels.every((l) => typeof l === 'string' && l.length > 0)) {
+    throw new ModelFormatError(modelDir, 'labels.json', 'must be a JSON array of at least two non-empty label strings, in logit order');
+  }
+  if (new Set(labels).size !== labels.length) throw new ModelFormatError(modelDir, 'labels.json', 'labels must be unique');
+  return labels as string[];
+}
+
+/** Turns texts into the exact ids slurm/mlc_train feeds its model: framed, truncated, unpadded. */
+export interface TokenEncoder {
+  readonly maxLength: number;
+  readonly padId: number;
+  readonly frame: SpecialFrame;
+  encode(texts: readonly string[]): number[][];
+}
+
+type TokenizerClass = new (json: unknown, config: unknown) => transformers.PreTrainedTokenizer;
+
+function tokenizerClass(config: Record<string, unknown>): TokenizerClass {
+  // What AutoTokenizer does, minus the file loading: the class named in tokenizer_config.json
+  // if transformers.js has it ("RobertaTokenizerFast" → RobertaTokenizer), else the base class.
+  const name = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : '';
+  const candidate = (transformers as unknown as Record<string, unknown>)[name];
+  if (typeof candidate === 'function' && candidate.prototype instanceof transformers.PreTrainedTokenizer) return candidate as TokenizerClass;
+  return transformers.PreTrainedTokenizer as unknown as TokenizerClass;
+}
+
+/**
+ * Loads tokenizer.json + tokenizer_config.json from the folder. maxLength defaults to the
+ * folder's own (train.py saves params.maxLength as model_max_length) and may not exceed it:
+ * the encoder has position embeddings for that many tokens only.
+ */
+export async function loadEncoder(modelDir: string, options: { maxLength?: number } = {}): Promise<TokenEncoder> {
+  const json = await readJson(modelDir, 'tokenizer.json');
+  const config = await readJson(modelDir, 'tokenizer_config.json');
+  if (typeof json !== 'object' || json === null || !('model' in json)) throw new ModelFormatError(modelDir, 'tokenizer.json', 'is not a Hugging Face tokenizers file (no "model")');
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new ModelFormatError(modelDir, 'tokenizer_config.json', 'must be a JSON object');
+  const cfg = config as Record<string, unknown>;
+
+  const saved = typeof cfg.model_max_length === 'number' && Number.isInteger(cfg.model_max_length) && cfg.model_max_length <= MAX_SANE_LENGTH ? cfg.model_max_length : null;
+  const maxLength = options.maxLength ?? saved ?? DEFAULT_MAX_LENGTH;
+  if (!Number.isInteger(maxLength) || maxLength < 2) throw new ScoringError(`maxLength must be an integer ≥ 2, got ${maxLength}`, modelDir);
+  if (saved !== null && maxLength > saved) {
+    throw new ScoringError(`maxLength ${maxLength} exceeds the ${saved} tokens this model was trained for (tokenizer_config.json model_max_length); use at most ${saved}`, modelDir);
+  }
+
+  let tokenizer: transformers.PreTrainedTokenizer;
+  try {
+    tokenizer = new (tokenizerClass(cfg))(json, cfg);
+  } catch (cause) {
+    throw new ModelFormatError(modelDir, 'tokenizer.json', `transformers.js cannot build a tokenizer from it: ${(cause as Error).message}`, { cause });
+  }
+  const padId = tokenizer.pad_token_id;
+  if (typeof padId !== 'number') throw new ModelFormatError(modelDir, 'tokenizer_config.json', `no pad token id (pad_token is ${JSON.stringify(cfg.pad_token)})`);
+
+  const probe = 'mlc probe ทดสอบ';
+  const frame = specialFrame(tokenizer.encode(probe, { add_special_tokens: true }), tokenizer.encode(probe, { add_special_tokens: false }));
+  if (!frame) throw new ModelFormatError(modelDir, 'tokenizer.json', 'its post-processor changes the text ids instead of only adding special tokens around them; not supported');
+  if (frame.prefix.length + frame.suffix.length >= maxLength) throw new ScoringError(`maxLength ${maxLength} leaves no room for text after the special tokens`, modelDir);
+
+  return {
+    maxLength,
+    padId,
+    frame,
+    encode: (texts) => texts.map((t) => frameIds(tokenizer.encode(t, { add_special_tokens: false }), frame, maxLength)),
+  };
+}
+
+const KNOWN_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids']);
+
+async function openSession(modelDir: string): Promise<ort.InferenceSession> {
+  const path = join(modelDir, 'model.onnx');
+  // Checked here because onnxruntime's message for a missing file is opaque.
+  try {
+    await stat(path);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new ModelFileMissingError(modelDir, 'model.onnx', PRODUCED_BY, { cause });
+    throw new ScoringError(`cannot read model.onnx in ${modelDir}: ${(cause as Error).message}`, modelDir, { cause });
+  }
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(path, { graphOptimizationLevel: 'all' });
+  } catch (cause) {
+    throw new ModelFormatError(modelDir, 'model.onnx', `onnxruntime cannot load it: ${(cause as Error).message ?? String(cause)}`, { cause });
+  }
+  const unknown = session.inputNames.filter((n) => !KNOWN_INPUTS.has(n));
+  if (!session.inputNames.includes('input_ids') || unknown.length > 0) {
+    await session.release();
+    throw new ModelFormatError(modelDir, 'model.onnx', `expected inputs input_ids and attention_mask, found ${session.inputNames.join(', ')}`);
+  }
+  if (!session.outputNames.includes('logits')) {
+    await session.release();
+    throw new ModelFormatError(modelDir, 'model.onnx', `expected an output named logits, found ${session.outputNames.join(', ')}`);
+  }
+  return session;
+}
+
+export const loadScorer: LoadScorer = async (modelDir, options = {}) => {
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ScoringError(`batchSize must be a positive integer, got ${batchSize}`, modelDir);
+  const labels = await readLabels(modelDir);
+  const encoder = await loadEncoder(modelDir, { maxLength: options.maxLength });
+  const session = await openSession(modelDir);
+  let closed = false;
+
+  async function scoreBatch(texts: string[]): Promise<Prediction[]> {
+    const batch = padBatch(encoder.encode(texts), encoder.padId);
+    const dims = [batch.batch, batch.width];
+    const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', batch.inputIds, dims) };
+    if (session.inputNames.includes('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', batch.attentionMask, dims);
+    if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(batch.inputIds.length), dims);
+    let logits: ort.Tensor;
+    try {
+      const out = await session.run(feeds, ['logits']);
+      logits = out.logits!;
+    } catch (cause) {
+      throw new InferenceError(`onnxruntime failed on a batch of ${texts.length} texts (${batch.width} tokens wide): ${(cause as Error).message}`, modelDir, { cause });
+    }
+    if (logits.type !== 'float32' || logits.dims.length !== 2 || logits.dims[1] !== labels.length) {
+      throw new ModelFormatError(modelDir, 'model.onnx', `logits are ${logits.type} [${logits.dims.join(', ')}] but labels.json lists ${labels.length} labels; expected float32 [batch, ${labels.length}]`);
+    }
+    return toPredictions(labels, logits.data as Float32Array, batch.batch);
+  }
+
+  return {
+    labels: [...labels],
+    async predict(texts) {
+      if (closed) throw new ScorerClosedError(modelDir);
+      const out: Prediction[] = [];
+      for (const part of chunk(texts, batchSize)) out.push(...(await scoreBatch(part)));
+      return out;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await session.release();
+    },
+  } satisfies Scorer;
+};

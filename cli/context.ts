@@ -1,0 +1,38 @@
+// What every command needs: config, a Temporal client, and the way users name a lifecycle
+// (the model name, or the workflow id itself).
+import { Client, Connection } from '@temporalio/client';
+import { lifecycleWorkflowId } from '../domain/temporal-names';
+import { loadConfig, type MlcConfig } from '../temporal.config';
+
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+export interface CliContext {
+  config: MlcConfig;
+  client: Client;
+  close(): Promise<void>;
+}
+
+export async function openContext(): Promise<CliContext> {
+  const config = loadConfig();
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
+  } catch (err) {
+    throw new CliError(`Cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}). Start it with: bash scripts/services.sh start temporal (or set TEMPORAL_ADDRESS).`);
+  }
+  return { config, client: new Client({ connection, namespace: config.temporal.namespace }), close: () => connection.close() };
+}
+
+/** "thai-sentiment" and "mlc-thai-sentiment" both name the same lifecycle. */
+export function workflowIdOf(idOrModel: string): string {
+  return idOrModel.startsWith('mlc-') ? idOrModel : lifecycleWorkflowId(idOrModel);
+}
+
+export function uiLink(config: MlcConfig, workflowId: string): string {
+  return `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
+}

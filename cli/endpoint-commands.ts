@@ -1,0 +1,59 @@
+// predict and feedback: talk to the built-in endpoint over HTTP with its bearer key.
+import { readDataset } from '../adapters/datasets/read';
+import { loadEndpointKey } from '../adapters/endpoint/secret';
+import { loadConfig } from '../temporal.config';
+import { CliError } from './context';
+
+interface EndpointOptions {
+  model?: string;
+  endpoint?: string;
+}
+
+async function call(opts: EndpointOptions, route: string, body: unknown): Promise<unknown> {
+  const config = loadConfig();
+  const base = opts.endpoint ?? `http://${config.endpoint.host}:${config.endpoint.port}`;
+  const key = await loadEndpointKey(config.paths.secrets, process.env);
+  let res: Response;
+  try {
+    res = await fetch(`${base}${route}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  } catch (err) {
+    throw new CliError(`Cannot reach the endpoint at ${base} (${(err as Error).cause ?? (err as Error).message}). It runs inside the worker: npm run worker.`);
+  }
+  const payload = (await res.json().catch(() => ({}))) as { error?: string };
+  if (!res.ok) throw new CliError(`endpoint answered ${res.status}: ${payload.error ?? JSON.stringify(payload)}`);
+  return payload;
+}
+
+export async function predictCommand(texts: string[], opts: EndpointOptions & { json?: boolean }) {
+  const out = (await call(opts, '/score', { ...(opts.model ? { model: opts.model } : {}), texts })) as {
+    model: string; version: number; predictions: { label: string; probabilities: Record<string, number> }[];
+  };
+  if (opts.json) return console.log(JSON.stringify(out, null, 2));
+  console.log(`${out.model} v${out.version}`);
+  out.predictions.forEach((p, i) => {
+    const conf = p.probabilities[p.label] ?? 0;
+    console.log(`${p.label.padEnd(6)} ${(conf * 100).toFixed(1).padStart(5)}%  ${texts[i]}`);
+  });
+}
+
+/** Labelled production samples (JSONL or CSV with text and label columns) → the registry. */
+export async function feedbackCommand(file: string, opts: EndpointOptions & { model: string; textField?: string; labelField?: string }) {
+  const textField = opts.textField ?? 'text';
+  const labelField = opts.labelField ?? 'label';
+  const { rows } = await readDataset(file);
+  const items: { text: string; label: string }[] = [];
+  const bad: string[] = [];
+  for (const row of rows) {
+    const text = row.record?.[textField];
+    const label = row.record?.[labelField];
+    if (typeof text === 'string' && text.trim() && typeof label === 'string' && label.trim()) items.push({ text, label: label.trim() });
+    else bad.push(`line ${row.line}: ${row.parseError ?? `needs string "${textField}" and "${labelField}"`}`);
+  }
+  if (bad.length) throw new CliError(`${file}: ${bad.length} unusable rows, nothing sent:\n  ${bad.slice(0, 10).join('\n  ')}${bad.length > 10 ? '\n  …' : ''}`, 2);
+  let accepted = 0;
+  for (let i = 0; i < items.length; i += 500) {
+    const out = (await call(opts, '/feedback', { model: opts.model, items: items.slice(i, i + 500) })) as { accepted: number };
+    accepted += out.accepted;
+  }
+  console.log(`✓ ${accepted} feedback rows recorded for ${opts.model}`);
+}

@@ -1,0 +1,123 @@
+// start, status, audit, deploy, monitor: everything that talks to the lifecycle workflow.
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import type { LifecycleStatus, Verdict } from '../domain/lifecycle';
+import { trainingParamsSchema } from '../domain/spec';
+import { lifecycleWorkflowId, monitoringScheduleId, searchAttributes, taskQueues } from '../domain/temporal-names';
+import { auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../workflows/messages';
+import { CliError, uiLink, workflowIdOf, type CliContext } from './context';
+import { formatStatus } from './format';
+import { Progress } from './progress';
+import { readSpecFile } from './spec-file';
+
+export async function startCommand(ctx: CliContext, specPath: string, opts: { wait?: boolean }) {
+  const { spec, specDir } = await readSpecFile(specPath);
+  const workflowId = lifecycleWorkflowId(spec.name);
+  try {
+    await ctx.client.workflow.start('modelLifecycle', {
+      taskQueue: taskQueues.control,
+      workflowId,
+      args: [{ spec, specDir }],
+      searchAttributes: { [searchAttributes.model]: [spec.name], [searchAttributes.stage]: ['preprocessing'] },
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new CliError(`A lifecycle for ${spec.name} is already running (${workflowId}). See it with: mlc status ${spec.name}; stop it with: temporal workflow cancel -w ${workflowId}`);
+    }
+    throw err;
+  }
+  console.log(`started ${workflowId}\n  web UI: ${uiLink(ctx.config, workflowId)}\n  status: mlc status ${spec.name}`);
+  if (opts.wait) await waitForStage(ctx, workflowId, ['awaiting_audit', 'failed']);
+}
+
+export async function statusCommand(ctx: CliContext, id: string | undefined, opts: { json?: boolean }) {
+  if (!id) {
+    const rows: string[] = [];
+    for await (const wf of ctx.client.workflow.list({ query: `WorkflowType = 'modelLifecycle' AND ExecutionStatus = 'Running'` })) {
+      const attrs = wf.searchAttributes as Record<string, unknown[] | undefined>;
+      rows.push(`${wf.workflowId.padEnd(32)} ${String(attrs[searchAttributes.stage]?.[0] ?? '?').padEnd(16)} version ${String(attrs[searchAttributes.version]?.[0] ?? '—')}`);
+    }
+    console.log(rows.length ? rows.join('\n') : 'no running lifecycles (start one with: mlc start <spec.yaml>)');
+    return;
+  }
+  const status = await queryStatus(handleOf(ctx, id));
+  console.log(opts.json ? JSON.stringify(status, null, 2) : `${formatStatus(status)}\n  web UI: ${uiLink(ctx.config, workflowIdOf(id))}`);
+}
+
+export async function auditCommand(ctx: CliContext, decision: 'approve' | 'reject', id: string, opts: { as: string; reason: string; version?: string; set?: string[] }) {
+  const paramsOverride = opts.set?.length ? parseOverrides(opts.set) : undefined;
+  const verdict: Verdict = await handleOf(ctx, id).executeUpdate(auditDecisionUpdate, {
+    args: [{ decision, actor: opts.as, reason: opts.reason, ...(opts.version ? { version: Number(opts.version) } : {}), ...(paramsOverride ? { paramsOverride } : {}) }],
+  });
+  reportVerdict(verdict, `${decision} recorded for ${workflowIdOf(id)}`);
+}
+
+export async function deployCommand(ctx: CliContext, id: string, opts: { as: string; reason?: string; version?: string; wait?: boolean }) {
+  const verdict: Verdict = await handleOf(ctx, id).executeUpdate(deployRequestUpdate, {
+    args: [{ actor: opts.as, ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.version ? { version: Number(opts.version) } : {}) }],
+  });
+  reportVerdict(verdict, `deployment requested for ${workflowIdOf(id)}`);
+  if (opts.wait !== false) await waitForStage(ctx, workflowIdOf(id), ['monitoring', 'failed']);
+}
+
+/** Run the monitoring Schedule now instead of waiting for its next tick. */
+export async function monitorNowCommand(ctx: CliContext, model: string) {
+  await ctx.client.schedule.getHandle(monitoringScheduleId(model)).trigger();
+  console.log(`monitoring of ${model} triggered; its report appears in the worker log and under .data/artifacts/monitoring/${model}/`);
+}
+
+export async function waitForStage(ctx: CliContext, workflowId: string, stages: string[], timeoutMs = 60 * 60_000): Promise<LifecycleStatus> {
+  const progress = new Progress();
+  const handle = ctx.client.workflow.getHandle(workflowId);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const desc = await handle.describe();
+    if (desc.status.name !== 'RUNNING' && desc.status.name !== 'CONTINUED_AS_NEW') {
+      progress.fail(`${workflowId} is ${desc.status.name}`);
+      throw new CliError(`${workflowId} ended ${desc.status.name}; see why with: temporal workflow show -w ${workflowId}`);
+    }
+    const s = await queryStatus(handle);
+    if (stages.includes(s.stage)) {
+      progress.done(`${workflowId}: ${s.stage}`);
+      return s;
+    }
+    const job = s.training && s.stage === 'training' ? ` (job ${s.training.jobId ?? '…'} ${s.training.jobState ?? ''})` : '';
+    progress.update(`${workflowId}: ${s.stage}${job}`);
+    if (Date.now() > deadline) throw new CliError(`timed out waiting for ${workflowId} to reach ${stages.join(' or ')}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+function handleOf(ctx: CliContext, id: string): WorkflowHandle {
+  return ctx.client.workflow.getHandle(workflowIdOf(id));
+}
+
+async function queryStatus(handle: WorkflowHandle): Promise<LifecycleStatus> {
+  try {
+    return await handle.query(statusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`No lifecycle ${handle.workflowId}. List them with: mlc status`);
+    throw err;
+  }
+}
+
+function reportVerdict(verdict: Verdict, okText: string) {
+  if (verdict.accepted) {
+    console.log(`✓ ${okText}`);
+    return;
+  }
+  throw new CliError(`refused: ${verdict.why} (recorded in the registry and the workflow history)`);
+}
+
+/** `--set epochs=6 --set learningRate=0.001` → a validated partial params object. */
+export function parseOverrides(pairs: string[]): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new CliError(`--set ${pair}: use name=value, e.g. --set epochs=6`, 2);
+    const value = pair.slice(eq + 1);
+    raw[pair.slice(0, eq)] = value === 'true' ? true : value === 'false' ? false : Number.isNaN(Number(value)) ? value : Number(value);
+  }
+  const parsed = trainingParamsSchema.partial().safeParse(raw);
+  if (!parsed.success) throw new CliError(`--set: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`, 2);
+  return parsed.data;
+}

@@ -1,0 +1,81 @@
+// mlc: drive model lifecycles from a terminal. Every command is also possible with the
+// `temporal` CLI or the Web UI; this one adds validation, readable output and waiting.
+import { Command } from 'commander';
+import { SpecError } from '../domain/spec';
+import { CliError, openContext, type CliContext } from './context';
+import { feedbackCommand, predictCommand } from './endpoint-commands';
+import { auditCommand, deployCommand, monitorNowCommand, startCommand, statusCommand } from './lifecycle-commands';
+import { logsCommand } from './logs';
+import { readSpecFile } from './spec-file';
+
+const withTemporal = <A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<void>) =>
+  async (...args: A) => {
+    const ctx = await openContext();
+    try {
+      await fn(ctx, ...args);
+    } finally {
+      await ctx.close();
+    }
+  };
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+const program = new Command('mlc')
+  .description('Run a production model\'s lifecycle on Temporal: train on SLURM, audit, deploy, monitor, retrain.')
+  .showHelpAfterError('(run mlc <command> --help for usage)');
+
+program.command('validate').argument('<spec>', 'model spec, YAML or JSON').description('check a model spec without starting anything')
+  .action(async (spec: string) => { const { spec: s } = await readSpecFile(spec); console.log(`✓ ${spec}: model ${s.name}, labels ${s.labels.join(', ')}`); });
+
+program.command('start').argument('<spec>', 'model spec, YAML or JSON').description('start a lifecycle for the spec\'s model')
+  .option('--wait', 'wait until the first version awaits audit')
+  .action(withTemporal((ctx, spec: string, opts: { wait?: boolean }) => startCommand(ctx, spec, opts)));
+
+program.command('status').argument('[id]', 'model name or workflow id; omit to list running lifecycles').description('stage, job, metrics and last decision')
+  .option('--json', 'print the raw status')
+  .action(withTemporal((ctx, id: string | undefined, opts: { json?: boolean }) => statusCommand(ctx, id, opts)));
+
+const audit = program.command('audit').description('approve or reject the version awaiting audit');
+for (const decision of ['approve', 'reject'] as const) {
+  audit.command(decision).argument('<id>', 'model name or workflow id')
+    .requiredOption('--as <user>', 'your user name; must be an auditor in the spec')
+    .requiredOption('--reason <text>', 'why (recorded with the decision)')
+    .option('--version <n>', 'the version you audited (refused if another is waiting)')
+    .option('--set <param=value>', decision === 'reject' ? 'change a training parameter for the next attempt (repeatable)' : 'ignored on approve', collect)
+    .action(withTemporal((ctx, id: string, opts: { as: string; reason: string; version?: string; set?: string[] }) => auditCommand(ctx, decision, id, opts)));
+}
+
+program.command('deploy').argument('<id>', 'model name or workflow id').description('deploy the approved version to the endpoint')
+  .requiredOption('--as <user>', 'your user name; must be a deployer in the spec')
+  .option('--reason <text>', 'why (recorded)')
+  .option('--version <n>', 'the approved version you mean to deploy')
+  .option('--no-wait', 'return once the request is accepted')
+  .action(withTemporal((ctx, id: string, opts: { as: string; reason?: string; version?: string; wait?: boolean }) => deployCommand(ctx, id, opts)));
+
+program.command('monitor').argument('<model>', 'model name').description('run the monitoring check now instead of at its next scheduled time')
+  .action(withTemporal((ctx, model: string) => monitorNowCommand(ctx, model)));
+
+program.command('predict').argument('<text...>', 'texts to classify').description('score texts on the deployed model')
+  .option('--model <name>', 'model to use (default: the only deployed one)').option('--endpoint <url>', 'endpoint base URL').option('--json', 'raw JSON')
+  .action((texts: string[], opts: { model?: string; endpoint?: string; json?: boolean }) => predictCommand(texts, opts));
+
+program.command('feedback').argument('<file>', 'JSONL or CSV with text and label').description('send labelled production samples for monitoring and retraining')
+  .requiredOption('--model <name>', 'model the feedback is about').option('--endpoint <url>', 'endpoint base URL')
+  .option('--text-field <name>', 'text column', 'text').option('--label-field <name>', 'label column', 'label')
+  .action((file: string, opts: { model: string; endpoint?: string; textField?: string; labelField?: string }) => feedbackCommand(file, opts));
+
+program.command('logs').argument('<id>', 'model name or workflow id').description('the current training job\'s log')
+  .option('-f, --follow', 'keep printing until the job ends').option('-n, --lines <n>', 'lines to show first', '50')
+  .action(withTemporal((ctx, id: string, opts: { follow?: boolean; lines?: string }) => logsCommand(ctx, id, opts)));
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof SpecError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  if (err instanceof CliError) {
+    console.error(`mlc: ${err.message}`);
+    process.exit(err.exitCode);
+  }
+  console.error(`mlc: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,159 @@
+// The lifecycle's vocabulary, shared by workflows, activities and the CLI: stages, the
+// status the `status` query returns, and the rules that decide whether a human decision
+// counts. Pure: workflows import it.
+import { z } from 'zod';
+import { trainingParamsSchema, type ModelSpec, type TrainingParams } from './spec';
+
+export const stages = [
+  'preprocessing',
+  'training',
+  'evaluating',
+  'awaiting_audit',
+  'awaiting_deploy',
+  'deploying',
+  'monitoring',
+  'retraining',
+  'failed',
+] as const;
+export type Stage = (typeof stages)[number];
+
+export interface DecisionView {
+  kind: 'audit' | 'deploy' | 'retrain';
+  outcome: 'approved' | 'rejected' | 'refused' | 'requested';
+  actor: string;
+  reason: string;
+  version: number | null;
+  at: string;
+}
+
+export interface EvaluationSummary {
+  metrics: Record<string, number>;
+  gates: { metric: string; min: number; value: number; passed: boolean }[];
+  gatesPassed: boolean;
+  /** Artifact key of the audit package (model card, metrics, confusion matrix, errors). */
+  auditPackageKey: string;
+}
+
+export interface TrainingView {
+  runKey: string;
+  runDir: string;
+  cluster: string;
+  jobId: string | null;
+  jobState: string | null;
+  startedAt: string | null;
+  elapsedSeconds: number | null;
+}
+
+export interface LifecycleStatus {
+  model: string;
+  stage: Stage;
+  generation: number;
+  attempt: number;
+  datasetHash: string | null;
+  training: TrainingView | null;
+  version: number | null;
+  artifactSha256: string | null;
+  evaluation: EvaluationSummary | null;
+  deployedVersion: number | null;
+  lastDecision: DecisionView | null;
+  decisions: DecisionView[];
+  error: string | null;
+}
+
+export interface LifecycleInput {
+  spec: ModelSpec;
+  /** Folder the spec came from: relative data paths resolve against it. */
+  specDir: string;
+  generation?: number;
+  /** Artifact keys of extra labelled rows (production feedback) added on retrain. */
+  extraDataKeys?: string[];
+  /** Why this generation exists (set by a retrain). */
+  reason?: string;
+  /** Carried across continue-as-new so the status query keeps the whole story. */
+  history?: DecisionView[];
+  deployedVersion?: number | null;
+}
+
+const actor = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'a user name: letters, digits, ".", "_", "@" or "-"');
+
+export const auditDecisionSchema = z.strictObject({
+  decision: z.enum(['approve', 'reject']),
+  actor,
+  reason: z.string().trim().min(1, 'give a reason').max(2000),
+  /** The version the auditor looked at; a decision about another version is refused. */
+  version: z.number().int().positive().optional(),
+  /** On reject: hyperparameters to change for the next attempt (the "improve" part). */
+  paramsOverride: trainingParamsSchema.partial().optional(),
+});
+export type AuditDecision = z.infer<typeof auditDecisionSchema>;
+
+export const deployRequestSchema = z.strictObject({
+  actor,
+  reason: z.string().max(2000).default('manual deployment'),
+  version: z.number().int().positive().optional(),
+});
+export type DeployRequest = z.input<typeof deployRequestSchema>;
+
+export const retrainRequestSchema = z.strictObject({
+  actor,
+  reason: z.string().trim().min(1).max(4000),
+  reportKey: z.string().optional(),
+});
+export type RetrainRequest = z.infer<typeof retrainRequestSchema>;
+
+export type Verdict = { accepted: true } | { accepted: false; why: string };
+
+/** Whether an audit decision counts, given who sent it and what is awaiting audit. */
+export function judgeAuditDecision(
+  spec: ModelSpec,
+  d: AuditDecision,
+  awaiting: { version: number; gatesPassed: boolean } | null,
+): Verdict {
+  if (!spec.roles.auditors.includes(d.actor)) {
+    return { accepted: false, why: `${d.actor} is not an auditor of ${spec.name} (auditors: ${spec.roles.auditors.join(', ')})` };
+  }
+  if (!awaiting) return { accepted: false, why: 'no model version is awaiting audit' };
+  if (d.version !== undefined && d.version !== awaiting.version) {
+    return { accepted: false, why: `decision is about version ${d.version}, but version ${awaiting.version} is awaiting audit` };
+  }
+  if (d.decision === 'approve' && !awaiting.gatesPassed) {
+    return { accepted: false, why: `version ${awaiting.version} failed its metric gates and cannot be approved; reject it with changes instead` };
+  }
+  return { accepted: true };
+}
+
+export function judgeDeployRequest(spec: ModelSpec, actorName: string, approvedVersion: number | null, requested?: number): Verdict {
+  if (!spec.roles.deployers.includes(actorName)) {
+    return { accepted: false, why: `${actorName} is not a deployer of ${spec.name} (deployers: ${spec.roles.deployers.join(', ')})` };
+  }
+  if (approvedVersion === null) return { accepted: false, why: 'no approved version is waiting for deployment' };
+  if (requested !== undefined && requested !== approvedVersion) {
+    return { accepted: false, why: `version ${requested} was not approved; the approved version is ${approvedVersion}` };
+  }
+  return { accepted: true };
+}
+
+export function applyOverride(params: TrainingParams, override?: Partial<TrainingParams>): TrainingParams {
+  return override ? { ...params, ...override } : params;
+}
+
+/** Stable idempotency key for one training attempt (job name, run folder, registry run). */
+export function runKeyFor(workflowId: string, generation: number, attempt: number, resubmission = 0): string {
+  const base = `${safeId(workflowId)}-g${generation}-a${attempt}`;
+  return resubmission ? `${base}-r${resubmission}` : base;
+}
+
+/**
+ * Workflow ids are free text, but run keys become SLURM job names and folder names. Keep a
+ * readable prefix and, when anything had to be replaced, a hash so two ids never collide.
+ */
+export function safeId(id: string): string {
+  const cleaned = id.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 48);
+  return cleaned === id ? id : `${cleaned}-${fnv1a(id)}`;
+}
+
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}

@@ -1,0 +1,124 @@
+// The model spec: the business requirements turned into something a workflow can run.
+// Everything here reaches either a SLURM script or a shell on the cluster, so string fields
+// that end up there are held to narrow character sets, and the renderer quotes them anyway.
+import { z } from 'zod';
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lower-case letters, digits and dashes (max 63), e.g. "thai-sentiment"');
+const user = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'a user name: letters, digits, ".", "_", "@" or "-"');
+/** Durations such as "90s", "5m", "1h", "2d". */
+export const durationSchema = z.string().regex(/^\d+(s|m|h|d)$/, 'a duration like "30s", "5m", "1h" or "1d"');
+
+export function durationMs(d: string): number {
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[d.slice(-1) as 's' | 'm' | 'h' | 'd'];
+  return Number(d.slice(0, -1)) * unit;
+}
+
+export const metricNames = ['accuracy', 'macro_f1', 'macro_precision', 'macro_recall'] as const;
+export type MetricName = (typeof metricNames)[number];
+
+/** Hyperparameters passed verbatim (as JSON) to slurm/train.py; its defaults mirror these. */
+export const trainingParamsSchema = z.strictObject({
+  epochs: z.number().int().min(1).max(1000).default(3),
+  batchSize: z.number().int().min(1).max(4096).default(32),
+  learningRate: z.number().positive().max(1).default(5e-4),
+  maxLength: z.number().int().min(8).max(512).default(64),
+  warmupRatio: z.number().min(0).max(0.5).default(0.1),
+  weightDecay: z.number().min(0).max(1).default(0.01),
+  gradClip: z.number().positive().default(1.0),
+  patience: z.number().int().min(1).default(2),
+  seed: z.number().int().min(0).default(13),
+  hiddenSize: z.number().int().min(8).default(64),
+  numLayers: z.number().int().min(1).max(48).default(2),
+  numHeads: z.number().int().min(1).max(64).default(2),
+  intermediateSize: z.number().int().min(8).default(128),
+  vocabSize: z.number().int().min(300).max(250_000).default(3000),
+  lstmHidden: z.number().int().min(4).default(64),
+  dropout: z.number().min(0).max(0.9).default(0.1),
+  classWeights: z.boolean().default(true),
+  precision: z.enum(['auto', 'fp32', 'bf16', 'fp16']).default('auto'),
+  numWorkers: z.number().int().min(0).max(64).default(1),
+  checkpointEverySteps: z.number().int().min(1).default(200),
+});
+export type TrainingParams = z.infer<typeof trainingParamsSchema>;
+
+const sbatchValue = z.string().regex(/^[A-Za-z0-9._:,=+\/-]{1,128}$/, 'letters, digits and . _ : , = + / - only');
+/** Where and how the job runs on SLURM. An MI-100 example is in README ("Cluster profiles"). */
+export const clusterProfileSchema = z.strictObject({
+  partition: sbatchValue.optional(),
+  account: sbatchValue.optional(),
+  qos: sbatchValue.optional(),
+  /** e.g. "gpu:mi100:1" */
+  gres: sbatchValue.optional(),
+  cpusPerTask: z.number().int().min(1).max(256).default(1),
+  /** e.g. "4G", "500M" */
+  memory: z.string().regex(/^\d+[KMGT]?$/, 'a SLURM memory size like "500M" or "16G"').default('2G'),
+  /** SLURM time limit, e.g. "00:30:00" or "2-00:00:00" */
+  timeLimit: z.string().regex(/^(\d+-)?\d{1,2}:\d{2}:\d{2}$/, 'a SLURM time like "01:00:00" or "2-00:00:00"').default('01:00:00'),
+  /** Environment modules to load, e.g. ["rocm/5.7.1"] */
+  modules: z.array(z.string().regex(/^[A-Za-z0-9._\/+-]{1,128}$/, 'a module name like "rocm/5.7.1"')).default([]),
+  /** Seconds before the time limit at which SLURM sends SIGUSR1 so the job checkpoints. */
+  checkpointSignalSeconds: z.number().int().min(10).max(3600).default(120),
+  /** Extra "#SBATCH" options, e.g. ["--exclusive", "--constraint=mi100"]. */
+  extraSbatch: z.array(z.string().regex(/^--[a-z][a-z-]*(=[A-Za-z0-9._:,=+\/-]+)?$/, 'an sbatch option like "--exclusive" or "--constraint=mi100"')).default([]),
+});
+export type ClusterProfile = z.infer<typeof clusterProfileSchema>;
+
+export const modelSpecSchema = z.strictObject({
+  name: slug,
+  description: z.string().max(2000).default(''),
+  labels: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a label: letters, digits, "_" or "-"')).min(2).refine((l) => new Set(l).size === l.length, 'labels must be unique'),
+  data: z.strictObject({
+    /** JSONL or CSV; relative paths are resolved against the spec file's folder. */
+    path: z.string().min(1),
+    format: z.enum(['jsonl', 'csv']).optional(),
+    textField: z.string().min(1).default('text'),
+    labelField: z.string().min(1).default('label'),
+    validFraction: z.number().gt(0).lt(0.5).default(0.1),
+    testFraction: z.number().gt(0).lt(0.5).default(0.1),
+    seed: z.number().int().min(0).default(42),
+  }),
+  /** A version is only offered to the auditor when every gate passes. */
+  gates: z.array(z.strictObject({ metric: z.enum(metricNames), min: z.number().min(0).max(1) })).default([]),
+  training: z.strictObject({
+    cluster: z.string().regex(/^[a-z0-9-]{1,32}$/).default('local'),
+    profile: clusterProfileSchema.default(() => clusterProfileSchema.parse({})),
+    /** A local folder with a pretrained RoBERTa (config.json, weights, tokenizer.json); never a hub id. */
+    pretrainedDir: z.string().optional(),
+    params: trainingParamsSchema.default(() => trainingParamsSchema.parse({})),
+    /** How often a failed job may be retried when the cluster is at fault (NODE_FAIL, PREEMPTED...). */
+    maxInfraRetries: z.number().int().min(0).max(10).default(2),
+  }),
+  monitoring: z.strictObject({
+    every: durationSchema.default('1h'),
+    /** Predicted-label PSI at or above this means drift (Evidently: 0.1 moderate, 0.25 major). */
+    psiThreshold: z.number().positive().default(0.25),
+    /** Accuracy on feedback below this means degradation. */
+    minFeedbackAccuracy: z.number().min(0).max(1).default(0.7),
+    /** Ignore accuracy until this many labelled feedback rows exist. */
+    minFeedback: z.number().int().min(1).default(20),
+    /** Ignore drift until this many predictions were logged. */
+    minPredictions: z.number().int().min(1).default(50),
+  }).default(() => ({ every: '1h', psiThreshold: 0.25, minFeedbackAccuracy: 0.7, minFeedback: 20, minPredictions: 50 })),
+  roles: z.strictObject({
+    auditors: z.array(user).min(1),
+    deployers: z.array(user).min(1),
+  }),
+  deployment: z.strictObject({
+    target: z.enum(['local']).default('local'),
+  }).default({ target: 'local' }),
+});
+export type ModelSpec = z.infer<typeof modelSpecSchema>;
+export type ModelSpecInput = z.input<typeof modelSpecSchema>;
+
+export class SpecError extends Error {
+  override name = 'SpecError';
+  constructor(readonly source: string, readonly issues: { path: string; message: string }[]) {
+    super(`Invalid model spec ${source}:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}\nFix these fields and start again (see README, "Model spec").`);
+  }
+}
+
+export function parseSpec(input: unknown, source = '(inline)'): ModelSpec {
+  const parsed = modelSpecSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new SpecError(source, parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+}

@@ -1,0 +1,127 @@
+"""The job's steps in order: device, data, tokenizer, cached tokenization, model, training, and the
+outputs a finished job leaves (model.pt, labels.json, model.onnx, metrics.json, DONE last)."""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+from . import checkpoint
+from .config import JobConfig
+from .data import read_splits, tokenize_cached
+from .export import assert_parity, check_parity, export_onnx
+from .metrics import class_weights
+from .model import build_model, model_artifact
+from .outputs import log, sha256_file, torch_save, warn, write_json
+from .signals import StopRequest
+from .tokenizer import load_tokenizer, save_tokenizer, train_bpe
+from .trainer import Outcome, Setup, train
+
+
+def pick_device(requested_precision: str) -> tuple[torch.device, str]:
+    """ROCm builds of torch expose AMD GPUs through torch.cuda, so "cuda" covers the MI-100s."""
+    cuda = torch.cuda.is_available()
+    device = torch.device("cuda" if cuda else "cpu")
+    precision = requested_precision
+    if precision == "auto":
+        precision = "fp16" if cuda else "fp32"
+    elif precision == "fp16" and not cuda:
+        warn("precision fp16 needs a GPU; training in fp32 on CPU (use bf16 for mixed precision on CPU)")
+        precision = "fp32"
+    elif precision == "bf16" and cuda and not torch.cuda.is_bf16_supported():
+        warn("this GPU has no bf16; training in fp16 instead")
+        precision = "fp16"
+    return device, precision
+
+
+def set_threads() -> int:
+    # SLURM's allocation, not the node's core count: oversubscribing a shared node slows everyone.
+    cpus = int(os.environ.get("SLURM_CPUS_PER_TASK") or len(os.sched_getaffinity(0)))
+    torch.set_num_threads(max(1, cpus))
+    return cpus
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
+    """Returns None when the outputs are complete, or the name of the signal that stopped training."""
+    p = job.params
+    device, precision = pick_device(p["precision"])
+    threads = set_threads()
+    log(f"device {device.type} precision {precision} threads {threads} trial {job.trial} out {job.out_dir}")
+    seed_everything(p["seed"])
+
+    splits = read_splits(job.data_dir, job.labels)
+    log("rows " + " ".join(f"{name} {len(s.texts)}" for name, s in splits.items()))
+    checkpoint_dir = job.out_dir / "checkpoints"
+    resume = checkpoint.load_matching(checkpoint_dir, job.fingerprint(), device)
+
+    if resume is not None and (job.out_dir / "tokenizer.json").is_file():
+        tokenizer = load_tokenizer(job.out_dir, p["maxLength"])  # the very tokenizer the checkpoint was trained with
+        tokenizer_sha = sha256_file(job.out_dir / "tokenizer.json")
+    else:
+        if job.pretrained_dir is not None:
+            tokenizer = load_tokenizer(job.pretrained_dir, p["maxLength"])
+        else:
+            tokenizer = train_bpe(splits["train"].texts, p["vocabSize"], p["maxLength"])  # train split only: no leakage
+        tokenizer_sha = save_tokenizer(tokenizer, job.out_dir)
+    log(f"tokenizer vocab {len(tokenizer)} sha256 {tokenizer_sha[:12]}")
+    encoded, _ = tokenize_cached(tokenizer, tokenizer_sha, splits, job.dataset_hash, p["maxLength"], job.cache_dir)
+
+    model = build_model(p, len(job.labels), tokenizer, job.pretrained_dir)
+    weights = None
+    if p["classWeights"]:
+        weights = class_weights(splits["train"].labels, len(job.labels))
+        log("class weights " + " ".join(f"{label}={w:.3f}" for label, w in zip(job.labels, weights)))
+    setup = Setup(params=p, device=device, precision=precision, pad_id=tokenizer.pad_token_id,
+                  num_labels=len(job.labels), checkpoint_dir=checkpoint_dir, fingerprint=job.fingerprint())
+    outcome = train(model, (encoded["train"], splits["train"].labels), (encoded["valid"], splits["valid"].labels),
+                    weights, setup, stop, resume)
+    if outcome.interrupted_by:
+        return outcome.interrupted_by
+    finish(job, model, outcome, setup, encoded["test"] if len(encoded["test"]) else encoded["valid"])
+    if stop.requested:
+        log(f"{stop.name} arrived after training finished; the outputs are complete")
+    return None
+
+
+def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out) -> None:
+    out, state = job.out_dir, outcome.state
+    best = out / "checkpoints" / checkpoint.BEST
+    if best.is_file():
+        model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True))
+    model = model.float().cpu().eval()
+    torch_save(out / "model.pt", model_artifact(model, job.params, job.labels, setup.pad_id))
+    write_json(out / "labels.json", job.labels)
+
+    export_onnx(model, out / "model.onnx", setup.pad_id)
+    parity = check_parity(model, out / "model.onnx", held_out, setup.pad_id, job.params["maxLength"])
+    log(f"onnx parity max_abs_logit_diff {parity['max_abs_logit_diff']:.2e} label_agreement "
+        f"{parity['label_agreement']:.4f} n {parity['n']}")
+    best_summary = {"epoch": state.best_epoch, "val_macro_f1": state.best_score, "val_accuracy": state.best_accuracy}
+    metrics = {
+        "history": state.history,
+        "steps": state.steps,
+        "best": best_summary,
+        "stopped_early": state.stopped_early,
+        "device": setup.device.type,
+        "precision": setup.precision,
+        "params": job.params,
+        "onnx_parity": parity,
+        "trial": job.trial,
+        "train_seconds": round(state.train_seconds, 3),
+    }
+    write_json(out / "metrics.json", metrics)  # written even when parity fails: the numbers explain why
+    assert_parity(parity)
+    # Last: DONE vouches for every file above.
+    write_json(out / "DONE", {"status": "done", "config_hash": job.full_hash(), "best": best_summary,
+                              "epochs_trained": state.epoch, "stopped_early": state.stopped_early,
+                              "onnx_parity": parity, "trial": job.trial, "train_seconds": metrics["train_seconds"]})
+    log(f"done: best epoch {state.best_epoch} val_macro_f1 {state.best_score:.4f} val_acc {state.best_accuracy:.4f}; "
+        f"outputs in {out}")

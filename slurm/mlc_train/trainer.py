@@ -1,0 +1,184 @@
+"""The training loop: AdamW with linear warmup and decay, mixed precision, gradient clipping,
+per-epoch validation, early stopping on macro-F1, and checkpoints that a later run resumes from."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from . import checkpoint
+from .checkpoint import TrainState
+from .data import BucketBatchSampler, Encoded, PadCollator, TokenDataset, eval_batches
+from .metrics import accuracy, macro_f1
+from .outputs import log
+from .signals import StopRequest, ignore_in_worker
+
+STEP_RECORD_EVERY = 10  # metrics.json "steps" granularity
+STEP_LOG_EVERY = 50  # stdout granularity between epoch lines
+
+
+@dataclass
+class Setup:
+    params: dict[str, Any]
+    device: torch.device
+    precision: str  # fp32 | bf16 | fp16, already resolved for the device
+    pad_id: int
+    num_labels: int
+    checkpoint_dir: Any  # Path
+    fingerprint: str
+
+
+def autocast(setup: Setup):
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(setup.precision)
+    return torch.autocast(device_type=setup.device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
+def make_optimizer(model: torch.nn.Module, params: dict[str, Any]) -> torch.optim.Optimizer:
+    # The usual transformer recipe: no weight decay on biases and LayerNorm gains (1-d tensors).
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": params["weightDecay"]},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=params["learningRate"])
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float):
+    warmup = int(math.ceil(total_steps * warmup_ratio))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    # A closure, not an object: LambdaLR then saves only its step count, and a resumed run with more
+    # epochs recomputes the decay over its new length.
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+@torch.no_grad()
+def predict(model, encoded: Encoded, setup: Setup, batch_size: int) -> np.ndarray:
+    """Logits (float32, in row order) for every row of a split."""
+    model.eval()
+    collate = PadCollator(setup.pad_id)
+    out = np.zeros((len(encoded), setup.num_labels), dtype=np.float32)
+    dummy = np.zeros(len(encoded), dtype=np.int64)
+    dataset = TokenDataset(encoded, dummy)
+    for rows in eval_batches(encoded.lengths, batch_size):
+        batch = collate([dataset[i] for i in rows])
+        with autocast(setup):
+            logits = model(batch["input_ids"].to(setup.device), batch["attention_mask"].to(setup.device))
+        out[rows] = logits.float().cpu().numpy()
+    return out
+
+
+def evaluate(model, encoded: Encoded, labels: np.ndarray, setup: Setup, criterion) -> dict[str, float]:
+    logits = predict(model, encoded, setup, setup.params["batchSize"] * 2)
+    loss = criterion(torch.from_numpy(logits).to(setup.device), torch.from_numpy(labels).to(setup.device)).item()
+    preds = logits.argmax(axis=1)
+    return {"val_loss": loss, "val_accuracy": accuracy(labels, preds), "val_macro_f1": macro_f1(labels, preds, setup.num_labels)}
+
+
+@dataclass
+class Outcome:
+    state: TrainState
+    interrupted_by: str | None  # signal name when the loop stopped for a signal
+
+
+def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encoded, np.ndarray],
+          class_weights: np.ndarray | None, setup: Setup, stop: StopRequest, resume: dict[str, Any] | None) -> Outcome:
+    p = setup.params
+    model.to(setup.device)
+    encoded, labels = train_data
+    batches_per_epoch = len(BucketBatchSampler(encoded.lengths, p["batchSize"], p["seed"], 0))
+    optimizer = make_optimizer(model, p)
+    scheduler = make_scheduler(optimizer, batches_per_epoch * p["epochs"], p["warmupRatio"])
+    # Loss scaling only for fp16: bf16 has fp32's range and needs none.
+    scaler = torch.amp.GradScaler(setup.device.type, enabled=setup.precision == "fp16")
+    weight = torch.tensor(class_weights, dtype=torch.float32, device=setup.device) if class_weights is not None else None
+    criterion = torch.nn.CrossEntropyLoss(weight=weight)
+
+    state = TrainState()
+    if resume is not None:
+        state = checkpoint.state_from(resume)
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        scheduler.load_state_dict(resume["scheduler"])
+        if scaler.is_enabled() and resume["scaler"]:
+            scaler.load_state_dict(resume["scaler"])
+        checkpoint.restore_rng(resume["rng"])
+        log(f"resuming from checkpoint at step {state.step} (epoch {state.epoch}, batch {state.batch_in_epoch})")
+
+    dataset = TokenDataset(encoded, labels)
+    started, seconds_before = time.monotonic(), state.train_seconds
+
+    def save(reason: str) -> None:
+        state.train_seconds = seconds_before + time.monotonic() - started
+        checkpoint.save(setup.checkpoint_dir, setup.fingerprint, state, model, optimizer, scheduler, scaler, reason)
+
+    for epoch in range(state.epoch, p["epochs"]):
+        if state.stopped_early:
+            break
+        model.train()
+        sampler = BucketBatchSampler(encoded.lengths, p["batchSize"], p["seed"], epoch, start=state.batch_in_epoch)
+        loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=PadCollator(setup.pad_id),
+                            num_workers=p["numWorkers"], pin_memory=setup.device.type == "cuda",
+                            worker_init_fn=ignore_in_worker if p["numWorkers"] else None)
+        for batch in loader:
+            batch = {k: v.to(setup.device, non_blocking=True) for k, v in batch.items()}
+            with autocast(setup):
+                logits = model(batch["input_ids"], batch["attention_mask"])
+            loss = criterion(logits.float(), batch["labels"])
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)  # clip the true gradients, not the fp16-scaled ones
+            torch.nn.utils.clip_grad_norm_(model.parameters(), p["gradClip"])
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+
+            value = loss.item()
+            state.step += 1
+            state.batch_in_epoch += 1
+            state.epoch_loss_sum += value
+            state.epoch_batches += 1
+            state.window_loss_sum += value
+            state.window_batches += 1
+            if state.step % STEP_RECORD_EVERY == 0:
+                lr = scheduler.get_last_lr()[0]
+                state.steps.append({"step": state.step, "loss": state.window_loss_sum / state.window_batches, "lr": lr})
+                state.window_loss_sum, state.window_batches = 0.0, 0
+                if state.step % STEP_LOG_EVERY == 0:
+                    log(f"epoch {epoch + 1}/{p['epochs']} step {state.step} loss {state.steps[-1]['loss']:.4f} lr {lr:.2e}")
+            if stop.requested:
+                save("signal")
+                return Outcome(state, stop.name)
+            if state.step % p["checkpointEverySteps"] == 0:
+                save("interval")
+
+        metrics = evaluate(model, *valid_data, setup, criterion)
+        train_loss = state.epoch_loss_sum / max(1, state.epoch_batches)
+        state.history.append({"epoch": epoch + 1, "step": state.step, "train_loss": train_loss, **metrics})
+        log(f"epoch {epoch + 1}/{p['epochs']} step {state.step} loss {train_loss:.4f} "
+            f"val_macro_f1 {metrics['val_macro_f1']:.4f} val_acc {metrics['val_accuracy']:.4f} val_loss {metrics['val_loss']:.4f}")
+        if metrics["val_macro_f1"] > state.best_score:
+            state.best_score, state.best_epoch, state.best_accuracy = metrics["val_macro_f1"], epoch + 1, metrics["val_accuracy"]
+            state.bad_epochs = 0
+            checkpoint.save_best(setup.checkpoint_dir, model)
+        else:
+            state.bad_epochs += 1
+            if state.bad_epochs >= p["patience"]:
+                state.stopped_early = True
+                log(f"early stopping: val_macro_f1 has not improved for {state.bad_epochs} epochs (best {state.best_score:.4f} at epoch {state.best_epoch})")
+        state.epoch, state.batch_in_epoch = epoch + 1, 0
+        state.epoch_loss_sum, state.epoch_batches = 0.0, 0
+        save("epoch")
+        if stop.requested:  # arrived during validation; the epoch checkpoint above already holds everything
+            log(f"checkpoint saved (reason: signal) at epoch {state.epoch} step {state.step}")
+            return Outcome(state, stop.name)
+
+    state.train_seconds = seconds_before + time.monotonic() - started
+    return Outcome(state, None)

@@ -1,0 +1,328 @@
+// The registry against both real backends: embedded PGlite (temp folder) and PostgreSQL
+// (MLC_TEST_DATABASE_URL). One suite, run twice, so the two cannot drift apart.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { PGlite } from '@electric-sql/pglite';
+import { openRegistry } from '../../adapters/db/open';
+import type { Registry } from '../../adapters/db/port';
+import {
+  RegistryConflictError,
+  RegistryConnectionError,
+  RegistryLockedError,
+  RunNotFoundError,
+} from '../../adapters/db/errors';
+
+const pgUrl = process.env.MLC_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mlc_test';
+const tables = [
+  'models', 'dataset_versions', 'runs', 'model_versions', 'decisions',
+  'deployments', 'predictions', 'feedback', 'monitoring_reports',
+];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Create the test database if missing, then drop our tables so each run starts fresh. */
+async function resetPostgres(): Promise<void> {
+  const url = new URL(pgUrl);
+  const dbName = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = '/postgres';
+  const admin = postgres(url.toString(), { max: 1, onnotice: () => {} });
+  try {
+    const found = await admin`select 1 from pg_database where datname = ${dbName}`;
+    if (found.length === 0) await admin.unsafe(`create database "${dbName.replace(/"/g, '""')}"`);
+  } finally {
+    await admin.end();
+  }
+  await withPostgres((sql) =>
+    sql.unsafe(`drop schema if exists drizzle cascade; drop table if exists ${tables.join(', ')} cascade`),
+  );
+}
+
+async function withPostgres<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(pgUrl, { max: 1, onnotice: () => {} });
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end();
+  }
+}
+
+interface Backend {
+  name: string;
+  /** Prepare an empty database; returns how to open the registry on it. */
+  fresh(): Promise<{ open(): Promise<Registry>; query(text: string): Promise<Record<string, unknown>[]> }>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'pglite',
+    async fresh() {
+      const dataDir = await mkdtemp(join(tmpdir(), 'mlc-registry-'));
+      return {
+        open: () => openRegistry({ dataDir }),
+        // Only while the registry is closed: PGlite is single-process, single-opener.
+        async query(text) {
+          const pg = await PGlite.create(join(dataDir, 'registry'));
+          try {
+            return (await pg.query<Record<string, unknown>>(text)).rows;
+          } finally {
+            await pg.close();
+          }
+        },
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    async fresh() {
+      await resetPostgres();
+      return {
+        open: () => openRegistry({ databaseUrl: pgUrl, dataDir: '/nonexistent-unused' }),
+        query: (text) => withPostgres(async (sql) => [...(await sql.unsafe(text))]),
+      };
+    },
+  },
+];
+
+describe.each(backends)('registry on $name', (backend) => {
+  let db: Awaited<ReturnType<Backend['fresh']>>;
+  let registry: Registry;
+
+  beforeAll(async () => {
+    db = await backend.fresh();
+  });
+  afterAll(async () => {
+    await registry?.close();
+  });
+
+  const run = (runKey: string, model = 'sentiment') => ({
+    runKey, model, generation: 1, attempt: 1, datasetHash: 'd1', cluster: 'local',
+    params: { lr: 0.001, epochs: 3 }, artifactUri: `file:///a/${runKey}`,
+  });
+
+  it('migrates a fresh database, and re-opening keeps data without migrating again', async () => {
+    registry = await db.open();
+    await registry.ensureModel('sentiment', { version: 1 });
+    await registry.ensureModel('sentiment', { version: 2, nested: { a: [1, 2] } });
+    const dataset = { model: 'sentiment', hash: 'd1', uri: 'file:///d1', report: { rows: 10 } };
+    await registry.recordDatasetVersion(dataset);
+    await registry.recordDatasetVersion({ ...dataset, uri: 'file:///elsewhere' });
+    await registry.createRun(run('persisted'));
+    await registry.close();
+
+    const [migrations] = await db.query('select count(*)::int as n from drizzle.__drizzle_migrations');
+    expect(migrations).toEqual({ n: 1 });
+    // jsonb must hold an object, not a JSON string of one (a classic driver pitfall).
+    const models = await db.query(`select name, jsonb_typeof(spec) as kind, spec from models`);
+    expect(models).toEqual([{ name: 'sentiment', kind: 'object', spec: { version: 2, nested: { a: [1, 2] } } }]);
+    const datasets = await db.query('select model, hash, uri, report from dataset_versions');
+    expect(datasets).toEqual([dataset]);
+
+    registry = await db.open();
+    expect((await registry.getRun('persisted'))?.runKey).toBe('persisted');
+    await registry.close();
+    expect(await db.query('select count(*)::int as n from drizzle.__drizzle_migrations')).toEqual([{ n: 1 }]);
+    registry = await db.open();
+  });
+
+  it('creates a run once and updates it', async () => {
+    await registry.createRun(run('r1'));
+    await registry.createRun({ ...run('r1'), params: { lr: 9 } }); // a retry: first write wins
+    expect(await registry.getRun('r1')).toEqual({
+      ...run('r1'), trial: null, state: 'submitted', slurmJobId: null, metrics: {}, error: null,
+    });
+    await registry.updateRun('r1', { state: 'queued', slurmJobId: '4242' });
+    await registry.updateRun('r1', { state: 'failed', error: 'OOM' });
+    await registry.updateRun('r1', { state: 'succeeded', error: null, metrics: { f1: 0.91 }, finished: true });
+    await registry.updateRun('r1', { state: 'succeeded', finished: true }); // repeat is harmless
+    expect(await registry.getRun('r1')).toMatchObject({
+      state: 'succeeded', slurmJobId: '4242', error: null, metrics: { f1: 0.91 }, params: { lr: 0.001, epochs: 3 },
+    });
+    await registry.createRun({ ...run('r1-trial'), trial: 3 });
+    expect((await registry.getRun('r1-trial'))?.trial).toBe(3);
+    expect(await registry.getRun('missing')).toBeNull();
+    await expect(registry.updateRun('missing', { state: 'running' })).rejects.toBeInstanceOf(RunNotFoundError);
+  });
+
+  it('numbers model versions per model, the same run keeping its version', async () => {
+    const v = (model: string, runKey: string, sha256 = `sha-${runKey}`) =>
+      registry.registerModelVersion({ model, runKey, artifactUri: `file:///m/${runKey}`, sha256, metrics: { f1: 0.9 } });
+    expect(await v('versions', 'va')).toBe(1);
+    expect(await v('versions', 'vb')).toBe(2);
+    expect(await v('versions', 'va')).toBe(1);
+    expect(await v('versions-other', 'vc')).toBe(1);
+    await expect(v('versions', 'va', 'a-different-file')).rejects.toBeInstanceOf(RegistryConflictError);
+
+    const got = await registry.getModelVersion('versions', 2);
+    expect(got).toMatchObject({ model: 'versions', version: 2, runKey: 'vb', sha256: 'sha-vb', metrics: { f1: 0.9 } });
+    expect(new Date(got!.createdAt).toISOString()).toBe(got!.createdAt);
+    expect(await registry.getModelVersion('versions', 99)).toBeNull();
+  });
+
+  it('gives concurrent registrations distinct consecutive versions', async () => {
+    const keys = Array.from({ length: 12 }, (_, i) => `conc-${i}`);
+    const register = (runKey: string) =>
+      registry.registerModelVersion({ model: 'concurrent', runKey, artifactUri: 'x', sha256: runKey, metrics: {} });
+    const versions = await Promise.all([...keys, ...keys].map(register));
+    expect(new Set(versions.slice(0, 12)).size).toBe(12);
+    expect([...versions.slice(0, 12)].sort((a, b) => a - b)).toEqual(keys.map((_, i) => i + 1));
+    expect(versions.slice(12)).toEqual(versions.slice(0, 12));
+  });
+
+  it('records each decision once and lists them by decision time', async () => {
+    const decision = (key: string, decidedAt: string, extra = {}) => ({
+      model: 'decided', version: 1, kind: 'audit' as const, outcome: 'approved' as const, actor: 'alice',
+      reason: 'metrics meet the spec', artifactSha256: 'abc', workflowId: 'wf-1', decidedAt, decisionKey: key, ...extra,
+    });
+    await registry.recordDecision(decision('d2', '2025-01-02T00:00:00.000Z', { outcome: 'rejected', reason: 'bias' }));
+    await registry.recordDecision(decision('d1', '2025-01-01T00:00:00.000Z'));
+    await registry.recordDecision(decision('d3', '2025-01-03T00:00:00.000Z', { kind: 'retrain', outcome: 'requested', version: null, artifactSha256: null }));
+    await registry.recordDecision(decision('d1', '2025-01-09T00:00:00.000Z', { actor: 'mallory' })); // replayed signal
+    const listed = await registry.listDecisions('decided');
+    expect(listed.map((d) => d.decisionKey)).toEqual(['d1', 'd2', 'd3']);
+    const { id, ...first } = listed[0]!;
+    expect(typeof id).toBe('number');
+    expect(first).toEqual(decision('d1', '2025-01-01T00:00:00.000Z'));
+    expect(listed[2]).toMatchObject({ version: null, artifactSha256: null, kind: 'retrain', outcome: 'requested' });
+    expect(await registry.listDecisions('nobody')).toEqual([]);
+  });
+
+  it('treats the newest deployment as active, rollbacks included', async () => {
+    const deploy = (key: string, version: number) => ({
+      model: 'deployed', version, target: 'local', endpointUrl: 'http://127.0.0.1:8080', artifactSha256: `sha${version}`,
+      actor: 'ops', deploymentKey: key,
+    });
+    expect(await registry.activeDeployment('deployed')).toBeNull();
+    await registry.recordDeployment(deploy('dep-1', 1));
+    await registry.recordDeployment(deploy('dep-2', 2));
+    expect(await registry.activeDeployment('deployed')).toMatchObject({ version: 2, deploymentKey: 'dep-2' });
+    await registry.recordDeployment(deploy('rollback-1', 1));
+    await registry.recordDeployment(deploy('dep-2', 2)); // a retried activity must not undo the rollback
+    const active = await registry.activeDeployment('deployed');
+    expect(active).toMatchObject(deploy('rollback-1', 1));
+    expect(Number.isNaN(Date.parse(active!.deployedAt))).toBe(false);
+  });
+
+  it('logs predictions once and returns them since a time, oldest first', async () => {
+    const p = (requestId: string, text: string, model = 'predicted') => ({
+      model, version: 1, requestId, text, label: 'pos', probabilities: { pos: 0.75, neg: 0.25 },
+    });
+    await registry.logPredictions([p('q1', 'ดีมาก'), p('q1', 'same request, other text'), p('q2', 'x'.repeat(10_000))]);
+    await registry.logPredictions([]);
+    await sleep(25);
+    await registry.logPredictions([p('q3', 'later'), p('q3', 'later', 'another-model')]);
+    await registry.logPredictions([p('q1', 'ดีมาก'), p('q3', 'later')]); // retried call
+
+    const all = await registry.predictionsSince('predicted', '2000-01-01T00:00:00Z');
+    expect(all.map((r) => r.requestId)).toEqual(['q1', 'q1', 'q2', 'q3']);
+    expect(all[0]).toMatchObject(p('q1', 'ดีมาก'));
+    const later = await registry.predictionsSince('predicted', all[3]!.createdAt);
+    expect(later.map((r) => r.text)).toEqual(['later']);
+    expect(await registry.predictionsSince('predicted', new Date(Date.now() + 60_000).toISOString())).toEqual([]);
+  });
+
+  it('adds feedback once, counting only new rows', async () => {
+    const f = (text: string, label = 'neg') => ({ model: 'fed', text, label, source: 'analyst:bob' });
+    expect(await registry.addFeedback([f('bad'), f('good', 'pos')])).toBe(2);
+    expect(await registry.addFeedback([f('bad'), f('good', 'pos')])).toBe(0);
+    await sleep(25);
+    expect(await registry.addFeedback([f('bad'), f('bad', 'pos'), f('new')])).toBe(2);
+    expect(await registry.addFeedback([])).toBe(0);
+    const all = await registry.feedbackSince('fed', '2000-01-01T00:00:00Z');
+    expect(all).toHaveLength(4);
+    expect(all[0]).toMatchObject(f('bad'));
+    const later = await registry.feedbackSince('fed', all[2]!.createdAt);
+    expect(later.map((r) => `${r.text}/${r.label}`)).toEqual(['bad/pos', 'new/neg']);
+  });
+
+  it('saves monitoring reports once and returns the latest', async () => {
+    const report = (key: string, degraded: boolean) => ({
+      model: 'monitored', version: 1, windowStart: '2025-03-01T00:00:00.000Z', windowEnd: '2025-03-02T00:00:00.000Z',
+      report: { psi: degraded ? 0.3 : 0.01 }, degraded, reportKey: key,
+    });
+    expect(await registry.latestMonitoringReport('monitored')).toBeNull();
+    await registry.saveMonitoringReport(report('m1', false));
+    await registry.saveMonitoringReport(report('m2', true));
+    await registry.saveMonitoringReport(report('m1', false)); // retried
+    expect(await registry.latestMonitoringReport('monitored')).toMatchObject(report('m2', true));
+  });
+});
+
+describe('embedded registry lock (PGlite is single-process)', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'mlc-lock-'));
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const lockPath = () => join(dataDir, 'registry', '.lock');
+
+  it('refuses a second opener while the first is open, and allows it after close', async () => {
+    const first = await openRegistry({ dataDir });
+    const refused = await openRegistry({ dataDir }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RegistryLockedError);
+    expect(refused).toMatchObject({ pid: process.pid, lockPath: lockPath() });
+    expect((refused as Error).message).toMatch(/DATABASE_URL/);
+    await first.close();
+    await first.close(); // idempotent
+    const second = await openRegistry({ dataDir });
+    await second.close();
+  });
+
+  it('refuses while another live process holds the lock', async () => {
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      await writeFile(lockPath(), JSON.stringify({ pid: holder.pid, hostname: hostname() }));
+      const refused = await openRegistry({ dataDir }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(RegistryLockedError);
+      expect((refused as Error).message).toContain(`process ${holder.pid}`);
+    } finally {
+      holder.kill();
+    }
+  });
+
+  it('takes over a stale lock left by a dead process', async () => {
+    const dead = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    await new Promise((r) => dead.on('exit', r));
+    await writeFile(lockPath(), JSON.stringify({ pid: dead.pid, hostname: hostname() }));
+    const registry = await openRegistry({ dataDir });
+    await registry.close();
+  });
+});
+
+describe('postgres connection and migration', () => {
+  it('names an unreachable server without its password', async () => {
+    const error = await openRegistry({ databaseUrl: 'postgres://mlc:s3cret@127.0.0.1:1/mlc', dataDir: tmpdir() }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RegistryConnectionError);
+    const message = (error as Error).message;
+    expect(message).toContain('127.0.0.1:1');
+    expect(message).toContain('ECONNREFUSED');
+    expect(message).toContain('DATABASE_URL');
+    expect(message).not.toContain('s3cret');
+    expect((error as RegistryConnectionError).url).toBe('postgres://mlc:***@127.0.0.1:1/mlc');
+    expect((error as Error).cause).toBeDefined();
+  });
+
+  it('names a missing database', async () => {
+    const url = new URL(pgUrl);
+    url.pathname = '/mlc_no_such_database';
+    const error = await openRegistry({ databaseUrl: url.toString(), dataDir: tmpdir() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryConnectionError);
+    expect((error as Error).message).toMatch(/mlc_no_such_database.*does not exist/);
+  });
+
+  it('lets workers that start together migrate a fresh database once', async () => {
+    await resetPostgres();
+    const registries = await Promise.all(
+      [1, 2, 3].map(() => openRegistry({ databaseUrl: pgUrl, dataDir: tmpdir() })),
+    );
+    await Promise.all(registries.map((r) => r.close()));
+    const [row] = await withPostgres((sql) => sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+    expect(row).toEqual({ n: 1 });
+  });
+});

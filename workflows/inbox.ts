@@ -1,0 +1,54 @@
+// A queue of human messages (signals and updates) that the workflow's main line judges one
+// at a time. Signals and updates share it, so both paths are judged by the same code and
+// recorded the same way; an update's caller just also waits for its verdict.
+import { condition } from '@temporalio/workflow';
+import type { z } from 'zod';
+import type { Verdict } from '../domain/lifecycle';
+
+export class Inbox<T> {
+  private readonly pending: { n: number; raw: unknown }[] = [];
+  private readonly verdicts = new Map<number, Verdict>();
+  private received = 0;
+  /** How many messages were judged: numbers decision keys so each is recorded once. */
+  handled = 0;
+
+  constructor(private readonly schema: z.ZodType<T>) {}
+
+  push(raw: unknown): number {
+    this.received += 1;
+    this.pending.push({ n: this.received, raw });
+    return this.received;
+  }
+
+  async pushAndAwait(raw: unknown): Promise<Verdict> {
+    const n = this.push(raw);
+    await condition(() => this.verdicts.has(n));
+    return this.verdicts.get(n)!;
+  }
+
+  hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /** The oldest message, validated; an invalid one comes back with `invalid` set and an actor to blame. */
+  take(): { message: T; n: number; invalid?: string } {
+    const { n, raw } = this.pending.shift()!;
+    this.handled = n;
+    const parsed = this.schema.safeParse(raw);
+    if (parsed.success) return { message: parsed.data, n };
+    const actor = typeof (raw as { actor?: unknown })?.actor === 'string' ? (raw as { actor: string }).actor.slice(0, 64) : 'unknown';
+    const why = `invalid message: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
+    return { message: { actor } as T, n, invalid: why };
+  }
+
+  /** Take everything already queued, e.g. requests that arrived before they could apply. */
+  drain(): { message: T; n: number; invalid?: string }[] {
+    const out = [];
+    while (this.hasPending()) out.push(this.take());
+    return out;
+  }
+
+  settle(n: number, verdict: Verdict): void {
+    this.verdicts.set(n, verdict);
+  }
+}
