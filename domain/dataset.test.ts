@@ -48,6 +48,7 @@ describe('cleanRows', () => {
       rec(10, { text: 'เท่าไหร่', label: 'neu' }),
       rec(11, { text: 'ราคา', label: 1 }),
       rec(12, { text: 'ส่งช้า', label: ' neg ' }),
+      rec(13, { text: 'ไม่มีค่า', label: ' ' }),
     ];
     const r = cleanRows(input, opts);
     expect(accounted(r)).toBe(input.length);
@@ -55,7 +56,7 @@ describe('cleanRows', () => {
     expect(r.duplicatesRemoved).toBe(1);
     expect(r.quarantined.map((q) => [q.line, q.reason])).toEqual([
       [2, 'malformed'], [3, 'empty_text'], [4, 'empty_text'], [5, 'unknown_label'], [6, 'missing_field'],
-      [7, 'malformed'], [9, 'conflicting_label'], [10, 'conflicting_label'], [11, 'unknown_label'],
+      [7, 'malformed'], [9, 'conflicting_label'], [10, 'conflicting_label'], [11, 'unknown_label'], [13, 'missing_field'],
     ]);
     expect(r.unknownLabels).toEqual({ NEG: 1, '1': 1 });
   });
@@ -188,7 +189,7 @@ describe('canonicalDataset and hash53', () => {
 
 describe('dataReport', () => {
   it('counts per split and label, per reason, and warns about the small class', () => {
-    const raw = corpus({ neu: 545, neg: 254, pos: 179, q: 22 }).map((r, i) => rec(i + 1, r));
+    const raw = corpus({ neu: 545, neg: 254, pos: 179, q: 22 }).map((r, i) => rec(i + 1, { ...r }));
     raw.push(rec(2000, { text: 'x', label: 'NEG' }), rec(2001, raw[0]!.record!));
     const cleaned = cleanRows(raw, opts);
     const splits = stratifiedSplit(cleaned.rows, { validFraction: 0.1, testFraction: 0.1, seed: 7 });

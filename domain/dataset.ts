@@ -144,6 +144,7 @@ export function cleanRows(rawRows: readonly RawRow[], options: CleanOptions): Cl
     const normalized = normalizeText(text);
     if (normalized === '') return reject('empty_text', text === '' ? `"${textField}" is empty` : `"${textField}" has only whitespace or invisible characters`);
     const lab = String(label).trim();
+    if (lab === '') return reject('missing_field', `"${labelField}" is empty`);
     if (!known.has(lab)) {
       unknownLabels[lab] = (unknownLabels[lab] ?? 0) + 1;
       const guess = closestLabel(lab, labels);

@@ -81,13 +81,13 @@ export const modelSpecSchema = z.strictObject({
   gates: z.array(z.strictObject({ metric: z.enum(metricNames), min: z.number().min(0).max(1) })).default([]),
   training: z.strictObject({
     cluster: z.string().regex(/^[a-z0-9-]{1,32}$/).default('local'),
-    profile: clusterProfileSchema.default(() => clusterProfileSchema.parse({})),
+    profile: clusterProfileSchema.prefault({}),
     /** A local folder with a pretrained RoBERTa (config.json, weights, tokenizer.json); never a hub id. */
     pretrainedDir: z.string().optional(),
-    params: trainingParamsSchema.default(() => trainingParamsSchema.parse({})),
+    params: trainingParamsSchema.prefault({}),
     /** How often a failed job may be retried when the cluster is at fault (NODE_FAIL, PREEMPTED...). */
     maxInfraRetries: z.number().int().min(0).max(10).default(2),
-  }),
+  }).prefault({}),
   monitoring: z.strictObject({
     every: durationSchema.default('1h'),
     /** Predicted-label PSI at or above this means drift (Evidently: 0.1 moderate, 0.25 major). */
@@ -98,14 +98,14 @@ export const modelSpecSchema = z.strictObject({
     minFeedback: z.number().int().min(1).default(20),
     /** Ignore drift until this many predictions were logged. */
     minPredictions: z.number().int().min(1).default(50),
-  }).default(() => ({ every: '1h', psiThreshold: 0.25, minFeedbackAccuracy: 0.7, minFeedback: 20, minPredictions: 50 })),
+  }).prefault({}),
   roles: z.strictObject({
     auditors: z.array(user).min(1),
     deployers: z.array(user).min(1),
   }),
   deployment: z.strictObject({
     target: z.enum(['local']).default('local'),
-  }).default({ target: 'local' }),
+  }).prefault({}),
 });
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;

@@ -552,17 +552,19 @@ done
 
 ensure_dirs
 rc=0
+# One start or stop at a time: parallel test runs share these daemons. flock holds the lock
+# and closes it for us (-o), so the daemons we spawn do not inherit it.
+if [ "$action" != status ] && [ -z "${MLC_SERVICES_LOCKED:-}" ]; then
+  MLC_SERVICES_LOCKED=1 flock -o -w 300 -E 75 "$RUN_DIR/services.lock" bash "$0" "$action" "${services[@]}" && exit 0 || rc=$?
+  [ "$rc" -ne 75 ] || die "another services.sh start/stop still holds $RUN_DIR/services.lock after 300 s"
+  exit "$rc"
+fi
 case "$action" in
 start)
-  # One start or stop at a time: parallel test runs share these daemons.
-  exec 9>"$RUN_DIR/services.lock"
-  flock -w 300 9 || die "another services.sh start/stop holds $RUN_DIR/services.lock"
   for s in "${services[@]}"; do "${s}_start" || rc=1; done
   [ "$rc" -eq 0 ] || fail "some services did not start; see the messages above"
   ;;
 stop)
-  exec 9>"$RUN_DIR/services.lock"
-  flock -w 300 9 || die "another services.sh start/stop holds $RUN_DIR/services.lock"
   for ((i = ${#services[@]} - 1; i >= 0; i--)); do "${services[i]}_stop" || rc=1; done
   ;;
 status)

@@ -43,7 +43,7 @@ describe('FsArtifactStore', () => {
 
     const bytes = new Uint8Array([0, 1, 2, 255]);
     await store.put('models/m/runs/r1/model.onnx', bytes);
-    expect(new Uint8Array(await store.get('models/m/runs/r1/model.onnx'))).toEqual(bytes);
+    expect([...(await store.get('models/m/runs/r1/model.onnx'))]).toEqual([...bytes]);
     await store.put('models/m/runs/r1/notes.txt', 'replaced');
     expect((await store.get('models/m/runs/r1/notes.txt')).toString()).toBe('replaced');
 
@@ -137,7 +137,7 @@ describe('FsArtifactStore', () => {
     }
     await write;
     expect([...seen].filter((s) => s.startsWith('partial'))).toEqual([]);
-    expect(await store.get('big.bin')).toEqual(newBytes);
+    expect((await store.get('big.bin')).equals(newBytes)).toBe(true);
     expect(await readdir(root)).toEqual(['big.bin']);
   });
 

@@ -72,6 +72,10 @@ describe('readDataset (JSONL)', () => {
     expect((err as Error).message).toContain('data.path');
   });
 
+  it('says so when data.path is a folder', async () => {
+    await expect(readDataset(dir, 'jsonl')).rejects.toThrow(/is not a file/);
+  });
+
   it('asks for data.format when the extension says nothing', async () => {
     const p = await file('data.txt', '{"text":"a","label":"pos"}\n');
     await expect(readDataset(p)).rejects.toThrow(/data\.format/);

@@ -73,7 +73,7 @@ export async function* readLines(path: string): AsyncGenerator<Line> {
     let start = 0;
     for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
       const piece = chunk.subarray(start, nl);
-      yield emit(piece);
+      yield emit(pending.length ? Buffer.concat([...pending, piece]) : piece);
       pending = [];
       start = nl + 1;
     }
@@ -119,8 +119,12 @@ export async function* readDatasetRows(path: string, options: ReadOptions = {}):
   const format = detectFormat(path, options.format);
   const { source, onBlankLine } = options;
   try {
-    await (await open(path, 'r')).close();
+    const fh = await open(path, 'r');
+    const isFile = (await fh.stat()).isFile();
+    await fh.close();
+    if (!isFile) throw new DatasetError(`Dataset path ${path} is not a file.`, 'Point data.path at a .jsonl or .csv file, not a folder.');
   } catch (e) {
+    if (e instanceof DatasetError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DatasetNotFoundError(path, 'data.path', { cause: e });
     throw new DatasetError(`Cannot read dataset ${path} (${code ?? (e as Error).message}).`, 'Check data.path in the spec and the file\'s permissions.', { cause: e });

@@ -20,6 +20,12 @@ export interface TrainingJobRequest {
   trialsFile?: string;
   trials?: { count: number; concurrency: number };
   profile: ClusterProfile;
+  /**
+   * TEST SEAM ONLY: run this argv (each word quoted) instead of `<python> slurm/train.py ...`,
+   * so integration tests can submit tiny jobs that fail, time out or sleep. Activities and
+   * workflows never set it; it never comes from a spec.
+   */
+  command?: string[];
 }
 
 export type JobPhase = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -30,6 +36,10 @@ export interface JobStatus {
   state: string;
   phase: JobPhase;
   exitCode?: number;
+  /** The signal that ended the job (15 for scancel and time limits, 9 for a memory kill). */
+  signal?: number;
+  /** How many times SLURM requeued the job (node failure, preemption, `scontrol requeue`). */
+  restarts?: number;
   /** SLURM's reason (e.g. "Resources") or our hint for the ML creator on failure. */
   reason?: string;
   elapsedSeconds?: number;

@@ -37,8 +37,14 @@ def pick_device(requested_precision: str) -> tuple[torch.device, str]:
 
 
 def set_threads() -> int:
-    # SLURM's allocation, not the node's core count: oversubscribing a shared node slows everyone.
-    cpus = int(os.environ.get("SLURM_CPUS_PER_TASK") or len(os.sched_getaffinity(0)))
+    # An explicit OMP_NUM_THREADS wins; else SLURM's allocation, not the node's core count:
+    # oversubscribed OpenMP threads spin against each other and slow every job on the node.
+    cpus = len(os.sched_getaffinity(0))
+    for var in ("OMP_NUM_THREADS", "SLURM_CPUS_PER_TASK"):
+        value = os.environ.get(var, "").split(",")[0]  # OMP_NUM_THREADS may list nested levels: "4,2"
+        if value.isdigit() and int(value) > 0:
+            cpus = int(value)
+            break
     torch.set_num_threads(max(1, cpus))
     return cpus
 

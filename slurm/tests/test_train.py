@@ -1,0 +1,142 @@
+"""End to end, in process: outputs, tokenization cache, resume, bf16, trials, a pretrained folder."""
+import json
+import stat
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from conftest import LABELS, TINY, run_job, write_config
+from mlc_train.model import load_model
+
+OUTPUTS = ["model.pt", "model.onnx", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+           "labels.json", "metrics.json", "DONE", "checkpoints/last.pt", "checkpoints/best.pt"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, dataset):
+    """One default-shaped run (a DataLoader worker, class weights, 2 epochs) that several tests read."""
+    root = tmp_path_factory.mktemp("e2e")
+    config = write_config(root / "config.json", {"numWorkers": 1, "checkpointEverySteps": 10})
+    code, out, err = run_job(config, dataset, root / "runs" / "v1")
+    assert code == 0, err
+    return root, config, out
+
+
+def test_a_run_writes_every_output(trained):
+    root, _, log = trained
+    out = root / "runs" / "v1"
+    for name in OUTPUTS:
+        assert (out / name).is_file(), name
+        assert (out / name).stat().st_mode & stat.S_IROTH, f"{name} is not world-readable"
+    assert not list(out.glob("**/*.tmp")), "temp files left behind"
+    assert json.loads((out / "labels.json").read_text()) == LABELS
+    assert "tokenization cache miss" in log
+    assert "epoch 1/2 step 15 loss" in log and "epoch 2/2 step 30 loss" in log  # 240 rows / 16
+    assert "checkpoint saved (reason: interval)" in log and "checkpoint saved (reason: epoch)" in log
+    assert (root / "runs" / ".cache").is_dir()  # default cache: OUT_DIR/../.cache
+
+
+def test_metrics_json_has_the_contract_fields(trained):
+    root, _, _ = trained
+    m = json.loads((root / "runs" / "v1" / "metrics.json").read_text())
+    assert set(m) == {"history", "steps", "best", "stopped_early", "device", "precision", "params", "onnx_parity",
+                      "trial", "train_seconds"}
+    assert [h["epoch"] for h in m["history"]] == [1, 2]
+    assert set(m["history"][0]) == {"epoch", "step", "train_loss", "val_loss", "val_accuracy", "val_macro_f1"}
+    assert [s["step"] for s in m["steps"]] == [10, 20, 30]
+    assert set(m["steps"][0]) == {"step", "loss", "lr"}
+    assert m["best"]["epoch"] in (1, 2)
+    assert m["best"]["val_macro_f1"] == max(h["val_macro_f1"] for h in m["history"])
+    assert (m["device"], m["precision"], m["trial"], m["stopped_early"]) == ("cpu", "fp32", None, False)
+    assert m["params"]["numWorkers"] == 1 and m["params"]["seed"] == 13  # resolved: defaults filled in
+    assert m["train_seconds"] > 0
+    parity = m["onnx_parity"]
+    assert parity["n"] == 48 and parity["max_abs_logit_diff"] <= 1e-3 and parity["label_agreement"] >= 0.99
+    done = json.loads((root / "runs" / "v1" / "DONE").read_text())
+    assert done["status"] == "done" and done["best"] == m["best"] and done["onnx_parity"] == parity
+
+
+def test_model_pt_and_onnx_agree_and_tokenizer_reloads(trained):
+    from transformers import AutoTokenizer
+
+    out = trained[0] / "runs" / "v1"
+    model, blob = load_model(out / "model.pt")  # weights_only=True inside: plain values and tensors only
+    assert blob["labels"] == LABELS and blob["max_length"] == 32
+    tokenizer = AutoTokenizer.from_pretrained(str(out), local_files_only=True)
+    enc = tokenizer(["อร่อยมาก 😍 love it", "ราคาเท่าไหร่คะ?"], padding=True, truncation=True, max_length=32,
+                    return_tensors="np")
+    assert enc["input_ids"][0][0] == tokenizer.bos_token_id  # <s> ... </s> added by tokenizer.json itself
+    assert tokenizer.unk_token_id not in enc["input_ids"]  # byte-level: Thai and emoji never fall to <unk>
+    feeds = {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": enc["attention_mask"].astype(np.int64)}
+    onnx_logits = ort.InferenceSession(str(out / "model.onnx")).run(["logits"], feeds)[0]
+    with torch.no_grad():
+        torch_logits = model(torch.from_numpy(feeds["input_ids"]), torch.from_numpy(feeds["attention_mask"])).numpy()
+    assert onnx_logits.shape == (2, 4)
+    np.testing.assert_allclose(onnx_logits, torch_logits, atol=1e-4)
+
+
+def test_rerun_of_a_finished_job_does_nothing(trained, dataset):
+    root, config, _ = trained
+    before = (root / "runs" / "v1" / "model.onnx").stat().st_mtime_ns
+    code, log, _ = run_job(config, dataset, root / "runs" / "v1")
+    assert code == 0 and "already complete" in log
+    assert (root / "runs" / "v1" / "model.onnx").stat().st_mtime_ns == before
+
+
+def test_second_run_hits_the_cache_and_more_epochs_resume(trained, dataset):
+    root, _, _ = trained
+    config = write_config(root / "one-epoch.json", {"epochs": 1})
+    code, log, err = run_job(config, dataset, root / "runs" / "v2")
+    assert code == 0, err
+    assert "tokenization cache hit" in log and "tokenization cache miss" not in log
+
+    config = write_config(root / "two-epochs.json", {"epochs": 2})
+    code, log, err = run_job(config, dataset, root / "runs" / "v2")
+    assert code == 0, err
+    assert "resuming from checkpoint at step 15" in log
+    assert "epoch 1/2" not in log and "epoch 2/2 step 30 loss" in log
+    m = json.loads((root / "runs" / "v2" / "metrics.json").read_text())
+    assert [h["epoch"] for h in m["history"]] == [1, 2] and m["params"]["epochs"] == 2
+
+
+def test_bf16_on_cpu(tmp_path, dataset):
+    config = write_config(tmp_path / "config.json", {"epochs": 1, "precision": "bf16"})
+    code, log, err = run_job(config, dataset, tmp_path / "out")
+    assert code == 0, err
+    m = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert (m["device"], m["precision"]) == ("cpu", "bf16")
+    assert m["onnx_parity"]["max_abs_logit_diff"] <= 1e-3  # the export is fp32 whatever training used
+
+
+def test_trial_from_slurm_array_task_id(tmp_path, dataset, monkeypatch):
+    config = write_config(tmp_path / "config.json", {"epochs": 1})
+    trials = tmp_path / "trials.json"
+    trials.write_text(json.dumps([{"learningRate": 1e-3}, {"learningRate": 3e-3, "lstmHidden": 8}]))
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "1")
+    monkeypatch.setenv("SLURM_JOB_ID", "5002")
+    monkeypatch.setenv("SLURM_ARRAY_JOB_ID", "5000")
+    code, log, err = run_job(config, dataset, tmp_path / "out", "--trials", str(trials))
+    assert code == 0, err
+    m = json.loads((tmp_path / "out" / "trial-1" / "metrics.json").read_text())
+    assert m["trial"] == 1
+    assert m["params"] == {**m["params"], **TINY, "epochs": 1, "learningRate": 3e-3, "lstmHidden": 8}
+    assert (tmp_path / "out" / "trial-1" / "DONE").is_file() and not (tmp_path / "out" / "DONE").exists()
+    assert (tmp_path / "out" / "trial-1" / "slurm-job-id").read_text().strip() == "5002"
+    assert (tmp_path / "out" / "slurm-job-id").read_text().strip() == "5000"  # the array, for the submitter
+
+
+def test_pretrained_folder_is_loaded_locally(tmp_path, dataset, trained):
+    """A pretrainedDir is any local RoBERTa folder; here, the encoder and tokenizer of the run above."""
+    model, _ = load_model(trained[0] / "runs" / "v1" / "model.pt")
+    folder = tmp_path / "pretrained"
+    model.encoder.save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        (folder / name).write_bytes((trained[0] / "runs" / "v1" / name).read_bytes())
+    config = write_config(tmp_path / "config.json", {"epochs": 1}, pretrained=str(folder))
+    code, log, err = run_job(config, dataset, tmp_path / "out")
+    assert code == 0, err
+    assert (tmp_path / "out" / "tokenizer.json").read_bytes() == (folder / "tokenizer.json").read_bytes()
+    tuned, _ = load_model(tmp_path / "out" / "model.pt")
+    assert tuned.encoder.config.hidden_size == 32

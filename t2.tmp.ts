@@ -1,0 +1,11 @@
+import * as transformers from '@huggingface/transformers';
+import { readFileSync } from 'node:fs';
+const dir = '/tmp/mlc-tiny-model/8df918b6a64d7d80';
+const mk = () => new transformers.PreTrainedTokenizer(JSON.parse(readFileSync(dir + '/tokenizer.json', 'utf8')), JSON.parse(readFileSync(dir + '/tokenizer_config.json', 'utf8')));
+const full = "Д٢\n :ข?\u0001な่어'me";
+console.log('fresh', mk().encode(full, { add_special_tokens: false }));
+const tok = mk();
+for (const w of ["me", "'me", "x me", "'m"]) console.log(JSON.stringify(w), tok.encode(w, { add_special_tokens: false }));
+console.log('after', tok.encode(full, { add_special_tokens: false }));
+const bpe = (tok as any)._tokenizer.model;
+console.log(Object.keys(bpe), bpe.cache?.constructor?.name, bpe.max_length_to_cache ?? bpe.cache_capacity);

@@ -1,0 +1,94 @@
+// In-memory activities for workflow tests: they record every call and play back scripted
+// job states, so the tests can assert what the workflow decided. The real activities are
+// exercised against real services in test/integration and test/e2e.
+import type { ControlActivities, ScoringActivities } from '../../activities';
+import type { ObservedJob } from '../../activities/training';
+import type { DecisionRecord } from '../../adapters/db/port';
+
+export interface Script {
+  /** Terminal state of each submitted job, in submission order (default COMPLETED). */
+  jobEnds: string[];
+  gatesPassed: boolean[];
+  degraded: boolean;
+}
+
+const failed = new Set(['FAILED', 'TIMEOUT', 'OUT_OF_MEMORY', 'NODE_FAIL', 'PREEMPTED', 'CANCELLED']);
+const retryable = new Set(['NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL']);
+
+export function fakeActivities(script: Partial<Script> = {}) {
+  const calls: { name: string; input: unknown }[] = [];
+  const decisions: DecisionRecord[] = [];
+  const jobs: string[] = [];
+  let versions = 0;
+  let evaluations = 0;
+  const log = (name: string, input: unknown) => calls.push({ name, input });
+
+  const control: ControlActivities = {
+    async preprocessData(input) {
+      log('preprocessData', input);
+      return { datasetHash: `hash-g${input.generation}`, datasetDir: `datasets/${input.spec.name}/hash-g${input.generation}`, report: {} };
+    },
+    async prepareTrainingRun(input) {
+      log('prepareTrainingRun', input);
+      return { runDir: `models/${input.model}/runs/${input.runKey}`, configFile: `models/${input.model}/runs/${input.runKey}/config.json` };
+    },
+    async submitTrainingJob(input) {
+      log('submitTrainingJob', input);
+      jobs.push(input.runKey);
+      return { jobId: String(100 + jobs.length), reused: false };
+    },
+    async awaitJobChange(input): Promise<ObservedJob> {
+      log('awaitJobChange', input);
+      const end = script.jobEnds?.[Number(input.jobId) - 101] ?? 'COMPLETED';
+      if (input.lastState === null) return { jobId: input.jobId, state: 'RUNNING', phase: 'running', retryable: false, elapsedSeconds: 1 };
+      if (end === 'HANG') return new Promise(() => {});
+      const isFailed = failed.has(end);
+      return {
+        jobId: input.jobId, state: end, phase: isFailed ? 'failed' : 'succeeded', retryable: retryable.has(end), elapsedSeconds: 60,
+        ...(isFailed ? { exitCode: 1, reason: 'scripted', logTail: 'Traceback: scripted failure' } : {}),
+      };
+    },
+    async cancelTrainingJob(input) {
+      log('cancelTrainingJob', input);
+    },
+    async registerTrainedModel(input) {
+      log('registerTrainedModel', input);
+      versions += 1;
+      return { version: versions, sha256: `sha-${versions}`, trainMetrics: { best_val_macro_f1: 0.5 } };
+    },
+    async recordDecision(input) {
+      log('recordDecision', input);
+      decisions.push(input);
+    },
+    async deployModelVersion(input) {
+      log('deployModelVersion', input);
+      return { endpointUrl: 'http://127.0.0.1:8765' };
+    },
+    async ensureMonitoringSchedule(input) {
+      log('ensureMonitoringSchedule', input);
+      return { scheduleId: `mlc-monitor-${input.model}` };
+    },
+    async pauseMonitoringSchedule(input) {
+      log('pauseMonitoringSchedule', input);
+    },
+    async exportFeedbackData(input) {
+      log('exportFeedbackData', input);
+      return { key: `datasets/${input.model}/feedback/g${input.generation}.jsonl`, rows: 5 };
+    },
+  };
+
+  const scoring: ScoringActivities = {
+    async evaluateModel(input) {
+      log('evaluateModel', input);
+      const passed = script.gatesPassed?.[evaluations++] ?? true;
+      return { metrics: { test_macro_f1: passed ? 0.6 : 0.1 }, gates: [{ metric: 'macro_f1', min: 0.3, value: passed ? 0.6 : 0.1, passed }], gatesPassed: passed, auditPackageKey: `${input.runDir}/evaluation/model-card.md` };
+    },
+    async computeMonitoringReport(input) {
+      log('computeMonitoringReport', input);
+      const degraded = script.degraded ?? false;
+      return { reportKey: `monitoring/${input.model}/r.json`, version: 1, degraded, reasons: degraded ? ['PSI 0.61 ≥ 0.25'] : ['fine'], predictions: 100, feedback: 60, psi: degraded ? 0.61 : 0.01, feedbackAccuracy: 0.9 };
+    },
+  };
+
+  return { control, scoring, calls, decisions, jobs, named: (name: string) => calls.filter((c) => c.name === name).map((c) => c.input) };
+}

@@ -1,0 +1,178 @@
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
+import { parseSpec } from '../../domain/spec';
+import { taskQueues } from '../../domain/temporal-names';
+import { auditDecisionSignal, auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../../workflows/messages';
+import { timeSkippingEnv, workflowBundle } from './env';
+import { fakeActivities } from './fake-activities';
+
+const spec = parseSpec({
+  name: 'wf-test',
+  labels: ['neg', 'pos'],
+  data: { path: 'data.jsonl' },
+  gates: [{ metric: 'macro_f1', min: 0.3 }],
+  roles: { auditors: ['alice'], deployers: ['bob'] },
+});
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundle;
+let n = 0;
+
+beforeAll(async () => {
+  [env, bundle] = await Promise.all([timeSkippingEnv(), workflowBundle()]);
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function run<T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promise<T>): Promise<T> {
+  const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
+  const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
+  return control.runUntil(scoring.runUntil(fn));
+}
+
+function start(): Promise<WorkflowHandle> {
+  return env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `lifecycle-${++n}`, args: [{ spec, specDir: '/tmp' }] });
+}
+
+async function reach(handle: WorkflowHandle, stage: Stage, generation = 1): Promise<LifecycleStatus> {
+  for (let i = 0; i < 400; i++) {
+    const s = await handle.query(statusQuery).catch(() => null);
+    if (s?.stage === stage && s.generation === generation) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`never reached ${stage} (generation ${generation})`);
+}
+
+describe('modelLifecycle', () => {
+  it('waits for an auditor, refuses decisions from anyone else, then waits for a deployer', async () => {
+    const fakes = fakeActivities();
+    await run(fakes, async () => {
+      const h = await start();
+      const audit = await reach(h, 'awaiting_audit');
+      expect(audit.version).toBe(1);
+      expect(audit.artifactSha256).toBe('sha-1');
+      expect(audit.training?.jobState).toBe('COMPLETED');
+
+      const refused = await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'mallory', reason: 'looks fine' }] });
+      expect(refused).toEqual({ accepted: false, why: expect.stringContaining('mallory is not an auditor') });
+      const wrongVersion = await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok', version: 7 }] });
+      expect(wrongVersion.accepted).toBe(false);
+      expect((await h.query(statusQuery)).stage).toBe('awaiting_audit');
+
+      expect(await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'meets the bar', version: 1 }] })).toEqual({ accepted: true });
+      await reach(h, 'awaiting_deploy');
+      expect((await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'alice' }] })).accepted).toBe(false);
+      expect((await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'release 1' }] })).accepted).toBe(true);
+      const live = await reach(h, 'monitoring');
+      expect(live.deployedVersion).toBe(1);
+
+      expect(fakes.named('deployModelVersion')).toEqual([expect.objectContaining({ version: 1, auditedSha256: 'sha-1', actor: 'bob' })]);
+      expect(fakes.named('ensureMonitoringSchedule')).toHaveLength(1);
+      expect(fakes.decisions.map((d) => [d.kind, d.outcome, d.actor])).toEqual([
+        ['audit', 'refused', 'mallory'], ['audit', 'refused', 'alice'], ['audit', 'approved', 'alice'], ['deploy', 'refused', 'alice'], ['deploy', 'approved', 'bob'],
+      ]);
+      expect(new Set(fakes.decisions.map((d) => d.decisionKey)).size).toBe(fakes.decisions.length);
+      const desc = await h.describe();
+      expect(desc.searchAttributes).toMatchObject({ MlcStage: ['monitoring'], MlcModel: ['wf-test'], MlcVersion: ['1'] });
+      await h.terminate('test done');
+    });
+  });
+
+  it('reject with changes trains again as the next attempt with the changed parameters', async () => {
+    const fakes = fakeActivities();
+    await run(fakes, async () => {
+      const h = await start();
+      await reach(h, 'awaiting_audit');
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'reject', actor: 'alice', reason: 'q recall too low', paramsOverride: { epochs: 9 } }] });
+      const second = await reach(h, 'awaiting_audit').then(async () => {
+        for (;;) {
+          const s = await h.query(statusQuery);
+          if (s.version === 2 && s.stage === 'awaiting_audit') return s;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      });
+      expect(second.attempt).toBe(2);
+      const runs = fakes.named('prepareTrainingRun') as { runKey: string; params: { epochs: number } }[];
+      expect(runs.map((r) => r.params.epochs)).toEqual([3, 9]);
+      expect(runs[1]!.runKey).toMatch(/-g1-a2$/);
+      expect(fakes.decisions.at(-1)).toMatchObject({ kind: 'audit', outcome: 'rejected', reason: 'q recall too low' });
+      await h.terminate('test done');
+    });
+  });
+
+  it('a version that failed its gates cannot be approved, only rejected', async () => {
+    const fakes = fakeActivities({ gatesPassed: [false, true] });
+    await run(fakes, async () => {
+      const h = await start();
+      await reach(h, 'awaiting_audit');
+      const verdict = await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ship it' }] });
+      expect(verdict).toEqual({ accepted: false, why: expect.stringContaining('failed its metric gates') });
+      await h.terminate('test done');
+    });
+  });
+
+  it('records an invalid signal from the CLI or Web UI as refused and keeps waiting', async () => {
+    const fakes = fakeActivities();
+    await run(fakes, async () => {
+      const h = await start();
+      await reach(h, 'awaiting_audit');
+      await h.signal(auditDecisionSignal, { decision: 'approve', actor: 'alice' } as never);
+      await h.signal(auditDecisionSignal, { decision: 'approve', actor: 'alice', reason: 'fine' });
+      await reach(h, 'awaiting_deploy');
+      expect(fakes.decisions[0]).toMatchObject({ outcome: 'refused', actor: 'alice', reason: expect.stringContaining('reason') });
+      expect(fakes.decisions[1]).toMatchObject({ outcome: 'approved' });
+      await h.terminate('test done');
+    });
+  });
+
+  it('resubmits after a node failure, and fails with the log tail on a job error', async () => {
+    const fakes = fakeActivities({ jobEnds: ['NODE_FAIL', 'OUT_OF_MEMORY'] });
+    await run(fakes, async () => {
+      const h = await start();
+      const err = await h.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause as Error;
+      expect(cause.message).toContain('OUT_OF_MEMORY');
+      expect(cause.message).toContain('Traceback: scripted failure');
+      expect(fakes.jobs).toEqual([expect.stringMatching(/-g1-a1$/), expect.stringMatching(/-g1-a1-r1$/)]);
+    });
+  });
+
+  it('cancelling the lifecycle cancels the SLURM job', async () => {
+    const fakes = fakeActivities({ jobEnds: ['HANG'] });
+    await run(fakes, async () => {
+      const h = await start();
+      for (let i = 0; i < 200 && fakes.named('awaitJobChange').length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      await h.cancel();
+      await expect(h.result()).rejects.toThrow();
+      expect(fakes.named('cancelTrainingJob')).toEqual([expect.objectContaining({ jobId: '101' })]);
+    });
+  });
+
+  it('the monitor asks for a retrain; the lifecycle continues as the next generation with the feedback data', async () => {
+    const fakes = fakeActivities({ degraded: true });
+    await run(fakes, async () => {
+      const h = await start();
+      await reach(h, 'awaiting_audit');
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+      await reach(h, 'monitoring');
+      const outcome = await env.client.workflow.execute('modelMonitoring', {
+        taskQueue: taskQueues.control, workflowId: `monitor-${n}`,
+        args: [{ model: spec.name, lifecycleWorkflowId: h.workflowId, labels: spec.labels, monitoring: spec.monitoring }],
+      });
+      expect(outcome).toMatchObject({ degraded: true, retrainRequested: true });
+      const next = await reach(h, 'awaiting_audit', 2);
+      expect(next.decisions.map((d) => `${d.kind}:${d.outcome}`)).toEqual(['audit:approved', 'deploy:approved', 'retrain:requested']);
+      expect(next.deployedVersion).toBe(1);
+      const gen2 = (fakes.named('preprocessData') as { generation: number; extraDataKeys: string[] }[])[1]!;
+      expect(gen2).toMatchObject({ generation: 2, extraDataKeys: ['datasets/wf-test/feedback/g1.jsonl'] });
+      expect(fakes.named('pauseMonitoringSchedule')).toHaveLength(1);
+      await h.terminate('test done');
+    });
+  });
+});
