@@ -31,6 +31,14 @@ export interface EvaluationFile {
   errors: { text: string; label: string; predicted: string; confidence: number }[];
 }
 
+/**
+ * Evaluation output sits beside the run folder, not in it: the run's manifest (what the
+ * auditor approves and the deployer verifies) must not change after the job wrote it.
+ */
+export function evaluationDirOf(runDir: string): string {
+  return runDir.replace(/\/runs\/([^/]+)$/, '/evaluations/$1');
+}
+
 export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps) {
   return {
     async evaluateModel(input: EvaluateInput): Promise<EvaluationSummary> {
@@ -58,7 +66,7 @@ export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps
           .sort((a, b) => b.confidence - a.confidence)
           .slice(0, 25);
         const evaluation: EvaluationFile = { model: input.model, version: input.version, report, intervals, gates, predictedCounts, errors };
-        const dir = `${input.runDir}/evaluation`;
+        const dir = evaluationDirOf(input.runDir);
         await store.put(`${dir}/evaluation.json`, JSON.stringify(evaluation, null, 2));
         await store.put(`${dir}/model-card.md`, renderModelCard(evaluation, input));
         const metrics: Record<string, number> = {

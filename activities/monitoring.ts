@@ -6,7 +6,7 @@ import { labelDriftReport } from '../domain/drift';
 import type { ModelSpec } from '../domain/spec';
 import type { ActivityDeps } from './deps';
 import { runDirOf } from './deploy';
-import type { EvaluationFile } from './evaluate';
+import { evaluationDirOf, type EvaluationFile } from './evaluate';
 import { scoreAll } from './scoring-helpers';
 
 export interface MonitoringReportInput {
@@ -36,7 +36,7 @@ export function monitoringActivities({ store, registry, loadScorer }: ActivityDe
       }
       const mv = await registry.getModelVersion(input.model, deployment.version);
       const runDir = runDirOf(mv!.artifactUri, store.rootUri);
-      const evaluation = JSON.parse((await store.get(`${runDir}/evaluation/evaluation.json`)).toString('utf8')) as EvaluationFile;
+      const evaluation = JSON.parse((await store.get(`${evaluationDirOf(runDir)}/evaluation.json`)).toString('utf8')) as EvaluationFile;
       const since = deployment.deployedAt;
       const predictions = (await registry.predictionsSince(input.model, since)).filter((p) => p.version === deployment.version);
       const feedback = await registry.feedbackSince(input.model, since);

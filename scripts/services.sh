@@ -568,7 +568,8 @@ stop)
   for ((i = ${#services[@]} - 1; i >= 0; i--)); do "${services[i]}_stop" || rc=1; done
   ;;
 status)
-  for s in "${services[@]}"; do "${s}_status" || rc=1; done
+  # One stream, so the lines stay in order.
+  for s in "${services[@]}"; do "${s}_status" 2>&1 || rc=1; done
   ;;
 *) usage ;;
 esac

@@ -51,14 +51,14 @@ export class FsArtifactStore implements ArtifactStore {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const temp = join(dir, tempNameFor(target.slice(dir.length + 1), randomBytes(6).toString('hex')));
     try {
-      const file = await open(target, 'w', 0o644);
+      const file = await open(temp, 'wx', 0o644);
       try {
         await file.writeFile(bytes);
         await file.sync();
       } finally {
         await file.close();
       }
-      
+      await rename(temp, target);
     } catch (error) {
       await unlink(temp).catch(() => {});
       throw error;

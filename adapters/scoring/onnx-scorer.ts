@@ -89,6 +89,7 @@ export async function loadEncoder(modelDir: string, options: { maxLength?: numbe
   } catch (cause) {
     throw new ModelFormatError(modelDir, 'tokenizer.json', `transformers.js cannot build a tokenizer from it: ${(cause as Error).message}`, { cause });
   }
+  alignByteLevelWhitespace(tokenizer);
   const padId = tokenizer.pad_token_id;
   if (typeof padId !== 'number') throw new ModelFormatError(modelDir, 'tokenizer_config.json', `no pad token id (pad_token is ${JSON.stringify(cfg.pad_token)})`);
 
@@ -103,6 +104,33 @@ export async function loadEncoder(modelDir: string, options: { maxLength?: numbe
     frame,
     encode: (texts) => texts.map((t) => frameIds(tokenizer.encode(t, { add_special_tokens: false }), frame, maxLength)),
   };
+}
+
+// Oniguruma's \s (what the Rust tokenizers that trained the vocabulary use) is Unicode
+// White_Space; JavaScript's \s adds U+FEFF and leaves out U+0085. transformers.js's byte-level
+// pattern uses \s, so "\u0085'm" or a BOM would split differently than in Python. Same
+// pattern, explicit White_Space set.
+const WHITE_SPACE = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const GPT2_PATTERN_JS = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu.source;
+const GPT2_PATTERN_ONIG = new RegExp(
+  `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^${WHITE_SPACE}\\p{L}\\p{N}]+|[${WHITE_SPACE}]+(?![^${WHITE_SPACE}])|[${WHITE_SPACE}]+`,
+  'gu',
+);
+
+/** Swaps the byte-level pre-tokenizers' pattern for the White_Space one; returns how many. */
+export function alignByteLevelWhitespace(tokenizer: transformers.PreTrainedTokenizer): number {
+  let patched = 0;
+  const visit = (node: unknown, depth: number): void => {
+    if (!node || typeof node !== 'object' || depth > 4) return;
+    const n = node as { pattern?: unknown; byte_encoder?: unknown; tokenizers?: unknown; pre_tokenizers?: unknown };
+    if (n.pattern instanceof RegExp && n.byte_encoder && n.pattern.source === GPT2_PATTERN_JS) {
+      n.pattern = new RegExp(GPT2_PATTERN_ONIG.source, 'gu');
+      patched++;
+    }
+    for (const child of [n.tokenizers, n.pre_tokenizers]) if (Array.isArray(child)) child.forEach((c) => visit(c, depth + 1));
+  };
+  visit((tokenizer as unknown as { _tokenizer?: { pre_tokenizer?: unknown } })._tokenizer?.pre_tokenizer, 0);
+  return patched;
 }
 
 const KNOWN_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids']);

@@ -3,11 +3,18 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import path from 'node:path';
-import { repoRoot } from '../../temporal.config';
+import { temporal } from '@temporalio/proto';
+import { repoRoot, searchAttributes } from '../../temporal.config';
 
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const executable = process.env.MLC_TEST_SERVER ?? path.join(repoRoot, '.venv/bin/temporal-test-server');
-  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: executable } } });
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: executable } } });
+  // The lifecycle upserts these; the test server, like a real one, rejects unregistered names.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(Object.values(searchAttributes).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
+  return env;
 }
 
 let bundle: Promise<WorkflowBundle> | null = null;

@@ -1,6 +1,7 @@
 // In-memory activities for workflow tests: they record every call and play back scripted
 // job states, so the tests can assert what the workflow decided. The real activities are
 // exercised against real services in test/integration and test/e2e.
+import { Context } from '@temporalio/activity';
 import type { ControlActivities, ScoringActivities } from '../../activities';
 import type { ObservedJob } from '../../activities/training';
 import type { DecisionRecord } from '../../adapters/db/port';
@@ -41,7 +42,14 @@ export function fakeActivities(script: Partial<Script> = {}) {
       log('awaitJobChange', input);
       const end = script.jobEnds?.[Number(input.jobId) - 101] ?? 'COMPLETED';
       if (input.lastState === null) return { jobId: input.jobId, state: 'RUNNING', phase: 'running', retryable: false, elapsedSeconds: 1 };
-      if (end === 'HANG') return new Promise(() => {});
+      if (end === 'HANG') {
+        // A job that never ends: heartbeat until the workflow cancels us, as the real one does.
+        const ctx = Context.current();
+        for (;;) {
+          ctx.heartbeat();
+          await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 100))]);
+        }
+      }
       const isFailed = failed.has(end);
       return {
         jobId: input.jobId, state: end, phase: isFailed ? 'failed' : 'succeeded', retryable: retryable.has(end), elapsedSeconds: 60,

@@ -44,7 +44,7 @@ async function reach(handle: WorkflowHandle, stage: Stage, generation = 1): Prom
     if (s?.stage === stage && s.generation === generation) return s;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`never reached ${stage} (generation ${generation})`);
+  throw new Error(`never reached ${stage} (generation ${generation}); last: ${JSON.stringify(await handle.query(statusQuery).catch((e) => String(e)))}`);
 }
 
 describe('modelLifecycle', () => {
