@@ -135,7 +135,7 @@ describe('SlurmExecutor: status, cancel, logs', () => {
 
   it('refuses ids that are not SLURM ids before running anything', async () => {
     const { cluster, executor } = setup();
-    expect(() => executor.waitFor('local-123')).toThrow(InvalidJobRequestError);
+    await expect(executor.waitFor('local-123')).rejects.toBeInstanceOf(InvalidJobRequestError);
     await expect(executor.cancel('1; rm -rf /')).rejects.toBeInstanceOf(InvalidJobRequestError);
     await expect(executor.logTail('../x', '1')).rejects.toBeInstanceOf(InvalidJobRequestError);
     expect(cluster.log).toEqual([]);

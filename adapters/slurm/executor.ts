@@ -88,12 +88,12 @@ export class SlurmExecutor implements ClusterExecutor {
     return mine ? recorded.jobId.split('_')[0] : undefined;
   }
 
-  status(jobIds: string[]): Promise<Map<string, JobStatus>> {
+  async status(jobIds: string[]): Promise<Map<string, JobStatus>> {
     jobIds.forEach(checkJobId);
     return this.watcher.poll(jobIds);
   }
 
-  waitFor(jobId: string, options?: { onUpdate?: (status: JobStatus) => void; signal?: AbortSignal }): Promise<JobStatus> {
+  async waitFor(jobId: string, options?: { onUpdate?: (status: JobStatus) => void; signal?: AbortSignal }): Promise<JobStatus> {
     checkJobId(jobId);
     return this.watcher.track(jobId, options);
   }

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+# Tiny models are overhead-bound: a second OpenMP thread buys nothing, and on a busy machine the
+# threads spin against each other and make every step several times slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 SLURM_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SLURM_DIR))
 

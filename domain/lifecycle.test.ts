@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { judgeAuditDecision, judgeDeployRequest, runKeyFor, safeId } from './lifecycle';
+import { parseSpec } from './spec';
+
+const spec = parseSpec({ name: 'm', labels: ['a', 'b'], data: { path: 'x' }, roles: { auditors: ['alice'], deployers: ['bob'] } });
+const approve = { decision: 'approve' as const, actor: 'alice', reason: 'ok' };
+
+describe('judging human decisions', () => {
+  it('counts only auditors, only for the version awaiting audit, only when gates passed', () => {
+    expect(judgeAuditDecision(spec, approve, { version: 2, gatesPassed: true })).toEqual({ accepted: true });
+    expect(judgeAuditDecision(spec, { ...approve, actor: 'bob' }, { version: 2, gatesPassed: true })).toMatchObject({ accepted: false, why: expect.stringContaining('not an auditor') });
+    expect(judgeAuditDecision(spec, { ...approve, version: 1 }, { version: 2, gatesPassed: true })).toMatchObject({ accepted: false, why: expect.stringContaining('version 2 is awaiting') });
+    expect(judgeAuditDecision(spec, approve, { version: 2, gatesPassed: false })).toMatchObject({ accepted: false });
+    expect(judgeAuditDecision(spec, { ...approve, decision: 'reject' }, { version: 2, gatesPassed: false })).toEqual({ accepted: true });
+    expect(judgeAuditDecision(spec, approve, null)).toMatchObject({ accepted: false });
+  });
+
+  it('counts only deployers, only for the approved version', () => {
+    expect(judgeDeployRequest(spec, 'bob', 3)).toEqual({ accepted: true });
+    expect(judgeDeployRequest(spec, 'alice', 3).accepted).toBe(false);
+    expect(judgeDeployRequest(spec, 'bob', 3, 2).accepted).toBe(false);
+    expect(judgeDeployRequest(spec, 'bob', null).accepted).toBe(false);
+  });
+});
+
+describe('run keys', () => {
+  it('are stable, readable, and safe for job names and folders', () => {
+    expect(runKeyFor('mlc-thai', 1, 2)).toBe('mlc-thai-g1-a2');
+    expect(runKeyFor('mlc-thai', 1, 2, 1)).toBe('mlc-thai-g1-a2-r1');
+    const odd = safeId('my wf/$(id);x');
+    expect(odd).toMatch(/^[A-Za-z0-9-]+$/);
+    expect(safeId('my wf/$(id);y')).not.toBe(odd);
+  });
+});

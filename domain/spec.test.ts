@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { durationMs, parseSpec, SpecError } from './spec';
+
+const minimal = { name: 'thai-sentiment', labels: ['neg', 'pos'], data: { path: 'd.jsonl' }, roles: { auditors: ['alice'], deployers: ['bob'] } };
+
+describe('parseSpec', () => {
+  it('fills defaults for everything optional', () => {
+    const spec = parseSpec(minimal);
+    expect(spec.training.cluster).toBe('local');
+    expect(spec.training.params.epochs).toBe(3);
+    expect(spec.training.profile.timeLimit).toBe('01:00:00');
+    expect(spec.monitoring.psiThreshold).toBe(0.25);
+    expect(spec.data.textField).toBe('text');
+  });
+
+  it('names every bad field by its path', () => {
+    const bad = { ...minimal, name: 'Thai Sentiment', labels: ['neg'], training: { params: { epochs: 0, bogus: 1 } }, roles: { auditors: [], deployers: ['bob'] } };
+    const err = (() => { try { parseSpec(bad, 'spec.yaml'); } catch (e) { return e as SpecError; } })()!;
+    expect(err).toBeInstanceOf(SpecError);
+    const paths = err.issues.map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(['name', 'labels', 'training.params.epochs', 'training.params', 'roles.auditors']));
+    expect(err.message).toContain('spec.yaml');
+    expect(err.message).toContain('training.params.epochs');
+  });
+
+  it('refuses cluster-profile values that could smuggle shell or #SBATCH syntax', () => {
+    for (const profile of [{ partition: 'gpu; rm -rf /' }, { modules: ['rocm/5.7 && curl x'] }, { extraSbatch: ['--wrap=$(id)'] }, { memory: '4G\n#SBATCH --uid=0' }]) {
+      expect(() => parseSpec({ ...minimal, training: { profile } })).toThrow(SpecError);
+    }
+    expect(parseSpec({ ...minimal, training: { profile: { gres: 'gpu:mi100:4', modules: ['rocm/5.7.1'], extraSbatch: ['--exclusive'] } } }).training.profile.gres).toBe('gpu:mi100:4');
+  });
+
+  it('reads durations', () => {
+    expect(durationMs('90s')).toBe(90_000);
+    expect(durationMs('2h')).toBe(7_200_000);
+  });
+});
