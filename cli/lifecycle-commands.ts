@@ -1,7 +1,7 @@
 // start, status, audit, deploy, monitor: everything that talks to the lifecycle workflow.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { LifecycleStatus, Verdict } from '../domain/lifecycle';
-import { trainingParamsSchema } from '../domain/spec';
+import { durationMs, durationSchema, trainingParamsSchema } from '../domain/spec';
 import { lifecycleWorkflowId, monitoringScheduleId, searchAttributes, taskQueues } from '../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../workflows/messages';
 import { CliError, uiLink, workflowIdOf, type CliContext } from './context';
@@ -65,7 +65,13 @@ export async function monitorNowCommand(ctx: CliContext, model: string) {
   console.log(`monitoring of ${model} triggered; its report appears in the worker log and under .data/artifacts/monitoring/${model}/`);
 }
 
-export async function waitForStage(ctx: CliContext, workflowId: string, stages: string[], timeoutMs = 60 * 60_000): Promise<LifecycleStatus> {
+export async function waitCommand(ctx: CliContext, id: string, opts: { stage: string[]; generation?: string; timeout?: string }) {
+  if (opts.timeout && !durationSchema.safeParse(opts.timeout).success) throw new CliError(`--timeout ${opts.timeout}: use a duration like 90s, 20m or 2h`, 2);
+  const timeoutMs = opts.timeout ? durationMs(opts.timeout) : 60 * 60_000;
+  await waitForStage(ctx, workflowIdOf(id), opts.stage, timeoutMs, opts.generation ? Number(opts.generation) : 1);
+}
+
+export async function waitForStage(ctx: CliContext, workflowId: string, stages: string[], timeoutMs = 60 * 60_000, minGeneration = 1): Promise<LifecycleStatus> {
   const progress = new Progress();
   const handle = ctx.client.workflow.getHandle(workflowId);
   const deadline = Date.now() + timeoutMs;
@@ -76,12 +82,12 @@ export async function waitForStage(ctx: CliContext, workflowId: string, stages: 
       throw new CliError(`${workflowId} ended ${desc.status.name}; see why with: temporal workflow show -w ${workflowId}`);
     }
     const s = await queryStatus(handle);
-    if (stages.includes(s.stage)) {
+    if (stages.includes(s.stage) && s.generation >= minGeneration) {
       progress.done(`${workflowId}: ${s.stage}`);
       return s;
     }
     const job = s.training && s.stage === 'training' ? ` (job ${s.training.jobId ?? '…'} ${s.training.jobState ?? ''})` : '';
-    progress.update(`${workflowId}: ${s.stage}${job}`);
+    progress.update(`${workflowId}: generation ${s.generation} ${s.stage}${job}`);
     if (Date.now() > deadline) throw new CliError(`timed out waiting for ${workflowId} to reach ${stages.join(' or ')}`);
     await new Promise((r) => setTimeout(r, 1000));
   }

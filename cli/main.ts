@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { SpecError } from '../domain/spec';
 import { CliError, openContext, type CliContext } from './context';
 import { feedbackCommand, predictCommand } from './endpoint-commands';
-import { auditCommand, deployCommand, monitorNowCommand, startCommand, statusCommand } from './lifecycle-commands';
+import { auditCommand, deployCommand, monitorNowCommand, startCommand, statusCommand, waitCommand } from './lifecycle-commands';
 import { logsCommand } from './logs';
 import { readSpecFile } from './spec-file';
 
@@ -33,6 +33,11 @@ program.command('start').argument('<spec>', 'model spec, YAML or JSON').descript
 program.command('status').argument('[id]', 'model name or workflow id; omit to list running lifecycles').description('stage, job, metrics and last decision')
   .option('--json', 'print the raw status')
   .action(withTemporal((ctx, id: string | undefined, opts: { json?: boolean }) => statusCommand(ctx, id, opts)));
+
+program.command('wait').argument('<id>', 'model name or workflow id').description('wait until the lifecycle reaches a stage')
+  .requiredOption('--stage <stage>', 'stage to wait for (repeatable: any of them)', collect)
+  .option('--generation <n>', 'only in this generation or a later one').option('--timeout <duration>', 'give up after this long, e.g. 20m', '1h')
+  .action(withTemporal((ctx, id: string, opts: { stage: string[]; generation?: string; timeout?: string }) => waitCommand(ctx, id, opts)));
 
 const audit = program.command('audit').description('approve or reject the version awaiting audit');
 for (const decision of ['approve', 'reject'] as const) {

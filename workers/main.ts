@@ -1,47 +1,21 @@
-// The default composition root: both task queues and the built-in endpoint in one process.
-// One process because the embedded registry (PGlite) allows one writer; with DATABASE_URL
-// (PostgreSQL) the queues can run apart: `tsx workers/main.ts control` or `... scoring`.
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { fileURLToPath } from 'node:url';
-import { createControlActivities, createScoringActivities } from '../activities';
-import { loadEndpointKey } from '../adapters/endpoint/secret';
-import { startEndpoint } from '../adapters/endpoint/server';
-import { loadConfig, taskQueues } from '../temporal.config';
-import { buildDeps } from './deps';
+// The default composition root: `npm run worker` runs both task queues and the built-in
+// endpoint in one process, because the embedded registry (PGlite) allows one process. With
+// DATABASE_URL (PostgreSQL) roles can run apart: `npm run worker -- control`, `-- scoring`,
+// `-- endpoint`.
+import { loadConfig } from '../temporal.config';
+import { allRoles, startRuntime, type Role } from './runtime';
 
-const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-
-async function main(roles: string[]) {
+async function main(args: string[]) {
+  const unknown = args.filter((a) => !allRoles.includes(a as Role));
+  if (unknown.length) throw new Error(`unknown role ${unknown.join(', ')}; roles: ${allRoles.join(', ')}`);
   const config = loadConfig();
-  const deps = await buildDeps(config);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const run = (r: string) => roles.length === 0 || roles.includes(r);
-  const workers: Worker[] = [];
-  if (run('control')) {
-    workers.push(await Worker.create({ connection, namespace: config.temporal.namespace, taskQueue: taskQueues.control, workflowsPath, activities: createControlActivities(deps) }));
-  }
-  if (run('scoring')) {
-    // ONNX scoring saturates cores; two at a time keeps the control queue responsive.
-    workers.push(await Worker.create({ connection, namespace: config.temporal.namespace, taskQueue: taskQueues.scoring, activities: createScoringActivities(deps), maxConcurrentActivityTaskExecutions: 2 }));
-  }
-  const endpoint = run('endpoint')
-    ? await startEndpoint({
-        host: config.endpoint.host,
-        port: config.endpoint.port,
-        apiKey: await loadEndpointKey(config.paths.secrets, process.env),
-        store: deps.store,
-        registry: deps.registry,
-        loadScorer: deps.loadScorer,
-      })
-    : null;
-  console.log(`mlc worker ready: queues [${workers.map((w) => w.options.taskQueue).join(', ')}]${endpoint ? `, endpoint ${endpoint.url}` : ''}, Temporal ${config.temporal.address}, UI ${config.temporal.uiUrl}`);
-  try {
-    await Promise.all(workers.map((w) => w.run()));
-  } finally {
-    await endpoint?.close();
-    await connection.close();
-    await deps.close();
-  }
+  const runtime = await startRuntime(config, args.length ? (args as Role[]) : allRoles);
+  console.log(
+    `mlc worker ready: queues [${runtime.workers.map((w) => w.options.taskQueue).join(', ')}]` +
+      `${runtime.endpoint ? `, endpoint ${runtime.endpoint.url}` : ''}, Temporal ${config.temporal.address} (UI ${config.temporal.uiUrl}), ` +
+      `registry ${config.databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}, artifacts ${config.paths.artifacts}`,
+  );
+  await runtime.run();
 }
 
 main(process.argv.slice(2)).catch((err) => {

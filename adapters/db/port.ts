@@ -109,6 +109,8 @@ export interface Registry {
   recordDeployment(record: DeploymentRecord): Promise<void>;
   /** The latest deployment of a model, i.e. what the endpoint should serve. */
   activeDeployment(model: string): Promise<(DeploymentRecord & { deployedAt: string }) | null>;
+  /** Names of every model that has been deployed at least once. */
+  deployedModels(): Promise<string[]>;
   logPredictions(records: PredictionRecord[]): Promise<void>;
   /** Predictions of one model created at or after `since` (ISO), oldest first. */
   predictionsSince(model: string, since: string): Promise<(PredictionRecord & { createdAt: string })[]>;

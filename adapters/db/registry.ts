@@ -181,6 +181,11 @@ export class DrizzleRegistry implements Registry {
     return { ...rest, deployedAt: iso(deployedAt) };
   }
 
+  async deployedModels(): Promise<string[]> {
+    const rows = await this.db.selectDistinct({ model: t.deployments.model }).from(t.deployments).orderBy(t.deployments.model);
+    return rows.map((r) => r.model);
+  }
+
   async logPredictions(records: PredictionRecord[]): Promise<void> {
     if (records.length === 0) return;
     await this.db.insert(t.predictions).values(records).onConflictDoNothing();

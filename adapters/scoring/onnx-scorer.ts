@@ -121,7 +121,8 @@ const GPT2_PATTERN_ONIG = new RegExp(
 export function alignByteLevelWhitespace(tokenizer: transformers.PreTrainedTokenizer): number {
   let patched = 0;
   const visit = (node: unknown, depth: number): void => {
-    if (!node || typeof node !== 'object' || depth > 4) return;
+    // tokenizers.js pre-tokenizers are callable objects: functions, not plain objects.
+    if (!node || (typeof node !== 'object' && typeof node !== 'function') || depth > 4) return;
     const n = node as { pattern?: unknown; byte_encoder?: unknown; tokenizers?: unknown; pre_tokenizers?: unknown };
     if (n.pattern instanceof RegExp && n.byte_encoder && n.pattern.source === GPT2_PATTERN_JS) {
       n.pattern = new RegExp(GPT2_PATTERN_ONIG.source, 'gu');

@@ -26,8 +26,9 @@ describe('SlurmExecutor.submit', () => {
     const { cluster, executor } = setup();
     await expect(executor.submit(request())).resolves.toEqual({ jobId: '100', reused: false });
     expect(cluster.log[0]).toMatch(/^squeue .*--me '--name=mlc-wf-g1-a1'/);
-    expect(cluster.log[1]).toBe('cat -- /nfs/mlc/models/m/runs/wf-g1-a1/slurm-job-id');
-    expect(cluster.log[2]).toMatch(/^sh -c .*mkdir -p -- \/nfs\/mlc\/models\/m\/runs\/wf-g1-a1; out=\$\(sbatch --parsable\)/);
+    expect(cluster.log[1]).toBe('cat -- /nfs/mlc/models/m/runs/wf-g1-a1/slurm-job-id.submitted');
+    expect(cluster.log[2]).toBe('cat -- /nfs/mlc/models/m/runs/wf-g1-a1/slurm-job-id');
+    expect(cluster.log[3]).toMatch(/^sh -c .*mkdir -p -- \/nfs\/mlc\/models\/m\/runs\/wf-g1-a1; out=\$\(sbatch --parsable\)/);
     expect(cluster.lastStdin).toMatch(/^#!\/bin\/bash\n#SBATCH --job-name=mlc-wf-g1-a1\n/);
   });
 
@@ -56,9 +57,9 @@ describe('SlurmExecutor.submit', () => {
 
   it('finds a job the controller forgot through the run folder\'s record, if the key matches', async () => {
     const { cluster, executor } = setup();
-    cluster.files.set('/nfs/mlc/models/m/runs/wf-g1-a1/slurm-job-id', '77 mlc-key=wf-g1-a1\n');
+    cluster.files.set('/nfs/mlc/models/m/runs/wf-g1-a1/slurm-job-id.submitted', '77 mlc-key=wf-g1-a1\n');
     await expect(executor.submit(request())).resolves.toEqual({ jobId: '77', reused: true });
-    cluster.files.set('/nfs/mlc/models/m/runs/wf-g1-a2/slurm-job-id', '78 mlc-key=wf-g1-a1\n');
+    cluster.files.set('/nfs/mlc/models/m/runs/wf-g1-a2/slurm-job-id.submitted', '78 mlc-key=wf-g1-a1\n');
     await expect(executor.submit(request('wf-g1-a2'))).resolves.toMatchObject({ reused: false });
   });
 

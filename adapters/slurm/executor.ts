@@ -71,21 +71,24 @@ export class SlurmExecutor implements ClusterExecutor {
     const ids = [...new Set(parseSqueue(q.stdout).filter((r) => r.name === job.name).map((r) => r.arrayJobId ?? r.id))];
     if (ids.length > 0) return ids.sort((a, b) => Number(b) - Number(a))[0];
 
-    // Gone from the controller (MinJobAge): the run folder remembers it.
-    const f = await this.runner.exec(shellCommand(['cat', '--', job.jobIdFile]), { timeoutMs: this.timeoutMs });
-    if (f.code !== 0) {
-      if (/No such file/i.test(f.stderr)) return undefined;
-      throw new SlurmCommandError(`cat ${job.jobIdFile}`, f.code, f.stderr, 'could not read the run folder on the cluster; nothing was submitted');
-    }
-    const recorded = parseJobIdFile(f.stdout);
-    if (!recorded) return undefined;
-    if (recorded.key !== undefined) return recorded.key === key ? recorded.jobId : undefined;
+    // Gone from the controller (MinJobAge): the run folder remembers it. Ours carries the key.
+    const ours = parseJobIdFile(await this.readRunFile(job.submitRecord));
+    if (ours?.key === key) return ours.jobId;
     // train.py's bare "$SLURM_JOB_ID": only accounting can still say whose job that was.
-    if (this.watcher.accountingOff) return undefined;
-    const a = await this.runner.exec(sacctCommand([recorded.jobId]), { timeoutMs: this.timeoutMs });
+    const theirs = parseJobIdFile(await this.readRunFile(job.jobIdFile));
+    if (!theirs || this.watcher.accountingOff) return undefined;
+    const a = await this.runner.exec(sacctCommand([theirs.jobId]), { timeoutMs: this.timeoutMs });
     if (a.code !== 0 && isAccountingDisabledError(a.stderr)) this.watcher.accountingOff = true;
     const mine = a.code === 0 && parseSacct(a.stdout).some((r) => r.name === job.name);
-    return mine ? recorded.jobId.split('_')[0] : undefined;
+    return mine ? theirs.jobId.split('_')[0] : undefined;
+  }
+
+  /** A small file in the run folder on the cluster; '' when it does not exist. */
+  private async readRunFile(file: string): Promise<string> {
+    const f = await this.runner.exec(shellCommand(['cat', '--', file]), { timeoutMs: this.timeoutMs });
+    if (f.code === 0) return f.stdout;
+    if (/No such file/i.test(f.stderr)) return '';
+    throw new SlurmCommandError(`cat ${file}`, f.code, f.stderr, 'could not read the run folder on the cluster; nothing was submitted');
   }
 
   async status(jobIds: string[]): Promise<Map<string, JobStatus>> {

@@ -183,8 +183,8 @@ describe('submitCommand', () => {
     const out = execFileSync('sh', ['-c', submitCommand(job, key)], { input: script, encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
     expect(out).toBe('4242\n');
     expect(readFileSync(path.join(base, 'got.sh'), 'utf8')).toBe(script);
-    expect(readFileSync(job.jobIdFile, 'utf8')).toBe(`4242 mlc-key=${key}\n`);
-    expect(parseJobIdFile(readFileSync(job.jobIdFile, 'utf8'))).toEqual({ jobId: '4242', key });
+    expect(readFileSync(job.submitRecord, 'utf8')).toBe(`4242 mlc-key=${key}\n`);
+    expect(parseJobIdFile(readFileSync(job.submitRecord, 'utf8'))).toEqual({ jobId: '4242', key });
   });
 
   it('reads both our id record and train.py\'s bare $SLURM_JOB_ID', () => {

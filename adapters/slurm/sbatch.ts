@@ -62,7 +62,9 @@ export interface ResolvedJob {
   runDir: string;
   /** sbatch's --output pattern. */
   logPattern: string;
-  /** The file our submit writes the job id to, so a later submit finds the job. */
+  /** Our record "<id> mlc-key=<key>", written on the cluster right after sbatch. */
+  submitRecord: string;
+  /** train.py's own record: the bare $SLURM_JOB_ID (array id for trials), written at start. */
   jobIdFile: string;
 }
 
@@ -87,7 +89,11 @@ export function resolveJob(req: TrainingJobRequest, cluster: ClusterPaths): Reso
 
   const runDir = clusterRunDir(req.runDir, cluster);
   const logPattern = path.join(runDir, req.trials ? 'slurm-%A_%a.out' : 'slurm-%j.out');
-  return { name: jobName(req.key), runDir, logPattern, jobIdFile: path.join(runDir, 'slurm-job-id') };
+  return {
+    name: jobName(req.key), runDir, logPattern,
+    submitRecord: path.join(runDir, 'slurm-job-id.submitted'),
+    jobIdFile: path.join(runDir, 'slurm-job-id'),
+  };
 }
 
 /** The absolute run folder on the cluster; it appears in #SBATCH --output, so it is held to a narrow charset. */
@@ -165,18 +171,19 @@ export function renderBatchScript(req: TrainingJobRequest, cluster: ClusterPaths
 /**
  * One remote command: create the run folder (SLURM does not create the log's folder), submit
  * the script from stdin, then record the id in the run folder on the cluster side, so the
- * record survives even if this process dies the moment sbatch returns. Wrapped in `sh -c` on
+ * record survives even if this process dies the moment sbatch returns. The record is our own
+ * file, not slurm-job-id: train.py rewrites that one with a bare id, which loses the key. Wrapped in `sh -c` on
  * one line so it behaves the same whatever the login shell (bash, zsh, tcsh).
  */
 export function submitCommand(job: ResolvedJob, key: string): string {
   const dir = shellQuote(job.runDir);
-  const tmp = shellQuote(`${job.jobIdFile}.tmp`);
+  const tmp = shellQuote(`${job.submitRecord}.tmp`);
   const script = [
     'set -e',
     `mkdir -p -- ${dir}`,
     'out=$(sbatch --parsable)',
     'id=${out%%;*}',
-    `{ printf '%s mlc-key=%s\\n' "$id" ${shellQuote(key)} > ${tmp} && mv -f -- ${tmp} ${shellQuote(job.jobIdFile)}; } || echo "mlc: could not record the job id in the run folder" >&2`,
+    `{ printf '%s mlc-key=%s\\n' "$id" ${shellQuote(key)} > ${tmp} && mv -f -- ${tmp} ${shellQuote(job.submitRecord)}; } || echo "mlc: could not record the job id in the run folder" >&2`,
     `printf '%s\\n' "$id"`,
   ].join('; ');
   return shellCommand(['sh', '-c', script]);

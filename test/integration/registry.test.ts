@@ -203,6 +203,8 @@ describe.each(backends)('registry on $name', (backend) => {
     const active = await registry.activeDeployment('deployed');
     expect(active).toMatchObject(deploy('rollback-1', 1));
     expect(Number.isNaN(Date.parse(active!.deployedAt))).toBe(false);
+    expect(await registry.deployedModels()).toContain('deployed');
+    expect(await registry.deployedModels()).not.toContain('never-deployed');
   });
 
   it('logs predictions once and returns them since a time, oldest first', async () => {

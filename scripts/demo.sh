@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# npm run demo: one whole lifecycle of the Thai sentiment model on this machine — preprocess,
+# train through SLURM over SSH, evaluate, audit, deploy, serve, monitor, retrain.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+started=$(date +%s)
+MODEL=thai-sentiment
+SPEC=examples/thai-sentiment.yaml
+mlc() { node --import tsx cli/main.ts "$@"; }
+step() { printf '\n\033[1m━━ %s\033[0m\n' "$*"; }
+
+step "1/9 setup and services (idempotent)"
+bash scripts/setup.sh
+bash scripts/services.sh start
+export PATH="$VENV/bin:$PATH"
+
+step "2/9 worker: both task queues and the built-in endpoint, log in $LOG_DIR/worker.log"
+# A previous demo's lifecycle and schedule would compete with this one: end them first.
+temporal workflow terminate -w "mlc-$MODEL" --reason "new demo run" >/dev/null 2>&1 || true
+temporal schedule delete -s "mlc-monitor-$MODEL" >/dev/null 2>&1 || true
+node --import tsx workers/main.ts >"$LOG_DIR/worker.log" 2>&1 &
+worker=$!
+trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT
+wait_until 180 grep -q "mlc worker ready" "$LOG_DIR/worker.log" || { tail -30 "$LOG_DIR/worker.log"; die "the worker did not start"; }
+grep "mlc worker ready" "$LOG_DIR/worker.log"
+
+step "3/9 requirements → preprocess → train on SLURM → evaluate"
+mlc validate "$SPEC"
+mlc start "$SPEC" --wait
+mlc status "$MODEL"
+echo "── last lines of the training job's log (mlc logs $MODEL)"
+mlc logs "$MODEL" -n 8
+
+step "4/9 audit: a user who is not an auditor is refused (and recorded), then alice approves"
+mlc audit approve "$MODEL" --as mallory --reason "I think it's fine" || true
+mlc audit approve "$MODEL" --as alice --reason "meets the macro-F1 and accuracy gates; q recall reviewed in the model card"
+
+step "5/9 deploy: bob ships the audited artifact to the local endpoint"
+mlc deploy "$MODEL" --as bob --reason "first release"
+mlc predict --model "$MODEL" "ร้านนี้อร่อยมาก บริการดีสุดๆ" "ส่งของช้ามาก แย่ที่สุด" "เปิดกี่โมงครับ"
+
+step "6/9 production traffic: 200 messages through the endpoint, each prediction logged"
+node --import tsx scripts/send-traffic.ts data/wisesight-sample/feedback.jsonl "$MODEL" 200
+
+step "7/9 analysts send labelled feedback"
+mlc feedback data/wisesight-sample/feedback.jsonl --model "$MODEL"
+
+step "8/9 monitoring (a Temporal Schedule; run now instead of in an hour)"
+mlc monitor "$MODEL"
+report=""
+for _ in $(seq 1 120); do
+  report=$(ls -t "$DATA/artifacts/monitoring/$MODEL/"*.json 2>/dev/null | head -1 || true)
+  [ -n "$report" ] && break
+  sleep 1
+done
+[ -n "$report" ] || die "no monitoring report appeared; see $LOG_DIR/worker.log"
+node -e 'const r=require(process.argv[1]); console.log(`degraded: ${r.degraded}\n  - ${r.reasons.join("\n  - ")}`)' "$(realpath "$report")"
+
+step "9/9 retrain: the lifecycle continues as generation 2 with the feedback rows, and goes back to audit"
+mlc wait "$MODEL" --stage awaiting_audit --generation 2 --timeout 20m
+mlc status "$MODEL"
+
+elapsed=$(( $(date +%s) - started ))
+cat <<MSG
+
+Demo finished in $((elapsed / 60))m$((elapsed % 60))s.
+  Web UI (filter by MlcModel = "$MODEL"):  http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}/namespaces/default/workflows
+  model card (audit package):              $DATA/artifacts/models/$MODEL/evaluations/
+  monitoring report:                       $report
+  worker log:                              $LOG_DIR/worker.log
+Generation 2 now awaits audit: mlc audit approve $MODEL --as alice --reason "..."  (with npm run worker running)
+MSG

@@ -1,0 +1,96 @@
+// Everything one worker process runs: the task-queue workers and the built-in endpoint,
+// over one set of adapters. workers/main.ts runs it; the end-to-end test runs it in-process.
+import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { createControlActivities, createScoringActivities } from '../activities';
+import { runDirOf } from '../activities/deploy';
+import type { Registry } from '../adapters/db/port';
+import { loadEndpointKey } from '../adapters/endpoint/secret';
+import { startEndpoint, type Deployment, type Endpoint } from '../adapters/endpoint/server';
+import type { ArtifactStore } from '../adapters/artifacts/port';
+import { taskQueues, type MlcConfig } from '../temporal.config';
+import { buildDeps, type ProcessDeps } from './deps';
+
+export type Role = 'control' | 'scoring' | 'endpoint';
+export const allRoles: Role[] = ['control', 'scoring', 'endpoint'];
+
+export interface Runtime {
+  deps: ProcessDeps;
+  workers: Worker[];
+  endpoint: Endpoint | null;
+  /** Run the workers until they are shut down (SIGINT/SIGTERM), then release everything. */
+  run(): Promise<void>;
+  /** Run the workers while fn runs; for tests. */
+  runUntil<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, options: { workflowBundle?: WorkflowBundle } = {}): Promise<Runtime> {
+  const deps = await buildDeps(config);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const namespace = config.temporal.namespace;
+  const workers: Worker[] = [];
+  if (roles.includes('control')) {
+    const workflows = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath };
+    workers.push(await Worker.create({ connection, namespace, taskQueue: taskQueues.control, ...workflows, activities: createControlActivities(deps) }));
+  }
+  if (roles.includes('scoring')) {
+    // ONNX scoring saturates cores; two at a time keeps the machine responsive.
+    workers.push(await Worker.create({ connection, namespace, taskQueue: taskQueues.scoring, activities: createScoringActivities(deps), maxConcurrentActivityTaskExecutions: 2 }));
+  }
+  const endpoint = roles.includes('endpoint')
+    ? await startEndpoint({
+        host: config.endpoint.host,
+        port: config.endpoint.port,
+        apiKey: await loadEndpointKey(config.paths.secrets, process.env),
+        resolveDeployment: deploymentResolver(deps.registry, deps.store),
+        loadScorer: deps.loadScorer,
+        logPredictions: (records) => deps.registry.logPredictions(records),
+        addFeedback: (records) => deps.registry.addFeedback(records),
+      })
+    : null;
+  const release = async () => {
+    await endpoint?.close();
+    await connection.close().catch(() => undefined);
+    await deps.close();
+  };
+  const runAll = (): Promise<unknown> => Promise.all(workers.map((w) => w.run()));
+  return {
+    deps, workers, endpoint,
+    async run() {
+      try {
+        await runAll();
+      } finally {
+        await release();
+      }
+    },
+    async runUntil<T>(fn: () => Promise<T>) {
+      const running = runAll();
+      try {
+        return await fn();
+      } finally {
+        workers.forEach((w) => w.shutdown());
+        await running;
+        await release();
+      }
+    },
+  };
+}
+
+/** What the endpoint should serve for a model: the registry's newest deployment of it. */
+function deploymentResolver(registry: Registry, store: ArtifactStore) {
+  return async (model?: string): Promise<Deployment | null> => {
+    let name = model;
+    if (!name) {
+      const deployed = await registry.deployedModels();
+      if (deployed.length !== 1) return null;
+      name = deployed[0]!;
+    }
+    const active = await registry.activeDeployment(name);
+    if (!active) return null;
+    const mv = await registry.getModelVersion(name, active.version);
+    if (!mv) return null;
+    return { model: name, version: active.version, sha256: active.artifactSha256, modelDir: store.localPath(runDirOf(mv.artifactUri, store.rootUri)) };
+  };
+}
