@@ -1,0 +1,174 @@
+// One whole lifecycle on the real parts: Temporal dev server, SLURM over SSH, the registry on
+// PGlite, real ONNX files, the built-in endpoint — then monitoring that triggers a retrain.
+// Needs `bash scripts/services.sh start` (npm test runs it).
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
+import { parseSpec, type ModelSpecInput } from '../../domain/spec';
+import { lifecycleWorkflowId, monitoringScheduleId } from '../../domain/temporal-names';
+import { loadConfig, repoRoot, searchAttributes, taskQueues, type MlcConfig } from '../../temporal.config';
+import { auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../../workflows/messages';
+import { startRuntime, type Runtime } from '../../workers/runtime';
+
+const namespace = 'mlc-e2e';
+let dataDir: string;
+let config: MlcConfig;
+let client: Client;
+let connection: Connection;
+
+async function ensureNamespace() {
+  connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  const svc = connection.workflowService;
+  try {
+    await svc.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+  } catch (err) {
+    if (!String(err).includes('already exists')) throw err;
+  }
+  for (let i = 0; ; i++) {
+    try {
+      await connection.operatorService.addSearchAttributes({
+        namespace,
+        searchAttributes: Object.fromEntries(Object.values(searchAttributes).map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+      });
+      break;
+    } catch (err) {
+      if (String(err).includes('already')) break;
+      if (i > 20) throw err; // a fresh namespace takes a moment to be usable
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  client = new Client({ connection, namespace });
+}
+
+async function sampleData(rows: number): Promise<string> {
+  const lines = (await fs.readFile(path.join(repoRoot, 'data/wisesight-sample/train.jsonl'), 'utf8')).split('\n').filter(Boolean);
+  const file = path.join(dataDir, 'input.jsonl');
+  await fs.writeFile(file, lines.slice(0, rows).join('\n') + '\n');
+  return file;
+}
+
+function specFor(name: string, dataPath: string, overrides: Partial<ModelSpecInput> = {}) {
+  return parseSpec({
+    name,
+    labels: ['neg', 'neu', 'pos', 'q'],
+    data: { path: dataPath, testFraction: 0.2 },
+    gates: [{ metric: 'accuracy', min: 0.05 }],
+    training: { cluster: 'local', profile: { cpusPerTask: 1, memory: '2G', timeLimit: '00:10:00' }, params: { epochs: 1, maxLength: 32, vocabSize: 800, hiddenSize: 32, intermediateSize: 64, lstmHidden: 32, numWorkers: 0 } },
+    // Thresholds this tiny model cannot meet, so the monitor must call for a retrain.
+    monitoring: { every: '1h', minPredictions: 30, minFeedback: 30, psiThreshold: 0.1, minFeedbackAccuracy: 0.99 },
+    roles: { auditors: ['alice'], deployers: ['bob'] },
+    ...overrides,
+  });
+}
+
+async function reach(id: string, stage: Stage, generation = 1, timeoutMs = 600_000): Promise<LifecycleStatus> {
+  const handle = client.workflow.getHandle(id);
+  const deadline = Date.now() + timeoutMs;
+  let last: LifecycleStatus | null = null;
+  while (Date.now() < deadline) {
+    const desc = await handle.describe();
+    if (!['RUNNING', 'CONTINUED_AS_NEW'].includes(desc.status.name)) await handle.result(); // throws with the failure
+    last = await handle.query(statusQuery).catch(() => last);
+    if (last?.stage === stage && last.generation === generation) return last;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`${id} never reached ${stage}/g${generation}; last status ${JSON.stringify(last)}`);
+}
+
+beforeAll(async () => {
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlc-e2e-'));
+  await ensureNamespace();
+  config = loadConfig({
+    ...process.env,
+    MLC_DATA_DIR: dataDir,
+    TEMPORAL_NAMESPACE: namespace,
+    MLC_ENDPOINT_PORT: String(18_000 + Math.floor(Math.random() * 2000)),
+    MLC_SLURM_KEY: path.join(repoRoot, '.data/ssh/id_ed25519'),
+    MLC_SLURM_KNOWN_HOSTS: path.join(repoRoot, '.data/ssh/known_hosts'),
+    MLC_SLURM_POLL_MS: '1000',
+    DATABASE_URL: '',
+  });
+});
+
+afterAll(async () => {
+  await connection?.close();
+});
+
+describe('the whole lifecycle on real services', () => {
+  it('trains on SLURM, audits, deploys, serves, monitors and retrains', async () => {
+    const model = `e2e-${Date.now().toString(36)}`;
+    const spec = specFor(model, await sampleData(900));
+    const runtime: Runtime = await startRuntime(config);
+    const id = lifecycleWorkflowId(model);
+    await runtime.runUntil(async () => {
+      await client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: id, args: [{ spec, specDir: dataDir }] });
+      const audit = await reach(id, 'awaiting_audit');
+      const handle = client.workflow.getHandle(id);
+
+      // Training really happened on the cluster and produced checksummed ONNX.
+      expect(audit.training?.jobId).toMatch(/^\d+$/);
+      expect(audit.training?.jobState).toBe('COMPLETED');
+      const registry = runtime.deps.registry;
+      const run = await registry.getRun(audit.training!.runKey);
+      expect(run).toMatchObject({ state: 'succeeded', slurmJobId: audit.training!.jobId });
+      expect(run!.metrics.test_accuracy).toBeGreaterThan(0);
+      const version = await registry.getModelVersion(model, audit.version!);
+      expect(version?.sha256).toBe(audit.artifactSha256);
+      const card = await fs.readFile(path.join(config.paths.artifacts, audit.evaluation!.auditPackageKey), 'utf8');
+      expect(card).toContain('Confusion matrix');
+
+      expect((await handle.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'eve', reason: 'x' }] })).accepted).toBe(false);
+      expect((await handle.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'gates met', version: audit.version! }] })).accepted).toBe(true);
+      expect((await handle.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'e2e' }] })).accepted).toBe(true);
+      await reach(id, 'monitoring');
+
+      // Serve traffic and feedback through the endpoint, as production would.
+      const key = await fs.readFile(path.join(config.paths.secrets, 'endpoint.key'), 'utf8');
+      const post = async (route: string, body: unknown) => {
+        const res = await fetch(`${runtime.endpoint!.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${key.trim()}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect(res.status, await res.clone().text()).toBe(200);
+        return res.json() as Promise<Record<string, unknown>>;
+      };
+      const feedback = (await fs.readFile(path.join(repoRoot, 'data/wisesight-sample/feedback.jsonl'), 'utf8')).split('\n').filter(Boolean).slice(0, 60).map((l) => JSON.parse(l) as { text: string; label: string });
+      const scored = await post('/score', { model, texts: feedback.map((f) => f.text) });
+      expect(scored).toMatchObject({ model, version: audit.version });
+      expect(await post('/feedback', { model, items: feedback })).toMatchObject({ accepted: 60 });
+      expect((await registry.predictionsSince(model, '1970-01-01T00:00:00Z')).length).toBe(60);
+
+      // The Schedule exists; fire it now and watch the lifecycle retrain.
+      const schedule = client.schedule.getHandle(monitoringScheduleId(model));
+      await schedule.trigger();
+      const next = await reach(id, 'awaiting_audit', 2);
+      expect(next.decisions.map((d) => `${d.kind}:${d.outcome}:${d.actor}`)).toEqual([
+        'audit:refused:eve', 'audit:approved:alice', 'deploy:approved:bob', 'retrain:requested:mlc-monitor',
+      ]);
+      expect(next.version).toBe(audit.version! + 1);
+      expect(next.datasetHash).not.toBe(audit.datasetHash);
+      const report = await registry.latestMonitoringReport(model);
+      expect(report?.degraded).toBe(true);
+      const decisions = await registry.listDecisions(model);
+      expect(decisions.map((d) => d.outcome)).toEqual(['refused', 'approved', 'approved', 'requested']);
+
+      await handle.terminate('e2e done');
+      await schedule.delete();
+    });
+  });
+
+  it('a failing SLURM job fails the lifecycle with the job log tail', async () => {
+    const model = `e2e-fail-${Date.now().toString(36)}`;
+    const spec = specFor(model, await sampleData(300), { training: { cluster: 'local', pretrainedDir: '/nonexistent/roberta', params: { epochs: 1 } } });
+    const runtime = await startRuntime(config, ['control', 'scoring']);
+    await runtime.runUntil(async () => {
+      const handle = await client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: lifecycleWorkflowId(model), args: [{ spec, specDir: dataDir }] });
+      const err = await handle.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const message = String((err as WorkflowFailedError).cause?.message);
+      expect(message).toMatch(/ended FAILED/);
+      expect(message).toContain('/nonexistent/roberta');
+    });
+  });
+});
