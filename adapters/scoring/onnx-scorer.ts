@@ -51,6 +51,8 @@ export interface TokenEncoder {
   readonly padId: number;
   readonly frame: SpecialFrame;
   encode(texts: readonly string[]): number[][];
+  /** The pre-tokenizer's pieces of one text (byte-level strings), to compare with Python's. */
+  pieces(text: string): string[];
 }
 
 type TokenizerClass = new (json: unknown, config: unknown) => transformers.PreTrainedTokenizer;
@@ -103,6 +105,10 @@ export async function loadEncoder(modelDir: string, options: { maxLength?: numbe
     padId,
     frame,
     encode: (texts) => texts.map((t) => frameIds(tokenizer.encode(t, { add_special_tokens: false }), frame, maxLength)),
+    pieces: (text) => {
+      const pre = (tokenizer as unknown as { _tokenizer?: { pre_tokenizer?: { pre_tokenize?: (t: string) => string[] } | null } })._tokenizer?.pre_tokenizer;
+      return pre?.pre_tokenize ? pre.pre_tokenize(text) : [text];
+    },
   };
 }
 

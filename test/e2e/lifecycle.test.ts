@@ -3,6 +3,7 @@
 // Needs `bash scripts/services.sh start` (npm test runs it).
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import Long from 'long';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +25,7 @@ async function ensureNamespace() {
   connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
   const svc = connection.workflowService;
   try {
-    await svc.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+    await svc.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } });
   } catch (err) {
     if (!String(err).includes('already exists')) throw err;
   }

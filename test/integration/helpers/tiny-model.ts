@@ -53,7 +53,33 @@ export const TOKENIZER_PROBES = [
   '5555555 ฮ่าๆๆๆๆ ??? ...!!!',
   'กรุงเทพมหานคร อมรรัตนโกสินทร์ มหินทรายุธยา มหาดิลกภพ นพรัตนราชธานีบูรีรมย์ อุดมราชนิเวศน์มหาสถาน '.repeat(3),
   '\u{1F600}\u{1F3FD} \u{10FFFF} \uFEFFbom',
+  // Where JavaScript's \s and Oniguruma's disagree (NEL, BOM) next to a contraction.
+  "ok\u0085'me \uFEFF'm so good",
+  'special tokens in text: <s> </s> <pad> <mask> <unk> end',
 ];
+
+/** Runs an inline Python script with the training venv, JSON in on stdin, JSON out on stdout. */
+export async function runPython<T>(script: string, input: unknown, timeoutMs = 120_000): Promise<T> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(PYTHON, ['-c', script], { cwd: REPO_ROOT, env: { ...process.env, PYTHONUNBUFFERED: '1', OMP_NUM_THREADS: '2' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`python exited ${code}:\n${stderr.slice(-4000)}`));
+      try {
+        resolvePromise(JSON.parse(stdout) as T);
+      } catch (e) {
+        reject(new Error(`python printed no JSON (${(e as Error).message}); stderr:\n${stderr.slice(-2000)}`));
+      }
+    });
+    child.stdin.end(JSON.stringify(input));
+  });
+}
 
 function run(cmd: string, args: string[], options: { cwd: string; timeoutMs: number }): Promise<{ code: number | null; output: string }> {
   return new Promise((resolvePromise, reject) => {
