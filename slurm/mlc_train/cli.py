@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .config import JobConfig, load_job_config
 from .errors import EXIT_CHECKPOINTED, EXIT_TERMINATED, JobError
-from .outputs import log, warn, write_json, write_text
+from .outputs import log, warn, write_text
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

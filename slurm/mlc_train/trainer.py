@@ -82,6 +82,21 @@ def evaluate(model, encoded: Encoded, labels: np.ndarray, setup: Setup, criterio
     return {"val_loss": loss, "val_accuracy": accuracy(labels, preds), "val_macro_f1": macro_f1(labels, preds, setup.num_labels)}
 
 
+def train_step(model, batch: dict[str, torch.Tensor], criterion, optimizer, scheduler, scaler, setup: Setup) -> float:
+    batch = {k: v.to(setup.device, non_blocking=True) for k, v in batch.items()}
+    with autocast(setup):
+        logits = model(batch["input_ids"], batch["attention_mask"])
+    loss = criterion(logits.float(), batch["labels"])
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)  # clip the true gradients, not the fp16-scaled ones
+    torch.nn.utils.clip_grad_norm_(model.parameters(), setup.params["gradClip"])
+    scaler.step(optimizer)  # skipped by the scaler when fp16 gradients overflowed
+    scaler.update()
+    scheduler.step()
+    return loss.item()
+
+
 @dataclass
 class Outcome:
     state: TrainState
@@ -128,19 +143,7 @@ def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encod
                             num_workers=p["numWorkers"], pin_memory=setup.device.type == "cuda",
                             worker_init_fn=ignore_in_worker if p["numWorkers"] else None)
         for batch in loader:
-            batch = {k: v.to(setup.device, non_blocking=True) for k, v in batch.items()}
-            with autocast(setup):
-                logits = model(batch["input_ids"], batch["attention_mask"])
-            loss = criterion(logits.float(), batch["labels"])
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)  # clip the true gradients, not the fp16-scaled ones
-            torch.nn.utils.clip_grad_norm_(model.parameters(), p["gradClip"])
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-
-            value = loss.item()
+            value = train_step(model, batch, criterion, optimizer, scheduler, scaler, setup)
             state.step += 1
             state.batch_in_epoch += 1
             state.epoch_loss_sum += value
@@ -152,7 +155,8 @@ def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encod
                 state.steps.append({"step": state.step, "loss": state.window_loss_sum / state.window_batches, "lr": lr})
                 state.window_loss_sum, state.window_batches = 0.0, 0
                 if state.step % STEP_LOG_EVERY == 0:
-                    log(f"epoch {epoch + 1}/{p['epochs']} step {state.step} loss {state.steps[-1]['loss']:.4f} lr {lr:.2e}")
+                    # Starts with "step", so only the per-epoch summaries start with "epoch".
+                    log(f"step {state.step} (epoch {epoch + 1}/{p['epochs']}) loss {state.steps[-1]['loss']:.4f} lr {lr:.2e}")
             if stop.requested:
                 save("signal")
                 return Outcome(state, stop.name)

@@ -77,6 +77,19 @@ def test_model_pt_and_onnx_agree_and_tokenizer_reloads(trained):
     np.testing.assert_allclose(onnx_logits, torch_logits, atol=1e-4)
 
 
+def test_onnx_parity_failure_exits_4_with_the_numbers(tmp_path, dataset, monkeypatch):
+    import mlc_train.pipeline
+
+    def broken_export(*_args, **_kwargs):
+        return {"max_abs_logit_diff": 0.25, "label_agreement": 0.9, "n": 48}
+
+    monkeypatch.setattr(mlc_train.pipeline, "check_parity", broken_export)
+    code, _, err = run_job(write_config(tmp_path / "c.json", {"epochs": 1}), dataset, tmp_path / "out")
+    assert code == 4
+    assert "max |logit diff| 0.25 (bound 0.001)" in err and "label agreement 0.9000 (bound 0.99)" in err
+    assert (tmp_path / "out" / "metrics.json").is_file() and not (tmp_path / "out" / "DONE").exists()
+
+
 def test_rerun_of_a_finished_job_does_nothing(trained, dataset):
     root, config, _ = trained
     before = (root / "runs" / "v1" / "model.onnx").stat().st_mtime_ns
@@ -108,6 +121,16 @@ def test_bf16_on_cpu(tmp_path, dataset):
     m = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert (m["device"], m["precision"]) == ("cpu", "bf16")
     assert m["onnx_parity"]["max_abs_logit_diff"] <= 1e-3  # the export is fp32 whatever training used
+
+
+def test_early_stopping_on_a_flat_macro_f1(tmp_path, dataset):
+    # A learning rate too small to move any prediction: macro-F1 cannot improve after epoch 1.
+    config = write_config(tmp_path / "c.json", {"epochs": 4, "patience": 1, "learningRate": 1e-12, "dropout": 0.0})
+    code, log, err = run_job(config, dataset, tmp_path / "out")
+    assert code == 0, err
+    m = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert m["stopped_early"] is True and len(m["history"]) == 2 and m["best"]["epoch"] == 1
+    assert "early stopping" in log
 
 
 def test_trial_from_slurm_array_task_id(tmp_path, dataset, monkeypatch):
