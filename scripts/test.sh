@@ -6,7 +6,7 @@
 set -uo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 bash scripts/setup.sh || exit 1
 export MLC_TEST_DATABASE_URL=${MLC_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/mlc_test}
@@ -34,7 +34,9 @@ fi
 read -r v_pass v_fail < <(node -e '
   try {
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    console.log(r.numPassedTests ?? 0, (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0));
+    // A file that failed to load has no tests to count: count the file once.
+    const broken = (r.testResults ?? []).filter((f) => f.status === "failed" && !(f.assertionResults ?? []).length).length;
+    console.log(r.numPassedTests ?? 0, (r.numFailedTests ?? 0) + broken);
   } catch { console.log(0, 0); }' "$results/vitest.json")
 if [ ! -s "$results/vitest.json" ] && [ "$vitest_rc" -ne 0 ]; then v_fail=1; fi
 

@@ -85,6 +85,19 @@ describe('ScorerPool', () => {
     expect(pool.loaded()).toEqual([dep(1)]);
   });
 
+  it('retires an undeployed model: unlisted at once, closed when idle', async () => {
+    const l = controlledLoader();
+    const pool = new ScorerPool(l.load);
+    const lease = await pool.acquire(dep(1));
+    pool.retire('m');
+    pool.retire('other');
+    expect(pool.loaded()).toEqual([]);
+    expect(l.closed).toEqual([]);
+    lease.release();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(l.closed).toEqual(['/models/v1']);
+  });
+
   it('closes everything on close and refuses new leases', async () => {
     const l = controlledLoader();
     const pool = new ScorerPool(l.load);

@@ -81,6 +81,19 @@ export class ScorerPool {
     };
   }
 
+  /** The model is no longer deployed: stop listing it and close its scorer once idle. */
+  retire(model: string): void {
+    const key = this.current.get(model);
+    if (key === undefined) return;
+    this.current.delete(model);
+    this.installedBy.set(model, this.sequence);
+    const entry = this.entries.get(key);
+    if (entry) {
+      entry.retired = true;
+      this.maybeClose(entry);
+    }
+  }
+
   /** What is loaded and current, for /health. */
   loaded(): Deployment[] {
     return [...this.current.values()].map((k) => this.entries.get(k)).filter((e): e is Entry => !!e && e.loaded).map((e) => e.deployment);

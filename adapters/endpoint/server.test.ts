@@ -137,6 +137,14 @@ describe('local endpoint (fake scorer)', () => {
     expect(res.status).toBe(404);
     expect((await j(res)).error).toMatch(/no model is deployed/);
     expect((await fetch(`${ep.url}/nope`)).status).toBe(404);
+    // An undeployed model is unloaded once a request for it finds no deployment.
+    f.state.deployment = { model: 'thai-sentiment', version: 1, modelDir: '/m/v1', sha256: 'aa' };
+    expect((await post('/score', { texts: ['a'] })).status).toBe(200);
+    f.state.deployment = null;
+    expect((await post('/score', { model: 'thai-sentiment', texts: ['a'] })).status).toBe(404);
+    expect((await j(await fetch(`${ep.url}/health`))).models).toEqual([]);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(f.state.closed).toEqual(['/m/v1']);
     const wrong = await fetch(`${ep.url}/score`, { headers: auth });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('POST');

@@ -117,7 +117,10 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
     } catch (e) {
       throw new HttpError(503, `could not look up the deployment${model ? ` of ${model}` : ''}: ${(e as Error).message}`);
     }
-    if (!deployment) throw new HttpError(404, model ? `no version of model "${model}" is deployed here` : 'no model is deployed here; deploy one (mlc deploy) or name one with "model"');
+    if (!deployment) {
+      if (model) pool.retire(model); // undeployed: unload it rather than keep it warm forever
+      throw new HttpError(404, model ? `no version of model "${model}" is deployed here` : 'no model is deployed here; deploy one (mlc deploy) or name one with "model"');
+    }
     return deployment;
   }
 

@@ -63,13 +63,14 @@ export class FakeCluster implements CommandRunner {
   }
 
   private squeue(command: string): ExecResult {
-    const ids = /--jobs=([\d_,]+)/.exec(command)?.[1]?.split(',');
+    const list = /--jobs=([\d_,]+)/.exec(command)?.[1]?.split(',');
+    const ids = list && new Set(list);
     const name = /--name=([^' ]+)/.exec(command)?.[1];
     const live = [...this.jobs.values()].filter((j) => !j.gone);
     const picked = ids
-      ? live.filter((j) => ids.includes(j.id) || (j.arrayJobId !== undefined && ids.includes(j.arrayJobId)) || ids.includes(j.rawId ?? ''))
+      ? live.filter((j) => ids.has(j.id) || (j.arrayJobId !== undefined && ids.has(j.arrayJobId)) || ids.has(j.rawId ?? ''))
       : live.filter((j) => j.name === name);
-    if (ids && ids.length === 1 && picked.length === 0) {
+    if (ids && ids.size === 1 && picked.length === 0) {
       return { stdout: '', stderr: 'slurm_load_jobs error: Invalid job id specified\n', code: 1 };
     }
     return ok(picked.map(squeueLine).join('\n') + (picked.length ? '\n' : ''));

@@ -30,9 +30,28 @@ export function belongsTo(trackedId: string, r: JobRecord): boolean {
   return r.id === trackedId || r.rawJobId === trackedId;
 }
 
+/** Records by every id they can be asked by, so a round over N jobs stays O(N), not O(N²). */
+export class RecordIndex {
+  private readonly byId = new Map<string, JobRecord[]>();
+  constructor(records: JobRecord[]) {
+    for (const r of records) {
+      for (const id of new Set([r.id, r.rawJobId, r.arrayJobId])) {
+        if (id === undefined) continue;
+        const list = this.byId.get(id);
+        if (list) list.push(r);
+        else this.byId.set(id, [r]);
+      }
+    }
+  }
+  candidates(trackedId: string): JobRecord[] {
+    return this.byId.get(trackedId) ?? [];
+  }
+}
+
 /** The status of `trackedId` from every record of one round, or undefined if none is about it. */
-export function jobStatus(trackedId: string, records: JobRecord[]): JobStatus | undefined {
-  const mine = records.filter((r) => belongsTo(trackedId, r));
+export function jobStatus(trackedId: string, records: JobRecord[] | RecordIndex): JobStatus | undefined {
+  const pool = records instanceof RecordIndex ? records.candidates(trackedId) : records;
+  const mine = pool.filter((r) => belongsTo(trackedId, r));
   if (mine.length === 0) return undefined;
   const isArray = !trackedId.includes('_') && mine.some((r) => r.arrayJobId === trackedId);
   if (!isArray) return recordStatus(trackedId, mine[mine.length - 1]!);

@@ -16,7 +16,7 @@ import {
 } from './parse';
 import type { JobStatus } from './port';
 import type { CommandRunner } from './ssh';
-import { jobStatus } from './status';
+import { jobStatus, RecordIndex } from './status';
 import { stateInfo } from './states';
 
 export interface WatcherOptions {
@@ -182,8 +182,9 @@ export class JobWatcher {
     this.counts.rounds++;
     const found = new Map<string, JobStatus>();
     const settle = (records: JobRecord[], pending: string[]) => {
+      const index = new RecordIndex(records);
       for (const id of pending) {
-        const s = jobStatus(id, records);
+        const s = jobStatus(id, index);
         if (s) found.set(id, s);
       }
       return pending.filter((id) => !found.has(id));
