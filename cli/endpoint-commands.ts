@@ -51,9 +51,26 @@ export async function feedbackCommand(file: string, opts: EndpointOptions & { mo
   }
   if (bad.length) throw new CliError(`${file}: ${bad.length} unusable rows, nothing sent:\n  ${bad.slice(0, 10).join('\n  ')}${bad.length > 10 ? '\n  …' : ''}`, 2);
   let accepted = 0;
-  for (let i = 0; i < items.length; i += 500) {
-    const out = (await call(opts, '/feedback', { model: opts.model, items: items.slice(i, i + 500) })) as { accepted: number };
+  for (const batch of batches(items)) {
+    const out = (await call(opts, '/feedback', { model: opts.model, items: batch })) as { accepted: number };
     accepted += out.accepted;
   }
   console.log(`✓ ${accepted} feedback rows recorded for ${opts.model}`);
+}
+
+/** Requests under the endpoint's limits (1000 items, 1 MiB), with room for JSON overhead. */
+function* batches<T>(items: T[], maxItems = 1000, maxBytes = 512 * 1024): Generator<T[]> {
+  let batch: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (batch.length && (batch.length >= maxItems || bytes + size > maxBytes)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(item);
+    bytes += size;
+  }
+  if (batch.length) yield batch;
 }

@@ -70,6 +70,13 @@ describe('local endpoint (fake scorer)', () => {
     expect(await j(res)).toEqual({ status: 'ok', models: [] });
   });
 
+  it('loads a model on /health?model=, so a deployment can be confirmed as serving', async () => {
+    const res = await fetch(`${ep.url}/health?model=thai-sentiment`);
+    expect(res.status).toBe(200);
+    expect((await j(res)).models).toEqual([expect.objectContaining({ model: 'thai-sentiment', version: 1 })]);
+    expect((await fetch(`${ep.url}/health?model=unknown`)).status).toBe(404);
+  });
+
   it('refuses /score without the right key, with 401', async () => {
     for (const headers of [{} as Record<string, string>, { authorization: 'Bearer nope' }, { authorization: KEY }, { authorization: `Basic ${KEY}` }]) {
       const res = await post('/score', { texts: ['x'] }, headers);

@@ -172,8 +172,18 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
     return { accepted };
   }
 
+  /**
+   * `GET /health?model=m` also loads m's deployed version, so a deployer (or a load balancer)
+   * learns that the new version is serving, not merely recorded.
+   */
+  async function health(req: IncomingMessage) {
+    const model = new URL(req.url ?? '/', 'http://endpoint').searchParams.get('model');
+    if (model) await withScorer(await deploymentFor(model), async () => undefined);
+    return { status: 'ok', models: pool.loaded().map(({ model: m, version, sha256 }) => ({ model: m, version, sha256 })) };
+  }
+
   const routes: Record<string, { method: string; auth: boolean; handle: (req: IncomingMessage, requestId: string) => Promise<unknown> }> = {
-    '/health': { method: 'GET', auth: false, handle: async () => ({ status: 'ok', models: pool.loaded().map(({ model, version, sha256 }) => ({ model, version, sha256 })) }) },
+    '/health': { method: 'GET', auth: false, handle: health },
     '/score': { method: 'POST', auth: true, handle: score },
     '/feedback': { method: 'POST', auth: true, handle: (req) => feedback(req) },
   };
