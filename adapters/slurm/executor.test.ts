@@ -25,7 +25,7 @@ describe('SlurmExecutor.submit', () => {
   it('checks for an earlier job, then pipes the rendered script to sbatch', async () => {
     const { cluster, executor } = setup();
     await expect(executor.submit(request())).resolves.toEqual({ jobId: '100', reused: false });
-    expect(cluster.log[0]).toMatch(/^squeue .*--me '--name=mlc-wf-g1-a1'/);
+    expect(cluster.log[0]).toMatch(/^squeue .*'--user=mlc' '--name=mlc-wf-g1-a1'/);
     expect(cluster.log[1]).toBe('cat -- /nfs/mlc/models/m/runs/wf-g1-a1/slurm-job-id.submitted');
     expect(cluster.log[2]).toBe('cat -- /nfs/mlc/models/m/runs/wf-g1-a1/slurm-job-id');
     expect(cluster.log[3]).toMatch(/^sh -c .*mkdir -p -- \/nfs\/mlc\/models\/m\/runs\/wf-g1-a1; out=\$\(sbatch --parsable\)/);

@@ -65,7 +65,7 @@ export class SlurmExecutor implements ClusterExecutor {
 
   /** The job an earlier submit with this key created, if any. */
   async findExisting(key: string, job: ResolvedJob): Promise<string | undefined> {
-    const q = await this.runner.exec(squeueCommand({ name: job.name }), { timeoutMs: this.timeoutMs });
+    const q = await this.runner.exec(squeueCommand({ name: job.name, user: this.config.username }), { timeoutMs: this.timeoutMs });
     // Unsure is not "absent": refusing to submit beats queueing a duplicate.
     if (q.code !== 0) throw new SlurmCommandError('squeue --name', q.code, q.stderr, 'could not check for an earlier submission; nothing was submitted');
     const ids = [...new Set(parseSqueue(q.stdout).filter((r) => r.name === job.name).map((r) => r.arrayJobId ?? r.id))];

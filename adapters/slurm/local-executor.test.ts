@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -74,6 +75,20 @@ describe('LocalExecutor', () => {
     expect(s).toMatchObject({ phase: 'succeeded', state: 'COMPLETED' });
     expect(Object.values(s.tasks!).map((t) => t.state)).toEqual(['COMPLETED', 'FAILED', 'COMPLETED']);
     expect(await executor.logTail('runs/hp', sub.jobId)).toContain('trial 1 diverged');
+  });
+
+  it('adopts the process of a submit that died between spawning it and recording its pid', async () => {
+    const { config, executor } = setup();
+    const runDir = path.join(config.artifactsRoot, 'runs/orphan');
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(path.join(runDir, 'job.json'), JSON.stringify({ key: 'orphan', runDir: 'runs/orphan', startedAt: new Date().toISOString() }));
+    const orphan = spawn('/bin/sh', ['-c', 'sleep 20'], { detached: true, stdio: 'ignore', env: { ...process.env, MLC_JOB_KEY: 'orphan' } });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      await expect(executor.submit(request('orphan'))).resolves.toEqual({ jobId: `local-${orphan.pid}`, reused: true });
+    } finally {
+      process.kill(-orphan.pid!, 'SIGKILL');
+    }
   });
 
   it('refuses SLURM ids and paths outside the artifact root', async () => {

@@ -162,9 +162,12 @@ export class LocalExecutor implements ClusterExecutor {
     const job = await this.jobOf(pid);
     if (!job) return fromState(jobId, 'UNKNOWN');
     const dir = this.runDir(job.runDir);
-    const exit = await readFile(path.join(dir, `${jobId}.exit`), 'utf8').catch(() => undefined);
-    const cancelled = await readFile(path.join(dir, `${jobId}.cancelled`), 'utf8').then(() => true, () => false);
+    const readExit = () => readFile(path.join(dir, `${jobId}.exit`), 'utf8').catch(() => undefined);
+    let exit = await readExit();
     const alive = exit === undefined && (await isOurs(pid, job.key));
+    // It may have written its exit code and ended between the two looks: look again.
+    if (exit === undefined && !alive) exit = await readExit();
+    const cancelled = await readFile(path.join(dir, `${jobId}.cancelled`), 'utf8').then(() => true, () => false);
     if (job.trials) return this.trialStatus(jobId, pid, dir, job.trials, alive, cancelled);
     if (alive) return fromState(jobId, 'RUNNING');
     if (cancelled) return fromState(jobId, 'CANCELLED');

@@ -53,7 +53,7 @@ describe('squeue', () => {
 
   it('builds one quoted command for many ids, or for a name', () => {
     expect(squeueCommand({ jobIds: ['1', '2', '3'] })).toMatch(/^squeue --noheader --array '--states=all' '--jobs=1,2,3' '--Format=JobArrayID:\|,/);
-    expect(squeueCommand({ name: "mlc-a'b" })).toContain(`'--name=mlc-a'\\''b'`);
+    expect(squeueCommand({ name: "mlc-a'b", user: 'mlc' })).toContain(`'--user=mlc' '--name=mlc-a'\\''b'`);
   });
 });
 

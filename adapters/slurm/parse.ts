@@ -33,8 +33,9 @@ export const squeueFormat = squeueFields.map((f) => `${f}:|`).join(',');
  * One squeue for many jobs. `--states=all` includes jobs that finished but are still held by
  * the controller (MinJobAge), with their exit codes; `--array` prints one line per task.
  */
-export function squeueCommand(select: { jobIds: string[] } | { name: string }): string {
-  const filter = 'jobIds' in select ? [`--jobs=${select.jobIds.join(',')}`] : ['--me', `--name=${select.name}`];
+export function squeueCommand(select: { jobIds: string[] } | { name: string; user: string }): string {
+  // --user rather than --me: --me only exists since SLURM 20.11.
+  const filter = 'jobIds' in select ? [`--jobs=${select.jobIds.join(',')}`] : [`--user=${select.user}`, `--name=${select.name}`];
   return shellCommand(['squeue', '--noheader', '--array', '--states=all', ...filter, `--Format=${squeueFormat}`]);
 }
 

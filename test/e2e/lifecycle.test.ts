@@ -15,7 +15,9 @@ import { loadConfig, repoRoot, searchAttributes, taskQueues, type MlcConfig } fr
 import { auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../../workflows/messages';
 import { startRuntime, type Runtime } from '../../workers/runtime';
 
-const namespace = 'mlc-e2e';
+// A namespace per run: task queues are per namespace, so a worker left over from an earlier,
+// interrupted run (or its still-running workflows) can never take this run's tasks.
+const namespace = `mlc-e2e-${Date.now().toString(36)}`;
 let dataDir: string;
 let config: MlcConfig;
 let client: Client;
@@ -31,6 +33,7 @@ async function ensureNamespace() {
   }
   for (let i = 0; ; i++) {
     try {
+      await svc.describeNamespace({ namespace });
       await connection.operatorService.addSearchAttributes({
         namespace,
         searchAttributes: Object.fromEntries(Object.values(searchAttributes).map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),

@@ -36,7 +36,7 @@ async function sh(command: string): Promise<{ stdout: string; stderr: string; co
 }
 
 async function jobsNamed(key: string): Promise<string[]> {
-  const r = await sh(squeueCommand({ name: `mlc-${key}` }));
+  const r = await sh(squeueCommand({ name: `mlc-${key}`, user: config.username }));
   return [...new Set(parseSqueue(r.stdout).map((x) => x.arrayJobId ?? x.id))];
 }
 
