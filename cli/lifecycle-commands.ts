@@ -1,7 +1,7 @@
 // start, status, audit, deploy, monitor: everything that talks to the lifecycle workflow.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { LifecycleStatus, Verdict } from '../domain/lifecycle';
-import { durationMs, durationSchema, trainingParamsSchema } from '../domain/spec';
+import { durationMs, durationSchema, trainingParamOverridesSchema } from '../domain/spec';
 import { lifecycleWorkflowId, monitoringScheduleId, searchAttributes, taskQueues } from '../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../workflows/messages';
 import { CliError, uiLink, workflowIdOf, type CliContext } from './context';
@@ -123,7 +123,7 @@ export function parseOverrides(pairs: string[]): Record<string, unknown> {
     const value = pair.slice(eq + 1);
     raw[pair.slice(0, eq)] = value === 'true' ? true : value === 'false' ? false : Number.isNaN(Number(value)) ? value : Number(value);
   }
-  const parsed = trainingParamsSchema.partial().safeParse(raw);
+  const parsed = trainingParamOverridesSchema.safeParse(raw);
   if (!parsed.success) throw new CliError(`--set: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`, 2);
   return parsed.data;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeAuditDecision, judgeDeployRequest, runKeyFor, safeId } from './lifecycle';
+import { auditDecisionSchema, judgeAuditDecision, judgeDeployRequest, runKeyFor, safeId } from './lifecycle';
 import { parseSpec } from './spec';
 
 const spec = parseSpec({ name: 'm', labels: ['a', 'b'], data: { path: 'x' }, roles: { auditors: ['alice'], deployers: ['bob'] } });
@@ -30,5 +30,13 @@ describe('run keys', () => {
     const odd = safeId('my wf/$(id);x');
     expect(odd).toMatch(/^[A-Za-z0-9-]+$/);
     expect(safeId('my wf/$(id);y')).not.toBe(odd);
+  });
+});
+
+describe('audit decisions with changes', () => {
+  it('carry only the parameters the auditor changed', () => {
+    const d = auditDecisionSchema.parse({ decision: 'reject', actor: 'alice', reason: 'more epochs', paramsOverride: { epochs: 9 } });
+    expect(d.paramsOverride).toEqual({ epochs: 9 });
+    expect(() => auditDecisionSchema.parse({ decision: 'reject', actor: 'alice', reason: 'x', paramsOverride: { epoch: 9 } })).toThrow();
   });
 });

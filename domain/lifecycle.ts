@@ -2,7 +2,7 @@
 // status the `status` query returns, and the rules that decide whether a human decision
 // counts. Pure: workflows import it.
 import { z } from 'zod';
-import { trainingParamsSchema, type ModelSpec, type TrainingParams } from './spec';
+import { trainingParamOverridesSchema, type ModelSpec, type TrainingParams } from './spec';
 
 export const stages = [
   'preprocessing',
@@ -83,7 +83,7 @@ export const auditDecisionSchema = z.strictObject({
   /** The version the auditor looked at; a decision about another version is refused. */
   version: z.number().int().positive().optional(),
   /** On reject: hyperparameters to change for the next attempt (the "improve" part). */
-  paramsOverride: trainingParamsSchema.partial().optional(),
+  paramsOverride: trainingParamOverridesSchema.optional(),
 });
 export type AuditDecision = z.infer<typeof auditDecisionSchema>;
 

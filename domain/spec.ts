@@ -41,6 +41,15 @@ export const trainingParamsSchema = z.strictObject({
 });
 export type TrainingParams = z.infer<typeof trainingParamsSchema>;
 
+/**
+ * Changes to some parameters (a reject's "improve", a search trial). Not
+ * `trainingParamsSchema.partial()`: that would still fill in every default and so overwrite
+ * the spec's own values.
+ */
+export const trainingParamOverridesSchema = z.strictObject(
+  Object.fromEntries(Object.entries(trainingParamsSchema.shape).map(([k, v]) => [k, v.unwrap().optional()])),
+) as unknown as z.ZodType<Partial<TrainingParams>>;
+
 const sbatchValue = z.string().regex(/^[A-Za-z0-9._:,=+\/-]{1,128}$/, 'letters, digits and . _ : , = + / - only');
 /** Where and how the job runs on SLURM. An MI-100 example is in README ("Cluster profiles"). */
 export const clusterProfileSchema = z.strictObject({
@@ -85,6 +94,16 @@ export const modelSpecSchema = z.strictObject({
     /** A local folder with a pretrained RoBERTa (config.json, weights, tokenizer.json); never a hub id. */
     pretrainedDir: z.string().optional(),
     params: trainingParamsSchema.prefault({}),
+    /**
+     * Hyperparameter search: `trials` combinations of `space` run as one SLURM job array, at
+     * most `concurrency` at a time; the best by validation macro-F1 goes on to evaluation.
+     */
+    search: z.strictObject({
+      trials: z.number().int().min(2).max(200),
+      concurrency: z.number().int().min(1).max(200).default(2),
+      space: z.partialRecord(z.enum(Object.keys(trainingParamsSchema.shape) as [keyof TrainingParams, ...(keyof TrainingParams)[]]), z.array(z.union([z.number(), z.string(), z.boolean()])).min(1))
+        .refine((s) => Object.keys(s).length > 0, 'name at least one parameter to search over'),
+    }).optional(),
     /** How often a failed job may be retried when the cluster is at fault (NODE_FAIL, PREEMPTED...). */
     maxInfraRetries: z.number().int().min(0).max(10).default(2),
   }).prefault({}),

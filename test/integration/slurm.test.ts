@@ -16,6 +16,7 @@ import type { JobStatus, TrainingJobRequest } from '../../adapters/slurm/port';
 import { shellCommand } from '../../adapters/slurm/shell';
 import { clusterProfileSchema } from '../../domain/spec';
 import { loadConfig } from '../../temporal.config';
+import { TINY_LABELS, TINY_PARAMS, tinyDataset } from './helpers/tiny-model';
 import type { ClusterConfig } from '../../temporal.config';
 
 const config = loadConfig().clusters.local as ClusterConfig;
@@ -96,6 +97,24 @@ describe('SlurmExecutor on the dev cluster', () => {
     expect(readFileSync(path.join(runDir, 'slurm-job-id.submitted'), 'utf8')).toBe(`${jobId} mlc-key=${req.key}\n`);
     const status = await executor.status([jobId]);
     expect(status.get(jobId)?.state).toBe('COMPLETED');
+  });
+
+  it('trains with the real slurm/train.py (tiny params) through the rendered exec line', async () => {
+    const dataDir = `it-slurm/${run}/data`;
+    const abs = (p: string) => path.join(config.artifactsRoot, p);
+    mkdirSync(abs(dataDir), { recursive: true });
+    const splits = { train: tinyDataset(200, 1), valid: tinyDataset(40, 2), test: tinyDataset(40, 3) };
+    for (const [name, rows] of Object.entries(splits)) writeFileSync(abs(`${dataDir}/${name}.jsonl`), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const req = request('train', '', { command: undefined, dataDir, profile: { ...profile, memory: '3G', timeLimit: '00:05:00' } });
+    mkdirSync(abs(req.runDir), { recursive: true });
+    writeFileSync(abs(req.configFile), JSON.stringify({ labels: TINY_LABELS, datasetHash: `it-${run}`, pretrainedDir: null, params: TINY_PARAMS }));
+    const { jobId } = await executor.submit(req);
+    const final = await executor.waitFor(jobId);
+    const tail = await executor.logTail(req.runDir, jobId, 30);
+    expect(final, tail).toMatchObject({ state: 'COMPLETED', phase: 'succeeded' });
+    expect(existsSync(abs(`${req.runDir}/DONE`))).toBe(true);
+    expect(readFileSync(abs(`${req.runDir}/slurm-job-id`), 'utf8').trim()).toBe(jobId); // train.py's own record
+    expect(await executor.submit(req)).toEqual({ jobId, reused: true });
   });
 
   it('reports a failing script as failed, with the script\'s error in the log tail', async () => {
