@@ -71,11 +71,8 @@ export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, 
         return await fn();
       } finally {
         workers.forEach((w) => w.shutdown());
-        if (process.env.MLC_DEBUG_SHUTDOWN) console.error('runtime: workers shutting down');
         await running;
-        if (process.env.MLC_DEBUG_SHUTDOWN) console.error('runtime: workers stopped');
         await release();
-        if (process.env.MLC_DEBUG_SHUTDOWN) console.error('runtime: released');
       }
     },
   };
