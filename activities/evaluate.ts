@@ -36,7 +36,7 @@ export interface EvaluationFile {
  * auditor approves and the deployer verifies) must not change after the job wrote it.
  */
 export function evaluationDirOf(runDir: string): string {
-  return runDir.replace(/\/runs\/([^/]+)$/, '/evaluations/$1');
+  return runDir.replace('/runs/', '/evaluations/');
 }
 
 export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps) {

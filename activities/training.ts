@@ -3,6 +3,7 @@
 import { Context, log } from '@temporalio/activity';
 import type { RunState } from '../adapters/db/port';
 import type { JobStatus } from '../adapters/slurm/port';
+import { bestTrial, expandTrials, type SearchSpec } from '../domain/search';
 import type { ClusterProfile, TrainingParams } from '../domain/spec';
 import type { ActivityDeps } from './deps';
 import { asActivity, userError } from './errors';
@@ -18,6 +19,15 @@ export interface PrepareRunInput {
   params: TrainingParams;
   pretrainedDir: string | null;
   cluster: string;
+  /** Hyperparameter search: trials run as one job array. */
+  search?: SearchSpec;
+}
+
+export interface PreparedRun {
+  runDir: string;
+  configFile: string;
+  trialsFile?: string;
+  trials?: { count: number; concurrency: number };
 }
 
 export interface SubmitInput {
@@ -27,6 +37,8 @@ export interface SubmitInput {
   datasetDir: string;
   configFile: string;
   profile: ClusterProfile;
+  trialsFile?: string;
+  trials?: { count: number; concurrency: number };
 }
 
 export interface AwaitJobInput {
@@ -45,17 +57,23 @@ const phaseToRunState: Record<JobStatus['phase'], RunState> = { queued: 'queued'
 
 export function trainingActivities({ store, registry, executor }: ActivityDeps) {
   return {
-    async prepareTrainingRun(input: PrepareRunInput): Promise<{ runDir: string; configFile: string }> {
+    async prepareTrainingRun(input: PrepareRunInput): Promise<PreparedRun> {
       return asActivity(async () => {
         const runDir = `models/${input.model}/runs/${input.runKey}`;
         const configFile = `${runDir}/config.json`;
         const config = { labels: input.labels, datasetHash: input.datasetHash, pretrainedDir: input.pretrainedDir, params: input.params };
         await store.put(configFile, JSON.stringify(config, null, 2));
+        let search: Pick<PreparedRun, 'trialsFile' | 'trials'> = {};
+        if (input.search) {
+          const trials = expandTrials(input.search, input.params.seed);
+          search = { trialsFile: `${runDir}/trials.json`, trials: { count: trials.length, concurrency: Math.min(input.search.concurrency, trials.length) } };
+          await store.put(search.trialsFile!, JSON.stringify(trials, null, 2));
+        }
         await registry.createRun({
           runKey: input.runKey, model: input.model, generation: input.generation, attempt: input.attempt, datasetHash: input.datasetHash,
           cluster: input.cluster, params: input.params as unknown as Record<string, unknown>, artifactUri: `${store.rootUri}/${runDir}`,
         });
-        return { runDir, configFile };
+        return { runDir, configFile, ...search };
       });
     },
 
@@ -63,6 +81,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       return asActivity(async () => {
         const result = await executor(input.cluster).submit({
           key: input.runKey, runDir: input.runDir, dataDir: input.datasetDir, configFile: input.configFile, profile: input.profile,
+          ...(input.trials ? { trialsFile: input.trialsFile, trials: input.trials } : {}),
         });
         await registry.updateRun(input.runKey, { state: 'submitted', slurmJobId: result.jobId });
         log.info(result.reused ? 'found the job already submitted for this run' : 'submitted training job', { jobId: result.jobId, runKey: input.runKey });
@@ -111,26 +130,68 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       await registry.updateRun(input.runKey, { state: 'cancelled', finished: true, error: 'cancelled with the lifecycle' });
     },
 
-    /** Check the job's outputs, checksum them, and make the run a model version. */
-    async registerTrainedModel(input: { model: string; runKey: string; runDir: string }): Promise<{ version: number; sha256: string; trainMetrics: Record<string, number> }> {
+    /**
+     * Check the job's outputs, checksum them, and make the run a model version. For a search,
+     * every trial becomes a run of its own in the registry and the best one the version.
+     */
+    async registerTrainedModel(input: { model: string; runKey: string; runDir: string; trials?: number }): Promise<RegisteredModel> {
       return asActivity(async () => {
-        for (const file of ['DONE', 'model.onnx', 'tokenizer.json', 'labels.json', 'metrics.json']) {
-          if (!(await store.exists(`${input.runDir}/${file}`))) {
-            throw userError('IncompleteRun', `The job for ${input.runKey} ended COMPLETED but ${input.runDir}/${file} is missing: train.py did not finish writing its outputs. Read the job log (mlc logs) and rerun.`);
+        if (!input.trials) return { ...(await registerOutputs(input.model, input.runKey, input.runDir)), runDir: input.runDir, trials: [] };
+        const parent = await registry.getRun(input.runKey);
+        const trials: TrialOutcome[] = [];
+        for (let trial = 0; trial < input.trials; trial++) {
+          const trialDir = `${input.runDir}/trial-${trial}`;
+          const trialKey = `${input.runKey}-t${trial}`;
+          const done = await store.exists(`${trialDir}/DONE`);
+          const metrics = done ? flattenTrainMetrics(JSON.parse((await store.get(`${trialDir}/metrics.json`)).toString('utf8'))) : {};
+          if (parent) {
+            const params = done ? (JSON.parse((await store.get(`${trialDir}/metrics.json`)).toString('utf8')) as { params?: Record<string, unknown> }).params ?? {} : {};
+            await registry.createRun({ ...parent, runKey: trialKey, trial, params, artifactUri: `${store.rootUri}/${trialDir}` });
+            await registry.updateRun(trialKey, { state: done ? 'succeeded' : 'failed', finished: true, metrics, error: done ? null : 'trial did not finish: see its log' });
           }
+          trials.push({ trial, runKey: trialKey, score: metrics.best_val_macro_f1 ?? null });
         }
-        const manifest = await store.writeManifest(input.runDir);
-        const onnx = manifest.files.find((f) => f.key.endsWith('/model.onnx'));
-        if (!onnx) throw userError('IncompleteRun', `manifest of ${input.runDir} has no model.onnx`);
-        const metrics = JSON.parse((await store.get(`${input.runDir}/metrics.json`)).toString('utf8')) as TrainMetricsFile;
-        const trainMetrics = flattenTrainMetrics(metrics);
-        await registry.updateRun(input.runKey, { state: 'succeeded', finished: true, metrics: trainMetrics });
-        const version = await registry.registerModelVersion({ model: input.model, runKey: input.runKey, artifactUri: `${store.rootUri}/${input.runDir}`, sha256: onnx.sha256, metrics: trainMetrics });
-        log.info('registered model version', { model: input.model, version, sha256: onnx.sha256 });
-        return { version, sha256: onnx.sha256, trainMetrics };
+        const best = bestTrial(trials);
+        if (best === null) throw userError('AllTrialsFailed', `None of the ${input.trials} trials of ${input.runKey} finished; read their logs (${input.runDir}/slurm-*_N.out).`);
+        const winner = trials[best]!;
+        const registered = await registerOutputs(input.model, winner.runKey, `${input.runDir}/trial-${best}`, winner.runKey);
+        await registry.updateRun(input.runKey, { state: 'succeeded', finished: true, metrics: { ...registered.trainMetrics, best_trial: best } });
+        return { ...registered, runDir: `${input.runDir}/trial-${best}`, trials };
       });
     },
   };
+
+  async function registerOutputs(model: string, runKey: string, runDir: string, versionKey = runKey) {
+    for (const file of ['DONE', 'model.onnx', 'tokenizer.json', 'labels.json', 'metrics.json']) {
+      if (!(await store.exists(`${runDir}/${file}`))) {
+        throw userError('IncompleteRun', `The job for ${runKey} ended COMPLETED but ${runDir}/${file} is missing: train.py did not finish writing its outputs. Read the job log (mlc logs) and rerun.`);
+      }
+    }
+    const manifest = await store.writeManifest(runDir);
+    const onnx = manifest.files.find((f) => f.key.endsWith('/model.onnx'));
+    if (!onnx) throw userError('IncompleteRun', `manifest of ${runDir} has no model.onnx`);
+    const trainMetrics = flattenTrainMetrics(JSON.parse((await store.get(`${runDir}/metrics.json`)).toString('utf8')) as TrainMetricsFile);
+    await registry.updateRun(runKey, { state: 'succeeded', finished: true, metrics: trainMetrics });
+    const version = await registry.registerModelVersion({ model, runKey: versionKey, artifactUri: `${store.rootUri}/${runDir}`, sha256: onnx.sha256, metrics: trainMetrics });
+    log.info('registered model version', { model, version, sha256: onnx.sha256, runDir });
+    return { version, sha256: onnx.sha256, trainMetrics };
+  }
+}
+
+export interface TrialOutcome {
+  trial: number;
+  runKey: string;
+  /** Best validation macro-F1; null when the trial did not finish. */
+  score: number | null;
+}
+
+export interface RegisteredModel {
+  version: number;
+  sha256: string;
+  trainMetrics: Record<string, number>;
+  /** The folder with the version's files (the best trial's, for a search). */
+  runDir: string;
+  trials: TrialOutcome[];
 }
 
 interface TrainMetricsFile {

@@ -5,7 +5,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import { runKeyFor, type TrainingView } from '../domain/lifecycle';
 import type { ModelSpec, TrainingParams } from '../domain/spec';
-import type { ObservedJob } from '../activities/training';
+import type { ObservedJob, RegisteredModel } from '../activities/training';
 import { control, jobWatch } from './activities';
 
 export interface TrainingRequest {
@@ -20,12 +20,8 @@ export interface TrainingRequest {
   onProgress: (view: TrainingView) => void;
 }
 
-export interface TrainedModel {
+export interface TrainedModel extends RegisteredModel {
   runKey: string;
-  runDir: string;
-  version: number;
-  sha256: string;
-  trainMetrics: Record<string, number>;
 }
 
 export async function trainModel(req: TrainingRequest): Promise<TrainedModel> {
@@ -44,6 +40,7 @@ export async function trainModel(req: TrainingRequest): Promise<TrainedModel> {
       params: req.params,
       pretrainedDir: spec.training.pretrainedDir ?? null,
       cluster,
+      ...(spec.training.search ? { search: spec.training.search } : {}),
     });
     const view: TrainingView = { runKey, runDir: prepared.runDir, cluster, jobId: null, jobState: null, startedAt: new Date().toISOString(), elapsedSeconds: null };
     req.onProgress(view);
@@ -54,13 +51,14 @@ export async function trainModel(req: TrainingRequest): Promise<TrainedModel> {
       datasetDir: req.datasetDir,
       configFile: prepared.configFile,
       profile: spec.training.profile,
+      ...(prepared.trials ? { trialsFile: prepared.trialsFile, trials: prepared.trials } : {}),
     });
     req.onProgress({ ...view, jobId, jobState: 'SUBMITTED' });
 
     const final = await followJob(cluster, runKey, prepared.runDir, jobId, (s) => req.onProgress({ ...view, jobId, jobState: s.state, elapsedSeconds: s.elapsedSeconds ?? null }));
     if (final.phase === 'succeeded') {
-      const registered = await control.registerTrainedModel({ model: spec.name, runKey, runDir: prepared.runDir });
-      return { runKey, runDir: prepared.runDir, ...registered };
+      const registered = await control.registerTrainedModel({ model: spec.name, runKey, runDir: prepared.runDir, ...(prepared.trials ? { trials: prepared.trials.count } : {}) });
+      return { runKey, ...registered };
     }
     if (final.retryable && resubmission < spec.training.maxInfraRetries) continue;
     throw ApplicationFailure.nonRetryable(

@@ -1,7 +1,7 @@
 // ClusterExecutor over SSH to a SLURM login node. Submitting is idempotent by key: the job's
-// name (mlc-<key>) and the run folder's slurm-job-id record both point back to an earlier
-// submission, so a worker that crashed right after sbatch, or an activity retried by
-// Temporal, finds the job instead of queueing a second one.
+// name (mlc-<key>) and the run folder's records (our slurm-job-id.submitted, train.py's
+// slurm-job-id) point back to an earlier submission, so a worker that crashed right after
+// sbatch, or an activity retried by Temporal, finds the job instead of queueing a second one.
 import type { ClusterConfig } from '../../temporal.config';
 import { InvalidJobRequestError, SlurmCommandError } from './errors';
 import { isAccountingDisabledError, parseSacct, parseSqueue, sacctCommand, squeueCommand } from './parse';

@@ -191,3 +191,17 @@ describe('SshConnection', () => {
     }
   });
 });
+
+describe('SshConnection key handling', () => {
+  it('explains a passphrase-protected key instead of failing obscurely, without printing it', async () => {
+    const locked = ssh2.utils.generateKeyPairSync('ed25519', { passphrase: 'secret', cipher: 'aes256-cbc', rounds: 16 });
+    const lockedPath = path.join(dir, 'locked');
+    writeFileSync(lockedPath, locked.private, { mode: 0o600 });
+    const ssh = new SshConnection(target({ privateKeyPath: lockedPath }), { connectAttempts: 1 });
+    const err = await ssh.exec('echo x').catch((e: unknown) => e);
+    await ssh.close();
+    expect(err).toBeInstanceOf(SshConnectionError);
+    expect((err as Error).message).toMatch(/passphrase need the agent/);
+    expect((err as Error).message).not.toContain(locked.private.split('\n')[1]!);
+  });
+});

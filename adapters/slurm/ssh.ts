@@ -182,7 +182,7 @@ export class SshConnection implements CommandRunner {
   }
 
   private async connect(): Promise<SshClient> {
-    const { host, port, username, knownHostsPath } = this.target;
+    const { host, port, knownHostsPath } = this.target;
     if (this.failures > 0) {
       await sleep(Math.min(this.opts.backoffMs * 2 ** (this.failures - 1), this.opts.maxBackoffMs));
     }
@@ -230,20 +230,32 @@ export class SshConnection implements CommandRunner {
           if (c === client) this.client = undefined;
         }, () => undefined);
       });
-      client.connect({
-        host,
-        port,
-        username,
-        ...auth,
-        readyTimeout: this.opts.readyTimeoutMs,
-        keepaliveInterval: this.opts.keepaliveIntervalMs,
-        keepaliveCountMax: 3,
-        ...(algorithms.length ? { algorithms: { serverHostKey: algorithms as never } } : {}),
-        hostVerifier: (key: Buffer) => {
+      try {
+        this.connectClient(client, auth, algorithms, (key) => {
           verdict = { v: verifyHostKey(pinned, key), presented: fingerprint(key) };
           return verdict.v === 'ok';
-        },
-      });
+        });
+      } catch (e) {
+        // ssh2 throws here for a key it cannot parse (e.g. passphrase-protected).
+        this.failures++;
+        reject(new SshConnectionError(host, port,
+          `The private key ${this.target.privateKeyPath ?? ''} cannot be used: keys with a passphrase need the agent (set agentSocket).`, { cause: e }));
+      }
+    });
+  }
+
+  private connectClient(client: SshClient, auth: Pick<ConnectConfig, 'privateKey' | 'agent'>, algorithms: string[], verify: (key: Buffer) => boolean): void {
+    const { host, port, username } = this.target;
+    client.connect({
+      host,
+      port,
+      username,
+      ...auth,
+      readyTimeout: this.opts.readyTimeoutMs,
+      keepaliveInterval: this.opts.keepaliveIntervalMs,
+      keepaliveCountMax: 3,
+      ...(algorithms.length ? { algorithms: { serverHostKey: algorithms as never } } : {}),
+      hostVerifier: verify,
     });
   }
 

@@ -37,6 +37,7 @@ export interface CommandCounts {
 
 interface Tracked {
   last?: JobStatus;
+  lastKey?: string;
   seenInSqueue: boolean;
   missingRounds: number;
   waiters: Set<Waiter>;
@@ -156,8 +157,10 @@ export class JobWatcher {
       } else {
         t.missingRounds = 0;
       }
-      if (!sameStatus(t.last, status)) {
+      const key = statusKey(status);
+      if (key !== t.lastKey) {
         t.last = status;
+        t.lastKey = key;
         for (const w of t.waiters) safely(() => w.onUpdate?.(status));
       }
       if (status.phase === 'succeeded' || status.phase === 'failed') {
@@ -228,11 +231,10 @@ export function unknownStatus(jobId: string): JobStatus {
   return { jobId, state: 'UNKNOWN', phase: info.phase, reason: info.hint, retryable: info.retryable };
 }
 
-function sameStatus(a: JobStatus | undefined, b: JobStatus): boolean {
-  if (!a) return false;
-  const key = (s: JobStatus) => JSON.stringify([s.state, s.phase, s.reason, s.exitCode, s.restarts,
-    s.tasks && Object.entries(s.tasks).map(([i, t]) => [i, t.state])]);
-  return key(a) === key(b);
+/** What counts as a change worth an update: not the ever-growing elapsed time. */
+function statusKey(s: JobStatus): string {
+  const tasks = s.tasks ? Object.entries(s.tasks).map(([i, t]) => `${i}=${t.state}`).join(',') : '';
+  return `${s.state}|${s.phase}|${s.reason ?? ''}|${s.exitCode ?? ''}|${s.restarts ?? ''}|${tasks}`;
 }
 
 function safely(fn: () => void): void {

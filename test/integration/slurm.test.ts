@@ -51,6 +51,7 @@ function follow(jobId: string): { states: JobStatus[]; done: Promise<JobStatus>;
       listeners.forEach((l) => l());
     },
   });
+  done.catch(() => undefined); // closing the executor rejects waiters of skipped tests
   const until = (pred: (s: JobStatus) => boolean) =>
     new Promise<JobStatus>((resolve, reject) => {
       const check = () => {

@@ -31,7 +31,9 @@ export function fakeActivities(script: Partial<Script> = {}) {
     },
     async prepareTrainingRun(input) {
       log('prepareTrainingRun', input);
-      return { runDir: `models/${input.model}/runs/${input.runKey}`, configFile: `models/${input.model}/runs/${input.runKey}/config.json` };
+      const runDir = `models/${input.model}/runs/${input.runKey}`;
+      const trials = input.search ? { trialsFile: `${runDir}/trials.json`, trials: { count: input.search.trials, concurrency: input.search.concurrency } } : {};
+      return { runDir, configFile: `${runDir}/config.json`, ...trials };
     },
     async submitTrainingJob(input) {
       log('submitTrainingJob', input);
@@ -62,7 +64,8 @@ export function fakeActivities(script: Partial<Script> = {}) {
     async registerTrainedModel(input) {
       log('registerTrainedModel', input);
       versions += 1;
-      return { version: versions, sha256: `sha-${versions}`, trainMetrics: { best_val_macro_f1: 0.5 } };
+      const runDir = input.trials ? `${input.runDir}/trial-1` : input.runDir;
+      return { version: versions, sha256: `sha-${versions}`, trainMetrics: { best_val_macro_f1: 0.5 }, runDir, trials: [] };
     },
     async recordDecision(input) {
       log('recordDecision', input);

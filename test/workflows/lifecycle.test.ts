@@ -34,8 +34,8 @@ async function run<T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promis
   return control.runUntil(scoring.runUntil(fn));
 }
 
-function start(): Promise<WorkflowHandle> {
-  return env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `lifecycle-${++n}`, args: [{ spec, specDir: '/tmp' }] });
+function start(withSpec = spec): Promise<WorkflowHandle> {
+  return env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `lifecycle-${++n}`, args: [{ spec: withSpec, specDir: '/tmp' }] });
 }
 
 async function reach(handle: WorkflowHandle, stage: Stage, generation = 1): Promise<LifecycleStatus> {
@@ -139,6 +139,19 @@ describe('modelLifecycle', () => {
       expect(cause.message).toContain('OUT_OF_MEMORY');
       expect(cause.message).toContain('Traceback: scripted failure');
       expect(fakes.jobs).toEqual([expect.stringMatching(/-g1-a1$/), expect.stringMatching(/-g1-a1-r1$/)]);
+    });
+  });
+
+  it('a search runs as one job array and evaluates the best trial', async () => {
+    const fakes = fakeActivities();
+    const searching = { ...spec, training: { ...spec.training, search: { trials: 4, concurrency: 2, space: { learningRate: [0.001, 0.0005], epochs: [2, 3] } } } };
+    await run(fakes, async () => {
+      const h = await start(searching);
+      await reach(h, 'awaiting_audit');
+      expect(fakes.named('submitTrainingJob')).toEqual([expect.objectContaining({ trials: { count: 4, concurrency: 2 }, trialsFile: expect.stringMatching(/trials\.json$/) })]);
+      expect(fakes.named('registerTrainedModel')).toEqual([expect.objectContaining({ trials: 4 })]);
+      expect(fakes.named('evaluateModel')).toEqual([expect.objectContaining({ runDir: expect.stringMatching(/\/trial-1$/) })]);
+      await h.terminate('test done');
     });
   });
 
