@@ -146,7 +146,8 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
           const metrics = done ? flattenTrainMetrics(JSON.parse((await store.get(`${trialDir}/metrics.json`)).toString('utf8'))) : {};
           if (parent) {
             const params = done ? (JSON.parse((await store.get(`${trialDir}/metrics.json`)).toString('utf8')) as { params?: Record<string, unknown> }).params ?? {} : {};
-            await registry.createRun({ ...parent, runKey: trialKey, trial, params, artifactUri: `${store.rootUri}/${trialDir}` });
+            const { model, generation, attempt, datasetHash, cluster } = parent;
+            await registry.createRun({ model, generation, attempt, datasetHash, cluster, runKey: trialKey, trial, params, artifactUri: `${store.rootUri}/${trialDir}` });
             await registry.updateRun(trialKey, { state: done ? 'succeeded' : 'failed', finished: true, metrics, error: done ? null : 'trial did not finish: see its log' });
           }
           trials.push({ trial, runKey: trialKey, score: metrics.best_val_macro_f1 ?? null });

@@ -162,6 +162,27 @@ describe('the whole lifecycle on real services', () => {
     });
   });
 
+  it('runs a hyperparameter search as one job array and offers the best trial for audit', async () => {
+    const model = `e2e-search-${Date.now().toString(36)}`;
+    const base = specFor(model, await sampleData(500));
+    const spec = { ...base, training: { ...base.training, search: { trials: 2, concurrency: 2, space: { learningRate: [0.002, 0.0001] } } } };
+    const runtime = await startRuntime(config, ['control', 'scoring']);
+    const id = lifecycleWorkflowId(model);
+    await runtime.runUntil(async () => {
+      await client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: id, args: [{ spec, specDir: dataDir }] });
+      const audit = await reach(id, 'awaiting_audit');
+      const registry = runtime.deps.registry;
+      const trials = await Promise.all([0, 1].map((t) => registry.getRun(`${audit.training!.runKey}-t${t}`)));
+      expect(trials.map((t) => [t?.trial, t?.state, t?.params.learningRate])).toEqual([[0, 'succeeded', 0.002], [1, 'succeeded', 0.0001]]);
+      const scores = trials.map((t) => t!.metrics.best_val_macro_f1!);
+      const best = scores[0]! >= scores[1]! ? 0 : 1;
+      const version = await registry.getModelVersion(model, audit.version!);
+      expect(version?.artifactUri).toMatch(new RegExp(`/trial-${best}$`));
+      expect((await registry.getRun(audit.training!.runKey))?.metrics.best_trial).toBe(best);
+      await client.workflow.getHandle(id).terminate('e2e done');
+    });
+  });
+
   it('a failing SLURM job fails the lifecycle with the job log tail', async () => {
     const model = `e2e-fail-${Date.now().toString(36)}`;
     const spec = specFor(model, await sampleData(300), { training: { cluster: 'local', pretrainedDir: '/nonexistent/roberta', params: { epochs: 1 } } });
