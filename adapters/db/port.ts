@@ -31,6 +31,7 @@ export interface RunUpdate {
   state?: RunState;
   slurmJobId?: string;
   error?: string | null;
+  /** Merged into the run's metrics (a key given again is overwritten). */
   metrics?: Record<string, number>;
   finished?: boolean;
 }

@@ -1,7 +1,7 @@
 // The registry's queries, one method per intent, identical for PostgreSQL and PGlite (only
 // opening and migrating differ; see open.ts). Every write is idempotent on its natural key:
 // activities that call these may run twice after a crash.
-import { and, asc, desc, eq, gte, max, sql } from 'drizzle-orm';
+import { type SQL, and, asc, desc, eq, gte, max, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type {
   DatasetVersionRecord,
@@ -52,11 +52,12 @@ export class DrizzleRegistry implements Registry {
   }
 
   async updateRun(runKey: string, u: RunUpdate): Promise<void> {
-    const set: Partial<typeof t.runs.$inferInsert> = {};
+    const set: Partial<Omit<typeof t.runs.$inferInsert, 'metrics'>> & { metrics?: SQL } = {};
     if (u.state !== undefined) set.state = u.state;
     if (u.slurmJobId !== undefined) set.slurmJobId = u.slurmJobId;
     if (u.error !== undefined) set.error = u.error;
-    if (u.metrics !== undefined) set.metrics = u.metrics;
+    // Metrics accumulate, as in MLflow: training, evaluation and search each add theirs.
+    if (u.metrics !== undefined) set.metrics = sql`coalesce(${t.runs.metrics}, '{}'::jsonb) || ${JSON.stringify(u.metrics)}::jsonb`;
     // coalesce: a repeated "finished" keeps the first finish time.
     const finishedAt = u.finished ? { finishedAt: sql`coalesce(${t.runs.finishedAt}, now())` } : {};
     const updated = await this.db

@@ -140,6 +140,8 @@ describe.each(backends)('registry on $name', (backend) => {
     expect(await registry.getRun('r1')).toMatchObject({
       state: 'succeeded', slurmJobId: '4242', error: null, metrics: { f1: 0.91 }, params: { lr: 0.001, epochs: 3 },
     });
+    await registry.updateRun('r1', { metrics: { test_f1: 0.8, f1: 0.92 } }); // metrics accumulate
+    expect((await registry.getRun('r1'))?.metrics).toEqual({ f1: 0.92, test_f1: 0.8 });
     await registry.createRun({ ...run('r1-trial'), trial: 3 });
     expect((await registry.getRun('r1-trial'))?.trial).toBe(3);
     expect(await registry.getRun('missing')).toBeNull();

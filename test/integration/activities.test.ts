@@ -1,0 +1,113 @@
+// The activities on real adapters (PGlite registry, artifact folder, ONNX files from the real
+// train.py, the real endpoint), run in Temporal's mock activity context: what the workflow
+// tests fake, proved here.
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { appendFile, cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createControlActivities, createScoringActivities, type ActivityDeps } from '../../activities';
+import { FsArtifactStore } from '../../adapters/artifacts/fs-store';
+import type { Registry } from '../../adapters/db/port';
+import { openRegistry } from '../../adapters/db/open';
+import { startEndpoint, type Endpoint } from '../../adapters/endpoint/server';
+import { loadScorer } from '../../adapters/scoring/onnx-scorer';
+import { runDirOf } from '../../activities/deploy';
+import { loadConfig } from '../../temporal.config';
+import { tinyModel, TINY_LABELS, type TinyModel } from './helpers/tiny-model';
+
+let dir: string;
+let registry: Registry;
+let store: FsArtifactStore;
+let model: TinyModel;
+let endpoint: Endpoint;
+let deps: ActivityDeps;
+const env = new MockActivityEnvironment();
+/** Run one activity in a mock activity context, keeping its types. */
+const call = <A, R>(fn: (input: A) => Promise<R>, input: A): Promise<R> => env.run(fn as never, input) as Promise<R>;
+const name = 'activity-test';
+
+async function stageRun(runKey: string): Promise<string> {
+  const runDir = `models/${name}/runs/${runKey}`;
+  await cp(model.dir, store.localPath(runDir), { recursive: true });
+  await registry.createRun({ runKey, model: name, generation: 1, attempt: 1, datasetHash: 'h', cluster: 'local', params: {}, artifactUri: `${store.rootUri}/${runDir}` });
+  return runDir;
+}
+
+beforeAll(async () => {
+  model = await tinyModel();
+  dir = await mkdtemp(path.join(tmpdir(), 'mlc-activities-'));
+  registry = await openRegistry({ dataDir: dir });
+  store = new FsArtifactStore(path.join(dir, 'artifacts'));
+  await cp(model.dataDir, store.localPath(`datasets/${name}/h`), { recursive: true });
+  endpoint = await startEndpoint({
+    host: '127.0.0.1', port: 0, apiKey: 'k'.repeat(32), loadScorer,
+    resolveDeployment: async (m) => {
+      const active = m ? await registry.activeDeployment(m) : null;
+      const mv = active && (await registry.getModelVersion(active.model, active.version));
+      return mv ? { model: active.model, version: active.version, sha256: active.artifactSha256, modelDir: store.localPath(runDirOf(mv.artifactUri, store.rootUri)) } : null;
+    },
+    logPredictions: (r) => registry.logPredictions(r),
+    addFeedback: (r) => registry.addFeedback(r),
+  });
+  deps = { config: loadConfig(), registry, store, executor: () => { throw new Error('no cluster in this test'); }, loadScorer, temporal: null as never, endpointUrl: endpoint.url };
+});
+
+afterAll(async () => {
+  await endpoint?.close();
+  await registry?.close();
+});
+
+describe('activities on real adapters', () => {
+  it('registers a finished run as a version bound to the sha256 of its model.onnx', async () => {
+    const runDir = await stageRun('r1');
+    const control = createControlActivities(deps);
+    const registered = await call(control.registerTrainedModel, { model: name, runKey: 'r1', runDir });
+    expect(registered.version).toBe(1);
+    expect(registered.sha256).toBe(await store.sha256(`${runDir}/model.onnx`));
+    expect((await registry.getRun('r1'))?.state).toBe('succeeded');
+    // The same run again (a retried activity) is the same version.
+    expect((await call(control.registerTrainedModel, { model: name, runKey: 'r1', runDir })).version).toBe(1);
+  });
+
+  it('refuses to register a run whose job left no ONNX file', async () => {
+    const runDir = await stageRun('r-incomplete');
+    await rm(store.localPath(`${runDir}/model.onnx`));
+    await expect(call(createControlActivities(deps).registerTrainedModel, { model: name, runKey: 'r-incomplete', runDir })).rejects.toThrow(/model\.onnx is missing/);
+  });
+
+  it('evaluates through ONNX and writes the audit package beside the run', async () => {
+    const scoring = createScoringActivities(deps);
+    const summary = await call(scoring.evaluateModel, {
+      model: name, version: 1, runKey: 'r1', runDir: `models/${name}/runs/r1`, datasetDir: `datasets/${name}/h`, labels: TINY_LABELS,
+      gates: [{ metric: 'accuracy' as const, min: 0 }, { metric: 'macro_f1' as const, min: 1.01 }],
+    });
+    expect(summary.gatesPassed).toBe(false);
+    expect(summary.gates.map((g) => g.passed)).toEqual([true, false]);
+    expect(summary.metrics.test_accuracy).toBeGreaterThan(0);
+    const card = await readFile(store.localPath(summary.auditPackageKey), 'utf8');
+    expect(card).toMatch(/Confusion matrix/);
+    expect(summary.auditPackageKey).toBe(`models/${name}/evaluations/r1/model-card.md`);
+    // The run's manifest is untouched by evaluation: what was audited is still verifiable.
+    await store.verifyManifest(`models/${name}/runs/r1`);
+  });
+
+  it('deploys the audited bytes and waits until the endpoint serves them', async () => {
+    const control = createControlActivities(deps);
+    const sha = (await registry.getModelVersion(name, 1))!.sha256;
+    await call(control.deployModelVersion, { model: name, version: 1, auditedSha256: sha, actor: 'bob', deploymentKey: 'd1' });
+    const health = (await (await fetch(`${endpoint.url}/health`)).json()) as { models: { model: string; version: number }[] };
+    expect(health.models).toContainEqual(expect.objectContaining({ model: name, version: 1 }));
+  });
+
+  it('refuses to deploy when the artifact differs from the audited one', async () => {
+    const control = createControlActivities(deps);
+    const sha = (await registry.getModelVersion(name, 1))!.sha256;
+    await expect(call(control.deployModelVersion, { model: name, version: 1, auditedSha256: 'f'.repeat(64), actor: 'bob', deploymentKey: 'd2' }))
+      .rejects.toMatchObject({ type: 'ArtifactHashMismatch', nonRetryable: true });
+    await appendFile(store.localPath(`models/${name}/runs/r1/model.onnx`), Buffer.from([0]));
+    await expect(call(control.deployModelVersion, { model: name, version: 1, auditedSha256: sha, actor: 'bob', deploymentKey: 'd3' }))
+      .rejects.toMatchObject({ type: 'ArtifactIntegrityError', nonRetryable: true });
+    expect((await registry.activeDeployment(name))?.deploymentKey).toBe('d1');
+  });
+});
