@@ -1,0 +1,66 @@
+// The mlc command as a user runs it: exit codes and messages that say what to fix.
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../temporal.config';
+
+const run = promisify(execFile);
+let dir: string;
+
+async function mlc(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(path.join(repoRoot, 'bin/mlc'), args, { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'mlc-cli-'));
+});
+
+describe('mlc', () => {
+  it('validates the example spec', async () => {
+    const r = await mlc('validate', 'examples/thai-sentiment.yaml');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('model thai-sentiment, labels neg, neu, pos, q');
+  });
+
+  it('names every bad field of a spec and exits 2', async () => {
+    const file = path.join(dir, 'bad.yaml');
+    await writeFile(file, 'name: Bad Name\nlabels: [a]\ndata: {path: x.jsonl}\ntraining: {params: {epochs: -1}}\nroles: {auditors: [alice], deployers: []}\n');
+    const r = await mlc('validate', file);
+    expect(r.code).toBe(2);
+    for (const field of ['name', 'labels', 'training.params.epochs', 'roles.deployers']) expect(r.stderr).toContain(`- ${field}:`);
+  });
+
+  it('says when a spec file is not YAML, or missing', async () => {
+    const file = path.join(dir, 'broken.yaml');
+    await writeFile(file, 'name: [unclosed\n');
+    expect((await mlc('validate', file)).stderr).toMatch(/not valid YAML/);
+    expect((await mlc('validate', path.join(dir, 'nope.yaml'))).stderr).toMatch(/cannot read the file \(ENOENT\)/);
+  });
+
+  it('refuses a bad --set before contacting anything', async () => {
+    const r = await mlc('audit', 'reject', 'thai-sentiment', '--as', 'alice', '--reason', 'x', '--set', 'epochs=0');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--set: epochs/);
+  });
+
+  it('asks for the required options', async () => {
+    const r = await mlc('audit', 'approve', 'thai-sentiment');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--as <user>/);
+  });
+
+  it('names a lifecycle that does not exist, and how to list them', async () => {
+    const r = await mlc('status', 'no-such-model');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/No lifecycle mlc-no-such-model.*mlc status/);
+  });
+});
