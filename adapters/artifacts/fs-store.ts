@@ -7,10 +7,11 @@
 // symlinks, since a link inside the root may point anywhere.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, realpathSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { writeFileAtomic } from './atomic';
 import type { ArtifactEntry, ArtifactStore, Manifest } from './port';
 import { ArtifactIntegrityError, ArtifactKeyError, ArtifactNotFoundError } from './errors';
 import { TEMP_NAME, joinKey, tempNameFor, validateKey, validatePrefix } from './keys';
@@ -50,19 +51,7 @@ export class FsArtifactStore implements ArtifactStore {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const temp = join(dir, tempNameFor(target.slice(dir.length + 1), randomBytes(6).toString('hex')));
-    try {
-      const file = await open(temp, 'wx', 0o644);
-      try {
-        await file.writeFile(bytes);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(temp, target);
-    } catch (error) {
-      await unlink(temp).catch(() => {});
-      throw error;
-    }
+    await writeFileAtomic(target, bytes, temp);
     await syncFolder(dir);
     return { key, size: bytes.byteLength, sha256 };
   }

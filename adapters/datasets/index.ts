@@ -3,7 +3,7 @@
 export { CsvReader, parseCsv, type CsvRecord } from './csv';
 export { DatasetNotFoundError, detectFormat, readDataset, readDatasetRows, readLines, type DatasetFormat, type ReadOptions, type ReadResult } from './read';
 export {
-  datasetHash, preprocessDataset, sha256Hex, writeFileAtomic,
+  datasetHash, preprocessDataset, sha256Hex, writeDatasetFile,
   type DatasetFile, type PreprocessInput, type PreprocessReport, type PreprocessResult, type SourceSummary,
 } from './preprocess';
 export { DatasetError } from '../../domain/dataset';

@@ -1,8 +1,8 @@
 // The preprocess stage on disk: read the spec's data (plus feedback files when retraining),
 // clean, split, and write train/valid/test/quarantine JSONL and report.json atomically.
 // Same input → same bytes and the same hash, so the activity can safely run twice.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import {
   assertTrainable, canonicalDataset, cleanRows, dataReport, splitNames, stratifiedSplit, toJsonl,
@@ -10,6 +10,7 @@ import {
 } from '../../domain/dataset';
 import type { ModelSpec } from '../../domain/spec';
 import { readDataset, type DatasetFormat } from './read';
+import { writeFileAtomic } from '../artifacts/atomic';
 
 export interface DatasetFile {
   path: string;
@@ -63,23 +64,10 @@ export function datasetHash(splits: Splits, labels: readonly string[]): string {
   return sha256Hex(canonicalDataset(splits, labels));
 }
 
-/** Temp file in the same folder, fsync, rename: a reader sees the old file or the new one. */
-export async function writeFileAtomic(path: string, data: string): Promise<DatasetFile> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+/** Writes atomically (see adapters/artifacts/atomic.ts) and describes what was written. */
+export async function writeDatasetFile(path: string, data: string): Promise<DatasetFile> {
   const bytes = Buffer.from(data, 'utf8');
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeFileAtomic(path, bytes);
   return { path, bytes: bytes.length, sha256: sha256Hex(bytes) };
 }
 
@@ -108,7 +96,7 @@ export async function preprocessDataset(input: PreprocessInput): Promise<Preproc
 
   const cleaned = cleanRows(raw, { labels, textField: data.textField, labelField: data.labelField });
   await mkdir(outDir, { recursive: true });
-  const quarantineFile = await writeFileAtomic(join(outDir, 'quarantine.jsonl'), toJsonl(cleaned.quarantined));
+  const quarantineFile = await writeDatasetFile(join(outDir, 'quarantine.jsonl'), toJsonl(cleaned.quarantined));
   // Quarantine is written first so that, when the data is unusable, it is there to read.
   assertTrainable(cleaned, labels, data);
 
@@ -126,10 +114,10 @@ export async function preprocessDataset(input: PreprocessInput): Promise<Preproc
   const written = {} as Record<SplitName, DatasetFile>;
   for (const name of splitNames) {
     const rows = splits[name];
-    written[name] = { ...(await writeFileAtomic(join(outDir, `${name}.jsonl`), toJsonl(rows.map(({ text, label }) => ({ text, label }))))), rows: rows.length };
+    written[name] = { ...(await writeDatasetFile(join(outDir, `${name}.jsonl`), toJsonl(rows.map(({ text, label }) => ({ text, label }))))), rows: rows.length };
   }
   // report.json last: its presence means the folder is complete.
-  const reportFile = await writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  const reportFile = await writeDatasetFile(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   return {
     hash,
     report,
