@@ -3,7 +3,9 @@
 //   → ⏸ deploy → monitor (Schedule) → retrain (continue-as-new with feedback data)
 import {
   condition,
+  ContinueAsNew,
   continueAsNew,
+  isCancellation,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -62,9 +64,14 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
   const retrains = new Inbox(retrainRequestSchema);
   setHandler(statusQuery, () => status);
   setHandler(auditDecisionSignal, (d) => void audits.push(d));
-  setHandler(auditDecisionUpdate, (d) => audits.pushAndAwait(d));
+  // An update at the wrong moment is rejected at once (the CLI says why); a signal waits in
+  // its inbox and, if still stale when its stage comes, is recorded as refused.
+  const onlyIn = (stage: Stage, what: string) => (_message: unknown) => {
+    if (status.stage !== stage) throw new Error(`${what} only while ${stage}; ${spec.name} is ${status.stage} now (mlc status ${spec.name})`);
+  };
+  setHandler(auditDecisionUpdate, (d) => audits.pushAndAwait(d), { validator: onlyIn('awaiting_audit', 'audit decisions are taken') });
   setHandler(deployRequestSignal, (d) => void deploys.push(d));
-  setHandler(deployRequestUpdate, (d) => deploys.pushAndAwait(d));
+  setHandler(deployRequestUpdate, (d) => deploys.pushAndAwait(d), { validator: onlyIn('awaiting_deploy', 'deployments are requested') });
   setHandler(retrainRequestSignal, (d) => void retrains.push(d));
 
   const enter = (stage: Stage, details: string) => {
@@ -88,73 +95,95 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
   /** Refusals are recorded too: who tried what, and why it did not count. */
   const refuse = (kind: DecisionView['kind'], actor: string, why: string, n: number) =>
     record({ kind, outcome: 'refused', actor, reason: why, version: status.version }, `${kind}-${n}`);
+  /** Messages that arrived before their stage (about an older version, or none yet) do not count. */
+  const refuseStale = async <T extends { actor: string }>(inbox: Inbox<T>, kind: DecisionView['kind'], why: string) => {
+    for (const stale of inbox.drain()) {
+      await refuse(kind, stale.message.actor, stale.invalid ?? why, stale.n);
+      inbox.settle(stale.n, { accepted: false, why });
+    }
+  };
 
-  // ── requirements → preprocess ──
-  enter('preprocessing', input.reason ?? 'cleaning and splitting the data');
-  const dataset = await control.preprocessData({ spec, specDir: input.specDir, generation, extraDataKeys: input.extraDataKeys ?? [] });
-  status.datasetHash = dataset.datasetHash;
-
-  // ── train → evaluate → audit, until an auditor approves ──
-  let params = spec.training.params;
-  for (;;) {
-    enter('training', `training on cluster "${spec.training.cluster}"`);
-    const trained = await trainModel({
-      workflowId, spec, generation, attempt: status.attempt, params,
-      datasetHash: dataset.datasetHash, datasetDir: dataset.datasetDir,
-      onProgress: (view) => { status.training = view; },
-    });
-    status.version = trained.version;
-    status.artifactSha256 = trained.sha256;
-
-    enter('evaluating', `scoring the test split with version ${trained.version} through ONNX`);
-    status.evaluation = await scoring.evaluateModel({
-      model: spec.name, version: trained.version, runKey: trained.runKey, runDir: trained.runDir, datasetDir: dataset.datasetDir, labels: spec.labels, gates: spec.gates,
-    });
-
-    enter('awaiting_audit', `version ${trained.version} awaits an auditor (${spec.roles.auditors.join(', ')}); gates ${status.evaluation.gatesPassed ? 'passed' : 'FAILED'}`);
-    const decision = await nextAccepted(audits, (d) => judgeAuditDecision(spec, d, { version: trained.version, gatesPassed: status.evaluation!.gatesPassed }),
-      (d, why, n) => refuse('audit', d.actor, why, n));
-    await record({ kind: 'audit', outcome: decision.decision === 'approve' ? 'approved' : 'rejected', actor: decision.actor, reason: decision.reason, version: trained.version }, `audit-${audits.handled}`);
-    if (decision.decision === 'approve') break;
-    params = applyOverride(params, decision.paramsOverride);
-    status.attempt += 1;
+  try {
+    return await runGeneration();
+  } catch (err) {
+    // Failed lifecycles stay findable (MlcStage = "failed") and explain themselves to `status`.
+    if (!isCancellation(err) && !(err instanceof ContinueAsNew)) {
+      status.error = err instanceof Error ? err.message : String(err);
+      enter('failed', status.error.split('\n')[0]!);
+    }
+    throw err;
   }
 
-  // ── deploy (manual) ──
-  const approved = status.version!;
-  enter('awaiting_deploy', `version ${approved} approved; waiting for a deployer (${spec.roles.deployers.join(', ')})`);
-  const deploy = await nextAccepted(deploys, (d) => judgeDeployRequest(spec, d.actor, approved, d.version),
-    (d, why, n) => refuse('deploy', d.actor, why, n));
-  enter('deploying', `deploying version ${approved} to the ${spec.deployment.target} endpoint`);
-  await control.deployModelVersion({ model: spec.name, version: approved, auditedSha256: status.artifactSha256!, actor: deploy.actor, deploymentKey: `${workflowId}/g${generation}/deploy` });
-  await record({ kind: 'deploy', outcome: 'approved', actor: deploy.actor, reason: deploy.reason, version: approved }, 'deploy');
-  status.deployedVersion = approved;
-  await control.ensureMonitoringSchedule({ model: spec.name, lifecycleWorkflowId: workflowId, labels: spec.labels, monitoring: spec.monitoring });
+  async function runGeneration(): Promise<LifecycleStatus> {
+    // ── requirements → preprocess ──
+    enter('preprocessing', input.reason ?? 'cleaning and splitting the data');
+    const dataset = await control.preprocessData({ spec, specDir: input.specDir, generation, extraDataKeys: input.extraDataKeys ?? [] });
+    status.datasetHash = dataset.datasetHash;
 
-  // ── monitor until a retrain is requested ──
-  enter('monitoring', `version ${approved} is live; monitored every ${spec.monitoring.every}`);
-  // Requests sent while an older version was live (or while this one trained) are stale.
-  for (const stale of retrains.drain()) {
-    const why = `requested before version ${approved} was live; the monitor will judge this version on its own data`;
-    await refuse('retrain', stale.message.actor, why, stale.n);
-    retrains.settle(stale.n, { accepted: false, why });
+    // ── train → evaluate → audit, until an auditor approves ──
+    let params = spec.training.params;
+    for (;;) {
+      enter('training', `training on cluster "${spec.training.cluster}"`);
+      const trained = await trainModel({
+        workflowId, spec, generation, attempt: status.attempt, params,
+        datasetHash: dataset.datasetHash, datasetDir: dataset.datasetDir,
+        onProgress: (view) => { status.training = view; },
+      });
+      status.version = trained.version;
+      status.artifactSha256 = trained.sha256;
+
+      enter('evaluating', `scoring the test split with version ${trained.version} through ONNX`);
+      status.evaluation = await scoring.evaluateModel({
+        model: spec.name, version: trained.version, runKey: trained.runKey, runDir: trained.runDir, datasetDir: dataset.datasetDir, labels: spec.labels, gates: spec.gates,
+      });
+
+      enter('awaiting_audit', `version ${trained.version} awaits an auditor (${spec.roles.auditors.join(', ')}); gates ${status.evaluation.gatesPassed ? 'passed' : 'FAILED'}`);
+      await refuseStale(audits, 'audit', `sent before version ${trained.version} was ready for audit`);
+      const decision = await nextAccepted(audits, (d) => judgeAuditDecision(spec, d, { version: trained.version, gatesPassed: status.evaluation!.gatesPassed }),
+        (d, why, n) => refuse('audit', d.actor, why, n));
+      const approved = decision.decision === 'approve';
+      // Change stage in the same step that accepts the approval, so a deployer who acts on the
+      // answer at once finds the lifecycle already waiting for them.
+      if (approved) {
+        enter('awaiting_deploy', `version ${trained.version} approved; waiting for a deployer (${spec.roles.deployers.join(', ')})`);
+        await refuseStale(deploys, 'deploy', `sent before version ${trained.version} was approved`);
+      }
+      await record({ kind: 'audit', outcome: approved ? 'approved' : 'rejected', actor: decision.actor, reason: decision.reason, version: trained.version }, `audit-${audits.handled}`);
+      if (approved) break;
+      params = applyOverride(params, decision.paramsOverride);
+      status.attempt += 1;
+    }
+
+    // ── deploy (manual) ──
+    const approved = status.version!;
+    const deploy = await nextAccepted(deploys, (d) => judgeDeployRequest(spec, d.actor, approved, d.version),
+      (d, why, n) => refuse('deploy', d.actor, why, n));
+    enter('deploying', `deploying version ${approved} to the ${spec.deployment.target} endpoint`);
+    await control.deployModelVersion({ model: spec.name, version: approved, auditedSha256: status.artifactSha256!, actor: deploy.actor, deploymentKey: `${workflowId}/g${generation}/deploy` });
+    await record({ kind: 'deploy', outcome: 'approved', actor: deploy.actor, reason: deploy.reason, version: approved }, 'deploy');
+    status.deployedVersion = approved;
+    await control.ensureMonitoringSchedule({ model: spec.name, lifecycleWorkflowId: workflowId, labels: spec.labels, monitoring: spec.monitoring });
+
+    // ── monitor until a retrain is requested ──
+    enter('monitoring', `version ${approved} is live; monitored every ${spec.monitoring.every}`);
+    await refuseStale(retrains, 'retrain', `requested before version ${approved} was live; the monitor will judge this version on its own data`);
+    const retrain = await nextAccepted(retrains, (r) => r.actor === MONITOR_ACTOR || spec.roles.auditors.includes(r.actor) || spec.roles.deployers.includes(r.actor)
+      ? { accepted: true } : { accepted: false, why: `${r.actor} may not request a retrain of ${spec.name}` },
+    (r, why, n) => refuse('retrain', r.actor, why, n));
+    await record({ kind: 'retrain', outcome: 'requested', actor: retrain.actor, reason: retrain.reason, version: approved }, 'retrain');
+
+    enter('retraining', `retraining: ${retrain.reason}`);
+    await control.pauseMonitoringSchedule({ model: spec.name, note: `retraining after: ${retrain.reason}` });
+    const feedback = await control.exportFeedbackData({ model: spec.name, generation });
+    return continueAsNew<typeof modelLifecycle>({
+      ...input,
+      generation: generation + 1,
+      extraDataKeys: [...(input.extraDataKeys ?? []), ...(feedback.rows > 0 ? [feedback.key] : [])],
+      reason: `generation ${generation + 1}: ${retrain.reason}`,
+      history: status.decisions,
+      deployedVersion: status.deployedVersion,
+    });
   }
-  const retrain = await nextAccepted(retrains, (r) => r.actor === MONITOR_ACTOR || spec.roles.auditors.includes(r.actor) || spec.roles.deployers.includes(r.actor)
-    ? { accepted: true } : { accepted: false, why: `${r.actor} may not request a retrain of ${spec.name}` },
-  (r, why, n) => refuse('retrain', r.actor, why, n));
-  await record({ kind: 'retrain', outcome: 'requested', actor: retrain.actor, reason: retrain.reason, version: approved }, 'retrain');
-
-  enter('retraining', `retraining: ${retrain.reason}`);
-  await control.pauseMonitoringSchedule({ model: spec.name, note: `retraining after: ${retrain.reason}` });
-  const feedback = await control.exportFeedbackData({ model: spec.name, generation });
-  return continueAsNew<typeof modelLifecycle>({
-    ...input,
-    generation: generation + 1,
-    extraDataKeys: [...(input.extraDataKeys ?? []), ...(feedback.rows > 0 ? [feedback.key] : [])],
-    reason: `generation ${generation + 1}: ${retrain.reason}`,
-    history: status.decisions,
-    deployedVersion: status.deployedVersion,
-  });
 }
 
 /**

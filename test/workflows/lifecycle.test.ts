@@ -139,6 +139,9 @@ describe('modelLifecycle', () => {
       expect(cause.message).toContain('OUT_OF_MEMORY');
       expect(cause.message).toContain('Traceback: scripted failure');
       expect(fakes.jobs).toEqual([expect.stringMatching(/-g1-a1$/), expect.stringMatching(/-g1-a1-r1$/)]);
+      const last = await h.query(statusQuery);
+      expect(last).toMatchObject({ stage: 'failed', error: expect.stringContaining('OUT_OF_MEMORY') });
+      expect((await h.describe()).searchAttributes).toMatchObject({ MlcStage: ['failed'] });
     });
   });
 
@@ -151,6 +154,22 @@ describe('modelLifecycle', () => {
       expect(fakes.named('submitTrainingJob')).toEqual([expect.objectContaining({ trials: { count: 4, concurrency: 2 }, trialsFile: expect.stringMatching(/trials\.json$/) })]);
       expect(fakes.named('registerTrainedModel')).toEqual([expect.objectContaining({ trials: 4 })]);
       expect(fakes.named('evaluateModel')).toEqual([expect.objectContaining({ runDir: expect.stringMatching(/\/trial-1$/) })]);
+      await h.terminate('test done');
+    });
+  });
+
+  it('refuses an audit update while training, and records an early audit signal as stale', async () => {
+    const fakes = fakeActivities();
+    await run(fakes, async () => {
+      const h = await env.client.workflow.signalWithStart('modelLifecycle', {
+        taskQueue: taskQueues.control, workflowId: `lifecycle-${++n}`, args: [{ spec, specDir: '/tmp' }],
+        signal: auditDecisionSignal, signalArgs: [{ decision: 'approve', actor: 'alice', reason: 'approved before seeing it' }],
+      });
+      await reach(h, 'awaiting_audit');
+      expect(fakes.decisions[0]).toMatchObject({ kind: 'audit', outcome: 'refused', actor: 'alice', reason: expect.stringContaining('before version 1 was ready') });
+      expect((await h.query(statusQuery)).stage).toBe('awaiting_audit');
+      const early = await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] }).catch((e: Error) => e);
+      expect(String((early as Error).cause ?? early)).toMatch(/deployments are requested only while awaiting_deploy; wf-test is awaiting_audit/);
       await h.terminate('test done');
     });
   });
