@@ -95,7 +95,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
         const ctx = Context.current();
         const cluster = executor(input.cluster);
         const abort = new AbortController();
-        const stopOnCancel = ctx.cancelled.catch(() => abort.abort());
+        ctx.cancelled.catch(() => abort.abort());
         let latest: JobStatus | null = null;
         const beat = setInterval(() => ctx.heartbeat(latest?.state ?? 'waiting'), 10_000);
         const timer = setTimeout(() => abort.abort(), input.maxWaitMs ?? 10 * 60_000);
@@ -120,7 +120,6 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
         } finally {
           clearInterval(beat);
           clearTimeout(timer);
-          void stopOnCancel;
         }
       });
     },
@@ -142,27 +141,30 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
         for (let trial = 0; trial < input.trials; trial++) {
           const trialDir = `${input.runDir}/trial-${trial}`;
           const trialKey = `${input.runKey}-t${trial}`;
-          const done = await store.exists(`${trialDir}/DONE`);
-          const metrics = done ? flattenTrainMetrics(JSON.parse((await store.get(`${trialDir}/metrics.json`)).toString('utf8'))) : {};
+          const file = (await store.exists(`${trialDir}/DONE`)) ? await readMetricsFile(trialDir) : null;
+          const metrics = file ? flattenTrainMetrics(file) : {};
           if (parent) {
-            const params = done ? (JSON.parse((await store.get(`${trialDir}/metrics.json`)).toString('utf8')) as { params?: Record<string, unknown> }).params ?? {} : {};
             const { model, generation, attempt, datasetHash, cluster } = parent;
-            await registry.createRun({ model, generation, attempt, datasetHash, cluster, runKey: trialKey, trial, params, artifactUri: `${store.rootUri}/${trialDir}` });
-            await registry.updateRun(trialKey, { state: done ? 'succeeded' : 'failed', finished: true, metrics, error: done ? null : 'trial did not finish: see its log' });
+            await registry.createRun({ model, generation, attempt, datasetHash, cluster, runKey: trialKey, trial, params: file?.params ?? {}, artifactUri: `${store.rootUri}/${trialDir}` });
+            await registry.updateRun(trialKey, { state: file ? 'succeeded' : 'failed', finished: true, metrics, error: file ? null : 'trial did not finish: see its log' });
           }
           trials.push({ trial, runKey: trialKey, score: metrics.best_val_macro_f1 ?? null });
         }
         const best = bestTrial(trials);
         if (best === null) throw userError('AllTrialsFailed', `None of the ${input.trials} trials of ${input.runKey} finished; read their logs (${input.runDir}/slurm-*_N.out).`);
         const winner = trials[best]!;
-        const registered = await registerOutputs(input.model, winner.runKey, `${input.runDir}/trial-${best}`, winner.runKey);
+        const registered = await registerOutputs(input.model, winner.runKey, `${input.runDir}/trial-${best}`);
         await registry.updateRun(input.runKey, { state: 'succeeded', finished: true, metrics: { ...registered.trainMetrics, best_trial: best } });
         return { ...registered, runDir: `${input.runDir}/trial-${best}`, trials };
       });
     },
   };
 
-  async function registerOutputs(model: string, runKey: string, runDir: string, versionKey = runKey) {
+  async function readMetricsFile(runDir: string): Promise<TrainMetricsFile> {
+    return JSON.parse((await store.get(`${runDir}/metrics.json`)).toString('utf8')) as TrainMetricsFile;
+  }
+
+  async function registerOutputs(model: string, runKey: string, runDir: string) {
     for (const file of ['DONE', 'model.onnx', 'tokenizer.json', 'labels.json', 'metrics.json']) {
       if (!(await store.exists(`${runDir}/${file}`))) {
         throw userError('IncompleteRun', `The job for ${runKey} ended COMPLETED but ${runDir}/${file} is missing: train.py did not finish writing its outputs. Read the job log (mlc logs) and rerun.`);
@@ -171,9 +173,9 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
     const manifest = await store.writeManifest(runDir);
     const onnx = manifest.files.find((f) => f.key.endsWith('/model.onnx'));
     if (!onnx) throw userError('IncompleteRun', `manifest of ${runDir} has no model.onnx`);
-    const trainMetrics = flattenTrainMetrics(JSON.parse((await store.get(`${runDir}/metrics.json`)).toString('utf8')) as TrainMetricsFile);
+    const trainMetrics = flattenTrainMetrics(await readMetricsFile(runDir));
     await registry.updateRun(runKey, { state: 'succeeded', finished: true, metrics: trainMetrics });
-    const version = await registry.registerModelVersion({ model, runKey: versionKey, artifactUri: `${store.rootUri}/${runDir}`, sha256: onnx.sha256, metrics: trainMetrics });
+    const version = await registry.registerModelVersion({ model, runKey, artifactUri: `${store.rootUri}/${runDir}`, sha256: onnx.sha256, metrics: trainMetrics });
     log.info('registered model version', { model, version, sha256: onnx.sha256, runDir });
     return { version, sha256: onnx.sha256, trainMetrics };
   }
@@ -196,6 +198,7 @@ export interface RegisteredModel {
 }
 
 interface TrainMetricsFile {
+  params?: Record<string, unknown>;
   best?: { val_macro_f1?: number; val_accuracy?: number; epoch?: number };
   onnx_parity?: { max_abs_logit_diff?: number; label_agreement?: number };
   train_seconds?: number;
