@@ -3,6 +3,7 @@
 import { Context, log } from '@temporalio/activity';
 import type { EvaluationSummary } from '../domain/lifecycle';
 import { bootstrapCI, checkGates, classificationReport, type ConfidenceInterval } from '../domain/metrics';
+import { sliceReport, type SliceResult } from '../domain/slices';
 import type { MetricName } from '../domain/spec';
 import { renderModelCard } from './model-card';
 import type { ActivityDeps } from './deps';
@@ -26,6 +27,8 @@ export interface EvaluationFile {
   report: ReturnType<typeof classificationReport>;
   intervals: Record<string, ConfidenceInterval>;
   gates: ReturnType<typeof checkGates>;
+  /** The same metrics on slices of the test split (length, script). */
+  slices: SliceResult[];
   /** Predicted-label counts on the test split: the reference for drift. */
   predictedCounts: Record<string, number>;
   errors: { text: string; label: string; predicted: string; confidence: number }[];
@@ -65,7 +68,8 @@ export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps
           .filter((e) => e.label !== e.predicted)
           .sort((a, b) => b.confidence - a.confidence)
           .slice(0, 25);
-        const evaluation: EvaluationFile = { model: input.model, version: input.version, report, intervals, gates, predictedCounts, errors };
+        const slices = sliceReport(input.labels, test.map((r) => r.text), truth, predicted);
+        const evaluation: EvaluationFile = { model: input.model, version: input.version, report, intervals, gates, slices, predictedCounts, errors };
         const dir = evaluationDirOf(input.runDir);
         await store.put(`${dir}/evaluation.json`, JSON.stringify(evaluation, null, 2));
         await store.put(`${dir}/model-card.md`, renderModelCard(evaluation, input));

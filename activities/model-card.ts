@@ -33,6 +33,12 @@ export function renderModelCard(e: EvaluationFile, input: EvaluateInput): string
       return `| ${l} | ${pct(c.precision)} | ${pct(c.recall)} | ${pct(c.f1)} | ${c.support} |`;
     }),
     '',
+    '## Per slice',
+    '',
+    '| slice | rows | accuracy | macro-F1 |',
+    '|---|---|---|---|',
+    ...e.slices.map((x) => `| ${x.slice} | ${x.n} | ${pct(x.accuracy)} | ${pct(x.macro_f1)} |`),
+    '',
     '## Confusion matrix (rows: truth, columns: predicted)',
     '',
     `| | ${labels.join(' | ')} |`,

@@ -87,6 +87,7 @@ describe('activities on real adapters', () => {
     expect(summary.metrics.test_accuracy).toBeGreaterThan(0);
     const card = await readFile(store.localPath(summary.auditPackageKey), 'utf8');
     expect(card).toMatch(/Confusion matrix/);
+    expect(card).toMatch(/## Per slice[\s\S]*\| script: /);
     expect(summary.auditPackageKey).toBe(`models/${name}/evaluations/r1/model-card.md`);
     // The run's manifest is untouched by evaluation: what was audited is still verifiable.
     await store.verifyManifest(`models/${name}/runs/r1`);
