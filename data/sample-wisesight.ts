@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '../domain/metrics';
 
 const SEED = 20240917;
 const TRAIN_ROWS = 3000;
@@ -14,17 +15,6 @@ const LABELS = ['neu', 'neg', 'pos', 'q'];
 
 const src = process.argv[2] ?? process.env.WISESIGHT_DIR ?? '/work/shared/data/wisesight';
 const out = join(dirname(fileURLToPath(import.meta.url)), 'wisesight-sample');
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(xs: T[], rand: () => number): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
@@ -59,7 +49,7 @@ function psi(a: Record<string, number>, b: Record<string, number>): number {
 
 const train = read('train.jsonl');
 const valid = read('valid.jsonl');
-const rand = mulberry32(SEED);
+const rand = seededRandom(SEED); // mulberry32
 
 // Train: proportional quotas (largest remainder, so they sum to TRAIN_ROWS), kept in corpus order.
 const full = count(train);

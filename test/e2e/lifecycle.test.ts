@@ -14,6 +14,7 @@ import { lifecycleWorkflowId, monitoringScheduleId } from '../../domain/temporal
 import { loadConfig, repoRoot, searchAttributes, taskQueues, type MlcConfig } from '../../temporal.config';
 import { auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../../workflows/messages';
 import { startRuntime, type Runtime } from '../../workers/runtime';
+import { logsCommand } from '../../cli/logs';
 
 // A namespace per run: task queues are per namespace, so a worker left over from an earlier,
 // interrupted run (or its still-running workflows) can never take this run's tasks.
@@ -124,6 +125,16 @@ describe('the whole lifecycle on real services', () => {
       expect(version?.sha256).toBe(audit.artifactSha256);
       const card = await fs.readFile(path.join(config.paths.artifacts, audit.evaluation!.auditPackageKey), 'utf8');
       expect(card).toContain('Confusion matrix');
+      // `mlc logs --follow` prints the job's log and returns once the job has ended.
+      const printed: string[] = [];
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = ((chunk: string) => printed.push(String(chunk)) > 0) as typeof process.stdout.write;
+      try {
+        await logsCommand({ config, client, close: async () => undefined }, id, { follow: true, lines: '20' });
+      } finally {
+        process.stdout.write = write;
+      }
+      expect(printed.join('')).toMatch(/^done: best epoch/m);
 
       expect((await handle.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'eve', reason: 'x' }] })).accepted).toBe(false);
       expect((await handle.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'gates met', version: audit.version! }] })).accepted).toBe(true);
