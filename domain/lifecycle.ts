@@ -138,8 +138,8 @@ export function applyOverride(params: TrainingParams, override?: Partial<Trainin
 }
 
 /** Stable idempotency key for one training attempt (job name, run folder, registry run). */
-export function runKeyFor(workflowId: string, generation: number, attempt: number, resubmission = 0): string {
-  const base = `${safeId(workflowId)}-g${generation}-a${attempt}`;
+export function runKeyFor(lifecycleKey: string, generation: number, attempt: number, resubmission = 0): string {
+  const base = `${safeId(lifecycleKey)}-g${generation}-a${attempt}`;
   return resubmission ? `${base}-r${resubmission}` : base;
 }
 
@@ -148,7 +148,7 @@ export function runKeyFor(workflowId: string, generation: number, attempt: numbe
  * readable prefix and, when anything had to be replaced, a hash so two ids never collide.
  */
 export function safeId(id: string): string {
-  const cleaned = id.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 48);
+  const cleaned = id.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 64);
   return cleaned === id ? id : `${cleaned}-${fnv1a(id)}`;
 }
 

@@ -48,11 +48,14 @@ step "7/9 analysts send labelled feedback"
 mlc feedback data/wisesight-sample/feedback.jsonl --model "$MODEL"
 
 step "8/9 monitoring (a Temporal Schedule; run now instead of in an hour)"
+newest_report() { ls -t "$DATA/artifacts/monitoring/$MODEL/"*.json 2>/dev/null | head -1 || true; }
+before=$(newest_report)
 mlc monitor "$MODEL"
 report=""
 for _ in $(seq 1 120); do
-  report=$(ls -t "$DATA/artifacts/monitoring/$MODEL/"*.json 2>/dev/null | head -1 || true)
-  [ -n "$report" ] && break
+  report=$(newest_report)
+  [ -n "$report" ] && [ "$report" != "$before" ] && break
+  report=""
   sleep 1
 done
 [ -n "$report" ] || die "no monitoring report appeared; see $LOG_DIR/worker.log"

@@ -43,7 +43,11 @@ export const MONITOR_ACTOR = 'mlc-monitor';
 export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleStatus> {
   const { spec } = input;
   const generation = input.generation ?? 1;
-  const workflowId = workflowInfo().workflowId;
+  const { workflowId, firstExecutionRunId } = workflowInfo();
+  // Everything this lifecycle writes (runs, jobs, decisions, deployments) is keyed by its
+  // execution chain, stable across retries, replays and continue-as-new, so a lifecycle
+  // started again later under the same workflow id never adopts an earlier one's records.
+  const chainKey = `${workflowId}-${firstExecutionRunId.replace(/-/g, '').slice(-12)}`;
   const status: LifecycleStatus = {
     model: spec.name,
     stage: 'preprocessing',
@@ -87,7 +91,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
     const view: DecisionView = { ...d, at: new Date().toISOString() };
     await control.recordDecision({
       model: spec.name, version: d.version, kind: d.kind, outcome: d.outcome, actor: d.actor, reason: d.reason,
-      artifactSha256: status.artifactSha256, workflowId, decidedAt: view.at, decisionKey: `${workflowId}/g${generation}/${key}`,
+      artifactSha256: status.artifactSha256, workflowId, decidedAt: view.at, decisionKey: `${chainKey}/g${generation}/${key}`,
     });
     status.decisions.push(view);
     status.lastDecision = view;
@@ -125,7 +129,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
     for (;;) {
       enter('training', `training on cluster "${spec.training.cluster}"`);
       const trained = await trainModel({
-        workflowId, spec, generation, attempt: status.attempt, params,
+        lifecycleKey: chainKey, spec, generation, attempt: status.attempt, params,
         datasetHash: dataset.datasetHash, datasetDir: dataset.datasetDir,
         onProgress: (view) => { status.training = view; },
       });
@@ -159,7 +163,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
     const deploy = await nextAccepted(deploys, (d) => judgeDeployRequest(spec, d.actor, approved, d.version),
       (d, why, n) => refuse('deploy', d.actor, why, n));
     enter('deploying', `deploying version ${approved} to the ${spec.deployment.target} endpoint`);
-    await control.deployModelVersion({ model: spec.name, version: approved, auditedSha256: status.artifactSha256!, actor: deploy.actor, deploymentKey: `${workflowId}/g${generation}/deploy` });
+    await control.deployModelVersion({ model: spec.name, version: approved, auditedSha256: status.artifactSha256!, actor: deploy.actor, deploymentKey: `${chainKey}/g${generation}/deploy` });
     await record({ kind: 'deploy', outcome: 'approved', actor: deploy.actor, reason: deploy.reason, version: approved }, 'deploy');
     status.deployedVersion = approved;
     await control.ensureMonitoringSchedule({ model: spec.name, lifecycleWorkflowId: workflowId, labels: spec.labels, monitoring: spec.monitoring });

@@ -9,7 +9,8 @@ import type { ObservedJob, RegisteredModel } from '../activities/training';
 import { control, jobWatch } from './activities';
 
 export interface TrainingRequest {
-  workflowId: string;
+  /** Identifies the lifecycle's execution chain; run keys (job names, run folders) derive from it. */
+  lifecycleKey: string;
   spec: ModelSpec;
   generation: number;
   attempt: number;
@@ -28,7 +29,7 @@ export async function trainModel(req: TrainingRequest): Promise<TrainedModel> {
   const { spec } = req;
   const cluster = spec.training.cluster;
   for (let resubmission = 0; ; resubmission++) {
-    const runKey = runKeyFor(req.workflowId, req.generation, req.attempt, resubmission);
+    const runKey = runKeyFor(req.lifecycleKey, req.generation, req.attempt, resubmission);
     const prepared = await control.prepareTrainingRun({
       model: spec.name,
       runKey,

@@ -174,6 +174,25 @@ describe('modelLifecycle', () => {
     });
   });
 
+  it('a lifecycle started again under the same id never reuses the earlier one\'s runs or records', async () => {
+    const fakes = fakeActivities();
+    await run(fakes, async () => {
+      const workflowId = `lifecycle-again-${++n}`;
+      for (let i = 0; i < 2; i++) {
+        const h = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId, args: [{ spec, specDir: '/tmp' }] });
+        await reach(h, 'awaiting_audit');
+        await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
+        await reach(h, 'awaiting_deploy');
+        await h.terminate('start again');
+      }
+      const runKeys = (fakes.named('prepareTrainingRun') as { runKey: string }[]).map((r) => r.runKey);
+      expect(runKeys).toHaveLength(2);
+      expect(runKeys[0]).not.toBe(runKeys[1]);
+      expect(runKeys.every((k) => k.startsWith(`${workflowId}-`) && k.endsWith('-g1-a1'))).toBe(true);
+      expect(new Set(fakes.decisions.map((d) => d.decisionKey)).size).toBe(2);
+    });
+  });
+
   it('cancelling the lifecycle cancels the SLURM job', async () => {
     const fakes = fakeActivities({ jobEnds: ['HANG'] });
     await run(fakes, async () => {
