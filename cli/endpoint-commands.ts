@@ -37,7 +37,7 @@ export async function predictCommand(texts: string[], opts: EndpointOptions & { 
 }
 
 /** Labelled production samples (JSONL or CSV with text and label columns) → the registry. */
-export async function feedbackCommand(file: string, opts: EndpointOptions & { model: string; textField?: string; labelField?: string }) {
+export async function feedbackCommand(file: string, opts: EndpointOptions & { model: string; textField?: string; labelField?: string; source?: string }) {
   const textField = opts.textField ?? 'text';
   const labelField = opts.labelField ?? 'label';
   const { rows } = await readDataset(file);
@@ -52,10 +52,11 @@ export async function feedbackCommand(file: string, opts: EndpointOptions & { mo
   if (bad.length) throw new CliError(`${file}: ${bad.length} unusable rows, nothing sent:\n  ${bad.slice(0, 10).join('\n  ')}${bad.length > 10 ? '\n  …' : ''}`, 2);
   let accepted = 0;
   for (const batch of batches(items)) {
-    const out = (await call(opts, '/feedback', { model: opts.model, items: batch })) as { accepted: number };
+    const out = (await call(opts, '/feedback', { model: opts.model, items: batch, ...(opts.source ? { source: opts.source } : {}) })) as { accepted: number };
     accepted += out.accepted;
   }
-  console.log(`✓ ${accepted} feedback rows recorded for ${opts.model}`);
+  const repeats = items.length - accepted;
+  console.log(`✓ ${accepted} feedback rows recorded for ${opts.model}${repeats ? ` (${repeats} already recorded from the same source, not counted twice)` : ''}`);
 }
 
 /** Requests under the endpoint's limits (1000 items, 1 MiB), with room for JSON overhead. */

@@ -66,7 +66,8 @@ program.command('predict').argument('<text...>', 'texts to classify').descriptio
 program.command('feedback').argument('<file>', 'JSONL or CSV with text and label').description('send labelled production samples for monitoring and retraining')
   .requiredOption('--model <name>', 'model the feedback is about').option('--endpoint <url>', 'endpoint base URL')
   .option('--text-field <name>', 'text column', 'text').option('--label-field <name>', 'label column', 'label')
-  .action((file: string, opts: { model: string; endpoint?: string; textField?: string; labelField?: string }) => feedbackCommand(file, opts));
+  .option('--source <name>', 'who labelled these (sending the same rows from the same source again adds nothing)', 'mlc-cli')
+  .action((file: string, opts: { model: string; endpoint?: string; textField?: string; labelField?: string; source?: string }) => feedbackCommand(file, opts));
 
 program.command('logs').argument('<id>', 'model name or workflow id').description('the current training job\'s log')
   .option('-f, --follow', 'keep printing until the job ends').option('-n, --lines <n>', 'lines to show first', '50')

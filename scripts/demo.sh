@@ -45,7 +45,7 @@ step "6/9 production traffic: 200 messages through the endpoint, each prediction
 node --import tsx scripts/send-traffic.ts data/wisesight-sample/feedback.jsonl "$MODEL" 200
 
 step "7/9 analysts send labelled feedback"
-mlc feedback data/wisesight-sample/feedback.jsonl --model "$MODEL"
+mlc feedback data/wisesight-sample/feedback.jsonl --model "$MODEL" --source "analysts-$(date +%Y%m%dT%H%M%S)"
 
 step "8/9 monitoring (a Temporal Schedule; run now instead of in an hour)"
 newest_report() { ls -t "$DATA/artifacts/monitoring/$MODEL/"*.json 2>/dev/null | head -1 || true; }
