@@ -2,6 +2,7 @@
 // report on the live version — drift of the predicted-label distribution against the test
 // split, and accuracy on labelled feedback — and say plainly which threshold fired.
 import { Context, log } from '@temporalio/activity';
+import { normalizeText } from '../domain/dataset';
 import { labelDriftReport } from '../domain/drift';
 import type { ModelSpec } from '../domain/spec';
 import type { ActivityDeps } from './deps';
@@ -59,7 +60,7 @@ export function monitoringActivities({ store, registry, loadScorer }: ActivityDe
       if (feedback.length >= m.minFeedback) {
         const scorer = await loadScorer(store.localPath(runDir));
         try {
-          const scored = await scoreAll(scorer, feedback.map((f) => f.text), (n) => ctx.heartbeat(`feedback ${n}/${feedback.length}`));
+          const scored = await scoreAll(scorer, feedback.map((f) => normalizeText(f.text)), (n) => ctx.heartbeat(`feedback ${n}/${feedback.length}`));
           feedbackAccuracy = scored.filter((p, i) => p.label === feedback[i]!.label).length / feedback.length;
         } finally {
           await scorer.close();

@@ -16,6 +16,7 @@ function fakes() {
     feedback: [] as FeedbackRecord[],
     closed: [] as string[],
     loads: [] as string[],
+    scored: [] as string[],
     hold: null as Promise<void> | null,
     failLog: false,
     failLoad: false,
@@ -26,6 +27,7 @@ function fakes() {
     const scorer: Scorer = {
       labels: ['neg', 'pos'],
       async predict(texts) {
+        state.scored.push(...texts);
         if (state.hold) await state.hold;
         return texts.map((t) => (t.includes('good') ? { label: 'pos', probabilities: { neg: 0.1, pos: 0.9 } } : { label: 'neg', probabilities: { neg: 0.8, pos: 0.2 } }));
       },
@@ -68,6 +70,14 @@ describe('local endpoint (fake scorer)', () => {
     const res = await fetch(`${ep.url}/health`);
     expect(res.status).toBe(200);
     expect(await j(res)).toEqual({ status: 'ok', models: [] });
+  });
+
+  it('normalizes texts as training did, and logs them as they were sent', async () => {
+    const raw = 'ร้าน\u200bนี้   ดี\u00a0มาก ';
+    const res = await post('/score', { texts: [raw] });
+    expect(res.status).toBe(200);
+    expect(f.state.scored).toEqual(['ร้านนี้ ดี มาก']);
+    expect(f.state.logged[0]!.text).toBe(raw);
   });
 
   it('loads a model on /health?model=, so a deployment can be confirmed as serving', async () => {

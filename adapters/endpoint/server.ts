@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { FeedbackRecord, PredictionRecord } from '../db/port';
 import type { LoadScorer } from '../scoring/port';
 import { ScorerPool, type Deployment } from './scorer-pool';
+import { normalizeText } from '../../domain/dataset';
 
 export type { Deployment } from './scorer-pool';
 
@@ -144,7 +145,8 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
     return withScorer(deployment, async ({ scorer, deployment: served }) => {
       let predictions;
       try {
-        predictions = await scorer.predict(body.texts);
+        // The same normalization the training data went through (NFC, whitespace, ZWSP).
+        predictions = await scorer.predict(body.texts.map(normalizeText));
       } catch (e) {
         throw new HttpError(500, `scoring failed with model ${served.model} v${served.version}: ${(e as Error).message}`);
       }
