@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Workf
 import type { LifecycleStatus, Verdict } from '../domain/lifecycle';
 import { durationMs, durationSchema, trainingParamOverridesSchema } from '../domain/spec';
 import { lifecycleWorkflowId, monitoringScheduleId, searchAttributes, taskQueues } from '../domain/temporal-names';
-import { auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../workflows/messages';
+import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../workflows/messages';
 import { CliError, uiLink, workflowIdOf, type CliContext } from './context';
 import { formatStatus } from './format';
 import { Progress } from './progress';
@@ -57,6 +57,23 @@ export async function deployCommand(ctx: CliContext, id: string, opts: { as: str
   });
   reportVerdict(verdict, `deployment requested for ${workflowIdOf(id)}`);
   if (opts.wait !== false) await waitForStage(ctx, workflowIdOf(id), ['monitoring', 'failed']);
+}
+
+/** Put an earlier approved version back live; the endpoint serves it once this returns. */
+export async function rollbackCommand(ctx: CliContext, id: string, opts: { to: string; as: string; reason: string }) {
+  const version = Number(opts.to);
+  if (!Number.isInteger(version) || version < 1) throw new CliError(`--to ${opts.to}: give the version number to roll back to, e.g. --to 3`, 2);
+  const verdict: Verdict = await handleOf(ctx, id).executeUpdate(rollbackRequestUpdate, { args: [{ actor: opts.as, version, reason: opts.reason }] });
+  reportVerdict(verdict, `rollback to version ${version} requested for ${workflowIdOf(id)}`);
+  const deadline = Date.now() + 5 * 60_000;
+  const progress = new Progress();
+  for (;;) {
+    const s = await queryStatus(handleOf(ctx, id));
+    if (s.deployedVersion === version && s.stage === 'monitoring') return progress.done(`version ${version} is live again`);
+    if (Date.now() > deadline) throw new CliError(`version ${version} is not live after 5 minutes (stage ${s.stage}); see the worker log`);
+    progress.update(`rolling back to version ${version} (${s.stage})`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 /** Run the monitoring Schedule now instead of waiting for its next tick. */

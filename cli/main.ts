@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { SpecError } from '../domain/spec';
 import { CliError, openContext, type CliContext } from './context';
 import { feedbackCommand, predictCommand } from './endpoint-commands';
-import { auditCommand, deployCommand, monitorNowCommand, startCommand, statusCommand, waitCommand } from './lifecycle-commands';
+import { auditCommand, deployCommand, monitorNowCommand, rollbackCommand, startCommand, statusCommand, waitCommand } from './lifecycle-commands';
 import { logsCommand } from './logs';
 import { readSpecFile } from './spec-file';
 
@@ -55,6 +55,12 @@ program.command('deploy').argument('<id>', 'model name or workflow id').descript
   .option('--version <n>', 'the approved version you mean to deploy')
   .option('--no-wait', 'return once the request is accepted')
   .action(withTemporal((ctx, id: string, opts: { as: string; reason?: string; version?: string; wait?: boolean }) => deployCommand(ctx, id, opts)));
+
+program.command('rollback').argument('<id>', 'model name or workflow id').description('put an earlier approved version back live (while monitoring)')
+  .requiredOption('--to <version>', 'the approved version to serve again')
+  .requiredOption('--as <user>', 'your user name; must be a deployer in the spec')
+  .requiredOption('--reason <text>', 'why (recorded)')
+  .action(withTemporal((ctx, id: string, opts: { to: string; as: string; reason: string }) => rollbackCommand(ctx, id, opts)));
 
 program.command('monitor').argument('<model>', 'model name').description('run the monitoring check now instead of at its next scheduled time')
   .action(withTemporal((ctx, model: string) => monitorNowCommand(ctx, model)));

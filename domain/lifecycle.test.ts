@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auditDecisionSchema, judgeAuditDecision, judgeDeployRequest, runKeyFor, safeId } from './lifecycle';
+import { auditDecisionSchema, judgeAuditDecision, judgeRollback, judgeDeployRequest, runKeyFor, safeId } from './lifecycle';
 import { parseSpec } from './spec';
 
 const spec = parseSpec({ name: 'm', labels: ['a', 'b'], data: { path: 'x' }, roles: { auditors: ['alice'], deployers: ['bob'] } });
@@ -38,5 +38,15 @@ describe('audit decisions with changes', () => {
     const d = auditDecisionSchema.parse({ decision: 'reject', actor: 'alice', reason: 'more epochs', paramsOverride: { epochs: 9 } });
     expect(d.paramsOverride).toEqual({ epochs: 9 });
     expect(() => auditDecisionSchema.parse({ decision: 'reject', actor: 'alice', reason: 'x', paramsOverride: { epoch: 9 } })).toThrow();
+  });
+});
+
+describe('rollbacks', () => {
+  const approvedV1 = { kind: 'audit' as const, outcome: 'approved' as const, actor: 'alice', reason: 'ok', version: 1, sha256: 'sha-1', at: 't' };
+  it('go only to a version an auditor approved, by a deployer, and not to the live one', () => {
+    expect(judgeRollback(spec, { actor: 'bob', version: 1, reason: 'x' }, [approvedV1], 2)).toEqual({ accepted: true });
+    expect(judgeRollback(spec, { actor: 'alice', version: 1, reason: 'x' }, [approvedV1], 2).accepted).toBe(false);
+    expect(judgeRollback(spec, { actor: 'bob', version: 1, reason: 'x' }, [approvedV1], 1).accepted).toBe(false);
+    expect(judgeRollback(spec, { actor: 'bob', version: 3, reason: 'x' }, [approvedV1, { ...approvedV1, outcome: 'rejected', version: 3 }], 2).accepted).toBe(false);
   });
 });

@@ -18,11 +18,13 @@ export const stages = [
 export type Stage = (typeof stages)[number];
 
 export interface DecisionView {
-  kind: 'audit' | 'deploy' | 'retrain';
+  kind: 'audit' | 'deploy' | 'retrain' | 'rollback';
   outcome: 'approved' | 'rejected' | 'refused' | 'requested';
   actor: string;
   reason: string;
   version: number | null;
+  /** For approvals: the model.onnx sha256 that was approved, so a rollback ships those bytes. */
+  sha256?: string | null;
   at: string;
 }
 
@@ -101,6 +103,13 @@ export const retrainRequestSchema = z.strictObject({
 });
 export type RetrainRequest = z.infer<typeof retrainRequestSchema>;
 
+export const rollbackRequestSchema = z.strictObject({
+  actor,
+  version: z.number().int().positive(),
+  reason: z.string().trim().min(1, 'give a reason').max(2000),
+});
+export type RollbackRequest = z.infer<typeof rollbackRequestSchema>;
+
 export type Verdict = { accepted: true } | { accepted: false; why: string };
 
 /** Whether an audit decision counts, given who sent it and what is awaiting audit. */
@@ -129,6 +138,25 @@ export function judgeDeployRequest(spec: ModelSpec, actorName: string, approvedV
   if (approvedVersion === null) return { accepted: false, why: 'no approved version is waiting for deployment' };
   if (requested !== undefined && requested !== approvedVersion) {
     return { accepted: false, why: `version ${requested} was not approved; the approved version is ${approvedVersion}` };
+  }
+  return { accepted: true };
+}
+
+/** Versions an auditor approved in this lifecycle (any generation), with the approved bytes. */
+export function approvedVersions(decisions: DecisionView[]): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const d of decisions) if (d.kind === 'audit' && d.outcome === 'approved' && d.version !== null && d.sha256) out.set(d.version, d.sha256);
+  return out;
+}
+
+export function judgeRollback(spec: ModelSpec, r: RollbackRequest, decisions: DecisionView[], live: number | null): Verdict {
+  if (!spec.roles.deployers.includes(r.actor)) {
+    return { accepted: false, why: `${r.actor} is not a deployer of ${spec.name} (deployers: ${spec.roles.deployers.join(', ')})` };
+  }
+  if (r.version === live) return { accepted: false, why: `version ${r.version} is already live` };
+  const approved = approvedVersions(decisions);
+  if (!approved.has(r.version)) {
+    return { accepted: false, why: `version ${r.version} was never approved by an auditor in this lifecycle (approved: ${[...approved.keys()].join(', ') || 'none'})` };
   }
   return { accepted: true };
 }

@@ -13,11 +13,15 @@ import {
 } from '@temporalio/workflow';
 import {
   applyOverride,
+  approvedVersions,
   auditDecisionSchema,
   deployRequestSchema,
   judgeAuditDecision,
   judgeDeployRequest,
+  judgeRollback,
   retrainRequestSchema,
+  rollbackRequestSchema,
+  type RetrainRequest,
   type DecisionView,
   type LifecycleInput,
   type LifecycleStatus,
@@ -32,6 +36,8 @@ import {
   deployRequestSignal,
   deployRequestUpdate,
   retrainRequestSignal,
+  rollbackRequestSignal,
+  rollbackRequestUpdate,
   statusQuery,
 } from './messages';
 import { trainModel } from './training';
@@ -66,6 +72,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
   const audits = new Inbox(auditDecisionSchema);
   const deploys = new Inbox(deployRequestSchema);
   const retrains = new Inbox(retrainRequestSchema);
+  const rollbacks = new Inbox(rollbackRequestSchema);
   setHandler(statusQuery, () => status);
   setHandler(auditDecisionSignal, (d) => void audits.push(d));
   // An update at the wrong moment is rejected at once (the CLI says why); a signal waits in
@@ -77,6 +84,8 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
   setHandler(deployRequestSignal, (d) => void deploys.push(d));
   setHandler(deployRequestUpdate, (d) => deploys.pushAndAwait(d), { validator: onlyIn('awaiting_deploy', 'deployments are requested') });
   setHandler(retrainRequestSignal, (d) => void retrains.push(d));
+  setHandler(rollbackRequestSignal, (d) => void rollbacks.push(d));
+  setHandler(rollbackRequestUpdate, (d) => rollbacks.pushAndAwait(d), { validator: onlyIn('monitoring', 'rollbacks are taken') });
 
   const enter = (stage: Stage, details: string) => {
     status.stage = stage;
@@ -91,7 +100,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
     const view: DecisionView = { ...d, at: new Date().toISOString() };
     await control.recordDecision({
       model: spec.name, version: d.version, kind: d.kind, outcome: d.outcome, actor: d.actor, reason: d.reason,
-      artifactSha256: status.artifactSha256, workflowId, decidedAt: view.at, decisionKey: `${chainKey}/g${generation}/${key}`,
+      artifactSha256: d.sha256 ?? status.artifactSha256, workflowId, decidedAt: view.at, decisionKey: `${chainKey}/g${generation}/${key}`,
     });
     status.decisions.push(view);
     status.lastDecision = view;
@@ -152,7 +161,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
         enter('awaiting_deploy', `version ${trained.version} approved; waiting for a deployer (${spec.roles.deployers.join(', ')})`);
         await refuseStale(deploys, 'deploy', `sent before version ${trained.version} was approved`);
       }
-      await record({ kind: 'audit', outcome: approved ? 'approved' : 'rejected', actor: decision.actor, reason: decision.reason, version: trained.version }, `audit-${audits.handled}`);
+      await record({ kind: 'audit', outcome: approved ? 'approved' : 'rejected', actor: decision.actor, reason: decision.reason, version: trained.version, sha256: trained.sha256 }, `audit-${audits.handled}`);
       if (approved) break;
       params = applyOverride(params, decision.paramsOverride);
       status.attempt += 1;
@@ -168,13 +177,30 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
     status.deployedVersion = approved;
     await control.ensureMonitoringSchedule({ model: spec.name, lifecycleWorkflowId: workflowId, labels: spec.labels, monitoring: spec.monitoring });
 
-    // ── monitor until a retrain is requested ──
-    enter('monitoring', `version ${approved} is live; monitored every ${spec.monitoring.every}`);
+    // ── monitor until a retrain is requested; deployers may roll back meanwhile ──
+    const live = () => `version ${status.deployedVersion} is live; monitored every ${spec.monitoring.every}`;
+    enter('monitoring', live());
     await refuseStale(retrains, 'retrain', `requested before version ${approved} was live; the monitor will judge this version on its own data`);
-    const retrain = await nextAccepted(retrains, (r) => r.actor === MONITOR_ACTOR || spec.roles.auditors.includes(r.actor) || spec.roles.deployers.includes(r.actor)
-      ? { accepted: true } : { accepted: false, why: `${r.actor} may not request a retrain of ${spec.name}` },
-    (r, why, n) => refuse('retrain', r.actor, why, n));
-    await record({ kind: 'retrain', outcome: 'requested', actor: retrain.actor, reason: retrain.reason, version: approved }, 'retrain');
+    await refuseStale(rollbacks, 'rollback', `sent before version ${approved} was live`);
+    let retrain: RetrainRequest | null = null;
+    while (!retrain) {
+      await condition(() => rollbacks.hasPending() || retrains.hasPending());
+      if (rollbacks.hasPending()) {
+        const rollback = await judgeNext(rollbacks, (r) => judgeRollback(spec, r, status.decisions, status.deployedVersion), (r, why, n) => refuse('rollback', r.actor, why, n));
+        if (!rollback) continue;
+        enter('deploying', `rolling back to version ${rollback.version}`);
+        const sha256 = approvedVersions(status.decisions).get(rollback.version)!;
+        await control.deployModelVersion({ model: spec.name, version: rollback.version, auditedSha256: sha256, actor: rollback.actor, deploymentKey: `${chainKey}/g${generation}/rollback-${rollbacks.handled}` });
+        await record({ kind: 'rollback', outcome: 'approved', actor: rollback.actor, reason: rollback.reason, version: rollback.version, sha256 }, `rollback-${rollbacks.handled}`);
+        status.deployedVersion = rollback.version;
+        enter('monitoring', live());
+        continue;
+      }
+      retrain = await judgeNext(retrains, (r) => r.actor === MONITOR_ACTOR || spec.roles.auditors.includes(r.actor) || spec.roles.deployers.includes(r.actor)
+        ? { accepted: true } : { accepted: false, why: `${r.actor} may not request a retrain of ${spec.name}` },
+      (r, why, n) => refuse('retrain', r.actor, why, n));
+    }
+    await record({ kind: 'retrain', outcome: 'requested', actor: retrain.actor, reason: retrain.reason, version: status.deployedVersion }, 'retrain');
 
     enter('retraining', `retraining: ${retrain.reason}`);
     await control.pauseMonitoringSchedule({ model: spec.name, note: `retraining after: ${retrain.reason}` });
@@ -197,10 +223,16 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
 async function nextAccepted<T>(inbox: Inbox<T>, judge: (m: T) => Verdict, onRefused: (m: T, why: string, n: number) => Promise<void>): Promise<T> {
   for (;;) {
     await condition(() => inbox.hasPending());
-    const { message, n, invalid } = inbox.take();
-    const verdict: Verdict = invalid ? { accepted: false, why: invalid } : judge(message as T);
-    if (!verdict.accepted) await onRefused(message as T, verdict.why, n);
-    inbox.settle(n, verdict);
-    if (verdict.accepted) return message as T;
+    const accepted = await judgeNext(inbox, judge, onRefused);
+    if (accepted) return accepted;
   }
+}
+
+/** Judge the oldest pending message: the message if it counts, null (recorded) if refused. */
+async function judgeNext<T>(inbox: Inbox<T>, judge: (m: T) => Verdict, onRefused: (m: T, why: string, n: number) => Promise<void>): Promise<T | null> {
+  const { message, n, invalid } = inbox.take();
+  const verdict: Verdict = invalid ? { accepted: false, why: invalid } : judge(message);
+  if (!verdict.accepted) await onRefused(message, verdict.why, n);
+  inbox.settle(n, verdict);
+  return verdict.accepted ? message : null;
 }

@@ -1,11 +1,14 @@
 // Every message the lifecycle understands. Signals work from `temporal workflow signal` and
 // the Web UI; the update variants give the CLI an immediate accepted/refused answer.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AuditDecision, DeployRequest, LifecycleStatus, RetrainRequest, Verdict } from '../domain/lifecycle';
+import type { AuditDecision, DeployRequest, LifecycleStatus, RetrainRequest, RollbackRequest, Verdict } from '../domain/lifecycle';
 
 export const auditDecisionSignal = defineSignal<[AuditDecision]>('auditDecision');
 export const auditDecisionUpdate = defineUpdate<Verdict, [AuditDecision]>('auditDecisionUpdate');
 export const deployRequestSignal = defineSignal<[DeployRequest]>('deployRequest');
 export const deployRequestUpdate = defineUpdate<Verdict, [DeployRequest]>('deployRequestUpdate');
+/** A deployer puts an earlier approved version back live (while monitoring). */
+export const rollbackRequestSignal = defineSignal<[RollbackRequest]>('rollbackRequest');
+export const rollbackRequestUpdate = defineUpdate<Verdict, [RollbackRequest]>('rollbackRequestUpdate');
 export const retrainRequestSignal = defineSignal<[RetrainRequest]>('retrainRequest');
 export const statusQuery = defineQuery<LifecycleStatus>('status');

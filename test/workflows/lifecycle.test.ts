@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
 import { parseSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
-import { auditDecisionSignal, auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../../workflows/messages';
+import { auditDecisionSignal, auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../../workflows/messages';
 import { timeSkippingEnv, workflowBundle } from './env';
 import { fakeActivities } from './fake-activities';
 
@@ -190,6 +190,53 @@ describe('modelLifecycle', () => {
       expect(runKeys[0]).not.toBe(runKeys[1]);
       expect(runKeys.every((k) => k.startsWith(`${workflowId}-`) && k.endsWith('-g1-a1'))).toBe(true);
       expect(new Set(fakes.decisions.map((d) => d.decisionKey)).size).toBe(2);
+    });
+  });
+
+  it('refuses rollbacks by non-deployers, to the live version, or to a version never approved', async () => {
+    const fakes = fakeActivities();
+    await run(fakes, async () => {
+      const h = await start();
+      await reach(h, 'awaiting_audit');
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'reject', actor: 'alice', reason: 'try again' }] });
+      for (let i = 0; i < 200 && (await h.query(statusQuery)).version !== 2; i++) await new Promise((r) => setTimeout(r, 50));
+      await reach(h, 'awaiting_audit');
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v2 is good' }] });
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+      await reach(h, 'monitoring');
+      const rollback = (actor: string, version: number) => h.executeUpdate(rollbackRequestUpdate, { args: [{ actor, version, reason: 'v2 misroutes questions' }] });
+      expect(await rollback('alice', 2)).toMatchObject({ accepted: false, why: expect.stringContaining('not a deployer') });
+      expect(await rollback('bob', 2)).toMatchObject({ accepted: false, why: expect.stringContaining('already live') });
+      expect(await rollback('bob', 1)).toMatchObject({ accepted: false, why: expect.stringContaining('never approved') });
+      expect(fakes.named('deployModelVersion')).toHaveLength(1);
+      expect(fakes.decisions.filter((d) => d.kind === 'rollback').map((d) => d.outcome)).toEqual(['refused', 'refused', 'refused']);
+      await h.terminate('test done');
+    });
+  });
+
+  it('a deployer rolls back to a version approved in an earlier generation, shipping exactly its approved bytes', async () => {
+    const fakes = fakeActivities({ degraded: true });
+    await run(fakes, async () => {
+      const h = await start();
+      await reach(h, 'awaiting_audit');
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v1 ok' }] });
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+      await reach(h, 'monitoring');
+      await env.client.workflow.execute('modelMonitoring', {
+        taskQueue: taskQueues.control, workflowId: `monitor-rb-${n}`,
+        args: [{ model: spec.name, lifecycleWorkflowId: h.workflowId, labels: spec.labels, monitoring: spec.monitoring }],
+      });
+      await reach(h, 'awaiting_audit', 2);
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v2 ok' }] });
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+      await reach(h, 'monitoring', 2);
+      expect(await h.executeUpdate(rollbackRequestUpdate, { args: [{ actor: 'bob', version: 1, reason: 'v2 misroutes questions' }] })).toEqual({ accepted: true });
+      for (let i = 0; i < 200 && (await h.query(statusQuery)).deployedVersion !== 1; i++) await new Promise((r) => setTimeout(r, 50));
+      const s = await reach(h, 'monitoring', 2);
+      expect(s.deployedVersion).toBe(1);
+      expect(fakes.named('deployModelVersion').at(-1)).toMatchObject({ version: 1, auditedSha256: 'sha-1', actor: 'bob' });
+      expect(fakes.decisions.at(-1)).toMatchObject({ kind: 'rollback', outcome: 'approved', version: 1, artifactSha256: 'sha-1' });
+      await h.terminate('test done');
     });
   });
 
