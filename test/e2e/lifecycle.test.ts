@@ -12,7 +12,7 @@ import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
 import { parseSpec, type ModelSpecInput } from '../../domain/spec';
 import { lifecycleWorkflowId, monitoringScheduleId } from '../../domain/temporal-names';
 import { loadConfig, repoRoot, searchAttributes, taskQueues, type MlcConfig } from '../../temporal.config';
-import { auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../../workflows/messages';
+import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../../workflows/messages';
 import { startRuntime, type Runtime } from '../../workers/runtime';
 import { logsCommand } from '../../cli/logs';
 
@@ -104,7 +104,7 @@ afterAll(async () => {
 });
 
 describe('the whole lifecycle on real services', () => {
-  it('trains on SLURM, audits, deploys, serves, monitors and retrains', async () => {
+  it('trains on SLURM, audits, deploys, serves, monitors, retrains and rolls back', async () => {
     const model = `e2e-${Date.now().toString(36)}`;
     const spec = specFor(model, await sampleData(900));
     const runtime: Runtime = await startRuntime(config);
@@ -167,6 +167,16 @@ describe('the whole lifecycle on real services', () => {
       expect(report?.degraded).toBe(true);
       const decisions = await registry.listDecisions(model);
       expect(decisions.map((d) => d.outcome)).toEqual(['refused', 'approved', 'approved', 'requested']);
+
+      // Ship generation 2, then roll back to version 1: the endpoint serves v1's bytes again.
+      await handle.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'retrained on feedback' }] });
+      await handle.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+      await reach(id, 'monitoring', 2);
+      expect((await handle.executeUpdate(rollbackRequestUpdate, { args: [{ actor: 'bob', version: audit.version!, reason: 'v2 misroutes questions' }] })).accepted).toBe(true);
+      for (let i = 0; i < 120 && (await registry.activeDeployment(model))?.version !== audit.version; i++) await new Promise((r) => setTimeout(r, 500));
+      expect(await registry.activeDeployment(model)).toMatchObject({ version: audit.version, artifactSha256: audit.artifactSha256 });
+      const health = (await (await fetch(`${runtime.endpoint!.url}/health?model=${model}`)).json()) as { models: { model: string; version: number }[] };
+      expect(health.models).toContainEqual(expect.objectContaining({ model, version: audit.version }));
 
       await handle.terminate('e2e done');
       await schedule.delete();
