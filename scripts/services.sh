@@ -44,7 +44,7 @@ is_local_host() {
   case "$1" in '' | localhost | 127.* | ::1 | '[::1]') return 0 ;; *) return 1 ;; esac
 }
 
-# render TEMPLATE OUT KEY=VALUE...: fills @KEY@ placeholders; sets RENDER_CHANGED=1 when OUT changed.
+# render TEMPLATE OUT KEY=VALUE...: fills @KEY@ fields; sets RENDER_CHANGED=1 when OUT changed.
 RENDER_CHANGED=0
 render() {
   local tpl=$1 out=$2 text kv
@@ -52,7 +52,7 @@ render() {
   text=$(<"$tpl")
   for kv in "$@"; do text=${text//"@${kv%%=*}@"/"${kv#*=}"}; done
   if grep -qE '@[A-Z_]+@' <<<"$text"; then
-    die "$tpl: unfilled placeholder $(grep -oE '@[A-Z_]+@' <<<"$text" | head -1)"
+    die "$tpl: unfilled field $(grep -oE '@[A-Z_]+@' <<<"$text" | head -1)"
   fi
   RENDER_CHANGED=0
   if [ ! -f "$out" ] || [ "$(cat "$out")" != "$text" ]; then
