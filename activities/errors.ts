@@ -1,26 +1,48 @@
 // Failures activities report to workflows. Non-retryable ones mean "a human must change
 // something"; their messages say what.
 import { ApplicationFailure } from '@temporalio/activity';
+import { ArtifactIntegrityError, ArtifactKeyError } from '../adapters/artifacts/errors';
+import { ModelFileMissingError, ModelFormatError } from '../adapters/scoring/errors';
+import { HostKeyMismatchError, HostKeyUnknownError, InvalidJobRequestError } from '../adapters/slurm/errors';
+import { DatasetError } from '../domain/dataset';
+import { SpecError } from '../domain/spec';
 
 export function userError(type: string, message: string, details?: Record<string, unknown>): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : [] });
 }
 
-/** Named error classes from adapters that retrying cannot fix. */
-const permanent = new Set([
-  'SpecError', 'DatasetError', 'DatasetNotFoundError', 'ArtifactKeyError', 'ArtifactIntegrityError',
-  'HostKeyMismatchError', 'HostKeyUnknownError', 'UnknownClusterError', 'ScoringError', 'ModelFilesMissingError',
-]);
-
-/** Run fn; turn adapter errors that retrying cannot fix into non-retryable failures. */
-export async function asActivity<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof ApplicationFailure) throw err;
-    if (err instanceof Error && (permanent.has(err.name) || permanent.has(err.constructor.name))) {
-      throw ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true, cause: err });
-    }
-    throw err;
+export class UnknownClusterError extends Error {
+  override name = 'UnknownClusterError';
+  constructor(readonly cluster: string, readonly known: string[]) {
+    super(`The spec asks for cluster "${cluster}", but this worker knows only: ${known.join(', ')}. Set training.cluster to one of those, or configure the cluster in temporal.config.ts.`);
   }
+}
+
+/** Errors that retrying cannot fix: bad input, tampered files, an untrusted host. */
+const permanent = [
+  SpecError, DatasetError, ArtifactKeyError, ArtifactIntegrityError, ModelFileMissingError, ModelFormatError,
+  HostKeyMismatchError, HostKeyUnknownError, InvalidJobRequestError, UnknownClusterError,
+];
+
+function asFailure(err: unknown): unknown {
+  if (err instanceof Error && !(err instanceof ApplicationFailure) && permanent.some((cls) => err instanceof cls)) {
+    return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true, cause: err });
+  }
+  return err;
+}
+
+/** Every activity of a group, with permanent errors turned into non-retryable failures. */
+export function withPermanentErrors<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, fn]) => [
+      name,
+      async (...args: never[]) => {
+        try {
+          return await fn(...args);
+        } catch (err) {
+          throw asFailure(err);
+        }
+      },
+    ]),
+  ) as T;
 }

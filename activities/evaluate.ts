@@ -7,7 +7,6 @@ import { sliceReport, type SliceResult } from '../domain/slices';
 import type { MetricName } from '../domain/spec';
 import { renderModelCard } from './model-card';
 import type { ActivityDeps } from './deps';
-import { asActivity } from './errors';
 import { readJsonl, scoreAll } from './scoring-helpers';
 
 export interface EvaluateInput {
@@ -45,41 +44,39 @@ export function evaluationDirOf(runDir: string): string {
 export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps) {
   return {
     async evaluateModel(input: EvaluateInput): Promise<EvaluationSummary> {
-      return asActivity(async () => {
-        const ctx = Context.current();
-        const test = await readJsonl(store.localPath(`${input.datasetDir}/test.jsonl`));
-        const scorer = await loadScorer(store.localPath(input.runDir));
-        let predictions;
-        try {
-          predictions = await scoreAll(scorer, test.map((r) => r.text), (done) => ctx.heartbeat(`${done}/${test.length}`));
-        } finally {
-          await scorer.close();
-        }
-        const truth = test.map((r) => r.label);
-        const predicted = predictions.map((p) => p.label);
-        const report = classificationReport(input.labels, truth, predicted);
-        const intervals = Object.fromEntries(
-          (['accuracy', 'macro_f1'] as const).map((m) => [m, bootstrapCI(input.labels, truth, predicted, m, { iterations: 500, seed: 7 })]),
-        );
-        const gates = checkGates(report, input.gates);
-        const predictedCounts = Object.fromEntries(input.labels.map((l) => [l, predicted.filter((p) => p === l).length]));
-        const errors = test
-          .map((r, i) => ({ text: r.text, label: r.label, predicted: predicted[i]!, confidence: predictions[i]!.probabilities[predicted[i]!] ?? 0 }))
-          .filter((e) => e.label !== e.predicted)
-          .sort((a, b) => b.confidence - a.confidence)
-          .slice(0, 25);
-        const slices = sliceReport(input.labels, test.map((r) => r.text), truth, predicted);
-        const evaluation: EvaluationFile = { model: input.model, version: input.version, report, intervals, gates, slices, predictedCounts, errors };
-        const dir = evaluationDirOf(input.runDir);
-        await store.put(`${dir}/evaluation.json`, JSON.stringify(evaluation, null, 2));
-        await store.put(`${dir}/model-card.md`, renderModelCard(evaluation, input));
-        const metrics: Record<string, number> = {
-          test_accuracy: report.accuracy, test_macro_f1: report.macro_f1, test_macro_precision: report.macro_precision, test_macro_recall: report.macro_recall,
-        };
-        await registry.updateRun(input.runKey, { metrics });
-        log.info('evaluated', { model: input.model, version: input.version, ...metrics, gatesPassed: gates.passed });
-        return { metrics, gates: gates.results, gatesPassed: gates.passed, auditPackageKey: `${dir}/model-card.md` };
-      });
+      const ctx = Context.current();
+      const test = await readJsonl(store.localPath(`${input.datasetDir}/test.jsonl`));
+      const scorer = await loadScorer(store.localPath(input.runDir));
+      let predictions;
+      try {
+        predictions = await scoreAll(scorer, test.map((r) => r.text), (done) => ctx.heartbeat(`${done}/${test.length}`));
+      } finally {
+        await scorer.close();
+      }
+      const truth = test.map((r) => r.label);
+      const predicted = predictions.map((p) => p.label);
+      const report = classificationReport(input.labels, truth, predicted);
+      const intervals = Object.fromEntries(
+        (['accuracy', 'macro_f1'] as const).map((m) => [m, bootstrapCI(input.labels, truth, predicted, m, { iterations: 500, seed: 7 })]),
+      );
+      const gates = checkGates(report, input.gates);
+      const predictedCounts = Object.fromEntries(input.labels.map((l) => [l, predicted.filter((p) => p === l).length]));
+      const errors = test
+        .map((r, i) => ({ text: r.text, label: r.label, predicted: predicted[i]!, confidence: predictions[i]!.probabilities[predicted[i]!] ?? 0 }))
+        .filter((e) => e.label !== e.predicted)
+        .sort((a, b) => b.confidence - a.confidence)
+        .slice(0, 25);
+      const slices = sliceReport(input.labels, test.map((r) => r.text), truth, predicted);
+      const evaluation: EvaluationFile = { model: input.model, version: input.version, report, intervals, gates, slices, predictedCounts, errors };
+      const dir = evaluationDirOf(input.runDir);
+      await store.put(`${dir}/evaluation.json`, JSON.stringify(evaluation, null, 2));
+      await store.put(`${dir}/model-card.md`, renderModelCard(evaluation, input));
+      const metrics: Record<string, number> = {
+        test_accuracy: report.accuracy, test_macro_f1: report.macro_f1, test_macro_precision: report.macro_precision, test_macro_recall: report.macro_recall,
+      };
+      await registry.updateRun(input.runKey, { metrics });
+      log.info('evaluated', { model: input.model, version: input.version, ...metrics, gatesPassed: gates.passed });
+      return { metrics, gates: gates.results, gatesPassed: gates.passed, auditPackageKey: `${dir}/model-card.md` };
     },
   };
 }

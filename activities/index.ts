@@ -1,6 +1,7 @@
 // createActivities(deps): every activity, grouped by the task queue that runs it.
 import type { ActivityDeps } from './deps';
 import { deployActivities } from './deploy';
+import { withPermanentErrors } from './errors';
 import { evaluateActivities } from './evaluate';
 import { monitoringActivities } from './monitoring';
 import { preprocessActivities } from './preprocess';
@@ -9,12 +10,12 @@ import { trainingActivities } from './training';
 /** Light, I/O-bound work on the `mlc-control` queue. */
 export function createControlActivities(deps: ActivityDeps) {
   const { computeMonitoringReport: _scoring, ...monitoring } = monitoringActivities(deps);
-  return { ...preprocessActivities(deps), ...trainingActivities(deps), ...deployActivities(deps), ...monitoring };
+  return withPermanentErrors({ ...preprocessActivities(deps), ...trainingActivities(deps), ...deployActivities(deps), ...monitoring });
 }
 
 /** CPU-heavy ONNX scoring on the `mlc-scoring` queue. */
 export function createScoringActivities(deps: ActivityDeps) {
-  return { ...evaluateActivities(deps), computeMonitoringReport: monitoringActivities(deps).computeMonitoringReport };
+  return withPermanentErrors({ ...evaluateActivities(deps), computeMonitoringReport: monitoringActivities(deps).computeMonitoringReport });
 }
 
 export type ControlActivities = ReturnType<typeof createControlActivities>;

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { preprocessDataset } from '../adapters/datasets/preprocess';
 import type { ModelSpec } from '../domain/spec';
 import type { ActivityDeps } from './deps';
-import { asActivity } from './errors';
 
 export interface PreprocessInput {
   spec: ModelSpec;
@@ -25,25 +24,23 @@ export interface PreprocessResult {
 export function preprocessActivities({ store, registry }: ActivityDeps) {
   return {
     async preprocessData({ spec, specDir, generation, extraDataKeys }: PreprocessInput): Promise<PreprocessResult> {
-      return asActivity(async () => {
-        // Stage in a private folder, then move into place under the content hash: a crash
-        // leaves at most a stray staging folder, never a half-written dataset version.
-        const staging = store.localPath(`datasets/${spec.name}/.staging-g${generation}-${process.pid}-${Date.now()}`);
-        const result = await preprocessDataset({ spec, specDir, outDir: staging, extraFiles: extraDataKeys.map((k) => store.localPath(k)) });
-        const datasetDir = `datasets/${spec.name}/${result.hash}`;
-        const final = store.localPath(datasetDir);
-        if (await exists(path.join(final, 'manifest.json'))) {
-          await fs.rm(staging, { recursive: true, force: true });
-        } else {
-          await fs.rm(final, { recursive: true, force: true });
-          await fs.rename(staging, final);
-          await store.writeManifest(datasetDir);
-        }
-        await registry.ensureModel(spec.name, spec as unknown as Record<string, unknown>);
-        await registry.recordDatasetVersion({ model: spec.name, hash: result.hash, uri: `${store.rootUri}/${datasetDir}`, report: result.report as unknown as Record<string, unknown> });
-        log.info('dataset ready', { datasetDir, hash: result.hash });
-        return { datasetHash: result.hash, datasetDir, report: result.report as unknown as Record<string, unknown> };
-      });
+      // Stage in a private folder, then move into place under the content hash: a crash
+      // leaves at most a stray staging folder, never a half-written dataset version.
+      const staging = store.localPath(`datasets/${spec.name}/.staging-g${generation}-${process.pid}-${Date.now()}`);
+      const result = await preprocessDataset({ spec, specDir, outDir: staging, extraFiles: extraDataKeys.map((k) => store.localPath(k)) });
+      const datasetDir = `datasets/${spec.name}/${result.hash}`;
+      const final = store.localPath(datasetDir);
+      if (await exists(path.join(final, 'manifest.json'))) {
+        await fs.rm(staging, { recursive: true, force: true });
+      } else {
+        await fs.rm(final, { recursive: true, force: true });
+        await fs.rename(staging, final);
+        await store.writeManifest(datasetDir);
+      }
+      await registry.ensureModel(spec.name, spec as unknown as Record<string, unknown>);
+      await registry.recordDatasetVersion({ model: spec.name, hash: result.hash, uri: `${store.rootUri}/${datasetDir}`, report: result.report as unknown as Record<string, unknown> });
+      log.info('dataset ready', { datasetDir, hash: result.hash });
+      return { datasetHash: result.hash, datasetDir, report: result.report as unknown as Record<string, unknown> };
     },
   };
 }

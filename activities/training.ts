@@ -6,7 +6,7 @@ import type { JobStatus } from '../adapters/slurm/port';
 import { bestTrial, expandTrials, type SearchSpec } from '../domain/search';
 import type { ClusterProfile, TrainingParams } from '../domain/spec';
 import type { ActivityDeps } from './deps';
-import { asActivity, userError } from './errors';
+import { userError } from './errors';
 
 export interface PrepareRunInput {
   model: string;
@@ -58,70 +58,64 @@ const phaseToRunState: Record<JobStatus['phase'], RunState> = { queued: 'queued'
 export function trainingActivities({ store, registry, executor }: ActivityDeps) {
   return {
     async prepareTrainingRun(input: PrepareRunInput): Promise<PreparedRun> {
-      return asActivity(async () => {
-        const runDir = `models/${input.model}/runs/${input.runKey}`;
-        const configFile = `${runDir}/config.json`;
-        const config = { labels: input.labels, datasetHash: input.datasetHash, pretrainedDir: input.pretrainedDir, params: input.params };
-        await store.put(configFile, JSON.stringify(config, null, 2));
-        let search: Pick<PreparedRun, 'trialsFile' | 'trials'> = {};
-        if (input.search) {
-          const trials = expandTrials(input.search, input.params.seed);
-          search = { trialsFile: `${runDir}/trials.json`, trials: { count: trials.length, concurrency: Math.min(input.search.concurrency, trials.length) } };
-          await store.put(search.trialsFile!, JSON.stringify(trials, null, 2));
-        }
-        await registry.createRun({
-          runKey: input.runKey, model: input.model, generation: input.generation, attempt: input.attempt, datasetHash: input.datasetHash,
-          cluster: input.cluster, params: input.params as unknown as Record<string, unknown>, artifactUri: `${store.rootUri}/${runDir}`,
-        });
-        return { runDir, configFile, ...search };
+      const runDir = `models/${input.model}/runs/${input.runKey}`;
+      const configFile = `${runDir}/config.json`;
+      const config = { labels: input.labels, datasetHash: input.datasetHash, pretrainedDir: input.pretrainedDir, params: input.params };
+      await store.put(configFile, JSON.stringify(config, null, 2));
+      let search: Pick<PreparedRun, 'trialsFile' | 'trials'> = {};
+      if (input.search) {
+        const trials = expandTrials(input.search, input.params.seed);
+        search = { trialsFile: `${runDir}/trials.json`, trials: { count: trials.length, concurrency: Math.min(input.search.concurrency, trials.length) } };
+        await store.put(search.trialsFile!, JSON.stringify(trials, null, 2));
+      }
+      await registry.createRun({
+        runKey: input.runKey, model: input.model, generation: input.generation, attempt: input.attempt, datasetHash: input.datasetHash,
+        cluster: input.cluster, params: input.params as unknown as Record<string, unknown>, artifactUri: `${store.rootUri}/${runDir}`,
       });
+      return { runDir, configFile, ...search };
     },
 
     async submitTrainingJob(input: SubmitInput): Promise<{ jobId: string; reused: boolean }> {
-      return asActivity(async () => {
-        const result = await executor(input.cluster).submit({
-          key: input.runKey, runDir: input.runDir, dataDir: input.datasetDir, configFile: input.configFile, profile: input.profile,
-          ...(input.trials ? { trialsFile: input.trialsFile, trials: input.trials } : {}),
-        });
-        await registry.updateRun(input.runKey, { state: 'submitted', slurmJobId: result.jobId });
-        log.info(result.reused ? 'found the job already submitted for this run' : 'submitted training job', { jobId: result.jobId, runKey: input.runKey });
-        return result;
+      const result = await executor(input.cluster).submit({
+        key: input.runKey, runDir: input.runDir, dataDir: input.datasetDir, configFile: input.configFile, profile: input.profile,
+        ...(input.trials ? { trialsFile: input.trialsFile, trials: input.trials } : {}),
       });
+      await registry.updateRun(input.runKey, { state: 'submitted', slurmJobId: result.jobId });
+      log.info(result.reused ? 'found the job already submitted for this run' : 'submitted training job', { jobId: result.jobId, runKey: input.runKey });
+      return result;
     },
 
     /** Wait for the job's next state change (or maxWaitMs), heartbeating all the while. */
     async awaitJobChange(input: AwaitJobInput): Promise<ObservedJob> {
-      return asActivity(async () => {
-        const ctx = Context.current();
-        const cluster = executor(input.cluster);
-        const abort = new AbortController();
-        ctx.cancelled.catch(() => abort.abort());
-        let latest: JobStatus | null = null;
-        const beat = setInterval(() => ctx.heartbeat(latest?.state ?? 'waiting'), 10_000);
-        const timer = setTimeout(() => abort.abort(), input.maxWaitMs ?? 10 * 60_000);
-        try {
-          const status = await new Promise<JobStatus>((resolve, reject) => {
-            cluster
-              .waitFor(input.jobId, {
-                signal: abort.signal,
-                onUpdate: (s) => {
-                  latest = s;
-                  ctx.heartbeat(s.state);
-                  if (s.state !== input.lastState) resolve(s);
-                },
-              })
-              .then(resolve, (err) => (latest && abort.signal.aborted ? resolve(latest) : reject(err)));
-          });
-          abort.abort();
-          await registry.updateRun(input.runKey, { state: phaseToRunState[status.phase], finished: status.phase === 'succeeded' || status.phase === 'failed', error: status.phase === 'failed' ? `${status.state}: ${status.reason ?? ''}` : null });
-          if (status.phase !== 'failed') return status;
-          const logTail = await cluster.logTail(input.runDir, input.jobId, 40).catch((e: Error) => `(log unavailable: ${e.message})`);
-          return { ...status, logTail };
-        } finally {
-          clearInterval(beat);
-          clearTimeout(timer);
-        }
-      });
+      const ctx = Context.current();
+      const cluster = executor(input.cluster);
+      const abort = new AbortController();
+      ctx.cancelled.catch(() => abort.abort());
+      let latest: JobStatus | null = null;
+      const beat = setInterval(() => ctx.heartbeat(latest?.state ?? 'waiting'), 10_000);
+      const timer = setTimeout(() => abort.abort(), input.maxWaitMs ?? 10 * 60_000);
+      try {
+        const status = await new Promise<JobStatus>((resolve, reject) => {
+          cluster
+            .waitFor(input.jobId, {
+              signal: abort.signal,
+              onUpdate: (s) => {
+                latest = s;
+                ctx.heartbeat(s.state);
+                if (s.state !== input.lastState) resolve(s);
+              },
+            })
+            .then(resolve, (err) => (latest && abort.signal.aborted ? resolve(latest) : reject(err)));
+        });
+        abort.abort();
+        await registry.updateRun(input.runKey, { state: phaseToRunState[status.phase], finished: status.phase === 'succeeded' || status.phase === 'failed', error: status.phase === 'failed' ? `${status.state}: ${status.reason ?? ''}` : null });
+        if (status.phase !== 'failed') return status;
+        const logTail = await cluster.logTail(input.runDir, input.jobId, 40).catch((e: Error) => `(log unavailable: ${e.message})`);
+        return { ...status, logTail };
+      } finally {
+        clearInterval(beat);
+        clearTimeout(timer);
+      }
     },
 
     async cancelTrainingJob(input: { cluster: string; jobId: string; runKey: string }): Promise<void> {
@@ -134,29 +128,27 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
      * every trial becomes a run of its own in the registry and the best one the version.
      */
     async registerTrainedModel(input: { model: string; runKey: string; runDir: string; trials?: number }): Promise<RegisteredModel> {
-      return asActivity(async () => {
-        if (!input.trials) return { ...(await registerOutputs(input.model, input.runKey, input.runDir)), runDir: input.runDir, trials: [] };
-        const parent = await registry.getRun(input.runKey);
-        const trials: TrialOutcome[] = [];
-        for (let trial = 0; trial < input.trials; trial++) {
-          const trialDir = `${input.runDir}/trial-${trial}`;
-          const trialKey = `${input.runKey}-t${trial}`;
-          const file = (await store.exists(`${trialDir}/DONE`)) ? await readMetricsFile(trialDir) : null;
-          const metrics = file ? flattenTrainMetrics(file) : {};
-          if (parent) {
-            const { model, generation, attempt, datasetHash, cluster } = parent;
-            await registry.createRun({ model, generation, attempt, datasetHash, cluster, runKey: trialKey, trial, params: file?.params ?? {}, artifactUri: `${store.rootUri}/${trialDir}` });
-            await registry.updateRun(trialKey, { state: file ? 'succeeded' : 'failed', finished: true, metrics, error: file ? null : 'trial did not finish: see its log' });
-          }
-          trials.push({ trial, runKey: trialKey, score: metrics.best_val_macro_f1 ?? null });
+      if (!input.trials) return { ...(await registerOutputs(input.model, input.runKey, input.runDir)), runDir: input.runDir, trials: [] };
+      const parent = await registry.getRun(input.runKey);
+      const trials: TrialOutcome[] = [];
+      for (let trial = 0; trial < input.trials; trial++) {
+        const trialDir = `${input.runDir}/trial-${trial}`;
+        const trialKey = `${input.runKey}-t${trial}`;
+        const file = (await store.exists(`${trialDir}/DONE`)) ? await readMetricsFile(trialDir) : null;
+        const metrics = file ? flattenTrainMetrics(file) : {};
+        if (parent) {
+          const { model, generation, attempt, datasetHash, cluster } = parent;
+          await registry.createRun({ model, generation, attempt, datasetHash, cluster, runKey: trialKey, trial, params: file?.params ?? {}, artifactUri: `${store.rootUri}/${trialDir}` });
+          await registry.updateRun(trialKey, { state: file ? 'succeeded' : 'failed', finished: true, metrics, error: file ? null : 'trial did not finish: see its log' });
         }
-        const best = bestTrial(trials);
-        if (best === null) throw userError('AllTrialsFailed', `None of the ${input.trials} trials of ${input.runKey} finished; read their logs (${input.runDir}/slurm-*_N.out).`);
-        const winner = trials[best]!;
-        const registered = await registerOutputs(input.model, winner.runKey, `${input.runDir}/trial-${best}`);
-        await registry.updateRun(input.runKey, { state: 'succeeded', finished: true, metrics: { ...registered.trainMetrics, best_trial: best } });
-        return { ...registered, runDir: `${input.runDir}/trial-${best}`, trials };
-      });
+        trials.push({ trial, runKey: trialKey, score: metrics.best_val_macro_f1 ?? null });
+      }
+      const best = bestTrial(trials);
+      if (best === null) throw userError('AllTrialsFailed', `None of the ${input.trials} trials of ${input.runKey} finished; read their logs (${input.runDir}/slurm-*_N.out).`);
+      const winner = trials[best]!;
+      const registered = await registerOutputs(input.model, winner.runKey, `${input.runDir}/trial-${best}`);
+      await registry.updateRun(input.runKey, { state: 'succeeded', finished: true, metrics: { ...registered.trainMetrics, best_trial: best } });
+      return { ...registered, runDir: `${input.runDir}/trial-${best}`, trials };
     },
   };
 

@@ -2,19 +2,13 @@
 // opened once, each cluster gets one pooled SSH connection and one watcher.
 import { Client, Connection } from '@temporalio/client';
 import type { ActivityDeps } from '../activities';
+import { UnknownClusterError } from '../activities/errors';
 import { FsArtifactStore } from '../adapters/artifacts/fs-store';
 import { openRegistry } from '../adapters/db/open';
 import { loadScorer } from '../adapters/scoring/onnx-scorer';
 import { createExecutor } from '../adapters/slurm';
 import type { ClusterExecutor } from '../adapters/slurm/port';
 import type { MlcConfig } from '../temporal.config';
-
-export class UnknownClusterError extends Error {
-  override name = 'UnknownClusterError';
-  constructor(readonly cluster: string, readonly known: string[]) {
-    super(`The spec asks for cluster "${cluster}", but this worker knows only: ${known.join(', ')}. Set training.cluster to one of those, or configure the cluster in temporal.config.ts.`);
-  }
-}
 
 export interface ProcessDeps extends ActivityDeps {
   connection: Connection;
