@@ -1,33 +1,18 @@
 // predict and feedback: talk to the built-in endpoint over HTTP with its bearer key.
 import { readDataset } from '../adapters/datasets/read';
-import { loadEndpointKey } from '../adapters/endpoint/secret';
-import { loadConfig } from '../temporal.config';
 import { CliError } from './context';
+import { endpointClient } from './endpoint-client';
 
 interface EndpointOptions {
   model?: string;
   endpoint?: string;
 }
 
-async function call(opts: EndpointOptions, route: string, body: unknown): Promise<unknown> {
-  const config = loadConfig();
-  const base = opts.endpoint ?? `http://${config.endpoint.host}:${config.endpoint.port}`;
-  const key = await loadEndpointKey(config.paths.secrets, process.env);
-  let res: Response;
-  try {
-    res = await fetch(`${base}${route}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  } catch (err) {
-    throw new CliError(`Cannot reach the endpoint at ${base} (${(err as Error).cause ?? (err as Error).message}). It runs inside the worker: npm run worker.`);
-  }
-  const payload = (await res.json().catch(() => ({}))) as { error?: string };
-  if (!res.ok) throw new CliError(`endpoint answered ${res.status}: ${payload.error ?? JSON.stringify(payload)}`);
-  return payload;
-}
-
 export async function predictCommand(texts: string[], opts: EndpointOptions & { json?: boolean }) {
-  const out = (await call(opts, '/score', { ...(opts.model ? { model: opts.model } : {}), texts })) as {
-    model: string; version: number; predictions: { label: string; probabilities: Record<string, number> }[];
-  };
+  const endpoint = await endpointClient(opts.endpoint);
+  const out = await endpoint.post<{ model: string; version: number; predictions: { label: string; probabilities: Record<string, number> }[] }>(
+    '/score', { ...(opts.model ? { model: opts.model } : {}), texts },
+  );
   if (opts.json) return console.log(JSON.stringify(out, null, 2));
   console.log(`${out.model} v${out.version}`);
   out.predictions.forEach((p, i) => {
@@ -50,9 +35,10 @@ export async function feedbackCommand(file: string, opts: EndpointOptions & { mo
     else bad.push(`line ${row.line}: ${row.parseError ?? `needs string "${textField}" and "${labelField}"`}`);
   }
   if (bad.length) throw new CliError(`${file}: ${bad.length} unusable rows, nothing sent:\n  ${bad.slice(0, 10).join('\n  ')}${bad.length > 10 ? '\n  …' : ''}`, 2);
+  const endpoint = await endpointClient(opts.endpoint);
   let accepted = 0;
   for (const batch of batches(items)) {
-    const out = (await call(opts, '/feedback', { model: opts.model, items: batch, ...(opts.source ? { source: opts.source } : {}) })) as { accepted: number };
+    const out = await endpoint.post<{ accepted: number }>('/feedback', { model: opts.model, items: batch, ...(opts.source ? { source: opts.source } : {}) });
     accepted += out.accepted;
   }
   const repeats = items.length - accepted;

@@ -65,15 +65,7 @@ export async function rollbackCommand(ctx: CliContext, id: string, opts: { to: s
   if (!Number.isInteger(version) || version < 1) throw new CliError(`--to ${opts.to}: give the version number to roll back to, e.g. --to 3`, 2);
   const verdict: Verdict = await handleOf(ctx, id).executeUpdate(rollbackRequestUpdate, { args: [{ actor: opts.as, version, reason: opts.reason }] });
   reportVerdict(verdict, `rollback to version ${version} requested for ${workflowIdOf(id)}`);
-  const deadline = Date.now() + 5 * 60_000;
-  const progress = new Progress();
-  for (;;) {
-    const s = await queryStatus(handleOf(ctx, id));
-    if (s.deployedVersion === version && s.stage === 'monitoring') return progress.done(`version ${version} is live again`);
-    if (Date.now() > deadline) throw new CliError(`version ${version} is not live after 5 minutes (stage ${s.stage}); see the worker log`);
-    progress.update(`rolling back to version ${version} (${s.stage})`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  await waitUntil(ctx, workflowIdOf(id), (s) => s.deployedVersion === version && s.stage === 'monitoring', `version ${version} to be live again`, 5 * 60_000);
 }
 
 /** Run the monitoring Schedule now instead of waiting for its next tick. */
@@ -88,7 +80,12 @@ export async function waitCommand(ctx: CliContext, id: string, opts: { stage: st
   await waitForStage(ctx, workflowIdOf(id), opts.stage, timeoutMs, opts.generation ? Number(opts.generation) : 1);
 }
 
-export async function waitForStage(ctx: CliContext, workflowId: string, stages: string[], timeoutMs = 60 * 60_000, minGeneration = 1): Promise<LifecycleStatus> {
+export function waitForStage(ctx: CliContext, workflowId: string, stages: string[], timeoutMs = 60 * 60_000, minGeneration = 1): Promise<LifecycleStatus> {
+  return waitUntil(ctx, workflowId, (s) => stages.includes(s.stage) && s.generation >= minGeneration, `${stages.join(' or ')}`, timeoutMs);
+}
+
+/** Poll the status query, showing progress, until `done` holds; fail fast if the workflow ended. */
+async function waitUntil(ctx: CliContext, workflowId: string, done: (s: LifecycleStatus) => boolean, what: string, timeoutMs: number): Promise<LifecycleStatus> {
   const progress = new Progress();
   const handle = ctx.client.workflow.getHandle(workflowId);
   const deadline = Date.now() + timeoutMs;
@@ -96,16 +93,16 @@ export async function waitForStage(ctx: CliContext, workflowId: string, stages: 
     const desc = await handle.describe();
     if (desc.status.name !== 'RUNNING' && desc.status.name !== 'CONTINUED_AS_NEW') {
       progress.fail(`${workflowId} is ${desc.status.name}`);
-      throw new CliError(`${workflowId} ended ${desc.status.name}; see why with: temporal workflow show -w ${workflowId}`);
+      throw new CliError(`${workflowId} ended ${desc.status.name}; see why with: mlc status ${workflowId} or temporal workflow show -w ${workflowId}`);
     }
     const s = await queryStatus(handle);
-    if (stages.includes(s.stage) && s.generation >= minGeneration) {
-      progress.done(`${workflowId}: ${s.stage}`);
+    if (done(s)) {
+      progress.done(`${workflowId}: ${s.stage}${s.deployedVersion ? `, version ${s.deployedVersion} live` : ''}`);
       return s;
     }
     const job = s.training && s.stage === 'training' ? ` (job ${s.training.jobId ?? '…'} ${s.training.jobState ?? ''})` : '';
     progress.update(`${workflowId}: generation ${s.generation} ${s.stage}${job}`);
-    if (Date.now() > deadline) throw new CliError(`timed out waiting for ${workflowId} to reach ${stages.join(' or ')}`);
+    if (Date.now() > deadline) throw new CliError(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${workflowId}: ${what} (stage now ${s.stage}); the worker log says what it is doing`);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

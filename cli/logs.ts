@@ -5,8 +5,6 @@ import type { LifecycleStatus } from '../domain/lifecycle';
 import { statusQuery } from '../workflows/messages';
 import { CliError, workflowIdOf, type CliContext } from './context';
 
-const terminal = /^(COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL|BOOT_FAIL|DEADLINE|PREEMPTED)/;
-
 export async function logsCommand(ctx: CliContext, id: string, opts: { follow?: boolean; lines?: string }) {
   const handle = ctx.client.workflow.getHandle(workflowIdOf(id));
   let status: LifecycleStatus = await handle.query(statusQuery);
@@ -35,7 +33,7 @@ export async function logsCommand(ctx: CliContext, id: string, opts: { follow?: 
     }
     status = await handle.query(statusQuery);
     const job = status.training;
-    if (job?.jobId !== t.jobId || terminal.test(job?.jobState ?? '')) break;
+    if (job?.jobId !== t.jobId || job.jobPhase === 'succeeded' || job.jobPhase === 'failed') break;
   }
 }
 

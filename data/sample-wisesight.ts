@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { seededRandom } from '../domain/metrics';
+import { seededRandom, shuffle } from '../domain/random';
 
 const SEED = 20240917;
 const TRAIN_ROWS = 3000;
@@ -15,14 +15,6 @@ const LABELS = ['neu', 'neg', 'pos', 'q'];
 
 const src = process.argv[2] ?? process.env.WISESIGHT_DIR ?? '/work/shared/data/wisesight';
 const out = join(dirname(fileURLToPath(import.meta.url)), 'wisesight-sample');
-
-function shuffle<T>(xs: T[], rand: () => number): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-  return xs;
-}
 
 interface Line { raw: string; text: string; label: string }
 function read(file: string): Line[] {

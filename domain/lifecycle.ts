@@ -42,6 +42,8 @@ export interface TrainingView {
   cluster: string;
   jobId: string | null;
   jobState: string | null;
+  /** queued, running, succeeded or failed, once the cluster has reported the job. */
+  jobPhase: 'queued' | 'running' | 'succeeded' | 'failed' | null;
   startedAt: string | null;
   elapsedSeconds: number | null;
 }

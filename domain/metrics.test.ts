@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapCI, checkGates, classificationReport, MetricsInputError, seededRandom } from './metrics';
+import { bootstrapCI, checkGates, classificationReport, MetricsInputError } from './metrics';
+import { seededRandom } from './random';
 
 // labels: spam is predicted once but never true; neu is true three times but never predicted.
 const labels = ['pos', 'neg', 'neu', 'spam'];

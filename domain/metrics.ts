@@ -6,6 +6,7 @@
 // (precision 0/0 → 0) or absent from the truth (recall 0/0 → 0, support 0). An auditor then
 // sees a class the model ignores as a drag on macro F1 rather than as a silently missing row.
 import type { MetricName } from './spec';
+import { seededRandom } from './random';
 
 export interface ClassMetrics {
   precision: number;
@@ -126,17 +127,6 @@ export function metricValue(report: ClassificationReport, metric: MetricName): n
   return value;
 }
 
-/** mulberry32: tiny, fast, and good enough to resample rows; same seed, same draws. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Linear-interpolated quantile of sorted values (numpy's default method). */
 function quantile(sorted: number[], q: number): number {

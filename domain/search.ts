@@ -2,7 +2,7 @@
 // array task each. Deterministic (seeded), so a retried activity or a replay submits the
 // same trials.
 import { trainingParamOverridesSchema, type TrainingParams } from './spec';
-import { seededRandom } from './metrics';
+import { seededRandom, shuffle } from './random';
 
 export interface SearchSpec {
   trials: number;
@@ -21,12 +21,7 @@ export function expandTrials(search: SearchSpec, seed: number): Partial<Training
     combos = combos.flatMap((c) => search.space[name]!.map((v) => ({ ...c, [name]: v })));
   }
   if (combos.length > search.trials) {
-    const rand = seededRandom(seed);
-    for (let i = combos.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [combos[i], combos[j]] = [combos[j]!, combos[i]!];
-    }
-    combos = combos.slice(0, search.trials);
+    combos = shuffle(combos, seededRandom(seed)).slice(0, search.trials);
   }
   return combos.map((c) => trainingParamOverridesSchema.parse(c));
 }

@@ -78,8 +78,13 @@ export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, 
   };
 }
 
-/** What the endpoint should serve for a model: the registry's newest deployment of it. */
+/**
+ * What the endpoint should serve for a model: the registry's newest deployment of it, looked
+ * up per request so a deploy or rollback takes effect at once. A version's folder never
+ * changes, so that lookup is remembered.
+ */
 function deploymentResolver(registry: Registry, store: ArtifactStore) {
+  const modelDirs = new Map<string, string>();
   return async (model?: string): Promise<Deployment | null> => {
     let name = model;
     if (!name) {
@@ -89,8 +94,14 @@ function deploymentResolver(registry: Registry, store: ArtifactStore) {
     }
     const active = await registry.activeDeployment(name);
     if (!active) return null;
-    const mv = await registry.getModelVersion(name, active.version);
-    if (!mv) return null;
-    return { model: name, version: active.version, sha256: active.artifactSha256, modelDir: store.localPath(runDirOf(mv.artifactUri, store.rootUri)) };
+    const key = `${name}@${active.version}`;
+    let modelDir = modelDirs.get(key);
+    if (!modelDir) {
+      const mv = await registry.getModelVersion(name, active.version);
+      if (!mv) return null;
+      modelDir = store.localPath(runDirOf(mv.artifactUri, store.rootUri));
+      modelDirs.set(key, modelDir);
+    }
+    return { model: name, version: active.version, sha256: active.artifactSha256, modelDir };
   };
 }

@@ -154,15 +154,15 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
       await refuseStale(audits, 'audit', `sent before version ${trained.version} was ready for audit`);
       const decision = await nextAccepted(audits, (d) => judgeAuditDecision(spec, d, { version: trained.version, gatesPassed: status.evaluation!.gatesPassed }),
         (d, why, n) => refuse('audit', d.actor, why, n));
-      const approved = decision.decision === 'approve';
+      const isApproval = decision.decision === 'approve';
       // Change stage in the same step that accepts the approval, so a deployer who acts on the
       // answer at once finds the lifecycle already waiting for them.
-      if (approved) {
+      if (isApproval) {
         enter('awaiting_deploy', `version ${trained.version} approved; waiting for a deployer (${spec.roles.deployers.join(', ')})`);
         await refuseStale(deploys, 'deploy', `sent before version ${trained.version} was approved`);
       }
-      await record({ kind: 'audit', outcome: approved ? 'approved' : 'rejected', actor: decision.actor, reason: decision.reason, version: trained.version, sha256: trained.sha256 }, `audit-${audits.handled}`);
-      if (approved) break;
+      await record({ kind: 'audit', outcome: isApproval ? 'approved' : 'rejected', actor: decision.actor, reason: decision.reason, version: trained.version, sha256: trained.sha256 }, `audit-${audits.handled}`);
+      if (isApproval) break;
       params = applyOverride(params, decision.paramsOverride);
       status.attempt += 1;
     }

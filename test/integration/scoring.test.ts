@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelFileMissingError, ScorerClosedError, ScoringError } from '../../adapters/scoring/errors';
 import { loadEncoder, loadScorer, readLabels } from '../../adapters/scoring/onnx-scorer';
 import type { Scorer } from '../../adapters/scoring/port';
-import { seededRandom } from '../../domain/metrics';
+import { seededRandom } from '../../domain/random';
 import { runPython, tinyDataset, tinyModel, TINY_PARAMS, TOKENIZER_PROBES, type TinyModel } from './helpers/tiny-model';
 
 // Loads the folder exactly as train.py does (mlc_train.tokenizer.load_tokenizer, then

@@ -38,13 +38,20 @@ function start(withSpec = spec): Promise<WorkflowHandle> {
   return env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `lifecycle-${++n}`, args: [{ spec: withSpec, specDir: '/tmp' }] });
 }
 
-async function reach(handle: WorkflowHandle, stage: Stage, generation = 1): Promise<LifecycleStatus> {
+const tick = () => new Promise((r) => setTimeout(r, 50));
+
+/** Poll the status query until `done` holds (20 s at most). */
+async function until(handle: WorkflowHandle, done: (s: LifecycleStatus) => boolean, what: string): Promise<LifecycleStatus> {
   for (let i = 0; i < 400; i++) {
     const s = await handle.query(statusQuery).catch(() => null);
-    if (s?.stage === stage && s.generation === generation) return s;
-    await new Promise((r) => setTimeout(r, 50));
+    if (s && done(s)) return s;
+    await tick();
   }
-  throw new Error(`never reached ${stage} (generation ${generation}); last: ${JSON.stringify(await handle.query(statusQuery).catch((e) => String(e)))}`);
+  throw new Error(`never ${what}; last: ${JSON.stringify(await handle.query(statusQuery).catch((e) => String(e)))}`);
+}
+
+function reach(handle: WorkflowHandle, stage: Stage, generation = 1): Promise<LifecycleStatus> {
+  return until(handle, (s) => s.stage === stage && s.generation === generation, `reached ${stage} (generation ${generation})`);
 }
 
 describe('modelLifecycle', () => {
@@ -55,7 +62,7 @@ describe('modelLifecycle', () => {
       const audit = await reach(h, 'awaiting_audit');
       expect(audit.version).toBe(1);
       expect(audit.artifactSha256).toBe('sha-1');
-      expect(audit.training?.jobState).toBe('COMPLETED');
+      expect(audit.training).toMatchObject({ jobState: 'COMPLETED', jobPhase: 'succeeded' });
 
       const refused = await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'mallory', reason: 'looks fine' }] });
       expect(refused).toEqual({ accepted: false, why: expect.stringContaining('mallory is not an auditor') });
@@ -88,13 +95,7 @@ describe('modelLifecycle', () => {
       const h = await start();
       await reach(h, 'awaiting_audit');
       await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'reject', actor: 'alice', reason: 'q recall too low', paramsOverride: { epochs: 9 } }] });
-      const second = await reach(h, 'awaiting_audit').then(async () => {
-        for (;;) {
-          const s = await h.query(statusQuery);
-          if (s.version === 2 && s.stage === 'awaiting_audit') return s;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      });
+      const second = await until(h, (s) => s.version === 2 && s.stage === 'awaiting_audit', 'offered version 2 for audit');
       expect(second.attempt).toBe(2);
       const runs = fakes.named('prepareTrainingRun') as { runKey: string; params: { epochs: number } }[];
       expect(runs.map((r) => r.params.epochs)).toEqual([3, 9]);
@@ -199,8 +200,7 @@ describe('modelLifecycle', () => {
       const h = await start();
       await reach(h, 'awaiting_audit');
       await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'reject', actor: 'alice', reason: 'try again' }] });
-      for (let i = 0; i < 200 && (await h.query(statusQuery)).version !== 2; i++) await new Promise((r) => setTimeout(r, 50));
-      await reach(h, 'awaiting_audit');
+      await until(h, (s) => s.version === 2 && s.stage === 'awaiting_audit', 'offered version 2 for audit');
       await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v2 is good' }] });
       await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
       await reach(h, 'monitoring');
@@ -231,9 +231,8 @@ describe('modelLifecycle', () => {
       await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
       await reach(h, 'monitoring', 2);
       expect(await h.executeUpdate(rollbackRequestUpdate, { args: [{ actor: 'bob', version: 1, reason: 'v2 misroutes questions' }] })).toEqual({ accepted: true });
-      for (let i = 0; i < 200 && (await h.query(statusQuery)).deployedVersion !== 1; i++) await new Promise((r) => setTimeout(r, 50));
-      const s = await reach(h, 'monitoring', 2);
-      expect(s.deployedVersion).toBe(1);
+      const s = await until(h, (x) => x.deployedVersion === 1 && x.stage === 'monitoring', 'rolled back to version 1');
+      expect(s.generation).toBe(2);
       expect(fakes.named('deployModelVersion').at(-1)).toMatchObject({ version: 1, auditedSha256: 'sha-1', actor: 'bob' });
       expect(fakes.decisions.at(-1)).toMatchObject({ kind: 'rollback', outcome: 'approved', version: 1, artifactSha256: 'sha-1' });
       await h.terminate('test done');
@@ -244,7 +243,7 @@ describe('modelLifecycle', () => {
     const fakes = fakeActivities({ jobEnds: ['HANG'] });
     await run(fakes, async () => {
       const h = await start();
-      for (let i = 0; i < 200 && fakes.named('awaitJobChange').length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 200 && fakes.named('awaitJobChange').length < 2; i++) await tick();
       await h.cancel();
       await expect(h.result()).rejects.toThrow();
       expect(fakes.named('cancelTrainingJob')).toEqual([expect.objectContaining({ jobId: '101' })]);
