@@ -4,6 +4,7 @@ import { log } from '@temporalio/activity';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { preprocessDataset } from '../adapters/datasets/preprocess';
+import { DatasetError } from '../domain/dataset';
 import type { ModelSpec } from '../domain/spec';
 import type { ActivityDeps } from './deps';
 
@@ -27,10 +28,15 @@ export function preprocessActivities({ store, registry }: ActivityDeps) {
       // Stage in a private folder, then move into place under the content hash: a crash
       // leaves at most a stray staging folder, never a half-written dataset version.
       const staging = store.localPath(`datasets/${spec.name}/.staging-g${generation}-${process.pid}-${Date.now()}`);
-      const result = await preprocessDataset({ spec, specDir, outDir: staging, extraFiles: extraDataKeys.map((k) => store.localPath(k)) });
+      const result = await preprocessDataset({ spec, specDir, outDir: staging, extraFiles: extraDataKeys.map((k) => store.localPath(k)) }).catch(async (err: unknown) => {
+        // Data that cannot be trained on: point at the rows set aside, with their reasons.
+        const quarantine = path.join(staging, 'quarantine.jsonl');
+        if (err instanceof DatasetError && (await fs.access(quarantine).then(() => true, () => false))) err.message += `\nRows set aside, each with its reason: ${quarantine}`;
+        throw err;
+      });
       const datasetDir = `datasets/${spec.name}/${result.hash}`;
       const final = store.localPath(datasetDir);
-      if (await exists(path.join(final, 'manifest.json'))) {
+      if (await store.exists(`${datasetDir}/manifest.json`)) {
         await fs.rm(staging, { recursive: true, force: true });
       } else {
         await fs.rm(final, { recursive: true, force: true });
@@ -43,8 +49,4 @@ export function preprocessActivities({ store, registry }: ActivityDeps) {
       return { datasetHash: result.hash, datasetDir, report: result.report as unknown as Record<string, unknown> };
     },
   };
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.access(p).then(() => true, () => false);
 }

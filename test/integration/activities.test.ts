@@ -2,7 +2,7 @@
 // train.py, the real endpoint), run in Temporal's mock activity context: what the workflow
 // tests fake, proved here.
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { appendFile, cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { openRegistry } from '../../adapters/db/open';
 import { startEndpoint, type Endpoint } from '../../adapters/endpoint/server';
 import { loadScorer } from '../../adapters/scoring/onnx-scorer';
 import { runDirOf } from '../../activities/deploy';
+import { parseSpec } from '../../domain/spec';
 import { loadConfig } from '../../temporal.config';
 import { tinyModel, TINY_LABELS, type TinyModel } from './helpers/tiny-model';
 
@@ -74,6 +75,16 @@ describe('activities on real adapters', () => {
     const runDir = await stageRun('r-incomplete');
     await rm(store.localPath(`${runDir}/model.onnx`));
     await expect(call(createControlActivities(deps).registerTrainedModel, { model: name, runKey: 'r-incomplete', runDir })).rejects.toThrow(/model\.onnx is missing/);
+  });
+
+  it('refuses data it cannot train on, pointing at the rows it set aside and why', async () => {
+    const file = path.join(dir, 'unlabelled.jsonl');
+    await writeFile(file, ['{"text": "ดีมาก", "label": "great"}', '{"text": "แย่", "label": "awful"}', 'not json'].join('\n') + '\n');
+    const spec = parseSpec({ name, labels: ['neg', 'pos'], data: { path: file }, roles: { auditors: ['a'], deployers: ['b'] } });
+    const failure = await call(createControlActivities(deps).preprocessData, { spec, specDir: dir, generation: 1, extraDataKeys: [] }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ type: 'DatasetError', nonRetryable: true, message: expect.stringMatching(/Rows set aside, each with its reason: .*quarantine\.jsonl/) });
+    const quarantine = /Rows set aside, each with its reason: (\S+)/.exec((failure as Error).message)![1]!;
+    expect((await readFile(quarantine, 'utf8')).trim().split('\n')).toHaveLength(3);
   });
 
   it('evaluates through ONNX and writes the audit package beside the run', async () => {
