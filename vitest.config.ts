@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['{domain,adapters,activities,cli,workers,workflows}/**/*.test.ts'] } },
+      { test: { name: 'unit', include: ['{config,domain,adapters,activities,cli,workers,workflows}/**/*.test.ts'] } },
       // Time-skipping test server; the workflow bundle is built once per file.
       { test: { name: 'workflow', include: ['test/workflows/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 180_000 } },
       // Real sshd, SLURM, PostgreSQL, PGlite and ONNX files. Serial: they share one cluster.

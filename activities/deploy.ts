@@ -7,7 +7,7 @@ import { durationMs } from '../domain/spec';
 import type { DecisionRecord } from '../adapters/db/port';
 import type { MonitoringInput } from '../workflows/monitoring';
 import type { ActivityDeps } from './deps';
-import { userError } from './errors';
+import { verifyAuditedArtifact } from './verify-artifact';
 
 export function deployActivities({ store, registry, temporal, endpointUrl }: ActivityDeps) {
   return {
@@ -16,16 +16,8 @@ export function deployActivities({ store, registry, temporal, endpointUrl }: Act
     },
 
     async deployModelVersion(input: { model: string; version: number; auditedSha256: string; actor: string; deploymentKey: string }): Promise<{ endpointUrl: string }> {
-      const mv = await registry.getModelVersion(input.model, input.version);
-      if (!mv) throw userError('UnknownModelVersion', `${input.model} has no version ${input.version} in the registry`);
-      const runDir = runDirOf(mv.artifactUri, store.rootUri);
-      // Re-hash what is on disk now: the approval is bound to bytes, not to a name.
-      await store.verifyManifest(runDir);
-      const onDisk = await store.sha256(`${runDir}/model.onnx`);
-      if (onDisk !== input.auditedSha256 || mv.sha256 !== input.auditedSha256) {
-        throw userError('ArtifactHashMismatch', `Refusing to deploy ${input.model} v${input.version}: model.onnx has sha256 ${onDisk} (registry: ${mv.sha256}) but the auditor approved ${input.auditedSha256}. The artifact changed after the audit; retrain and audit again.`, { onDisk, audited: input.auditedSha256 });
-      }
-      await registry.recordDeployment({ model: input.model, version: input.version, target: 'local', endpointUrl, artifactSha256: onDisk, actor: input.actor, deploymentKey: input.deploymentKey });
+      const { sha256 } = await verifyAuditedArtifact(store, registry, input.model, input.version, input.auditedSha256);
+      await registry.recordDeployment({ model: input.model, version: input.version, target: 'local', endpointUrl, artifactSha256: sha256, actor: input.actor, deploymentKey: input.deploymentKey });
       await waitUntilServing(endpointUrl, input.model, input.version);
       log.info('deployed', { model: input.model, version: input.version, endpointUrl });
       return { endpointUrl };
@@ -65,14 +57,6 @@ export function deployActivities({ store, registry, temporal, endpointUrl }: Act
       });
     },
   };
-}
-
-/** Registry URIs are `${rootUri}/${key}`; activities work with keys. */
-export function runDirOf(artifactUri: string, rootUri: string): string {
-  if (!artifactUri.startsWith(`${rootUri}/`)) {
-    throw userError('ArtifactOutsideRoot', `${artifactUri} is not under this worker's artifact root ${rootUri}; point MLC_ARTIFACTS_ROOT at the same NFS mount the run used.`);
-  }
-  return artifactUri.slice(rootUri.length + 1);
 }
 
 /** The endpoint picks new deployments up from the registry; wait until it serves this one. */

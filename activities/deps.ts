@@ -6,6 +6,7 @@ import type { ArtifactStore } from '../adapters/artifacts/port';
 import type { Registry } from '../adapters/db/port';
 import type { LoadScorer } from '../adapters/scoring/port';
 import type { ClusterExecutor } from '../adapters/slurm/port';
+import type { AzureMlDeployer } from '../adapters/azureml/deployer';
 
 export interface ActivityDeps {
   config: MlcConfig;
@@ -18,4 +19,6 @@ export interface ActivityDeps {
   temporal: Client;
   /** Base URL of the built-in endpoint, to confirm a deployment is live. */
   endpointUrl: string;
+  /** The deployer for a workspace named in a spec; throws UnknownWorkspaceError for others. */
+  azureMl(workspace: string): AzureMlDeployer;
 }

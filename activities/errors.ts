@@ -18,6 +18,14 @@ export class UnknownClusterError extends Error {
   }
 }
 
+export class UnknownWorkspaceError extends Error {
+  override name = 'UnknownWorkspaceError';
+  readonly nonRetryable = true;
+  constructor(readonly workspace: string, readonly known: string[]) {
+    super(`The spec deploys to Azure ML workspace "${workspace}", but this worker's configuration names ${known.length ? `only: ${known.join(', ')}` : 'no workspaces'}. Add it under "workspaces:" in the MLC_CONFIG file (see README, "Deploying to Azure ML"), or fix deployment.workspace.`);
+  }
+}
+
 /** Errors that retrying cannot fix: bad input, tampered files, an untrusted host. */
 const permanent = [
   SpecError, DatasetError, ArtifactKeyError, ArtifactIntegrityError, ModelFileMissingError, ModelFormatError,
@@ -25,8 +33,16 @@ const permanent = [
 ];
 
 function asFailure(err: unknown): unknown {
-  if (err instanceof Error && !(err instanceof ApplicationFailure) && permanent.some((cls) => err instanceof cls)) {
+  // Permanence belongs to the error class (`nonRetryable`, as the Temporal SDK has it); the
+  // list above covers the classes that predate that rule.
+  const marked = (err as { nonRetryable?: unknown })?.nonRetryable === true;
+  if (err instanceof Error && !(err instanceof ApplicationFailure) && (marked || permanent.some((cls) => err instanceof cls))) {
     return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true, cause: err });
+  }
+  // A service that said when to come back (429 Retry-After) is retried then, not sooner.
+  const retryAfterMs = (err as { retryAfterMs?: unknown })?.retryAfterMs;
+  if (err instanceof Error && !(err instanceof ApplicationFailure) && typeof retryAfterMs === 'number') {
+    return ApplicationFailure.create({ type: err.name, message: err.message, nextRetryDelay: retryAfterMs, cause: err });
   }
   return err;
 }

@@ -7,7 +7,8 @@ import { sliceReport, type SliceResult } from '../domain/slices';
 import type { MetricName } from '../domain/spec';
 import { renderModelCard } from './model-card';
 import type { ActivityDeps } from './deps';
-import { readJsonl, scoreAll } from './scoring-helpers';
+import { parseJsonl, scoreAll } from './scoring-helpers';
+import { artifactLayout } from '../domain/artifact-layout';
 
 export interface EvaluateInput {
   model: string;
@@ -33,20 +34,12 @@ export interface EvaluationFile {
   errors: { text: string; label: string; predicted: string; confidence: number }[];
 }
 
-/**
- * Evaluation output sits beside the run folder, not in it: the run's manifest (what the
- * auditor approves and the deployer verifies) must not change after the job wrote it.
- */
-export function evaluationDirOf(runDir: string): string {
-  return runDir.replace('/runs/', '/evaluations/');
-}
-
 export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps) {
   return {
     async evaluateModel(input: EvaluateInput): Promise<EvaluationSummary> {
       const ctx = Context.current();
-      const test = await readJsonl(store.localPath(`${input.datasetDir}/test.jsonl`));
-      const scorer = await loadScorer(store.localPath(input.runDir));
+      const test = parseJsonl(await store.get(`${input.datasetDir}/test.jsonl`));
+      const scorer = await loadScorer(await store.localFolder(input.runDir));
       let predictions;
       try {
         predictions = await scoreAll(scorer, test.map((r) => r.text), (done) => ctx.heartbeat(`${done}/${test.length}`));
@@ -68,7 +61,7 @@ export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps
         .slice(0, 25);
       const slices = sliceReport(input.labels, test.map((r) => r.text), truth, predicted);
       const evaluation: EvaluationFile = { model: input.model, version: input.version, report, intervals, gates, slices, predictedCounts, errors };
-      const dir = evaluationDirOf(input.runDir);
+      const dir = artifactLayout.evaluation(input.runDir);
       await store.put(`${dir}/evaluation.json`, JSON.stringify(evaluation, null, 2));
       await store.put(`${dir}/model-card.md`, renderModelCard(evaluation, input));
       const metrics: Record<string, number> = {

@@ -1,5 +1,6 @@
 // createActivities(deps): every activity, grouped by the task queue that runs it.
 import type { ActivityDeps } from './deps';
+import { azureMlActivities } from './azureml';
 import { deployActivities } from './deploy';
 import { withPermanentErrors } from './errors';
 import { evaluateActivities } from './evaluate';
@@ -10,7 +11,7 @@ import { trainingActivities } from './training';
 /** Light, I/O-bound work on the `mlc-control` queue. */
 export function createControlActivities(deps: ActivityDeps) {
   const { computeMonitoringReport: _scoring, ...monitoring } = monitoringActivities(deps);
-  return withPermanentErrors({ ...preprocessActivities(deps), ...trainingActivities(deps), ...deployActivities(deps), ...monitoring });
+  return withPermanentErrors({ ...preprocessActivities(deps), ...trainingActivities(deps), ...deployActivities(deps), ...azureMlActivities(deps), ...monitoring });
 }
 
 /** CPU-heavy ONNX scoring on the `mlc-scoring` queue. */

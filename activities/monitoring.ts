@@ -6,14 +6,15 @@ import { normalizeText } from '../domain/dataset';
 import { labelDriftReport } from '../domain/drift';
 import type { ModelSpec } from '../domain/spec';
 import type { ActivityDeps } from './deps';
-import { runDirOf } from './deploy';
-import { evaluationDirOf, type EvaluationFile } from './evaluate';
+import { artifactLayout } from '../domain/artifact-layout';
+import type { EvaluationFile } from './evaluate';
 import { scoreAll } from './scoring-helpers';
 
 export interface MonitoringReportInput {
   model: string;
   labels: string[];
   monitoring: ModelSpec['monitoring'];
+  deployment?: ModelSpec['deployment'];
 }
 
 export interface MonitoringReportResult {
@@ -27,7 +28,7 @@ export interface MonitoringReportResult {
   feedbackAccuracy: number | null;
 }
 
-export function monitoringActivities({ store, registry, loadScorer }: ActivityDeps) {
+export function monitoringActivities({ store, registry, loadScorer, azureMl }: ActivityDeps) {
   return {
     async computeMonitoringReport(input: MonitoringReportInput): Promise<MonitoringReportResult> {
       const ctx = Context.current();
@@ -36,10 +37,14 @@ export function monitoringActivities({ store, registry, loadScorer }: ActivityDe
         return { reportKey: null, version: null, degraded: false, reasons: [`${input.model} is not deployed: nothing to monitor`], predictions: 0, feedback: 0, psi: null, feedbackAccuracy: null };
       }
       const mv = await registry.getModelVersion(input.model, deployment.version);
-      const runDir = runDirOf(mv!.artifactUri, store.rootUri);
-      const evaluation = JSON.parse((await store.get(`${evaluationDirOf(runDir)}/evaluation.json`)).toString('utf8')) as EvaluationFile;
+      const runDir = store.keyOf(mv!.artifactUri);
+      const evaluation = JSON.parse((await store.get(`${artifactLayout.evaluation(runDir)}/evaluation.json`)).toString('utf8')) as EvaluationFile;
       const since = deployment.deployedAt;
-      const predictions = (await registry.predictionsSince(input.model, since)).filter((p) => p.version === deployment.version);
+      // Azure ML deployments log their requests to Blob (score.py); the built-in endpoint to the registry.
+      const logged = input.deployment?.target === 'azureml'
+        ? await azureMl(input.deployment.workspace).requestLog(input.model, new Date(since))
+        : await registry.predictionsSince(input.model, since);
+      const predictions = logged.filter((p) => p.version === deployment.version);
       const feedback = await registry.feedbackSince(input.model, since);
       const m = input.monitoring;
       const reasons: string[] = [];
@@ -58,7 +63,7 @@ export function monitoringActivities({ store, registry, loadScorer }: ActivityDe
 
       let feedbackAccuracy: number | null = null;
       if (feedback.length >= m.minFeedback) {
-        const scorer = await loadScorer(store.localPath(runDir));
+        const scorer = await loadScorer(await store.localFolder(runDir));
         try {
           const scored = await scoreAll(scorer, feedback.map((f) => normalizeText(f.text)), (n) => ctx.heartbeat(`feedback ${n}/${feedback.length}`));
           feedbackAccuracy = scored.filter((p, i) => p.label === feedback[i]!.label).length / feedback.length;
@@ -76,7 +81,7 @@ export function monitoringActivities({ store, registry, loadScorer }: ActivityDe
       }
 
       // The scheduled run's workflow id is unique per firing: a retried activity rewrites the same report.
-      const reportKey = `monitoring/${input.model}/${ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId}.json`;
+      const reportKey = artifactLayout.monitoringReport(input.model, ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId);
       const windowEnd = new Date().toISOString();
       const report = { model: input.model, version: deployment.version, windowStart: since, windowEnd, degraded, reasons, predictions: predictions.length, feedback: feedback.length, drift, feedbackAccuracy, thresholds: m };
       await store.put(reportKey, JSON.stringify(report, null, 2));
@@ -89,7 +94,7 @@ export function monitoringActivities({ store, registry, loadScorer }: ActivityDe
     async exportFeedbackData(input: { model: string; generation: number }): Promise<{ key: string; rows: number }> {
       const deployment = await registry.activeDeployment(input.model);
       const feedback = deployment ? await registry.feedbackSince(input.model, deployment.deployedAt) : [];
-      const key = `datasets/${input.model}/feedback/g${input.generation}.jsonl`;
+      const key = artifactLayout.feedback(input.model, input.generation);
       await store.put(key, feedback.map((f) => JSON.stringify({ text: f.text, label: f.label })).join('\n') + (feedback.length ? '\n' : ''));
       return { key, rows: feedback.length };
     },

@@ -2,8 +2,10 @@
 // feedback rows from earlier generations) into a content-addressed dataset folder.
 import { log } from '@temporalio/activity';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { preprocessDataset } from '../adapters/datasets/preprocess';
+import { artifactLayout } from '../domain/artifact-layout';
 import { DatasetError } from '../domain/dataset';
 import type { ModelSpec } from '../domain/spec';
 import type { ActivityDeps } from './deps';
@@ -25,28 +27,36 @@ export interface PreprocessResult {
 export function preprocessActivities({ store, registry }: ActivityDeps) {
   return {
     async preprocessData({ spec, specDir, generation, extraDataKeys }: PreprocessInput): Promise<PreprocessResult> {
-      // Stage in a private folder, then move into place under the content hash: a crash
-      // leaves at most a stray staging folder, never a half-written dataset version.
-      const staging = store.localPath(`datasets/${spec.name}/.staging-g${generation}-${process.pid}-${Date.now()}`);
-      const result = await preprocessDataset({ spec, specDir, outDir: staging, extraFiles: extraDataKeys.map((k) => store.localPath(k)) }).catch(async (err: unknown) => {
-        // Data that cannot be trained on: point at the rows set aside, with their reasons.
-        const quarantine = path.join(staging, 'quarantine.jsonl');
-        if (err instanceof DatasetError && (await fs.access(quarantine).then(() => true, () => false))) err.message += `\nRows set aside, each with its reason: ${quarantine}`;
-        throw err;
-      });
-      const datasetDir = `datasets/${spec.name}/${result.hash}`;
-      const final = store.localPath(datasetDir);
-      if (await store.exists(`${datasetDir}/manifest.json`)) {
+      // Build in a private local folder, then publish it through the store (files first, the
+      // manifest last): a crash leaves no dataset version that looks complete.
+      const staging = await fs.mkdtemp(path.join(os.tmpdir(), `mlc-preprocess-${spec.name}-`));
+      try {
+        const extraFiles: { path: string; name: string }[] = [];
+        for (const [i, key] of extraDataKeys.entries()) {
+          const file = path.join(staging, `extra-${i}${path.extname(key)}`);
+          await fs.writeFile(file, await store.get(key));
+          extraFiles.push({ path: file, name: key });
+        }
+        const outDir = path.join(staging, 'out');
+        const result = await preprocessDataset({ spec, specDir, outDir, extraFiles }).catch(async (err: unknown) => {
+          // Data that cannot be trained on: keep the rows set aside, with their reasons, where people can read them.
+          const quarantine = path.join(outDir, 'quarantine.jsonl');
+          if (err instanceof DatasetError && (await fs.access(quarantine).then(() => true, () => false))) {
+            const key = `${artifactLayout.rejectedRows(spec.name, generation, path.basename(staging))}/quarantine.jsonl`;
+            await store.put(key, await fs.readFile(quarantine));
+            err.message += `\nRows set aside, each with its reason: ${store.uriOf(key)}`;
+          }
+          throw err;
+        });
+        const datasetDir = artifactLayout.dataset(spec.name, result.hash);
+        if (!(await store.exists(`${datasetDir}/manifest.json`))) await store.putFolder(outDir, datasetDir);
+        await registry.ensureModel(spec.name, spec as unknown as Record<string, unknown>);
+        await registry.recordDatasetVersion({ model: spec.name, hash: result.hash, uri: store.uriOf(datasetDir), report: result.report as unknown as Record<string, unknown> });
+        log.info('dataset ready', { datasetDir, hash: result.hash });
+        return { datasetHash: result.hash, datasetDir, report: result.report as unknown as Record<string, unknown> };
+      } finally {
         await fs.rm(staging, { recursive: true, force: true });
-      } else {
-        await fs.rm(final, { recursive: true, force: true });
-        await fs.rename(staging, final);
-        await store.writeManifest(datasetDir);
       }
-      await registry.ensureModel(spec.name, spec as unknown as Record<string, unknown>);
-      await registry.recordDatasetVersion({ model: spec.name, hash: result.hash, uri: `${store.rootUri}/${datasetDir}`, report: result.report as unknown as Record<string, unknown> });
-      log.info('dataset ready', { datasetDir, hash: result.hash });
-      return { datasetHash: result.hash, datasetDir, report: result.report as unknown as Record<string, unknown> };
     },
   };
 }

@@ -1,5 +1,4 @@
 // Shared by evaluation and monitoring: read labelled rows, score them in batches.
-import fs from 'node:fs/promises';
 import type { Prediction, Scorer } from '../adapters/scoring/port';
 
 export interface LabelledRow {
@@ -8,8 +7,8 @@ export interface LabelledRow {
 }
 
 /** Rows written by our own preprocessing or feedback export: one {text,label} per line. */
-export async function readJsonl(file: string): Promise<LabelledRow[]> {
-  const body = await fs.readFile(file, 'utf8');
+export function parseJsonl(bytes: Buffer | string): LabelledRow[] {
+  const body = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
   return body.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as LabelledRow);
 }
 

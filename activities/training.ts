@@ -3,6 +3,7 @@
 import { Context, log } from '@temporalio/activity';
 import type { RunState } from '../adapters/db/port';
 import type { JobStatus } from '../adapters/slurm/port';
+import { artifactLayout } from '../domain/artifact-layout';
 import { bestTrial, expandTrials, type SearchSpec } from '../domain/search';
 import type { ClusterProfile, TrainingParams } from '../domain/spec';
 import type { ActivityDeps } from './deps';
@@ -58,7 +59,11 @@ const phaseToRunState: Record<JobStatus['phase'], RunState> = { queued: 'queued'
 export function trainingActivities({ store, registry, executor }: ActivityDeps) {
   return {
     async prepareTrainingRun(input: PrepareRunInput): Promise<PreparedRun> {
-      const runDir = `models/${input.model}/runs/${input.runKey}`;
+      // Jobs read datasets from, and write runs to, the filesystem they share with the workers.
+      if (!store.rootUri.startsWith('file://')) {
+        throw userError('ArtifactStoreNotShared', `Training jobs write their run folder to the cluster's shared filesystem, but this worker's artifact store is ${store.rootUri}. Point MLC_ARTIFACTS_ROOT at the NFS mount the cluster shares (the artifact store for training); Blob roots serve deployment and scoring workers only.`);
+      }
+      const runDir = artifactLayout.run(input.model, input.runKey);
       const configFile = `${runDir}/config.json`;
       const config = { labels: input.labels, datasetHash: input.datasetHash, pretrainedDir: input.pretrainedDir, params: input.params };
       await store.put(configFile, JSON.stringify(config, null, 2));
@@ -70,7 +75,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       }
       await registry.createRun({
         runKey: input.runKey, model: input.model, generation: input.generation, attempt: input.attempt, datasetHash: input.datasetHash,
-        cluster: input.cluster, params: input.params as unknown as Record<string, unknown>, artifactUri: `${store.rootUri}/${runDir}`,
+        cluster: input.cluster, params: input.params as unknown as Record<string, unknown>, artifactUri: store.uriOf(runDir),
       });
       return { runDir, configFile, ...search };
     },
@@ -138,7 +143,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
         const metrics = file ? flattenTrainMetrics(file) : {};
         if (parent) {
           const { model, generation, attempt, datasetHash, cluster } = parent;
-          await registry.createRun({ model, generation, attempt, datasetHash, cluster, runKey: trialKey, trial, params: file?.params ?? {}, artifactUri: `${store.rootUri}/${trialDir}` });
+          await registry.createRun({ model, generation, attempt, datasetHash, cluster, runKey: trialKey, trial, params: file?.params ?? {}, artifactUri: store.uriOf(trialDir) });
           await registry.updateRun(trialKey, { state: file ? 'succeeded' : 'failed', finished: true, metrics, error: file ? null : 'trial did not finish: see its log' });
         }
         trials.push({ trial, runKey: trialKey, score: metrics.best_val_macro_f1 ?? null });
@@ -167,7 +172,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
     if (!onnx) throw userError('IncompleteRun', `manifest of ${runDir} has no model.onnx`);
     const trainMetrics = flattenTrainMetrics(await readMetricsFile(runDir));
     await registry.updateRun(runKey, { state: 'succeeded', finished: true, metrics: trainMetrics });
-    const version = await registry.registerModelVersion({ model, runKey, artifactUri: `${store.rootUri}/${runDir}`, sha256: onnx.sha256, metrics: trainMetrics });
+    const version = await registry.registerModelVersion({ model, runKey, artifactUri: store.uriOf(runDir), sha256: onnx.sha256, metrics: trainMetrics });
     log.info('registered model version', { model, version, sha256: onnx.sha256, runDir });
     return { version, sha256: onnx.sha256, trainMetrics };
   }

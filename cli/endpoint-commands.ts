@@ -1,5 +1,8 @@
 // predict and feedback: talk to the built-in endpoint over HTTP with its bearer key.
 import { readDataset } from '../adapters/datasets/read';
+import { workspaceClients } from '../adapters/azureml/client';
+import { AzureMlDeployer } from '../adapters/azureml/deployer';
+import { loadConfig } from '../temporal.config';
 import { CliError } from './context';
 import { endpointClient } from './endpoint-client';
 
@@ -8,13 +11,14 @@ interface EndpointOptions {
   endpoint?: string;
 }
 
+type Scored = { model: string; version: number | string; deployment?: string; predictions: { label: string; probabilities: Record<string, number> }[] };
+
 export async function predictCommand(texts: string[], opts: EndpointOptions & { json?: boolean }) {
-  const endpoint = await endpointClient(opts.endpoint);
-  const out = await endpoint.post<{ model: string; version: number; predictions: { label: string; probabilities: Record<string, number> }[] }>(
-    '/score', { ...(opts.model ? { model: opts.model } : {}), texts },
-  );
+  const out = opts.endpoint?.startsWith('azureml://')
+    ? await scoreOnAzureMl(opts.endpoint, texts)
+    : await (await endpointClient(opts.endpoint)).post<Scored>('/score', { ...(opts.model ? { model: opts.model } : {}), texts });
   if (opts.json) return console.log(JSON.stringify(out, null, 2));
-  console.log(`${out.model} v${out.version}`);
+  console.log(`${out.model} v${out.version}${out.deployment ? ` (Azure ML deployment ${out.deployment})` : ''}`);
   out.predictions.forEach((p, i) => {
     const conf = p.probabilities[p.label] ?? 0;
     console.log(`${p.label.padEnd(6)} ${(conf * 100).toFixed(1).padStart(5)}%  ${texts[i]}`);
@@ -60,4 +64,15 @@ function* batches<T>(items: T[], maxItems = 1000, maxBytes = 512 * 1024): Genera
     bytes += size;
   }
   if (batch.length) yield batch;
+}
+
+/** azureml://<workspace>/<endpoint>: score through the managed endpoint's scoring URI with its key. */
+async function scoreOnAzureMl(url: string, texts: string[]): Promise<Scored> {
+  const m = /^azureml:\/\/([a-z0-9-]+)\/([a-z0-9-]+)$/.exec(url);
+  if (!m) throw new CliError(`${url}: expected azureml://<workspace from the configuration>/<endpoint name>`, 2);
+  const workspace = loadConfig().workspaces[m[1]!];
+  if (!workspace) throw new CliError(`workspace "${m[1]}" is not in the configuration (mlc config show lists it; set MLC_CONFIG)`, 2);
+  const res = await new AzureMlDeployer(workspaceClients(workspace)).score(m[2]!, texts);
+  if (!res.ok) throw new CliError(`Azure ML endpoint ${m[2]} answered ${res.error}`);
+  return { ...(res.body as Scored), deployment: res.deployment ?? undefined };
 }

@@ -7,6 +7,8 @@ import { feedbackCommand, predictCommand } from './endpoint-commands';
 import { auditCommand, deployCommand, monitorNowCommand, rollbackCommand, startCommand, statusCommand, waitCommand } from './lifecycle-commands';
 import { logsCommand } from './logs';
 import { readSpecFile } from './spec-file';
+import { renderConfig } from '../config/show';
+import { ConfigError, loadConfigAndSources } from '../temporal.config';
 
 const withTemporal = <A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<void>) =>
   async (...args: A) => {
@@ -25,6 +27,9 @@ const program = new Command('mlc')
 
 program.command('validate').argument('<spec>', 'model spec, YAML or JSON').description('check a model spec without starting anything')
   .action(async (spec: string) => { const { spec: s } = await readSpecFile(spec); console.log(`✓ ${spec}: model ${s.name}, labels ${s.labels.join(', ')}`); });
+
+program.command('config').description('the effective configuration').command('show').description('every setting, where it came from (default, file, environment), secrets masked')
+  .action(() => console.log(renderConfig(loadConfigAndSources())));
 
 program.command('start').argument('<spec>', 'model spec, YAML or JSON').description('start a lifecycle for the spec\'s model')
   .option('--wait', 'wait until the first version awaits audit')
@@ -80,7 +85,7 @@ program.command('logs').argument('<id>', 'model name or workflow id').descriptio
   .action(withTemporal((ctx, id: string, opts: { follow?: boolean; lines?: string }) => logsCommand(ctx, id, opts)));
 
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof SpecError) {
+  if (err instanceof SpecError || err instanceof ConfigError) {
     console.error(err.message);
     process.exit(2);
   }

@@ -19,7 +19,8 @@ export type Stage = (typeof stages)[number];
 
 export interface DecisionView {
   kind: 'audit' | 'deploy' | 'retrain' | 'rollback';
-  outcome: 'approved' | 'rejected' | 'refused' | 'requested';
+  /** `failed`: accepted, but the deployment or rollback did not succeed (the reason says why). */
+  outcome: 'approved' | 'rejected' | 'refused' | 'requested' | 'failed';
   actor: string;
   reason: string;
   version: number | null;

@@ -72,6 +72,37 @@ export const clusterProfileSchema = z.strictObject({
 });
 export type ClusterProfile = z.infer<typeof clusterProfileSchema>;
 
+const azureName = z.string().regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/, 'an Azure ML name: 3-32 lower-case letters, digits and dashes, starting with a letter');
+/**
+ * Where an approved version goes. `local`: the built-in endpoint (the embedded default).
+ * `azureml`: a managed online endpoint in a workspace named in the configuration; each
+ * version becomes deployment "v<N>", smoke-tested at 0% traffic, then given traffic step by
+ * step (`rollout`, percent), restoring the previous traffic when a step fails.
+ */
+export const deploymentSchema = z.discriminatedUnion('target', [
+  z.strictObject({ target: z.literal('local') }),
+  z.strictObject({
+    target: z.literal('azureml'),
+    /** A workspace name from the configuration (`workspaces:` in the MLC_CONFIG file). */
+    workspace: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'a workspace name from the configuration'),
+    endpoint: azureName,
+    instanceType: z.string().regex(/^[A-Za-z0-9_]{2,64}$/, 'an Azure VM size such as "Standard_DS3_v2"').default('Standard_DS3_v2'),
+    instanceCount: z.number().int().min(1).max(100).default(1),
+    /** Traffic percentages for the new version, in order; the last must be 100. */
+    rollout: z.array(z.number().int().min(1).max(100)).min(1).default([10, 50, 100])
+      .refine((r) => r.at(-1) === 100, 'the last rollout step must be 100 (the new version takes all traffic)')
+      .refine((r) => r.every((p, i) => i === 0 || p > r[i - 1]!), 'rollout steps must increase, e.g. [10, 50, 100]'),
+    /** A rollout step fails when more than this share of its smoke requests fail... */
+    maxErrorRate: z.number().min(0).max(1).default(0),
+    /** ...or when their p95 latency exceeds this. */
+    maxLatencyMs: z.number().int().positive().default(2000),
+    /** Deployments kept on the endpoint (newest first, the live ones always); older ones are deleted. */
+    keep: z.number().int().min(1).max(20).default(3),
+  }),
+]);
+export type DeploymentSpec = z.infer<typeof deploymentSchema>;
+export type AzureDeploymentSpec = Extract<DeploymentSpec, { target: 'azureml' }>;
+
 export const modelSpecSchema = z.strictObject({
   name: slug,
   description: z.string().max(2000).default(''),
@@ -122,9 +153,7 @@ export const modelSpecSchema = z.strictObject({
     auditors: z.array(user).min(1),
     deployers: z.array(user).min(1),
   }),
-  deployment: z.strictObject({
-    target: z.enum(['local']).default('local'),
-  }).prefault({}),
+  deployment: deploymentSchema.prefault({ target: 'local' }),
 });
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;

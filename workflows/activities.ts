@@ -28,3 +28,15 @@ export const scoring = proxyActivities<ScoringActivities>({
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '5s', maximumAttempts: 5 },
 });
+
+// Azure ML: creating a deployment takes 5–15 minutes in Azure (image build, VMs), a traffic
+// change a minute or two. The heartbeat carries the operation's poller state, so a worker
+// that dies mid-operation is replaced within two minutes and resumes polling the same
+// operation. Conflicts (another operation on the endpoint) and throttling retry with backoff;
+// quota, a crashing container or bad credentials fail at once (their error classes say so).
+export const azure = proxyActivities<ControlActivities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '90 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 20 },
+});

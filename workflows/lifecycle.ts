@@ -40,6 +40,7 @@ import {
   rollbackRequestUpdate,
   statusQuery,
 } from './messages';
+import { deployVersion } from './deployment';
 import { trainModel } from './training';
 import { Inbox } from './inbox';
 
@@ -167,15 +168,26 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
       status.attempt += 1;
     }
 
-    // ── deploy (manual) ──
+    // ── deploy (manual); a deployment that fails leaves the version waiting for the next try ──
     const approved = status.version!;
-    const deploy = await nextAccepted(deploys, (d) => judgeDeployRequest(spec, d.actor, approved, d.version),
-      (d, why, n) => refuse('deploy', d.actor, why, n));
-    enter('deploying', `deploying version ${approved} to the ${spec.deployment.target} endpoint`);
-    await control.deployModelVersion({ model: spec.name, version: approved, auditedSha256: status.artifactSha256!, actor: deploy.actor, deploymentKey: `${chainKey}/g${generation}/deploy` });
-    await record({ kind: 'deploy', outcome: 'approved', actor: deploy.actor, reason: deploy.reason, version: approved }, 'deploy');
+    for (;;) {
+      const deploy = await nextAccepted(deploys, (d) => judgeDeployRequest(spec, d.actor, approved, d.version),
+        (d, why, n) => refuse('deploy', d.actor, why, n));
+      enter('deploying', `deploying version ${approved} to the ${spec.deployment.target} endpoint`);
+      const suffix = deploys.handled > 1 ? `-${deploys.handled}` : '';
+      const outcome = await deployVersion({
+        spec, version: approved, auditedSha256: status.artifactSha256!, actor: deploy.actor, deploymentKey: `${chainKey}/g${generation}/deploy${suffix}`,
+        lifecycleWorkflowId: workflowId, generation, onStep: (step) => setCurrentDetails(`**${spec.name}** deploying version ${approved}: ${step}`),
+      });
+      if (outcome.ok) {
+        await record({ kind: 'deploy', outcome: 'approved', actor: deploy.actor, reason: deploy.reason, version: approved }, `deploy${suffix}`);
+        break;
+      }
+      await record({ kind: 'deploy', outcome: 'failed', actor: deploy.actor, reason: outcome.why, version: approved }, `deploy${suffix}`);
+      enter('awaiting_deploy', `deploying version ${approved} failed (${outcome.why.split('\n')[0]}); a deployer may try again`);
+    }
     status.deployedVersion = approved;
-    await control.ensureMonitoringSchedule({ model: spec.name, lifecycleWorkflowId: workflowId, labels: spec.labels, monitoring: spec.monitoring });
+    await control.ensureMonitoringSchedule({ model: spec.name, lifecycleWorkflowId: workflowId, labels: spec.labels, monitoring: spec.monitoring, deployment: spec.deployment });
 
     // ── monitor until a retrain is requested; deployers may roll back meanwhile ──
     const live = () => `version ${status.deployedVersion} is live; monitored every ${spec.monitoring.every}`;
@@ -190,9 +202,16 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
         if (!rollback) continue;
         enter('deploying', `rolling back to version ${rollback.version}`);
         const sha256 = approvedVersions(status.decisions).get(rollback.version)!;
-        await control.deployModelVersion({ model: spec.name, version: rollback.version, auditedSha256: sha256, actor: rollback.actor, deploymentKey: `${chainKey}/g${generation}/rollback-${rollbacks.handled}` });
-        await record({ kind: 'rollback', outcome: 'approved', actor: rollback.actor, reason: rollback.reason, version: rollback.version, sha256 }, `rollback-${rollbacks.handled}`);
-        status.deployedVersion = rollback.version;
+        const outcome = await deployVersion({
+          spec, version: rollback.version, auditedSha256: sha256, actor: rollback.actor, deploymentKey: `${chainKey}/g${generation}/rollback-${rollbacks.handled}`,
+          lifecycleWorkflowId: workflowId, generation, rollback: true, onStep: (step) => setCurrentDetails(`**${spec.name}** rolling back to version ${rollback.version}: ${step}`),
+        });
+        if (outcome.ok) {
+          await record({ kind: 'rollback', outcome: 'approved', actor: rollback.actor, reason: rollback.reason, version: rollback.version, sha256 }, `rollback-${rollbacks.handled}`);
+          status.deployedVersion = rollback.version;
+        } else {
+          await record({ kind: 'rollback', outcome: 'failed', actor: rollback.actor, reason: outcome.why, version: rollback.version, sha256 }, `rollback-${rollbacks.handled}`);
+        }
         enter('monitoring', live());
         continue;
       }

@@ -12,6 +12,8 @@ export interface MonitoringInput {
   lifecycleWorkflowId: string;
   labels: string[];
   monitoring: ModelSpec['monitoring'];
+  /** Where the live version serves, so predictions are read from its log (absent: the built-in endpoint). */
+  deployment?: ModelSpec['deployment'];
 }
 
 export interface MonitoringOutcome {
@@ -22,7 +24,7 @@ export interface MonitoringOutcome {
 }
 
 export async function modelMonitoring(input: MonitoringInput): Promise<MonitoringOutcome> {
-  const report = await scoring.computeMonitoringReport({ model: input.model, labels: input.labels, monitoring: input.monitoring });
+  const report = await scoring.computeMonitoringReport({ model: input.model, labels: input.labels, monitoring: input.monitoring, deployment: input.deployment });
   if (!report.degraded) return { reportKey: report.reportKey, degraded: false, reasons: report.reasons, retrainRequested: false };
   await getExternalWorkflowHandle(input.lifecycleWorkflowId).signal(retrainRequestSignal, {
     actor: MONITOR_ACTOR,

@@ -1,10 +1,13 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+// The FS store against the shared contract, then what only a filesystem has: symlinks that
+// could lead out of the root, rename as the commit, temp files a crash leaves behind.
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FsArtifactStore } from './fs-store';
-import { ArtifactIntegrityError, ArtifactKeyError, ArtifactNotFoundError } from './errors';
+import { ArtifactIntegrityError, ArtifactKeyError } from './errors';
+import { REFUSED_KEYS, describeArtifactStoreContract } from './store-contract';
 
 // Lets one test make rename() fail, as an NFS hiccup would, after the temp file is written.
 const failRename = vi.hoisted(() => ({ on: false }));
@@ -33,56 +36,27 @@ afterEach(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
+describeArtifactStoreContract('FsArtifactStore', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mlc-artifacts-contract-'));
+  return {
+    store: new FsArtifactStore(join(dir, 'root')),
+    remove: (key) => unlink(join(dir, 'root', key)),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
 describe('FsArtifactStore', () => {
-  it('round-trips bytes and text, with sizes and sha256', async () => {
+  it('names its root by file:// URL and keeps the keys it is given', async () => {
     expect(store.rootUri).toBe(`file://${root}`);
-    const entry = await store.put('models/m/runs/r1/notes.txt', 'abc');
-    expect(entry).toEqual({ key: 'models/m/runs/r1/notes.txt', size: 3, sha256: SHA256_ABC });
-    expect((await store.get('models/m/runs/r1/notes.txt')).toString()).toBe('abc');
-    expect(await store.sha256('models/m/runs/r1/notes.txt')).toBe(SHA256_ABC);
-
-    const bytes = new Uint8Array([0, 1, 2, 255]);
-    await store.put('models/m/runs/r1/model.onnx', bytes);
-    expect([...(await store.get('models/m/runs/r1/model.onnx'))]).toEqual([...bytes]);
-    await store.put('models/m/runs/r1/notes.txt', 'replaced');
-    expect((await store.get('models/m/runs/r1/notes.txt')).toString()).toBe('replaced');
-
-    expect(await store.exists('models/m/runs/r1/model.onnx')).toBe(true);
-    expect(await store.exists('models/m/runs/r1/nope')).toBe(false);
-    expect(await store.exists('models/m/runs/r1/model.onnx/deeper')).toBe(false);
-    expect(store.localPath('models/m/runs/r1/model.onnx')).toBe(join(root, 'models/m/runs/r1/model.onnx'));
-    await expect(store.get('models/nope')).rejects.toBeInstanceOf(ArtifactNotFoundError);
+    await store.put('models/m/runs/r1/model.onnx', 'abc');
+    expect(await readFile(join(root, 'models/m/runs/r1/model.onnx'), 'utf8')).toBe('abc');
+    expect(store.keyOf(`file://${root}/models/m/runs/r1`)).toBe('models/m/runs/r1');
+    // A root whose name starts like ours is another root.
+    expect(() => store.keyOf(`file://${root}-old/models/m`)).toThrow(/MLC_ARTIFACTS_ROOT/);
   });
 
-  it('lists the files under a folder, not its namesakes', async () => {
-    await store.put('runs/a/x.txt', '1');
-    await store.put('runs/a/sub/y.txt', '2');
-    await store.put('runs/ab/z.txt', '3');
-    expect(await store.list('runs/a')).toEqual(['runs/a/sub/y.txt', 'runs/a/x.txt']);
-    expect(await store.list('runs/a/')).toEqual(['runs/a/sub/y.txt', 'runs/a/x.txt']);
-    expect(await store.list('')).toEqual(['runs/a/sub/y.txt', 'runs/a/x.txt', 'runs/ab/z.txt']);
-    expect(await store.list('runs/none')).toEqual([]);
-  });
-
-  it.each([
-    ['../x', "'..' segment"],
-    ['a/../../b', "'..' segment"],
-    ['/etc/passwd', 'absolute'],
-    ['', 'empty'],
-    ['a\0b', 'NUL'],
-    ['a//b', 'empty segment'],
-    ['a/./b', "'.' segment"],
-    ['a/b/', 'empty segment'],
-    ['a\\..\\b', 'backslash'],
-    ['runs/.model.onnx.tmp-12-abcdef', 'in-progress'],
-  ])('refuses the key %j (%s)', async (key, why) => {
-    for (const attempt of [() => store.put(key, 'x'), () => store.get(key), () => store.exists(key)]) {
-      const error = await attempt().catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(ArtifactKeyError);
-      expect((error as ArtifactKeyError).key).toBe(key);
-      expect((error as Error).message).toContain(why);
-    }
-    expect(() => store.localPath(key)).toThrow(ArtifactKeyError);
+  it.each(REFUSED_KEYS)('writes nothing outside the root for the key %j', async (key) => {
+    await expect(store.put(key, 'x')).rejects.toBeInstanceOf(ArtifactKeyError);
     expect(existsSync(join(base, 'x'))).toBe(false);
     expect(existsSync(join(base, 'b'))).toBe(false);
   });
@@ -99,7 +73,7 @@ describe('FsArtifactStore', () => {
     await expect(store.get('linkfile')).rejects.toBeInstanceOf(ArtifactKeyError);
     await expect(store.sha256('linkfile')).rejects.toBeInstanceOf(ArtifactKeyError);
     await expect(store.exists('linkfile')).rejects.toBeInstanceOf(ArtifactKeyError);
-    expect(() => store.localPath('linkdir/secret')).toThrow(ArtifactKeyError);
+    await expect(store.localFolder('linkdir')).rejects.toBeInstanceOf(ArtifactKeyError);
     await expect(store.put('linkdir/planted', 'x')).rejects.toBeInstanceOf(ArtifactKeyError);
     await expect(store.put('linkdir/new/deep/planted', 'x')).rejects.toBeInstanceOf(ArtifactKeyError);
     expect(await readdir(outside)).toEqual(['secret']);
@@ -161,51 +135,60 @@ describe('FsArtifactStore', () => {
   });
 });
 
-describe('manifests', () => {
-  beforeEach(async () => {
-    await store.put('runs/r1/model.onnx', 'weights');
-    await store.put('runs/r1/tokenizer/vocab.txt', 'a\nb\n');
-    await store.put('runs/r2/model.onnx', 'not in r1');
+describe('putFolder and localFolder on a filesystem', () => {
+  it('hands out the folder itself, by its real path inside the root', async () => {
+    const real = join(base, 'mnt');
+    await mkdir(real);
+    await symlink(real, join(base, 'linked-root'));
+    const linked = new FsArtifactStore(join(base, 'linked-root'));
+    await linked.put('runs/r/model.onnx', 'weights');
+    await linked.writeManifest('runs/r');
+    expect(await linked.localFolder('runs/r')).toBe(join(real, 'runs/r'));
+    await writeFile(join(real, 'runs/r/model.onnx'), 'weightS');
+    await expect(linked.localFolder('runs/r')).rejects.toBeInstanceOf(ArtifactIntegrityError);
   });
 
-  it('lists every file under the prefix except itself, and verifies', async () => {
-    const manifest = await store.writeManifest('runs/r1');
-    expect(manifest.prefix).toBe('runs/r1');
-    expect(manifest.files).toEqual([
-      { key: 'runs/r1/model.onnx', size: 7, sha256: await store.sha256('runs/r1/model.onnx') },
-      { key: 'runs/r1/tokenizer/vocab.txt', size: 4, sha256: await store.sha256('runs/r1/tokenizer/vocab.txt') },
-    ]);
-    expect(JSON.parse((await store.get('runs/r1/manifest.json')).toString())).toEqual(manifest);
-    expect(await store.verifyManifest('runs/r1')).toEqual(manifest);
-    // Re-writing is idempotent apart from the time: the old manifest is not hashed into the new.
-    expect((await store.writeManifest('runs/r1')).files).toEqual(manifest.files);
+  it('refuses a folder that is a symlink out of the root', async () => {
+    const outside = join(base, 'outside');
+    await mkdir(join(outside, 'r'), { recursive: true });
+    await writeFile(join(outside, 'r/model.onnx'), 'foreign');
+    await mkdir(join(root, 'runs'), { recursive: true });
+    await symlink(join(outside, 'r'), join(root, 'runs/r'));
+    await expect(store.localFolder('runs/r')).rejects.toBeInstanceOf(ArtifactKeyError);
   });
 
-  it('detects a changed byte, a missing file and an extra file', async () => {
-    await store.writeManifest('runs/r1');
-    const path = store.localPath('runs/r1/model.onnx');
-    await writeFile(path, 'weightS'); // same size, one byte differs
-    await rm(store.localPath('runs/r1/tokenizer/vocab.txt'));
-    await writeFile(join(root, 'runs/r1/planted.py'), 'evil');
+  it('follows symlinked files of the source folder, and removes stale links without touching their targets', async () => {
+    // A tool cache (Hugging Face snapshots) is a folder of links to blobs.
+    const blobs = join(base, 'blobs');
+    const snapshot = join(base, 'snapshot');
+    await mkdir(blobs);
+    await mkdir(snapshot);
+    await writeFile(join(blobs, 'b1'), 'vocab');
+    await symlink(join(blobs, 'b1'), join(snapshot, 'vocab.txt'));
 
-    const error = await store.verifyManifest('runs/r1').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ArtifactIntegrityError);
-    expect(error).toMatchObject({
-      prefix: 'runs/r1',
-      changed: ['runs/r1/model.onnx'],
-      missing: ['runs/r1/tokenizer/vocab.txt'],
-      extra: ['runs/r1/planted.py'],
-    });
-    expect((error as Error).message).toContain('runs/r1/model.onnx');
+    await store.put('shared/keep.txt', 'keep me');
+    await mkdir(join(root, 'runs/r'), { recursive: true });
+    await symlink(join(root, 'shared/keep.txt'), join(root, 'runs/r/stale-link'));
+
+    const manifest = await store.putFolder(snapshot, 'runs/r');
+    expect(manifest.files.map((f) => f.key)).toEqual(['runs/r/vocab.txt']);
+    expect(await readFile(join(root, 'runs/r/vocab.txt'), 'utf8')).toBe('vocab');
+    expect(existsSync(join(root, 'runs/r/stale-link'))).toBe(false);
+    expect(await readFile(join(root, 'shared/keep.txt'), 'utf8')).toBe('keep me');
   });
 
-  it('reports a missing or foreign manifest as an integrity failure', async () => {
-    await expect(store.verifyManifest('runs/r1')).rejects.toThrow(/no runs\/r1\/manifest\.json/);
-    await store.writeManifest('runs/r2');
-    const foreign = (await store.get('runs/r2/manifest.json')).toString();
-    await store.put('runs/r1/manifest.json', foreign);
-    await expect(store.verifyManifest('runs/r1')).rejects.toBeInstanceOf(ArtifactIntegrityError);
-    await store.put('runs/r1/manifest.json', '{ not json');
-    await expect(store.verifyManifest('runs/r1')).rejects.toThrow(/unreadable/);
+  it('leaves no manifest when a write fails midway, so the folder never reads as complete', async () => {
+    const src = join(base, 'src');
+    await mkdir(src);
+    await writeFile(join(src, 'a.txt'), 'a');
+    await writeFile(join(src, 'b.txt'), 'b');
+    await store.putFolder(src, 'runs/r');
+    await writeFile(join(src, 'a.txt'), 'a2');
+
+    failRename.on = true;
+    await expect(store.putFolder(src, 'runs/r')).rejects.toThrow('EIO');
+    failRename.on = false;
+    expect(existsSync(join(root, 'runs/r/manifest.json'))).toBe(false);
+    await expect(store.verifyManifest('runs/r')).rejects.toThrow(/no runs\/r\/manifest\.json/);
   });
 });

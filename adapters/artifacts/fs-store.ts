@@ -4,25 +4,19 @@
 // rename is atomic, also on NFS), are fsynced, then renamed over the target. A reader, a
 // crashed writer or a second writer never leaves a half-written model.onnx under its real
 // name. Paths are confined to the root twice: lexically (keys.ts) and after resolving
-// symlinks, since a link inside the root may point anywhere.
+// symlinks, since a link inside the root may point anywhere. No path leaves this class except
+// localFolder's, which tools need and which is checked like every other.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, realpathSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, realpath, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { z } from 'zod';
 import { writeFileAtomic } from './atomic';
 import type { ArtifactEntry, ArtifactStore, Manifest } from './port';
-import { ArtifactIntegrityError, ArtifactKeyError, ArtifactNotFoundError } from './errors';
-import { TEMP_NAME, joinKey, tempNameFor, validateKey, validatePrefix } from './keys';
-
-const MANIFEST = 'manifest.json';
-
-const manifestSchema = z.object({
-  prefix: z.string(),
-  createdAt: z.string(),
-  files: z.array(z.object({ key: z.string(), size: z.number().int().nonnegative(), sha256: z.string() })),
-});
+import { ArtifactKeyError, ArtifactNotFoundError } from './errors';
+import { TEMP_NAME, joinKey, keyOfUri, tempNameFor, uriOfKey, validateKey, validatePrefix } from './keys';
+import { checkAgainstManifest, manifestKeyOf, newManifest, parseManifest, serializeManifest } from './manifest';
+import { hashFile } from './local-files';
+import { putFolderWith } from './put-folder';
 
 export class FsArtifactStore implements ArtifactStore {
   readonly root: string;
@@ -33,10 +27,12 @@ export class FsArtifactStore implements ArtifactStore {
     this.rootUri = pathToFileURL(this.root).href;
   }
 
-  localPath(key: string): string {
-    const path = join(this.root, validateKey(key));
-    this.assertInside(key, nearestExistingSync(path), this.realRootSync());
-    return path;
+  uriOf(key: string): string {
+    return uriOfKey(this.rootUri, key);
+  }
+
+  keyOf(uri: string): string {
+    return keyOfUri(this.rootUri, uri);
   }
 
   async put(key: string, data: Uint8Array | string): Promise<ArtifactEntry> {
@@ -111,55 +107,74 @@ export class FsArtifactStore implements ArtifactStore {
 
   async writeManifest(prefix: string): Promise<Manifest> {
     const folder = validatePrefix(prefix);
-    const manifestKey = joinKey(folder, MANIFEST);
+    const manifestKey = manifestKeyOf(folder);
     const files: ArtifactEntry[] = [];
     for (const key of await this.list(folder)) {
       if (key !== manifestKey) files.push({ key, ...(await hashFile(await this.existingPath(key))) });
     }
-    const manifest: Manifest = { prefix: folder, createdAt: new Date().toISOString(), files };
-    await this.put(manifestKey, JSON.stringify(manifest, null, 2) + '\n');
+    const manifest = newManifest(folder, files);
+    await this.put(manifestKey, serializeManifest(manifest));
     return manifest;
   }
 
   async verifyManifest(prefix: string): Promise<Manifest> {
     const folder = validatePrefix(prefix);
-    const manifestKey = joinKey(folder, MANIFEST);
-    const manifest = await this.readManifest(folder, manifestKey);
-    const missing: string[] = [];
-    const changed: string[] = [];
-    for (const entry of manifest.files) {
-      let actual;
-      try {
-        actual = await hashFile(await this.existingPath(entry.key));
-      } catch (error) {
-        if (!(error instanceof ArtifactNotFoundError)) throw error;
-        missing.push(entry.key);
-        continue;
-      }
-      if (actual.sha256 !== entry.sha256 || actual.size !== entry.size) changed.push(entry.key);
-    }
-    const listed = new Set(manifest.files.map((f) => f.key));
-    const extra = (await this.list(folder)).filter((key) => key !== manifestKey && !listed.has(key));
-    if (missing.length || changed.length || extra.length) {
-      throw new ArtifactIntegrityError(folder, missing, changed, extra);
-    }
+    const manifest = parseManifest(folder, await this.getIfExists(manifestKeyOf(folder)));
+    await checkAgainstManifest(manifest, (key) => this.hashIfExists(key), await this.list(folder));
     return manifest;
   }
 
-  private async readManifest(folder: string, manifestKey: string): Promise<Manifest> {
-    let parsed: Manifest;
+  putFolder(localDir: string, prefix: string): Promise<Manifest> {
+    return putFolderWith(
+      {
+        list: (p) => this.list(p),
+        remove: (key) => this.remove(key),
+        // Read whole, then put: the same atomic path as every other write.
+        putFile: async (key, path) => this.put(key, await readFile(path)),
+        put: (key, data) => this.put(key, data),
+      },
+      localDir,
+      prefix,
+    );
+  }
+
+  /** The folder itself (its real path, inside the root), verified first if it has a manifest. */
+  async localFolder(prefix: string): Promise<string> {
+    const folder = validatePrefix(prefix);
+    if (await this.exists(manifestKeyOf(folder))) await this.verifyManifest(folder);
+    else if ((await this.list(folder)).length === 0) throw new ArtifactNotFoundError(prefix, join(this.root, folder));
+    const real = await realpath(join(this.root, folder));
+    this.assertInside(prefix, real, await this.realRoot());
+    return real;
+  }
+
+  /** Unlinks the entry itself (never what a symlink points at); gone already is fine. */
+  private async remove(key: string): Promise<void> {
+    const path = join(this.root, validateKey(key));
     try {
-      parsed = manifestSchema.parse(JSON.parse((await this.get(manifestKey)).toString('utf8')));
+      this.assertInside(key, await realpath(dirname(path)), await this.realRoot());
+      await unlink(path);
     } catch (error) {
-      const problem = error instanceof ArtifactNotFoundError ? `no ${manifestKey}` : `${manifestKey} is unreadable (${String(error)})`;
-      throw new ArtifactIntegrityError(folder, [], [], [], problem);
+      if (!isMissing(error)) throw error;
     }
-    // A manifest naming files outside its folder (or with bad keys) was not written by us.
-    const stray = parsed.files.filter((f) => !isUnder(f.key, folder));
-    if (parsed.prefix !== folder || stray.length) {
-      throw new ArtifactIntegrityError(folder, [], [], [], `${manifestKey} describes another folder (${parsed.prefix})`);
+  }
+
+  private async getIfExists(key: string): Promise<Buffer | undefined> {
+    try {
+      return await this.get(key);
+    } catch (error) {
+      if (error instanceof ArtifactNotFoundError) return undefined;
+      throw error;
     }
-    return parsed;
+  }
+
+  private async hashIfExists(key: string): Promise<{ size: number; sha256: string } | undefined> {
+    try {
+      return await hashFile(await this.existingPath(key));
+    } catch (error) {
+      if (error instanceof ArtifactNotFoundError) return undefined;
+      throw error;
+    }
   }
 
   /** The real path of an existing key, refused if a symlink leads outside the root. */
@@ -189,33 +204,6 @@ export class FsArtifactStore implements ArtifactStore {
     this.realRootPromise ??= mkdir(this.root, { recursive: true }).then(() => realpath(this.root));
     return this.realRootPromise;
   }
-
-  private realRootSync(): string {
-    try {
-      return realpathSync(this.root);
-    } catch {
-      return this.root; // not created yet: nothing under it can be a symlink
-    }
-  }
-}
-
-function isUnder(key: string, folder: string): boolean {
-  try {
-    validateKey(key);
-  } catch {
-    return false;
-  }
-  return folder === '' || key.startsWith(folder + '/');
-}
-
-async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(path)) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { size, sha256: hash.digest('hex') };
 }
 
 /** realpath of the path, or of its closest ancestor that exists (for paths not yet created). */
@@ -223,17 +211,6 @@ async function nearestExisting(path: string): Promise<string> {
   for (let p = path; ; p = dirname(p)) {
     try {
       const real = await realpath(p);
-      return p === path ? real : join(real, relative(p, path));
-    } catch (error) {
-      if (!isMissing(error) || dirname(p) === p) throw error;
-    }
-  }
-}
-
-function nearestExistingSync(path: string): string {
-  for (let p = path; ; p = dirname(p)) {
-    try {
-      const real = realpathSync(p);
       return p === path ? real : join(real, relative(p, path));
     } catch (error) {
       if (!isMissing(error) || dirname(p) === p) throw error;

@@ -1,7 +1,7 @@
 // Artifact keys: relative POSIX paths in normal form. Refusing anything else (rather than
 // normalising it) keeps one spelling per file, so keys in manifests and the registry compare
 // equal, and a key can never name a path outside the root. Shared by every store.
-import { ArtifactKeyError } from './errors';
+import { ArtifactKeyError, ArtifactOutsideRootError } from './errors';
 
 /** put() writes `.<name>.tmp-<pid>-<hex>` beside the target, then renames it into place. */
 export const TEMP_NAME = /^\..+\.tmp-\d+-[0-9a-f]+$/;
@@ -42,4 +42,15 @@ function keyProblem(key: string): string | undefined {
 /** prefix + '/' + rest, where prefix may be the root (''). */
 export function joinKey(prefix: string, rest: string): string {
   return prefix ? `${prefix}/${rest}` : rest;
+}
+
+/** How the registry names an artifact: `${rootUri}/${key}`, the same for every store. */
+export function uriOfKey(rootUri: string, key: string): string {
+  return `${rootUri}/${validateKey(key)}`;
+}
+
+/** The key of a URI made by uriOfKey; a URI under another root is refused, not guessed at. */
+export function keyOfUri(rootUri: string, uri: string): string {
+  if (!uri.startsWith(`${rootUri}/`)) throw new ArtifactOutsideRootError(uri, rootUri);
+  return validateKey(uri.slice(rootUri.length + 1));
 }

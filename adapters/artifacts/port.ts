@@ -1,6 +1,9 @@
-// Artifact storage: the TrueNAS NFS mount in production, a folder under .data by default.
-// Keys are relative POSIX paths ("models/thai-sentiment/runs/<run>/model.onnx"); a key that
-// would escape the root is refused.
+// Artifact storage: the TrueNAS NFS mount in production, a folder under .data by default, or
+// an Azure Blob container (`azblob://account/container/prefix`). Keys are relative POSIX
+// paths ("models/thai-sentiment/runs/<run>/model.onnx"); a key that would escape the root is
+// refused. Callers never see where bytes live: folder-shaped work (a dataset staged by a
+// tool, a model folder onnxruntime must open) goes through putFolder and localFolder, which
+// every implementation provides.
 
 export interface ArtifactEntry {
   key: string;
@@ -16,18 +19,35 @@ export interface Manifest {
 }
 
 export interface ArtifactStore {
-  /** Root as a URI for the registry, e.g. "file:///mnt/truenas/mlc". */
+  /** Root as a URI for the registry, e.g. "file:///mnt/truenas/mlc" or "azblob://acct/container/mlc". */
   readonly rootUri: string;
-  /** Absolute local path of a key (for tools that need files: onnxruntime, the tokenizer). */
-  localPath(key: string): string;
-  /** Atomic write (temp file + rename); returns the entry with its sha256. */
+  /** `${rootUri}/${key}`: how the registry names an artifact. */
+  uriOf(key: string): string;
+  /** The key of a URI from uriOf; ArtifactOutsideRootError when it names another root. */
+  keyOf(uri: string): string;
+  /** Atomic write: readers see the old bytes or the new, never part; returns size and sha256. */
   put(key: string, data: Uint8Array | string): Promise<ArtifactEntry>;
   get(key: string): Promise<Buffer>;
   exists(key: string): Promise<boolean>;
+  /** Every file key under the folder `prefix` ('' = all), sorted; in-progress writes hidden. */
   list(prefix: string): Promise<string[]>;
   sha256(key: string): Promise<string>;
   /** Hash every file under prefix and write prefix/manifest.json atomically. */
   writeManifest(prefix: string): Promise<Manifest>;
   /** Re-hash against prefix/manifest.json; throws ArtifactIntegrityError on any difference. */
   verifyManifest(prefix: string): Promise<Manifest>;
+  /**
+   * Copy every file of a local folder (recursively) under `prefix`, then write its manifest
+   * last: a folder is complete exactly when its manifest exists. Files already under prefix
+   * that are not in localDir are removed first, so a crashed earlier attempt leaves nothing
+   * behind. Returns the manifest.
+   */
+  putFolder(localDir: string, prefix: string): Promise<Manifest>;
+  /**
+   * A local folder holding the files under `prefix` (after verifying them against its
+   * manifest when one exists), for tools that need real files: onnxruntime, tokenizers, a
+   * packaging step. On a filesystem store this is the folder itself; on Blob, a download
+   * cached under the store's cache folder by manifest hash. Treat it as read-only.
+   */
+  localFolder(prefix: string): Promise<string>;
 }

@@ -52,7 +52,8 @@ export interface PreprocessInput {
    * whatever the spec's field names. Read after the original data: a feedback row equal to an original row is a
    * duplicate; with another label, both are quarantined as conflicting_label.
    */
-  extraFiles?: string[];
+  /** Feedback files; `name` (e.g. the artifact key) is what the report shows instead of the local path. */
+  extraFiles?: (string | { path: string; name: string })[];
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
@@ -88,9 +89,10 @@ export async function preprocessDataset(input: PreprocessInput): Promise<Preproc
   const main = await readDataset(mainPath, data.format, data.path);
   const sources: SourceSummary[] = [{ path: data.path, format: main.format, records: main.rows.length, blankLines: main.blankLines }];
   const raw = [...main.rows];
-  for (const extra of extraFiles) {
-    const read = await readDataset(resolve(specDir, extra), extname(extra).toLowerCase() === '.csv' ? 'csv' : 'jsonl', extra);
-    sources.push({ path: extra, format: read.format, records: read.rows.length, blankLines: read.blankLines });
+  for (const file of extraFiles) {
+    const extra = typeof file === 'string' ? { path: file, name: file } : file;
+    const read = await readDataset(resolve(specDir, extra.path), extname(extra.name).toLowerCase() === '.csv' ? 'csv' : 'jsonl', extra.name);
+    sources.push({ path: extra.name, format: read.format, records: read.rows.length, blankLines: read.blankLines });
     raw.push(...asFeedback(read.rows, data.textField, data.labelField));
   }
 

@@ -4,7 +4,7 @@
 
 export type RunState = 'submitted' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type DecisionKind = 'audit' | 'deploy' | 'retrain' | 'rollback';
-export type DecisionOutcome = 'approved' | 'rejected' | 'refused' | 'requested';
+export type DecisionOutcome = 'approved' | 'rejected' | 'refused' | 'requested' | 'failed';
 
 export interface DatasetVersionRecord {
   model: string;

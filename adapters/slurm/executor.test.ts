@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { clusterProfileSchema } from '../../domain/spec';
-import type { ClusterConfig } from '../../temporal.config';
+import type { SlurmClusterConfig } from '../../temporal.config';
 import { InvalidJobRequestError, SlurmCommandError } from './errors';
 import { SlurmExecutor } from './executor';
 import { FakeCluster } from './fake-cluster';
 import type { TrainingJobRequest } from './port';
 import type { ExecResult } from './ssh';
 
-const config: ClusterConfig = {
+const config: SlurmClusterConfig = {
   executor: 'slurm', host: 'login.hpc', port: 22, username: 'mlc', privateKeyPath: '/keys/id', knownHostsPath: '/keys/known_hosts',
   codeDir: '/home/mlc/code', artifactsRoot: '/nfs/mlc', python: '/home/mlc/venv/bin/python', pollIntervalMs: 1000,
 };

@@ -2,7 +2,7 @@
 // name (mlc-<key>) and the run folder's records (our slurm-job-id.submitted, train.py's
 // slurm-job-id) point back to an earlier submission, so a worker that crashed right after
 // sbatch, or an activity retried by Temporal, finds the job instead of queueing a second one.
-import type { ClusterConfig } from '../../temporal.config';
+import type { SlurmClusterConfig } from '../../temporal.config';
 import { InvalidJobRequestError, SlurmCommandError } from './errors';
 import { isAccountingDisabledError, parseSacct, parseSqueue, sacctCommand, squeueCommand } from './parse';
 import type { ClusterExecutor, JobStatus, SubmitResult, TrainingJobRequest } from './port';
@@ -31,7 +31,7 @@ export class SlurmExecutor implements ClusterExecutor {
   private readonly timeoutMs: number;
 
   constructor(
-    readonly config: ClusterConfig,
+    readonly config: SlurmClusterConfig,
     options: SlurmExecutorOptions = {},
   ) {
     this.timeoutMs = options.commandTimeoutMs ?? 60_000;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clusterProfileSchema } from '../../domain/spec';
-import type { ClusterConfig } from '../../temporal.config';
+import type { LocalClusterConfig } from '../../temporal.config';
 import { InvalidJobRequestError } from './errors';
 import { LocalExecutor } from './local-executor';
 import type { TrainingJobRequest } from './port';
@@ -23,8 +23,8 @@ function setup() {
   const codeDir = path.join(base, 'code');
   mkdirSync(path.join(codeDir, 'slurm'), { recursive: true });
   writeFileSync(path.join(codeDir, 'slurm/train.py'), fakeTrain);
-  const config: ClusterConfig = {
-    executor: 'local', host: 'localhost', port: 22, username: 'me', knownHostsPath: '/dev/null',
+  const config: LocalClusterConfig = {
+    executor: 'local',
     codeDir, artifactsRoot: path.join(base, 'artifacts'), python: '/bin/sh', pollIntervalMs: 50,
   };
   return { config, executor: new LocalExecutor(config) };

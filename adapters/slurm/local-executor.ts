@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ClusterConfig } from '../../temporal.config';
+import type { LocalClusterConfig } from '../../temporal.config';
 import { InvalidJobRequestError } from './errors';
 import type { ClusterExecutor, JobStatus, SubmitResult, TrainingJobRequest } from './port';
 import { relativePath, trainArgv, validateKey } from './sbatch';
@@ -45,7 +45,7 @@ const wrapper = [
 export class LocalExecutor implements ClusterExecutor {
   private closed = false;
 
-  constructor(readonly config: ClusterConfig) {}
+  constructor(readonly config: LocalClusterConfig) {}
 
   async submit(request: TrainingJobRequest): Promise<SubmitResult> {
     validateKey(request.key);

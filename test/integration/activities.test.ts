@@ -12,7 +12,6 @@ import type { Registry } from '../../adapters/db/port';
 import { openRegistry } from '../../adapters/db/open';
 import { startEndpoint, type Endpoint } from '../../adapters/endpoint/server';
 import { loadScorer } from '../../adapters/scoring/onnx-scorer';
-import { runDirOf } from '../../activities/deploy';
 import { parseSpec } from '../../domain/spec';
 import { loadConfig } from '../../temporal.config';
 import { tinyModel, TINY_LABELS, type TinyModel } from './helpers/tiny-model';
@@ -30,8 +29,8 @@ const name = 'activity-test';
 
 async function stageRun(runKey: string): Promise<string> {
   const runDir = `models/${name}/runs/${runKey}`;
-  await cp(model.dir, store.localPath(runDir), { recursive: true });
-  await registry.createRun({ runKey, model: name, generation: 1, attempt: 1, datasetHash: 'h', cluster: 'local', params: {}, artifactUri: `${store.rootUri}/${runDir}` });
+  await cp(model.dir, path.join(store.root, runDir), { recursive: true });
+  await registry.createRun({ runKey, model: name, generation: 1, attempt: 1, datasetHash: 'h', cluster: 'local', params: {}, artifactUri: store.uriOf(runDir) });
   return runDir;
 }
 
@@ -40,18 +39,19 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'mlc-activities-'));
   registry = await openRegistry({ dataDir: dir });
   store = new FsArtifactStore(path.join(dir, 'artifacts'));
-  await cp(model.dataDir, store.localPath(`datasets/${name}/h`), { recursive: true });
+  await cp(model.dataDir, path.join(store.root, `datasets/${name}/h`), { recursive: true });
   endpoint = await startEndpoint({
     host: '127.0.0.1', port: 0, apiKey: 'k'.repeat(32), loadScorer,
     resolveDeployment: async (m) => {
       const active = m ? await registry.activeDeployment(m) : null;
       const mv = active && (await registry.getModelVersion(active.model, active.version));
-      return mv ? { model: active.model, version: active.version, sha256: active.artifactSha256, modelDir: store.localPath(runDirOf(mv.artifactUri, store.rootUri)) } : null;
+      return mv ? { model: active.model, version: active.version, sha256: active.artifactSha256, modelDir: await store.localFolder(store.keyOf(mv.artifactUri)) } : null;
     },
     logPredictions: (r) => registry.logPredictions(r),
     addFeedback: (r) => registry.addFeedback(r),
   });
-  deps = { config: loadConfig(), registry, store, executor: () => { throw new Error('no cluster in this test'); }, loadScorer, temporal: null as never, endpointUrl: endpoint.url };
+  deps = { config: loadConfig(), registry, store, executor: () => { throw new Error('no cluster in this test'); }, loadScorer, temporal: null as never, endpointUrl: endpoint.url,
+    azureMl: () => { throw new Error('no Azure ML workspace in this test'); } };
 });
 
 afterAll(async () => {
@@ -73,7 +73,7 @@ describe('activities on real adapters', () => {
 
   it('refuses to register a run whose job left no ONNX file', async () => {
     const runDir = await stageRun('r-incomplete');
-    await rm(store.localPath(`${runDir}/model.onnx`));
+    await rm(path.join(store.root, `${runDir}/model.onnx`));
     await expect(call(createControlActivities(deps).registerTrainedModel, { model: name, runKey: 'r-incomplete', runDir })).rejects.toThrow(/model\.onnx is missing/);
   });
 
@@ -83,8 +83,10 @@ describe('activities on real adapters', () => {
     const spec = parseSpec({ name, labels: ['neg', 'pos'], data: { path: file }, roles: { auditors: ['a'], deployers: ['b'] } });
     const failure = await call(createControlActivities(deps).preprocessData, { spec, specDir: dir, generation: 1, extraDataKeys: [] }).catch((e: unknown) => e);
     expect(failure).toMatchObject({ type: 'DatasetError', nonRetryable: true, message: expect.stringMatching(/Rows set aside, each with its reason: .*quarantine\.jsonl/) });
+    // Named by its store URI: the rows are kept in the artifact store, wherever that lives.
     const quarantine = /Rows set aside, each with its reason: (\S+)/.exec((failure as Error).message)![1]!;
-    expect((await readFile(quarantine, 'utf8')).trim().split('\n')).toHaveLength(3);
+    expect(quarantine.startsWith(store.rootUri)).toBe(true);
+    expect((await store.get(store.keyOf(quarantine))).toString('utf8').trim().split('\n')).toHaveLength(3);
   });
 
   it('evaluates through ONNX and writes the audit package beside the run', async () => {
@@ -96,7 +98,7 @@ describe('activities on real adapters', () => {
     expect(summary.gatesPassed).toBe(false);
     expect(summary.gates.map((g) => g.passed)).toEqual([true, false]);
     expect(summary.metrics.test_accuracy).toBeGreaterThan(0);
-    const card = await readFile(store.localPath(summary.auditPackageKey), 'utf8');
+    const card = await readFile(path.join(store.root, summary.auditPackageKey), 'utf8');
     expect(card).toMatch(/Confusion matrix/);
     expect(card).toMatch(/## Per slice[\s\S]*\| script: /);
     expect(summary.auditPackageKey).toBe(`models/${name}/evaluations/r1/model-card.md`);
@@ -117,7 +119,7 @@ describe('activities on real adapters', () => {
     const sha = (await registry.getModelVersion(name, 1))!.sha256;
     await expect(call(control.deployModelVersion, { model: name, version: 1, auditedSha256: 'f'.repeat(64), actor: 'bob', deploymentKey: 'd2' }))
       .rejects.toMatchObject({ type: 'ArtifactHashMismatch', nonRetryable: true });
-    await appendFile(store.localPath(`models/${name}/runs/r1/model.onnx`), Buffer.from([0]));
+    await appendFile(path.join(store.root, `models/${name}/runs/r1/model.onnx`), Buffer.from([0]));
     await expect(call(control.deployModelVersion, { model: name, version: 1, auditedSha256: sha, actor: 'bob', deploymentKey: 'd3' }))
       .rejects.toMatchObject({ type: 'ArtifactIntegrityError', nonRetryable: true });
     expect((await registry.activeDeployment(name))?.deploymentKey).toBe('d1');

@@ -8,10 +8,10 @@ import { SlurmExecutor } from '../../adapters/slurm/executor';
 import type { JobStatus, TrainingJobRequest } from '../../adapters/slurm/port';
 import { shellCommand } from '../../adapters/slurm/shell';
 import { clusterProfileSchema } from '../../domain/spec';
-import { loadConfig, type ClusterConfig } from '../../temporal.config';
+import { loadConfig, type SlurmClusterConfig } from '../../temporal.config';
 import { TINY_LABELS, TINY_PARAMS, tinyDataset } from './helpers/tiny-model';
 
-const config = loadConfig().clusters.local as ClusterConfig;
+const config = loadConfig().clusters.local as SlurmClusterConfig;
 const run = `it-train-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const abs = (p: string) => path.join(config.artifactsRoot, p);
 let executor: SlurmExecutor;

@@ -17,9 +17,9 @@ import { shellCommand } from '../../adapters/slurm/shell';
 import { clusterProfileSchema } from '../../domain/spec';
 import { loadConfig } from '../../temporal.config';
 import { TINY_LABELS, TINY_PARAMS, tinyDataset } from './helpers/tiny-model';
-import type { ClusterConfig } from '../../temporal.config';
+import type { SlurmClusterConfig } from '../../temporal.config';
 
-const config = loadConfig().clusters.local as ClusterConfig;
+const config = loadConfig().clusters.local as SlurmClusterConfig;
 const run = `it-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const keys: string[] = [];
 const profile = clusterProfileSchema.parse({ partition: 'cpu', memory: '100M', timeLimit: '00:03:00', checkpointSignalSeconds: 10 });

@@ -11,6 +11,8 @@ export interface Script {
   jobEnds: string[];
   gatesPassed: boolean[];
   degraded: boolean;
+  /** Azure rollout: traffic shares (of the new version) at which the routed smoke check fails. */
+  failRolloutAt: number[];
 }
 
 const failed = new Set(['FAILED', 'TIMEOUT', 'OUT_OF_MEMORY', 'NODE_FAIL', 'PREEMPTED', 'CANCELLED']);
@@ -22,6 +24,7 @@ export function fakeActivities(script: Partial<Script> = {}) {
   const jobs: string[] = [];
   let versions = 0;
   let evaluations = 0;
+  let traffic: Record<string, number> = {};
   const log = (name: string, input: unknown) => calls.push({ name, input });
 
   const control: ControlActivities = {
@@ -74,6 +77,37 @@ export function fakeActivities(script: Partial<Script> = {}) {
     async deployModelVersion(input) {
       log('deployModelVersion', input);
       return { endpointUrl: 'http://127.0.0.1:8765' };
+    },
+    // Azure ML: a release whose steps succeed unless the script says which step fails.
+    async prepareAzureMlRelease(input) {
+      log('prepareAzureMlRelease', input);
+      return { deploymentName: `v${input.version}`, modelId: `models/${input.model}/versions/${input.version}`, codeId: 'code', environmentId: 'env', packageSha256: 'pkg', smokeTexts: ['a', 'b'] };
+    },
+    async createAzureMlDeployment(input) {
+      log('createAzureMlDeployment', input);
+      return { scoringUri: `https://${input.deployment.endpoint}.example/score` };
+    },
+    async getAzureMlTraffic(input) {
+      log('getAzureMlTraffic', input);
+      return { ...traffic };
+    },
+    async setAzureMlTraffic(input) {
+      log('setAzureMlTraffic', input);
+      traffic = { ...input.traffic };
+    },
+    async checkAzureMlEndpoint(input) {
+      log('checkAzureMlEndpoint', input);
+      // The new version's share during a rollout: the smaller of the live shares.
+      const share = Math.min(100, ...Object.values(traffic).filter((p) => p > 0));
+      const failing = !input.pinned && script.failRolloutAt?.includes(share);
+      return { ok: !failing, requests: 2, failures: failing ? 2 : 0, p95Ms: 5, servedBy: {}, detail: failing ? '2 of 2 requests failed' : 'fine' };
+    },
+    async recordAzureMlDeployment(input) {
+      log('recordAzureMlDeployment', input);
+    },
+    async pruneAzureMlDeployments(input) {
+      log('pruneAzureMlDeployments', input);
+      return [];
     },
     async ensureMonitoringSchedule(input) {
       log('ensureMonitoringSchedule', input);

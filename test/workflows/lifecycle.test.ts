@@ -239,6 +239,56 @@ describe('modelLifecycle', () => {
     });
   });
 
+  it('rolls a version out to Azure ML step by step, restores traffic when a step fails, and retries on the next deploy request', async () => {
+    const azureSpec = parseSpec({ ...spec, deployment: { target: 'azureml', workspace: 'prod', endpoint: 'wf-endpoint', rollout: [10, 50, 100] } });
+    const script = { degraded: true, failRolloutAt: [] as number[] };
+    const fakes = fakeActivities(script);
+    await run(fakes, async () => {
+      const h = await start(azureSpec);
+      await reach(h, 'awaiting_audit');
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v1 ok' }] });
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+      await reach(h, 'monitoring');
+      // Nothing live yet: v1 takes all traffic in one step.
+      expect(fakes.named('setAzureMlTraffic').map((c) => (c as { traffic: unknown }).traffic)).toEqual([{ v1: 100 }]);
+      expect(fakes.named('ensureMonitoringSchedule').at(-1)).toMatchObject({ deployment: { target: 'azureml', endpoint: 'wf-endpoint' } });
+
+      await env.client.workflow.execute('modelMonitoring', {
+        taskQueue: taskQueues.control, workflowId: `monitor-az-${n}`,
+        args: [{ model: azureSpec.name, lifecycleWorkflowId: h.workflowId, labels: azureSpec.labels, monitoring: azureSpec.monitoring, deployment: azureSpec.deployment }],
+      });
+      expect(fakes.named('computeMonitoringReport').at(-1)).toMatchObject({ deployment: { target: 'azureml' } });
+      await reach(h, 'awaiting_audit', 2);
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v2 ok' }] });
+      script.failRolloutAt.push(50);
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'first try' }] });
+      const failed = await until(h, (s) => s.stage === 'awaiting_deploy' && s.lastDecision?.outcome === 'failed', 'reported the failed rollout');
+      expect(failed.lastDecision!.reason).toMatch(/rollout step 50% failed.*Traffic is back to \{"v1":100\}/s);
+      expect(fakes.named('setAzureMlTraffic').slice(1).map((c) => (c as { traffic: unknown }).traffic)).toEqual([
+        { v1: 90, v2: 10 }, { v1: 50, v2: 50 }, { v1: 100 },
+      ]);
+      expect(fakes.named('recordAzureMlDeployment')).toHaveLength(1);
+
+      script.failRolloutAt.length = 0;
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'second try' }] });
+      const live = await reach(h, 'monitoring', 2);
+      expect(live.deployedVersion).toBe(2);
+      expect(fakes.named('setAzureMlTraffic').slice(4).map((c) => (c as { traffic: unknown }).traffic)).toEqual([
+        { v1: 90, v2: 10 }, { v1: 50, v2: 50 }, { v1: 0, v2: 100 },
+      ]);
+
+      expect(await h.executeUpdate(rollbackRequestUpdate, { args: [{ actor: 'bob', version: 1, reason: 'v2 misroutes questions' }] })).toEqual({ accepted: true });
+      const back = await until(h, (x) => x.deployedVersion === 1 && x.stage === 'monitoring', 'rolled back to version 1');
+      expect(fakes.named('setAzureMlTraffic').at(-1)).toMatchObject({ traffic: { v1: 100, v2: 0 } });
+      expect(fakes.named('prepareAzureMlRelease').at(-1)).toMatchObject({ version: 1, auditedSha256: 'sha-1' });
+      expect(back.decisions.map((d) => `${d.kind}:${d.outcome}`)).toEqual([
+        'audit:approved', 'deploy:approved', 'retrain:requested', 'audit:approved', 'deploy:failed', 'deploy:approved', 'rollback:approved',
+      ]);
+      expect(new Set(fakes.decisions.map((d) => d.decisionKey)).size).toBe(fakes.decisions.length);
+      await h.terminate('test done');
+    });
+  });
+
   it('cancelling the lifecycle cancels the SLURM job', async () => {
     const fakes = fakeActivities({ jobEnds: ['HANG'] });
     await run(fakes, async () => {

@@ -1,0 +1,350 @@
+"""Scoring script for an Azure ML managed online endpoint (azureml-inference-server-http).
+
+It serves the run folder that adapters/azureml/package.ts packages, and must answer exactly what
+the Node scorer (adapters/scoring/onnx-scorer.ts) answers for the same texts: the same text
+normalisation (normalizeText in domain/dataset.ts), the same truncation that keeps </s>, the same
+batching and padding, softmax in float64. test/integration/azureml-score.test.ts holds the two equal.
+
+With MLC_REQUEST_LOG_URL set, every prediction is also appended, one JSON line per text, to an
+append blob (what Azure ML's data collector does), for monitoring to read back
+(adapters/azureml/request-log.ts). Logging runs on a background thread and never fails a request.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import queue
+import re
+import socket
+import threading
+import time
+import unicodedata
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+# The module the server aliases as azureml.contrib.services.aml_request (the name in Azure's
+# docs); importing it by its own name also works outside the server (tests call run() directly).
+from azureml_inference_server_http.api.aml_request import AMLRequest, rawhttp
+from azureml_inference_server_http.api.aml_response import AMLResponse
+
+logger = logging.getLogger("mlc.score")
+
+SERVING_FILE = "serving.json"
+SERVING_FORMAT = "mlc-serving/1"
+# The only normalisation this script knows; package.ts writes its name into serving.json.
+NORMALIZATION = "nfc-collapse-whitespace-drop-zwsp/1"
+# The local endpoint's limits (adapters/endpoint/server.ts), so a client sees one contract.
+MAX_BODY_BYTES = 1024 * 1024
+MAX_TEXTS = 256
+MAX_TEXT_CHARS = 5000
+EXPECTED_SHAPE = (
+    f'expected a JSON object {{"texts": ["...", ...]}} with 1 to {MAX_TEXTS} strings of at most '
+    f'{MAX_TEXT_CHARS} characters, or {{"text": "..."}}'
+)
+
+# normalizeText: drop ZWSP/BOM, collapse every JavaScript \s run to one space, trim, NFC.
+# JavaScript's \s is spelled out: Python's \s and str.strip() include other characters
+# (U+001C-U+001F, U+0085) and leave out U+FEFF.
+_INVISIBLE = re.compile("[\u200b\ufeff]")
+_JS_SPACE = re.compile("[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+")
+
+
+def normalize_text(text: str) -> str:
+    return unicodedata.normalize("NFC", _JS_SPACE.sub(" ", _INVISIBLE.sub("", text)).strip(" "))
+
+
+class Model:
+    """A loaded run folder: labels, tokenizer, ONNX session and the settings from serving.json."""
+
+    def __init__(self, folder: Path):
+        settings = json.loads((folder / SERVING_FILE).read_text("utf-8"))
+        if settings.get("format") != SERVING_FORMAT:
+            raise ValueError(f"{folder / SERVING_FILE}: format {settings.get('format')!r}, expected {SERVING_FORMAT!r}")
+        if settings.get("normalization") != NORMALIZATION:
+            raise ValueError(f"{folder / SERVING_FILE}: normalization {settings.get('normalization')!r} is unknown to this score.py (knows {NORMALIZATION!r})")
+        self.folder = folder
+        self.settings = settings
+        self.labels: list[str] = json.loads((folder / "labels.json").read_text("utf-8"))
+        self.max_length: int = settings["maxLength"]
+        self.batch_size: int = settings["batchSize"]
+        self.pad_id: int = settings["padId"]
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        self.prefix, self.suffix = self._frame()
+        self.session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+
+    def _frame(self) -> tuple[list[int], list[int]]:
+        # Recovered from a probe as the Node scorer does (specialFrame), and checked against the
+        # frame Node found when packaging: a tokenizer that frames differently fails here, at init.
+        probe = "mlc probe ทดสอบ"
+        framed = self.tokenizer.encode(probe, add_special_tokens=True).ids
+        bare = self.tokenizer.encode(probe, add_special_tokens=False).ids
+        for p in range(len(framed) - len(bare) + 1):
+            if framed[p:p + len(bare)] == bare:
+                frame = (framed[:p], framed[p + len(bare):])
+                break
+        else:
+            raise ValueError("tokenizer.json: the post-processor rewrites the text ids; not supported")
+        expected = (self.settings["frame"]["prefix"], self.settings["frame"]["suffix"])
+        if frame != tuple(expected):
+            raise ValueError(f"tokenizer frame {frame} differs from the one recorded at packaging {expected}")
+        return frame
+
+    def encode(self, text: str) -> list[int]:
+        room = self.max_length - len(self.prefix) - len(self.suffix)
+        content = self.tokenizer.encode(text, add_special_tokens=False).ids
+        return self.prefix + content[:room] + self.suffix
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        out: list[dict] = []
+        for start in range(0, len(texts), self.batch_size):
+            rows = [self.encode(normalize_text(t)) for t in texts[start:start + self.batch_size]]
+            width = max(len(r) for r in rows)
+            ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for i, r in enumerate(rows):
+                ids[i, :len(r)] = r
+                mask[i, :len(r)] = 1
+            feeds = {"input_ids": ids}
+            if "attention_mask" in self.inputs:
+                feeds["attention_mask"] = mask
+            if "token_type_ids" in self.inputs:
+                feeds["token_type_ids"] = np.zeros_like(ids)
+            logits = self.session.run(["logits"], feeds)[0].astype(np.float64)
+            exps = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probs = exps / exps.sum(axis=1, keepdims=True)
+            for row in probs:
+                best = int(np.argmax(row))  # ties go to the earlier label, as in Node
+                out.append({"label": self.labels[best], "probabilities": {l: float(p) for l, p in zip(self.labels, row)}})
+        return out
+
+
+def find_model_folder(root: Path) -> Path:
+    """Azure mounts a registered folder under AZUREML_MODEL_DIR, in a subfolder named after it."""
+    if (root / SERVING_FILE).is_file():
+        return root
+    found = sorted(p.parent for p in root.rglob(SERVING_FILE))
+    if len(found) != 1:
+        problem = f"{len(found)} folders with {SERVING_FILE} ({', '.join(map(str, found))})" if found else f"no {SERVING_FILE}"
+        raise FileNotFoundError(f"{problem} under AZUREML_MODEL_DIR={root}; register exactly one model folder built by adapters/azureml/package.ts")
+    return found[0]
+
+
+class RequestLog:
+    """Appends prediction lines to <prefix>/<model>/<deployment>/<yyyy>/<mm>/<dd>/<HH>/<host>-<pid>.jsonl."""
+
+    FLUSH_SECONDS = 1.0
+    MAX_APPEND_BYTES = 4 * 1024 * 1024  # an append block's limit in every service version
+    MAX_QUEUED = 100_000
+
+    def __init__(self, url: str, model: str, deployment: str):
+        self.url, self.model, self.deployment = url, model, deployment
+        self.container, self.prefix = _container_client(url)
+        self.queue: queue.Queue[dict] = queue.Queue(self.MAX_QUEUED)
+        self.pid = -1
+        self.created: set[str] = set()
+        self.rollover: dict[str, int] = {}  # per hour: a blob at the 50,000-block limit continues in <name>-<n>.jsonl
+        self.dropped = 0
+        self.lock = threading.Lock()
+        atexit.register(self.flush)
+
+    def add(self, lines: list[dict]) -> None:
+        self._ensure_thread()
+        dropped = 0
+        for line in lines:
+            try:
+                self.queue.put_nowait(line)
+            except queue.Full:
+                dropped += 1
+        if dropped:
+            self.dropped += dropped
+            logger.warning("request log: %d lines dropped, %d so far (queue full: Blob too slow or unreachable)", dropped, self.dropped)
+
+    def _ensure_thread(self) -> None:
+        # Started lazily in the process that serves: gunicorn may run init() before forking.
+        if self.pid != os.getpid():
+            self.pid = os.getpid()
+            self.created.clear()
+            threading.Thread(target=self._loop, name="mlc-request-log", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.FLUSH_SECONDS)
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            lines: list[dict] = []
+            while True:
+                try:
+                    lines.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            if not lines:
+                return
+            try:
+                self._append(lines)
+            except Exception as e:  # noqa: BLE001 — logging must never take the endpoint down
+                logger.warning("request log: %d lines not written to %s: %s", len(lines), self.url, e)
+
+    def _append(self, lines: list[dict]) -> None:
+        by_hour: dict[str, list[bytes]] = {}
+        for line in lines:
+            hour = line["at"][:13]  # yyyy-mm-ddTHH, the hour the prediction was made (UTC)
+            by_hour.setdefault(hour, []).append((json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8"))
+        for hour, encoded in by_hour.items():
+            block: list[bytes] = []
+            size = 0
+            for data in encoded:
+                if block and size + len(data) > self.MAX_APPEND_BYTES:
+                    self._append_block(hour, b"".join(block))
+                    block, size = [], 0
+                block.append(data)
+                size += len(data)
+            self._append_block(hour, b"".join(block))
+
+    def _append_block(self, hour: str, block: bytes) -> None:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError, ResourceExistsError
+
+        for _ in range(3):
+            name = self._blob_name(hour)
+            blob = self.container.get_blob_client(name)
+            if name not in self.created:
+                try:  # never truncate a blob another process (an earlier pid 1, say) began
+                    blob.create_append_blob(match_condition=MatchConditions.IfMissing)
+                except ResourceExistsError:
+                    pass
+                self.created.add(name)
+            try:
+                blob.append_block(block)
+                return
+            except HttpResponseError as e:
+                if getattr(e, "error_code", None) != "BlockCountExceedsLimit":
+                    raise
+                self.rollover[hour] = self.rollover.get(hour, 0) + 1
+        raise RuntimeError(f"append blob {name} is full and so are its rollovers")
+
+    def _blob_name(self, hour: str) -> str:
+        y, m, d, h = hour[0:4], hour[5:7], hour[8:10], hour[11:13]
+        suffix = f"-{self.rollover[hour]}" if self.rollover.get(hour) else ""
+        parts = [self.prefix, self.model, self.deployment, y, m, d, h, f"{socket.gethostname()}-{os.getpid()}{suffix}.jsonl"]
+        return "/".join(p for p in parts if p)
+
+
+def _container_client(url: str):
+    """MLC_REQUEST_LOG_URL is a container URL plus a path prefix. Emulators use path-style URLs
+    (http://host:port/<account>/<container>/...); Azure puts the account in the host name."""
+    from azure.storage.blob import BlobServiceClient, ExponentialRetry
+
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    connection_string = os.environ.get("MLC_REQUEST_LOG_CONNECTION_STRING")
+    host = parts.hostname or ""
+    if connection_string:
+        account = dict(kv.split("=", 1) for kv in connection_string.split(";") if "=" in kv).get("AccountName")
+        path_style = bool(segments) and segments[0] == account
+    else:
+        path_style = host == "localhost" or re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]+", host) is not None
+    account_url = f"{parts.scheme}://{parts.netloc}" + (f"/{segments.pop(0)}" if path_style and segments else "")
+    if not segments:
+        raise ValueError(f"MLC_REQUEST_LOG_URL={url} names no container")
+    container, prefix = segments[0], "/".join(segments[1:])
+    # The default (15 s, then 18, 24...) would hold the log thread for a minute per failed append.
+    retry = {"retry_policy": ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=3), "connection_timeout": 10}
+    if connection_string:  # the emulator, or an account key; its BlobEndpoint names the account
+        service = BlobServiceClient.from_connection_string(connection_string, **retry)
+    else:
+        from azure.identity import DefaultAzureCredential  # the endpoint's managed identity
+
+        service = BlobServiceClient(account_url, credential=DefaultAzureCredential(), **retry)
+    return service.get_container_client(container), prefix
+
+
+_model: Model | None = None
+_log: RequestLog | None = None
+_identity: dict = {}
+
+
+def init() -> None:
+    global _model, _log, _identity
+    root = Path(os.environ.get("AZUREML_MODEL_DIR", "."))
+    _model = Model(find_model_folder(root))
+    version = os.environ.get("MLC_MODEL_VERSION") or _model.settings.get("version")
+    _identity = {
+        "model": os.environ.get("MLC_MODEL_NAME") or _model.settings.get("model"),
+        "version": int(version) if version is not None else None,
+        "deployment": os.environ.get("MLC_DEPLOYMENT_NAME") or "default",
+    }
+    url = os.environ.get("MLC_REQUEST_LOG_URL")
+    _log = None
+    if url:
+        try:
+            _log = RequestLog(url, _identity["model"], _identity["deployment"])
+        except Exception as e:  # noqa: BLE001 — serve unlogged rather than not at all
+            logger.warning("request log: off, MLC_REQUEST_LOG_URL=%s is unusable: %s", url, e)
+    logger.info("loaded %s v%s from %s (maxLength %d); request log: %s", _identity["model"], _identity["version"], _model.folder, _model.max_length, url if _log else "off")
+
+
+def _reply(status: int, body: dict) -> AMLResponse:
+    return AMLResponse(body, status, json_str=True)
+
+
+class BadRequest(ValueError):
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def parse_texts(raw: bytes) -> list[str]:
+    """The request body's texts; raises BadRequest with a message for the client."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequest(f"request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES} (1 MiB): send fewer texts per request", 413)
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BadRequest(f"request body is not valid JSON ({e}); {EXPECTED_SHAPE}") from None
+    if isinstance(body, dict) and set(body) == {"text"} and isinstance(body["text"], str):
+        texts = [body["text"]]
+    elif isinstance(body, dict) and set(body) == {"texts"} and isinstance(body["texts"], list):
+        texts = body["texts"]
+    else:
+        raise BadRequest(f"request body has the wrong shape; {EXPECTED_SHAPE}")
+    if not 1 <= len(texts) <= MAX_TEXTS:
+        raise BadRequest(f"texts has {len(texts)} items; {EXPECTED_SHAPE}")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str) or len(t) > MAX_TEXT_CHARS:
+            raise BadRequest(f"texts[{i}] is not a string of at most {MAX_TEXT_CHARS} characters; {EXPECTED_SHAPE}")
+    return texts
+
+
+@rawhttp
+def run(request: AMLRequest) -> AMLResponse:
+    request_id = request.headers.get("x-ms-request-id") or request.headers.get("x-request-id") or str(uuid.uuid4())
+    if request.method != "POST":
+        return _reply(405, {"error": f"/score takes POST; {EXPECTED_SHAPE}", "requestId": request_id})
+    try:
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            raise BadRequest(f"request body is {request.content_length} bytes; the limit is {MAX_BODY_BYTES} (1 MiB): send fewer texts per request", 413)
+        texts = parse_texts(request.get_data())
+    except BadRequest as e:
+        return _reply(e.status, {"error": str(e), "requestId": request_id})
+    assert _model is not None, "init() was not called"
+    predictions = _model.predict(texts)
+    if _log is not None:
+        try:
+            at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            _log.add([{"requestId": request_id, **_identity, "text": t, **p, "at": at} for t, p in zip(texts, predictions)])
+        except Exception as e:  # noqa: BLE001 — the answer matters more than its log line
+            logger.warning("request log: request %s not logged: %s", request_id, e)
+    return _reply(200, {**_identity, "predictions": predictions, "requestId": request_id})

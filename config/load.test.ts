@@ -1,0 +1,100 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigWithSources } from './load';
+import { renderConfig } from './show';
+
+const repo = '/repo';
+function withFile(yaml: string): NodeJS.ProcessEnv {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mlc-config-'));
+  const file = path.join(dir, 'mlc.yaml');
+  writeFileSync(file, yaml);
+  return { MLC_CONFIG: file, USER: 'me' };
+}
+
+const twoClustersAndAWorkspace = `
+clusters:
+  hpc:
+    executor: slurm
+    host: login.hpc.example.org
+    username: mlops
+    privateKeyPath: keys/id_ed25519
+    knownHostsPath: keys/known_hosts
+    codeDir: /shared/mlc
+    artifactsRoot: /mnt/truenas/mlc
+    python: /shared/venv/bin/python
+    pollIntervalMs: 5000
+  gpu2:
+    executor: slurm
+    host: 10.0.0.5
+    port: 2200
+    username: mlops
+    knownHostsPath: /etc/mlc/known_hosts
+    codeDir: /shared/mlc
+    artifactsRoot: /mnt/truenas/mlc
+    python: /shared/venv/bin/python
+    pollIntervalMs: 5000
+workspaces:
+  prod:
+    subscriptionId: 00000000-0000-0000-0000-000000000000
+    resourceGroup: ml-prod
+    workspace: ml-prod-ws
+`;
+
+describe('loadConfigWithSources', () => {
+  it('embedded defaults: the local cluster, the local process cluster, no workspaces', () => {
+    const { config, sources, file } = loadConfigWithSources(repo, { USER: 'me' });
+    expect(file).toBeNull();
+    expect(Object.keys(config.clusters).sort()).toEqual(['local', 'local-process']);
+    expect(config.clusters['local-process']).not.toHaveProperty('host');
+    expect(config.workspaces).toEqual({});
+    expect(sources.get('clusters.local.host')).toBe('default');
+  });
+
+  it('a file with two SLURM clusters and a workspace validates; paths resolve against the file, defaults fill in', () => {
+    const env = withFile(twoClustersAndAWorkspace);
+    const { config, sources } = loadConfigWithSources(repo, env);
+    expect(Object.keys(config.clusters).sort()).toEqual(['gpu2', 'hpc', 'local', 'local-process']);
+    const hpc = config.clusters.hpc!;
+    expect(hpc).toMatchObject({ executor: 'slurm', host: 'login.hpc.example.org', port: 22, privateKeyPath: path.join(path.dirname(env.MLC_CONFIG!), 'keys/id_ed25519') });
+    expect(config.workspaces.prod).toMatchObject({ datastore: 'workspaceblobstore', armEndpoint: 'https://management.azure.com', credential: { kind: 'default' } });
+    expect(sources.get('clusters.hpc.host')).toBe(`file ${env.MLC_CONFIG}`);
+  });
+
+  it('environment variables override the file and say so', () => {
+    const env = { ...withFile('temporal:\n  address: temporal.prod:7233\n'), TEMPORAL_ADDRESS: '10.1.1.1:7233', DATABASE_URL: 'postgres://mlc:hunter2@db/mlc' };
+    const loaded = loadConfigWithSources(repo, env);
+    expect(loaded.config.temporal.address).toBe('10.1.1.1:7233');
+    expect(loaded.sources.get('temporal.address')).toBe('env TEMPORAL_ADDRESS');
+    const shown = renderConfig(loaded);
+    expect(shown).toContain('temporal.address = "10.1.1.1:7233"    # env TEMPORAL_ADDRESS');
+    expect(shown).not.toContain('hunter2');
+    expect(shown).toContain('postgres://mlc:****@db/mlc');
+  });
+
+  it('a bad file names the field, the problem and the file', () => {
+    const env = withFile('clusters:\n  hpc:\n    executor: slurm\n    host: x\n    username: u\n    codeDir: /c\n    artifactsRoot: /a\n    python: /p\n    pollIntervalMs: 1000\n    passwd: oops\n');
+    const err = (() => { try { loadConfigWithSources(repo, env); } catch (e) { return e; } })();
+    expect(err).toBeInstanceOf(ConfigError);
+    const message = (err as Error).message;
+    expect(message).toMatch(/clusters\.hpc\.knownHostsPath: .*\(from file .*mlc\.yaml\)/);
+    expect(message).toMatch(/clusters\.hpc: .*passwd/);
+  });
+
+  it('a local-process cluster has no SSH fields; an unknown executor is refused', () => {
+    expect(() => loadConfigWithSources(repo, withFile('clusters:\n  box:\n    executor: local\n    host: x\n    codeDir: /c\n    artifactsRoot: /a\n    python: /p\n    pollIntervalMs: 1000\n'))).toThrow(/clusters\.box.*host/);
+    expect(() => loadConfigWithSources(repo, withFile('clusters:\n  box:\n    executor: k8s\n'))).toThrow(/clusters\.box\.executor/);
+  });
+
+  it('an unreadable or non-YAML file is a clear error', () => {
+    expect(() => loadConfigWithSources(repo, { MLC_CONFIG: '/nonexistent/mlc.yaml' })).toThrow(/MLC_CONFIG names \/nonexistent\/mlc.yaml, which cannot be read \(ENOENT\)/);
+    expect(() => loadConfigWithSources(repo, withFile('clusters: [1, 2'))).toThrow(/not valid YAML/);
+  });
+
+  it('an azblob:// artifact root stays a URL, and clusters keep their filesystem root', () => {
+    const { config } = loadConfigWithSources(repo, { USER: 'me', MLC_ARTIFACTS_ROOT: 'azblob://acct/mlc/artifacts' });
+    expect(config.paths.artifacts).toBe('azblob://acct/mlc/artifacts');
+    expect(config.clusters.local!.artifactsRoot).toBe('/repo/.data/artifacts');
+  });
+});

@@ -1,0 +1,100 @@
+// The application's configuration, as zod schemas: where Temporal is, where artifacts and
+// the registry live, and the named places work goes to — compute clusters (by executor kind)
+// and Azure ML workspaces. Secrets are never values here: only paths of files or names of
+// environment variables that hold them.
+import { z } from 'zod';
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'a name: lower-case letters, digits and dashes');
+
+const clusterCommon = {
+  /** Where the repository (slurm/train.py) lives as seen from the cluster's nodes. */
+  codeDir: z.string().min(1),
+  /** The artifact root as seen from the cluster (the same NFS export the workers mount). */
+  artifactsRoot: z.string().min(1),
+  /** Python interpreter on the nodes, with torch and transformers installed. */
+  python: z.string().min(1),
+  /** One squeue (+ sacct/scontrol) round per cluster per interval, whatever the job count. */
+  pollIntervalMs: z.coerce.number().int().positive(),
+};
+
+/** A SLURM cluster reached over SSH (sbatch, squeue, sacct, scontrol on its login host). */
+export const slurmClusterSchema = z.strictObject({
+  executor: z.literal('slurm'),
+  host: z.string().min(1),
+  port: z.coerce.number().int().positive().default(22),
+  username: z.string().min(1),
+  /** Path to the private key; never put the key itself in config or workflow input. */
+  privateKeyPath: z.string().optional(),
+  /** Use the SSH agent at this socket instead of a key file. */
+  agentSocket: z.string().optional(),
+  /** Pinned host keys (OpenSSH known_hosts format). Required: we never accept blindly. */
+  knownHostsPath: z.string().min(1),
+  ...clusterCommon,
+});
+
+/** No scheduler: the same script as a child process of the worker, same artifact layout. */
+export const localClusterSchema = z.strictObject({
+  executor: z.literal('local'),
+  ...clusterCommon,
+});
+
+export const clusterSchema = z.discriminatedUnion('executor', [slurmClusterSchema, localClusterSchema]);
+export type ClusterConfig = z.infer<typeof clusterSchema>;
+export type SlurmClusterConfig = z.infer<typeof slurmClusterSchema>;
+export type LocalClusterConfig = z.infer<typeof localClusterSchema>;
+
+/** How a worker authenticates to Azure. */
+const azureCredentialSchema = z.discriminatedUnion('kind', [
+  /** @azure/identity's DefaultAzureCredential chain: service principal env, managed identity, Azure CLI. */
+  z.strictObject({ kind: z.literal('default') }),
+  /** A bearer token read from a file at each use (the emulated control plane; a token broker's output). */
+  z.strictObject({ kind: z.literal('token-file'), path: z.string().min(1) }),
+]);
+
+/** An Azure ML workspace, named in specs as `deployment.workspace`. */
+export const workspaceSchema = z.strictObject({
+  subscriptionId: z.string().min(1),
+  resourceGroup: z.string().min(1),
+  workspace: z.string().min(1),
+  /** Azure region of new endpoints, e.g. "westeurope". */
+  location: z.string().min(1).default('westeurope'),
+  /** The datastore packages are uploaded to (the workspace's default blob store). */
+  datastore: z.string().min(1).default('workspaceblobstore'),
+  /** Resource Manager endpoint; only an emulator or a sovereign cloud changes it. */
+  armEndpoint: z.string().url().default('https://management.azure.com'),
+  /** PEM file of an extra CA to trust for armEndpoint (an emulator's self-signed certificate). */
+  caFile: z.string().optional(),
+  credential: azureCredentialSchema.prefault({ kind: 'default' }),
+  /** Blob service URL of the datastore's account when it is not https://<account>.blob.core.windows.net (an emulator). */
+  blobEndpoint: z.string().url().optional(),
+  /** Name of an environment variable holding a storage connection string (an emulator); else the credential above. */
+  blobConnectionStringEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+  /** Where score.py appends its request log (container/prefix in the datastore's account). */
+  requestLog: z.strictObject({ container: z.string().min(3).default('mlc-requests'), prefix: z.string().default('requests') }).prefault({}),
+});
+export type WorkspaceConfig = z.infer<typeof workspaceSchema>;
+
+export const configSchema = z.strictObject({
+  temporal: z.strictObject({
+    address: z.string().min(1),
+    namespace: z.string().min(1),
+    uiUrl: z.string().url(),
+  }),
+  paths: z.strictObject({
+    data: z.string(),
+    /** Artifact store location: a path (the NFS mount) or azblob://account/container/prefix. */
+    artifacts: z.string(),
+    logs: z.string(),
+    secrets: z.string(),
+  }),
+  /** PostgreSQL URL; when absent the registry is embedded PGlite under paths.data. */
+  databaseUrl: z.string().url().optional(),
+  endpoint: z.strictObject({
+    host: z.string(),
+    port: z.coerce.number().int().positive(),
+  }),
+  clusters: z.record(name, clusterSchema),
+  workspaces: z.record(name, workspaceSchema).default({}),
+});
+export type MlcConfig = z.infer<typeof configSchema>;
+export { name as configNameSchema };

@@ -1,0 +1,22 @@
+// Where each artifact lives under the artifact root: the one place the layout is spelled
+// out. Activities, the CLI and tests ask here instead of building keys by hand, so moving a
+// folder is one change, and a run's key never drifts between the job and its readers.
+
+export const artifactLayout = {
+  /** A cleaned, split dataset version, named by its content hash. */
+  dataset: (model: string, hash: string) => `datasets/${model}/${hash}`,
+  /** Rows set aside by a preprocess run that could not produce a dataset. */
+  rejectedRows: (model: string, generation: number, attemptId: string) => `datasets/${model}/rejected/g${generation}-${attemptId}`,
+  /** Labelled feedback exported for the next generation. */
+  feedback: (model: string, generation: number) => `datasets/${model}/feedback/g${generation}.jsonl`,
+  /** What a training job writes (model.onnx, tokenizer, metrics); its manifest is what an auditor approves. */
+  run: (model: string, runKey: string) => `models/${model}/runs/${runKey}`,
+  /**
+   * Evaluation output sits beside the run folder, not in it: the run's manifest (what the
+   * auditor approves and the deployer verifies) must not change after the job wrote it.
+   */
+  evaluation: (runDir: string) => runDir.replace('/runs/', '/evaluations/'),
+  monitoringReport: (model: string, runId: string) => `monitoring/${model}/${runId}.json`,
+  /** A version packaged for Azure ML (score.py, environment, model files), by package hash. */
+  azureMlPackage: (model: string, version: number, sha256: string) => `azureml/${model}/v${version}/${sha256.slice(0, 16)}`,
+} as const;
