@@ -127,7 +127,7 @@ export function azureMlActivities({ store, registry, azureMl }: ActivityDeps) {
       const rounds = input.rounds ?? 1;
       for (let r = 0; r < rounds; r++) {
         for (const text of input.texts) {
-          const res = await deployer.score(input.deployment.endpoint, [text], input.pinned);
+          const res = await deployer.score(input.deployment.endpoint, [text], input.pinned, { smoke: true });
           Context.current().heartbeat(`${latencies.length + 1} requests`);
           latencies.push(res.latencyMs);
           if (res.deployment) servedBy[res.deployment] = (servedBy[res.deployment] ?? 0) + 1;

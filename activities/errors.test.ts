@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { describe, expect, it } from 'vitest';
 import { ModelFileMissingError } from '../adapters/scoring/errors';
 import { DatasetNotFoundError } from '../adapters/datasets/read';
+import { AzureConflictError, AzureQuotaError, AzureThrottledError } from '../adapters/azureml/errors';
 import { UnknownClusterError, userError, withPermanentErrors } from './errors';
 
 const failing = (err: unknown) => withPermanentErrors({ act: async () => { throw err; } }).act();
@@ -20,6 +21,17 @@ describe('withPermanentErrors', () => {
     expect(await failing(blip).catch((e: unknown) => e)).toBe(blip);
     const own = userError('ArtifactHashMismatch', 'refusing');
     expect(await failing(own).catch((e: unknown) => e)).toBe(own);
+  });
+
+  it('reads permanence from the error class, and retries a throttled call only after Retry-After', async () => {
+    const quota = new AzureQuotaError('Standard_DS3_v2', 2, 'needs 8 cores, 4 left.');
+    expect(await failing(quota).catch((e: unknown) => e)).toMatchObject({ type: 'AzureQuotaError', nonRetryable: true, message: expect.stringContaining('2 × Standard_DS3_v2') });
+    const conflict = new AzureConflictError('setting traffic', 'an operation is in progress');
+    expect(await failing(conflict).catch((e: unknown) => e)).toBe(conflict);
+    const throttled = await failing(new AzureThrottledError('reading the endpoint', 7000)).catch((e: unknown) => e);
+    expect(throttled).toBeInstanceOf(ApplicationFailure);
+    expect(throttled).toMatchObject({ type: 'AzureThrottledError', nonRetryable: false });
+    expect((throttled as ApplicationFailure).nextRetryDelay).toBe(7000);
   });
 
   it('passes results through', async () => {

@@ -10,14 +10,14 @@ import { DatasetError } from '../domain/dataset';
 import type { ModelSpec } from '../domain/spec';
 import type { ActivityDeps } from './deps';
 
-export interface PreprocessInput {
+export interface PreprocessDataInput {
   spec: ModelSpec;
   specDir: string;
   generation: number;
   extraDataKeys: string[];
 }
 
-export interface PreprocessResult {
+export interface PreparedDataset {
   datasetHash: string;
   /** Artifact key of the folder with train/valid/test.jsonl, quarantine.jsonl, report.json. */
   datasetDir: string;
@@ -26,7 +26,7 @@ export interface PreprocessResult {
 
 export function preprocessActivities({ store, registry }: ActivityDeps) {
   return {
-    async preprocessData({ spec, specDir, generation, extraDataKeys }: PreprocessInput): Promise<PreprocessResult> {
+    async preprocessData({ spec, specDir, generation, extraDataKeys }: PreprocessDataInput): Promise<PreparedDataset> {
       // Build in a private local folder, then publish it through the store (files first, the
       // manifest last): a crash leaves no dataset version that looks complete.
       const staging = await fs.mkdtemp(path.join(os.tmpdir(), `mlc-preprocess-${spec.name}-`));

@@ -12,7 +12,7 @@ import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FakeCluster } from '../adapters/slurm/fake-cluster';
+import { FakeCluster } from '../test/fakes/fake-cluster';
 import { parseSqueue, squeueCommand } from '../adapters/slurm/parse';
 import { SshConnection } from '../adapters/slurm/ssh';
 import type { CommandRunner, ExecOptions, ExecResult } from '../adapters/slurm/ssh';

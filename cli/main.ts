@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { SpecError } from '../domain/spec';
 import { CliError, openContext, type CliContext } from './context';
+import { clusterCheckCommand, type ClusterCheckFlags } from './cluster-commands';
 import { feedbackCommand, predictCommand } from './endpoint-commands';
 import { auditCommand, deployCommand, monitorNowCommand, rollbackCommand, startCommand, statusCommand, waitCommand } from './lifecycle-commands';
 import { logsCommand } from './logs';
@@ -83,6 +84,12 @@ program.command('feedback').argument('<file>', 'JSONL or CSV with text and label
 program.command('logs').argument('<id>', 'model name or workflow id').description('the current training job\'s log')
   .option('-f, --follow', 'keep printing until the job ends').option('-n, --lines <n>', 'lines to show first', '50')
   .action(withTemporal((ctx, id: string, opts: { follow?: boolean; lines?: string }) => logsCommand(ctx, id, opts)));
+
+program.command('cluster').description('compute clusters from the configuration').command('check').argument('<name>', 'cluster name (mlc config show lists them)')
+  .description('SSH, scheduler, profile and a tiny probe job: python, torch, GPU, shared artifact folder; each failure with its fix')
+  .option('--spec <file>', 'check this spec\'s training.profile (partition, account/qos, gres, modules)').option('--json', 'print the results as JSON')
+  .option('--timeout <seconds>', 'give up on the probe job after this long, queueing included', '300')
+  .action((name: string, opts: ClusterCheckFlags) => clusterCheckCommand(name, opts));
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof SpecError || err instanceof ConfigError) {

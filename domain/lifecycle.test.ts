@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { auditDecisionSchema, judgeAuditDecision, judgeRollback, judgeDeployRequest, runKeyFor, safeId } from './lifecycle';
+import {
+  MONITOR_ACTOR, auditDecisionSchema, judgeAuditDecision, judgeDeployRequest, judgeRetrainRequest, judgeRollback, runKeyFor, safeId,
+  type DecisionView,
+} from './lifecycle';
 import { parseSpec } from './spec';
 
 const spec = parseSpec({ name: 'm', labels: ['a', 'b'], data: { path: 'x' }, roles: { auditors: ['alice'], deployers: ['bob'] } });
@@ -8,8 +11,10 @@ const approve = { decision: 'approve' as const, actor: 'alice', reason: 'ok' };
 describe('judging human decisions', () => {
   it('counts only auditors, only for the version awaiting audit, only when gates passed', () => {
     expect(judgeAuditDecision(spec, approve, { version: 2, gatesPassed: true })).toEqual({ accepted: true });
-    expect(judgeAuditDecision(spec, { ...approve, actor: 'bob' }, { version: 2, gatesPassed: true })).toMatchObject({ accepted: false, why: expect.stringContaining('not an auditor') });
-    expect(judgeAuditDecision(spec, { ...approve, version: 1 }, { version: 2, gatesPassed: true })).toMatchObject({ accepted: false, why: expect.stringContaining('version 2 is awaiting') });
+    expect(judgeAuditDecision(spec, { ...approve, actor: 'bob' }, { version: 2, gatesPassed: true }))
+      .toMatchObject({ accepted: false, why: expect.stringContaining('not an auditor') });
+    expect(judgeAuditDecision(spec, { ...approve, version: 1 }, { version: 2, gatesPassed: true }))
+      .toMatchObject({ accepted: false, why: expect.stringContaining('version 2 is awaiting') });
     expect(judgeAuditDecision(spec, approve, { version: 2, gatesPassed: false })).toMatchObject({ accepted: false });
     expect(judgeAuditDecision(spec, { ...approve, decision: 'reject' }, { version: 2, gatesPassed: false })).toEqual({ accepted: true });
     expect(judgeAuditDecision(spec, approve, null)).toMatchObject({ accepted: false });
@@ -20,6 +25,11 @@ describe('judging human decisions', () => {
     expect(judgeDeployRequest(spec, 'alice', 3).accepted).toBe(false);
     expect(judgeDeployRequest(spec, 'bob', 3, 2).accepted).toBe(false);
     expect(judgeDeployRequest(spec, 'bob', null).accepted).toBe(false);
+  });
+
+  it('counts retrain requests from the monitor, auditors and deployers only', () => {
+    for (const actor of [MONITOR_ACTOR, 'alice', 'bob']) expect(judgeRetrainRequest(spec, { actor })).toEqual({ accepted: true });
+    expect(judgeRetrainRequest(spec, { actor: 'mallory' })).toEqual({ accepted: false, why: 'mallory may not request a retrain of m' });
   });
 });
 
@@ -42,11 +52,12 @@ describe('audit decisions with changes', () => {
 });
 
 describe('rollbacks', () => {
-  const approvedV1 = { kind: 'audit' as const, outcome: 'approved' as const, actor: 'alice', reason: 'ok', version: 1, sha256: 'sha-1', at: 't' };
+  const approvedV1: DecisionView = { kind: 'audit', outcome: 'approved', actor: 'alice', reason: 'ok', version: 1, sha256: 'sha-1', at: 't' };
   it('go only to a version an auditor approved, by a deployer, and not to the live one', () => {
     expect(judgeRollback(spec, { actor: 'bob', version: 1, reason: 'x' }, [approvedV1], 2)).toEqual({ accepted: true });
     expect(judgeRollback(spec, { actor: 'alice', version: 1, reason: 'x' }, [approvedV1], 2).accepted).toBe(false);
     expect(judgeRollback(spec, { actor: 'bob', version: 1, reason: 'x' }, [approvedV1], 1).accepted).toBe(false);
-    expect(judgeRollback(spec, { actor: 'bob', version: 3, reason: 'x' }, [approvedV1, { ...approvedV1, outcome: 'rejected', version: 3 }], 2).accepted).toBe(false);
+    const rejectedV3: DecisionView = { ...approvedV1, outcome: 'rejected', version: 3 };
+    expect(judgeRollback(spec, { actor: 'bob', version: 3, reason: 'x' }, [approvedV1, rejectedV3], 2).accepted).toBe(false);
   });
 });

@@ -2,7 +2,7 @@
 // status the `status` query returns, and the rules that decide whether a human decision
 // counts. Pure: workflows import it.
 import { z } from 'zod';
-import { trainingParamOverridesSchema, type ModelSpec, type TrainingParams } from './spec';
+import { trainingParamOverridesSchema, userNameSchema, type ModelSpec, type TrainingParams } from './spec';
 
 export const stages = [
   'preprocessing',
@@ -17,10 +17,20 @@ export const stages = [
 ] as const;
 export type Stage = (typeof stages)[number];
 
+/** What a human decision (or the monitor's request) was about; the registry stores the same words. */
+export type DecisionKind = 'audit' | 'deploy' | 'retrain' | 'rollback';
+/** `failed`: accepted, but the deployment or rollback did not succeed (the reason says why). */
+export type DecisionOutcome = 'approved' | 'rejected' | 'refused' | 'requested' | 'failed';
+
+/** A training job's place in its life, whatever the cluster calls its state (SLURM has dozens). */
+export type JobPhase = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** The monitor signals retrain requests under this name. */
+export const MONITOR_ACTOR = 'mlc-monitor';
+
 export interface DecisionView {
-  kind: 'audit' | 'deploy' | 'retrain' | 'rollback';
-  /** `failed`: accepted, but the deployment or rollback did not succeed (the reason says why). */
-  outcome: 'approved' | 'rejected' | 'refused' | 'requested' | 'failed';
+  kind: DecisionKind;
+  outcome: DecisionOutcome;
   actor: string;
   reason: string;
   version: number | null;
@@ -43,8 +53,8 @@ export interface TrainingView {
   cluster: string;
   jobId: string | null;
   jobState: string | null;
-  /** queued, running, succeeded or failed, once the cluster has reported the job. */
-  jobPhase: 'queued' | 'running' | 'succeeded' | 'failed' | null;
+  /** Null until the cluster has reported the job. */
+  jobPhase: JobPhase | null;
   startedAt: string | null;
   elapsedSeconds: number | null;
 }
@@ -79,7 +89,7 @@ export interface LifecycleInput {
   deployedVersion?: number | null;
 }
 
-const actor = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'a user name: letters, digits, ".", "_", "@" or "-"');
+const actor = userNameSchema;
 
 export const auditDecisionSchema = z.strictObject({
   decision: z.enum(['approve', 'reject']),
@@ -129,7 +139,8 @@ export function judgeAuditDecision(
     return { accepted: false, why: `decision is about version ${d.version}, but version ${awaiting.version} is awaiting audit` };
   }
   if (d.decision === 'approve' && !awaiting.gatesPassed) {
-    return { accepted: false, why: `version ${awaiting.version} failed its metric gates and cannot be approved; reject it with changes instead` };
+    const why = `version ${awaiting.version} failed its metric gates and cannot be approved; reject it with changes instead`;
+    return { accepted: false, why };
   }
   return { accepted: true };
 }
@@ -145,10 +156,19 @@ export function judgeDeployRequest(spec: ModelSpec, actorName: string, approvedV
   return { accepted: true };
 }
 
+/** Whether a retrain request counts: the monitor's, or one from someone who audits or deploys the model. */
+export function judgeRetrainRequest(spec: ModelSpec, r: Pick<RetrainRequest, 'actor'>): Verdict {
+  const { auditors, deployers } = spec.roles;
+  if (r.actor === MONITOR_ACTOR || auditors.includes(r.actor) || deployers.includes(r.actor)) return { accepted: true };
+  return { accepted: false, why: `${r.actor} may not request a retrain of ${spec.name}` };
+}
+
 /** Versions an auditor approved in this lifecycle (any generation), with the approved bytes. */
 export function approvedVersions(decisions: DecisionView[]): Map<number, string> {
   const out = new Map<number, string>();
-  for (const d of decisions) if (d.kind === 'audit' && d.outcome === 'approved' && d.version !== null && d.sha256) out.set(d.version, d.sha256);
+  for (const d of decisions) {
+    if (d.kind === 'audit' && d.outcome === 'approved' && d.version !== null && d.sha256) out.set(d.version, d.sha256);
+  }
   return out;
 }
 
@@ -159,7 +179,8 @@ export function judgeRollback(spec: ModelSpec, r: RollbackRequest, decisions: De
   if (r.version === live) return { accepted: false, why: `version ${r.version} is already live` };
   const approved = approvedVersions(decisions);
   if (!approved.has(r.version)) {
-    return { accepted: false, why: `version ${r.version} was never approved by an auditor in this lifecycle (approved: ${[...approved.keys()].join(', ') || 'none'})` };
+    const known = [...approved.keys()].join(', ') || 'none';
+    return { accepted: false, why: `version ${r.version} was never approved by an auditor in this lifecycle (approved: ${known})` };
   }
   return { accepted: true };
 }

@@ -34,12 +34,12 @@ export function sameTraffic(a: TrafficMap, b: TrafficMap): boolean {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].every((k) => (a[k] ?? 0) === (b[k] ?? 0));
 }
 
-/** Deployment name of a model version on an endpoint. */
-export const deploymentNameOf = (version: number) => `v${version}`;
+/** Deployment name of a model version on an endpoint (Azure wants 3-32 characters, so not "v1"). */
+export const deploymentNameOf = (version: number) => `version-${version}`;
 
 /** The version a deployment name stands for, or null for names we did not make. */
 export function versionOfDeployment(name: string): number | null {
-  const m = /^v(\d+)$/.exec(name);
+  const m = /^version-(\d+)$/.exec(name);
   return m ? Number(m[1]) : null;
 }
 

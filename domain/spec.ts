@@ -4,7 +4,8 @@
 import { z } from 'zod';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lower-case letters, digits and dashes (max 63), e.g. "thai-sentiment"');
-const user = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'a user name: letters, digits, ".", "_", "@" or "-"');
+/** Who a role names and who a decision is recorded under: one pattern for specs and messages. */
+export const userNameSchema = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'a user name: letters, digits, ".", "_", "@" or "-"');
 /** Durations such as "90s", "5m", "1h", "2d". */
 export const durationSchema = z.string().regex(/^\d+(s|m|h|d)$/, 'a duration like "30s", "5m", "1h" or "1d"');
 
@@ -16,7 +17,11 @@ export function durationMs(d: string): number {
 export const metricNames = ['accuracy', 'macro_f1', 'macro_precision', 'macro_recall'] as const;
 export type MetricName = (typeof metricNames)[number];
 
-/** Hyperparameters passed verbatim (as JSON) to slurm/train.py; its defaults mirror these. */
+/**
+ * Hyperparameters passed verbatim (as JSON) to slurm/train.py. slurm/mlc_train/config.py keeps
+ * its own copy for the job side; slurm/tests/test_params_contract.py holds names, defaults and
+ * ranges of the two to each other.
+ */
 export const trainingParamsSchema = z.strictObject({
   epochs: z.number().int().min(1).max(1000).default(3),
   batchSize: z.number().int().min(1).max(4096).default(32),
@@ -150,8 +155,8 @@ export const modelSpecSchema = z.strictObject({
     minPredictions: z.number().int().min(1).default(50),
   }).prefault({}),
   roles: z.strictObject({
-    auditors: z.array(user).min(1),
-    deployers: z.array(user).min(1),
+    auditors: z.array(userNameSchema).min(1),
+    deployers: z.array(userNameSchema).min(1),
   }),
   deployment: deploymentSchema.prefault({ target: 'local' }),
 });

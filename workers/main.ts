@@ -13,7 +13,8 @@ async function main(args: string[]) {
   console.log(
     `mlc worker ready: queues [${runtime.workers.map((w) => w.options.taskQueue).join(', ')}]` +
       `${runtime.endpoint ? `, endpoint ${runtime.endpoint.url}` : ''}, Temporal ${config.temporal.address} (UI ${config.temporal.uiUrl}), ` +
-      `registry ${config.databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}, artifacts ${config.paths.artifacts}`,
+      `registry ${config.databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}, artifacts ${config.paths.artifacts}, ` +
+      `clusters [${Object.keys(config.clusters).join(', ')}], Azure ML workspaces [${Object.keys(config.workspaces).join(', ')}]`,
   );
   await runtime.run();
 }

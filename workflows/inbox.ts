@@ -5,6 +5,9 @@ import { condition } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { Verdict } from '../domain/lifecycle';
 
+/** Records a refusal (who tried what, and why it did not count) before the sender hears it. */
+export type OnRefused<T> = (message: T, why: string, n: number) => Promise<void>;
+
 export class Inbox<T> {
   private readonly pending: { n: number; raw: unknown }[] = [];
   private readonly verdicts = new Map<number, Verdict>();
@@ -50,5 +53,34 @@ export class Inbox<T> {
 
   settle(n: number, verdict: Verdict): void {
     this.verdicts.set(n, verdict);
+  }
+
+  /**
+   * Wait for the next message that counts. Every message is judged; refusals are recorded and
+   * reported back to an update's caller, and the wait goes on.
+   */
+  async nextAccepted(judge: (m: T) => Verdict, onRefused: OnRefused<T>): Promise<T> {
+    for (;;) {
+      await condition(() => this.hasPending());
+      const accepted = await this.judgeOldest(judge, onRefused);
+      if (accepted) return accepted;
+    }
+  }
+
+  /** Judge the oldest pending message: the message if it counts, null (recorded) if refused. */
+  async judgeOldest(judge: (m: T) => Verdict, onRefused: OnRefused<T>): Promise<T | null> {
+    const { message, n, invalid } = this.take();
+    const verdict: Verdict = invalid ? { accepted: false, why: invalid } : judge(message);
+    if (!verdict.accepted) await onRefused(message, verdict.why, n);
+    this.settle(n, verdict);
+    return verdict.accepted ? message : null;
+  }
+
+  /** Refuse everything already queued: messages that arrived before their stage (about an older version, or none yet). */
+  async refuseQueued(why: string, onRefused: OnRefused<T>): Promise<void> {
+    for (const stale of this.drain()) {
+      await onRefused(stale.message, stale.invalid ?? why, stale.n);
+      this.settle(stale.n, { accepted: false, why });
+    }
   }
 }

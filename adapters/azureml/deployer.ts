@@ -226,8 +226,11 @@ export class AzureMlDeployer {
     }
   }
 
-  /** One scoring request through the endpoint; `deployment` pins it to one deployment. */
-  async score(endpoint: string, texts: string[], deployment?: string): Promise<ScoreResult> {
+  /**
+   * One scoring request through the endpoint; `deployment` pins it to one deployment. A
+   * smoke request is logged by score.py as such, and monitoring leaves it out.
+   */
+  async score(endpoint: string, texts: string[], deployment?: string, options: { smoke?: boolean } = {}): Promise<ScoreResult> {
     const e = await this.getEndpoint(endpoint);
     if (!e?.properties.scoringUri) throw new AzureConfigError(`endpoint ${endpoint} has no scoring URI yet`);
     let key: string | undefined;
@@ -240,7 +243,7 @@ export class AzureMlDeployer {
     if (deployment) headers['azureml-model-deployment'] = deployment;
     const started = performance.now();
     try {
-      const res = await postJson(e.properties.scoringUri, { texts }, headers, this.clients.ca);
+      const res = await postJson(e.properties.scoringUri, { texts, ...(options.smoke && { smoke: true }) }, headers, this.clients.ca);
       const latencyMs = performance.now() - started;
       const ok = res.status === 200 && Array.isArray((res.body as { predictions?: unknown[] })?.predictions) && (res.body as { predictions: unknown[] }).predictions.length === texts.length;
       return { ok, status: res.status, latencyMs, deployment: res.headers['azureml-model-deployment'] ?? null, body: res.body, ...(!ok && { error: `HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}` }) };
@@ -250,7 +253,7 @@ export class AzureMlDeployer {
   }
 
   private async explainDeploymentFailure(req: DeploymentRequest, err: unknown): Promise<unknown> {
-    const text = `${(err as Error)?.message ?? err}`;
+    const text = `${(err as { code?: string })?.code ?? ''} ${(err as Error)?.message ?? err}`;
     if (/OutOfQuota/i.test(text)) return new AzureQuotaError(req.instanceType, req.instanceCount, detailOf(text), { cause: err });
     if (/ResourceNotReady/i.test(text)) return new AzureDeploymentCrashedError(req.deployment, detailOf(text), await this.logs(req.endpoint, req.deployment), { cause: err });
     if (err instanceof AzureMlError) return err;

@@ -82,6 +82,10 @@ export function fromAzure(what: string, err: unknown): unknown {
   if ((err as Error)?.name === 'CredentialUnavailableError' || (err as Error)?.name === 'AuthenticationError' || (err as Error)?.name === 'AggregateAuthenticationError') {
     return new AzureAuthError(`${what}: ${(err as Error).message}`, { cause: err });
   }
+  // A long-running operation that Azure reported Failed is not a RestError: the poller
+  // rejects with "The long-running operation has failed. <Code>. <message>".
+  const failedOp = /long-running operation has failed\.?\s*([A-Za-z]+)?\.?\s*([\s\S]*)/.exec((err as Error)?.message ?? '');
+  if (!isRestError(err) && failedOp) return new AzureOperationFailedError(what, failedOp[1] ?? 'Failed', failedOp[2]?.trim() || (err as Error).message, { cause: err });
   if (!isRestError(err)) return err;
   const body = errorBody(err);
   const code = body.code ?? err.code ?? String(err.statusCode ?? 'unknown');

@@ -18,10 +18,12 @@ const lineSchema = z.object({
   label: z.string(),
   probabilities: z.record(z.string(), z.number()),
   at: z.iso.datetime({ offset: true }),
+  /** A deployer's smoke request (checkAzureMlEndpoint), not production traffic. */
+  smoke: z.boolean().optional(),
 });
 
 /** One log line as a record, or why it is not one. */
-export function parseRequestLogLine(line: string): LoggedPrediction | { malformed: string } {
+export function parseRequestLogLine(line: string): (LoggedPrediction & { smoke?: boolean }) | { malformed: string } {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -30,8 +32,8 @@ export function parseRequestLogLine(line: string): LoggedPrediction | { malforme
   }
   const parsed = lineSchema.safeParse(value);
   if (!parsed.success) return { malformed: parsed.error.issues.map((i) => `${i.path.join('.') || '(line)'}: ${i.message}`).join('; ') };
-  const { requestId, model, version, text, label, probabilities, at } = parsed.data;
-  return { model, version, requestId, text, label, probabilities, createdAt: new Date(at).toISOString() };
+  const { requestId, model, version, text, label, probabilities, at, smoke } = parsed.data;
+  return { model, version, requestId, text, label, probabilities, createdAt: new Date(at).toISOString(), ...(smoke && { smoke }) };
 }
 
 /** [yyyy, mm, dd, HH] of a date in UTC, as the folders spell them. */
@@ -42,6 +44,8 @@ export function hourParts(d: Date): string[] {
 export interface ReadRequestLogOptions {
   /** Told about every line skipped as malformed (blob name, 1-based line, why). */
   onMalformed?: (blob: string, line: number, reason: string) => void;
+  /** Deployers' smoke requests are left out unless asked for: they are not production traffic. */
+  includeSmoke?: boolean;
 }
 
 /** Logged predictions of `model` made at or after `since`, oldest first. */
@@ -81,7 +85,7 @@ export async function readRequestLog(container: ContainerClient, prefix: string,
       if (!line.trim()) continue;
       const record = parseRequestLogLine(line);
       if ('malformed' in record) options.onMalformed?.(name, n, record.malformed);
-      else if (record.model === model && Date.parse(record.createdAt) >= sinceMs) out.push(record);
+      else if (record.model === model && Date.parse(record.createdAt) >= sinceMs && (options.includeSmoke || !record.smoke)) out.push(record);
     }
   }
   // Stable: equal times keep blob and line order.

@@ -1,5 +1,6 @@
 // Registry failures a caller can act on. Each names what failed, where, and what to do; the
 // driver's error stays as `cause` for the logs.
+import { messageOf } from '../../domain/errors';
 
 /** Cannot reach or log in to PostgreSQL. `url` never contains the password. */
 export class RegistryConnectionError extends Error {
@@ -11,7 +12,7 @@ export class RegistryConnectionError extends Error {
   ) {
     super(
       `cannot connect to the registry database at ${url}` +
-        `: ${withCode(messageOf(options.cause), code)}. Check that PostgreSQL is running and DATABASE_URL is right ` +
+        `: ${withCode(messageOf(driverError(options.cause)), code)}. Check that PostgreSQL is running and DATABASE_URL is right ` +
         `(host, port, user, database), or unset DATABASE_URL to use the embedded PGlite registry.`,
       options,
     );
@@ -43,7 +44,7 @@ export class RegistryOpenError extends Error {
     options: { cause: unknown },
   ) {
     super(
-      `${step === 'start' ? 'starting' : 'migrating'} the registry at ${location} failed: ${messageOf(options.cause)}` +
+      `${step === 'start' ? 'starting' : 'migrating'} the registry at ${location} failed: ${messageOf(driverError(options.cause))}` +
         (step === 'start' ? '. The folder may be damaged or written by another PGlite version.' : ''),
       options,
     );
@@ -73,13 +74,10 @@ export class RegistryConflictError extends Error {
 const withCode = (message: string, code: string | undefined) =>
   code && !message.includes(code) ? `${message} (${code})` : message;
 
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) {
-    // drizzle wraps driver errors in "Failed query: ..."; the driver's message is the useful one.
-    const cause = (error as { cause?: unknown }).cause;
-    return cause instanceof Error && error.message.startsWith('Failed query') ? cause.message : error.message;
-  }
-  return String(error);
+/** drizzle wraps driver errors in "Failed query: ..."; the driver's error is the useful one. */
+function driverError(error: unknown): unknown {
+  const cause = error instanceof Error ? (error as { cause?: unknown }).cause : undefined;
+  return cause instanceof Error && (error as Error).message.startsWith('Failed query') ? cause : error;
 }
 
 /** The SQLSTATE or errno code anywhere in the cause chain (drizzle wraps driver errors). */

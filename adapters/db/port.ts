@@ -2,9 +2,10 @@
 // deployments, predictions, feedback and monitoring reports. Every write is idempotent on a
 // natural key, because the activities that call it may run twice after a crash.
 
+import type { DecisionKind, DecisionOutcome } from '../../domain/lifecycle';
+
+export type { DecisionKind, DecisionOutcome };
 export type RunState = 'submitted' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export type DecisionKind = 'audit' | 'deploy' | 'retrain' | 'rollback';
-export type DecisionOutcome = 'approved' | 'rejected' | 'refused' | 'requested' | 'failed';
 
 export interface DatasetVersionRecord {
   model: string;

@@ -1,12 +1,10 @@
 // Failures of the compute adapter a caller can act on. Each names what failed, where, and what
 // to do; the underlying error stays as `cause`. No message ever contains key material: only
 // paths to keys and public-key fingerprints.
+import { messageOf } from '../../domain/errors';
 import type { JobStatus } from './port';
 
-export function messageOf(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  return String(e);
-}
+export { messageOf };
 
 /** The cluster's host key differs from the pinned one: possibly a man in the middle. */
 export class HostKeyMismatchError extends Error {

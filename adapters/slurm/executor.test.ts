@@ -3,7 +3,7 @@ import { clusterProfileSchema } from '../../domain/spec';
 import type { SlurmClusterConfig } from '../../temporal.config';
 import { InvalidJobRequestError, SlurmCommandError } from './errors';
 import { SlurmExecutor } from './executor';
-import { FakeCluster } from './fake-cluster';
+import { FakeCluster } from '../../test/fakes/fake-cluster';
 import type { TrainingJobRequest } from './port';
 import type { ExecResult } from './ssh';
 

@@ -1,7 +1,10 @@
 // Compute: run slurm/train.py on a cluster and follow it to a terminal state.
 // The SLURM executor submits over SSH; the local executor runs the same script as a child
 // process. Both write the same files into the run folder under the artifact root.
+import type { JobPhase } from '../../domain/lifecycle';
 import type { ClusterProfile } from '../../domain/spec';
+
+export type { JobPhase };
 
 export interface TrainingJobRequest {
   /**
@@ -21,14 +24,13 @@ export interface TrainingJobRequest {
   trials?: { count: number; concurrency: number };
   profile: ClusterProfile;
   /**
-   * TEST SEAM ONLY: run this argv (each word quoted) instead of `<python> slurm/train.py ...`,
-   * so integration tests can submit tiny jobs that fail, time out or sleep. Activities and
-   * workflows never set it; it never comes from a spec.
+   * Run this argv (each word quoted) instead of `<python> slurm/train.py ...`: integration
+   * tests submit tiny jobs that fail, time out or sleep, and `mlc cluster check` its probe
+   * (built from the cluster's configuration and a nonce). Activities and workflows never set
+   * it; it never comes from a spec or a signal.
    */
   command?: string[];
 }
-
-export type JobPhase = 'queued' | 'running' | 'succeeded' | 'failed';
 
 export interface JobStatus {
   jobId: string;

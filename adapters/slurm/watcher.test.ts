@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HostKeyMismatchError, SshConnectionError } from './errors';
-import { FakeCluster } from './fake-cluster';
+import { FakeCluster } from '../../test/fakes/fake-cluster';
 import type { JobStatus } from './port';
 import { JobWatcher } from './watcher';
 

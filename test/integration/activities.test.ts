@@ -12,6 +12,7 @@ import type { Registry } from '../../adapters/db/port';
 import { openRegistry } from '../../adapters/db/open';
 import { startEndpoint, type Endpoint } from '../../adapters/endpoint/server';
 import { loadScorer } from '../../adapters/scoring/onnx-scorer';
+import { artifactLayout } from '../../domain/artifact-layout';
 import { parseSpec } from '../../domain/spec';
 import { loadConfig } from '../../temporal.config';
 import { tinyModel, TINY_LABELS, type TinyModel } from './helpers/tiny-model';
@@ -26,9 +27,11 @@ const env = new MockActivityEnvironment();
 /** Run one activity in a mock activity context, keeping its types. */
 const call = <A, R>(fn: (input: A) => Promise<R>, input: A): Promise<R> => env.run(fn as never, input) as Promise<R>;
 const name = 'activity-test';
+const datasetDir = artifactLayout.dataset(name, 'h');
+const r1 = artifactLayout.run(name, 'r1');
 
 async function stageRun(runKey: string): Promise<string> {
-  const runDir = `models/${name}/runs/${runKey}`;
+  const runDir = artifactLayout.run(name, runKey);
   await cp(model.dir, path.join(store.root, runDir), { recursive: true });
   await registry.createRun({ runKey, model: name, generation: 1, attempt: 1, datasetHash: 'h', cluster: 'local', params: {}, artifactUri: store.uriOf(runDir) });
   return runDir;
@@ -39,7 +42,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'mlc-activities-'));
   registry = await openRegistry({ dataDir: dir });
   store = new FsArtifactStore(path.join(dir, 'artifacts'));
-  await cp(model.dataDir, path.join(store.root, `datasets/${name}/h`), { recursive: true });
+  await cp(model.dataDir, path.join(store.root, datasetDir), { recursive: true });
   endpoint = await startEndpoint({
     host: '127.0.0.1', port: 0, apiKey: 'k'.repeat(32), loadScorer,
     resolveDeployment: async (m) => {
@@ -92,7 +95,7 @@ describe('activities on real adapters', () => {
   it('evaluates through ONNX and writes the audit package beside the run', async () => {
     const scoring = createScoringActivities(deps);
     const summary = await call(scoring.evaluateModel, {
-      model: name, version: 1, runKey: 'r1', runDir: `models/${name}/runs/r1`, datasetDir: `datasets/${name}/h`, labels: TINY_LABELS,
+      model: name, version: 1, runKey: 'r1', runDir: r1, datasetDir, labels: TINY_LABELS,
       gates: [{ metric: 'accuracy' as const, min: 0 }, { metric: 'macro_f1' as const, min: 1.01 }],
     });
     expect(summary.gatesPassed).toBe(false);
@@ -101,9 +104,9 @@ describe('activities on real adapters', () => {
     const card = await readFile(path.join(store.root, summary.auditPackageKey), 'utf8');
     expect(card).toMatch(/Confusion matrix/);
     expect(card).toMatch(/## Per slice[\s\S]*\| script: /);
-    expect(summary.auditPackageKey).toBe(`models/${name}/evaluations/r1/model-card.md`);
+    expect(summary.auditPackageKey).toBe(`${artifactLayout.evaluation(r1)}/model-card.md`);
     // The run's manifest is untouched by evaluation: what was audited is still verifiable.
-    await store.verifyManifest(`models/${name}/runs/r1`);
+    await store.verifyManifest(r1);
   });
 
   it('deploys the audited bytes and waits until the endpoint serves them', async () => {
@@ -119,7 +122,7 @@ describe('activities on real adapters', () => {
     const sha = (await registry.getModelVersion(name, 1))!.sha256;
     await expect(call(control.deployModelVersion, { model: name, version: 1, auditedSha256: 'f'.repeat(64), actor: 'bob', deploymentKey: 'd2' }))
       .rejects.toMatchObject({ type: 'ArtifactHashMismatch', nonRetryable: true });
-    await appendFile(path.join(store.root, `models/${name}/runs/r1/model.onnx`), Buffer.from([0]));
+    await appendFile(path.join(store.root, r1, 'model.onnx'), Buffer.from([0]));
     await expect(call(control.deployModelVersion, { model: name, version: 1, auditedSha256: sha, actor: 'bob', deploymentKey: 'd3' }))
       .rejects.toMatchObject({ type: 'ArtifactIntegrityError', nonRetryable: true });
     expect((await registry.activeDeployment(name))?.deploymentKey).toBe('d1');

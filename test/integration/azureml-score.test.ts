@@ -262,6 +262,19 @@ describe('Azure ML scoring package (score.py) against the Node scorer', () => {
       expect(names).toHaveLength(1);
       expect(names[0]).toMatch(new RegExp(`^mlc/${MODEL}/${DEPLOYMENT}/\\d{4}/\\d{2}/\\d{2}/\\d{2}/[^/]+-\\d+\\.jsonl$`));
       expect(await readRequestLog(container, 'mlc', MODEL, new Date(Date.now() + 3_600_000))).toEqual([]);
+
+      // A deployer's smoke request is answered and logged, marked, and left out of monitoring's window.
+      const smoke = await fetch(`${url}/score`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ms-request-id': 'req-smoke-1' }, body: JSON.stringify({ texts: [texts[0]], smoke: true }) });
+      expect(smoke.status).toBe(200);
+      const notSmoke = await fetch(`${url}/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: [texts[0]], smoke: 'yes' }) });
+      expect(notSmoke.status).toBe(400);
+      let all: Awaited<ReturnType<typeof readRequestLog>> = [];
+      for (const until = Date.now() + 30_000; all.length <= texts.length && Date.now() < until;) {
+        await new Promise((r) => setTimeout(r, 500));
+        all = await readRequestLog(container, 'mlc', MODEL, started, { includeSmoke: true });
+      }
+      expect(all.find((r) => r.requestId === 'req-smoke-1')).toMatchObject({ smoke: true });
+      expect((await readRequestLog(container, 'mlc', MODEL, started)).map((r) => r.requestId)).not.toContain('req-smoke-1');
     });
 
     it('readRequestLog skips hour folders before since, other models and malformed lines (counted)', async () => {

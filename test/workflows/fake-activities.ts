@@ -5,6 +5,8 @@ import { Context } from '@temporalio/activity';
 import type { ControlActivities, ScoringActivities } from '../../activities';
 import type { ObservedJob } from '../../activities/training';
 import type { DecisionRecord } from '../../adapters/db/port';
+import { stateInfo } from '../../adapters/slurm/states';
+import { artifactLayout } from '../../domain/artifact-layout';
 
 export interface Script {
   /** Terminal state of each submitted job, in submission order (default COMPLETED). */
@@ -14,9 +16,6 @@ export interface Script {
   /** Azure rollout: traffic shares (of the new version) at which the routed smoke check fails. */
   failRolloutAt: number[];
 }
-
-const failed = new Set(['FAILED', 'TIMEOUT', 'OUT_OF_MEMORY', 'NODE_FAIL', 'PREEMPTED', 'CANCELLED']);
-const retryable = new Set(['NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL']);
 
 export function fakeActivities(script: Partial<Script> = {}) {
   const calls: { name: string; input: unknown }[] = [];
@@ -30,12 +29,14 @@ export function fakeActivities(script: Partial<Script> = {}) {
   const control: ControlActivities = {
     async preprocessData(input) {
       log('preprocessData', input);
-      return { datasetHash: `hash-g${input.generation}`, datasetDir: `datasets/${input.spec.name}/hash-g${input.generation}`, report: {} };
+      const datasetHash = `hash-g${input.generation}`;
+      return { datasetHash, datasetDir: artifactLayout.dataset(input.spec.name, datasetHash), report: {} };
     },
     async prepareTrainingRun(input) {
       log('prepareTrainingRun', input);
-      const runDir = `models/${input.model}/runs/${input.runKey}`;
-      const trials = input.search ? { trialsFile: `${runDir}/trials.json`, trials: { count: input.search.trials, concurrency: input.search.concurrency } } : {};
+      const runDir = artifactLayout.run(input.model, input.runKey);
+      const { search } = input;
+      const trials = search ? { trialsFile: `${runDir}/trials.json`, trials: { count: search.trials, concurrency: search.concurrency } } : {};
       return { runDir, configFile: `${runDir}/config.json`, ...trials };
     },
     async submitTrainingJob(input) {
@@ -46,7 +47,7 @@ export function fakeActivities(script: Partial<Script> = {}) {
     async awaitJobChange(input): Promise<ObservedJob> {
       log('awaitJobChange', input);
       const end = script.jobEnds?.[Number(input.jobId) - 101] ?? 'COMPLETED';
-      if (input.lastState === null) return { jobId: input.jobId, state: 'RUNNING', phase: 'running', retryable: false, elapsedSeconds: 1 };
+      if (input.lastState === null) return { jobId: input.jobId, state: 'RUNNING', ...stateInfo('RUNNING'), elapsedSeconds: 1 };
       if (end === 'HANG') {
         // A job that never ends: heartbeat until the workflow cancels us, as the real one does.
         const ctx = Context.current();
@@ -55,10 +56,11 @@ export function fakeActivities(script: Partial<Script> = {}) {
           await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 100))]);
         }
       }
-      const isFailed = failed.has(end);
+      // The real state table decides the phase, so a scripted state means what SLURM's does.
+      const { phase, retryable, hint } = stateInfo(end, { exitCode: 1 });
       return {
-        jobId: input.jobId, state: end, phase: isFailed ? 'failed' : 'succeeded', retryable: retryable.has(end), elapsedSeconds: 60,
-        ...(isFailed ? { exitCode: 1, reason: 'scripted', logTail: 'Traceback: scripted failure' } : {}),
+        jobId: input.jobId, state: end, phase, retryable, elapsedSeconds: 60,
+        ...(phase === 'failed' ? { exitCode: 1, reason: hint, logTail: 'Traceback: scripted failure' } : {}),
       };
     },
     async cancelTrainingJob(input) {
@@ -81,7 +83,10 @@ export function fakeActivities(script: Partial<Script> = {}) {
     // Azure ML: a release whose steps succeed unless the script says which step fails.
     async prepareAzureMlRelease(input) {
       log('prepareAzureMlRelease', input);
-      return { deploymentName: `v${input.version}`, modelId: `models/${input.model}/versions/${input.version}`, codeId: 'code', environmentId: 'env', packageSha256: 'pkg', smokeTexts: ['a', 'b'] };
+      return {
+        deploymentName: `version-${input.version}`, modelId: `models/${input.model}/versions/${input.version}`,
+        codeId: 'code', environmentId: 'env', packageSha256: 'pkg', smokeTexts: ['a', 'b'],
+      };
     },
     async createAzureMlDeployment(input) {
       log('createAzureMlDeployment', input);
@@ -100,7 +105,8 @@ export function fakeActivities(script: Partial<Script> = {}) {
       // The new version's share during a rollout: the smaller of the live shares.
       const share = Math.min(100, ...Object.values(traffic).filter((p) => p > 0));
       const failing = !input.pinned && script.failRolloutAt?.includes(share);
-      return { ok: !failing, requests: 2, failures: failing ? 2 : 0, p95Ms: 5, servedBy: {}, detail: failing ? '2 of 2 requests failed' : 'fine' };
+      const detail = failing ? '2 of 2 requests failed' : 'fine';
+      return { ok: !failing, requests: 2, failures: failing ? 2 : 0, p95Ms: 5, servedBy: {}, detail };
     },
     async recordAzureMlDeployment(input) {
       log('recordAzureMlDeployment', input);
@@ -118,7 +124,7 @@ export function fakeActivities(script: Partial<Script> = {}) {
     },
     async exportFeedbackData(input) {
       log('exportFeedbackData', input);
-      return { key: `datasets/${input.model}/feedback/g${input.generation}.jsonl`, rows: 5 };
+      return { key: artifactLayout.feedback(input.model, input.generation), rows: 5 };
     },
   };
 
@@ -126,12 +132,19 @@ export function fakeActivities(script: Partial<Script> = {}) {
     async evaluateModel(input) {
       log('evaluateModel', input);
       const passed = script.gatesPassed?.[evaluations++] ?? true;
-      return { metrics: { test_macro_f1: passed ? 0.6 : 0.1 }, gates: [{ metric: 'macro_f1', min: 0.3, value: passed ? 0.6 : 0.1, passed }], gatesPassed: passed, auditPackageKey: `${input.runDir}/evaluation/model-card.md` };
+      const value = passed ? 0.6 : 0.1;
+      return {
+        metrics: { test_macro_f1: value }, gates: [{ metric: 'macro_f1', min: 0.3, value, passed }], gatesPassed: passed,
+        auditPackageKey: `${artifactLayout.evaluation(input.runDir)}/model-card.md`,
+      };
     },
     async computeMonitoringReport(input) {
       log('computeMonitoringReport', input);
       const degraded = script.degraded ?? false;
-      return { reportKey: `monitoring/${input.model}/r.json`, version: 1, degraded, reasons: degraded ? ['PSI 0.61 ≥ 0.25'] : ['fine'], predictions: 100, feedback: 60, psi: degraded ? 0.61 : 0.01, feedbackAccuracy: 0.9 };
+      return {
+        reportKey: artifactLayout.monitoringReport(input.model, 'r'), version: 1, degraded, reasons: degraded ? ['PSI 0.61 ≥ 0.25'] : ['fine'],
+        predictions: 100, feedback: 60, psi: degraded ? 0.61 : 0.01, feedbackAccuracy: 0.9,
+      };
     },
   };
 

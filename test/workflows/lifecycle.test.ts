@@ -2,6 +2,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifactLayout } from '../../domain/artifact-layout';
 import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
 import { parseSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
@@ -250,7 +251,7 @@ describe('modelLifecycle', () => {
       await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
       await reach(h, 'monitoring');
       // Nothing live yet: v1 takes all traffic in one step.
-      expect(fakes.named('setAzureMlTraffic').map((c) => (c as { traffic: unknown }).traffic)).toEqual([{ v1: 100 }]);
+      expect(fakes.named('setAzureMlTraffic').map((c) => (c as { traffic: unknown }).traffic)).toEqual([{ 'version-1': 100 }]);
       expect(fakes.named('ensureMonitoringSchedule').at(-1)).toMatchObject({ deployment: { target: 'azureml', endpoint: 'wf-endpoint' } });
 
       await env.client.workflow.execute('modelMonitoring', {
@@ -263,9 +264,9 @@ describe('modelLifecycle', () => {
       script.failRolloutAt.push(50);
       await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'first try' }] });
       const failed = await until(h, (s) => s.stage === 'awaiting_deploy' && s.lastDecision?.outcome === 'failed', 'reported the failed rollout');
-      expect(failed.lastDecision!.reason).toMatch(/rollout step 50% failed.*Traffic is back to \{"v1":100\}/s);
+      expect(failed.lastDecision!.reason).toMatch(/rollout step 50% failed.*Traffic is back to \{"version-1":100\}/s);
       expect(fakes.named('setAzureMlTraffic').slice(1).map((c) => (c as { traffic: unknown }).traffic)).toEqual([
-        { v1: 90, v2: 10 }, { v1: 50, v2: 50 }, { v1: 100 },
+        { 'version-1': 90, 'version-2': 10 }, { 'version-1': 50, 'version-2': 50 }, { 'version-1': 100 },
       ]);
       expect(fakes.named('recordAzureMlDeployment')).toHaveLength(1);
 
@@ -274,12 +275,12 @@ describe('modelLifecycle', () => {
       const live = await reach(h, 'monitoring', 2);
       expect(live.deployedVersion).toBe(2);
       expect(fakes.named('setAzureMlTraffic').slice(4).map((c) => (c as { traffic: unknown }).traffic)).toEqual([
-        { v1: 90, v2: 10 }, { v1: 50, v2: 50 }, { v1: 0, v2: 100 },
+        { 'version-1': 90, 'version-2': 10 }, { 'version-1': 50, 'version-2': 50 }, { 'version-1': 0, 'version-2': 100 },
       ]);
 
       expect(await h.executeUpdate(rollbackRequestUpdate, { args: [{ actor: 'bob', version: 1, reason: 'v2 misroutes questions' }] })).toEqual({ accepted: true });
       const back = await until(h, (x) => x.deployedVersion === 1 && x.stage === 'monitoring', 'rolled back to version 1');
-      expect(fakes.named('setAzureMlTraffic').at(-1)).toMatchObject({ traffic: { v1: 100, v2: 0 } });
+      expect(fakes.named('setAzureMlTraffic').at(-1)).toMatchObject({ traffic: { 'version-1': 100, 'version-2': 0 } });
       expect(fakes.named('prepareAzureMlRelease').at(-1)).toMatchObject({ version: 1, auditedSha256: 'sha-1' });
       expect(back.decisions.map((d) => `${d.kind}:${d.outcome}`)).toEqual([
         'audit:approved', 'deploy:approved', 'retrain:requested', 'audit:approved', 'deploy:failed', 'deploy:approved', 'rollback:approved',
@@ -317,7 +318,7 @@ describe('modelLifecycle', () => {
       expect(next.decisions.map((d) => `${d.kind}:${d.outcome}`)).toEqual(['audit:approved', 'deploy:approved', 'retrain:requested']);
       expect(next.deployedVersion).toBe(1);
       const gen2 = (fakes.named('preprocessData') as { generation: number; extraDataKeys: string[] }[])[1]!;
-      expect(gen2).toMatchObject({ generation: 2, extraDataKeys: ['datasets/wf-test/feedback/g1.jsonl'] });
+      expect(gen2).toMatchObject({ generation: 2, extraDataKeys: [artifactLayout.feedback(spec.name, 1)] });
       expect(fakes.named('pauseMonitoringSchedule')).toHaveLength(1);
       await h.terminate('test done');
     });

@@ -47,7 +47,7 @@ MAX_TEXTS = 256
 MAX_TEXT_CHARS = 5000
 EXPECTED_SHAPE = (
     f'expected a JSON object {{"texts": ["...", ...]}} with 1 to {MAX_TEXTS} strings of at most '
-    f'{MAX_TEXT_CHARS} characters, or {{"text": "..."}}'
+    f'{MAX_TEXT_CHARS} characters, or {{"text": "..."}}, optionally with "smoke": true'
 )
 
 # normalizeText: drop ZWSP/BOM, collapse every JavaScript \s run to one space, trim, NFC.
@@ -306,17 +306,20 @@ class BadRequest(ValueError):
         self.status = status
 
 
-def parse_texts(raw: bytes) -> list[str]:
-    """The request body's texts; raises BadRequest with a message for the client."""
+def parse_request(raw: bytes) -> tuple[list[str], bool]:
+    """The request body's texts, and whether it is a deployer's smoke test (logged as such, so
+    monitoring does not count it as production traffic); raises BadRequest for the client."""
     if len(raw) > MAX_BODY_BYTES:
         raise BadRequest(f"request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES} (1 MiB): send fewer texts per request", 413)
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise BadRequest(f"request body is not valid JSON ({e}); {EXPECTED_SHAPE}") from None
-    if isinstance(body, dict) and set(body) == {"text"} and isinstance(body["text"], str):
+    smoke = isinstance(body, dict) and body.get("smoke") is True
+    fields = set(body) - {"smoke"} if isinstance(body, dict) and body.get("smoke", True) is True else None
+    if fields == {"text"} and isinstance(body["text"], str):
         texts = [body["text"]]
-    elif isinstance(body, dict) and set(body) == {"texts"} and isinstance(body["texts"], list):
+    elif fields == {"texts"} and isinstance(body["texts"], list):
         texts = body["texts"]
     else:
         raise BadRequest(f"request body has the wrong shape; {EXPECTED_SHAPE}")
@@ -325,7 +328,7 @@ def parse_texts(raw: bytes) -> list[str]:
     for i, t in enumerate(texts):
         if not isinstance(t, str) or len(t) > MAX_TEXT_CHARS:
             raise BadRequest(f"texts[{i}] is not a string of at most {MAX_TEXT_CHARS} characters; {EXPECTED_SHAPE}")
-    return texts
+    return texts, smoke
 
 
 @rawhttp
@@ -336,7 +339,7 @@ def run(request: AMLRequest) -> AMLResponse:
     try:
         if (request.content_length or 0) > MAX_BODY_BYTES:
             raise BadRequest(f"request body is {request.content_length} bytes; the limit is {MAX_BODY_BYTES} (1 MiB): send fewer texts per request", 413)
-        texts = parse_texts(request.get_data())
+        texts, smoke = parse_request(request.get_data())
     except BadRequest as e:
         return _reply(e.status, {"error": str(e), "requestId": request_id})
     assert _model is not None, "init() was not called"
@@ -344,7 +347,7 @@ def run(request: AMLRequest) -> AMLResponse:
     if _log is not None:
         try:
             at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            _log.add([{"requestId": request_id, **_identity, "text": t, **p, "at": at} for t, p in zip(texts, predictions)])
+            _log.add([{"requestId": request_id, **_identity, "text": t, **p, "at": at, **({"smoke": True} if smoke else {})} for t, p in zip(texts, predictions)])
         except Exception as e:  # noqa: BLE001 — the answer matters more than its log line
             logger.warning("request log: request %s not logged: %s", request_id, e)
     return _reply(200, {**_identity, "predictions": predictions, "requestId": request_id})

@@ -1,6 +1,6 @@
 // A SLURM controller in memory, answering the exact commands the adapter sends, in SLURM
 // 22.05's real output formats. For unit tests and the polling benchmark's offline mode.
-import type { CommandRunner, ExecOptions, ExecResult } from './ssh';
+import type { CommandRunner, ExecOptions, ExecResult } from '../../adapters/slurm/ssh';
 
 export interface FakeJob {
   id: string;
