@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { describe, expect, it } from 'vitest';
 import { ModelFileMissingError } from '../adapters/scoring/errors';
+import { RegistryConflictError } from '../adapters/db/errors';
 import { DatasetNotFoundError } from '../adapters/datasets/read';
 import { AzureConflictError, AzureQuotaError, AzureThrottledError } from '../adapters/azureml/errors';
 import { UnknownClusterError, userError, withPermanentErrors } from './errors';
@@ -9,7 +10,8 @@ const failing = (err: unknown) => withPermanentErrors({ act: async () => { throw
 
 describe('withPermanentErrors', () => {
   it('makes errors a retry cannot fix non-retryable, keeping their name and message', async () => {
-    for (const err of [new UnknownClusterError('gpu', ['local']), new DatasetNotFoundError('/x.jsonl'), new ModelFileMissingError('/run', 'model.onnx', 'slurm/train.py')]) {
+    // RegistryConflictError: a natural key reused for other content is a bug upstream, never retried away.
+    for (const err of [new UnknownClusterError('gpu', ['local']), new DatasetNotFoundError('/x.jsonl'), new ModelFileMissingError('/run', 'model.onnx', 'slurm/train.py'), new RegistryConflictError('runs', 'r1', 'params differ')]) {
       const failure = await failing(err).catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(ApplicationFailure);
       expect(failure).toMatchObject({ type: err.name, nonRetryable: true, message: err.message });

@@ -1,11 +1,6 @@
 // Failures activities report to workflows. Non-retryable ones mean "a human must change
 // something"; their messages say what.
 import { ApplicationFailure } from '@temporalio/activity';
-import { ArtifactIntegrityError, ArtifactKeyError } from '../adapters/artifacts/errors';
-import { ModelFileMissingError, ModelFormatError } from '../adapters/scoring/errors';
-import { HostKeyMismatchError, HostKeyUnknownError, InvalidJobRequestError } from '../adapters/slurm/errors';
-import { DatasetError } from '../domain/dataset';
-import { SpecError } from '../domain/spec';
 
 export function userError(type: string, message: string, details?: Record<string, unknown>): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : [] });
@@ -13,8 +8,9 @@ export function userError(type: string, message: string, details?: Record<string
 
 export class UnknownClusterError extends Error {
   override name = 'UnknownClusterError';
+  readonly nonRetryable = true;
   constructor(readonly cluster: string, readonly known: string[]) {
-    super(`The spec asks for cluster "${cluster}", but this worker knows only: ${known.join(', ')}. Set training.cluster to one of those, or configure the cluster in temporal.config.ts.`);
+    super(`The spec asks for cluster "${cluster}", but this worker knows only: ${known.join(', ')}. Set training.cluster to one of those, or add the cluster to the MLC_CONFIG file (README, "Configuration").`);
   }
 }
 
@@ -26,17 +22,10 @@ export class UnknownWorkspaceError extends Error {
   }
 }
 
-/** Errors that retrying cannot fix: bad input, tampered files, an untrusted host. */
-const permanent = [
-  SpecError, DatasetError, ArtifactKeyError, ArtifactIntegrityError, ModelFileMissingError, ModelFormatError,
-  HostKeyMismatchError, HostKeyUnknownError, InvalidJobRequestError, UnknownClusterError,
-];
-
 function asFailure(err: unknown): unknown {
-  // Permanence belongs to the error class (`nonRetryable`, as the Temporal SDK has it); the
-  // list above covers the classes that predate that rule.
-  const marked = (err as { nonRetryable?: unknown })?.nonRetryable === true;
-  if (err instanceof Error && !(err instanceof ApplicationFailure) && (marked || permanent.some((cls) => err instanceof cls))) {
+  // Whether retrying can help is said once, by the error class (`readonly nonRetryable = true`,
+  // as the Temporal SDK's ApplicationFailure has it), never by a list of names kept here.
+  if (err instanceof Error && !(err instanceof ApplicationFailure) && (err as { nonRetryable?: unknown }).nonRetryable === true) {
     return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true, cause: err });
   }
   // A service that said when to come back (429 Retry-After) is retried then, not sooner.

@@ -74,6 +74,8 @@ export interface DataReport {
 /** A dataset that cannot be trained on; `hint` says what to check. */
 export class DatasetError extends Error {
   override name = 'DatasetError';
+  /** Retrying cannot fix it: the activity fails at once (see activities/errors.ts). */
+  readonly nonRetryable = true;
   constructor(message: string, readonly hint: string, options?: { cause?: unknown }) {
     super(`${message}\n${hint}`, options);
   }

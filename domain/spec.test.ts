@@ -30,6 +30,15 @@ describe('parseSpec', () => {
     expect(parseSpec({ ...minimal, training: { profile: { gres: 'gpu:mi100:4', modules: ['rocm/5.7.1'], extraSbatch: ['--exclusive'] } } }).training.profile.gres).toBe('gpu:mi100:4');
   });
 
+  it('refuses at validation what would only fail later: a zero interval, heads that do not divide the hidden size, an Azure rollout not ending at 100', () => {
+    const issues = (extra: object) => { try { parseSpec({ ...minimal, ...extra }); return []; } catch (e) { return (e as SpecError).issues; } };
+    expect(issues({ monitoring: { every: '0s' } })).toEqual([expect.objectContaining({ path: 'monitoring.every', message: expect.stringContaining('longer than zero') })]);
+    expect(issues({ training: { params: { hiddenSize: 63, numHeads: 2 } } })).toEqual([expect.objectContaining({ path: 'training.params.hiddenSize', message: expect.stringContaining('divisible by numHeads') })]);
+    expect(issues({ training: { params: { hiddenSize: 64, numHeads: 4 } } })).toEqual([]);
+    expect(issues({ deployment: { target: 'azureml', workspace: 'prod', endpoint: 'ep-1', rollout: [10, 50] } })).toEqual([expect.objectContaining({ path: 'deployment.rollout' })]);
+    expect(issues({ deployment: { target: 'azureml', workspace: 'prod', endpoint: 'x' } })).toEqual([expect.objectContaining({ path: 'deployment.endpoint' })]);
+  });
+
   it('reads durations', () => {
     expect(durationMs('90s')).toBe(90_000);
     expect(durationMs('2h')).toBe(7_200_000);

@@ -7,7 +7,8 @@ const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lower-case lette
 /** Who a role names and who a decision is recorded under: one pattern for specs and messages. */
 export const userNameSchema = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'a user name: letters, digits, ".", "_", "@" or "-"');
 /** Durations such as "90s", "5m", "1h", "2d". */
-export const durationSchema = z.string().regex(/^\d+(s|m|h|d)$/, 'a duration like "30s", "5m", "1h" or "1d"');
+export const durationSchema = z.string().regex(/^\d+(s|m|h|d)$/, 'a duration like "30s", "5m", "1h" or "1d"')
+  .refine((d) => Number(d.slice(0, -1)) > 0, 'a duration longer than zero, like "30s" or "1h"');
 
 export function durationMs(d: string): number {
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[d.slice(-1) as 's' | 'm' | 'h' | 'd'];
@@ -129,7 +130,11 @@ export const modelSpecSchema = z.strictObject({
     profile: clusterProfileSchema.prefault({}),
     /** A local folder with a pretrained RoBERTa (config.json, weights, tokenizer.json); never a hub id. */
     pretrainedDir: z.string().optional(),
-    params: trainingParamsSchema.prefault({}),
+    // The encoder splits hiddenSize across its attention heads: train.py cannot build it otherwise.
+    params: trainingParamsSchema.prefault({}).refine((p) => p.hiddenSize % p.numHeads === 0, {
+      message: 'hiddenSize must be divisible by numHeads (each attention head gets hiddenSize / numHeads dimensions), e.g. 64 with 2 heads',
+      path: ['hiddenSize'],
+    }),
     /**
      * Hyperparameter search: `trials` combinations of `space` run as one SLURM job array, at
      * most `concurrency` at a time; the best by validation macro-F1 goes on to evaluation.
@@ -165,6 +170,8 @@ export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 
 export class SpecError extends Error {
   override name = 'SpecError';
+  /** Retrying cannot fix it: the activity fails at once (see activities/errors.ts). */
+  readonly nonRetryable = true;
   constructor(readonly source: string, readonly issues: { path: string; message: string }[]) {
     super(`Invalid model spec ${source}:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}\nFix these fields and start again (see README, "Model spec").`);
   }

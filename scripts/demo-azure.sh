@@ -45,7 +45,7 @@ mlc status "$MODEL"
 step "5/7 audit"
 mlc audit approve "$MODEL" --as alice --reason "gates met; reviewed the model card"
 
-step "6/7 deploy to Azure ML: package → Blob (write-once) → register → deployment v1 → smoke test → traffic"
+step "6/7 deploy to Azure ML: package → Blob (write-once) → register → deployment version-1 → smoke test → traffic"
 mlc deploy "$MODEL" --as bob --reason "first release to Azure ML"
 mlc status "$MODEL" | tail -4
 

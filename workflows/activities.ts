@@ -18,7 +18,7 @@ export const jobWatch = proxyActivities<ControlActivities>({
   taskQueue: taskQueues.control,
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2s', maximumInterval: '30s', nonRetryableErrorTypes: ['JobFailed'] },
+  retry: { initialInterval: '2s', maximumInterval: '30s' },
 });
 
 // ONNX scoring of whole splits and feedback sets: CPU-heavy, own queue.

@@ -4,6 +4,7 @@
 // The workflow function only wires messages to a Lifecycle and runs its stages in order; the
 // state they share (what the status query returns) lives in the class, one method per stage.
 import {
+  ApplicationFailure,
   condition,
   ContinueAsNew,
   continueAsNew,
@@ -14,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PreparedDataset } from '../activities/preprocess';
-import { messageOf } from '../domain/errors';
+import { rootCauseMessage } from '../domain/errors';
 import {
   applyOverride,
   approvedVersions,
@@ -37,7 +38,7 @@ import {
   type RollbackRequest,
   type Stage,
 } from '../domain/lifecycle';
-import type { ModelSpec, TrainingParams } from '../domain/spec';
+import { parseSpec, SpecError, type ModelSpec, type TrainingParams } from '../domain/spec';
 import { searchAttributes } from '../domain/temporal-names';
 import { control, scoring } from './activities';
 import { deployVersion } from './deployment';
@@ -57,7 +58,9 @@ import { trainModel, type TrainedModel } from './training';
 export { MONITOR_ACTOR } from '../domain/lifecycle';
 
 export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleStatus> {
-  const lifecycle = new Lifecycle(input);
+  // A spec from `temporal workflow start` or the Web UI gets the same schema, defaults and
+  // field-naming errors as one from `mlc start`, here, before anything runs.
+  const lifecycle = new Lifecycle({ ...input, spec: validSpec(input.spec) });
   const { audits, deploys, retrains, rollbacks } = lifecycle;
   setHandler(statusQuery, () => lifecycle.status);
   // An update at the wrong moment is rejected at once (the CLI says why); a signal waits in
@@ -78,6 +81,15 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
     return await lifecycle.retrain(request);
   } catch (err) {
     lifecycle.fail(err);
+    throw err;
+  }
+}
+
+function validSpec(raw: unknown): ModelSpec {
+  try {
+    return parseSpec(raw, 'in the workflow input');
+  } catch (err) {
+    if (err instanceof SpecError) throw ApplicationFailure.create({ type: 'SpecError', message: err.message, nonRetryable: true });
     throw err;
   }
 }
@@ -265,7 +277,7 @@ class Lifecycle {
     await this.record({ kind: 'retrain', outcome: 'requested', actor: r.actor, reason: r.reason, version }, 'retrain');
     this.enter('retraining', `retraining: ${r.reason}`);
     await control.pauseMonitoringSchedule({ model: spec.name, note: `retraining after: ${r.reason}` });
-    const feedback = await control.exportFeedbackData({ model: spec.name, generation });
+    const feedback = await control.exportFeedbackData({ model: spec.name, generation, deployment: spec.deployment });
     return continueAsNew<typeof modelLifecycle>({
       ...input,
       generation: generation + 1,
@@ -279,7 +291,7 @@ class Lifecycle {
   /** Failed lifecycles stay findable (MlcStage = "failed") and explain themselves to `status`. */
   fail(err: unknown): void {
     if (isCancellation(err) || err instanceof ContinueAsNew) return;
-    this.status.error = messageOf(err);
+    this.status.error = rootCauseMessage(err);
     this.enter('failed', this.status.error.split('\n')[0]!);
   }
 

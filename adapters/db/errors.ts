@@ -61,6 +61,8 @@ export class RunNotFoundError extends Error {
 /** A natural key was reused for different content: a bug upstream, never retried away. */
 export class RegistryConflictError extends Error {
   override readonly name = 'RegistryConflictError';
+  /** Retrying cannot fix it: the activity fails at once (see activities/errors.ts). */
+  readonly nonRetryable = true;
   constructor(
     readonly table: string,
     readonly key: string,

@@ -11,6 +11,8 @@ export class ScoringError extends Error {
 /** A file the scorer needs is not in the model folder; the message says what writes it. */
 export class ModelFileMissingError extends ScoringError {
   override name = 'ModelFileMissingError';
+  /** Retrying cannot fix it: the activity fails at once (see activities/errors.ts). */
+  readonly nonRetryable = true;
   constructor(modelDir: string, readonly file: string, producedBy: string, options?: { cause?: unknown }) {
     super(`${file} not found in ${modelDir}. ${producedBy}`, modelDir, options);
   }
@@ -19,6 +21,8 @@ export class ModelFileMissingError extends ScoringError {
 /** A file is there but not what the scorer expects (bad JSON, wrong shape, wrong inputs). */
 export class ModelFormatError extends ScoringError {
   override name = 'ModelFormatError';
+  /** Retrying cannot fix it: the activity fails at once (see activities/errors.ts). */
+  readonly nonRetryable = true;
   constructor(modelDir: string, readonly file: string, problem: string, options?: { cause?: unknown }) {
     super(`${file} in ${modelDir}: ${problem}`, modelDir, options);
   }

@@ -9,6 +9,8 @@ export { messageOf };
 /** The cluster's host key differs from the pinned one: possibly a man in the middle. */
 export class HostKeyMismatchError extends Error {
   override readonly name = 'HostKeyMismatchError';
+  /** Retrying cannot fix it: the activity fails at once (see activities/errors.ts). */
+  readonly nonRetryable = true;
   constructor(
     readonly host: string,
     readonly port: number,
@@ -31,6 +33,8 @@ export class HostKeyMismatchError extends Error {
 /** The host has no entry in the pinned known_hosts file: we never accept a key blindly. */
 export class HostKeyUnknownError extends Error {
   override readonly name = 'HostKeyUnknownError';
+  /** Retrying cannot fix it: the activity fails at once (see activities/errors.ts). */
+  readonly nonRetryable = true;
   constructor(
     readonly host: string,
     readonly port: number,
@@ -94,6 +98,8 @@ export class SlurmCommandError extends Error {
 /** A job request that cannot be turned into a safe batch script. Nothing was submitted. */
 export class InvalidJobRequestError extends Error {
   override readonly name = 'InvalidJobRequestError';
+  /** Retrying cannot fix it: the activity fails at once (see activities/errors.ts). */
+  readonly nonRetryable = true;
   constructor(
     readonly field: string,
     readonly value: string,

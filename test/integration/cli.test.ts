@@ -39,6 +39,17 @@ describe('mlc', () => {
     for (const field of ['name', 'labels', 'training.params.epochs', 'roles.deployers']) expect(r.stderr).toContain(`- ${field}:`);
   });
 
+  it('refuses a cluster or Azure ML workspace the configuration does not name, listing the ones it does', async () => {
+    const file = path.join(dir, 'elsewhere.yaml');
+    await writeFile(file, 'name: elsewhere\nlabels: [a, b]\ndata: {path: x.jsonl}\ntraining: {cluster: nowhere}\nroles: {auditors: [alice], deployers: [bob]}\n' +
+      'deployment: {target: azureml, workspace: prod, endpoint: elsewhere}\n');
+    const r = await mlc('validate', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/- training\.cluster: "nowhere" is not a configured cluster \(configured: local, local-process\)/);
+    expect(r.stderr).toMatch(/- deployment\.workspace: "prod" is not a configured Azure ML workspace \(configured: none\)/);
+    expect((await mlc('validate', 'examples/thai-sentiment-azure.yaml')).stderr).toMatch(/"emulated" is not a configured Azure ML workspace/);
+  });
+
   it('says when a spec file is not YAML, or missing', async () => {
     const file = path.join(dir, 'broken.yaml');
     await writeFile(file, 'name: [unclosed\n');

@@ -1,7 +1,7 @@
 // In-memory activities for workflow tests: they record every call and play back scripted
 // job states, so the tests can assert what the workflow decided. The real activities are
 // exercised against real services in test/integration and test/e2e.
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ControlActivities, ScoringActivities } from '../../activities';
 import type { ObservedJob } from '../../activities/training';
 import type { DecisionRecord } from '../../adapters/db/port';
@@ -15,6 +15,8 @@ export interface Script {
   degraded: boolean;
   /** Azure rollout: traffic shares (of the new version) at which the routed smoke check fails. */
   failRolloutAt: number[];
+  /** Preprocessing fails for good with this DatasetError message. */
+  preprocessFails: string;
 }
 
 export function fakeActivities(script: Partial<Script> = {}) {
@@ -29,6 +31,7 @@ export function fakeActivities(script: Partial<Script> = {}) {
   const control: ControlActivities = {
     async preprocessData(input) {
       log('preprocessData', input);
+      if (script.preprocessFails) throw ApplicationFailure.create({ type: 'DatasetError', message: script.preprocessFails, nonRetryable: true });
       const datasetHash = `hash-g${input.generation}`;
       return { datasetHash, datasetDir: artifactLayout.dataset(input.spec.name, datasetHash), report: {} };
     },

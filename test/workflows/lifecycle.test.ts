@@ -290,6 +290,37 @@ describe('modelLifecycle', () => {
     });
   });
 
+  it('validates a spec started by hand (temporal workflow start): defaults filled in, a bad field fails at once by name', async () => {
+    const fakes = fakeActivities();
+    await run(fakes, async () => {
+      // What a person writes in start.json: no defaults.
+      const raw = { name: 'wf-raw', labels: ['neg', 'pos'], data: { path: 'data.jsonl' }, roles: { auditors: ['alice'], deployers: ['bob'] } };
+      const h = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `lifecycle-raw-${++n}`, args: [{ spec: raw, specDir: '/tmp' }] });
+      await reach(h, 'awaiting_audit');
+      expect(fakes.named('prepareTrainingRun')[0]).toMatchObject({ params: { epochs: 3, maxLength: 64 } });
+      expect(fakes.named('submitTrainingJob')[0]).toMatchObject({ profile: { checkpointSignalSeconds: 120, timeLimit: '01:00:00' } });
+      await h.terminate('test done');
+
+      const bad = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `lifecycle-bad-${++n}`, args: [{ spec: { ...raw, labels: ['only'] }, specDir: '/tmp' }] });
+      const err = await bad.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/Invalid model spec in the workflow input:\n\s+- labels: /);
+      expect(fakes.named('preprocessData')).toHaveLength(1);
+    });
+  });
+
+  it('a failed stage shows its root cause in status, not "Activity task failed"', async () => {
+    const why = 'No usable rows: all 9 input rows were quarantined; quarantine.jsonl lists every row with its reason';
+    const fakes = fakeActivities({ preprocessFails: why });
+    await run(fakes, async () => {
+      const h = await start();
+      await expect(h.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      const s = await h.query(statusQuery);
+      expect(s).toMatchObject({ stage: 'failed', error: why });
+      expect((await h.describe()).searchAttributes).toMatchObject({ MlcStage: ['failed'] });
+    });
+  });
+
   it('cancelling the lifecycle cancels the SLURM job', async () => {
     const fakes = fakeActivities({ jobEnds: ['HANG'] });
     await run(fakes, async () => {
