@@ -11,6 +11,7 @@ import { AzureMlDeployer, type RegisteredAssets } from '../../adapters/azureml/d
 import { AzureAuthError, AzureConfigError, AzureConflictError, AzureDeploymentCrashedError, AzureQuotaError, AzureThrottledError } from '../../adapters/azureml/errors';
 import { buildDeployablePackage, type DeployablePackage } from '../../adapters/azureml/package';
 import { EMULATED_BLOB_ENV, EMULATED_WORKSPACE, startEmulatedAzure, type EmulatedAzure } from '../../infra/azure-emulated/stack';
+import { deploymentsToPrune } from '../../domain/rollout';
 import { loadConfig, type WorkspaceConfig } from '../../temporal.config';
 import { tinyModel } from './helpers/tiny-model';
 
@@ -134,5 +135,16 @@ describe('AzureMlDeployer on the emulated workspace', () => {
     expect(auth.message).toMatch(/401.*DefaultAzureCredential/s);
     const noFile = new AzureMlDeployer(workspaceClients({ ...workspace, credential: { kind: 'token-file', path: '/nonexistent/token' } }));
     expect((await failure(noFile.traffic(ENDPOINT))).message).toMatch(/token file, \/nonexistent\/token, which cannot be read/);
+  });
+
+  it('prunes: idle deployments beyond keep are deleted (failed ones too), the live one never', async () => {
+    await deployer.setTraffic(ENDPOINT, { 'version-1': 100 }, { pollIntervalMs: 100 });
+    const before = await deployer.listDeployments(ENDPOINT);
+    expect(before).toEqual(expect.arrayContaining(['version-1', 'version-2', 'version-3', 'version-4']));
+    const doomed = deploymentsToPrune(before, await deployer.traffic(ENDPOINT), 2);
+    expect(doomed).toEqual(['version-3', 'version-2']);
+    for (const name of doomed) await deployer.deleteDeployment(ENDPOINT, name);
+    expect((await deployer.listDeployments(ENDPOINT)).sort()).toEqual(['version-1', 'version-4']);
+    expect((await deployer.score(ENDPOINT, ['ยังใช้ได้อยู่'])).deployment).toBe('version-1');
   });
 });
