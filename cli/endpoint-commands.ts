@@ -25,18 +25,22 @@ export async function predictCommand(texts: string[], opts: EndpointOptions & { 
   });
 }
 
-/** Labelled production samples (JSONL or CSV with text and label columns) → the registry. */
-export async function feedbackCommand(file: string, opts: EndpointOptions & { model: string; textField?: string; labelField?: string; source?: string }) {
-  const textField = opts.textField ?? 'text';
-  const labelField = opts.labelField ?? 'label';
+type FeedbackItem = { text?: string; requestId?: string; label: string };
+interface FeedbackFields { text: string; label: string; requestId: string }
+
+/**
+ * Labelled production samples (JSONL or CSV) → the registry. A row names what it labels by
+ * its text, by the request id it was served under (what analysts usually have), or both.
+ */
+export async function feedbackCommand(file: string, opts: EndpointOptions & { model: string; textField?: string; labelField?: string; requestIdField?: string; source?: string }) {
+  const fields: FeedbackFields = { text: opts.textField ?? 'text', label: opts.labelField ?? 'label', requestId: opts.requestIdField ?? 'requestId' };
   const { rows } = await readDataset(file);
-  const items: { text: string; label: string }[] = [];
+  const items: FeedbackItem[] = [];
   const bad: string[] = [];
   for (const row of rows) {
-    const text = row.record?.[textField];
-    const label = row.record?.[labelField];
-    if (typeof text === 'string' && text.trim() && typeof label === 'string' && label.trim()) items.push({ text, label: label.trim() });
-    else bad.push(`line ${row.line}: ${row.parseError ?? `needs string "${textField}" and "${labelField}"`}`);
+    const item = row.parseError !== undefined || !row.record ? (row.parseError ?? 'no record') : feedbackItem(row.record, fields);
+    if (typeof item === 'string') bad.push(`line ${row.line}: ${item}`);
+    else items.push(item);
   }
   if (bad.length) throw new CliError(`${file}: ${bad.length} unusable rows, nothing sent:\n  ${bad.slice(0, 10).join('\n  ')}${bad.length > 10 ? '\n  …' : ''}`, 2);
   const endpoint = await endpointClient(opts.endpoint);
@@ -47,6 +51,19 @@ export async function feedbackCommand(file: string, opts: EndpointOptions & { mo
   }
   const repeats = items.length - accepted;
   console.log(`✓ ${accepted} feedback rows recorded for ${opts.model}${repeats ? ` (${repeats} already recorded from the same source, not counted twice)` : ''}`);
+}
+
+/** One row as a /feedback item, or what is wrong with it and how to fix it. */
+export function feedbackItem(record: Record<string, unknown>, fields: FeedbackFields): FeedbackItem | string {
+  const { [fields.text]: text, [fields.label]: label, [fields.requestId]: requestId } = record;
+  const present = (v: unknown) => v !== undefined && v !== null && v !== '';
+  if (typeof label !== 'string' || !label.trim()) return `needs a string "${fields.label}"`;
+  if (present(text) && typeof text !== 'string') return `"${fields.text}" must be a string, not ${typeof text}`;
+  if (present(requestId) && typeof requestId !== 'string') return `"${fields.requestId}" must be a string, not ${typeof requestId} (quote it in JSONL)`;
+  const t = typeof text === 'string' && text.trim() ? text : undefined;
+  const id = typeof requestId === 'string' && requestId.trim() ? requestId.trim() : undefined;
+  if (!t && !id) return `needs "${fields.text}" (the text that was scored) or "${fields.requestId}" (the request id it was served under), or both; name other columns with --text-field / --request-id-field`;
+  return { ...(t !== undefined && { text: t }), ...(id !== undefined && { requestId: id }), label: label.trim() };
 }
 
 /** Requests under the endpoint's limits (1000 items, 1 MiB), with room for JSON overhead. */

@@ -75,11 +75,12 @@ program.command('predict').argument('<text...>', 'texts to classify').descriptio
   .option('--model <name>', 'model to use (default: the only deployed one)').option('--endpoint <url>', 'endpoint base URL').option('--json', 'raw JSON')
   .action((texts: string[], opts: { model?: string; endpoint?: string; json?: boolean }) => predictCommand(texts, opts));
 
-program.command('feedback').argument('<file>', 'JSONL or CSV with text and label').description('send labelled production samples for monitoring and retraining')
+program.command('feedback').argument('<file>', 'JSONL or CSV with a label and a text, a request id, or both').description('send labelled production samples for monitoring and retraining')
   .requiredOption('--model <name>', 'model the feedback is about').option('--endpoint <url>', 'endpoint base URL')
   .option('--text-field <name>', 'text column', 'text').option('--label-field <name>', 'label column', 'label')
+  .option('--request-id-field <name>', 'column with the requestId the prediction was served under (judged against what was served)', 'requestId')
   .option('--source <name>', 'who labelled these (sending the same rows from the same source again adds nothing)', 'mlc-cli')
-  .action((file: string, opts: { model: string; endpoint?: string; textField?: string; labelField?: string; source?: string }) => feedbackCommand(file, opts));
+  .action((file: string, opts: { model: string; endpoint?: string; textField?: string; labelField?: string; requestIdField?: string; source?: string }) => feedbackCommand(file, opts));
 
 program.command('logs').argument('<id>', 'model name or workflow id').description('the current training job\'s log')
   .option('-f, --follow', 'keep printing until the job ends').option('-n, --lines <n>', 'lines to show first', '50')

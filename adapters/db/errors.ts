@@ -72,6 +72,21 @@ export class RegistryConflictError extends Error {
   }
 }
 
+/** A feedback row that names neither a text nor a served request: nothing to judge it against. */
+export class InvalidFeedbackError extends Error {
+  override readonly name = 'InvalidFeedbackError';
+  constructor(
+    readonly model: string,
+    /** 0-based positions in the batch given to addFeedback. */
+    readonly rows: number[],
+  ) {
+    super(
+      `feedback for ${model}: row${rows.length > 1 ? 's' : ''} ${rows.slice(0, 10).join(', ')}${rows.length > 10 ? ', …' : ''} ` +
+        `name${rows.length > 1 ? '' : 's'} neither a text nor a requestId; give each row the text that was scored, the requestId it was served under, or both`,
+    );
+  }
+}
+
 // "connect ECONNREFUSED ..." already says its code; "database x does not exist" does not.
 const withCode = (message: string, code: string | undefined) =>
   code && !message.includes(code) ? `${message} (${code})` : message;

@@ -80,12 +80,16 @@ export interface PredictionRecord {
   probabilities: Record<string, number>;
 }
 
-export interface FeedbackRecord {
+/**
+ * A labelled production sample. Analysts often hold the request id of what was served rather
+ * than a clean copy of the text, so a row names the text, the request id, or both; monitoring
+ * joins request ids to the logged predictions (see domain/feedback-join.ts).
+ */
+export type FeedbackRecord = {
   model: string;
-  text: string;
   label: string;
   source: string;
-}
+} & ({ text: string; requestId?: string } | { text?: string; requestId: string });
 
 export interface MonitoringReportRecord {
   model: string;
@@ -116,6 +120,7 @@ export interface Registry {
   logPredictions(records: PredictionRecord[]): Promise<void>;
   /** Predictions of one model created at or after `since` (ISO), oldest first. */
   predictionsSince(model: string, since: string): Promise<(PredictionRecord & { createdAt: string })[]>;
+  /** Returns how many rows were new; throws InvalidFeedbackError for a row with neither text nor requestId. */
   addFeedback(records: FeedbackRecord[]): Promise<number>;
   feedbackSince(model: string, since: string): Promise<(FeedbackRecord & { createdAt: string })[]>;
   saveMonitoringReport(record: MonitoringReportRecord): Promise<void>;

@@ -19,7 +19,7 @@ import type {
   RunUpdate,
 } from './port';
 import * as t from './schema';
-import { RegistryConflictError, RunNotFoundError, errorCode } from './errors';
+import { InvalidFeedbackError, RegistryConflictError, RunNotFoundError, errorCode } from './errors';
 
 export type RegistryDb = PgDatabase<PgQueryResultHKT>;
 
@@ -203,9 +203,12 @@ export class DrizzleRegistry implements Registry {
 
   async addFeedback(records: FeedbackRecord[]): Promise<number> {
     if (records.length === 0) return 0;
+    // The types allow neither only through a cast; the key (and monitoring) need one of them.
+    const invalid = records.flatMap((r, i) => (r.text || r.requestId ? [] : [i]));
+    if (invalid.length) throw new InvalidFeedbackError(records[invalid[0]!]!.model, invalid);
     const inserted = await this.db
       .insert(t.feedback)
-      .values(records)
+      .values(records.map((r) => ({ model: r.model, text: r.text || null, requestId: r.requestId || null, label: r.label, source: r.source })))
       .onConflictDoNothing()
       .returning({ id: t.feedback.id });
     return inserted.length;
@@ -217,7 +220,11 @@ export class DrizzleRegistry implements Registry {
       .from(t.feedback)
       .where(and(eq(t.feedback.model, model), gte(t.feedback.createdAt, new Date(since))))
       .orderBy(asc(t.feedback.createdAt), asc(t.feedback.id));
-    return rows.map(({ id: _id, createdAt, ...rest }) => ({ ...rest, createdAt: iso(createdAt) }));
+    // Absent rather than null, so a text-only row reads back as it was given.
+    return rows.map(({ model: m, text, requestId, label, source, createdAt }) => ({
+      model: m, label, source, createdAt: iso(createdAt),
+      ...(requestId !== null ? { requestId, ...(text !== null && { text }) } : { text: text ?? '' }),
+    }));
   }
 
   async saveMonitoringReport(r: MonitoringReportRecord): Promise<void> {

@@ -134,21 +134,27 @@ export const predictions = pgTable(
   ],
 );
 
-// Feedback has no id of its own; the same (text, label) from the same source is one fact,
-// so re-importing a file adds nothing and addFeedback reports only the new rows.
+// Feedback has no id of its own; the same (request id, text, label) from the same source is
+// one fact, so re-importing a file adds nothing and addFeedback reports only the new rows.
+// A row names the served request, the text, or both (never neither: addFeedback checks). The
+// request id is part of the key because a batch request serves several texts under one id;
+// coalesce keeps text-only rows keyed exactly as before the column existed.
 export const feedback = pgTable(
   'feedback',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     model: text('model').notNull(),
-    text: text('text').notNull(),
+    text: text('text'),
+    requestId: text('request_id'),
     label: text('label').notNull(),
     source: text('source').notNull(),
     createdAt: createdAt(),
   },
   (t) => [
     index('feedback_model_created_at_idx').on(t.model, t.createdAt),
-    uniqueIndex('feedback_model_source_label_text_unique').on(t.model, t.source, t.label, sql`md5(${t.text})`),
+    uniqueIndex('feedback_model_source_label_request_text_unique').on(
+      t.model, t.source, t.label, sql`coalesce(${t.requestId}, '')`, sql`md5(coalesce(${t.text}, ''))`,
+    ),
   ],
 );
 

@@ -141,7 +141,7 @@ describe('local endpoint (fake scorer)', () => {
         c.close();
       },
     });
-    const res = await fetch(`${ep.url}/score`, { method: 'POST', headers: auth, body: stream, duplex: 'half' } as RequestInit);
+    const res = await fetch(`${ep.url}/score`, { method: 'POST', headers: auth, body: stream, duplex: 'half' });
     expect(res.status).toBe(413);
     // The connection still works afterwards.
     expect((await post('/score', { texts: ['good'] })).status).toBe(200);
@@ -219,6 +219,23 @@ describe('local endpoint (fake scorer)', () => {
     expect((await post('/feedback', { model: 'thai-sentiment', items: [{ text: 'a' }] })).status).toBe(400);
     expect((await post('/feedback', { items: [{ text: 'a', label: 'pos' }] }, {})).status).toBe(401);
     expect(f.state.feedback).toHaveLength(2);
+  });
+
+  it('accepts feedback by request id, text optional, and names a row that has neither', async () => {
+    const served = await j(await post('/score', { texts: ['good one'] }));
+    const ok = await post('/feedback', { model: 'thai-sentiment', items: [{ requestId: served.requestId, label: 'neg' }, { requestId: 'r-batch', text: 'a copy', label: 'pos' }, { requestId: 'r-blank', text: ' ', label: 'pos' }] });
+    expect(ok.status).toBe(200);
+    expect(f.state.feedback).toEqual([
+      { model: 'thai-sentiment', requestId: served.requestId, label: 'neg', source: 'endpoint' },
+      { model: 'thai-sentiment', requestId: 'r-batch', text: 'a copy', label: 'pos', source: 'endpoint' },
+      { model: 'thai-sentiment', requestId: 'r-blank', label: 'pos', source: 'endpoint' }, // a blank text is no text
+    ]);
+    const bad = await post('/feedback', { model: 'thai-sentiment', items: [{ text: 'ok', label: 'pos' }, { label: 'pos' }, { text: '  ', label: 'neg' }, { requestId: '', label: 'neg' }] });
+    expect(bad.status).toBe(400);
+    const body = await j(bad);
+    expect(body.issues.map((i: { path: string }) => i.path)).toEqual(['items.1', 'items.2', 'items.3.requestId']);
+    expect(body.error).toMatch(/items\.1: names nothing to judge: give "text" \(the text that was scored\), "requestId" \(the requestId its \/score answer returned\), or both/);
+    expect(f.state.feedback).toHaveLength(3);
   });
 
   it('closes the loaded scorers on close', async () => {

@@ -23,9 +23,17 @@ export const scoreRequestSchema = z.strictObject({
   model: modelName.optional(),
   texts: z.array(text).min(1).max(MAX_TEXTS),
 });
+// An analyst often holds the request id of what was served rather than a clean copy of the
+// text; monitoring joins it to the logged prediction. A batch request serves several texts
+// under one id, so the text may come too, to pick one of them.
+const feedbackItemSchema = z
+  .strictObject({ text: text.optional(), requestId: z.string().min(1).max(200).optional(), label: z.string().min(1).max(64) })
+  .refine((item) => !!item.text?.trim() || item.requestId !== undefined, {
+    message: 'names nothing to judge: give "text" (the text that was scored), "requestId" (the requestId its /score answer returned), or both',
+  });
 export const feedbackRequestSchema = z.strictObject({
   model: modelName,
-  items: z.array(z.strictObject({ text, label: z.string().min(1).max(64) })).min(1).max(MAX_FEEDBACK_ITEMS),
+  items: z.array(feedbackItemSchema).min(1).max(MAX_FEEDBACK_ITEMS),
   /** Who labelled these (a tool, a team); "endpoint" when absent. */
   source: z.string().min(1).max(64).optional(),
 });
@@ -170,7 +178,8 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
     const issues = body.items.flatMap((item, i) => (labels.includes(item.label) ? [] : [{ path: `items.${i}.label`, message: `"${item.label}" is not one of the model's labels: ${labels.join(', ')}` }]));
     if (issues.length) throw new HttpError(400, `invalid request body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
     const source = body.source ?? 'endpoint';
-    const accepted = await options.addFeedback(body.items.map((item) => ({ model: body.model, text: item.text, label: item.label, source })));
+    const accepted = await options.addFeedback(body.items.map(({ text: t, requestId, label }): FeedbackRecord =>
+      requestId ? { model: body.model, requestId, ...(t?.trim() ? { text: t } : {}), label, source } : { model: body.model, text: t!, label, source }));
     return { accepted };
   }
 

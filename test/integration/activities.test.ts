@@ -9,13 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createControlActivities, createScoringActivities, type ActivityDeps } from '../../activities';
 import { FsArtifactStore } from '../../adapters/artifacts/fs-store';
 import type { Registry } from '../../adapters/db/port';
+import type { LoadScorer } from '../../adapters/scoring/port';
 import { openRegistry } from '../../adapters/db/open';
 import { startEndpoint, type Endpoint } from '../../adapters/endpoint/server';
 import { loadScorer } from '../../adapters/scoring/onnx-scorer';
 import { artifactLayout } from '../../domain/artifact-layout';
+import { normalizeText } from '../../domain/dataset';
 import { parseSpec } from '../../domain/spec';
 import { loadConfig } from '../../temporal.config';
-import { tinyModel, TINY_LABELS, type TinyModel } from './helpers/tiny-model';
+import { tinyDataset, tinyModel, TINY_LABELS, type TinyModel } from './helpers/tiny-model';
 
 let dir: string;
 let registry: Registry;
@@ -126,5 +128,73 @@ describe('activities on real adapters', () => {
     await expect(call(control.deployModelVersion, { model: name, version: 1, auditedSha256: sha, actor: 'bob', deploymentKey: 'd3' }))
       .rejects.toMatchObject({ type: 'ArtifactIntegrityError', nonRetryable: true });
     expect((await registry.activeDeployment(name))?.deploymentKey).toBe('d1');
+  });
+});
+
+describe('monitoring feedback that names the request it labels', () => {
+  const watched = 'activity-monitored';
+  const post = async <T>(route: string, body: unknown): Promise<T> => {
+    const res = await fetch(`${endpoint.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${'k'.repeat(32)}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${route} answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  type Served = { requestId: string; predictions: { label: string }[] };
+  const score = (texts: string[]) => post<Served>('/score', { model: watched, texts });
+
+  it('judges joined rows by the served label, re-scores text-only rows, and names ids it cannot join', async () => {
+    // A version of its own, served by the real endpoint: the tests above tamper with r1's bytes.
+    const runDir = artifactLayout.run(watched, 'monitored-r1');
+    await cp(model.dir, path.join(store.root, runDir), { recursive: true });
+    await registry.createRun({ runKey: 'monitored-r1', model: watched, generation: 1, attempt: 1, datasetHash: 'h', cluster: 'local', params: {}, artifactUri: store.uriOf(runDir) });
+    const control = createControlActivities(deps);
+    const { version, sha256 } = await call(control.registerTrainedModel, { model: watched, runKey: 'monitored-r1', runDir });
+    await call(createScoringActivities(deps).evaluateModel, { model: watched, version, runKey: 'monitored-r1', runDir, datasetDir, labels: TINY_LABELS, gates: [{ metric: 'accuracy' as const, min: 0 }] });
+    await call(control.deployModelVersion, { model: watched, version, auditedSha256: sha256, actor: 'bob', deploymentKey: 'monitored-d1' });
+
+    const [t1, t2, t3, t4, b1, b2, plain] = tinyDataset(7, 11).map((r) => r.text);
+    const singles = [];
+    for (const t of [t1!, t2!, t3!, t4!]) singles.push(await score([t]));
+    const batch = await score([b1!, b2!]);
+    const plainLabel = (await score([plain!])).predictions[0]!.label;
+    const servedLabel = (s: Served, i = 0) => s.predictions[i]!.label;
+    const otherLabel = (l: string) => TINY_LABELS.find((x) => x !== l)!;
+    await post('/feedback', {
+      model: watched, source: 'analyst',
+      items: [
+        { requestId: singles[0]!.requestId, label: servedLabel(singles[0]!) },
+        { requestId: singles[1]!.requestId, text: '  an unclean COPY  ', label: servedLabel(singles[1]!) },
+        { requestId: singles[2]!.requestId, label: servedLabel(singles[2]!) },
+        { requestId: singles[3]!.requestId, label: otherLabel(servedLabel(singles[3]!)) }, // served wrong
+        { requestId: batch.requestId, text: b2, label: servedLabel(batch, 1) }, // the text picks within the batch
+        { requestId: batch.requestId, label: 'neg' }, // which of the batch's two texts? ambiguous
+        { requestId: 'never-served-1', label: 'pos' },
+        { text: plain, label: plainLabel },
+      ],
+    });
+
+    // Counts the texts re-scored: rows joined by request id must not be.
+    const rescored: string[] = [];
+    const counting: LoadScorer = async (dir, options) => {
+      const scorer = await loadScorer(dir, options);
+      return { labels: scorer.labels, close: () => scorer.close(), predict: (texts) => (rescored.push(...texts), scorer.predict(texts)) };
+    };
+    const monitoring = parseSpec({ name: watched, labels: TINY_LABELS, data: { path: 'x' }, roles: { auditors: ['a'], deployers: ['b'] }, monitoring: { minFeedback: 6, minPredictions: 1, minFeedbackAccuracy: 0.5 } }).monitoring;
+    const result = await call(createScoringActivities({ ...deps, loadScorer: counting }).computeMonitoringReport, { model: watched, labels: TINY_LABELS, monitoring });
+
+    expect(rescored).toEqual([normalizeText(plain!)]);
+    expect(result.feedback).toBe(8);
+    expect(result.feedbackAccuracy).toBeCloseTo(5 / 6); // 5 joined (4 served right) + 1 re-scored (right)
+    const since = (await registry.activeDeployment(watched))!.deployedAt;
+    expect(result.reasons).toContain('accuracy on 6 feedback rows (5 joined by request id to what was served, 1 re-scored) is 83.3%');
+    expect(result.reasons).toContainEqual(expect.stringMatching(new RegExp(`^1 feedback rows name request ids not served by version ${version} since ${since}: never-served-1;`)));
+    expect(result.reasons).toContainEqual(expect.stringMatching(new RegExp(`^1 feedback rows name batch requests that served several texts: ${batch.requestId};`)));
+    const saved = await registry.latestMonitoringReport(watched);
+    expect(saved!.report).toMatchObject({ feedback: 8, feedbackBasis: { joinedByRequestId: 5, rescored: 1, unmatchedRequestIds: 1, ambiguousRequestIds: 1 } });
+
+    // Retraining learns from the text that was served, not the analyst's copy; rows with no text to learn from are left out.
+    const exported = await call(control.exportFeedbackData, { model: watched, generation: 1 });
+    const rows = (await store.get(exported.key)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string });
+    expect(exported.rows).toBe(6);
+    expect(rows.map((r) => r.text)).toEqual([t1, t2, t3, t4, b2, plain]);
   });
 });

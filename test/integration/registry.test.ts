@@ -1,16 +1,21 @@
 // The registry against both real backends: embedded PGlite (temp folder) and PostgreSQL
 // (MLC_TEST_DATABASE_URL). One suite, run twice, so the two cannot drift apart.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import { openRegistry } from '../../adapters/db/open';
 import type { Registry } from '../../adapters/db/port';
 import {
   RegistryConflictError,
+  InvalidFeedbackError,
   RegistryConnectionError,
   RegistryLockedError,
   RunNotFoundError,
@@ -22,6 +27,9 @@ const tables = [
   'deployments', 'predictions', 'feedback', 'monitoring_reports',
 ];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const migrationsFolder = join(import.meta.dirname, '../../adapters/db/migrations');
+/** How many migrations the repo has: a database opened by the registry has run all of them. */
+const migrationCount = async () => (JSON.parse(await readFile(join(migrationsFolder, 'meta/_journal.json'), 'utf8')) as { entries: unknown[] }).entries.length;
 
 /** Create the test database if missing, then drop our tables so each run starts fresh. */
 async function resetPostgres(): Promise<void> {
@@ -52,7 +60,12 @@ async function withPostgres<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T
 interface Backend {
   name: string;
   /** Prepare an empty database; returns how to open the registry on it. */
-  fresh(): Promise<{ open(): Promise<Registry>; query(text: string): Promise<Record<string, unknown>[]> }>;
+  fresh(): Promise<{
+    open(): Promise<Registry>;
+    query(text: string): Promise<Record<string, unknown>[]>;
+    /** Applies the migrations in `folder` only: a registry as an older release left it. */
+    migrateWith(folder: string): Promise<void>;
+  }>;
 }
 
 const backends: Backend[] = [
@@ -71,6 +84,14 @@ const backends: Backend[] = [
             await pg.close();
           }
         },
+        async migrateWith(folder) {
+          const pg = await PGlite.create(join(dataDir, 'registry'));
+          try {
+            await migratePglite(drizzlePglite({ client: pg }), { migrationsFolder: folder });
+          } finally {
+            await pg.close();
+          }
+        },
       };
     },
   },
@@ -81,6 +102,7 @@ const backends: Backend[] = [
       return {
         open: () => openRegistry({ databaseUrl: pgUrl, dataDir: '/nonexistent-unused' }),
         query: (text) => withPostgres(async (sql) => [...(await sql.unsafe(text))]),
+        migrateWith: (folder) => withPostgres((sql) => migratePostgres(drizzlePostgres({ client: sql }), { migrationsFolder: folder })),
       };
     },
   },
@@ -113,7 +135,7 @@ describe.each(backends)('registry on $name', (backend) => {
     await registry.close();
 
     const [migrations] = await db.query('select count(*)::int as n from drizzle.__drizzle_migrations');
-    expect(migrations).toEqual({ n: 1 });
+    expect(migrations).toEqual({ n: await migrationCount() });
     // jsonb must hold an object, not a JSON string of one (a classic driver pitfall).
     const models = await db.query(`select name, jsonb_typeof(spec) as kind, spec from models`);
     expect(models).toEqual([{ name: 'sentiment', kind: 'object', spec: { version: 2, nested: { a: [1, 2] } } }]);
@@ -123,7 +145,7 @@ describe.each(backends)('registry on $name', (backend) => {
     registry = await db.open();
     expect((await registry.getRun('persisted'))?.runKey).toBe('persisted');
     await registry.close();
-    expect(await db.query('select count(*)::int as n from drizzle.__drizzle_migrations')).toEqual([{ n: 1 }]);
+    expect(await db.query('select count(*)::int as n from drizzle.__drizzle_migrations')).toEqual([{ n: await migrationCount() }]);
     registry = await db.open();
   });
 
@@ -241,6 +263,25 @@ describe.each(backends)('registry on $name', (backend) => {
     expect(later.map((r) => `${r.text}/${r.label}`)).toEqual(['bad/pos', 'new/neg']);
   });
 
+  it('adds feedback by request id once, with or without its text', async () => {
+    const f = (requestId: string, label: string, text?: string) => ({ model: 'fed-id', requestId, label, source: 'analyst:bob', ...(text !== undefined && { text }) });
+    expect(await registry.addFeedback([f('r1', 'neg'), f('batch', 'pos', 'ดีมาก'), f('batch', 'neg', 'แย่'), { model: 'fed-id', text: 'ดีมาก', label: 'pos', source: 'analyst:bob' }])).toBe(4);
+    // Sent again: nothing new. The same request relabelled, or named with a text, is a new fact.
+    expect(await registry.addFeedback([f('r1', 'neg'), f('batch', 'pos', 'ดีมาก'), f('batch', 'neg', 'แย่')])).toBe(0);
+    expect(await registry.addFeedback([f('r1', 'pos'), f('r1', 'neg', 'a copy')])).toBe(2);
+    const all = await registry.feedbackSince('fed-id', '2000-01-01T00:00:00Z');
+    expect(all.map(({ createdAt: _c, ...r }) => r)).toEqual([
+      f('r1', 'neg'), f('batch', 'pos', 'ดีมาก'), f('batch', 'neg', 'แย่'), { model: 'fed-id', text: 'ดีมาก', label: 'pos', source: 'analyst:bob' },
+      f('r1', 'pos'), f('r1', 'neg', 'a copy'),
+    ]);
+    // A row naming nothing is refused whole, before anything is written.
+    const error = await registry.addFeedback([f('r9', 'pos'), { model: 'fed-id', label: 'pos', source: 'x' } as never]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidFeedbackError);
+    expect((error as InvalidFeedbackError).rows).toEqual([1]);
+    expect((error as Error).message).toMatch(/row 1 names neither a text nor a requestId/);
+    expect(await registry.feedbackSince('fed-id', '2000-01-01T00:00:00Z')).toHaveLength(6);
+  });
+
   it('saves monitoring reports once and returns the latest', async () => {
     const report = (key: string, degraded: boolean) => ({
       model: 'monitored', version: 1, windowStart: '2025-03-01T00:00:00.000Z', windowEnd: '2025-03-02T00:00:00.000Z',
@@ -327,6 +368,36 @@ describe('postgres connection and migration', () => {
     );
     await Promise.all(registries.map((r) => r.close()));
     const [row] = await withPostgres((sql) => sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
-    expect(row).toEqual({ n: 1 });
+    expect(row).toEqual({ n: await migrationCount() });
+  });
+});
+
+// A registry written before feedback had request ids: the new migration keeps its rows and
+// their keys, so re-sending an old feedback file still adds nothing.
+describe.each(backends)('upgrading a registry on $name to feedback by request id', (backend) => {
+  it('keeps old feedback rows and their idempotency', async () => {
+    const db = await backend.fresh();
+    const old = await mkdtemp(join(tmpdir(), 'mlc-migrations-'));
+    try {
+      await cp(migrationsFolder, old, { recursive: true });
+      const journalPath = join(old, 'meta/_journal.json');
+      const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
+      journal.entries = journal.entries.filter((e) => e.tag === '0000_init');
+      await writeFile(journalPath, JSON.stringify(journal));
+      await db.migrateWith(old);
+    } finally {
+      await rm(old, { recursive: true, force: true });
+    }
+    await db.query(`insert into feedback (model, text, label, source) values ('up', 'ดีมาก', 'pos', 'cli')`);
+
+    const registry = await db.open();
+    try {
+      const row = { model: 'up', text: 'ดีมาก', label: 'pos', source: 'cli' };
+      expect(await registry.addFeedback([row])).toBe(0);
+      expect(await registry.addFeedback([{ ...row, requestId: 'r1' }])).toBe(1);
+      expect((await registry.feedbackSince('up', '2000-01-01T00:00:00Z')).map(({ createdAt: _c, ...r }) => r)).toEqual([row, { ...row, requestId: 'r1' }]);
+    } finally {
+      await registry.close();
+    }
   });
 });
