@@ -13,12 +13,12 @@ export interface ActivityDeps {
   registry: Registry;
   store: ArtifactStore;
   /** The executor for a cluster named in a spec; throws UnknownClusterError for others. */
-  executor(cluster: string): ClusterExecutor;
+  executor: (cluster: string) => ClusterExecutor;
   loadScorer: LoadScorer;
   /** For Schedules (monitoring). */
   temporal: Client;
   /** Base URL of the built-in endpoint, to confirm a deployment is live. */
   endpointUrl: string;
   /** The deployer for a workspace named in a spec; throws UnknownWorkspaceError for others. */
-  azureMl(workspace: string): AzureMlDeployer;
+  azureMl: (workspace: string) => AzureMlDeployer;
 }

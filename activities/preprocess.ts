@@ -4,6 +4,7 @@ import { log } from '@temporalio/activity';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { dataAccessFrom } from '../adapters/datasets/data-roots';
 import { preprocessDataset } from '../adapters/datasets/preprocess';
 import { artifactLayout } from '../domain/artifact-layout';
 import { DatasetError } from '../domain/dataset';
@@ -24,7 +25,7 @@ export interface PreparedDataset {
   report: Record<string, unknown>;
 }
 
-export function preprocessActivities({ store, registry }: ActivityDeps) {
+export function preprocessActivities({ config, store, registry }: ActivityDeps) {
   return {
     async preprocessData({ spec, specDir, generation, extraDataKeys }: PreprocessDataInput): Promise<PreparedDataset> {
       // Build in a private local folder, then publish it through the store (files first, the
@@ -38,7 +39,7 @@ export function preprocessActivities({ store, registry }: ActivityDeps) {
           extraFiles.push({ path: file, name: key });
         }
         const outDir = path.join(staging, 'out');
-        const result = await preprocessDataset({ spec, specDir, outDir, extraFiles }).catch(async (err: unknown) => {
+        const result = await preprocessDataset({ spec, specDir, outDir, extraFiles, dataAccess: dataAccessFrom(config) }).catch(async (err: unknown) => {
           // Data that cannot be trained on: keep the rows set aside, with their reasons, where people can read them.
           const quarantine = path.join(outDir, 'quarantine.jsonl');
           if (err instanceof DatasetError && (await fs.access(quarantine).then(() => true, () => false))) {
@@ -50,7 +51,7 @@ export function preprocessActivities({ store, registry }: ActivityDeps) {
         });
         const datasetDir = artifactLayout.dataset(spec.name, result.hash);
         if (!(await store.exists(`${datasetDir}/manifest.json`))) await store.putFolder(outDir, datasetDir);
-        await registry.ensureModel(spec.name, spec as unknown as Record<string, unknown>);
+        await registry.ensureModel(spec.name, spec);
         await registry.recordDatasetVersion({ model: spec.name, hash: result.hash, uri: store.uriOf(datasetDir), report: result.report as unknown as Record<string, unknown> });
         log.info('dataset ready', { datasetDir, hash: result.hash });
         return { datasetHash: result.hash, datasetDir, report: result.report as unknown as Record<string, unknown> };

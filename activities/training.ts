@@ -75,7 +75,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       }
       await registry.createRun({
         runKey: input.runKey, model: input.model, generation: input.generation, attempt: input.attempt, datasetHash: input.datasetHash,
-        cluster: input.cluster, params: input.params as unknown as Record<string, unknown>, artifactUri: store.uriOf(runDir),
+        cluster: input.cluster, params: input.params, artifactUri: store.uriOf(runDir),
       });
       return { runDir, configFile, ...search };
     },

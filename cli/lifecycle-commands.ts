@@ -33,7 +33,7 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
   if (!id) {
     const rows: string[] = [];
     for await (const wf of ctx.client.workflow.list({ query: `WorkflowType = 'modelLifecycle' AND ExecutionStatus = 'Running'` })) {
-      const attrs = wf.searchAttributes as Record<string, unknown[] | undefined>;
+      const attrs = wf.searchAttributes as Record<string, (string | number)[] | undefined>;
       rows.push(`${wf.workflowId.padEnd(32)} ${String(attrs[searchAttributes.stage]?.[0] ?? '?').padEnd(16)} version ${String(attrs[searchAttributes.version]?.[0] ?? '—')}`);
     }
     console.log(rows.length ? rows.join('\n') : 'no running lifecycles (start one with: mlc start <spec.yaml>)');

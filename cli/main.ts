@@ -5,6 +5,7 @@ import { SpecError } from '../domain/spec';
 import { CliError, openContext, type CliContext } from './context';
 import { clusterCheckCommand, type ClusterCheckFlags } from './cluster-commands';
 import { feedbackCommand, predictCommand } from './endpoint-commands';
+import { historyCommand } from './history';
 import { auditCommand, deployCommand, monitorNowCommand, rollbackCommand, startCommand, statusCommand, waitCommand } from './lifecycle-commands';
 import { logsCommand } from './logs';
 import { readSpecFile } from './spec-file';
@@ -67,6 +68,10 @@ program.command('rollback').argument('<id>', 'model name or workflow id').descri
   .requiredOption('--as <user>', 'your user name; must be a deployer in the spec')
   .requiredOption('--reason <text>', 'why (recorded)')
   .action(withTemporal((ctx, id: string, opts: { to: string; as: string; reason: string }) => rollbackCommand(ctx, id, opts)));
+
+program.command('history').argument('<model>', 'model name').description('every decision about the model from the registry: who, when, what, outcome, why, version (needs DATABASE_URL)')
+  .option('--json', 'print the decisions as JSON')
+  .action((model: string, opts: { json?: boolean }) => historyCommand(model, opts));
 
 program.command('monitor').argument('<model>', 'model name').description('run the monitoring check now instead of at its next scheduled time')
   .action(withTemporal((ctx, model: string) => monitorNowCommand(ctx, model)));

@@ -92,6 +92,19 @@ describe('loadConfigWithSources', () => {
     expect(() => loadConfigWithSources(repo, withFile('clusters: [1, 2'))).toThrow(/not valid YAML/);
   });
 
+  it('data roots: the repository\'s data/ and examples/ by default, a file\'s relative to it, MLC_DATA_ROOTS colon-separated', () => {
+    const defaults = loadConfigWithSources(repo, { USER: 'me' });
+    expect(defaults.config.dataRoots).toEqual(['/repo/data', '/repo/examples']);
+    const env = withFile('dataRoots: [datasets, /srv/corpora]\n');
+    const fromFile = loadConfigWithSources(repo, env);
+    expect(fromFile.config.dataRoots).toEqual([path.join(path.dirname(env.MLC_CONFIG!), 'datasets'), '/srv/corpora']);
+    expect(fromFile.sources.get('dataRoots')).toBe(`file ${env.MLC_CONFIG}`);
+    const fromEnv = loadConfigWithSources(repo, { ...env, MLC_DATA_ROOTS: '/mnt/a::/mnt/b' });
+    expect(fromEnv.config.dataRoots).toEqual(['/mnt/a', '/mnt/b']);
+    expect(renderConfig(fromEnv)).toContain('dataRoots = ["/mnt/a","/mnt/b"]    # env MLC_DATA_ROOTS');
+    expect(() => loadConfigWithSources(repo, { USER: 'me', MLC_DATA_ROOTS: ':' })).toThrow(/dataRoots: .*at least one folder.*\(from env MLC_DATA_ROOTS\)/);
+  });
+
   it('an azblob:// artifact root stays a URL, and clusters keep their filesystem root', () => {
     const { config } = loadConfigWithSources(repo, { USER: 'me', MLC_ARTIFACTS_ROOT: 'azblob://acct/mlc/artifacts' });
     expect(config.paths.artifacts).toBe('azblob://acct/mlc/artifacts');

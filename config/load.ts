@@ -33,7 +33,7 @@ export function loadConfigWithSources(repoRoot: string, env: NodeJS.ProcessEnv =
   const set = (keys: string[], value: unknown, source: string) => {
     if (value === undefined || value === '') return;
     let node = raw;
-    for (const k of keys.slice(0, -1)) node = (isTree(node[k]) ? node[k] : (node[k] = {})) as Tree;
+    for (const k of keys.slice(0, -1)) node = isTree(node[k]) ? node[k] : (node[k] = {});
     node[keys.at(-1)!] = value;
     sources.set(keys.join('.'), source);
   };
@@ -52,7 +52,7 @@ export function loadConfigWithSources(repoRoot: string, env: NodeJS.ProcessEnv =
     // half-inherited SSH identity would be a surprise.
     for (const group of ['clusters', 'workspaces']) {
       for (const name of Object.keys(isTree(tree[group]) ? tree[group] : {})) {
-        if (isTree(raw[group])) delete (raw[group] as Tree)[name];
+        if (isTree(raw[group])) delete raw[group][name];
         for (const key of [...sources.keys()]) if (key.startsWith(`${group}.${name}.`)) sources.delete(key);
       }
     }
@@ -102,11 +102,12 @@ function readConfigFile(file: string): Tree {
 }
 
 /** Paths in the file are relative to the file's folder, as people expect of a config file. */
-const pathKeys = new Set(['data', 'artifacts', 'logs', 'secrets', 'privateKeyPath', 'knownHostsPath', 'caFile', 'path', 'codeDir', 'artifactsRoot']);
+const pathKeys = new Set(['data', 'artifacts', 'logs', 'secrets', 'privateKeyPath', 'knownHostsPath', 'caFile', 'path', 'codeDir', 'artifactsRoot', 'dataRoots']);
 function resolvePaths(tree: Tree, base: string): Tree {
+  const resolve = (v: unknown) => (typeof v === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//.test(v) ? path.resolve(base, v) : v);
   return Object.fromEntries(Object.entries(tree).map(([k, v]) => {
     if (isTree(v)) return [k, resolvePaths(v, base)];
-    if (pathKeys.has(k) && typeof v === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//.test(v)) return [k, path.resolve(base, v)];
+    if (pathKeys.has(k)) return [k, Array.isArray(v) ? v.map(resolve) : resolve(v)];
     return [k, v];
   }));
 }
@@ -124,6 +125,8 @@ function defaults(repoRoot: string, data: string, env: NodeJS.ProcessEnv): [stri
     [['paths', 'artifacts'], artifacts],
     [['paths', 'logs'], path.join(data, 'logs')],
     [['paths', 'secrets'], path.join(data, 'secrets')],
+    // Where the example specs and the demo's data live; anything else is added by configuration.
+    [['dataRoots'], [path.join(repoRoot, 'data'), path.join(repoRoot, 'examples')]],
     [['endpoint', 'host'], '127.0.0.1'],
     [['endpoint', 'port'], 8765],
     // The one-node SLURM cluster scripts/services.sh runs on this machine, over sshd on loopback.
@@ -147,12 +150,14 @@ function defaults(repoRoot: string, data: string, env: NodeJS.ProcessEnv): [stri
 }
 
 /** Environment variables that override one setting each (the README's table). */
-function overrides(env: NodeJS.ProcessEnv): [string, string[], string | undefined][] {
+function overrides(env: NodeJS.ProcessEnv): [string, string[], string | string[] | undefined][] {
   const local = (key: string) => ['clusters', 'local', key];
   // A folder (made absolute) or a store URL such as azblob://account/container/prefix (as is).
   const root = env.MLC_ARTIFACTS_ROOT;
   const artifacts = root ? (/^[a-z][a-z0-9+.-]*:\/\//.test(root) ? root : path.resolve(root)) : undefined;
   const folder = artifacts && !artifacts.includes('://') ? artifacts : undefined;
+  // Colon-separated, as PATH is; each folder made absolute.
+  const dataRoots = env.MLC_DATA_ROOTS ? env.MLC_DATA_ROOTS.split(':').filter(Boolean).map((p) => path.resolve(p)) : undefined;
   return [
     ['TEMPORAL_ADDRESS', ['temporal', 'address'], env.TEMPORAL_ADDRESS],
     ['TEMPORAL_NAMESPACE', ['temporal', 'namespace'], env.TEMPORAL_NAMESPACE],
@@ -160,6 +165,7 @@ function overrides(env: NodeJS.ProcessEnv): [string, string[], string | undefine
     ['MLC_ARTIFACTS_ROOT', ['paths', 'artifacts'], artifacts],
     // Clusters write runs to a shared filesystem: only a folder root is theirs too.
     ['MLC_ARTIFACTS_ROOT', ['clusters', 'local-process', 'artifactsRoot'], folder],
+    ['MLC_DATA_ROOTS', ['dataRoots'], dataRoots],
     ['MLC_ENDPOINT_HOST', ['endpoint', 'host'], env.MLC_ENDPOINT_HOST],
     ['MLC_ENDPOINT_PORT', ['endpoint', 'port'], env.MLC_ENDPOINT_PORT],
     ['MLC_SLURM_HOST', local('host'), env.MLC_SLURM_HOST],

@@ -2,6 +2,7 @@
 // the registry live, and the named places work goes to — compute clusters (by executor kind)
 // and Azure ML workspaces. Secrets are never values here: only paths of files or names of
 // environment variables that hold them.
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'a name: lower-case letters, digits and dashes');
@@ -87,6 +88,11 @@ export const configSchema = z.strictObject({
     logs: z.string(),
     secrets: z.string(),
   }),
+  /**
+   * The only folders a spec's data.path may name (after symlinks are resolved): a spec must not
+   * make the worker read its own keys or anything else it can read (adapters/datasets/data-roots.ts).
+   */
+  dataRoots: z.array(z.string().refine((p) => isAbsolute(p), 'an absolute folder')).min(1, 'name at least one folder'),
   /** PostgreSQL URL; when absent the registry is embedded PGlite under paths.data. */
   databaseUrl: z.string().url().optional(),
   endpoint: z.strictObject({

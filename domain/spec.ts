@@ -56,7 +56,7 @@ export const trainingParamOverridesSchema = z.strictObject(
   Object.fromEntries(Object.entries(trainingParamsSchema.shape).map(([k, v]) => [k, v.unwrap().optional()])),
 ) as unknown as z.ZodType<Partial<TrainingParams>>;
 
-const sbatchValue = z.string().regex(/^[A-Za-z0-9._:,=+\/-]{1,128}$/, 'letters, digits and . _ : , = + / - only');
+const sbatchValue = z.string().regex(/^[A-Za-z0-9._:,=+/-]{1,128}$/, 'letters, digits and . _ : , = + / - only');
 /** Where and how the job runs on SLURM. An MI-100 example is in README ("Cluster profiles"). */
 export const clusterProfileSchema = z.strictObject({
   partition: sbatchValue.optional(),
@@ -70,11 +70,11 @@ export const clusterProfileSchema = z.strictObject({
   /** SLURM time limit, e.g. "00:30:00" or "2-00:00:00" */
   timeLimit: z.string().regex(/^(\d+-)?\d{1,2}:\d{2}:\d{2}$/, 'a SLURM time like "01:00:00" or "2-00:00:00"').default('01:00:00'),
   /** Environment modules to load, e.g. ["rocm/5.7.1"] */
-  modules: z.array(z.string().regex(/^[A-Za-z0-9._\/+-]{1,128}$/, 'a module name like "rocm/5.7.1"')).default([]),
+  modules: z.array(z.string().regex(/^[A-Za-z0-9._/+-]{1,128}$/, 'a module name like "rocm/5.7.1"')).default([]),
   /** Seconds before the time limit at which SLURM sends SIGUSR1 so the job checkpoints. */
   checkpointSignalSeconds: z.number().int().min(10).max(3600).default(120),
   /** Extra "#SBATCH" options, e.g. ["--exclusive", "--constraint=mi100"]. */
-  extraSbatch: z.array(z.string().regex(/^--[a-z][a-z-]*(=[A-Za-z0-9._:,=+\/-]+)?$/, 'an sbatch option like "--exclusive" or "--constraint=mi100"')).default([]),
+  extraSbatch: z.array(z.string().regex(/^--[a-z][a-z-]*(=[A-Za-z0-9._:,=+/-]+)?$/, 'an sbatch option like "--exclusive" or "--constraint=mi100"')).default([]),
 });
 export type ClusterProfile = z.infer<typeof clusterProfileSchema>;
 

@@ -1,7 +1,7 @@
 // Names shared by workflows (which cannot import temporal.config.ts: it reads the
 // environment and the filesystem) and everything else. temporal.config.ts re-exports them.
 
-/** Search attributes the lifecycle upserts; scripts/services.sh registers the same names. */
+/** Search attributes the lifecycle upserts; scripts/services/temporal.sh registers the same names. */
 export const searchAttributes = {
   stage: 'MlcStage',
   model: 'MlcModel',

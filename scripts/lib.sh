@@ -18,7 +18,12 @@ export PATH
 ok() { printf '✓ %s\n' "$*"; }
 info() { printf '→ %s\n' "$*"; }
 warn() { printf '! %s\n' "$*" >&2; }
-fail() { printf '✗ %s\n' "$*" >&2; }
+# MLC_FAILED: a ✗ line was printed (services/common.sh's ERR trap then adds none).
+# shellcheck disable=SC2034
+fail() {
+  MLC_FAILED=1
+  printf '✗ %s\n' "$*" >&2
+}
 die() {
   fail "$@"
   exit 1

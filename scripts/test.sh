@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# What `npm test` runs: setup, the local services, then the whole suite (every vitest project
-# and the pytest tests of the job side), ending with one line "N passed, M failed".
+# What `npm test` runs: setup, lint, the local services, then the whole suite (every vitest
+# project and the pytest tests of the job side), ending with one line "N passed, M failed".
 # Arguments go to vitest (e.g. `npm test -- --project unit`). Services stay up for the next
 # run unless MLC_STOP_SERVICES=1.
 set -uo pipefail
@@ -9,6 +9,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT" || exit 1
 
 bash scripts/setup.sh || exit 1
+
+# Lint (eslint, then tsc) needs node_modules, so it runs after setup; the suite still runs
+# when it fails, and the failure counts as one in the last line.
+echo "── lint"
+npm run --silent lint </dev/null
+lint_rc=$?
+lint_fail=0
+[ "$lint_rc" -ne 0 ] && lint_fail=1 && echo "✗ lint failed (npm run lint): counted as one failure"
+
 export MLC_TEST_DATABASE_URL=${MLC_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/mlc_test}
 bash scripts/services.sh start || exit 1
 
@@ -58,5 +67,5 @@ if [ ! -s "$results/pytest.xml" ] && [ "$pytest_rc" -ne 0 ]; then p_fail=1; fi
 
 [ "${MLC_STOP_SERVICES:-0}" = 1 ] && bash scripts/services.sh stop
 
-echo "$((v_pass + p_pass)) passed, $((v_fail + p_fail)) failed"
-[ "$vitest_rc" -eq 0 ] && [ "$pytest_rc" -eq 0 ] && [ $((v_fail + p_fail)) -eq 0 ]
+echo "$((v_pass + p_pass)) passed, $((v_fail + p_fail + lint_fail)) failed"
+[ "$lint_rc" -eq 0 ] && [ "$vitest_rc" -eq 0 ] && [ "$pytest_rc" -eq 0 ] && [ $((v_fail + p_fail)) -eq 0 ]

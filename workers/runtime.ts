@@ -59,7 +59,9 @@ export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, 
     deps, workers, endpoint,
     async run() {
       try {
-        await runAll();
+        // An endpoint-only process has no worker whose run() holds it open; it serves until
+        // the same signals stop the workers.
+        await (workers.length ? runAll() : untilShutdownSignal());
       } finally {
         await release();
       }
@@ -75,6 +77,16 @@ export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, 
       }
     },
   };
+}
+
+function untilShutdownSignal(signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      signals.forEach((s) => process.off(s, stop));
+      resolve();
+    };
+    signals.forEach((s) => process.on(s, stop));
+  });
 }
 
 /**

@@ -1,11 +1,14 @@
 // modelMonitoring: started by a Temporal Schedule every `monitoring.every`. It turns the
 // logged predictions and feedback into a report and, when a threshold is crossed, asks the
 // lifecycle to retrain. The lifecycle decides whether the request counts.
-import { getExternalWorkflowHandle } from '@temporalio/workflow';
+import { ApplicationFailure, getExternalWorkflowHandle, patched } from '@temporalio/workflow';
 import type { ModelSpec } from '../domain/spec';
-import { scoring } from './activities';
+import { control, scoring } from './activities';
 import { MONITOR_ACTOR } from './lifecycle';
 import { retrainRequestSignal } from './messages';
+
+/** patched() id of "a monitor whose lifecycle is gone pauses the Schedule" (docs/changing-workflows.md). */
+export const PAUSE_WHEN_LIFECYCLE_GONE = 'monitor-pauses-schedule-when-lifecycle-gone';
 
 export interface MonitoringInput {
   model: string;
@@ -21,15 +24,32 @@ export interface MonitoringOutcome {
   degraded: boolean;
   reasons: string[];
   retrainRequested: boolean;
+  /** Why this run paused the Schedule, when it did. */
+  schedulePaused?: string;
 }
 
 export async function modelMonitoring(input: MonitoringInput): Promise<MonitoringOutcome> {
   const report = await scoring.computeMonitoringReport({ model: input.model, labels: input.labels, monitoring: input.monitoring, deployment: input.deployment });
-  if (!report.degraded) return { reportKey: report.reportKey, degraded: false, reasons: report.reasons, retrainRequested: false };
-  await getExternalWorkflowHandle(input.lifecycleWorkflowId).signal(retrainRequestSignal, {
-    actor: MONITOR_ACTOR,
-    reason: report.reasons.join('; '),
-    ...(report.reportKey ? { reportKey: report.reportKey } : {}),
-  });
-  return { reportKey: report.reportKey, degraded: true, reasons: report.reasons, retrainRequested: true };
+  const outcome = { reportKey: report.reportKey, degraded: report.degraded, reasons: report.reasons };
+  if (!report.degraded) return { ...outcome, retrainRequested: false };
+  try {
+    await getExternalWorkflowHandle(input.lifecycleWorkflowId).signal(retrainRequestSignal, {
+      actor: MONITOR_ACTOR,
+      reason: report.reasons.join('; '),
+      ...(report.reportKey ? { reportKey: report.reportKey } : {}),
+    });
+  } catch (err) {
+    // A lifecycle that was cancelled, terminated or failed never paused its Schedule, which
+    // then failed a run every interval for as long as the model stayed degraded. Runs
+    // recorded before this change failed right here; patched() keeps their replay so.
+    if (!isLifecycleGone(err) || !patched(PAUSE_WHEN_LIFECYCLE_GONE)) throw err;
+    const why = `lifecycle ${input.lifecycleWorkflowId} is no longer running, so nothing can act on a retrain request; deploying from a new lifecycle resumes monitoring`;
+    await control.pauseMonitoringSchedule({ model: input.model, note: why });
+    return { ...outcome, retrainRequested: false, schedulePaused: why };
+  }
+  return { ...outcome, retrainRequested: true };
+}
+
+function isLifecycleGone(err: unknown): boolean {
+  return err instanceof ApplicationFailure && err.type === 'ExternalWorkflowExecutionNotFound';
 }

@@ -1,6 +1,7 @@
 // The FS store against the shared contract, then what only a filesystem has: symlinks that
 // could lead out of the root, rename as the commit, temp files a crash leaves behind.
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import type * as fsPromises from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { REFUSED_KEYS, describeArtifactStoreContract } from './store-contract';
 // Lets one test make rename() fail, as an NFS hiccup would, after the temp file is written.
 const failRename = vi.hoisted(() => ({ on: false }));
 vi.mock('node:fs/promises', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:fs/promises')>();
+  const actual = await importOriginal<typeof fsPromises>();
   return {
     ...actual,
     rename: (from: string, to: string) =>

@@ -9,6 +9,7 @@ import {
   type DataReport, type RawRow, type SplitName, type Splits,
 } from '../../domain/dataset';
 import type { ModelSpec } from '../../domain/spec';
+import { confineDataPath, type DataAccess } from './data-roots';
 import { readDataset, type DatasetFormat } from './read';
 import { writeFileAtomic } from '../artifacts/atomic';
 
@@ -54,6 +55,11 @@ export interface PreprocessInput {
    */
   /** Feedback files; `name` (e.g. the artifact key) is what the report shows instead of the local path. */
   extraFiles?: (string | { path: string; name: string })[];
+  /**
+   * Where data.path may lead (see data-roots.ts); the worker always passes it. Feedback files
+   * are the worker's own, fetched from the artifact store, and are not confined.
+   */
+  dataAccess?: DataAccess;
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
@@ -82,9 +88,10 @@ function asFeedback(rows: RawRow[], textField: string, labelField: string): RawR
 }
 
 export async function preprocessDataset(input: PreprocessInput): Promise<PreprocessResult> {
-  const { spec, specDir, outDir, extraFiles = [] } = input;
+  const { spec, specDir, outDir, extraFiles = [], dataAccess } = input;
   const { labels, data } = spec;
-  const mainPath = resolve(specDir, data.path);
+  // Nothing is read before the path is allowed; what is read is the checked real path.
+  const mainPath = dataAccess ? await confineDataPath(resolve(specDir, data.path), dataAccess) : resolve(specDir, data.path);
 
   const main = await readDataset(mainPath, data.format, data.path);
   const sources: SourceSummary[] = [{ path: data.path, format: main.format, records: main.rows.length, blankLines: main.blankLines }];

@@ -199,7 +199,7 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
     '/feedback': { method: 'POST', auth: true, handle: (req) => feedback(req) },
   };
 
-  const server = createServer(async (req, res) => {
+  const answer = async (req: IncomingMessage, res: ServerResponse) => {
     const requestId = randomUUID();
     const path = new URL(req.url ?? '/', 'http://endpoint').pathname;
     const route = routes[path];
@@ -219,6 +219,11 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
         if (!res.headersSent) send(res, 500, { error: 'internal error; the endpoint logged it with this requestId', requestId }, { 'x-request-id': requestId });
       }
     }
+  };
+  // answer() turns every failure into a reply; should writing that reply fail too (a client
+  // gone mid-send), the socket is already lost, so record it rather than leave it unhandled.
+  const server = createServer((req, res) => {
+    answer(req, res).catch((e: unknown) => report(e, { requestId: '-', route: req.url ?? '/' }));
   });
 
   await new Promise<void>((resolve, reject) => {

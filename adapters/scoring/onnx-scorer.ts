@@ -63,7 +63,7 @@ function tokenizerClass(config: Record<string, unknown>): TokenizerClass {
   const name = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : '';
   const candidate = (transformers as unknown as Record<string, unknown>)[name];
   if (typeof candidate === 'function' && candidate.prototype instanceof transformers.PreTrainedTokenizer) return candidate as TokenizerClass;
-  return transformers.PreTrainedTokenizer as unknown as TokenizerClass;
+  return transformers.PreTrainedTokenizer;
 }
 
 /**

@@ -34,6 +34,7 @@ export function relativePath(field: string, value: string | undefined): string {
   check(typeof value === 'string' && value.length > 0, field, value, 'required');
   const v = value!;
   check(!v.startsWith('/'), field, v, 'must be relative to the artifact root');
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point of this check.
   check(!/[\0-\x1f\x7f]/.test(v), field, v, 'must not contain newlines or control characters');
   check(!v.split('/').includes('..'), field, v, 'must not contain ".." segments');
   return v;

@@ -11,9 +11,15 @@ const envFile = path.join(dir, 'env.sh');
 await writeFile(envFile, Object.entries(stack.env).map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'`).join('\n') + '\n', { mode: 0o600 });
 console.log(`azure emulated: Resource Manager ${stack.emulator.armEndpoint}, Blob ${stack.azurite.blobEndpoint}`);
 console.log(`azure emulated ready: source ${envFile}`);
-const stop = async () => {
-  await stack.stop();
-  process.exit(0);
+// A listener's promise is dropped by the emitter: a failed stop must say so and exit nonzero itself.
+const stop = () => {
+  stack.stop().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error('azure emulated: stopping failed:', err);
+      process.exit(1);
+    },
+  );
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);

@@ -36,6 +36,7 @@ beforeAll(async () => {
   config = loadConfig({
     ...process.env, ...azure.env,
     MLC_DATA_DIR: dataDir,
+    MLC_DATA_ROOTS: dataDir, // the spec's data is written here
     TEMPORAL_NAMESPACE: namespace,
     MLC_ENDPOINT_PORT: String(20_000 + Math.floor(Math.random() * 2000)),
     DATABASE_URL: '',

@@ -90,6 +90,7 @@ beforeAll(async () => {
   config = loadConfig({
     ...process.env,
     MLC_DATA_DIR: dataDir,
+    MLC_DATA_ROOTS: dataDir, // sampleData writes the spec's data here
     TEMPORAL_NAMESPACE: namespace,
     MLC_ENDPOINT_PORT: String(18_000 + Math.floor(Math.random() * 2000)),
     MLC_SLURM_KEY: path.join(repoRoot, '.data/ssh/id_ed25519'),
@@ -128,7 +129,7 @@ describe('the whole lifecycle on real services', () => {
       // `mlc logs --follow` prints the job's log and returns once the job has ended.
       const printed: string[] = [];
       const write = process.stdout.write.bind(process.stdout);
-      process.stdout.write = ((chunk: string) => printed.push(String(chunk)) > 0) as typeof process.stdout.write;
+      process.stdout.write = (chunk: string) => printed.push(String(chunk)) > 0;
       try {
         await logsCommand({ config, client, close: async () => undefined }, id, { follow: true, lines: '20' });
       } finally {

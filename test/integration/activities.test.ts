@@ -27,7 +27,7 @@ let endpoint: Endpoint;
 let deps: ActivityDeps;
 const env = new MockActivityEnvironment();
 /** Run one activity in a mock activity context, keeping its types. */
-const call = <A, R>(fn: (input: A) => Promise<R>, input: A): Promise<R> => env.run(fn as never, input) as Promise<R>;
+const call = <A, R>(fn: (input: A) => Promise<R>, input: A): Promise<R> => env.run<[A], R, typeof fn>(fn, input);
 const name = 'activity-test';
 const datasetDir = artifactLayout.dataset(name, 'h');
 const r1 = artifactLayout.run(name, 'r1');
@@ -55,7 +55,7 @@ beforeAll(async () => {
     logPredictions: (r) => registry.logPredictions(r),
     addFeedback: (r) => registry.addFeedback(r),
   });
-  deps = { config: loadConfig(), registry, store, executor: () => { throw new Error('no cluster in this test'); }, loadScorer, temporal: null as never, endpointUrl: endpoint.url,
+  deps = { config: loadConfig({ ...process.env, MLC_DATA_ROOTS: dir }), registry, store, executor: () => { throw new Error('no cluster in this test'); }, loadScorer, temporal: null as never, endpointUrl: endpoint.url,
     azureMl: () => { throw new Error('no Azure ML workspace in this test'); } };
 });
 

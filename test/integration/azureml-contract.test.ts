@@ -95,7 +95,7 @@ describe('Azure ML contract emulator, driven by @azure/arm-machinelearning', () 
       environmentId: id('environments/echo-env/versions/1'),
       environmentVariables: { ECHO_LABEL: label },
       ...extra,
-    } as OnlineDeployment['properties'],
+    },
   });
 
   const setTraffic = async (traffic: Record<string, number>) => {

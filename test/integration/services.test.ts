@@ -77,10 +77,10 @@ describe('local services (scripts/services.sh start)', () => {
 });
 
 describe('search attribute names', () => {
-  it('are the same in temporal.config.ts and scripts/services.sh', () => {
-    const script = readFileSync(path.join(repoRoot, 'scripts/services.sh'), 'utf8');
+  it('are the same in temporal.config.ts and scripts/services/temporal.sh', () => {
+    const script = readFileSync(path.join(repoRoot, 'scripts/services/temporal.sh'), 'utf8');
     const line = script.match(/^SEARCH_ATTRIBUTES=\((.*)\)$/m);
-    expect(line, 'SEARCH_ATTRIBUTES=(...) in scripts/services.sh').not.toBeNull();
+    expect(line, 'SEARCH_ATTRIBUTES=(...) in scripts/services/temporal.sh').not.toBeNull();
     const registered = line![1]!.trim().split(/\s+/).map((sa) => sa.split('=')[0]);
     expect(registered.sort()).toEqual(Object.values(searchAttributes).sort());
   });

@@ -3,6 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactLayout } from '../../domain/artifact-layout';
+import { messageOf } from '../../domain/errors';
 import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
 import { parseSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
@@ -171,7 +172,7 @@ describe('modelLifecycle', () => {
       expect(fakes.decisions[0]).toMatchObject({ kind: 'audit', outcome: 'refused', actor: 'alice', reason: expect.stringContaining('before version 1 was ready') });
       expect((await h.query(statusQuery)).stage).toBe('awaiting_audit');
       const early = await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] }).catch((e: Error) => e);
-      expect(String((early as Error).cause ?? early)).toMatch(/deployments are requested only while awaiting_deploy; wf-test is awaiting_audit/);
+      expect(messageOf((early as Error).cause ?? early)).toMatch(/deployments are requested only while awaiting_deploy; wf-test is awaiting_audit/);
       await h.terminate('test done');
     });
   });

@@ -40,7 +40,7 @@ function versionedAsset(kind: AssetKind, group: string): Record<string, Handler>
     [`${group}Containers.get`]: (ctx, { params }) => ({ status: 200, body: containerBody(ctx, container(ctx, params.name!)) }),
     [`${group}Containers.list`]: (ctx) => ({ status: 200, body: { value: [...containers(ctx).values()].map((c) => containerBody(ctx, c)) } }),
     [`${group}Containers.createOrUpdate`]: (ctx, { params, body }) => {
-      const props = ((body as { properties?: Record<string, unknown> }).properties ?? {}) as Record<string, unknown>;
+      const props = (body as { properties?: Record<string, unknown> }).properties ?? {};
       const existing = containers(ctx).get(params.name!.toLowerCase());
       const c: AssetContainer = existing ?? { kind, name: params.name!, properties: {}, versions: new Map(), systemData: systemData() };
       c.properties = props;
@@ -55,7 +55,7 @@ function versionedAsset(kind: AssetKind, group: string): Record<string, Handler>
     },
     [`${group}Versions.list`]: (ctx, { params }) => ({ status: 200, body: { value: [...container(ctx, params.name!).versions.values()].map((v) => versionBody(ctx, v)) } }),
     [`${group}Versions.createOrUpdate`]: (ctx, { params, body }) => {
-      const props = ((body as { properties?: Record<string, unknown> }).properties ?? {}) as Record<string, unknown>;
+      const props = (body as { properties?: Record<string, unknown> }).properties ?? {};
       checkVersionContent(kind, props);
       let c = containers(ctx).get(params.name!.toLowerCase());
       if (!c) {

@@ -168,11 +168,13 @@ function checkDeployment(ctx: EmulatorContext, props: Record<string, unknown>, s
   const code = props.codeConfiguration as { codeId?: string; scoringScript: string } | undefined;
   if (!code?.codeId) throw userError('properties.codeConfiguration.codeId: this emulator runs custom-model deployments, which need a code asset and a scoring script (MLflow no-code deployments are not emulated).');
   const codeVersion = resolveAssetRef(ctx, 'codes', code.codeId, 'properties.codeConfiguration.codeId');
-  if (!props.environmentId) throw userError('properties.environmentId: a deployment with a scoring script needs an environment.');
-  resolveAssetRef(ctx, 'environments', String(props.environmentId), 'properties.environmentId');
+  const environmentId = props.environmentId as string | undefined;
+  if (!environmentId) throw userError('properties.environmentId: a deployment with a scoring script needs an environment.');
+  resolveAssetRef(ctx, 'environments', environmentId, 'properties.environmentId');
   let model: RuntimeSpec['model'];
-  if (props.model) {
-    const m = resolveAssetRef(ctx, 'models', String(props.model), 'properties.model');
+  const modelId = props.model as string | undefined;
+  if (modelId) {
+    const m = resolveAssetRef(ctx, 'models', modelId, 'properties.model');
     if (m === 'registry') throw userError('properties.model: registry models are not emulated.');
     model = { name: m.name, version: m.version, uri: String(m.properties.modelUri) };
   }

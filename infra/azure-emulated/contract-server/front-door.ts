@@ -98,7 +98,7 @@ async function score(ctx: EmulatorContext, endpointName: string, req: IncomingMe
     upstream = await fetch(`http://127.0.0.1:${server.port}/score`, {
       method: 'POST',
       headers: {
-        'content-type': (req.headers['content-type'] as string | undefined) ?? 'application/json',
+        'content-type': req.headers['content-type'] ?? 'application/json',
         'x-ms-request-id': requestId,
         ...(req.headers['x-ms-client-request-id'] && { 'x-ms-client-request-id': req.headers['x-ms-client-request-id'] as string }),
         'azureml-model-deployment': deployment.name,

@@ -74,9 +74,9 @@ function load(): SdkContract {
   const source = readFileSync(distPath, 'utf8');
 
   // Every `const xxxOperationSpec$N = {` with the `class XxxImpl` it follows.
-  const classes = [...source.matchAll(/^class (\w+)Impl \{/gm)].map((m) => ({ at: m.index!, group: m[1]! }));
+  const classes = [...source.matchAll(/^class (\w+)Impl \{/gm)].map((m) => ({ at: m.index, group: m[1]! }));
   const specs = [...source.matchAll(/^const (\w+?)OperationSpec(\$\w+)? = \{/gm)].map((m) => {
-    const group = classes.filter((c) => c.at < m.index!).at(-1)?.group ?? 'Client';
+    const group = classes.filter((c) => c.at < m.index).at(-1)?.group ?? 'Client';
     return { variable: `${m[1]}OperationSpec${m[2] ?? ''}`, name: `${group}.${m[1]}` };
   });
   const handOut = `\nmodule.exports.__contract = { Mappers, specs: { ${specs.map((s) => `${JSON.stringify(s.variable)}: ${s.variable}`).join(', ')} } };\n`;
@@ -108,7 +108,8 @@ function load(): SdkContract {
     });
 
   const apiVersionParam = operations.flatMap((o) => o.spec.queryParameters ?? []).find((p) => p.mapper.serializedName === 'api-version');
-  const apiVersion = String(apiVersionParam?.mapper.defaultValue ?? '');
+  const apiVersionDefault = apiVersionParam?.mapper.defaultValue;
+  const apiVersion = typeof apiVersionDefault === 'string' ? apiVersionDefault : '';
 
   const known = knownValuesFromTypes(require, exported);
   return {

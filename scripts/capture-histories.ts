@@ -1,0 +1,235 @@
+// Captures the histories test/replay/replay.test.ts replays: each scenario drives the
+// workflows on the time-skipping test server with the in-memory activities of the workflow
+// tests, and saves every execution's history as JSON (the format `temporal workflow show
+// --output json` writes), named <workflowId>.json, or <workflowId>.run-<n>.json for a
+// continue-as-new chain. docs/changing-workflows.md says when regenerating is right.
+//
+//   npx tsx scripts/capture-histories.ts                 write the fixtures that are missing
+//   npx tsx scripts/capture-histories.ts --overwrite     replace them (only when no execution
+//                                                        of the old shape can still be running)
+//   npx tsx scripts/capture-histories.ts lifecycle-full  only the named scenarios
+import { historyToJSON } from '../test/replay/history-json';
+import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import proto from '@temporalio/proto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AuditDecision, LifecycleStatus, Stage } from '../domain/lifecycle';
+import { parseSpec, type ModelSpec } from '../domain/spec';
+import { taskQueues } from '../domain/temporal-names';
+import { repoRoot, searchAttributes } from '../temporal.config';
+import { fakeActivities, type Script } from '../test/workflows/fake-activities';
+import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../workflows/messages';
+
+const historiesDir = path.join(repoRoot, 'test/replay/histories');
+
+// Short on purpose: every field of the spec is in each history's input payload.
+const spec = parseSpec({
+  name: 'replay',
+  labels: ['neg', 'pos'],
+  data: { path: 'data.jsonl' },
+  gates: [{ metric: 'macro_f1', min: 0.3 }],
+  roles: { auditors: ['alice'], deployers: ['bob'] },
+});
+
+interface Ctx {
+  env: TestWorkflowEnvironment;
+  /** Runs fn with workers on both task queues, backed by in-memory activities that follow script. */
+  run: <T>(script: Partial<Script>, fn: () => Promise<T>) => Promise<T>;
+}
+
+/** Each scenario returns the executions to save: a file name (without .json) and the run. */
+type Capture = { name: string; workflowId: string; runId?: string };
+const scenarios: Record<string, (ctx: Ctx) => Promise<Capture[]>> = {
+  // Audit refusal and approval, deploy, a monitoring run that asks for a retrain (continue-
+  // as-new), generation 2 approved and deployed, then a rollback to version 1.
+  'lifecycle-full': ({ env, run }) =>
+    run({ degraded: true }, async () => {
+      const h = await start(env, 'lifecycle-full');
+      await reach(h, 'awaiting_audit');
+      await audit(h, { decision: 'approve', actor: 'mallory', reason: 'looks fine' });
+      await audit(h, { decision: 'approve', actor: 'alice', reason: 'v1 ok', version: 1 });
+      await deploy(h, 'bob');
+      await reach(h, 'monitoring');
+      await monitor(env, 'lifecycle-full-monitor', h.workflowId, spec);
+      await reach(h, 'awaiting_audit', 2);
+      await audit(h, { decision: 'approve', actor: 'alice', reason: 'v2 ok' });
+      await deploy(h, 'bob');
+      await reach(h, 'monitoring', 2);
+      await h.executeUpdate(rollbackRequestUpdate, { args: [{ actor: 'bob', version: 1, reason: 'v2 misroutes questions' }] });
+      await until(h, (s) => s.deployedVersion === 1 && s.stage === 'monitoring', 'rolled back to version 1');
+      await h.terminate('captured');
+      return [...(await chain(h)), { name: 'lifecycle-full-monitor', workflowId: 'lifecycle-full-monitor' }];
+    }),
+
+  'reject-override': ({ env, run }) =>
+    run({}, async () => {
+      const h = await start(env, 'reject-override');
+      await reach(h, 'awaiting_audit');
+      await audit(h, { decision: 'reject', actor: 'alice', reason: 'q recall too low', paramsOverride: { epochs: 9 } });
+      await until(h, (s) => s.version === 2 && s.stage === 'awaiting_audit', 'offered version 2 for audit');
+      await h.terminate('captured');
+      return chain(h);
+    }),
+
+  'search': ({ env, run }) =>
+    run({}, async () => {
+      const searching = { ...spec, training: { ...spec.training, search: { trials: 4, concurrency: 2, space: { learningRate: [0.001, 0.0005], epochs: [2, 3] } } } };
+      const h = await start(env, 'search', searching);
+      await reach(h, 'awaiting_audit');
+      await h.terminate('captured');
+      return chain(h);
+    }),
+
+  // A node failure resubmits; the out-of-memory that follows ends the lifecycle failed.
+  'job-failed': ({ env, run }) =>
+    run({ jobEnds: ['NODE_FAIL', 'OUT_OF_MEMORY'] }, async () => {
+      const h = await start(env, 'job-failed');
+      await h.result().catch(() => undefined);
+      return chain(h);
+    }),
+
+  // Generation 2's rollout fails at 50% (traffic restored); the next deploy request succeeds.
+  'azureml-rollout': ({ env, run }) => {
+    const azureSpec = parseSpec({ ...spec, deployment: { target: 'azureml', workspace: 'prod', endpoint: 'x-endpoint' } });
+    const script = { degraded: true, failRolloutAt: [] as number[] };
+    return run(script, async () => {
+      const h = await start(env, 'azureml-rollout', azureSpec);
+      await reach(h, 'awaiting_audit');
+      await audit(h, { decision: 'approve', actor: 'alice', reason: 'v1 ok' });
+      await deploy(h, 'bob');
+      await reach(h, 'monitoring');
+      await monitor(env, 'azureml-rollout-monitor', h.workflowId, azureSpec);
+      await reach(h, 'awaiting_audit', 2);
+      await audit(h, { decision: 'approve', actor: 'alice', reason: 'v2 ok' });
+      script.failRolloutAt.push(50);
+      await deploy(h, 'bob');
+      await until(h, (s) => s.stage === 'awaiting_deploy' && s.lastDecision?.outcome === 'failed', 'reported the failed rollout');
+      script.failRolloutAt.length = 0;
+      await deploy(h, 'bob');
+      await reach(h, 'monitoring', 2);
+      await h.terminate('captured');
+      return chain(h);
+    });
+  },
+
+  'monitoring-healthy': ({ env, run }) =>
+    run({ degraded: false }, async () => {
+      await monitor(env, 'monitoring-healthy', 'mlc-replay', spec);
+      return [{ name: 'monitoring-healthy', workflowId: 'monitoring-healthy' }];
+    }),
+
+  // The lifecycle it would signal is gone (cancelled, terminated or failed earlier).
+  'monitoring-lifecycle-gone': ({ env, run }) =>
+    run({ degraded: true }, async () => {
+      await monitor(env, 'monitoring-lifecycle-gone', 'mlc-replay-gone', spec).catch(() => undefined);
+      return [{ name: 'monitoring-lifecycle-gone', workflowId: 'monitoring-lifecycle-gone' }];
+    }),
+};
+
+function start(env: TestWorkflowEnvironment, workflowId: string, withSpec: ModelSpec = spec): Promise<WorkflowHandleWithFirstExecutionRunId> {
+  return env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId, args: [{ spec: withSpec, specDir: '/tmp' }] });
+}
+
+function monitor(env: TestWorkflowEnvironment, workflowId: string, lifecycleWorkflowId: string, s: ModelSpec): Promise<unknown> {
+  return env.client.workflow.execute('modelMonitoring', {
+    taskQueue: taskQueues.control, workflowId,
+    args: [{ model: s.name, lifecycleWorkflowId, labels: s.labels, monitoring: s.monitoring, deployment: s.deployment }],
+  });
+}
+
+function audit(h: WorkflowHandle, d: AuditDecision) {
+  return h.executeUpdate(auditDecisionUpdate, { args: [d] });
+}
+
+function deploy(h: WorkflowHandle, actor: string) {
+  return h.executeUpdate(deployRequestUpdate, { args: [{ actor }] });
+}
+
+/** Every execution of a lifecycle's continue-as-new chain, oldest first. */
+async function chain(h: WorkflowHandleWithFirstExecutionRunId): Promise<Capture[]> {
+  const runs: string[] = [];
+  for (let runId: string | undefined = h.firstExecutionRunId; runId; ) {
+    runs.push(runId);
+    const { events } = await h.client.getHandle(h.workflowId, runId).fetchHistory();
+    runId = events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  if (runs.length === 1) return [{ name: h.workflowId, workflowId: h.workflowId }];
+  return runs.map((runId, i) => ({ name: `${h.workflowId}.run-${i + 1}`, workflowId: h.workflowId, runId }));
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 50));
+
+async function until(h: WorkflowHandle, done: (s: LifecycleStatus) => boolean, what: string): Promise<LifecycleStatus> {
+  for (let i = 0; i < 400; i++) {
+    const s = await h.query(statusQuery).catch(() => null);
+    if (s && done(s)) return s;
+    await tick();
+  }
+  throw new Error(`${h.workflowId} never ${what}; last: ${JSON.stringify(await h.query(statusQuery).catch((e) => String(e)))}`);
+}
+
+function reach(h: WorkflowHandle, stage: Stage, generation = 1): Promise<LifecycleStatus> {
+  return until(h, (s) => s.stage === stage && s.generation === generation, `reached ${stage} (generation ${generation})`);
+}
+
+// test/workflows/env.ts, but loadable by Node's own ESM loader (tsx): @temporalio/proto is
+// CommonJS, so its namespace comes from the default export, not a named import.
+async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const executable = process.env.MLC_TEST_SERVER ?? path.join(repoRoot, '.venv/bin/temporal-test-server');
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: executable } } });
+  const keyword = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(Object.values(searchAttributes).map((name) => [name, keyword])),
+  });
+  return env;
+}
+
+function workflowBundle(): Promise<WorkflowBundle> {
+  const quiet = { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} };
+  return bundleWorkflowCode({ workflowsPath: path.join(repoRoot, 'workflows/index.ts'), logger: quiet });
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const overwrite = args.includes('--overwrite');
+  const names = args.filter((a) => !a.startsWith('--'));
+  const unknown = names.filter((n) => !(n in scenarios));
+  if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
+  const wanted = names.length ? names : Object.keys(scenarios);
+
+  mkdirSync(historiesDir, { recursive: true });
+  // Scenarios that fail on purpose would otherwise fill the terminal with workers' warnings.
+  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+  const [env, bundle] = await Promise.all([timeSkippingEnv(), workflowBundle()]);
+  const ctx: Ctx = {
+    env,
+    run: async (script, fn) => {
+      const fakes = fakeActivities(script);
+      const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
+      const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
+      return control.runUntil(scoring.runUntil(fn));
+    },
+  };
+  try {
+    for (const name of wanted) {
+      const captures = await scenarios[name]!(ctx);
+      for (const c of captures) {
+        const file = path.join(historiesDir, `${c.name}.json`);
+        if (existsSync(file) && !overwrite) {
+          console.log(`kept     ${path.relative(repoRoot, file)} (exists; --overwrite replaces it)`);
+          continue;
+        }
+        const history = await env.client.workflow.getHandle(c.workflowId, c.runId).fetchHistory();
+        writeFileSync(file, `${historyToJSON(history)}\n`);
+        console.log(`captured ${path.relative(repoRoot, file)} (${history.events?.length ?? 0} events)`);
+      }
+    }
+  } finally {
+    await env.teardown();
+  }
+}
+
+await main();

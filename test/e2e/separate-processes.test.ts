@@ -1,0 +1,156 @@
+// The production shape: each worker role (control, scoring, endpoint) in its own process and
+// the CLI as a fourth kind, sharing one PostgreSQL registry — what PGlite (one process only)
+// cannot do. One lifecycle through `mlc` alone, then the registry rows checked in PostgreSQL
+// directly. A fresh database, Temporal namespace, data folder and endpoint port per run.
+// Needs `bash scripts/services.sh start` (npm test runs it).
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import type { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LifecycleStatus } from '../../domain/lifecycle';
+import { lifecycleWorkflowId, monitoringScheduleId } from '../../domain/temporal-names';
+import { repoRoot } from '../../temporal.config';
+import { connectToFreshNamespace } from './temporal-helpers';
+import { freePort, mlc, startWorker, stopAll, tail, type CliResult, type Worker } from './process-helpers';
+
+const run = Date.now().toString(36);
+const model = `sep-${run}`;
+const adminUrl = new URL(process.env.MLC_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mlc_test');
+adminUrl.pathname = '/postgres';
+const dbName = `mlc_e2e_sep_${run}`;
+const dbUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
+
+let env: NodeJS.ProcessEnv;
+let port: number;
+let dataDir: string;
+let temporal: { client: Client; connection: Connection } | undefined;
+let sql: postgres.Sql | undefined;
+let workers: Worker[] = [];
+
+async function admin<T>(fn: (db: postgres.Sql) => Promise<T>): Promise<T> {
+  const db = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} });
+  try {
+    return await fn(db);
+  } finally {
+    await db.end();
+  }
+}
+
+/** A CLI run that must succeed; on failure, say what it and every worker printed. */
+async function ok(...args: string[]): Promise<CliResult> {
+  const r = await mlc(env, ...args);
+  if (r.code !== 0) {
+    const logs = workers.map((w) => `--- worker ${w.role}${w.child.exitCode === null ? '' : ` (exited ${w.child.exitCode})`}:\n${tail(w.output(), 15)}`).join('\n');
+    throw new Error(`mlc ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\n${logs}`);
+  }
+  return r;
+}
+
+beforeAll(async () => {
+  await admin((db) => db.unsafe(`create database "${dbName}"`));
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlc-sep-'));
+  port = await freePort();
+  temporal = await connectToFreshNamespace(`mlc-e2e-sep-${run}`);
+  env = {
+    ...process.env,
+    MLC_CONFIG: '',
+    DATABASE_URL: dbUrl,
+    TEMPORAL_NAMESPACE: `mlc-e2e-sep-${run}`,
+    MLC_DATA_DIR: dataDir,
+    MLC_DATA_ROOTS: dataDir, // the spec's data is written here
+    MLC_ARTIFACTS_ROOT: '',
+    MLC_ENDPOINT_HOST: '127.0.0.1',
+    MLC_ENDPOINT_PORT: String(port),
+  };
+  // All three at once: they race to migrate the fresh database, which open.ts serialises.
+  workers = await Promise.all(['control', 'scoring', 'endpoint'].map((role) => startWorker(role, env)));
+  sql = postgres(dbUrl, { max: 2, onnotice: () => {} });
+}, 120_000);
+
+afterAll(async () => {
+  await stopAll();
+  if (temporal) {
+    const { client, connection } = temporal;
+    await client.workflow.getHandle(lifecycleWorkflowId(model)).terminate('e2e done').catch(() => undefined);
+    await client.schedule.getHandle(monitoringScheduleId(model)).delete().catch(() => undefined);
+    await connection.close();
+  }
+  await sql?.end();
+  await admin((db) => db.unsafe(`drop database if exists "${dbName}" with (force)`));
+  if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', () => {
+  it('each role announces itself with its own queues, and the registry is PostgreSQL', () => {
+    const [control, scoring, endpoint] = workers.map((w) => w.output());
+    expect(control).toMatch(/queues \[mlc-control\], Temporal/);
+    expect(scoring).toMatch(/queues \[mlc-scoring\], Temporal/);
+    expect(endpoint).toContain(`queues [], endpoint http://127.0.0.1:${port}`);
+    for (const out of [control, scoring, endpoint]) expect(out).toContain('registry PostgreSQL');
+  });
+
+  it('starts, audits, deploys, serves and reports a lifecycle with mlc alone; the rows are in PostgreSQL', async () => {
+    const lines = (await fs.readFile(path.join(repoRoot, 'data/wisesight-sample/train.jsonl'), 'utf8')).split('\n').filter(Boolean);
+    await fs.writeFile(path.join(dataDir, 'input.jsonl'), lines.slice(0, 600).join('\n') + '\n');
+    const specFile = path.join(dataDir, 'spec.json');
+    await fs.writeFile(specFile, JSON.stringify({
+      name: model,
+      labels: ['neg', 'neu', 'pos', 'q'],
+      data: { path: path.join(dataDir, 'input.jsonl'), testFraction: 0.2 },
+      // One epoch on 480 rows may predict one class only: the gate is there to be evaluated, not to judge.
+      gates: [{ metric: 'accuracy', min: 0 }],
+      training: { cluster: 'local-process', params: { epochs: 1, maxLength: 32, vocabSize: 800, hiddenSize: 32, intermediateSize: 64, lstmHidden: 32, numWorkers: 0 } },
+      roles: { auditors: ['alice'], deployers: ['bob'] },
+    }));
+
+    const started = await ok('start', specFile, '--wait');
+    expect(started.stdout).toContain(`started ${lifecycleWorkflowId(model)}`);
+    expect(started.stderr).toContain(`✓ ${lifecycleWorkflowId(model)}: awaiting_audit`);
+    const audit = JSON.parse((await ok('status', model, '--json')).stdout) as LifecycleStatus;
+    expect(audit).toMatchObject({ stage: 'awaiting_audit', version: 1 });
+
+    expect((await ok('audit', 'approve', model, '--as', 'alice', '--reason', 'gates met', '--version', '1')).stdout).toContain(`✓ approve recorded for ${lifecycleWorkflowId(model)}`);
+    const deployed = await ok('deploy', model, '--as', 'bob', '--reason', 'separate processes');
+    expect(deployed.stdout).toContain(`✓ deployment requested for ${lifecycleWorkflowId(model)}`);
+    expect(deployed.stderr).toContain('monitoring, version 1 live');
+
+    const texts = ['ร้านนี้อร่อยมาก', 'แย่มาก ไม่กลับไปอีกแล้ว'];
+    const predicted = await ok('predict', '--model', model, '--endpoint', `http://127.0.0.1:${port}`, ...texts);
+    expect(predicted.stdout.split('\n')[0]).toBe(`${model} v1`);
+    const status = await ok('status', model);
+    expect(status.stdout).toMatch(/stage\s+monitoring/);
+    expect(status.stdout).toMatch(/deployed\s+1/);
+    expect(status.stdout).toMatch(/last\s+deploy approved by bob/);
+
+    // What the three workers wrote, read from PostgreSQL itself.
+    const db = sql!;
+    expect(await db`select state, cluster from runs where model = ${model}`).toEqual([{ state: 'succeeded', cluster: 'local-process' }]);
+    expect(await db`select version, sha256 from model_versions where model = ${model}`).toEqual([{ version: 1, sha256: audit.artifactSha256 }]);
+    expect(await db`select kind, outcome, actor, reason, version from decisions where model = ${model} order by decided_at, id`).toEqual([
+      { kind: 'audit', outcome: 'approved', actor: 'alice', reason: 'gates met', version: 1 },
+      { kind: 'deploy', outcome: 'approved', actor: 'bob', reason: 'separate processes', version: 1 },
+    ]);
+    expect(await db`select version, actor, artifact_sha256 from deployments where model = ${model}`).toEqual([{ version: 1, actor: 'bob', artifact_sha256: audit.artifactSha256 }]);
+    const predictions = await db`select text, version from predictions where model = ${model}`;
+    expect(predictions.map((p) => [p.text, p.version]).sort()).toEqual(texts.map((text) => [text, 1]).sort());
+
+    // mlc history reads the same rows straight from PostgreSQL.
+    const history = JSON.parse((await ok('history', model, '--json')).stdout) as { actor: string; kind: string; outcome: string; version: number; reason: string; at: string }[];
+    expect(history.map((d) => [d.kind, d.outcome, d.actor, d.version, d.reason])).toEqual([['audit', 'approved', 'alice', 1, 'gates met'], ['deploy', 'approved', 'bob', 1, 'separate processes']]);
+    expect(Number.isNaN(Date.parse(history[0]!.at))).toBe(false);
+    expect((await ok('history', model)).stdout).toMatch(/audit\s+approved\s+v1\s+by alice: gates met/);
+
+    // Without DATABASE_URL the CLI would open embedded PGlite: it refuses instead.
+    const refused = await mlc({ ...env, DATABASE_URL: '' }, 'history', model);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/single-process.*Set DATABASE_URL/);
+  });
+
+  it('every role is still serving at the end, and stops on SIGTERM', async () => {
+    for (const w of workers) expect(w.child.exitCode, `worker ${w.role} exited early:\n${tail(w.output())}`).toBeNull();
+    await stopAll();
+    expect(workers.map((w) => [w.role, w.child.signalCode ?? w.child.exitCode])).toEqual([['control', 0], ['scoring', 0], ['endpoint', 0]]);
+  });
+});
