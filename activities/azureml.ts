@@ -72,10 +72,24 @@ export function azureMlActivities({ store, registry, azureMl }: ActivityDeps) {
       const prefix = artifactLayout.azureMlPackage(input.model, input.version, pkg.sha256);
       const codeUri = await deployer.upload(`${prefix}/code`, pkg.code, (p) => ctx.heartbeat(`code ${p.done}/${p.total}: ${p.name} ${p.outcome}`));
       const modelUri = await deployer.upload(`${prefix}/model`, pkg.model, (p) => ctx.heartbeat(`model ${p.done}/${p.total}: ${p.name} ${p.outcome}`));
-      const tags = { model: input.model, version: String(input.version), sha256: input.auditedSha256, lifecycle: input.lifecycleWorkflowId, generation: String(input.generation), approval: 'audited', package: pkg.sha256 };
+      const tags = {
+        model: input.model,
+        version: String(input.version),
+        sha256: input.auditedSha256,
+        lifecycle: input.lifecycleWorkflowId,
+        generation: String(input.generation),
+        approval: 'audited',
+        package: pkg.sha256,
+      };
       const assets = await deployer.registerAssets({
-        model: input.model, version: input.version, packageSha256: pkg.sha256, codeUri, modelUri,
-        condaFile: pkg.condaFile, condaSha256: createHash('sha256').update(pkg.condaFile).digest('hex'), tags,
+        model: input.model,
+        version: input.version,
+        packageSha256: pkg.sha256,
+        codeUri,
+        modelUri,
+        condaFile: pkg.condaFile,
+        condaSha256: createHash('sha256').update(pkg.condaFile).digest('hex'),
+        tags,
       });
       const run = await registry.getRun(runKey);
       const test = run ? parseJsonl(await store.get(`${artifactLayout.dataset(input.model, run.datasetHash)}/test.jsonl`)) : [];
@@ -94,12 +108,20 @@ export function azureMlActivities({ store, registry, azureMl }: ActivityDeps) {
       const ready = existing?.properties.provisioningState === 'Succeeded' && existing.properties.model === input.release.modelId;
       if (!ready) {
         // A deployment left Failed by an earlier attempt cannot be updated into health: start it again.
-        if (existing?.properties.provisioningState === 'Failed') await deployer.deleteDeployment(endpoint, input.release.deploymentName, lroOptions(`delete ${input.release.deploymentName}`));
-        await deployer.createDeployment({
-          endpoint, deployment: input.release.deploymentName, instanceType, instanceCount, tags,
-          assets: input.release,
-          environmentVariables: await deployer.requestLogSettings(input.model, input.version, input.release.deploymentName),
-        }, lroOptions(`create ${input.release.deploymentName}`));
+        if (existing?.properties.provisioningState === 'Failed')
+          await deployer.deleteDeployment(endpoint, input.release.deploymentName, lroOptions(`delete ${input.release.deploymentName}`));
+        await deployer.createDeployment(
+          {
+            endpoint,
+            deployment: input.release.deploymentName,
+            instanceType,
+            instanceCount,
+            tags,
+            assets: input.release,
+            environmentVariables: await deployer.requestLogSettings(input.model, input.version, input.release.deploymentName),
+          },
+          lroOptions(`create ${input.release.deploymentName}`),
+        );
       }
       const e = await deployer.getEndpoint(endpoint);
       log.info('azure ml deployment ready', { endpoint, deployment: input.release.deploymentName });
@@ -138,15 +160,29 @@ export function azureMlActivities({ store, registry, azureMl }: ActivityDeps) {
       const p95Ms = Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0);
       const errorRate = errors.length / Math.max(1, latencies.length);
       const problems = [
-        errorRate > input.deployment.maxErrorRate ? `${errors.length} of ${latencies.length} requests failed (allowed: ${(input.deployment.maxErrorRate * 100).toFixed(0)}%), first: ${errors[0]}` : null,
+        errorRate > input.deployment.maxErrorRate
+          ? `${errors.length} of ${latencies.length} requests failed (allowed: ${(input.deployment.maxErrorRate * 100).toFixed(0)}%), first: ${errors[0]}`
+          : null,
         p95Ms > input.deployment.maxLatencyMs ? `p95 latency ${p95Ms} ms is above ${input.deployment.maxLatencyMs} ms` : null,
       ].filter(Boolean);
-      const detail = problems.length ? problems.join('; ') : `${latencies.length} requests, ${errors.length} failed, p95 ${p95Ms} ms, served by ${JSON.stringify(servedBy)}`;
+      const detail = problems.length
+        ? problems.join('; ')
+        : `${latencies.length} requests, ${errors.length} failed, p95 ${p95Ms} ms, served by ${JSON.stringify(servedBy)}`;
       return { ok: problems.length === 0, requests: latencies.length, failures: errors.length, p95Ms, servedBy, detail };
     },
 
-    async recordAzureMlDeployment(input: AzureTarget & { version: number; auditedSha256: string; actor: string; deploymentKey: string; scoringUri: string }): Promise<void> {
-      await registry.recordDeployment({ model: input.model, version: input.version, target: `azureml:${input.deployment.workspace}/${input.deployment.endpoint}`, endpointUrl: input.scoringUri, artifactSha256: input.auditedSha256, actor: input.actor, deploymentKey: input.deploymentKey });
+    async recordAzureMlDeployment(
+      input: AzureTarget & { version: number; auditedSha256: string; actor: string; deploymentKey: string; scoringUri: string },
+    ): Promise<void> {
+      await registry.recordDeployment({
+        model: input.model,
+        version: input.version,
+        target: `azureml:${input.deployment.workspace}/${input.deployment.endpoint}`,
+        endpointUrl: input.scoringUri,
+        artifactSha256: input.auditedSha256,
+        actor: input.actor,
+        deploymentKey: input.deploymentKey,
+      });
     },
 
     /** Delete our deployments without traffic beyond the spec's `keep`. */

@@ -15,9 +15,23 @@ export function deployActivities({ store, registry, temporal, endpointUrl }: Act
       await registry.recordDecision(record);
     },
 
-    async deployModelVersion(input: { model: string; version: number; auditedSha256: string; actor: string; deploymentKey: string }): Promise<{ endpointUrl: string }> {
+    async deployModelVersion(input: {
+      model: string;
+      version: number;
+      auditedSha256: string;
+      actor: string;
+      deploymentKey: string;
+    }): Promise<{ endpointUrl: string }> {
       const { sha256 } = await verifyAuditedArtifact(store, registry, input.model, input.version, input.auditedSha256);
-      await registry.recordDeployment({ model: input.model, version: input.version, target: 'local', endpointUrl, artifactSha256: sha256, actor: input.actor, deploymentKey: input.deploymentKey });
+      await registry.recordDeployment({
+        model: input.model,
+        version: input.version,
+        target: 'local',
+        endpointUrl,
+        artifactSha256: sha256,
+        actor: input.actor,
+        deploymentKey: input.deploymentKey,
+      });
       await waitUntilServing(endpointUrl, input.model, input.version);
       log.info('deployed', { model: input.model, version: input.version, endpointUrl });
       return { endpointUrl };
@@ -52,9 +66,12 @@ export function deployActivities({ store, registry, temporal, endpointUrl }: Act
     },
 
     async pauseMonitoringSchedule(input: { model: string; note: string }): Promise<void> {
-      await temporal.schedule.getHandle(monitoringScheduleId(input.model)).pause(input.note).catch((err) => {
-        if (!(err instanceof ScheduleNotFoundError)) throw err;
-      });
+      await temporal.schedule
+        .getHandle(monitoringScheduleId(input.model))
+        .pause(input.note)
+        .catch((err) => {
+          if (!(err instanceof ScheduleNotFoundError)) throw err;
+        });
     },
   };
 }
@@ -76,5 +93,7 @@ async function waitUntilServing(endpointUrl: string, model: string, version: num
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
-  throw new Error(`The endpoint at ${endpointUrl} did not start serving ${model} v${version} within ${timeoutMs / 1000}s (${last}). Is the worker running (npm run worker)? Its log says why a model fails to load.`);
+  throw new Error(
+    `The endpoint at ${endpointUrl} did not start serving ${model} v${version} within ${timeoutMs / 1000}s (${last}). Is the worker running (npm run worker)? Its log says why a model fails to load.`,
+  );
 }

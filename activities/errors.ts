@@ -9,16 +9,26 @@ export function userError(type: string, message: string, details?: Record<string
 export class UnknownClusterError extends Error {
   override name = 'UnknownClusterError';
   readonly nonRetryable = true;
-  constructor(readonly cluster: string, readonly known: string[]) {
-    super(`The spec asks for cluster "${cluster}", but this worker knows only: ${known.join(', ')}. Set training.cluster to one of those, or add the cluster to the MLC_CONFIG file (README, "Configuration").`);
+  constructor(
+    readonly cluster: string,
+    readonly known: string[],
+  ) {
+    super(
+      `The spec asks for cluster "${cluster}", but this worker knows only: ${known.join(', ')}. Set training.cluster to one of those, or add the cluster to the MLC_CONFIG file (README, "Configuration").`,
+    );
   }
 }
 
 export class UnknownWorkspaceError extends Error {
   override name = 'UnknownWorkspaceError';
   readonly nonRetryable = true;
-  constructor(readonly workspace: string, readonly known: string[]) {
-    super(`The spec deploys to Azure ML workspace "${workspace}", but this worker's configuration names ${known.length ? `only: ${known.join(', ')}` : 'no workspaces'}. Add it under "workspaces:" in the MLC_CONFIG file (see README, "Deploying to Azure ML"), or fix deployment.workspace.`);
+  constructor(
+    readonly workspace: string,
+    readonly known: string[],
+  ) {
+    super(
+      `The spec deploys to Azure ML workspace "${workspace}", but this worker's configuration names ${known.length ? `only: ${known.join(', ')}` : 'no workspaces'}. Add it under "workspaces:" in the MLC_CONFIG file (see README, "Deploying to Azure ML"), or fix deployment.workspace.`,
+    );
   }
 }
 

@@ -42,7 +42,11 @@ export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps
       const scorer = await loadScorer(await store.localFolder(input.runDir));
       let predictions;
       try {
-        predictions = await scoreAll(scorer, test.map((r) => r.text), (done) => ctx.heartbeat(`${done}/${test.length}`));
+        predictions = await scoreAll(
+          scorer,
+          test.map((r) => r.text),
+          (done) => ctx.heartbeat(`${done}/${test.length}`),
+        );
       } finally {
         await scorer.close();
       }
@@ -59,13 +63,21 @@ export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps
         .filter((e) => e.label !== e.predicted)
         .sort((a, b) => b.confidence - a.confidence)
         .slice(0, 25);
-      const slices = sliceReport(input.labels, test.map((r) => r.text), truth, predicted);
+      const slices = sliceReport(
+        input.labels,
+        test.map((r) => r.text),
+        truth,
+        predicted,
+      );
       const evaluation: EvaluationFile = { model: input.model, version: input.version, report, intervals, gates, slices, predictedCounts, errors };
       const dir = artifactLayout.evaluation(input.runDir);
       await store.put(`${dir}/evaluation.json`, JSON.stringify(evaluation, null, 2));
       await store.put(`${dir}/model-card.md`, renderModelCard(evaluation, input));
       const metrics: Record<string, number> = {
-        test_accuracy: report.accuracy, test_macro_f1: report.macro_f1, test_macro_precision: report.macro_precision, test_macro_recall: report.macro_recall,
+        test_accuracy: report.accuracy,
+        test_macro_f1: report.macro_f1,
+        test_macro_precision: report.macro_precision,
+        test_macro_recall: report.macro_recall,
       };
       await registry.updateRun(input.runKey, { metrics });
       log.info('evaluated', { model: input.model, version: input.version, ...metrics, gatesPassed: gates.passed });

@@ -11,7 +11,13 @@ import { trainingActivities } from './training';
 /** Light, I/O-bound work on the `mlc-control` queue. */
 export function createControlActivities(deps: ActivityDeps) {
   const { computeMonitoringReport: _scoring, ...monitoring } = monitoringActivities(deps);
-  return withPermanentErrors({ ...preprocessActivities(deps), ...trainingActivities(deps), ...deployActivities(deps), ...azureMlActivities(deps), ...monitoring });
+  return withPermanentErrors({
+    ...preprocessActivities(deps),
+    ...trainingActivities(deps),
+    ...deployActivities(deps),
+    ...azureMlActivities(deps),
+    ...monitoring,
+  });
 }
 
 /** CPU-heavy ONNX scoring on the `mlc-scoring` queue. */

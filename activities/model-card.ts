@@ -22,7 +22,9 @@ export function renderModelCard(e: EvaluationFile, input: EvaluateInput): string
     '',
     '## Gates',
     '',
-    ...(e.gates.results.length ? e.gates.results.map((g) => `- ${g.passed ? 'PASS' : 'FAIL'} ${g.metric} = ${g.value.toFixed(4)} (min ${g.min})`) : ['- none set in the spec']),
+    ...(e.gates.results.length
+      ? e.gates.results.map((g) => `- ${g.passed ? 'PASS' : 'FAIL'} ${g.metric} = ${g.value.toFixed(4)} (min ${g.min})`)
+      : ['- none set in the spec']),
     '',
     '## Per class',
     '',
@@ -47,7 +49,9 @@ export function renderModelCard(e: EvaluationFile, input: EvaluateInput): string
     '',
     '## Most confident errors',
     '',
-    ...e.errors.slice(0, 10).map((x) => `- truth **${x.label}**, predicted **${x.predicted}** (${pct(x.confidence)}): ${x.text.replace(/\s+/g, ' ').slice(0, 160)}`),
+    ...e.errors
+      .slice(0, 10)
+      .map((x) => `- truth **${x.label}**, predicted **${x.predicted}** (${pct(x.confidence)}): ${x.text.replace(/\s+/g, ' ').slice(0, 160)}`),
     '',
   ];
   return lines.join('\n');

@@ -41,7 +41,16 @@ export function monitoringActivities({ store, registry, loadScorer, azureMl }: A
       const ctx = Context.current();
       const deployment = await registry.activeDeployment(input.model);
       if (!deployment) {
-        return { reportKey: null, version: null, degraded: false, reasons: [`${input.model} is not deployed: nothing to monitor`], predictions: 0, feedback: 0, psi: null, feedbackAccuracy: null };
+        return {
+          reportKey: null,
+          version: null,
+          degraded: false,
+          reasons: [`${input.model} is not deployed: nothing to monitor`],
+          predictions: 0,
+          feedback: 0,
+          psi: null,
+          feedbackAccuracy: null,
+        };
       }
       const mv = await registry.getModelVersion(input.model, deployment.version);
       const runDir = store.keyOf(mv!.artifactUri);
@@ -68,7 +77,12 @@ export function monitoringActivities({ store, registry, loadScorer, azureMl }: A
       // Only this version's predictions: a request an earlier version served says nothing about this one.
       const join = joinFeedback(feedback, predictions);
       const judged = join.joined.length + join.textOnly.length;
-      const feedbackBasis = { joinedByRequestId: join.joined.length, rescored: join.textOnly.length, unmatchedRequestIds: join.unmatched.length, ambiguousRequestIds: join.ambiguous.length };
+      const feedbackBasis = {
+        joinedByRequestId: join.joined.length,
+        rescored: join.textOnly.length,
+        unmatchedRequestIds: join.unmatched.length,
+        ambiguousRequestIds: join.ambiguous.length,
+      };
       let feedbackAccuracy: number | null = null;
       if (judged >= m.minFeedback) {
         let correct = join.joined.filter(({ feedback: f, served }) => served.label === f.label).length;
@@ -92,18 +106,42 @@ export function monitoringActivities({ store, registry, loadScorer, azureMl }: A
         }
       } else {
         const leftOut = feedback.length - judged;
-        reasons.push(`accuracy not judged: ${judged} feedback rows since deployment${leftOut ? ` (${leftOut} more left out, below)` : ''}, fewer than ${m.minFeedback}`);
+        reasons.push(
+          `accuracy not judged: ${judged} feedback rows since deployment${leftOut ? ` (${leftOut} more left out, below)` : ''}, fewer than ${m.minFeedback}`,
+        );
       }
       reasons.push(...unjoinedReasons(join, { version: deployment.version, since }));
 
       // The scheduled run's workflow id is unique per firing: a retried activity rewrites the same report.
       const reportKey = artifactLayout.monitoringReport(input.model, ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId);
       const windowEnd = new Date().toISOString();
-      const report = { model: input.model, version: deployment.version, windowStart: since, windowEnd, degraded, reasons, predictions: predictions.length, feedback: feedback.length, feedbackBasis, drift, feedbackAccuracy, thresholds: m };
+      const report = {
+        model: input.model,
+        version: deployment.version,
+        windowStart: since,
+        windowEnd,
+        degraded,
+        reasons,
+        predictions: predictions.length,
+        feedback: feedback.length,
+        feedbackBasis,
+        drift,
+        feedbackAccuracy,
+        thresholds: m,
+      };
       await store.put(reportKey, JSON.stringify(report, null, 2));
       await registry.saveMonitoringReport({ model: input.model, version: deployment.version, windowStart: since, windowEnd, report, degraded, reportKey });
       log.info('monitoring report', { model: input.model, degraded, reasons });
-      return { reportKey, version: deployment.version, degraded, reasons, predictions: predictions.length, feedback: feedback.length, psi: drift?.psi ?? null, feedbackAccuracy };
+      return {
+        reportKey,
+        version: deployment.version,
+        degraded,
+        reasons,
+        predictions: predictions.length,
+        feedback: feedback.length,
+        psi: drift?.psi ?? null,
+        feedbackAccuracy,
+      };
     },
 
     /**

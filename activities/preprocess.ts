@@ -42,7 +42,13 @@ export function preprocessActivities({ config, store, registry }: ActivityDeps) 
         const result = await preprocessDataset({ spec, specDir, outDir, extraFiles, dataAccess: dataAccessFrom(config) }).catch(async (err: unknown) => {
           // Data that cannot be trained on: keep the rows set aside, with their reasons, where people can read them.
           const quarantine = path.join(outDir, 'quarantine.jsonl');
-          if (err instanceof DatasetError && (await fs.access(quarantine).then(() => true, () => false))) {
+          if (
+            err instanceof DatasetError &&
+            (await fs.access(quarantine).then(
+              () => true,
+              () => false,
+            ))
+          ) {
             const key = `${artifactLayout.rejectedRows(spec.name, generation, path.basename(staging))}/quarantine.jsonl`;
             await store.put(key, await fs.readFile(quarantine));
             err.message += `\nRows set aside, each with its reason: ${store.uriOf(key)}`;
@@ -52,7 +58,12 @@ export function preprocessActivities({ config, store, registry }: ActivityDeps) 
         const datasetDir = artifactLayout.dataset(spec.name, result.hash);
         if (!(await store.exists(`${datasetDir}/manifest.json`))) await store.putFolder(outDir, datasetDir);
         await registry.ensureModel(spec.name, spec);
-        await registry.recordDatasetVersion({ model: spec.name, hash: result.hash, uri: store.uriOf(datasetDir), report: result.report as unknown as Record<string, unknown> });
+        await registry.recordDatasetVersion({
+          model: spec.name,
+          hash: result.hash,
+          uri: store.uriOf(datasetDir),
+          report: result.report as unknown as Record<string, unknown>,
+        });
         log.info('dataset ready', { datasetDir, hash: result.hash });
         return { datasetHash: result.hash, datasetDir, report: result.report as unknown as Record<string, unknown> };
       } finally {

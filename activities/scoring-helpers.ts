@@ -9,7 +9,10 @@ export interface LabelledRow {
 /** Rows written by our own preprocessing or feedback export: one {text,label} per line. */
 export function parseJsonl(bytes: Buffer | string): LabelledRow[] {
   const body = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
-  return body.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as LabelledRow);
+  return body
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as LabelledRow);
 }
 
 /** Score in chunks so long sets report progress (activity heartbeats) as they go. */

@@ -61,7 +61,10 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
     async prepareTrainingRun(input: PrepareRunInput): Promise<PreparedRun> {
       // Jobs read datasets from, and write runs to, the filesystem they share with the workers.
       if (!store.rootUri.startsWith('file://')) {
-        throw userError('ArtifactStoreNotShared', `Training jobs write their run folder to the cluster's shared filesystem, but this worker's artifact store is ${store.rootUri}. Point MLC_ARTIFACTS_ROOT at the NFS mount the cluster shares (the artifact store for training); Blob roots serve deployment and scoring workers only.`);
+        throw userError(
+          'ArtifactStoreNotShared',
+          `Training jobs write their run folder to the cluster's shared filesystem, but this worker's artifact store is ${store.rootUri}. Point MLC_ARTIFACTS_ROOT at the NFS mount the cluster shares (the artifact store for training); Blob roots serve deployment and scoring workers only.`,
+        );
       }
       const runDir = artifactLayout.run(input.model, input.runKey);
       const configFile = `${runDir}/config.json`;
@@ -74,15 +77,25 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
         await store.put(search.trialsFile!, JSON.stringify(trials, null, 2));
       }
       await registry.createRun({
-        runKey: input.runKey, model: input.model, generation: input.generation, attempt: input.attempt, datasetHash: input.datasetHash,
-        cluster: input.cluster, params: input.params, artifactUri: store.uriOf(runDir),
+        runKey: input.runKey,
+        model: input.model,
+        generation: input.generation,
+        attempt: input.attempt,
+        datasetHash: input.datasetHash,
+        cluster: input.cluster,
+        params: input.params,
+        artifactUri: store.uriOf(runDir),
       });
       return { runDir, configFile, ...search };
     },
 
     async submitTrainingJob(input: SubmitInput): Promise<{ jobId: string; reused: boolean }> {
       const result = await executor(input.cluster).submit({
-        key: input.runKey, runDir: input.runDir, dataDir: input.datasetDir, configFile: input.configFile, profile: input.profile,
+        key: input.runKey,
+        runDir: input.runDir,
+        dataDir: input.datasetDir,
+        configFile: input.configFile,
+        profile: input.profile,
         ...(input.trials ? { trialsFile: input.trialsFile, trials: input.trials } : {}),
       });
       await registry.updateRun(input.runKey, { state: 'submitted', slurmJobId: result.jobId });
@@ -113,7 +126,11 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
             .then(resolve, (err) => (latest && abort.signal.aborted ? resolve(latest) : reject(err)));
         });
         abort.abort();
-        await registry.updateRun(input.runKey, { state: phaseToRunState[status.phase], finished: status.phase === 'succeeded' || status.phase === 'failed', error: status.phase === 'failed' ? `${status.state}: ${status.reason ?? ''}` : null });
+        await registry.updateRun(input.runKey, {
+          state: phaseToRunState[status.phase],
+          finished: status.phase === 'succeeded' || status.phase === 'failed',
+          error: status.phase === 'failed' ? `${status.state}: ${status.reason ?? ''}` : null,
+        });
         if (status.phase !== 'failed') return status;
         const logTail = await cluster.logTail(input.runDir, input.jobId, 40).catch((e: Error) => `(log unavailable: ${e.message})`);
         return { ...status, logTail };
@@ -143,13 +160,29 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
         const metrics = file ? flattenTrainMetrics(file) : {};
         if (parent) {
           const { model, generation, attempt, datasetHash, cluster } = parent;
-          await registry.createRun({ model, generation, attempt, datasetHash, cluster, runKey: trialKey, trial, params: file?.params ?? {}, artifactUri: store.uriOf(trialDir) });
-          await registry.updateRun(trialKey, { state: file ? 'succeeded' : 'failed', finished: true, metrics, error: file ? null : 'trial did not finish: see its log' });
+          await registry.createRun({
+            model,
+            generation,
+            attempt,
+            datasetHash,
+            cluster,
+            runKey: trialKey,
+            trial,
+            params: file?.params ?? {},
+            artifactUri: store.uriOf(trialDir),
+          });
+          await registry.updateRun(trialKey, {
+            state: file ? 'succeeded' : 'failed',
+            finished: true,
+            metrics,
+            error: file ? null : 'trial did not finish: see its log',
+          });
         }
         trials.push({ trial, runKey: trialKey, score: metrics.best_val_macro_f1 ?? null });
       }
       const best = bestTrial(trials);
-      if (best === null) throw userError('AllTrialsFailed', `None of the ${input.trials} trials of ${input.runKey} finished; read their logs (${input.runDir}/slurm-*_N.out).`);
+      if (best === null)
+        throw userError('AllTrialsFailed', `None of the ${input.trials} trials of ${input.runKey} finished; read their logs (${input.runDir}/slurm-*_N.out).`);
       const winner = trials[best]!;
       const registered = await registerOutputs(input.model, winner.runKey, `${input.runDir}/trial-${best}`);
       await registry.updateRun(input.runKey, { state: 'succeeded', finished: true, metrics: { ...registered.trainMetrics, best_trial: best } });
@@ -164,7 +197,10 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
   async function registerOutputs(model: string, runKey: string, runDir: string) {
     for (const file of ['DONE', 'model.onnx', 'tokenizer.json', 'labels.json', 'metrics.json']) {
       if (!(await store.exists(`${runDir}/${file}`))) {
-        throw userError('IncompleteRun', `The job for ${runKey} ended COMPLETED but ${runDir}/${file} is missing: train.py did not finish writing its outputs. Read the job log (mlc logs) and rerun.`);
+        throw userError(
+          'IncompleteRun',
+          `The job for ${runKey} ended COMPLETED but ${runDir}/${file} is missing: train.py did not finish writing its outputs. Read the job log (mlc logs) and rerun.`,
+        );
       }
     }
     const manifest = await store.writeManifest(runDir);
@@ -203,7 +239,9 @@ interface TrainMetricsFile {
 
 function flattenTrainMetrics(m: TrainMetricsFile): Record<string, number> {
   const out: Record<string, number> = {};
-  const put = (k: string, v: unknown) => { if (typeof v === 'number' && Number.isFinite(v)) out[k] = v; };
+  const put = (k: string, v: unknown) => {
+    if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  };
   put('best_val_macro_f1', m.best?.val_macro_f1);
   put('best_val_accuracy', m.best?.val_accuracy);
   put('best_epoch', m.best?.epoch);

@@ -130,10 +130,12 @@ async function measureBatched(runner: CountingRunner, ids: string[]): Promise<Sa
 /** What pollers that treat each job alone do: one squeue per job per interval. */
 function naiveRound(runner: CommandRunner, ids: string[]): () => Promise<void> {
   return async () => {
-    await Promise.all(ids.map(async (id) => {
-      const r = await runner.exec(squeueCommand({ jobIds: [id] }), { timeoutMs: 60_000 });
-      jobStatus(id, parseSqueue(r.stdout));
-    }));
+    await Promise.all(
+      ids.map(async (id) => {
+        const r = await runner.exec(squeueCommand({ jobIds: [id] }), { timeoutMs: 60_000 });
+        jobStatus(id, parseSqueue(r.stdout));
+      }),
+    );
   };
 }
 
@@ -176,7 +178,9 @@ let real: { runner: CommandRunner; label: string } | undefined;
 async function main(): Promise<void> {
   real = await realCluster();
   console.log(`SLURM polling: batched watcher vs one squeue per job per interval`);
-  console.log(`target: ${real ? real.label : 'fake runner (in-process controller, SLURM 22.05 output formats, no SSH): command counts are real, CPU is ours only'}`);
+  console.log(
+    `target: ${real ? real.label : 'fake runner (in-process controller, SLURM 22.05 output formats, no SSH): command counts are real, CPU is ours only'}`,
+  );
   console.log(`${intervals} intervals of ${intervalMs} ms per measurement (batched after one warm-up round); node ${process.version}\n`);
 
   const rows: string[][] = [];
@@ -200,10 +204,16 @@ async function main(): Promise<void> {
       const ctl = (s: Sample) => (s.controllerCpuMsPerInterval === undefined ? 'n/a' : s.controllerCpuMsPerInterval.toFixed(0));
       rows.push([
         String(n),
-        batched.commandsPerInterval.toFixed(0), naive.commandsPerInterval.toFixed(0), ratio(batched.commandsPerInterval, naive.commandsPerInterval),
-        batched.cpuMsPerInterval.toFixed(1), naive.cpuMsPerInterval.toFixed(1), ratio(batched.cpuMsPerInterval, naive.cpuMsPerInterval),
-        batched.roundMs.toFixed(0), naive.roundMs.toFixed(0) + (naive.rounds < intervals ? ` (${naive.rounds} rnd)` : ''),
-        ctl(batched), ctl(naive),
+        batched.commandsPerInterval.toFixed(0),
+        naive.commandsPerInterval.toFixed(0),
+        ratio(batched.commandsPerInterval, naive.commandsPerInterval),
+        batched.cpuMsPerInterval.toFixed(1),
+        naive.cpuMsPerInterval.toFixed(1),
+        ratio(batched.cpuMsPerInterval, naive.cpuMsPerInterval),
+        batched.roundMs.toFixed(0),
+        naive.roundMs.toFixed(0) + (naive.rounds < intervals ? ` (${naive.rounds} rnd)` : ''),
+        ctl(batched),
+        ctl(naive),
       ]);
     } finally {
       await cleanup();
@@ -211,7 +221,19 @@ async function main(): Promise<void> {
   }
   await real?.runner.close();
 
-  const header = ['N', 'cmds/int batched', 'naive', 'ratio', 'CPU ms/int batched', 'naive', 'ratio', 'round ms batched', 'naive', 'slurmctld CPU ms/int batched', 'naive'];
+  const header = [
+    'N',
+    'cmds/int batched',
+    'naive',
+    'ratio',
+    'CPU ms/int batched',
+    'naive',
+    'ratio',
+    'round ms batched',
+    'naive',
+    'slurmctld CPU ms/int batched',
+    'naive',
+  ];
   const table = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
   for (const r of table) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));

@@ -17,7 +17,10 @@ export async function clusterCheckCommand(name: string, flags: ClusterCheckFlags
   const config = loadConfig();
   const cluster = config.clusters[name];
   if (!cluster) {
-    throw new CliError(`cluster "${name}" is not configured (configured: ${Object.keys(config.clusters).join(', ')}); add it under "clusters:" in the MLC_CONFIG file`, 2);
+    throw new CliError(
+      `cluster "${name}" is not configured (configured: ${Object.keys(config.clusters).join(', ')}); add it under "clusters:" in the MLC_CONFIG file`,
+      2,
+    );
   }
   const waitSeconds = Number(flags.timeout ?? 300);
   if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) throw new CliError(`--timeout ${flags.timeout}: a number of seconds, e.g. 300`, 2);
@@ -44,6 +47,10 @@ export function formatClusterReport(report: ClusterCheckReport): string {
     if (r.fix) lines.push(`${pad}fix: ${r.fix}`);
   }
   const failed = report.results.filter((r) => r.status === 'fail').length;
-  lines.push(failed ? `${failed} check${failed > 1 ? 's' : ''} failed` : `all checks passed${report.results.some((r) => r.status === 'skip') ? ' (some not applicable)' : ''}`);
+  lines.push(
+    failed
+      ? `${failed} check${failed > 1 ? 's' : ''} failed`
+      : `all checks passed${report.results.some((r) => r.status === 'skip') ? ' (some not applicable)' : ''}`,
+  );
   return lines.join('\n');
 }

@@ -6,7 +6,10 @@ import { loadConfig, type MlcConfig } from '../temporal.config';
 
 export class CliError extends Error {
   override name = 'CliError';
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
   }
 }
@@ -23,7 +26,9 @@ export async function openContext(): Promise<CliContext> {
   try {
     connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
   } catch (err) {
-    throw new CliError(`Cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}). Start it with: bash scripts/services.sh start temporal (or set TEMPORAL_ADDRESS).`);
+    throw new CliError(
+      `Cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}). Start it with: bash scripts/services.sh start temporal (or set TEMPORAL_ADDRESS).`,
+    );
   }
   return { config, client: new Client({ connection, namespace: config.temporal.namespace }), close: () => connection.close() };
 }

@@ -19,7 +19,11 @@ export async function endpointClient(endpoint?: string): Promise<EndpointClient>
     async post<T>(route: string, body: unknown): Promise<T> {
       let res: Response;
       try {
-        res = await fetch(`${base}${route}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        res = await fetch(`${base}${route}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       } catch (err) {
         throw new CliError(`Cannot reach the endpoint at ${base} (${rootCauseMessage(err)}). It runs inside the worker: npm run worker.`);
       }

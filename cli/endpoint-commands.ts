@@ -26,13 +26,20 @@ export async function predictCommand(texts: string[], opts: EndpointOptions & { 
 }
 
 type FeedbackItem = { text?: string; requestId?: string; label: string };
-interface FeedbackFields { text: string; label: string; requestId: string }
+interface FeedbackFields {
+  text: string;
+  label: string;
+  requestId: string;
+}
 
 /**
  * Labelled production samples (JSONL or CSV) → the registry. A row names what it labels by
  * its text, by the request id it was served under (what analysts usually have), or both.
  */
-export async function feedbackCommand(file: string, opts: EndpointOptions & { model: string; textField?: string; labelField?: string; requestIdField?: string; source?: string }) {
+export async function feedbackCommand(
+  file: string,
+  opts: EndpointOptions & { model: string; textField?: string; labelField?: string; requestIdField?: string; source?: string },
+) {
   const fields: FeedbackFields = { text: opts.textField ?? 'text', label: opts.labelField ?? 'label', requestId: opts.requestIdField ?? 'requestId' };
   const { rows } = await readDataset(file);
   const items: FeedbackItem[] = [];
@@ -42,7 +49,8 @@ export async function feedbackCommand(file: string, opts: EndpointOptions & { mo
     if (typeof item === 'string') bad.push(`line ${row.line}: ${item}`);
     else items.push(item);
   }
-  if (bad.length) throw new CliError(`${file}: ${bad.length} unusable rows, nothing sent:\n  ${bad.slice(0, 10).join('\n  ')}${bad.length > 10 ? '\n  …' : ''}`, 2);
+  if (bad.length)
+    throw new CliError(`${file}: ${bad.length} unusable rows, nothing sent:\n  ${bad.slice(0, 10).join('\n  ')}${bad.length > 10 ? '\n  …' : ''}`, 2);
   const endpoint = await endpointClient(opts.endpoint);
   let accepted = 0;
   for (const batch of batches(items)) {
@@ -50,7 +58,9 @@ export async function feedbackCommand(file: string, opts: EndpointOptions & { mo
     accepted += out.accepted;
   }
   const repeats = items.length - accepted;
-  console.log(`✓ ${accepted} feedback rows recorded for ${opts.model}${repeats ? ` (${repeats} already recorded from the same source, not counted twice)` : ''}`);
+  console.log(
+    `✓ ${accepted} feedback rows recorded for ${opts.model}${repeats ? ` (${repeats} already recorded from the same source, not counted twice)` : ''}`,
+  );
 }
 
 /** One row as a /feedback item, or what is wrong with it and how to fix it. */
@@ -62,7 +72,8 @@ export function feedbackItem(record: Record<string, unknown>, fields: FeedbackFi
   if (present(requestId) && typeof requestId !== 'string') return `"${fields.requestId}" must be a string, not ${typeof requestId} (quote it in JSONL)`;
   const t = typeof text === 'string' && text.trim() ? text : undefined;
   const id = typeof requestId === 'string' && requestId.trim() ? requestId.trim() : undefined;
-  if (!t && !id) return `needs "${fields.text}" (the text that was scored) or "${fields.requestId}" (the request id it was served under), or both; name other columns with --text-field / --request-id-field`;
+  if (!t && !id)
+    return `needs "${fields.text}" (the text that was scored) or "${fields.requestId}" (the request id it was served under), or both; name other columns with --text-field / --request-id-field`;
   return { ...(t !== undefined && { text: t }), ...(id !== undefined && { requestId: id }), label: label.trim() };
 }
 

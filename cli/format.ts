@@ -10,13 +10,21 @@ export function formatStatus(s: LifecycleStatus): string {
   ];
   if (s.training) {
     const t = s.training;
-    lines.push(`training    run ${t.runKey} on ${t.cluster}: job ${t.jobId ?? '—'} ${t.jobState ?? ''}${t.elapsedSeconds != null ? `, ${t.elapsedSeconds}s elapsed` : ''}`);
+    lines.push(
+      `training    run ${t.runKey} on ${t.cluster}: job ${t.jobId ?? '—'} ${t.jobState ?? ''}${t.elapsedSeconds != null ? `, ${t.elapsedSeconds}s elapsed` : ''}`,
+    );
   }
   lines.push(`version     ${s.version ?? '—'}${s.artifactSha256 ? `  (model.onnx sha256 ${s.artifactSha256.slice(0, 16)}…)` : ''}`);
   if (s.evaluation) {
     const m = s.evaluation.metrics;
-    lines.push(`metrics     ${Object.entries(m).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`);
-    lines.push(`gates       ${s.evaluation.gatesPassed ? 'passed' : 'FAILED'}${s.evaluation.gates.map((g) => `  ${g.metric}≥${g.min}: ${g.value.toFixed(4)}`).join('')}`);
+    lines.push(
+      `metrics     ${Object.entries(m)
+        .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+        .join('  ')}`,
+    );
+    lines.push(
+      `gates       ${s.evaluation.gatesPassed ? 'passed' : 'FAILED'}${s.evaluation.gates.map((g) => `  ${g.metric}≥${g.min}: ${g.value.toFixed(4)}`).join('')}`,
+    );
     lines.push(`audit pkg   ${s.evaluation.auditPackageKey}`);
   }
   lines.push(`deployed    ${s.deployedVersion ?? '—'}`);

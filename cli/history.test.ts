@@ -11,8 +11,16 @@ import { CliError } from './context';
 import { formatDecision, historyCommand, historyRow } from './history';
 
 const decision = {
-  model: 'm', version: 2, kind: 'audit' as const, outcome: 'approved' as const, actor: 'alice', reason: 'gates met',
-  artifactSha256: 'ab'.repeat(32), workflowId: 'mlc-m', decidedAt: '2026-01-02T03:04:05.000Z', decisionKey: 'k',
+  model: 'm',
+  version: 2,
+  kind: 'audit' as const,
+  outcome: 'approved' as const,
+  actor: 'alice',
+  reason: 'gates met',
+  artifactSha256: 'ab'.repeat(32),
+  workflowId: 'mlc-m',
+  decidedAt: '2026-01-02T03:04:05.000Z',
+  decisionKey: 'k',
 };
 
 describe('mlc history', () => {
@@ -33,7 +41,14 @@ describe('mlc history', () => {
     expect(formatDecision(decision)).toBe('2026-01-02T03:04:05.000Z  audit    approved  v2   by alice: gates met');
     expect(formatDecision({ ...decision, version: null, kind: 'retrain', outcome: 'requested' })).toContain('retrain  requested v—');
     expect(historyRow(decision)).toEqual({
-      at: decision.decidedAt, actor: 'alice', kind: 'audit', outcome: 'approved', reason: 'gates met', version: 2, artifactSha256: decision.artifactSha256, workflowId: 'mlc-m',
+      at: decision.decidedAt,
+      actor: 'alice',
+      kind: 'audit',
+      outcome: 'approved',
+      reason: 'gates met',
+      version: 2,
+      artifactSha256: decision.artifactSha256,
+      workflowId: 'mlc-m',
     });
   });
 });

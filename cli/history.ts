@@ -32,7 +32,16 @@ export async function historyCommand(model: string, opts: { json?: boolean }, co
 
 /** The stable shape of `mlc history --json`: who, when, what, outcome, why, which version. */
 export function historyRow(d: DecisionRecord) {
-  return { at: d.decidedAt, actor: d.actor, kind: d.kind, outcome: d.outcome, reason: d.reason, version: d.version, artifactSha256: d.artifactSha256 ?? null, workflowId: d.workflowId };
+  return {
+    at: d.decidedAt,
+    actor: d.actor,
+    kind: d.kind,
+    outcome: d.outcome,
+    reason: d.reason,
+    version: d.version,
+    artifactSha256: d.artifactSha256 ?? null,
+    workflowId: d.workflowId,
+  };
 }
 
 export function formatDecision(d: DecisionRecord): string {

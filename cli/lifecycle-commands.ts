@@ -21,7 +21,9 @@ export async function startCommand(ctx: CliContext, specPath: string, opts: { wa
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new CliError(`A lifecycle for ${spec.name} is already running (${workflowId}). See it with: mlc status ${spec.name}; stop it with: temporal workflow cancel -w ${workflowId}`);
+      throw new CliError(
+        `A lifecycle for ${spec.name} is already running (${workflowId}). See it with: mlc status ${spec.name}; stop it with: temporal workflow cancel -w ${workflowId}`,
+      );
     }
     throw err;
   }
@@ -34,7 +36,9 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
     const rows: string[] = [];
     for await (const wf of ctx.client.workflow.list({ query: `WorkflowType = 'modelLifecycle' AND ExecutionStatus = 'Running'` })) {
       const attrs = wf.searchAttributes as Record<string, (string | number)[] | undefined>;
-      rows.push(`${wf.workflowId.padEnd(32)} ${String(attrs[searchAttributes.stage]?.[0] ?? '?').padEnd(16)} version ${String(attrs[searchAttributes.version]?.[0] ?? '—')}`);
+      rows.push(
+        `${wf.workflowId.padEnd(32)} ${String(attrs[searchAttributes.stage]?.[0] ?? '?').padEnd(16)} version ${String(attrs[searchAttributes.version]?.[0] ?? '—')}`,
+      );
     }
     console.log(rows.length ? rows.join('\n') : 'no running lifecycles (start one with: mlc start <spec.yaml>)');
     return;
@@ -43,10 +47,23 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
   console.log(opts.json ? JSON.stringify(status, null, 2) : `${formatStatus(status)}\n  web UI: ${uiLink(ctx.config, workflowIdOf(id))}`);
 }
 
-export async function auditCommand(ctx: CliContext, decision: 'approve' | 'reject', id: string, opts: { as: string; reason: string; version?: string; set?: string[] }) {
+export async function auditCommand(
+  ctx: CliContext,
+  decision: 'approve' | 'reject',
+  id: string,
+  opts: { as: string; reason: string; version?: string; set?: string[] },
+) {
   const paramsOverride = opts.set?.length ? parseOverrides(opts.set) : undefined;
   const verdict: Verdict = await handleOf(ctx, id).executeUpdate(auditDecisionUpdate, {
-    args: [{ decision, actor: opts.as, reason: opts.reason, ...(opts.version ? { version: Number(opts.version) } : {}), ...(paramsOverride ? { paramsOverride } : {}) }],
+    args: [
+      {
+        decision,
+        actor: opts.as,
+        reason: opts.reason,
+        ...(opts.version ? { version: Number(opts.version) } : {}),
+        ...(paramsOverride ? { paramsOverride } : {}),
+      },
+    ],
   });
   reportVerdict(verdict, `${decision} recorded for ${workflowIdOf(id)}`);
 }
@@ -85,7 +102,13 @@ export function waitForStage(ctx: CliContext, workflowId: string, stages: string
 }
 
 /** Poll the status query, showing progress, until `done` holds; fail fast if the workflow ended. */
-async function waitUntil(ctx: CliContext, workflowId: string, done: (s: LifecycleStatus) => boolean, what: string, timeoutMs: number): Promise<LifecycleStatus> {
+async function waitUntil(
+  ctx: CliContext,
+  workflowId: string,
+  done: (s: LifecycleStatus) => boolean,
+  what: string,
+  timeoutMs: number,
+): Promise<LifecycleStatus> {
   const progress = new Progress();
   const handle = ctx.client.workflow.getHandle(workflowId);
   const deadline = Date.now() + timeoutMs;
@@ -102,7 +125,10 @@ async function waitUntil(ctx: CliContext, workflowId: string, done: (s: Lifecycl
     }
     const job = s.training && s.stage === 'training' ? ` (job ${s.training.jobId ?? '…'} ${s.training.jobState ?? ''})` : '';
     progress.update(`${workflowId}: generation ${s.generation} ${s.stage}${job}`);
-    if (Date.now() > deadline) throw new CliError(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${workflowId}: ${what} (stage now ${s.stage}); the worker log says what it is doing`);
+    if (Date.now() > deadline)
+      throw new CliError(
+        `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${workflowId}: ${what} (stage now ${s.stage}); the worker log says what it is doing`,
+      );
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

@@ -12,7 +12,8 @@ import { readSpecFile } from './spec-file';
 import { renderConfig } from '../config/show';
 import { ConfigError, loadConfigAndSources } from '../temporal.config';
 
-const withTemporal = <A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<void>) =>
+const withTemporal =
+  <A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<void>) =>
   async (...args: A) => {
     const ctx = await openContext();
     try {
@@ -24,31 +25,53 @@ const withTemporal = <A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 const program = new Command('mlc')
-  .description('Run a production model\'s lifecycle on Temporal: train on SLURM, audit, deploy, monitor, retrain.')
+  .description("Run a production model's lifecycle on Temporal: train on SLURM, audit, deploy, monitor, retrain.")
   .showHelpAfterError('(run mlc <command> --help for usage)');
 
-program.command('validate').argument('<spec>', 'model spec, YAML or JSON').description('check a model spec without starting anything')
-  .action(async (spec: string) => { const { spec: s } = await readSpecFile(spec); console.log(`✓ ${spec}: model ${s.name}, labels ${s.labels.join(', ')}`); });
+program
+  .command('validate')
+  .argument('<spec>', 'model spec, YAML or JSON')
+  .description('check a model spec without starting anything')
+  .action(async (spec: string) => {
+    const { spec: s } = await readSpecFile(spec);
+    console.log(`✓ ${spec}: model ${s.name}, labels ${s.labels.join(', ')}`);
+  });
 
-program.command('config').description('the effective configuration').command('show').description('every setting, where it came from (default, file, environment), secrets masked')
+program
+  .command('config')
+  .description('the effective configuration')
+  .command('show')
+  .description('every setting, where it came from (default, file, environment), secrets masked')
   .action(() => console.log(renderConfig(loadConfigAndSources())));
 
-program.command('start').argument('<spec>', 'model spec, YAML or JSON').description('start a lifecycle for the spec\'s model')
+program
+  .command('start')
+  .argument('<spec>', 'model spec, YAML or JSON')
+  .description("start a lifecycle for the spec's model")
   .option('--wait', 'wait until the first version awaits audit')
   .action(withTemporal((ctx, spec: string, opts: { wait?: boolean }) => startCommand(ctx, spec, opts)));
 
-program.command('status').argument('[id]', 'model name or workflow id; omit to list running lifecycles').description('stage, job, metrics and last decision')
+program
+  .command('status')
+  .argument('[id]', 'model name or workflow id; omit to list running lifecycles')
+  .description('stage, job, metrics and last decision')
   .option('--json', 'print the raw status')
   .action(withTemporal((ctx, id: string | undefined, opts: { json?: boolean }) => statusCommand(ctx, id, opts)));
 
-program.command('wait').argument('<id>', 'model name or workflow id').description('wait until the lifecycle reaches a stage')
+program
+  .command('wait')
+  .argument('<id>', 'model name or workflow id')
+  .description('wait until the lifecycle reaches a stage')
   .requiredOption('--stage <stage>', 'stage to wait for (repeatable: any of them)', collect)
-  .option('--generation <n>', 'only in this generation or a later one').option('--timeout <duration>', 'give up after this long, e.g. 20m', '1h')
+  .option('--generation <n>', 'only in this generation or a later one')
+  .option('--timeout <duration>', 'give up after this long, e.g. 20m', '1h')
   .action(withTemporal((ctx, id: string, opts: { stage: string[]; generation?: string; timeout?: string }) => waitCommand(ctx, id, opts)));
 
 const audit = program.command('audit').description('approve or reject the version awaiting audit');
 for (const decision of ['approve', 'reject'] as const) {
-  audit.command(decision).argument('<id>', 'model name or workflow id')
+  audit
+    .command(decision)
+    .argument('<id>', 'model name or workflow id')
     .requiredOption('--as <user>', 'your user name; must be an auditor in the spec')
     .requiredOption('--reason <text>', 'why (recorded with the decision)')
     .option('--version <n>', 'the version you audited (refused if another is waiting)')
@@ -56,44 +79,77 @@ for (const decision of ['approve', 'reject'] as const) {
     .action(withTemporal((ctx, id: string, opts: { as: string; reason: string; version?: string; set?: string[] }) => auditCommand(ctx, decision, id, opts)));
 }
 
-program.command('deploy').argument('<id>', 'model name or workflow id').description('deploy the approved version to the endpoint')
+program
+  .command('deploy')
+  .argument('<id>', 'model name or workflow id')
+  .description('deploy the approved version to the endpoint')
   .requiredOption('--as <user>', 'your user name; must be a deployer in the spec')
   .option('--reason <text>', 'why (recorded)')
   .option('--version <n>', 'the approved version you mean to deploy')
   .option('--no-wait', 'return once the request is accepted')
   .action(withTemporal((ctx, id: string, opts: { as: string; reason?: string; version?: string; wait?: boolean }) => deployCommand(ctx, id, opts)));
 
-program.command('rollback').argument('<id>', 'model name or workflow id').description('put an earlier approved version back live (while monitoring)')
+program
+  .command('rollback')
+  .argument('<id>', 'model name or workflow id')
+  .description('put an earlier approved version back live (while monitoring)')
   .requiredOption('--to <version>', 'the approved version to serve again')
   .requiredOption('--as <user>', 'your user name; must be a deployer in the spec')
   .requiredOption('--reason <text>', 'why (recorded)')
   .action(withTemporal((ctx, id: string, opts: { to: string; as: string; reason: string }) => rollbackCommand(ctx, id, opts)));
 
-program.command('history').argument('<model>', 'model name').description('every decision about the model from the registry: who, when, what, outcome, why, version (needs DATABASE_URL)')
+program
+  .command('history')
+  .argument('<model>', 'model name')
+  .description('every decision about the model from the registry: who, when, what, outcome, why, version (needs DATABASE_URL)')
   .option('--json', 'print the decisions as JSON')
   .action((model: string, opts: { json?: boolean }) => historyCommand(model, opts));
 
-program.command('monitor').argument('<model>', 'model name').description('run the monitoring check now instead of at its next scheduled time')
+program
+  .command('monitor')
+  .argument('<model>', 'model name')
+  .description('run the monitoring check now instead of at its next scheduled time')
   .action(withTemporal((ctx, model: string) => monitorNowCommand(ctx, model)));
 
-program.command('predict').argument('<text...>', 'texts to classify').description('score texts on the deployed model')
-  .option('--model <name>', 'model to use (default: the only deployed one)').option('--endpoint <url>', 'endpoint base URL').option('--json', 'raw JSON')
+program
+  .command('predict')
+  .argument('<text...>', 'texts to classify')
+  .description('score texts on the deployed model')
+  .option('--model <name>', 'model to use (default: the only deployed one)')
+  .option('--endpoint <url>', 'endpoint base URL')
+  .option('--json', 'raw JSON')
   .action((texts: string[], opts: { model?: string; endpoint?: string; json?: boolean }) => predictCommand(texts, opts));
 
-program.command('feedback').argument('<file>', 'JSONL or CSV with a label and a text, a request id, or both').description('send labelled production samples for monitoring and retraining')
-  .requiredOption('--model <name>', 'model the feedback is about').option('--endpoint <url>', 'endpoint base URL')
-  .option('--text-field <name>', 'text column', 'text').option('--label-field <name>', 'label column', 'label')
+program
+  .command('feedback')
+  .argument('<file>', 'JSONL or CSV with a label and a text, a request id, or both')
+  .description('send labelled production samples for monitoring and retraining')
+  .requiredOption('--model <name>', 'model the feedback is about')
+  .option('--endpoint <url>', 'endpoint base URL')
+  .option('--text-field <name>', 'text column', 'text')
+  .option('--label-field <name>', 'label column', 'label')
   .option('--request-id-field <name>', 'column with the requestId the prediction was served under (judged against what was served)', 'requestId')
   .option('--source <name>', 'who labelled these (sending the same rows from the same source again adds nothing)', 'mlc-cli')
-  .action((file: string, opts: { model: string; endpoint?: string; textField?: string; labelField?: string; requestIdField?: string; source?: string }) => feedbackCommand(file, opts));
+  .action((file: string, opts: { model: string; endpoint?: string; textField?: string; labelField?: string; requestIdField?: string; source?: string }) =>
+    feedbackCommand(file, opts),
+  );
 
-program.command('logs').argument('<id>', 'model name or workflow id').description('the current training job\'s log')
-  .option('-f, --follow', 'keep printing until the job ends').option('-n, --lines <n>', 'lines to show first', '50')
+program
+  .command('logs')
+  .argument('<id>', 'model name or workflow id')
+  .description("the current training job's log")
+  .option('-f, --follow', 'keep printing until the job ends')
+  .option('-n, --lines <n>', 'lines to show first', '50')
   .action(withTemporal((ctx, id: string, opts: { follow?: boolean; lines?: string }) => logsCommand(ctx, id, opts)));
 
-program.command('cluster').description('compute clusters from the configuration').command('check').argument('<name>', 'cluster name (mlc config show lists them)')
+program
+  .command('cluster')
+  .description('compute clusters from the configuration')
+  .command('check')
+  .argument('<name>', 'cluster name (mlc config show lists them)')
   .description('SSH, scheduler, profile and a tiny probe job: python, torch, GPU, shared artifact folder; each failure with its fix')
-  .option('--spec <file>', 'check this spec\'s training.profile (partition, account/qos, gres, modules)').option('--json', 'print the results as JSON')
+  .option('--spec <file>', "check this spec's training.profile (partition, account/qos, gres, modules)")
+  .option('--json', 'print the results as JSON')
   .option('--timeout <seconds>', 'give up on the probe job after this long, queueing included', '300')
   .action((name: string, opts: ClusterCheckFlags) => clusterCheckCommand(name, opts));
 

@@ -11,7 +11,9 @@ export async function readSpecFile(file: string): Promise<{ spec: ModelSpec; spe
   try {
     text = await fs.readFile(abs, 'utf8');
   } catch (err) {
-    throw new SpecError(abs, [{ path: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path` }]);
+    throw new SpecError(abs, [
+      { path: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path` },
+    ]);
   }
   let raw: unknown;
   try {
@@ -30,12 +32,18 @@ export function placesUnknownTo(spec: ModelSpec, config: MlcConfig): { path: str
   const issues: { path: string; message: string }[] = [];
   const clusters = Object.keys(config.clusters);
   if (!clusters.includes(spec.training.cluster)) {
-    issues.push({ path: 'training.cluster', message: `"${spec.training.cluster}" is not a configured cluster (configured: ${clusters.join(', ')}); add it to the MLC_CONFIG file or pick one of those` });
+    issues.push({
+      path: 'training.cluster',
+      message: `"${spec.training.cluster}" is not a configured cluster (configured: ${clusters.join(', ')}); add it to the MLC_CONFIG file or pick one of those`,
+    });
   }
   if (spec.deployment.target === 'azureml') {
     const workspaces = Object.keys(config.workspaces);
     if (!workspaces.includes(spec.deployment.workspace)) {
-      issues.push({ path: 'deployment.workspace', message: `"${spec.deployment.workspace}" is not a configured Azure ML workspace (configured: ${workspaces.join(', ') || 'none'}); add it under "workspaces:" in the MLC_CONFIG file` });
+      issues.push({
+        path: 'deployment.workspace',
+        message: `"${spec.deployment.workspace}" is not a configured Azure ML workspace (configured: ${workspaces.join(', ') || 'none'}); add it under "workspaces:" in the MLC_CONFIG file`,
+      });
     }
   }
   return issues;

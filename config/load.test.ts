@@ -57,8 +57,17 @@ describe('loadConfigWithSources', () => {
     const { config, sources } = loadConfigWithSources(repo, env);
     expect(Object.keys(config.clusters).sort()).toEqual(['gpu2', 'hpc', 'local', 'local-process']);
     const hpc = config.clusters.hpc!;
-    expect(hpc).toMatchObject({ executor: 'slurm', host: 'login.hpc.example.org', port: 22, privateKeyPath: path.join(path.dirname(env.MLC_CONFIG!), 'keys/id_ed25519') });
-    expect(config.workspaces.prod).toMatchObject({ datastore: 'workspaceblobstore', armEndpoint: 'https://management.azure.com', credential: { kind: 'default' } });
+    expect(hpc).toMatchObject({
+      executor: 'slurm',
+      host: 'login.hpc.example.org',
+      port: 22,
+      privateKeyPath: path.join(path.dirname(env.MLC_CONFIG!), 'keys/id_ed25519'),
+    });
+    expect(config.workspaces.prod).toMatchObject({
+      datastore: 'workspaceblobstore',
+      armEndpoint: 'https://management.azure.com',
+      credential: { kind: 'default' },
+    });
     expect(sources.get('clusters.hpc.host')).toBe(`file ${env.MLC_CONFIG}`);
   });
 
@@ -74,8 +83,16 @@ describe('loadConfigWithSources', () => {
   });
 
   it('a bad file names the field, the problem and the file', () => {
-    const env = withFile('clusters:\n  hpc:\n    executor: slurm\n    host: x\n    username: u\n    codeDir: /c\n    artifactsRoot: /a\n    python: /p\n    pollIntervalMs: 1000\n    passwd: oops\n');
-    const err = (() => { try { loadConfigWithSources(repo, env); } catch (e) { return e; } })();
+    const env = withFile(
+      'clusters:\n  hpc:\n    executor: slurm\n    host: x\n    username: u\n    codeDir: /c\n    artifactsRoot: /a\n    python: /p\n    pollIntervalMs: 1000\n    passwd: oops\n',
+    );
+    const err = (() => {
+      try {
+        loadConfigWithSources(repo, env);
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(err).toBeInstanceOf(ConfigError);
     const message = (err as Error).message;
     expect(message).toMatch(/clusters\.hpc\.knownHostsPath: .*\(from file .*mlc\.yaml\)/);
@@ -83,16 +100,23 @@ describe('loadConfigWithSources', () => {
   });
 
   it('a local-process cluster has no SSH fields; an unknown executor is refused', () => {
-    expect(() => loadConfigWithSources(repo, withFile('clusters:\n  box:\n    executor: local\n    host: x\n    codeDir: /c\n    artifactsRoot: /a\n    python: /p\n    pollIntervalMs: 1000\n'))).toThrow(/clusters\.box.*host/);
+    expect(() =>
+      loadConfigWithSources(
+        repo,
+        withFile('clusters:\n  box:\n    executor: local\n    host: x\n    codeDir: /c\n    artifactsRoot: /a\n    python: /p\n    pollIntervalMs: 1000\n'),
+      ),
+    ).toThrow(/clusters\.box.*host/);
     expect(() => loadConfigWithSources(repo, withFile('clusters:\n  box:\n    executor: k8s\n'))).toThrow(/clusters\.box\.executor/);
   });
 
   it('an unreadable or non-YAML file is a clear error', () => {
-    expect(() => loadConfigWithSources(repo, { MLC_CONFIG: '/nonexistent/mlc.yaml' })).toThrow(/MLC_CONFIG names \/nonexistent\/mlc.yaml, which cannot be read \(ENOENT\)/);
+    expect(() => loadConfigWithSources(repo, { MLC_CONFIG: '/nonexistent/mlc.yaml' })).toThrow(
+      /MLC_CONFIG names \/nonexistent\/mlc.yaml, which cannot be read \(ENOENT\)/,
+    );
     expect(() => loadConfigWithSources(repo, withFile('clusters: [1, 2'))).toThrow(/not valid YAML/);
   });
 
-  it('data roots: the repository\'s data/ and examples/ by default, a file\'s relative to it, MLC_DATA_ROOTS colon-separated', () => {
+  it("data roots: the repository's data/ and examples/ by default, a file's relative to it, MLC_DATA_ROOTS colon-separated", () => {
     const defaults = loadConfigWithSources(repo, { USER: 'me' });
     expect(defaults.config.dataRoots).toEqual(['/repo/data', '/repo/examples']);
     const env = withFile('dataRoots: [datasets, /srv/corpora]\n');

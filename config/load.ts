@@ -64,11 +64,13 @@ export function loadConfigWithSources(repoRoot: string, env: NodeJS.ProcessEnv =
 
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => {
-      const at = i.path.join('.');
-      const message = /received undefined/.test(i.message) ? 'is required but missing' : i.message;
-      return `${at || '(root)'}: ${message}${sourceNear(sources, i.path.map(String)) ?? ''}`;
-    }));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const at = i.path.join('.');
+        const message = /received undefined/.test(i.message) ? 'is required but missing' : i.message;
+        return `${at || '(root)'}: ${message}${sourceNear(sources, i.path.map(String)) ?? ''}`;
+      }),
+    );
   }
   return { config: parsed.data, sources, file };
 }
@@ -88,7 +90,9 @@ function readConfigFile(file: string): Tree {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([`MLC_CONFIG names ${file}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); fix the path or unset MLC_CONFIG`]);
+    throw new ConfigError([
+      `MLC_CONFIG names ${file}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); fix the path or unset MLC_CONFIG`,
+    ]);
   }
   let tree: unknown;
   try {
@@ -102,14 +106,28 @@ function readConfigFile(file: string): Tree {
 }
 
 /** Paths in the file are relative to the file's folder, as people expect of a config file. */
-const pathKeys = new Set(['data', 'artifacts', 'logs', 'secrets', 'privateKeyPath', 'knownHostsPath', 'caFile', 'path', 'codeDir', 'artifactsRoot', 'dataRoots']);
+const pathKeys = new Set([
+  'data',
+  'artifacts',
+  'logs',
+  'secrets',
+  'privateKeyPath',
+  'knownHostsPath',
+  'caFile',
+  'path',
+  'codeDir',
+  'artifactsRoot',
+  'dataRoots',
+]);
 function resolvePaths(tree: Tree, base: string): Tree {
   const resolve = (v: unknown) => (typeof v === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//.test(v) ? path.resolve(base, v) : v);
-  return Object.fromEntries(Object.entries(tree).map(([k, v]) => {
-    if (isTree(v)) return [k, resolvePaths(v, base)];
-    if (pathKeys.has(k)) return [k, Array.isArray(v) ? v.map(resolve) : resolve(v)];
-    return [k, v];
-  }));
+  return Object.fromEntries(
+    Object.entries(tree).map(([k, v]) => {
+      if (isTree(v)) return [k, resolvePaths(v, base)];
+      if (pathKeys.has(k)) return [k, Array.isArray(v) ? v.map(resolve) : resolve(v)];
+      return [k, v];
+    }),
+  );
 }
 
 function defaults(repoRoot: string, data: string, env: NodeJS.ProcessEnv): [string[], unknown][] {
@@ -157,7 +175,11 @@ function overrides(env: NodeJS.ProcessEnv): [string, string[], string | string[]
   const artifacts = root ? (/^[a-z][a-z0-9+.-]*:\/\//.test(root) ? root : path.resolve(root)) : undefined;
   const folder = artifacts && !artifacts.includes('://') ? artifacts : undefined;
   // Colon-separated, as PATH is; each folder made absolute.
-  const dataRoots = env.MLC_DATA_ROOTS ? env.MLC_DATA_ROOTS.split(':').filter(Boolean).map((p) => path.resolve(p)) : undefined;
+  const dataRoots = env.MLC_DATA_ROOTS
+    ? env.MLC_DATA_ROOTS.split(':')
+        .filter(Boolean)
+        .map((p) => path.resolve(p))
+    : undefined;
   return [
     ['TEMPORAL_ADDRESS', ['temporal', 'address'], env.TEMPORAL_ADDRESS],
     ['TEMPORAL_NAMESPACE', ['temporal', 'namespace'], env.TEMPORAL_NAMESPACE],

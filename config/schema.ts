@@ -69,7 +69,10 @@ export const workspaceSchema = z.strictObject({
   /** Blob service URL of the datastore's account when it is not https://<account>.blob.core.windows.net (an emulator). */
   blobEndpoint: z.string().url().optional(),
   /** Name of an environment variable holding a storage connection string (an emulator); else the credential above. */
-  blobConnectionStringEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+  blobConnectionStringEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/)
+    .optional(),
   /** Where score.py appends its request log (container/prefix in the datastore's account). */
   requestLog: z.strictObject({ container: z.string().min(3).default('mlc-requests'), prefix: z.string().default('requests') }).prefault({}),
 });

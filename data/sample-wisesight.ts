@@ -16,12 +16,19 @@ const LABELS = ['neu', 'neg', 'pos', 'q'];
 const src = process.argv[2] ?? process.env.WISESIGHT_DIR ?? '/work/shared/data/wisesight';
 const out = join(dirname(fileURLToPath(import.meta.url)), 'wisesight-sample');
 
-interface Line { raw: string; text: string; label: string }
+interface Line {
+  raw: string;
+  text: string;
+  label: string;
+}
 function read(file: string): Line[] {
-  return readFileSync(join(src, file), 'utf8').split('\n').filter((l) => l.trim() !== '').map((raw) => {
-    const { text, label } = JSON.parse(raw) as { text: string; label: string };
-    return { raw, text, label };
-  });
+  return readFileSync(join(src, file), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((raw) => {
+      const { text, label } = JSON.parse(raw) as { text: string; label: string };
+      return { raw, text, label };
+    });
 }
 
 function count(rows: Line[]): Record<string, number> {
@@ -59,7 +66,15 @@ const trainSample = picked.sort((a, b) => a - b).map((i) => train[i]!);
 // Feedback: valid rows whose text never occurs in train (production text is new), shuffled.
 const trainTexts = new Set(train.map((r) => r.text));
 const fresh = valid.filter((r) => !trainTexts.has(r.text));
-const feedback = shuffle(LABELS.flatMap((l) => shuffle(fresh.filter((r) => r.label === l), rand).slice(0, FEEDBACK_QUOTA[l])), rand);
+const feedback = shuffle(
+  LABELS.flatMap((l) =>
+    shuffle(
+      fresh.filter((r) => r.label === l),
+      rand,
+    ).slice(0, FEEDBACK_QUOTA[l]),
+  ),
+  rand,
+);
 
 const texts = new Map<string, Set<string>>();
 for (const r of trainSample) texts.set(r.text, (texts.get(r.text) ?? new Set()).add(r.label));
@@ -104,7 +119,9 @@ ${row('feedback.jsonl', feedback, fc, 'corpus valid split')}
   ${zwsp} contain zero-width spaces — the preprocess stage deals with them.
 - **feedback.jsonl** — "production feedback" for the monitoring demo: rows of the corpus's
   valid split whose text does not occur in its train split, drawn per label with fixed quotas
-  (${Object.entries(FEEDBACK_QUOTA).map(([l, n]) => `${l} ${n}`).join(', ')}) and shuffled. The label mix is
+  (${Object.entries(FEEDBACK_QUOTA)
+    .map(([l, n]) => `${l} ${n}`)
+    .join(', ')}) and shuffled. The label mix is
   shifted on purpose towards complaints and questions: label PSI against train.jsonl is
   ${psi(tc, fc).toFixed(2)} (0.25 and above is a major shift), so monitoring reports drift.
 
@@ -114,4 +131,6 @@ Regenerate (deterministic): \`npx tsx data/sample-wisesight.ts [path/to/wisesigh
 holding the corpus's train.jsonl and valid.jsonl.
 `;
 writeFileSync(join(out, 'README.md'), readme);
-console.log(`train.jsonl ${trainSample.length} ${JSON.stringify(tc)}\nfeedback.jsonl ${feedback.length} ${JSON.stringify(fc)}\nPSI ${psi(tc, fc).toFixed(3)}, repeated texts ${repeated.length}, non-NFC ${nonNfc}, ZWSP ${zwsp}`);
+console.log(
+  `train.jsonl ${trainSample.length} ${JSON.stringify(tc)}\nfeedback.jsonl ${feedback.length} ${JSON.stringify(fc)}\nPSI ${psi(tc, fc).toFixed(3)}, repeated texts ${repeated.length}, non-NFC ${nonNfc}, ZWSP ${zwsp}`,
+);

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
-  assertTrainable, canonicalDataset, cleanRows, dataReport, DatasetError, hash53, normalizeText, stratifiedSplit,
-  type CleanResult, type RawRow, type Row,
+  assertTrainable,
+  canonicalDataset,
+  cleanRows,
+  dataReport,
+  DatasetError,
+  hash53,
+  normalizeText,
+  stratifiedSplit,
+  type CleanResult,
+  type RawRow,
+  type Row,
 } from './dataset';
 
 const labels = ['pos', 'neu', 'neg', 'q'];
@@ -52,23 +61,37 @@ describe('cleanRows', () => {
     ];
     const r = cleanRows(input, opts);
     expect(accounted(r)).toBe(input.length);
-    expect(r.rows).toEqual([{ text: 'ดีมาก', label: 'pos' }, { text: 'ส่งช้า', label: 'neg' }]);
+    expect(r.rows).toEqual([
+      { text: 'ดีมาก', label: 'pos' },
+      { text: 'ส่งช้า', label: 'neg' },
+    ]);
     expect(r.duplicatesRemoved).toBe(1);
     expect(r.quarantined.map((q) => [q.line, q.reason])).toEqual([
-      [2, 'malformed'], [3, 'empty_text'], [4, 'empty_text'], [5, 'unknown_label'], [6, 'missing_field'],
-      [7, 'malformed'], [9, 'conflicting_label'], [10, 'conflicting_label'], [11, 'unknown_label'], [13, 'missing_field'],
+      [2, 'malformed'],
+      [3, 'empty_text'],
+      [4, 'empty_text'],
+      [5, 'unknown_label'],
+      [6, 'missing_field'],
+      [7, 'malformed'],
+      [9, 'conflicting_label'],
+      [10, 'conflicting_label'],
+      [11, 'unknown_label'],
+      [13, 'missing_field'],
     ]);
     expect(r.unknownLabels).toEqual({ NEG: 1, '1': 1 });
   });
 
   it('explains each quarantine in words a data analyst can act on', () => {
-    const r = cleanRows([
-      rec(1, { text: 'แย่', label: 'NEG' }),
-      rec(2, { message: 'x', sentiment: 'pos' }),
-      rec(3, { text: 'เท่าไหร่', label: 'q' }),
-      rec(4, { text: 'เท่าไหร่', label: 'neu' }),
-      { line: 5, raw: '{"a":1', parseError: 'invalid JSON: Unexpected end' },
-    ], opts);
+    const r = cleanRows(
+      [
+        rec(1, { text: 'แย่', label: 'NEG' }),
+        rec(2, { message: 'x', sentiment: 'pos' }),
+        rec(3, { text: 'เท่าไหร่', label: 'q' }),
+        rec(4, { text: 'เท่าไหร่', label: 'neu' }),
+        { line: 5, raw: '{"a":1', parseError: 'invalid JSON: Unexpected end' },
+      ],
+      opts,
+    );
     const detail = (line: number) => r.quarantined.find((q) => q.line === line)!.detail;
     expect(detail(1)).toContain('did you mean "neg"?');
     expect(detail(2)).toBe('missing "text" and "label" (fields present: message, sentiment)');
@@ -77,21 +100,23 @@ describe('cleanRows', () => {
   });
 
   it('treats texts equal after normalization as the same text', () => {
-    const r = cleanRows([
-      rec(1, { text: '\u0e2d\u0e22\u0e48\u0e39', label: 'q' }),
-      rec(2, { text: 'อยู่', label: 'q' }),
-      rec(3, { text: 'อยู่\u200b', label: 'neu' }),
-    ], opts);
+    const r = cleanRows(
+      [rec(1, { text: '\u0e2d\u0e22\u0e48\u0e39', label: 'q' }), rec(2, { text: 'อยู่', label: 'q' }), rec(3, { text: 'อยู่\u200b', label: 'neu' })],
+      opts,
+    );
     expect(r.rows).toEqual([]);
     expect(r.quarantined.map((q) => q.reason)).toEqual(['conflicting_label', 'conflicting_label', 'conflicting_label']);
     expect(accounted(r)).toBe(3);
   });
 
   it('uses the configured field names and names the file in conflicts across sources', () => {
-    const r = cleanRows([
-      { line: 1, source: 'train.jsonl', record: { message: 'ok', sentiment: 'pos' } },
-      { line: 1, source: 'feedback.jsonl', record: { message: 'ok', sentiment: 'neg' } },
-    ], { labels, textField: 'message', labelField: 'sentiment' });
+    const r = cleanRows(
+      [
+        { line: 1, source: 'train.jsonl', record: { message: 'ok', sentiment: 'pos' } },
+        { line: 1, source: 'feedback.jsonl', record: { message: 'ok', sentiment: 'neg' } },
+      ],
+      { labels, textField: 'message', labelField: 'sentiment' },
+    );
     expect(r.quarantined.map((q) => q.source)).toEqual(['train.jsonl', 'feedback.jsonl']);
     expect(r.quarantined[0]!.detail).toContain('pos (train.jsonl:1), neg (feedback.jsonl:1)');
   });
@@ -211,7 +236,10 @@ describe('dataReport', () => {
 describe('assertTrainable', () => {
   const fields = { textField: 'text', labelField: 'label' };
   it('names the missing label and what to check', () => {
-    const cleaned = cleanRows([rec(1, { text: 'a', label: 'pos' }), rec(2, { text: 'b', label: 'neu' }), rec(3, { text: 'c', label: 'neg' }), rec(4, { text: 'd', label: 'Q' })], opts);
+    const cleaned = cleanRows(
+      [rec(1, { text: 'a', label: 'pos' }), rec(2, { text: 'b', label: 'neu' }), rec(3, { text: 'c', label: 'neg' }), rec(4, { text: 'd', label: 'Q' })],
+      opts,
+    );
     expect(() => assertTrainable(cleaned, labels, fields)).toThrow(DatasetError);
     expect(() => assertTrainable(cleaned, labels, fields)).toThrow(/Label "q" has no rows.*\n.*"Q" ×1/);
   });
@@ -220,7 +248,10 @@ describe('assertTrainable', () => {
     expect(() => assertTrainable(cleaned, labels, fields)).toThrow(/all 2 input rows.*missing_field 2[\s\S]*data\.textField \("text"\)/);
   });
   it('passes a usable dataset', () => {
-    const cleaned = cleanRows(labels.map((l, i) => rec(i, { text: l, label: l })), opts);
+    const cleaned = cleanRows(
+      labels.map((l, i) => rec(i, { text: l, label: l })),
+      opts,
+    );
     expect(() => assertTrainable(cleaned, labels, fields)).not.toThrow();
   });
 });

@@ -76,7 +76,11 @@ export class DatasetError extends Error {
   override name = 'DatasetError';
   /** Retrying cannot fix it: the activity fails at once (see activities/errors.ts). */
   readonly nonRetryable = true;
-  constructor(message: string, readonly hint: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly hint: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${message}\n${hint}`, options);
   }
 }
@@ -173,7 +177,14 @@ export function cleanRows(rawRows: readonly RawRow[], options: CleanOptions): Cl
     }
     const seen = group.map((c) => `${c.label} (${where(c)})`).join(', ');
     for (const c of group) {
-      quarantined.push({ index: c.index, line: c.line, ...(c.source !== undefined && { source: c.source }), reason: 'conflicting_label', detail: `the same text is labelled differently: ${seen}`, raw: c.raw });
+      quarantined.push({
+        index: c.index,
+        line: c.line,
+        ...(c.source !== undefined && { source: c.source }),
+        reason: 'conflicting_label',
+        detail: `the same text is labelled differently: ${seen}`,
+        raw: c.raw,
+      });
     }
   }
   kept.sort((a, b) => a.index - b.index);
@@ -295,19 +306,32 @@ export function dataReport(cleaned: CleanResult, splits: Splits, labels: readonl
   const q = cleaned.quarantined.length;
   if (input > 0 && q / input > 0.05) warnings.push(`${pct(q / input)} of input rows were quarantined (${q} of ${input}); see quarantine.jsonl`);
   if (quarantinedByReason.conflicting_label > 0) {
-    warnings.push(`${quarantinedByReason.conflicting_label} rows share a text with a different label and were quarantined (conflicting_label); relabel them at the source`);
+    warnings.push(
+      `${quarantinedByReason.conflicting_label} rows share a text with a different label and were quarantined (conflicting_label); relabel them at the source`,
+    );
   }
   for (const l of labels) {
     const n = total[l] ?? 0;
     if (n === 0) warnings.push(`label ${l} has no rows`);
     else if (n < 3) warnings.push(`label ${l} has only ${n} row${n === 1 ? '' : 's'}: all in train, none to validate or test it on`);
-    else if (kept > 0 && n / kept < 0.05) warnings.push(`label ${l} has only ${pct(n / kept)} of rows (${n} of ${kept}); read its per-class metrics, not just accuracy`);
+    else if (kept > 0 && n / kept < 0.05)
+      warnings.push(`label ${l} has only ${pct(n / kept)} of rows (${n} of ${kept}); read its per-class metrics, not just accuracy`);
     const smallest = Math.min(perLabel.valid[l] ?? 0, perLabel.test[l] ?? 0);
-    if (n >= 3 && smallest < 10) warnings.push(`label ${l} has ${smallest} row${smallest === 1 ? '' : 's'} in the smaller of valid/test: its metrics there are noisy`);
+    if (n >= 3 && smallest < 10)
+      warnings.push(`label ${l} has ${smallest} row${smallest === 1 ? '' : 's'} in the smaller of valid/test: its metrics there are noisy`);
   }
   if (imbalance !== null && imbalance >= 10) warnings.push(`label imbalance ${imbalance}:1 (largest/smallest); class weights are advised`);
 
-  return { input, kept, perLabel, quarantinedByReason, duplicatesRemoved: cleaned.duplicatesRemoved, unknownLabels: cleaned.unknownLabels, imbalance, warnings };
+  return {
+    input,
+    kept,
+    perLabel,
+    quarantinedByReason,
+    duplicatesRemoved: cleaned.duplicatesRemoved,
+    unknownLabels: cleaned.unknownLabels,
+    imbalance,
+    warnings,
+  };
 }
 
 /**
@@ -316,7 +340,11 @@ export function dataReport(cleaned: CleanResult, splits: Splits, labels: readonl
  */
 export function assertTrainable(cleaned: CleanResult, labels: readonly string[], fields: { textField: string; labelField: string }): void {
   const byReason = (reason: QuarantineReason) => cleaned.quarantined.filter((q) => q.reason === reason).length;
-  const unknown = Object.entries(cleaned.unknownLabels).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([l, n]) => `${JSON.stringify(l)} ×${n}`).join(', ');
+  const unknown = Object.entries(cleaned.unknownLabels)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([l, n]) => `${JSON.stringify(l)} ×${n}`)
+    .join(', ');
   if (cleaned.rows.length === 0) {
     const input = cleaned.quarantined.length + cleaned.duplicatesRemoved;
     const reasons = quarantineReasons.map((r) => [r, byReason(r)] as const).filter(([, n]) => n > 0);
@@ -338,7 +366,14 @@ export function assertTrainable(cleaned: CleanResult, labels: readonly string[],
   if (absent.length > 0) {
     const l = absent[0]!;
     throw new DatasetError(
-      `Label "${l}" has no rows after cleaning${absent.length > 1 ? ` (nor ${absent.slice(1).map((x) => `"${x}"`).join(', ')})` : ''}; a classifier cannot learn a class it never sees.`,
+      `Label "${l}" has no rows after cleaning${
+        absent.length > 1
+          ? ` (nor ${absent
+              .slice(1)
+              .map((x) => `"${x}"`)
+              .join(', ')})`
+          : ''
+      }; a classifier cannot learn a class it never sees.`,
       `Check that data.labelField ("${fields.labelField}") holds "${l}" exactly as spelled in the spec's labels${unknown ? ` (values not in the spec: ${unknown})` : ''}, or remove "${l}" from labels.`,
     );
   }

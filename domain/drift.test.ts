@@ -105,7 +105,9 @@ describe('labelDriftReport', () => {
     expect(r.firedBy[0]).toMatch(/"(pos|neg)" moved most, 50\.0% of reference → (80|20)\.0% of current\.$/);
     const three = labelDriftReport({ pos: 40, neg: 40, neu: 20 }, { pos: 10, neg: 45, neu: 45 });
     expect(three.firedBy[0]).toContain('"pos" moved most, 40.0% of reference → 10.0% of current');
-    expect(r.firedBy[1]).toMatch(/^Chi-square goodness-of-fit p-value 1\.97e-9 is below 0\.05 \(statistic 36\.000, 1 degree of freedom; used because the current sample has 100 rows, at most 1000\)/);
+    expect(r.firedBy[1]).toMatch(
+      /^Chi-square goodness-of-fit p-value 1\.97e-9 is below 0\.05 \(statistic 36\.000, 1 degree of freedom; used because the current sample has 100 rows, at most 1000\)/,
+    );
     expect(r.tests.find((t) => t.test === 'jensen_shannon')).toMatchObject({ applies: false, fired: false });
     expect(r.distribution.pos).toEqual({ reference: 0.5, current: 0.8 });
   });
@@ -114,7 +116,9 @@ describe('labelDriftReport', () => {
     const r = labelDriftReport({ pos: 5000, neg: 5000 }, { pos: 4000, neg: 1000 }, { psi: null });
     expect(r.drifted).toBe(true);
     expect(r.firedBy).toHaveLength(1);
-    expect(r.firedBy[0]).toMatch(/^Jensen-Shannon distance 0\.225 is at or above the threshold 0\.1 \(used because the current sample has 5000 rows, more than 1000\)/);
+    expect(r.firedBy[0]).toMatch(
+      /^Jensen-Shannon distance 0\.225 is at or above the threshold 0\.1 \(used because the current sample has 5000 rows, more than 1000\)/,
+    );
     expect(r.tests.find((t) => t.test === 'chi_square')).toMatchObject({ applies: false, fired: false });
   });
 

@@ -78,8 +78,8 @@ export function jensenShannonDistance(reference: Counts, current: Counts, option
 
 // Lanczos approximation (g = 7, n = 9): ln Γ(x) to about 15 significant digits for x > 0.
 const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+  9.9843695780195716e-6, 1.5056327351493116e-7,
 ];
 
 export function lnGamma(x: number): number {
@@ -233,9 +233,7 @@ export function labelDriftReport(reference: Counts, current: Counts, thresholds:
   ];
 
   // The category that moved most, so the sentence points at something to look at.
-  const moved = keys
-    .map((k) => ({ k, d: distribution[k]! }))
-    .sort((x, y) => Math.abs(y.d.current - y.d.reference) - Math.abs(x.d.current - x.d.reference))[0];
+  const moved = keys.map((k) => ({ k, d: distribution[k]! })).sort((x, y) => Math.abs(y.d.current - y.d.reference) - Math.abs(x.d.current - x.d.reference))[0];
   const where = moved ? `; "${moved.k}" moved most, ${pct(moved.d.reference)} of reference → ${pct(moved.d.current)} of current` : '';
 
   const firedBy: string[] = [];
@@ -249,14 +247,31 @@ export function labelDriftReport(reference: Counts, current: Counts, thresholds:
           `used because the current sample has ${currentN} rows, at most ${large})${where}.`,
       );
     } else {
-      firedBy.push(`Jensen-Shannon distance ${num(t.value)} is at or above the threshold ${t.threshold} (used because the current sample has ${currentN} rows, more than ${large})${where}.`);
+      firedBy.push(
+        `Jensen-Shannon distance ${num(t.value)} is at or above the threshold ${t.threshold} (used because the current sample has ${currentN} rows, more than ${large})${where}.`,
+      );
     }
   }
   const drifted = firedBy.length > 0;
-  const applied = tests.filter((t) => t.applies).map((t) => (t.test === 'psi' ? `PSI ${num(t.value)}` : t.test === 'chi_square' ? `chi-square p ${num(t.value)}` : `Jensen-Shannon ${num(t.value)}`));
+  const applied = tests
+    .filter((t) => t.applies)
+    .map((t) => (t.test === 'psi' ? `PSI ${num(t.value)}` : t.test === 'chi_square' ? `chi-square p ${num(t.value)}` : `Jensen-Shannon ${num(t.value)}`));
   const summary = drifted
     ? `Label drift (${firedBy.length} of ${applied.length} tests fired): ${applied.join(', ')}, ${referenceN} reference vs ${currentN} current rows.`
     : `No label drift: ${applied.join(', ') || 'no test enabled'}, ${referenceN} reference vs ${currentN} current rows.`;
 
-  return { psi: psiValue, psiLevel: psiLevel(psiValue), jsDistance: js, chiSquareP: chi.p, chiSquare: chi, referenceN, currentN, distribution, tests, drifted, firedBy, summary };
+  return {
+    psi: psiValue,
+    psiLevel: psiLevel(psiValue),
+    jsDistance: js,
+    chiSquareP: chi.p,
+    chiSquare: chi,
+    referenceN,
+    currentN,
+    distribution,
+    tests,
+    drifted,
+    firedBy,
+    summary,
+  };
 }

@@ -34,12 +34,22 @@ describe('joinFeedback', () => {
   });
 
   it('says which ids were not served and which were ambiguous', () => {
-    const j = joinFeedback([{ requestId: 'gone', label: 'pos' }, { requestId: 'gone', label: 'neg' }, { requestId: 'batch', label: 'neg' }], served);
+    const j = joinFeedback(
+      [
+        { requestId: 'gone', label: 'pos' },
+        { requestId: 'gone', label: 'neg' },
+        { requestId: 'batch', label: 'neg' },
+      ],
+      served,
+    );
     const reasons = unjoinedReasons(j, { version: 3, since: '2026-01-01T00:00:00.000Z' });
     expect(reasons).toHaveLength(2);
     expect(reasons[0]).toMatch(/^2 feedback rows name request ids not served by version 3 since 2026-01-01T00:00:00.000Z: gone;/);
     expect(reasons[1]).toMatch(/^1 feedback rows name batch requests that served several texts: batch; .*send each row with the text/);
-    const many = joinFeedback(Array.from({ length: 7 }, (_, i) => ({ requestId: `x${i}`, label: 'pos' })), []);
+    const many = joinFeedback(
+      Array.from({ length: 7 }, (_, i) => ({ requestId: `x${i}`, label: 'pos' })),
+      [],
+    );
     expect(unjoinedReasons(many, { version: 1, since: 's' })[0]).toContain('x0, x1, x2, x3, x4, … (7 ids)');
     expect(unjoinedReasons(joinFeedback([{ requestId: 'r1', label: 'pos' }], served), { version: 1, since: 's' })).toEqual([]);
   });

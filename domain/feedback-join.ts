@@ -56,7 +56,10 @@ export function joinFeedback<F extends FeedbackRow, P extends ServedPrediction>(
 }
 
 /** Why some feedback rows were left out of accuracy, one sentence per cause, naming ids. */
-export function unjoinedReasons(join: Pick<FeedbackJoin<FeedbackRow, unknown>, 'unmatched' | 'ambiguous'>, served: { version: number; since: string }): string[] {
+export function unjoinedReasons(
+  join: Pick<FeedbackJoin<FeedbackRow, unknown>, 'unmatched' | 'ambiguous'>,
+  served: { version: number; since: string },
+): string[] {
   const ids = (rows: FeedbackRow[]) => {
     const unique = [...new Set(rows.map((r) => r.requestId!))];
     return unique.slice(0, 5).join(', ') + (unique.length > 5 ? `, … (${unique.length} ids)` : '');

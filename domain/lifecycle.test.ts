@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MONITOR_ACTOR, auditDecisionSchema, judgeAuditDecision, judgeDeployRequest, judgeRetrainRequest, judgeRollback, runKeyFor, safeId,
+  MONITOR_ACTOR,
+  auditDecisionSchema,
+  judgeAuditDecision,
+  judgeDeployRequest,
+  judgeRetrainRequest,
+  judgeRollback,
+  runKeyFor,
+  safeId,
   type DecisionView,
 } from './lifecycle';
 import { parseSpec } from './spec';
@@ -11,10 +18,14 @@ const approve = { decision: 'approve' as const, actor: 'alice', reason: 'ok' };
 describe('judging human decisions', () => {
   it('counts only auditors, only for the version awaiting audit, only when gates passed', () => {
     expect(judgeAuditDecision(spec, approve, { version: 2, gatesPassed: true })).toEqual({ accepted: true });
-    expect(judgeAuditDecision(spec, { ...approve, actor: 'bob' }, { version: 2, gatesPassed: true }))
-      .toMatchObject({ accepted: false, why: expect.stringContaining('not an auditor') });
-    expect(judgeAuditDecision(spec, { ...approve, version: 1 }, { version: 2, gatesPassed: true }))
-      .toMatchObject({ accepted: false, why: expect.stringContaining('version 2 is awaiting') });
+    expect(judgeAuditDecision(spec, { ...approve, actor: 'bob' }, { version: 2, gatesPassed: true })).toMatchObject({
+      accepted: false,
+      why: expect.stringContaining('not an auditor'),
+    });
+    expect(judgeAuditDecision(spec, { ...approve, version: 1 }, { version: 2, gatesPassed: true })).toMatchObject({
+      accepted: false,
+      why: expect.stringContaining('version 2 is awaiting'),
+    });
     expect(judgeAuditDecision(spec, approve, { version: 2, gatesPassed: false })).toMatchObject({ accepted: false });
     expect(judgeAuditDecision(spec, { ...approve, decision: 'reject' }, { version: 2, gatesPassed: false })).toEqual({ accepted: true });
     expect(judgeAuditDecision(spec, approve, null)).toMatchObject({ accepted: false });

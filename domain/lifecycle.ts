@@ -126,11 +126,7 @@ export type RollbackRequest = z.infer<typeof rollbackRequestSchema>;
 export type Verdict = { accepted: true } | { accepted: false; why: string };
 
 /** Whether an audit decision counts, given who sent it and what is awaiting audit. */
-export function judgeAuditDecision(
-  spec: ModelSpec,
-  d: AuditDecision,
-  awaiting: { version: number; gatesPassed: boolean } | null,
-): Verdict {
+export function judgeAuditDecision(spec: ModelSpec, d: AuditDecision, awaiting: { version: number; gatesPassed: boolean } | null): Verdict {
   if (!spec.roles.auditors.includes(d.actor)) {
     return { accepted: false, why: `${d.actor} is not an auditor of ${spec.name} (auditors: ${spec.roles.auditors.join(', ')})` };
   }

@@ -45,7 +45,17 @@ describe('classificationReport', () => {
 
   it('gives zeros for an empty sample', () => {
     const e = classificationReport(['a', 'b'], [], []);
-    expect(e).toMatchObject({ accuracy: 0, macro_f1: 0, macro_precision: 0, macro_recall: 0, n: 0, confusion: [[0, 0], [0, 0]] });
+    expect(e).toMatchObject({
+      accuracy: 0,
+      macro_f1: 0,
+      macro_precision: 0,
+      macro_recall: 0,
+      n: 0,
+      confusion: [
+        [0, 0],
+        [0, 0],
+      ],
+    });
   });
 
   it('is perfect on a perfect prediction', () => {
@@ -107,7 +117,10 @@ describe('checkGates', () => {
   const r = classificationReport(labels, truth, predicted);
 
   it('passes only when every gate holds, and reports each one', () => {
-    const g = checkGates(r, [{ metric: 'accuracy', min: 0.3 }, { metric: 'macro_f1', min: 0.3 }]);
+    const g = checkGates(r, [
+      { metric: 'accuracy', min: 0.3 },
+      { metric: 'macro_f1', min: 0.3 },
+    ]);
     expect(g.passed).toBe(false);
     expect(g.results).toEqual([
       { metric: 'accuracy', min: 0.3, value: 0.375, passed: true },

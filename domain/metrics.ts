@@ -31,7 +31,10 @@ export interface ClassificationReport {
 
 export class MetricsInputError extends Error {
   override name = 'MetricsInputError';
-  constructor(message: string, readonly detail: { label?: string; index?: number } = {}) {
+  constructor(
+    message: string,
+    readonly detail: { label?: string; index?: number } = {},
+  ) {
     super(message);
   }
 }
@@ -57,8 +60,10 @@ function encode(labels: string[], truth: string[], predicted: string[]): { t: In
   for (let i = 0; i < truth.length; i++) {
     const ti = index.get(truth[i]!);
     const pi = index.get(predicted[i]!);
-    if (ti === undefined) throw new MetricsInputError(`truth[${i}] is "${truth[i]}", not one of the labels [${labels.join(', ')}]`, { label: truth[i]!, index: i });
-    if (pi === undefined) throw new MetricsInputError(`predicted[${i}] is "${predicted[i]}", not one of the labels [${labels.join(', ')}]`, { label: predicted[i]!, index: i });
+    if (ti === undefined)
+      throw new MetricsInputError(`truth[${i}] is "${truth[i]}", not one of the labels [${labels.join(', ')}]`, { label: truth[i]!, index: i });
+    if (pi === undefined)
+      throw new MetricsInputError(`predicted[${i}] is "${predicted[i]}", not one of the labels [${labels.join(', ')}]`, { label: predicted[i]!, index: i });
     t[i] = ti;
     p[i] = pi;
   }
@@ -123,10 +128,10 @@ export function classificationReport(labels: string[], truth: string[], predicte
 export function metricValue(report: ClassificationReport, metric: MetricName): number {
   const value: unknown = report[metric];
   // MetricName is a compile-time promise; gates also arrive as JSON from specs and signals.
-  if (typeof value !== 'number') throw new MetricsInputError(`unknown metric "${String(metric)}"; use one of accuracy, macro_f1, macro_precision, macro_recall`);
+  if (typeof value !== 'number')
+    throw new MetricsInputError(`unknown metric "${String(metric)}"; use one of accuracy, macro_f1, macro_precision, macro_recall`);
   return value;
 }
-
 
 /** Linear-interpolated quantile of sorted values (numpy's default method). */
 function quantile(sorted: number[], q: number): number {

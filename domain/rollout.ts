@@ -14,7 +14,14 @@ export function trafficStep(previous: TrafficMap, target: string, percent: numbe
   const others = Object.entries(previous).filter(([name, p]) => name !== target && p > 0);
   const otherTotal = others.reduce((s, [, p]) => s + p, 0);
   if (others.length === 0 || percent === 100) {
-    return { ...Object.fromEntries(Object.keys(previous).filter((n) => n !== target).map((n) => [n, 0])), [target]: 100 };
+    return {
+      ...Object.fromEntries(
+        Object.keys(previous)
+          .filter((n) => n !== target)
+          .map((n) => [n, 0]),
+      ),
+      [target]: 100,
+    };
   }
   const rest = 100 - percent;
   const shares = others.map(([name, p]) => ({ name, exact: (p / otherTotal) * rest }));
@@ -48,7 +55,9 @@ export function versionOfDeployment(name: string): number | null {
  * never count against keep and are never deleted).
  */
 export function deploymentsToPrune(deployments: string[], traffic: TrafficMap, keep: number): string[] {
-  const ours = deployments.map((name) => ({ name, version: versionOfDeployment(name) })).filter((d): d is { name: string; version: number } => d.version !== null);
+  const ours = deployments
+    .map((name) => ({ name, version: versionOfDeployment(name) }))
+    .filter((d): d is { name: string; version: number } => d.version !== null);
   const idle = ours.filter((d) => !(traffic[d.name]! > 0)).sort((a, b) => b.version - a.version);
   const liveCount = ours.length - idle.length;
   return idle.slice(Math.max(0, keep - liveCount)).map((d) => d.name);

@@ -29,7 +29,13 @@ describe('expandTrials', () => {
 
 describe('bestTrial', () => {
   it('picks the highest score, skipping failed trials', () => {
-    expect(bestTrial([{ trial: 0, score: 0.4 }, { trial: 1, score: null }, { trial: 2, score: 0.6 }])).toBe(2);
+    expect(
+      bestTrial([
+        { trial: 0, score: 0.4 },
+        { trial: 1, score: null },
+        { trial: 2, score: 0.6 },
+      ]),
+    ).toBe(2);
     expect(bestTrial([{ trial: 0, score: null }])).toBeNull();
   });
 });

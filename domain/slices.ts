@@ -12,8 +12,14 @@ export function slicesOf(text: string): string[] {
   const chars = [...text].length;
   const length = chars <= 20 ? 'length: ≤20 chars' : chars <= 80 ? 'length: 21-80 chars' : 'length: >80 chars';
   const script = thai.test(text)
-    ? latin.test(text) ? 'script: Thai + Latin' : 'script: Thai only'
-    : latin.test(text) ? 'script: Latin only' : emoji.test(text) ? 'script: emoji/symbols only' : 'script: other';
+    ? latin.test(text)
+      ? 'script: Thai + Latin'
+      : 'script: Thai only'
+    : latin.test(text)
+      ? 'script: Latin only'
+      : emoji.test(text)
+        ? 'script: emoji/symbols only'
+        : 'script: other';
   return [length, script];
 }
 
@@ -30,7 +36,11 @@ export function sliceReport(labels: string[], texts: string[], truth: string[], 
   return [...groups.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([slice, idx]) => {
-      const r = classificationReport(labels, idx.map((i) => truth[i]!), idx.map((i) => predicted[i]!));
+      const r = classificationReport(
+        labels,
+        idx.map((i) => truth[i]!),
+        idx.map((i) => predicted[i]!),
+      );
       return { slice, n: idx.length, accuracy: r.accuracy, macro_f1: r.macro_f1 };
     });
 }

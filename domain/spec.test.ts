@@ -14,8 +14,20 @@ describe('parseSpec', () => {
   });
 
   it('names every bad field by its path', () => {
-    const bad = { ...minimal, name: 'Thai Sentiment', labels: ['neg'], training: { params: { epochs: 0, bogus: 1 } }, roles: { auditors: [], deployers: ['bob'] } };
-    const err = (() => { try { parseSpec(bad, 'spec.yaml'); } catch (e) { return e as SpecError; } })()!;
+    const bad = {
+      ...minimal,
+      name: 'Thai Sentiment',
+      labels: ['neg'],
+      training: { params: { epochs: 0, bogus: 1 } },
+      roles: { auditors: [], deployers: ['bob'] },
+    };
+    const err = (() => {
+      try {
+        parseSpec(bad, 'spec.yaml');
+      } catch (e) {
+        return e as SpecError;
+      }
+    })()!;
     expect(err).toBeInstanceOf(SpecError);
     const paths = err.issues.map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['name', 'labels', 'training.params.epochs', 'training.params', 'roles.auditors']));
@@ -24,18 +36,38 @@ describe('parseSpec', () => {
   });
 
   it('refuses cluster-profile values that could smuggle shell or #SBATCH syntax', () => {
-    for (const profile of [{ partition: 'gpu; rm -rf /' }, { modules: ['rocm/5.7 && curl x'] }, { extraSbatch: ['--wrap=$(id)'] }, { memory: '4G\n#SBATCH --uid=0' }]) {
+    for (const profile of [
+      { partition: 'gpu; rm -rf /' },
+      { modules: ['rocm/5.7 && curl x'] },
+      { extraSbatch: ['--wrap=$(id)'] },
+      { memory: '4G\n#SBATCH --uid=0' },
+    ]) {
       expect(() => parseSpec({ ...minimal, training: { profile } })).toThrow(SpecError);
     }
-    expect(parseSpec({ ...minimal, training: { profile: { gres: 'gpu:mi100:4', modules: ['rocm/5.7.1'], extraSbatch: ['--exclusive'] } } }).training.profile.gres).toBe('gpu:mi100:4');
+    expect(
+      parseSpec({ ...minimal, training: { profile: { gres: 'gpu:mi100:4', modules: ['rocm/5.7.1'], extraSbatch: ['--exclusive'] } } }).training.profile.gres,
+    ).toBe('gpu:mi100:4');
   });
 
   it('refuses at validation what would only fail later: a zero interval, heads that do not divide the hidden size, an Azure rollout not ending at 100', () => {
-    const issues = (extra: object) => { try { parseSpec({ ...minimal, ...extra }); return []; } catch (e) { return (e as SpecError).issues; } };
-    expect(issues({ monitoring: { every: '0s' } })).toEqual([expect.objectContaining({ path: 'monitoring.every', message: expect.stringContaining('longer than zero') })]);
-    expect(issues({ training: { params: { hiddenSize: 63, numHeads: 2 } } })).toEqual([expect.objectContaining({ path: 'training.params.hiddenSize', message: expect.stringContaining('divisible by numHeads') })]);
+    const issues = (extra: object) => {
+      try {
+        parseSpec({ ...minimal, ...extra });
+        return [];
+      } catch (e) {
+        return (e as SpecError).issues;
+      }
+    };
+    expect(issues({ monitoring: { every: '0s' } })).toEqual([
+      expect.objectContaining({ path: 'monitoring.every', message: expect.stringContaining('longer than zero') }),
+    ]);
+    expect(issues({ training: { params: { hiddenSize: 63, numHeads: 2 } } })).toEqual([
+      expect.objectContaining({ path: 'training.params.hiddenSize', message: expect.stringContaining('divisible by numHeads') }),
+    ]);
     expect(issues({ training: { params: { hiddenSize: 64, numHeads: 4 } } })).toEqual([]);
-    expect(issues({ deployment: { target: 'azureml', workspace: 'prod', endpoint: 'ep-1', rollout: [10, 50] } })).toEqual([expect.objectContaining({ path: 'deployment.rollout' })]);
+    expect(issues({ deployment: { target: 'azureml', workspace: 'prod', endpoint: 'ep-1', rollout: [10, 50] } })).toEqual([
+      expect.objectContaining({ path: 'deployment.rollout' }),
+    ]);
     expect(issues({ deployment: { target: 'azureml', workspace: 'prod', endpoint: 'x' } })).toEqual([expect.objectContaining({ path: 'deployment.endpoint' })]);
   });
 

@@ -7,7 +7,9 @@ const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lower-case lette
 /** Who a role names and who a decision is recorded under: one pattern for specs and messages. */
 export const userNameSchema = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'a user name: letters, digits, ".", "_", "@" or "-"');
 /** Durations such as "90s", "5m", "1h", "2d". */
-export const durationSchema = z.string().regex(/^\d+(s|m|h|d)$/, 'a duration like "30s", "5m", "1h" or "1d"')
+export const durationSchema = z
+  .string()
+  .regex(/^\d+(s|m|h|d)$/, 'a duration like "30s", "5m", "1h" or "1d"')
   .refine((d) => Number(d.slice(0, -1)) > 0, 'a duration longer than zero, like "30s" or "1h"');
 
 export function durationMs(d: string): number {
@@ -66,9 +68,15 @@ export const clusterProfileSchema = z.strictObject({
   gres: sbatchValue.optional(),
   cpusPerTask: z.number().int().min(1).max(256).default(1),
   /** e.g. "4G", "500M" */
-  memory: z.string().regex(/^\d+[KMGT]?$/, 'a SLURM memory size like "500M" or "16G"').default('2G'),
+  memory: z
+    .string()
+    .regex(/^\d+[KMGT]?$/, 'a SLURM memory size like "500M" or "16G"')
+    .default('2G'),
   /** SLURM time limit, e.g. "00:30:00" or "2-00:00:00" */
-  timeLimit: z.string().regex(/^(\d+-)?\d{1,2}:\d{2}:\d{2}$/, 'a SLURM time like "01:00:00" or "2-00:00:00"').default('01:00:00'),
+  timeLimit: z
+    .string()
+    .regex(/^(\d+-)?\d{1,2}:\d{2}:\d{2}$/, 'a SLURM time like "01:00:00" or "2-00:00:00"')
+    .default('01:00:00'),
   /** Environment modules to load, e.g. ["rocm/5.7.1"] */
   modules: z.array(z.string().regex(/^[A-Za-z0-9._/+-]{1,128}$/, 'a module name like "rocm/5.7.1"')).default([]),
   /** Seconds before the time limit at which SLURM sends SIGUSR1 so the job checkpoints. */
@@ -92,10 +100,16 @@ export const deploymentSchema = z.discriminatedUnion('target', [
     /** A workspace name from the configuration (`workspaces:` in the MLC_CONFIG file). */
     workspace: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'a workspace name from the configuration'),
     endpoint: azureName,
-    instanceType: z.string().regex(/^[A-Za-z0-9_]{2,64}$/, 'an Azure VM size such as "Standard_DS3_v2"').default('Standard_DS3_v2'),
+    instanceType: z
+      .string()
+      .regex(/^[A-Za-z0-9_]{2,64}$/, 'an Azure VM size such as "Standard_DS3_v2"')
+      .default('Standard_DS3_v2'),
     instanceCount: z.number().int().min(1).max(100).default(1),
     /** Traffic percentages for the new version, in order; the last must be 100. */
-    rollout: z.array(z.number().int().min(1).max(100)).min(1).default([10, 50, 100])
+    rollout: z
+      .array(z.number().int().min(1).max(100))
+      .min(1)
+      .default([10, 50, 100])
       .refine((r) => r.at(-1) === 100, 'the last rollout step must be 100 (the new version takes all traffic)')
       .refine((r) => r.every((p, i) => i === 0 || p > r[i - 1]!), 'rollout steps must increase, e.g. [10, 50, 100]'),
     /** A rollout step fails when more than this share of its smoke requests fail... */
@@ -112,7 +126,10 @@ export type AzureDeploymentSpec = Extract<DeploymentSpec, { target: 'azureml' }>
 export const modelSpecSchema = z.strictObject({
   name: slug,
   description: z.string().max(2000).default(''),
-  labels: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a label: letters, digits, "_" or "-"')).min(2).refine((l) => new Set(l).size === l.length, 'labels must be unique'),
+  labels: z
+    .array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a label: letters, digits, "_" or "-"'))
+    .min(2)
+    .refine((l) => new Set(l).size === l.length, 'labels must be unique'),
   data: z.strictObject({
     /** JSONL or CSV; relative paths are resolved against the spec file's folder. */
     path: z.string().min(1),
@@ -125,40 +142,53 @@ export const modelSpecSchema = z.strictObject({
   }),
   /** A version is only offered to the auditor when every gate passes. */
   gates: z.array(z.strictObject({ metric: z.enum(metricNames), min: z.number().min(0).max(1) })).default([]),
-  training: z.strictObject({
-    cluster: z.string().regex(/^[a-z0-9-]{1,32}$/).default('local'),
-    profile: clusterProfileSchema.prefault({}),
-    /** A local folder with a pretrained RoBERTa (config.json, weights, tokenizer.json); never a hub id. */
-    pretrainedDir: z.string().optional(),
-    // The encoder splits hiddenSize across its attention heads: train.py cannot build it otherwise.
-    params: trainingParamsSchema.prefault({}).refine((p) => p.hiddenSize % p.numHeads === 0, {
-      message: 'hiddenSize must be divisible by numHeads (each attention head gets hiddenSize / numHeads dimensions), e.g. 64 with 2 heads',
-      path: ['hiddenSize'],
-    }),
-    /**
-     * Hyperparameter search: `trials` combinations of `space` run as one SLURM job array, at
-     * most `concurrency` at a time; the best by validation macro-F1 goes on to evaluation.
-     */
-    search: z.strictObject({
-      trials: z.number().int().min(2).max(200),
-      concurrency: z.number().int().min(1).max(200).default(2),
-      space: z.partialRecord(z.enum(Object.keys(trainingParamsSchema.shape) as [keyof TrainingParams, ...(keyof TrainingParams)[]]), z.array(z.union([z.number(), z.string(), z.boolean()])).min(1))
-        .refine((s) => Object.keys(s).length > 0, 'name at least one parameter to search over'),
-    }).optional(),
-    /** How often a failed job may be retried when the cluster is at fault (NODE_FAIL, PREEMPTED...). */
-    maxInfraRetries: z.number().int().min(0).max(10).default(2),
-  }).prefault({}),
-  monitoring: z.strictObject({
-    every: durationSchema.default('1h'),
-    /** Predicted-label PSI at or above this means drift (Evidently: 0.1 moderate, 0.25 major). */
-    psiThreshold: z.number().positive().default(0.25),
-    /** Accuracy on feedback below this means degradation. */
-    minFeedbackAccuracy: z.number().min(0).max(1).default(0.7),
-    /** Ignore accuracy until this many labelled feedback rows exist. */
-    minFeedback: z.number().int().min(1).default(20),
-    /** Ignore drift until this many predictions were logged. */
-    minPredictions: z.number().int().min(1).default(50),
-  }).prefault({}),
+  training: z
+    .strictObject({
+      cluster: z
+        .string()
+        .regex(/^[a-z0-9-]{1,32}$/)
+        .default('local'),
+      profile: clusterProfileSchema.prefault({}),
+      /** A local folder with a pretrained RoBERTa (config.json, weights, tokenizer.json); never a hub id. */
+      pretrainedDir: z.string().optional(),
+      // The encoder splits hiddenSize across its attention heads: train.py cannot build it otherwise.
+      params: trainingParamsSchema.prefault({}).refine((p) => p.hiddenSize % p.numHeads === 0, {
+        message: 'hiddenSize must be divisible by numHeads (each attention head gets hiddenSize / numHeads dimensions), e.g. 64 with 2 heads',
+        path: ['hiddenSize'],
+      }),
+      /**
+       * Hyperparameter search: `trials` combinations of `space` run as one SLURM job array, at
+       * most `concurrency` at a time; the best by validation macro-F1 goes on to evaluation.
+       */
+      search: z
+        .strictObject({
+          trials: z.number().int().min(2).max(200),
+          concurrency: z.number().int().min(1).max(200).default(2),
+          space: z
+            .partialRecord(
+              z.enum(Object.keys(trainingParamsSchema.shape) as [keyof TrainingParams, ...(keyof TrainingParams)[]]),
+              z.array(z.union([z.number(), z.string(), z.boolean()])).min(1),
+            )
+            .refine((s) => Object.keys(s).length > 0, 'name at least one parameter to search over'),
+        })
+        .optional(),
+      /** How often a failed job may be retried when the cluster is at fault (NODE_FAIL, PREEMPTED...). */
+      maxInfraRetries: z.number().int().min(0).max(10).default(2),
+    })
+    .prefault({}),
+  monitoring: z
+    .strictObject({
+      every: durationSchema.default('1h'),
+      /** Predicted-label PSI at or above this means drift (Evidently: 0.1 moderate, 0.25 major). */
+      psiThreshold: z.number().positive().default(0.25),
+      /** Accuracy on feedback below this means degradation. */
+      minFeedbackAccuracy: z.number().min(0).max(1).default(0.7),
+      /** Ignore accuracy until this many labelled feedback rows exist. */
+      minFeedback: z.number().int().min(1).default(20),
+      /** Ignore drift until this many predictions were logged. */
+      minPredictions: z.number().int().min(1).default(50),
+    })
+    .prefault({}),
   roles: z.strictObject({
     auditors: z.array(userNameSchema).min(1),
     deployers: z.array(userNameSchema).min(1),
@@ -172,13 +202,21 @@ export class SpecError extends Error {
   override name = 'SpecError';
   /** Retrying cannot fix it: the activity fails at once (see activities/errors.ts). */
   readonly nonRetryable = true;
-  constructor(readonly source: string, readonly issues: { path: string; message: string }[]) {
-    super(`Invalid model spec ${source}:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}\nFix these fields and start again (see README, "Model spec").`);
+  constructor(
+    readonly source: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(
+      `Invalid model spec ${source}:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}\nFix these fields and start again (see README, "Model spec").`,
+    );
   }
 }
 
 export function parseSpec(input: unknown, source = '(inline)'): ModelSpec {
   const parsed = modelSpecSchema.safeParse(input);
   if (parsed.success) return parsed.data;
-  throw new SpecError(source, parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  throw new SpecError(
+    source,
+    parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+  );
 }

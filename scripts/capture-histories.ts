@@ -73,9 +73,12 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Capture[]>> = {
       return chain(h);
     }),
 
-  'search': ({ env, run }) =>
+  search: ({ env, run }) =>
     run({}, async () => {
-      const searching = { ...spec, training: { ...spec.training, search: { trials: 4, concurrency: 2, space: { learningRate: [0.001, 0.0005], epochs: [2, 3] } } } };
+      const searching = {
+        ...spec,
+        training: { ...spec.training, search: { trials: 4, concurrency: 2, space: { learningRate: [0.001, 0.0005], epochs: [2, 3] } } },
+      };
       const h = await start(env, 'search', searching);
       await reach(h, 'awaiting_audit');
       await h.terminate('captured');
@@ -134,7 +137,8 @@ function start(env: TestWorkflowEnvironment, workflowId: string, withSpec: Model
 
 function monitor(env: TestWorkflowEnvironment, workflowId: string, lifecycleWorkflowId: string, s: ModelSpec): Promise<unknown> {
   return env.client.workflow.execute('modelMonitoring', {
-    taskQueue: taskQueues.control, workflowId,
+    taskQueue: taskQueues.control,
+    workflowId,
     args: [{ model: s.name, lifecycleWorkflowId, labels: s.labels, monitoring: s.monitoring, deployment: s.deployment }],
   });
 }
@@ -150,7 +154,7 @@ function deploy(h: WorkflowHandle, actor: string) {
 /** Every execution of a lifecycle's continue-as-new chain, oldest first. */
 async function chain(h: WorkflowHandleWithFirstExecutionRunId): Promise<Capture[]> {
   const runs: string[] = [];
-  for (let runId: string | undefined = h.firstExecutionRunId; runId; ) {
+  for (let runId: string | undefined = h.firstExecutionRunId; runId;) {
     runs.push(runId);
     const { events } = await h.client.getHandle(h.workflowId, runId).fetchHistory();
     runId = events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
@@ -208,7 +212,12 @@ async function main(): Promise<void> {
     env,
     run: async (script, fn) => {
       const fakes = fakeActivities(script);
-      const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
+      const control = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue: taskQueues.control,
+        workflowBundle: bundle,
+        activities: fakes.control,
+      });
       const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
       return control.runUntil(scoring.runUntil(fn));
     },

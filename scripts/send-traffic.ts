@@ -9,7 +9,11 @@ if (!file || !model) {
   process.exit(2);
 }
 const endpoint = await endpointClient();
-const texts = (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text).slice(0, Number(count));
+const texts = (await fs.readFile(file, 'utf8'))
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => (JSON.parse(l) as { text: string }).text)
+  .slice(0, Number(count));
 const tally: Record<string, number> = {};
 for (let i = 0; i < texts.length; i += 20) {
   const { predictions } = await endpoint.post<{ predictions: { label: string }[] }>('/score', { model, texts: texts.slice(i, i + 20) });

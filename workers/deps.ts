@@ -26,7 +26,9 @@ export async function buildDeps(config: MlcConfig): Promise<ProcessDeps> {
   const store = await openArtifactStore(config.paths.artifacts, {
     cacheDir: path.join(config.paths.data, 'cache', 'artifacts'),
     ...(config.paths.artifacts.startsWith('azblob://') && {
-      blob: process.env.MLC_ARTIFACTS_CONNECTION_STRING ? { connectionString: process.env.MLC_ARTIFACTS_CONNECTION_STRING } : { credential: new DefaultAzureCredential() },
+      blob: process.env.MLC_ARTIFACTS_CONNECTION_STRING
+        ? { connectionString: process.env.MLC_ARTIFACTS_CONNECTION_STRING }
+        : { credential: new DefaultAzureCredential() },
     }),
   });
   const connection = await Connection.connect({ address: config.temporal.address });
@@ -50,7 +52,14 @@ export async function buildDeps(config: MlcConfig): Promise<ProcessDeps> {
     return deployer;
   };
   return {
-    config, registry, store, executor, loadScorer, temporal, connection, azureMl,
+    config,
+    registry,
+    store,
+    executor,
+    loadScorer,
+    temporal,
+    connection,
+    azureMl,
     endpointUrl: `http://${config.endpoint.host}:${config.endpoint.port}`,
     async close() {
       await Promise.allSettled([...executors.values()].map((e) => e.close()));

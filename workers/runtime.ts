@@ -36,7 +36,15 @@ export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, 
   }
   if (roles.includes('scoring')) {
     // ONNX scoring saturates cores; two at a time keeps the machine responsive.
-    workers.push(await Worker.create({ connection, namespace, taskQueue: taskQueues.scoring, activities: createScoringActivities(deps), maxConcurrentActivityTaskExecutions: 2 }));
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace,
+        taskQueue: taskQueues.scoring,
+        activities: createScoringActivities(deps),
+        maxConcurrentActivityTaskExecutions: 2,
+      }),
+    );
   }
   const endpoint = roles.includes('endpoint')
     ? await startEndpoint({
@@ -56,7 +64,9 @@ export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, 
   };
   const runAll = (): Promise<unknown> => Promise.all(workers.map((w) => w.run()));
   return {
-    deps, workers, endpoint,
+    deps,
+    workers,
+    endpoint,
     async run() {
       try {
         // An endpoint-only process has no worker whose run() holds it open; it serves until

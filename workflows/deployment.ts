@@ -33,14 +33,26 @@ export async function deployVersion(input: DeployVersionInput): Promise<DeployOu
   const { spec } = input;
   try {
     if (spec.deployment.target === 'local') {
-      const { endpointUrl } = await control.deployModelVersion({ model: spec.name, version: input.version, auditedSha256: input.auditedSha256, actor: input.actor, deploymentKey: input.deploymentKey });
+      const { endpointUrl } = await control.deployModelVersion({
+        model: spec.name,
+        version: input.version,
+        auditedSha256: input.auditedSha256,
+        actor: input.actor,
+        deploymentKey: input.deploymentKey,
+      });
       step(`serving version ${input.version} at ${endpointUrl}`);
       return { ok: true, endpointUrl, steps };
     }
     const target = { model: spec.name, deployment: spec.deployment };
     const plan = input.rollback ? [100] : spec.deployment.rollout;
     step(`packaging version ${input.version} for Azure ML workspace ${spec.deployment.workspace}`);
-    const release = await azure.prepareAzureMlRelease({ ...target, version: input.version, auditedSha256: input.auditedSha256, lifecycleWorkflowId: input.lifecycleWorkflowId, generation: input.generation });
+    const release = await azure.prepareAzureMlRelease({
+      ...target,
+      version: input.version,
+      auditedSha256: input.auditedSha256,
+      lifecycleWorkflowId: input.lifecycleWorkflowId,
+      generation: input.generation,
+    });
     step(`creating deployment ${release.deploymentName} on ${spec.deployment.endpoint} (0% traffic)`);
     const { scoringUri } = await azure.createAzureMlDeployment({ ...target, version: input.version, release });
     const direct = await control.checkAzureMlEndpoint({ ...target, texts: release.smokeTexts, pinned: release.deploymentName });
@@ -66,7 +78,14 @@ export async function deployVersion(input: DeployVersionInput): Promise<DeployOu
       }
       step(`${percent}% healthy: ${routed.detail}`);
     }
-    await control.recordAzureMlDeployment({ ...target, version: input.version, auditedSha256: input.auditedSha256, actor: input.actor, deploymentKey: input.deploymentKey, scoringUri });
+    await control.recordAzureMlDeployment({
+      ...target,
+      version: input.version,
+      auditedSha256: input.auditedSha256,
+      actor: input.actor,
+      deploymentKey: input.deploymentKey,
+      scoringUri,
+    });
     const pruned = await azure.pruneAzureMlDeployments(target);
     if (pruned.length) step(`deleted old deployments ${pruned.join(', ')} (keep ${spec.deployment.keep})`);
     return { ok: true, endpointUrl: scoringUri, steps };

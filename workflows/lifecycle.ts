@@ -147,7 +147,10 @@ class Lifecycle {
     const { spec, input } = this;
     this.enter('preprocessing', input.reason ?? 'cleaning and splitting the data');
     const dataset = await control.preprocessData({
-      spec, specDir: input.specDir, generation: this.generation, extraDataKeys: input.extraDataKeys ?? [],
+      spec,
+      specDir: input.specDir,
+      generation: this.generation,
+      extraDataKeys: input.extraDataKeys ?? [],
     });
     this.status.datasetHash = dataset.datasetHash;
     return dataset;
@@ -170,9 +173,16 @@ class Lifecycle {
     const { spec, status } = this;
     this.enter('training', `training on cluster "${spec.training.cluster}"`);
     const trained = await trainModel({
-      lifecycleKey: this.chainKey, spec, generation: this.generation, attempt: status.attempt, params,
-      datasetHash: dataset.datasetHash, datasetDir: dataset.datasetDir,
-      onProgress: (view) => { status.training = view; },
+      lifecycleKey: this.chainKey,
+      spec,
+      generation: this.generation,
+      attempt: status.attempt,
+      params,
+      datasetHash: dataset.datasetHash,
+      datasetDir: dataset.datasetDir,
+      onProgress: (view) => {
+        status.training = view;
+      },
     });
     status.version = trained.version;
     status.artifactSha256 = trained.sha256;
@@ -183,8 +193,13 @@ class Lifecycle {
     const { spec } = this;
     this.enter('evaluating', `scoring the test split with version ${trained.version} through ONNX`);
     this.status.evaluation = await scoring.evaluateModel({
-      model: spec.name, version: trained.version, runKey: trained.runKey, runDir: trained.runDir, datasetDir: dataset.datasetDir,
-      labels: spec.labels, gates: spec.gates,
+      model: spec.name,
+      version: trained.version,
+      runKey: trained.runKey,
+      runDir: trained.runDir,
+      datasetDir: dataset.datasetDir,
+      labels: spec.labels,
+      gates: spec.gates,
     });
     return this.status.evaluation;
   }
@@ -230,7 +245,11 @@ class Lifecycle {
     }
     status.deployedVersion = approved;
     await control.ensureMonitoringSchedule({
-      model: spec.name, lifecycleWorkflowId: this.workflowId, labels: spec.labels, monitoring: spec.monitoring, deployment: spec.deployment,
+      model: spec.name,
+      lifecycleWorkflowId: this.workflowId,
+      labels: spec.labels,
+      monitoring: spec.monitoring,
+      deployment: spec.deployment,
     });
   }
 
@@ -319,8 +338,16 @@ class Lifecycle {
     const { spec, status } = this;
     const view: DecisionView = { ...d, at: new Date().toISOString() };
     await control.recordDecision({
-      model: spec.name, version: d.version, kind: d.kind, outcome: d.outcome, actor: d.actor, reason: d.reason,
-      artifactSha256: d.sha256 ?? status.artifactSha256, workflowId: this.workflowId, decidedAt: view.at, decisionKey: this.keyed(key),
+      model: spec.name,
+      version: d.version,
+      kind: d.kind,
+      outcome: d.outcome,
+      actor: d.actor,
+      reason: d.reason,
+      artifactSha256: d.sha256 ?? status.artifactSha256,
+      workflowId: this.workflowId,
+      decidedAt: view.at,
+      decisionKey: this.keyed(key),
     });
     status.decisions.push(view);
     status.lastDecision = view;
@@ -338,8 +365,14 @@ class Lifecycle {
   private ship(version: number, auditedSha256: string, actor: string, key: string, doing: string, rollback = false) {
     const { spec } = this;
     return deployVersion({
-      spec, version, auditedSha256, actor, deploymentKey: this.keyed(key), lifecycleWorkflowId: this.workflowId,
-      generation: this.generation, ...(rollback ? { rollback } : {}),
+      spec,
+      version,
+      auditedSha256,
+      actor,
+      deploymentKey: this.keyed(key),
+      lifecycleWorkflowId: this.workflowId,
+      generation: this.generation,
+      ...(rollback ? { rollback } : {}),
       onStep: (step) => setCurrentDetails(`**${spec.name}** ${doing}: ${step}`),
     });
   }

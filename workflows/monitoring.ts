@@ -29,7 +29,12 @@ export interface MonitoringOutcome {
 }
 
 export async function modelMonitoring(input: MonitoringInput): Promise<MonitoringOutcome> {
-  const report = await scoring.computeMonitoringReport({ model: input.model, labels: input.labels, monitoring: input.monitoring, deployment: input.deployment });
+  const report = await scoring.computeMonitoringReport({
+    model: input.model,
+    labels: input.labels,
+    monitoring: input.monitoring,
+    deployment: input.deployment,
+  });
   const outcome = { reportKey: report.reportKey, degraded: report.degraded, reasons: report.reasons };
   if (!report.degraded) return { ...outcome, retrainRequested: false };
   try {

@@ -43,7 +43,16 @@ export async function trainModel(req: TrainingRequest): Promise<TrainedModel> {
       cluster,
       ...(spec.training.search ? { search: spec.training.search } : {}),
     });
-    const view: TrainingView = { runKey, runDir: prepared.runDir, cluster, jobId: null, jobState: null, jobPhase: null, startedAt: new Date().toISOString(), elapsedSeconds: null };
+    const view: TrainingView = {
+      runKey,
+      runDir: prepared.runDir,
+      cluster,
+      jobId: null,
+      jobState: null,
+      jobPhase: null,
+      startedAt: new Date().toISOString(),
+      elapsedSeconds: null,
+    };
     req.onProgress(view);
     const { jobId } = await control.submitTrainingJob({
       cluster,
@@ -56,9 +65,16 @@ export async function trainModel(req: TrainingRequest): Promise<TrainedModel> {
     });
     req.onProgress({ ...view, jobId, jobState: 'SUBMITTED' });
 
-    const final = await followJob(cluster, runKey, prepared.runDir, jobId, (s) => req.onProgress({ ...view, jobId, jobState: s.state, jobPhase: s.phase, elapsedSeconds: s.elapsedSeconds ?? null }));
+    const final = await followJob(cluster, runKey, prepared.runDir, jobId, (s) =>
+      req.onProgress({ ...view, jobId, jobState: s.state, jobPhase: s.phase, elapsedSeconds: s.elapsedSeconds ?? null }),
+    );
     if (final.phase === 'succeeded') {
-      const registered = await control.registerTrainedModel({ model: spec.name, runKey, runDir: prepared.runDir, ...(prepared.trials ? { trials: prepared.trials.count } : {}) });
+      const registered = await control.registerTrainedModel({
+        model: spec.name,
+        runKey,
+        runDir: prepared.runDir,
+        ...(prepared.trials ? { trials: prepared.trials.count } : {}),
+      });
       return { runKey, ...registered };
     }
     if (final.retryable && resubmission < spec.training.maxInfraRetries) continue;

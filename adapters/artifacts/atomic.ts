@@ -3,7 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 
-export async function writeFileAtomic(target: string, bytes: Uint8Array, temp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  bytes: Uint8Array,
+  temp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
+): Promise<void> {
   try {
     const file = await open(temp, 'wx', 0o644);
     try {

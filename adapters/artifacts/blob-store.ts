@@ -36,7 +36,11 @@ const BLOB_ROOT = /^azblob:\/\/([a-z0-9]{3,24})\/([a-z0-9](?:[a-z0-9]|-(?!-)){1,
 
 export function parseBlobRoot(uri: string): BlobRoot {
   const match = BLOB_ROOT.exec(uri);
-  if (!match) throw new ArtifactLocationError(uri, 'is not a valid azblob:// URI (account: 3-24 lowercase letters and digits; container: 3-63 lowercase letters, digits and hyphens)');
+  if (!match)
+    throw new ArtifactLocationError(
+      uri,
+      'is not a valid azblob:// URI (account: 3-24 lowercase letters and digits; container: 3-63 lowercase letters, digits and hyphens)',
+    );
   const [, account, container, rest = ''] = match as unknown as [string, string, string, string?];
   let prefix: string;
   try {
@@ -56,7 +60,10 @@ export class BlobArtifactStore implements ArtifactStore {
   constructor(options: { rootUri: string; containerClient: ContainerClient; cacheDir: string }) {
     const root = parseBlobRoot(options.rootUri);
     if (options.containerClient.containerName !== root.container) {
-      throw new ArtifactLocationError(options.rootUri, `names container ${root.container}, but the client given is for ${options.containerClient.containerName}`);
+      throw new ArtifactLocationError(
+        options.rootUri,
+        `names container ${root.container}, but the client given is for ${options.containerClient.containerName}`,
+      );
     }
     this.rootUri = root.rootUri;
     this.prefix = root.prefix;

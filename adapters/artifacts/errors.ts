@@ -9,7 +9,9 @@ export class ArtifactKeyError extends Error {
     readonly key: string,
     readonly reason: string,
   ) {
-    super(`artifact key ${JSON.stringify(key)} is refused: it ${reason}. Keys are relative POSIX paths under the artifact root, like "models/m/runs/r/model.onnx".`);
+    super(
+      `artifact key ${JSON.stringify(key)} is refused: it ${reason}. Keys are relative POSIX paths under the artifact root, like "models/m/runs/r/model.onnx".`,
+    );
   }
 }
 
@@ -42,8 +44,7 @@ export class ArtifactIntegrityError extends Error {
       extra.length ? `not in the manifest: ${extra.join(', ')}` : undefined,
     ].filter(Boolean);
     super(
-      `artifacts under ${prefix || '(root)'} fail their manifest check — ${parts.join('; ')}. ` +
-        `Do not use these files; re-run the step that produced them.`,
+      `artifacts under ${prefix || '(root)'} fail their manifest check — ${parts.join('; ')}. ` + `Do not use these files; re-run the step that produced them.`,
     );
   }
 }
@@ -57,8 +58,7 @@ export class ArtifactOutsideRootError extends Error {
     readonly rootUri: string,
   ) {
     super(
-      `artifact ${uri} is not under this worker's artifact store ${rootUri}: ` +
-        `point the artifact setting (MLC_ARTIFACTS_ROOT) at the store the run used.`,
+      `artifact ${uri} is not under this worker's artifact store ${rootUri}: ` + `point the artifact setting (MLC_ARTIFACTS_ROOT) at the store the run used.`,
     );
   }
 }

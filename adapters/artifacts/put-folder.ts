@@ -27,9 +27,7 @@ export async function putFolderWith(writer: FolderWriter, localDir: string, pref
   }
   const manifestKey = manifestKeyOf(folder);
   // A manifest.json in the local folder (a copy of another stored folder) is replaced by ours.
-  const local = (await filesOf(localDir))
-    .filter((f) => f.rel !== MANIFEST)
-    .map((f) => ({ key: validateKey(joinKey(folder, f.rel)), path: f.path }));
+  const local = (await filesOf(localDir)).filter((f) => f.rel !== MANIFEST).map((f) => ({ key: validateKey(joinKey(folder, f.rel)), path: f.path }));
   const wanted = new Set(local.map((f) => f.key));
 
   await writer.remove(manifestKey);

@@ -32,7 +32,9 @@ export function credentialFor(config: WorkspaceConfig): TokenCredential {
       try {
         token = readFileSync(file, 'utf8').trim();
       } catch (err) {
-        throw new AzureConfigError(`the workspace's credential is a token file, ${file}, which cannot be read (${(err as NodeJS.ErrnoException).code}); write the token there or switch credential.kind to "default"`);
+        throw new AzureConfigError(
+          `the workspace's credential is a token file, ${file}, which cannot be read (${(err as NodeJS.ErrnoException).code}); write the token there or switch credential.kind to "default"`,
+        );
       }
       return { token, expiresOnTimestamp: Date.now() + 5 * 60_000 };
     },
@@ -47,35 +49,44 @@ export function workspaceClients(config: WorkspaceConfig, env: NodeJS.ProcessEnv
     ...(ca && { tlsOptions: { ca } }),
   });
   let service: Promise<{ client: BlobServiceClient; datastoreContainer: string }> | undefined;
-  const blobService = () => (service ??= (async () => {
-    let store: AzureBlobDatastore;
-    try {
-      store = (await arm.datastores.get(config.resourceGroup, config.workspace, config.datastore)).properties as AzureBlobDatastore;
-    } catch (err) {
-      throw fromAzure(`reading datastore ${config.datastore} of workspace ${config.workspace}`, err);
-    }
-    if (store.datastoreType !== 'AzureBlob' || !store.accountName || !store.containerName) {
-      throw new AzureConfigError(`datastore ${config.datastore} of workspace ${config.workspace} is a ${store.datastoreType} datastore; packages need an Azure Blob datastore (set the workspace's datastore in the configuration)`);
-    }
-    const connection = config.blobConnectionStringEnv ? env[config.blobConnectionStringEnv] : undefined;
-    if (config.blobConnectionStringEnv && !connection) {
-      throw new AzureConfigError(`the configuration says the storage connection string is in $${config.blobConnectionStringEnv}, which is not set in the worker's environment`);
-    }
-    const url = config.blobEndpoint ?? `${store.protocol ?? 'https'}://${store.accountName}.blob.${store.endpoint ?? 'core.windows.net'}`;
-    const client = connection ? BlobServiceClient.fromConnectionString(connection) : new BlobServiceClient(url, credential);
-    return { client, datastoreContainer: store.containerName };
-  })());
+  const blobService = () =>
+    (service ??= (async () => {
+      let store: AzureBlobDatastore;
+      try {
+        store = (await arm.datastores.get(config.resourceGroup, config.workspace, config.datastore)).properties as AzureBlobDatastore;
+      } catch (err) {
+        throw fromAzure(`reading datastore ${config.datastore} of workspace ${config.workspace}`, err);
+      }
+      if (store.datastoreType !== 'AzureBlob' || !store.accountName || !store.containerName) {
+        throw new AzureConfigError(
+          `datastore ${config.datastore} of workspace ${config.workspace} is a ${store.datastoreType} datastore; packages need an Azure Blob datastore (set the workspace's datastore in the configuration)`,
+        );
+      }
+      const connection = config.blobConnectionStringEnv ? env[config.blobConnectionStringEnv] : undefined;
+      if (config.blobConnectionStringEnv && !connection) {
+        throw new AzureConfigError(
+          `the configuration says the storage connection string is in $${config.blobConnectionStringEnv}, which is not set in the worker's environment`,
+        );
+      }
+      const url = config.blobEndpoint ?? `${store.protocol ?? 'https'}://${store.accountName}.blob.${store.endpoint ?? 'core.windows.net'}`;
+      const client = connection ? BlobServiceClient.fromConnectionString(connection) : new BlobServiceClient(url, credential);
+      return { client, datastoreContainer: store.containerName };
+    })());
   const containerNamed = async (name: string) => {
     const container = (await blobService()).client.getContainerClient(name);
     await container.createIfNotExists();
     return container;
   };
   return {
-    config, arm, credential, ca,
+    config,
+    arm,
+    credential,
+    ca,
     async datastore() {
       return containerNamed((await blobService()).datastoreContainer);
     },
     container: containerNamed,
-    assetId: (path) => `/subscriptions/${config.subscriptionId}/resourceGroups/${config.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${config.workspace}/${path}`,
+    assetId: (path) =>
+      `/subscriptions/${config.subscriptionId}/resourceGroups/${config.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${config.workspace}/${path}`,
   };
 }

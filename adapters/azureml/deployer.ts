@@ -60,31 +60,59 @@ export class AzureMlDeployer {
     } catch (err) {
       throw fromAzure(`opening datastore ${this.clients.config.datastore}`, err);
     }
-    await uploadWriteOnce(container, prefix, files.map((f) => ({ name: f.name, bytes: f.bytes })), onProgress);
+    await uploadWriteOnce(
+      container,
+      prefix,
+      files.map((f) => ({ name: f.name, bytes: f.bytes })),
+      onProgress,
+    );
     return `${container.url}/${prefix}`;
   }
 
-  async registerAssets(input: { model: string; version: number; packageSha256: string; codeUri: string; modelUri: string; condaFile: string; condaSha256: string; tags: Record<string, string> }): Promise<RegisteredAssets> {
+  async registerAssets(input: {
+    model: string;
+    version: number;
+    packageSha256: string;
+    codeUri: string;
+    modelUri: string;
+    condaFile: string;
+    condaSha256: string;
+    tags: Record<string, string>;
+  }): Promise<RegisteredAssets> {
     const { arm } = this.clients;
     const codeName = `mlc-${input.model}-score`;
     const codeVersion = input.packageSha256.slice(0, 16);
     const envName = `mlc-${input.model}-onnx`;
     const envVersion = input.condaSha256.slice(0, 16);
     const modelVersion = String(input.version);
-    await this.call('registering the scoring code', () => arm.codeVersions.createOrUpdate(this.rg, this.ws, codeName, codeVersion, {
-      properties: { codeUri: input.codeUri, description: `score.py for ${input.model}`, tags: input.tags },
-    }));
-    await this.call('registering the environment', () => arm.environmentVersions.createOrUpdate(this.rg, this.ws, envName, envVersion, {
-      properties: { image: INFERENCE_BASE_IMAGE, condaFile: input.condaFile, osType: 'Linux', description: 'onnxruntime + tokenizers for mlc score.py', tags: input.tags },
-    }));
+    await this.call('registering the scoring code', () =>
+      arm.codeVersions.createOrUpdate(this.rg, this.ws, codeName, codeVersion, {
+        properties: { codeUri: input.codeUri, description: `score.py for ${input.model}`, tags: input.tags },
+      }),
+    );
+    await this.call('registering the environment', () =>
+      arm.environmentVersions.createOrUpdate(this.rg, this.ws, envName, envVersion, {
+        properties: {
+          image: INFERENCE_BASE_IMAGE,
+          condaFile: input.condaFile,
+          osType: 'Linux',
+          description: 'onnxruntime + tokenizers for mlc score.py',
+          tags: input.tags,
+        },
+      }),
+    );
     const existing = await this.arm404(() => arm.modelVersions.get(this.rg, this.ws, input.model, modelVersion));
     if (existing && existing.properties.tags?.sha256 !== input.tags.sha256) {
-      throw new AzureConfigError(`model ${input.model} version ${modelVersion} already exists in workspace ${this.ws} with sha256 ${existing.properties.tags?.sha256 ?? '(none)'}, not the audited ${input.tags.sha256}. Azure ML model versions are immutable: archive that version in the workspace, or point this model at another workspace.`);
+      throw new AzureConfigError(
+        `model ${input.model} version ${modelVersion} already exists in workspace ${this.ws} with sha256 ${existing.properties.tags?.sha256 ?? '(none)'}, not the audited ${input.tags.sha256}. Azure ML model versions are immutable: archive that version in the workspace, or point this model at another workspace.`,
+      );
     }
     if (!existing) {
-      await this.call('registering the model', () => arm.modelVersions.createOrUpdate(this.rg, this.ws, input.model, modelVersion, {
-        properties: { modelUri: input.modelUri, modelType: 'custom_model', description: `${input.model} v${input.version}, audited`, tags: input.tags },
-      }));
+      await this.call('registering the model', () =>
+        arm.modelVersions.createOrUpdate(this.rg, this.ws, input.model, modelVersion, {
+          properties: { modelUri: input.modelUri, modelType: 'custom_model', description: `${input.model} v${input.version}, audited`, tags: input.tags },
+        }),
+      );
     }
     return {
       codeId: this.clients.assetId(`codes/${codeName}/versions/${codeVersion}`),
@@ -101,12 +129,23 @@ export class AzureMlDeployer {
   async ensureEndpoint(endpoint: string, tags: Record<string, string>, lro: LroOptions = {}): Promise<OnlineEndpoint> {
     const existing = lro.resumeFrom ? null : await this.getEndpoint(endpoint);
     if (existing) return existing;
-    return runLro(`creating endpoint ${endpoint}`, (o) => this.clients.arm.onlineEndpoints.beginCreateOrUpdate(this.rg, this.ws, endpoint, {
-      location: this.clients.config.location,
-      identity: { type: 'SystemAssigned' },
-      tags,
-      properties: { authMode: 'Key', description: 'managed by mlc', traffic: {} },
-    }, o), lro);
+    return runLro(
+      `creating endpoint ${endpoint}`,
+      (o) =>
+        this.clients.arm.onlineEndpoints.beginCreateOrUpdate(
+          this.rg,
+          this.ws,
+          endpoint,
+          {
+            location: this.clients.config.location,
+            identity: { type: 'SystemAssigned' },
+            tags,
+            properties: { authMode: 'Key', description: 'managed by mlc', traffic: {} },
+          },
+          o,
+        ),
+      lro,
+    );
   }
 
   async getDeployment(endpoint: string, deployment: string) {
@@ -137,12 +176,24 @@ export class AzureMlDeployer {
       description: `managed by mlc; ${req.tags.model ?? ''} v${req.tags.version ?? ''}`,
     };
     try {
-      await runLro(`creating deployment ${req.deployment} on ${req.endpoint}`, (o) => this.clients.arm.onlineDeployments.beginCreateOrUpdate(this.rg, this.ws, req.endpoint, req.deployment, {
-        location: this.clients.config.location,
-        sku: { name: 'Default', capacity: req.instanceCount },
-        tags: req.tags,
-        properties,
-      }, o), lro);
+      await runLro(
+        `creating deployment ${req.deployment} on ${req.endpoint}`,
+        (o) =>
+          this.clients.arm.onlineDeployments.beginCreateOrUpdate(
+            this.rg,
+            this.ws,
+            req.endpoint,
+            req.deployment,
+            {
+              location: this.clients.config.location,
+              sku: { name: 'Default', capacity: req.instanceCount },
+              tags: req.tags,
+              properties,
+            },
+            o,
+          ),
+        lro,
+      );
     } catch (err) {
       throw await this.explainDeploymentFailure(req, err);
     }
@@ -190,7 +241,12 @@ export class AzureMlDeployer {
     const body: OnlineEndpoint = {
       location: current.location,
       tags: current.tags,
-      ...(current.identity && { identity: { type: current.identity.type, ...(current.identity.userAssignedIdentities && { userAssignedIdentities: current.identity.userAssignedIdentities }) } }),
+      ...(current.identity && {
+        identity: {
+          type: current.identity.type,
+          ...(current.identity.userAssignedIdentities && { userAssignedIdentities: current.identity.userAssignedIdentities }),
+        },
+      }),
       ...(current.kind && { kind: current.kind }),
       properties: {
         authMode: current.properties.authMode,
@@ -200,19 +256,30 @@ export class AzureMlDeployer {
         traffic,
       },
     };
-    await runLro(`setting traffic on ${endpoint} to ${JSON.stringify(traffic)}`, (o) => this.clients.arm.onlineEndpoints.beginCreateOrUpdate(this.rg, this.ws, endpoint, body, o), lro);
+    await runLro(
+      `setting traffic on ${endpoint} to ${JSON.stringify(traffic)}`,
+      (o) => this.clients.arm.onlineEndpoints.beginCreateOrUpdate(this.rg, this.ws, endpoint, body, o),
+      lro,
+    );
     const deadline = Date.now() + (lro.visibleWithinMs ?? 120_000);
     for (;;) {
       const seen = await this.traffic(endpoint);
       if (sameTraffic(seen, traffic)) return;
-      if (Date.now() > deadline) throw new AzureMlError(`endpoint ${endpoint} still reports traffic ${JSON.stringify(seen)} ${Math.round((lro.visibleWithinMs ?? 120_000) / 1000)}s after it accepted ${JSON.stringify(traffic)}; retrying`);
+      if (Date.now() > deadline)
+        throw new AzureMlError(
+          `endpoint ${endpoint} still reports traffic ${JSON.stringify(seen)} ${Math.round((lro.visibleWithinMs ?? 120_000) / 1000)}s after it accepted ${JSON.stringify(traffic)}; retrying`,
+        );
       lro.onState?.(`waiting for traffic ${JSON.stringify(traffic)} to show (now ${JSON.stringify(seen)})`);
       await new Promise((r) => setTimeout(r, lro.pollIntervalMs ?? 2000));
     }
   }
 
   async deleteDeployment(endpoint: string, deployment: string, lro: LroOptions = {}): Promise<void> {
-    await runLro(`deleting deployment ${deployment} of ${endpoint}`, (o) => this.clients.arm.onlineDeployments.beginDelete(this.rg, this.ws, endpoint, deployment, o), lro).catch((err) => {
+    await runLro(
+      `deleting deployment ${deployment} of ${endpoint}`,
+      (o) => this.clients.arm.onlineDeployments.beginDelete(this.rg, this.ws, endpoint, deployment, o),
+      lro,
+    ).catch((err) => {
       if (err instanceof AzureOperationFailedError && err.code === 'NotFound') return;
       throw err;
     });
@@ -220,7 +287,9 @@ export class AzureMlDeployer {
 
   async logs(endpoint: string, deployment: string, tail = 40): Promise<string> {
     try {
-      return (await this.clients.arm.onlineDeployments.getLogs(this.rg, this.ws, endpoint, deployment, { containerType: 'InferenceServer', tail })).content ?? '';
+      return (
+        (await this.clients.arm.onlineDeployments.getLogs(this.rg, this.ws, endpoint, deployment, { containerType: 'InferenceServer', tail })).content ?? ''
+      );
     } catch (err) {
       return `(logs unavailable: ${(err as Error).message})`;
     }
@@ -245,8 +314,18 @@ export class AzureMlDeployer {
     try {
       const res = await postJson(e.properties.scoringUri, { texts, ...(options.smoke && { smoke: true }) }, headers, this.clients.ca);
       const latencyMs = performance.now() - started;
-      const ok = res.status === 200 && Array.isArray((res.body as { predictions?: unknown[] })?.predictions) && (res.body as { predictions: unknown[] }).predictions.length === texts.length;
-      return { ok, status: res.status, latencyMs, deployment: res.headers['azureml-model-deployment'] ?? null, body: res.body, ...(!ok && { error: `HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}` }) };
+      const ok =
+        res.status === 200 &&
+        Array.isArray((res.body as { predictions?: unknown[] })?.predictions) &&
+        (res.body as { predictions: unknown[] }).predictions.length === texts.length;
+      return {
+        ok,
+        status: res.status,
+        latencyMs,
+        deployment: res.headers['azureml-model-deployment'] ?? null,
+        body: res.body,
+        ...(!ok && { error: `HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}` }),
+      };
     } catch (err) {
       return { ok: false, status: 0, latencyMs: performance.now() - started, deployment: null, body: null, error: (err as Error).message };
     }
@@ -255,7 +334,8 @@ export class AzureMlDeployer {
   private async explainDeploymentFailure(req: DeploymentRequest, err: unknown): Promise<unknown> {
     const text = `${(err as { code?: string })?.code ?? ''} ${(err as Error)?.message ?? err}`;
     if (/OutOfQuota/i.test(text)) return new AzureQuotaError(req.instanceType, req.instanceCount, detailOf(text), { cause: err });
-    if (/ResourceNotReady/i.test(text)) return new AzureDeploymentCrashedError(req.deployment, detailOf(text), await this.logs(req.endpoint, req.deployment), { cause: err });
+    if (/ResourceNotReady/i.test(text))
+      return new AzureDeploymentCrashedError(req.deployment, detailOf(text), await this.logs(req.endpoint, req.deployment), { cause: err });
     if (err instanceof AzureMlError) return err;
     return new AzureOperationFailedError(`creating deployment ${req.deployment}`, 'Failed', text, { cause: err });
   }

@@ -7,7 +7,11 @@ import { isRestError } from '@azure/core-rest-pipeline';
 export class AzureMlError extends Error {
   override name = 'AzureMlError';
   readonly nonRetryable: boolean = false;
-  constructor(message: string, readonly code?: string, options?: { cause: unknown }) {
+  constructor(
+    message: string,
+    readonly code?: string,
+    options?: { cause: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -16,8 +20,17 @@ export class AzureMlError extends Error {
 export class AzureQuotaError extends AzureMlError {
   override name = 'AzureQuotaError';
   override readonly nonRetryable = true;
-  constructor(readonly instanceType: string, readonly instanceCount: number, detail: string, options?: { cause: unknown }) {
-    super(`Azure ML has no quota for ${instanceCount} × ${instanceType}: ${detail} Ask for more quota for that VM family in the subscription, or set deployment.instanceType / instanceCount to something that fits, then deploy again.`, 'OutOfQuota', options);
+  constructor(
+    readonly instanceType: string,
+    readonly instanceCount: number,
+    detail: string,
+    options?: { cause: unknown },
+  ) {
+    super(
+      `Azure ML has no quota for ${instanceCount} × ${instanceType}: ${detail} Ask for more quota for that VM family in the subscription, or set deployment.instanceType / instanceCount to something that fits, then deploy again.`,
+      'OutOfQuota',
+      options,
+    );
   }
 }
 
@@ -25,8 +38,17 @@ export class AzureQuotaError extends AzureMlError {
 export class AzureDeploymentCrashedError extends AzureMlError {
   override name = 'AzureDeploymentCrashedError';
   override readonly nonRetryable = true;
-  constructor(readonly deployment: string, detail: string, readonly logTail: string, options?: { cause: unknown }) {
-    super(`Azure ML deployment ${deployment} did not become ready: ${detail}\nLast lines of its container log:\n${logTail || '(no log)'}\nFix the scoring script or its environment, then deploy again.`, 'ResourceNotReady', options);
+  constructor(
+    readonly deployment: string,
+    detail: string,
+    readonly logTail: string,
+    options?: { cause: unknown },
+  ) {
+    super(
+      `Azure ML deployment ${deployment} did not become ready: ${detail}\nLast lines of its container log:\n${logTail || '(no log)'}\nFix the scoring script or its environment, then deploy again.`,
+      'ResourceNotReady',
+      options,
+    );
   }
 }
 
@@ -50,7 +72,11 @@ export class AzureConflictError extends AzureMlError {
 /** 429 after the SDK's own retries: honour Retry-After. */
 export class AzureThrottledError extends AzureMlError {
   override name = 'AzureThrottledError';
-  constructor(what: string, readonly retryAfterMs: number, options?: { cause: unknown }) {
+  constructor(
+    what: string,
+    readonly retryAfterMs: number,
+    options?: { cause: unknown },
+  ) {
     super(`${what}: Azure throttled the request (429); retry after ${Math.ceil(retryAfterMs / 1000)}s.`, 'TooManyRequests', options);
   }
 }
@@ -60,7 +86,11 @@ export class AzureAuthError extends AzureMlError {
   override name = 'AzureAuthError';
   override readonly nonRetryable = true;
   constructor(detail: string, options?: { cause: unknown }) {
-    super(`Azure refused the worker's credentials: ${detail} The worker authenticates with @azure/identity's DefaultAzureCredential (AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, a managed identity, or 'az login'), or with the workspace's credential in the configuration; fix that one and retry.`, 'AuthenticationFailed', options);
+    super(
+      `Azure refused the worker's credentials: ${detail} The worker authenticates with @azure/identity's DefaultAzureCredential (AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, a managed identity, or 'az login'), or with the workspace's credential in the configuration; fix that one and retry.`,
+      'AuthenticationFailed',
+      options,
+    );
   }
 }
 
@@ -79,13 +109,18 @@ export class RolloutStepFailedError extends AzureMlError {
 /** Turn a RestError (or a credential failure) into one of the errors above. */
 export function fromAzure(what: string, err: unknown): unknown {
   if (err instanceof AzureMlError) return err;
-  if ((err as Error)?.name === 'CredentialUnavailableError' || (err as Error)?.name === 'AuthenticationError' || (err as Error)?.name === 'AggregateAuthenticationError') {
+  if (
+    (err as Error)?.name === 'CredentialUnavailableError' ||
+    (err as Error)?.name === 'AuthenticationError' ||
+    (err as Error)?.name === 'AggregateAuthenticationError'
+  ) {
     return new AzureAuthError(`${what}: ${(err as Error).message}`, { cause: err });
   }
   // A long-running operation that Azure reported Failed is not a RestError: the poller
   // rejects with "The long-running operation has failed. <Code>. <message>".
   const failedOp = /long-running operation has failed\.?\s*([A-Za-z]+)?\.?\s*([\s\S]*)/.exec((err as Error)?.message ?? '');
-  if (!isRestError(err) && failedOp) return new AzureOperationFailedError(what, failedOp[1] ?? 'Failed', failedOp[2]?.trim() || (err as Error).message, { cause: err });
+  if (!isRestError(err) && failedOp)
+    return new AzureOperationFailedError(what, failedOp[1] ?? 'Failed', failedOp[2]?.trim() || (err as Error).message, { cause: err });
   if (!isRestError(err)) return err;
   const body = errorBody(err);
   const code = body.code ?? err.code ?? String(err.statusCode ?? 'unknown');

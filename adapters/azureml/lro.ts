@@ -12,7 +12,11 @@ export interface LroOptions {
   pollIntervalMs?: number;
 }
 
-export async function runLro<T>(what: string, begin: (options: { resumeFrom?: string; updateIntervalInMs: number }) => Promise<PollerLike<PollOperationState<T>, T>>, options: LroOptions = {}): Promise<T> {
+export async function runLro<T>(
+  what: string,
+  begin: (options: { resumeFrom?: string; updateIntervalInMs: number }) => Promise<PollerLike<PollOperationState<T>, T>>,
+  options: LroOptions = {},
+): Promise<T> {
   let poller: PollerLike<PollOperationState<T>, T>;
   try {
     poller = await begin({ updateIntervalInMs: options.pollIntervalMs ?? 2000, ...(options.resumeFrom && { resumeFrom: options.resumeFrom }) });

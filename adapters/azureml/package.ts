@@ -36,7 +36,8 @@ const BATCH_SIZE = 32;
 
 const REQUIRED_MODEL_FILES = ['model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'labels.json'];
 const OPTIONAL_MODEL_FILES = ['special_tokens_map.json'];
-const PRODUCED_BY = 'An Azure ML package is built from a finished training run folder (slurm/train.py writes model.onnx, the tokenizer files and labels.json); check the run finished (DONE) and the path is its output folder.';
+const PRODUCED_BY =
+  'An Azure ML package is built from a finished training run folder (slurm/train.py writes model.onnx, the tokenizer files and labels.json); check the run finished (DONE) and the path is its output folder.';
 
 async function readModelFile(modelDir: string, name: string, required: boolean): Promise<PackageFile | null> {
   try {
@@ -48,12 +49,10 @@ async function readModelFile(modelDir: string, name: string, required: boolean):
   }
 }
 
-export async function buildDeployablePackage(
-  modelDir: string,
-  info: { model: string; version: number; maxLength?: number },
-): Promise<DeployablePackage> {
+export async function buildDeployablePackage(modelDir: string, info: { model: string; version: number; maxLength?: number }): Promise<DeployablePackage> {
   if (!info.model) throw new RangeError('buildDeployablePackage: model name is empty');
-  if (!Number.isInteger(info.version) || info.version < 1) throw new RangeError(`buildDeployablePackage: version must be a positive integer, got ${info.version}`);
+  if (!Number.isInteger(info.version) || info.version < 1)
+    throw new RangeError(`buildDeployablePackage: version must be a positive integer, got ${info.version}`);
   const files: PackageFile[] = [];
   for (const name of REQUIRED_MODEL_FILES) files.push((await readModelFile(modelDir, name, true))!);
   for (const name of OPTIONAL_MODEL_FILES) {
@@ -85,7 +84,11 @@ export async function buildDeployablePackage(
 
 function packageHash(code: PackageFile[], model: PackageFile[], condaFile: string): string {
   const h = createHash('sha256');
-  const entries = [...code.map((f) => [`code/${f.name}`, f.bytes] as const), ...model.map((f) => [`model/${f.name}`, f.bytes] as const), ['conda.yaml', Buffer.from(condaFile)] as const];
+  const entries = [
+    ...code.map((f) => [`code/${f.name}`, f.bytes] as const),
+    ...model.map((f) => [`model/${f.name}`, f.bytes] as const),
+    ['conda.yaml', Buffer.from(condaFile)] as const,
+  ];
   // Length-prefixed, so no two different packages hash the same byte stream.
   for (const [name, bytes] of entries) h.update(`${name}\0${bytes.length}\0`).update(bytes);
   return h.digest('hex');

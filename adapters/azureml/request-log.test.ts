@@ -3,12 +3,27 @@
 import { describe, expect, it } from 'vitest';
 import { hourParts, parseRequestLogLine } from './request-log';
 
-const line = { requestId: 'r1', model: 'm', version: 3, deployment: 'blue', text: 'ดีมาก', label: 'pos', probabilities: { neg: 0.1, pos: 0.9 }, at: '2026-03-04T05:06:07.890Z' };
+const line = {
+  requestId: 'r1',
+  model: 'm',
+  version: 3,
+  deployment: 'blue',
+  text: 'ดีมาก',
+  label: 'pos',
+  probabilities: { neg: 0.1, pos: 0.9 },
+  at: '2026-03-04T05:06:07.890Z',
+};
 
 describe('parseRequestLogLine', () => {
   it('turns a score.py line into a prediction record with createdAt', () => {
     expect(parseRequestLogLine(JSON.stringify(line))).toEqual({
-      model: 'm', version: 3, requestId: 'r1', text: 'ดีมาก', label: 'pos', probabilities: { neg: 0.1, pos: 0.9 }, createdAt: '2026-03-04T05:06:07.890Z',
+      model: 'm',
+      version: 3,
+      requestId: 'r1',
+      text: 'ดีมาก',
+      label: 'pos',
+      probabilities: { neg: 0.1, pos: 0.9 },
+      createdAt: '2026-03-04T05:06:07.890Z',
     });
   });
 

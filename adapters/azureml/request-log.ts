@@ -49,7 +49,13 @@ export interface ReadRequestLogOptions {
 }
 
 /** Logged predictions of `model` made at or after `since`, oldest first. */
-export async function readRequestLog(container: ContainerClient, prefix: string, model: string, since: Date, options: ReadRequestLogOptions = {}): Promise<LoggedPrediction[]> {
+export async function readRequestLog(
+  container: ContainerClient,
+  prefix: string,
+  model: string,
+  since: Date,
+  options: ReadRequestLogOptions = {},
+): Promise<LoggedPrediction[]> {
   const root = [prefix.replace(/^\/+|\/+$/g, ''), model].filter(Boolean).join('/') + '/';
   const floor = hourParts(since);
   const blobs: string[] = [];

@@ -5,19 +5,33 @@ const fields = (text: string) => parseCsv(text).map((r) => r.fields);
 
 describe('parseCsv (RFC 4180)', () => {
   it('reads plain fields, empty fields and a missing final newline', () => {
-    expect(fields('text,label\nดีมาก,pos\n,neu\na,')).toEqual([['text', 'label'], ['ดีมาก', 'pos'], ['', 'neu'], ['a', '']]);
+    expect(fields('text,label\nดีมาก,pos\n,neu\na,')).toEqual([
+      ['text', 'label'],
+      ['ดีมาก', 'pos'],
+      ['', 'neu'],
+      ['a', ''],
+    ]);
   });
 
   it('reads quoted fields with commas, doubled quotes and line breaks', () => {
     const csv = 'text,label\n"ราคา 1,200 บาท ""แพง""",neg\n"บรรทัดแรก\nบรรทัดสอง, ยังอยู่",neu\n"",q\n';
     const records = parseCsv(csv);
-    expect(records.map((r) => r.fields)).toEqual([['text', 'label'], ['ราคา 1,200 บาท "แพง"', 'neg'], ['บรรทัดแรก\nบรรทัดสอง, ยังอยู่', 'neu'], ['', 'q']]);
+    expect(records.map((r) => r.fields)).toEqual([
+      ['text', 'label'],
+      ['ราคา 1,200 บาท "แพง"', 'neg'],
+      ['บรรทัดแรก\nบรรทัดสอง, ยังอยู่', 'neu'],
+      ['', 'q'],
+    ]);
     expect(records.map((r) => r.line)).toEqual([1, 2, 3, 5]);
     expect(records[2]!.raw).toBe('"บรรทัดแรก\nบรรทัดสอง, ยังอยู่",neu');
   });
 
   it('accepts CRLF line ends, also inside quoted fields', () => {
-    expect(fields('text,label\r\n"a\r\nb",pos\r\nc,neg\r\n')).toEqual([['text', 'label'], ['a\nb', 'pos'], ['c', 'neg']]);
+    expect(fields('text,label\r\n"a\r\nb",pos\r\nc,neg\r\n')).toEqual([
+      ['text', 'label'],
+      ['a\nb', 'pos'],
+      ['c', 'neg'],
+    ]);
   });
 
   it('keeps a quote inside an unquoted field as a character', () => {

@@ -35,8 +35,10 @@ export class CsvReader {
       const c = line[i]!;
       if (this.quoted) {
         if (c !== '"') this.field += c;
-        else if (line[i + 1] === '"') { this.field += '"'; i++; }
-        else {
+        else if (line[i + 1] === '"') {
+          this.field += '"';
+          i++;
+        } else {
           this.quoted = false;
           const next = line[i + 1];
           if (next !== undefined && next !== ',') {
@@ -70,7 +72,12 @@ export class CsvReader {
 
   private finish(): CsvRecord {
     this.fields.push(this.field);
-    const record: CsvRecord = { line: this.startLine, fields: this.fields, raw: this.rawLines.join('\n'), ...(this.error !== undefined && { error: this.error }) };
+    const record: CsvRecord = {
+      line: this.startLine,
+      fields: this.fields,
+      raw: this.rawLines.join('\n'),
+      ...(this.error !== undefined && { error: this.error }),
+    };
     this.fields = [];
     this.field = '';
     this.error = undefined;

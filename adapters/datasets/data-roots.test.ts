@@ -14,14 +14,34 @@ let access: DataAccess;
 beforeAll(async () => {
   base = await realpath(await mkdtemp(path.join(tmpdir(), 'mlc-data-roots-')));
   for (const dir of ['root', 'dotdata/secrets', 'dotdata/ssh', 'dotdata/artifacts', 'dotdata/inputs']) await mkdir(path.join(base, dir), { recursive: true });
-  for (const file of ['root/ok.jsonl', 'outside.jsonl', 'dotdata/secrets/endpoint.key', 'dotdata/ssh/id_ed25519', 'dotdata/artifacts/x.jsonl', 'dotdata/inputs/in.jsonl']) await writeFile(path.join(base, file), '{}\n');
+  for (const file of [
+    'root/ok.jsonl',
+    'outside.jsonl',
+    'dotdata/secrets/endpoint.key',
+    'dotdata/ssh/id_ed25519',
+    'dotdata/artifacts/x.jsonl',
+    'dotdata/inputs/in.jsonl',
+  ])
+    await writeFile(path.join(base, file), '{}\n');
   await symlink('../outside.jsonl', path.join(base, 'root/out.jsonl'));
   await link(path.join(base, 'dotdata/ssh/id_ed25519'), path.join(base, 'root/key-link'));
-  access = { roots: [path.join(base, 'root')], secrets: [path.join(base, 'dotdata/secrets'), path.join(base, 'dotdata/ssh')], dataDir: path.join(base, 'dotdata') };
+  access = {
+    roots: [path.join(base, 'root')],
+    secrets: [path.join(base, 'dotdata/secrets'), path.join(base, 'dotdata/ssh')],
+    dataDir: path.join(base, 'dotdata'),
+  };
 });
-afterAll(async () => { await rm(base, { recursive: true, force: true }); });
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true });
+});
 
-const refusal = (file: string, a: DataAccess = access) => confineDataPath(file, a).then(() => { throw new Error(`${file} was allowed`); }, (e: unknown) => e as DataPathRefusedError);
+const refusal = (file: string, a: DataAccess = access) =>
+  confineDataPath(file, a).then(
+    () => {
+      throw new Error(`${file} was allowed`);
+    },
+    (e: unknown) => e as DataPathRefusedError,
+  );
 
 describe('confineDataPath', () => {
   it('allows a file inside a root, and one that does not exist yet (its reader says it is missing)', async () => {
@@ -40,7 +60,7 @@ describe('confineDataPath', () => {
     expect((await refusal(path.join(base, 'root/out.jsonl'))).message).toContain(`(really ${path.join(base, 'outside.jsonl')})`);
   });
 
-  it('refuses the worker\'s secrets even inside a root, hard links to them included', async () => {
+  it("refuses the worker's secrets even inside a root, hard links to them included", async () => {
     const wide = { ...access, roots: [base] };
     for (const file of ['dotdata/secrets/endpoint.key', 'dotdata/ssh/id_ed25519']) {
       expect((await refusal(path.join(base, file), wide)).message).toMatch(/among the worker's secrets/);
@@ -56,7 +76,7 @@ describe('confineDataPath', () => {
     expect((await refusal(path.join(base, 'dotdata/ssh/id_ed25519'), { ...access, roots: [path.join(base, 'dotdata')] })).message).toMatch(/secrets/);
   });
 
-  it('takes the secrets from the configuration: its folder, the SSH folder, every cluster\'s key files', () => {
+  it("takes the secrets from the configuration: its folder, the SSH folder, every cluster's key files", () => {
     const { config } = loadConfigWithSources('/repo', { USER: 'me', MLC_SLURM_KEY: '/keys/k', MLC_SLURM_KNOWN_HOSTS: '/keys/kh' });
     expect(dataAccessFrom(config)).toEqual({
       roots: ['/repo/data', '/repo/examples'],

@@ -20,11 +20,17 @@ export class DataPathRefusedError extends Error {
   override name = 'DataPathRefusedError';
   /** Retrying cannot fix it: the activity fails at once (see activities/errors.ts). */
   readonly nonRetryable = true;
-  constructor(readonly path: string, readonly realPath: string, readonly roots: string[], readonly reason: string, readonly field = 'data.path') {
+  constructor(
+    readonly path: string,
+    readonly realPath: string,
+    readonly roots: string[],
+    readonly reason: string,
+    readonly field = 'data.path',
+  ) {
     super(
       `Refused to read ${field} ${path}${realPath === path ? '' : ` (really ${realPath})`}: ${reason}. ` +
-      `Data may only come from the data roots: ${roots.join(', ')}. ` +
-      'Move the data under one of them, or add a folder holding it to dataRoots in the MLC_CONFIG file (or MLC_DATA_ROOTS; README, "Configuration").',
+        `Data may only come from the data roots: ${roots.join(', ')}. ` +
+        'Move the data under one of them, or add a folder holding it to dataRoots in the MLC_CONFIG file (or MLC_DATA_ROOTS; README, "Configuration").',
     );
   }
 }
@@ -57,7 +63,11 @@ async function realPathOf(file: string): Promise<string> {
 }
 
 /** A file's identity, to catch a hard link to a secret; undefined when it cannot be stat'ed. */
-const identity = (file: string) => stat(file).then((s) => (s.isFile() ? `${s.dev}:${s.ino}` : undefined), () => undefined);
+const identity = (file: string) =>
+  stat(file).then(
+    (s) => (s.isFile() ? `${s.dev}:${s.ino}` : undefined),
+    () => undefined,
+  );
 
 /** The secret files by identity: each one named, and those directly in each secret folder. */
 async function secretIdentities(secrets: string[]): Promise<Set<string>> {

@@ -4,7 +4,14 @@ export { CsvReader, parseCsv, type CsvRecord } from './csv';
 export { confineDataPath, dataAccessFrom, DataPathRefusedError, type DataAccess } from './data-roots';
 export { DatasetNotFoundError, detectFormat, readDataset, readDatasetRows, readLines, type DatasetFormat, type ReadOptions, type ReadResult } from './read';
 export {
-  datasetHash, preprocessDataset, sha256Hex, writeDatasetFile,
-  type DatasetFile, type PreprocessInput, type PreprocessReport, type PreprocessResult, type SourceSummary,
+  datasetHash,
+  preprocessDataset,
+  sha256Hex,
+  writeDatasetFile,
+  type DatasetFile,
+  type PreprocessInput,
+  type PreprocessReport,
+  type PreprocessResult,
+  type SourceSummary,
 } from './preprocess';
 export { DatasetError } from '../../domain/dataset';

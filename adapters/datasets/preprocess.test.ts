@@ -11,14 +11,28 @@ import { DatasetNotFoundError } from './read';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const labels = ['pos', 'neu', 'neg', 'q'];
 const data = (path: string, extra: Partial<{ format: 'jsonl' | 'csv'; textField: string; labelField: string; seed: number }> = {}) => ({
-  path, textField: 'text', labelField: 'label', validFraction: 0.1, testFraction: 0.1, seed: 42, ...extra,
+  path,
+  textField: 'text',
+  labelField: 'label',
+  validFraction: 0.1,
+  testFraction: 0.1,
+  seed: 42,
+  ...extra,
 });
 
 let dir: string;
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'mlc-pre-')); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mlc-pre-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
-const jsonl = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const jsonl = async (path: string) =>
+  (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** A small synthetic corpus, 4 labels, q rare. */
 function rows(n = 400): { text: string; label: string }[] {
@@ -46,13 +60,26 @@ describe('preprocessDataset on data/bad-rows.jsonl', () => {
     expect((await readdir(outDir)).sort()).toEqual(['quarantine.jsonl', 'report.json', 'test.jsonl', 'train.jsonl', 'valid.jsonl']);
     const quarantine = await jsonl(join(outDir, 'quarantine.jsonl'));
     expect(quarantine.map((q) => [q.line, q.reason])).toEqual([
-      [6, 'malformed'], [7, 'malformed'], [8, 'malformed'], [9, 'empty_text'], [10, 'empty_text'], [11, 'unknown_label'], [12, 'unknown_label'],
-      [13, 'missing_field'], [14, 'missing_field'], [15, 'missing_field'], [19, 'conflicting_label'], [20, 'conflicting_label'], [22, 'malformed'],
+      [6, 'malformed'],
+      [7, 'malformed'],
+      [8, 'malformed'],
+      [9, 'empty_text'],
+      [10, 'empty_text'],
+      [11, 'unknown_label'],
+      [12, 'unknown_label'],
+      [13, 'missing_field'],
+      [14, 'missing_field'],
+      [15, 'missing_field'],
+      [19, 'conflicting_label'],
+      [20, 'conflicting_label'],
+      [22, 'malformed'],
     ]);
     expect(quarantine[0]).toMatchObject({ source: 'data/bad-rows.jsonl', raw: '{"text": "ส่งของช้ามาก ไม่ประทับใจเลย", "label": "neg"' });
 
     const kept = (await Promise.all(['train', 'valid', 'test'].map((s) => jsonl(join(outDir, `${s}.jsonl`))))).flat();
-    expect(kept.map((k) => k.text).sort()).toEqual(['ชอบมาก', 'ราคาเท่าไหร่ ครับ', 'ร้านเปิดกี่โมงคะ', 'วันนี้ฝนตกทั้งวัน', 'ส่งของช้ามาก ไม่ประทับใจเลย', 'อยู่ที่ไหนคะ', 'อร่อยมากค่ะ ร้านนี้ต้องมาอีก'].sort());
+    expect(kept.map((k) => k.text).sort()).toEqual(
+      ['ชอบมาก', 'ราคาเท่าไหร่ ครับ', 'ร้านเปิดกี่โมงคะ', 'วันนี้ฝนตกทั้งวัน', 'ส่งของช้ามาก ไม่ประทับใจเลย', 'อยู่ที่ไหนคะ', 'อร่อยมากค่ะ ร้านนี้ต้องมาอีก'].sort(),
+    );
     expect(kept.find((k) => k.text === 'อยู่ที่ไหนคะ')).toEqual({ text: 'อยู่ที่ไหนคะ', label: 'q' }); // NFC, with its duplicate removed
     const report = JSON.parse(await readFile(join(outDir, 'report.json'), 'utf8'));
     expect(report).toEqual(res.report);
@@ -94,7 +121,11 @@ describe('preprocessDataset', () => {
     const p = join(dir, 'c.csv');
     const body = rows(60).map((r, i) => (i === 1 ? `"${r.text}, มีจุลภาค\nและขึ้นบรรทัด ""คำพูด""",${r.label}` : `${r.text},${r.label}`));
     await writeFile(p, `message,sentiment\r\n${body.join('\r\n')}\r\n`);
-    const res = await preprocessDataset({ spec: { labels, data: data('c.csv', { textField: 'message', labelField: 'sentiment' }) }, specDir: dir, outDir: join(dir, 'csv') });
+    const res = await preprocessDataset({
+      spec: { labels, data: data('c.csv', { textField: 'message', labelField: 'sentiment' }) },
+      specDir: dir,
+      outDir: join(dir, 'csv'),
+    });
     expect(res.report.kept).toBe(60);
     const all = (await Promise.all(['train', 'valid', 'test'].map((s) => jsonl(join(dir, 'csv', `${s}.jsonl`))))).flat();
     expect(all.map((r) => r.text)).toContain('ข้อความที่ 1, มีจุลภาค และขึ้นบรรทัด "คำพูด"');
@@ -103,11 +134,16 @@ describe('preprocessDataset', () => {
   it('adds feedback files: new rows kept, repeats counted, contradictions quarantined', async () => {
     const p = await corpusFile('orig.jsonl');
     const fb = join(dir, 'feedback.jsonl');
-    await writeFile(fb, [
-      { text: 'ใหม่จาก production', label: 'neg' },
-      { text: 'ข้อความที่ 1', label: 'neu' }, // same as original row 1 (neu): a duplicate
-      { text: 'ข้อความที่ 2', label: 'pos' }, // original says neg: conflicting
-    ].map((r) => JSON.stringify(r)).join('\n'));
+    await writeFile(
+      fb,
+      [
+        { text: 'ใหม่จาก production', label: 'neg' },
+        { text: 'ข้อความที่ 1', label: 'neu' }, // same as original row 1 (neu): a duplicate
+        { text: 'ข้อความที่ 2', label: 'pos' }, // original says neg: conflicting
+      ]
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    );
     const res = await preprocessDataset({ spec: { labels, data: data(p, { textField: 'text' }) }, specDir: dir, outDir: join(dir, 'fb'), extraFiles: [fb] });
     expect(res.report.sources.map((s) => s.records)).toEqual([400, 3]);
     expect(res.report.input).toBe(403);
@@ -120,15 +156,28 @@ describe('preprocessDataset', () => {
 
   it('maps feedback {text, label} onto the spec field names', async () => {
     const p = join(dir, 'named.jsonl');
-    await writeFile(p, rows(40).map((r) => JSON.stringify({ message: r.text, sentiment: r.label })).join('\n'));
+    await writeFile(
+      p,
+      rows(40)
+        .map((r) => JSON.stringify({ message: r.text, sentiment: r.label }))
+        .join('\n'),
+    );
     const fb = join(dir, 'named-fb.jsonl');
     await writeFile(fb, JSON.stringify({ text: 'feedback row', label: 'q' }) + '\n');
-    const res = await preprocessDataset({ spec: { labels, data: data(p, { textField: 'message', labelField: 'sentiment' }) }, specDir: dir, outDir: join(dir, 'named'), extraFiles: [fb] });
+    const res = await preprocessDataset({
+      spec: { labels, data: data(p, { textField: 'message', labelField: 'sentiment' }) },
+      specDir: dir,
+      outDir: join(dir, 'named'),
+      extraFiles: [fb],
+    });
     expect(res.report.kept).toBe(41);
   });
 
   it('fails with DatasetError naming the label that has no rows, after writing the quarantine', async () => {
-    const p = await corpusFile('noq.jsonl', rows().map((r) => (r.label === 'q' ? { ...r, label: 'question' } : r)));
+    const p = await corpusFile(
+      'noq.jsonl',
+      rows().map((r) => (r.label === 'q' ? { ...r, label: 'question' } : r)),
+    );
     const outDir = join(dir, 'noq');
     const err = await preprocessDataset({ spec: { labels, data: data(p) }, specDir: dir, outDir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasetError);
@@ -140,13 +189,17 @@ describe('preprocessDataset', () => {
 
   it('fails with DatasetError when every row is quarantined (wrong textField)', async () => {
     const p = await corpusFile('all-bad.jsonl');
-    const err = await preprocessDataset({ spec: { labels, data: data(p, { textField: 'message' }) }, specDir: dir, outDir: join(dir, 'all-bad') }).catch((e: unknown) => e);
+    const err = await preprocessDataset({ spec: { labels, data: data(p, { textField: 'message' }) }, specDir: dir, outDir: join(dir, 'all-bad') }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DatasetError);
     expect((err as Error).message).toMatch(/all 400 input rows[\s\S]*data\.textField \("message"\)/);
   });
 
   it('reports a missing file against data.path, resolved from the spec folder', async () => {
-    const err = await preprocessDataset({ spec: { labels, data: data('missing/train.jsonl') }, specDir: dir, outDir: join(dir, 'nf') }).catch((e: unknown) => e);
+    const err = await preprocessDataset({ spec: { labels, data: data('missing/train.jsonl') }, specDir: dir, outDir: join(dir, 'nf') }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DatasetNotFoundError);
     expect((err as DatasetNotFoundError).path).toBe(join(dir, 'missing/train.jsonl'));
     expect((err as Error).message).toMatch(/Check data\.path/);

@@ -5,8 +5,17 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import {
-  assertTrainable, canonicalDataset, cleanRows, dataReport, splitNames, stratifiedSplit, toJsonl,
-  type DataReport, type RawRow, type SplitName, type Splits,
+  assertTrainable,
+  canonicalDataset,
+  cleanRows,
+  dataReport,
+  splitNames,
+  stratifiedSplit,
+  toJsonl,
+  type DataReport,
+  type RawRow,
+  type SplitName,
+  type Splits,
 } from '../../domain/dataset';
 import type { ModelSpec } from '../../domain/spec';
 import { confineDataPath, type DataAccess } from './data-roots';
@@ -123,7 +132,10 @@ export async function preprocessDataset(input: PreprocessInput): Promise<Preproc
   const written = {} as Record<SplitName, DatasetFile>;
   for (const name of splitNames) {
     const rows = splits[name];
-    written[name] = { ...(await writeDatasetFile(join(outDir, `${name}.jsonl`), toJsonl(rows.map(({ text, label }) => ({ text, label }))))), rows: rows.length };
+    written[name] = {
+      ...(await writeDatasetFile(join(outDir, `${name}.jsonl`), toJsonl(rows.map(({ text, label }) => ({ text, label }))))),
+      rows: rows.length,
+    };
   }
   // report.json last: its presence means the folder is complete.
   const reportFile = await writeDatasetFile(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');

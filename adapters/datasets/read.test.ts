@@ -6,8 +6,12 @@ import { DatasetError } from '../../domain/dataset';
 import { DatasetNotFoundError, readDataset, readDatasetRows, readLines } from './read';
 
 let dir: string;
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'mlc-read-')); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mlc-read-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 async function file(name: string, content: string | Buffer): Promise<string> {
   const p = join(dir, name);
@@ -30,16 +34,25 @@ describe('readDataset (JSONL)', () => {
   });
 
   it('skips a UTF-8 BOM and strips CR from CRLF files', async () => {
-    const p = await file('bom.jsonl', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"text":"a","label":"pos"}\r\n{"text":"b","label":"neg"}\r\n')]));
+    const p = await file(
+      'bom.jsonl',
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"text":"a","label":"pos"}\r\n{"text":"b","label":"neg"}\r\n')]),
+    );
     const { rows } = await readDataset(p);
-    expect(rows.map((r) => r.record)).toEqual([{ text: 'a', label: 'pos' }, { text: 'b', label: 'neg' }]);
+    expect(rows.map((r) => r.record)).toEqual([
+      { text: 'a', label: 'pos' },
+      { text: 'b', label: 'neg' },
+    ]);
   });
 
   it('reads UTF-16 files that carry a BOM', async () => {
     const text = '{"text":"สวัสดี","label":"neu"}\r\n{"text":"x","label":"q"}\n';
     const p = await file('u16.jsonl', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
     const { rows } = await readDataset(p);
-    expect(rows.map((r) => r.record)).toEqual([{ text: 'สวัสดี', label: 'neu' }, { text: 'x', label: 'q' }]);
+    expect(rows.map((r) => r.record)).toEqual([
+      { text: 'สวัสดี', label: 'neu' },
+      { text: 'x', label: 'q' },
+    ]);
   });
 
   it('marks a line that is not UTF-8 (here TIS-620 Thai) without losing the others', async () => {
@@ -101,7 +114,10 @@ describe('readDataset (CSV)', () => {
     const p = await file('open.csv', 'text,label\nok,pos\n"never closed,neg\nmore text\n');
     const rows = [];
     for await (const r of readDatasetRows(p)) rows.push(r);
-    expect(rows.map((r) => [r.line, r.parseError])).toEqual([[2, undefined], [3, 'a quoted field opened on line 3 is never closed']]);
+    expect(rows.map((r) => [r.line, r.parseError])).toEqual([
+      [2, undefined],
+      [3, 'a quoted field opened on line 3 is never closed'],
+    ]);
   });
 
   it('refuses a header that names a column twice', async () => {

@@ -11,7 +11,11 @@ export type DatasetFormat = 'jsonl' | 'csv';
 
 export class DatasetNotFoundError extends DatasetError {
   override name = 'DatasetNotFoundError';
-  constructor(readonly path: string, readonly field = 'data.path', options?: { cause?: unknown }) {
+  constructor(
+    readonly path: string,
+    readonly field = 'data.path',
+    options?: { cause?: unknown },
+  ) {
     super(`Dataset file not found: ${path}`, `Check ${field} in the spec; a relative path is resolved against the spec file's folder.`, options);
   }
 }
@@ -88,7 +92,10 @@ export function detectFormat(path: string, format?: DatasetFormat): DatasetForma
   const ext = extname(path).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
   if (ext === '.csv') return 'csv';
-  throw new DatasetError(`Cannot tell the format of ${path} from its extension "${ext}".`, 'Set data.format to "jsonl" or "csv" in the spec, or rename the file to .jsonl or .csv.');
+  throw new DatasetError(
+    `Cannot tell the format of ${path} from its extension "${ext}".`,
+    'Set data.format to "jsonl" or "csv" in the spec, or rename the file to .jsonl or .csv.',
+  );
 }
 
 function jsonlRow(line: Line, source: string | undefined): RawRow {
@@ -127,7 +134,9 @@ export async function* readDatasetRows(path: string, options: ReadOptions = {}):
     if (e instanceof DatasetError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DatasetNotFoundError(path, 'data.path', { cause: e });
-    throw new DatasetError(`Cannot read dataset ${path} (${code ?? (e as Error).message}).`, 'Check data.path in the spec and the file\'s permissions.', { cause: e });
+    throw new DatasetError(`Cannot read dataset ${path} (${code ?? (e as Error).message}).`, "Check data.path in the spec and the file's permissions.", {
+      cause: e,
+    });
   }
 
   if (format === 'jsonl') {
@@ -153,7 +162,10 @@ export async function* readDatasetRows(path: string, options: ReadOptions = {}):
       header = rec.fields.map((f) => f.trim());
       const dup = header.find((h, i) => header!.indexOf(h) !== i);
       if (rec.error || dup !== undefined) {
-        throw new DatasetError(`The CSV header of ${path} is unusable: ${rec.error ?? `column "${dup}" appears twice`}.`, 'The first line must name each column once, e.g. text,label.');
+        throw new DatasetError(
+          `The CSV header of ${path} is unusable: ${rec.error ?? `column "${dup}" appears twice`}.`,
+          'The first line must name each column once, e.g. text,label.',
+        );
       }
       return undefined;
     }

@@ -88,8 +88,7 @@ export class InvalidFeedbackError extends Error {
 }
 
 // "connect ECONNREFUSED ..." already says its code; "database x does not exist" does not.
-const withCode = (message: string, code: string | undefined) =>
-  code && !message.includes(code) ? `${message} (${code})` : message;
+const withCode = (message: string, code: string | undefined) => (code && !message.includes(code) ? `${message} (${code})` : message);
 
 /** drizzle wraps driver errors in "Failed query: ..."; the driver's error is the useful one. */
 function driverError(error: unknown): unknown {

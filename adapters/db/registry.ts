@@ -34,10 +34,7 @@ export class DrizzleRegistry implements Registry {
 
   async ensureModel(name: string, spec: Record<string, unknown>): Promise<void> {
     // The latest spec wins: a creator may edit the spec between generations.
-    await this.db
-      .insert(t.models)
-      .values({ name, spec })
-      .onConflictDoUpdate({ target: t.models.name, set: { spec } });
+    await this.db.insert(t.models).values({ name, spec }).onConflictDoUpdate({ target: t.models.name, set: { spec } });
   }
 
   async recordDatasetVersion(r: DatasetVersionRecord): Promise<void> {
@@ -145,11 +142,7 @@ export class DrizzleRegistry implements Registry {
   }
 
   async listDecisions(model: string) {
-    const rows = await this.db
-      .select()
-      .from(t.decisions)
-      .where(eq(t.decisions.model, model))
-      .orderBy(asc(t.decisions.decidedAt), asc(t.decisions.id));
+    const rows = await this.db.select().from(t.decisions).where(eq(t.decisions.model, model)).orderBy(asc(t.decisions.decidedAt), asc(t.decisions.id));
     return rows.map((row) => ({
       id: row.id,
       decisionKey: row.decisionKey,
@@ -222,7 +215,10 @@ export class DrizzleRegistry implements Registry {
       .orderBy(asc(t.feedback.createdAt), asc(t.feedback.id));
     // Absent rather than null, so a text-only row reads back as it was given.
     return rows.map(({ model: m, text, requestId, label, source, createdAt }) => ({
-      model: m, label, source, createdAt: iso(createdAt),
+      model: m,
+      label,
+      source,
+      createdAt: iso(createdAt),
       ...(requestId !== null ? { requestId, ...(text !== null && { text }) } : { text: text ?? '' }),
     }));
   }

@@ -4,19 +4,7 @@
 // twice after a crash inserts once. Each table also has a serial id, which breaks ties
 // between rows created in the same microsecond when we order by time.
 import { sql } from 'drizzle-orm';
-import {
-  bigserial,
-  boolean,
-  index,
-  integer,
-  jsonb,
-  pgTable,
-  serial,
-  text,
-  timestamp,
-  unique,
-  uniqueIndex,
-} from 'drizzle-orm/pg-core';
+import { bigserial, boolean, index, integer, jsonb, pgTable, serial, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
 
 type Json = Record<string, unknown>;
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -153,7 +141,11 @@ export const feedback = pgTable(
   (t) => [
     index('feedback_model_created_at_idx').on(t.model, t.createdAt),
     uniqueIndex('feedback_model_source_label_request_text_unique').on(
-      t.model, t.source, t.label, sql`coalesce(${t.requestId}, '')`, sql`md5(coalesce(${t.text}, ''))`,
+      t.model,
+      t.source,
+      t.label,
+      sql`coalesce(${t.requestId}, '')`,
+      sql`md5(coalesce(${t.text}, ''))`,
     ),
   ],
 );

@@ -18,7 +18,11 @@ function controlledLoader() {
     loads.push(dir);
     const gate = gates.get(dir);
     if (gate) await gate.promise;
-    const scorer: Scorer = { labels: ['a', 'b'], predict: async (t) => t.map(() => ({ label: 'a', probabilities: { a: 1, b: 0 } })), close: async () => void closed.push(dir) };
+    const scorer: Scorer = {
+      labels: ['a', 'b'],
+      predict: async (t) => t.map(() => ({ label: 'a', probabilities: { a: 1, b: 0 } })),
+      close: async () => void closed.push(dir),
+    };
     return scorer;
   };
   return { load, gates, closed, loads };

@@ -96,7 +96,10 @@ export class ScorerPool {
 
   /** What is loaded and current, for /health. */
   loaded(): Deployment[] {
-    return [...this.current.values()].map((k) => this.entries.get(k)).filter((e): e is Entry => !!e && e.loaded).map((e) => e.deployment);
+    return [...this.current.values()]
+      .map((k) => this.entries.get(k))
+      .filter((e): e is Entry => !!e && e.loaded)
+      .map((e) => e.deployment);
   }
 
   /** Closes every scorer once its leases end; new acquires fail. */

@@ -6,7 +6,11 @@ import { join } from 'node:path';
 
 export class EndpointKeyError extends Error {
   override name = 'EndpointKeyError';
-  constructor(message: string, readonly path: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -30,7 +34,10 @@ export async function loadEndpointKey(secretsDir: string, env: Record<string, st
 
   const info = await stat(path);
   if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
-    throw new EndpointKeyError(`${path} is readable by other users (mode ${(info.mode & 0o777).toString(8)}); run \`chmod 600 ${path}\` or set MLC_ENDPOINT_KEY`, path);
+    throw new EndpointKeyError(
+      `${path} is readable by other users (mode ${(info.mode & 0o777).toString(8)}); run \`chmod 600 ${path}\` or set MLC_ENDPOINT_KEY`,
+      path,
+    );
   }
   const key = (await readFile(path, 'utf8')).trim();
   if (!key) throw new EndpointKeyError(`${path} is empty; delete it to have a new key created, or set MLC_ENDPOINT_KEY`, path);

@@ -29,7 +29,9 @@ function fakes() {
       async predict(texts) {
         state.scored.push(...texts);
         if (state.hold) await state.hold;
-        return texts.map((t) => (t.includes('good') ? { label: 'pos', probabilities: { neg: 0.1, pos: 0.9 } } : { label: 'neg', probabilities: { neg: 0.8, pos: 0.2 } }));
+        return texts.map((t) =>
+          t.includes('good') ? { label: 'pos', probabilities: { neg: 0.1, pos: 0.9 } } : { label: 'neg', probabilities: { neg: 0.8, pos: 0.2 } },
+        );
       },
       close: async () => void state.closed.push(dir),
     };
@@ -100,7 +102,11 @@ describe('local endpoint (fake scorer)', () => {
     const res = await post('/score', { texts: ['good food', 'meh'] });
     expect(res.status).toBe(200);
     const body = await j(res);
-    expect(body).toMatchObject({ model: 'thai-sentiment', version: 1, predictions: [{ label: 'pos', probabilities: { neg: 0.1, pos: 0.9 } }, { label: 'neg' }] });
+    expect(body).toMatchObject({
+      model: 'thai-sentiment',
+      version: 1,
+      predictions: [{ label: 'pos', probabilities: { neg: 0.1, pos: 0.9 } }, { label: 'neg' }],
+    });
     expect(res.headers.get('x-request-id')).toBe(body.requestId);
     expect(f.state.logged).toEqual([
       { model: 'thai-sentiment', version: 1, requestId: body.requestId, text: 'good food', label: 'pos', probabilities: { neg: 0.1, pos: 0.9 } },
@@ -201,19 +207,35 @@ describe('local endpoint (fake scorer)', () => {
     expect(old.version).toBe(1);
     await new Promise((r) => setTimeout(r, 20));
     expect(f.state.closed).toEqual(['/m/v1']);
-    expect(f.state.logged.map((r) => [r.text, r.version])).toEqual([['warm up', 1], ['good new', 2], ['good old', 1]]);
+    expect(f.state.logged.map((r) => [r.text, r.version])).toEqual([
+      ['warm up', 1],
+      ['good new', 2],
+      ['good old', 1],
+    ]);
     expect((await j(await fetch(`${ep.url}/health`))).models).toEqual([{ model: 'thai-sentiment', version: 2, sha256: 'bb' }]);
   });
 
   it('accepts feedback with labels the model knows, naming a bad one', async () => {
-    const ok = await post('/feedback', { model: 'thai-sentiment', items: [{ text: 'good', label: 'pos' }, { text: 'bad', label: 'neg' }] });
+    const ok = await post('/feedback', {
+      model: 'thai-sentiment',
+      items: [
+        { text: 'good', label: 'pos' },
+        { text: 'bad', label: 'neg' },
+      ],
+    });
     expect(ok.status).toBe(200);
     expect(await j(ok)).toEqual({ accepted: 2 });
     expect(f.state.feedback).toEqual([
       { model: 'thai-sentiment', text: 'good', label: 'pos', source: 'endpoint' },
       { model: 'thai-sentiment', text: 'bad', label: 'neg', source: 'endpoint' },
     ]);
-    const bad = await post('/feedback', { model: 'thai-sentiment', items: [{ text: 'a', label: 'pos' }, { text: 'b', label: 'angry' }] });
+    const bad = await post('/feedback', {
+      model: 'thai-sentiment',
+      items: [
+        { text: 'a', label: 'pos' },
+        { text: 'b', label: 'angry' },
+      ],
+    });
     expect(bad.status).toBe(400);
     expect((await j(bad)).issues).toEqual([{ path: 'items.1.label', message: '"angry" is not one of the model\'s labels: neg, pos' }]);
     expect((await post('/feedback', { model: 'thai-sentiment', items: [{ text: 'a' }] })).status).toBe(400);
@@ -223,18 +245,30 @@ describe('local endpoint (fake scorer)', () => {
 
   it('accepts feedback by request id, text optional, and names a row that has neither', async () => {
     const served = await j(await post('/score', { texts: ['good one'] }));
-    const ok = await post('/feedback', { model: 'thai-sentiment', items: [{ requestId: served.requestId, label: 'neg' }, { requestId: 'r-batch', text: 'a copy', label: 'pos' }, { requestId: 'r-blank', text: ' ', label: 'pos' }] });
+    const ok = await post('/feedback', {
+      model: 'thai-sentiment',
+      items: [
+        { requestId: served.requestId, label: 'neg' },
+        { requestId: 'r-batch', text: 'a copy', label: 'pos' },
+        { requestId: 'r-blank', text: ' ', label: 'pos' },
+      ],
+    });
     expect(ok.status).toBe(200);
     expect(f.state.feedback).toEqual([
       { model: 'thai-sentiment', requestId: served.requestId, label: 'neg', source: 'endpoint' },
       { model: 'thai-sentiment', requestId: 'r-batch', text: 'a copy', label: 'pos', source: 'endpoint' },
       { model: 'thai-sentiment', requestId: 'r-blank', label: 'pos', source: 'endpoint' }, // a blank text is no text
     ]);
-    const bad = await post('/feedback', { model: 'thai-sentiment', items: [{ text: 'ok', label: 'pos' }, { label: 'pos' }, { text: '  ', label: 'neg' }, { requestId: '', label: 'neg' }] });
+    const bad = await post('/feedback', {
+      model: 'thai-sentiment',
+      items: [{ text: 'ok', label: 'pos' }, { label: 'pos' }, { text: '  ', label: 'neg' }, { requestId: '', label: 'neg' }],
+    });
     expect(bad.status).toBe(400);
     const body = await j(bad);
     expect(body.issues.map((i: { path: string }) => i.path)).toEqual(['items.1', 'items.2', 'items.3.requestId']);
-    expect(body.error).toMatch(/items\.1: names nothing to judge: give "text" \(the text that was scored\), "requestId" \(the requestId its \/score answer returned\), or both/);
+    expect(body.error).toMatch(
+      /items\.1: names nothing to judge: give "text" \(the text that was scored\), "requestId" \(the requestId its \/score answer returned\), or both/,
+    );
     expect(f.state.feedback).toHaveLength(3);
   });
 

@@ -58,7 +58,12 @@ export interface Endpoint {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly extra: Record<string, unknown> = {}, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -82,7 +87,8 @@ function authorized(req: IncomingMessage, expected: Buffer): boolean {
 
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > MAX_BODY_BYTES) throw new HttpError(413, `request body is ${declared} bytes; the limit is ${MAX_BODY_BYTES} (1 MiB): send fewer texts per request`);
+  if (declared > MAX_BODY_BYTES)
+    throw new HttpError(413, `request body is ${declared} bytes; the limit is ${MAX_BODY_BYTES} (1 MiB): send fewer texts per request`);
   // Events, not for-await: leaving a for-await early destroys the socket, and the client would
   // see a reset instead of the 413. Past the limit we stop keeping bytes but read to the end.
   const raw = await new Promise<string>((resolve, reject) => {
@@ -128,7 +134,10 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
     }
     if (!deployment) {
       if (model) pool.retire(model); // undeployed: unload it rather than keep it warm forever
-      throw new HttpError(404, model ? `no version of model "${model}" is deployed here` : 'no model is deployed here; deploy one (mlc deploy) or name one with "model"');
+      throw new HttpError(
+        404,
+        model ? `no version of model "${model}" is deployed here` : 'no model is deployed here; deploy one (mlc deploy) or name one with "model"',
+      );
     }
     return deployment;
   }
@@ -138,7 +147,12 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
     try {
       lease = await pool.acquire(deployment);
     } catch (e) {
-      throw new HttpError(503, `model ${deployment.model} v${deployment.version} could not be loaded from ${deployment.modelDir}: ${(e as Error).message}`, {}, { 'retry-after': '30' });
+      throw new HttpError(
+        503,
+        `model ${deployment.model} v${deployment.version} could not be loaded from ${deployment.modelDir}: ${(e as Error).message}`,
+        {},
+        { 'retry-after': '30' },
+      );
     }
     try {
       return await use(lease);
@@ -159,7 +173,12 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
         throw new HttpError(500, `scoring failed with model ${served.model} v${served.version}: ${(e as Error).message}`);
       }
       const records: PredictionRecord[] = predictions.map((p, i) => ({
-        model: served.model, version: served.version, requestId, text: body.texts[i]!, label: p.label, probabilities: p.probabilities,
+        model: served.model,
+        version: served.version,
+        requestId,
+        text: body.texts[i]!,
+        label: p.label,
+        probabilities: p.probabilities,
       }));
       try {
         await options.logPredictions(records);
@@ -167,7 +186,12 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
         // Monitoring is built on these rows; an answer we could not record is not given.
         throw new HttpError(503, `predictions could not be logged, so none are returned: ${(e as Error).message}`, {}, { 'retry-after': '5' });
       }
-      return { model: served.model, version: served.version, requestId, predictions: predictions.map((p) => ({ label: p.label, probabilities: p.probabilities })) };
+      return {
+        model: served.model,
+        version: served.version,
+        requestId,
+        predictions: predictions.map((p) => ({ label: p.label, probabilities: p.probabilities })),
+      };
     });
   }
 
@@ -175,11 +199,16 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
     const body = parse(feedbackRequestSchema, await readJsonBody(req));
     const deployment = await deploymentFor(body.model);
     const labels = await withScorer(deployment, async ({ scorer }) => scorer.labels);
-    const issues = body.items.flatMap((item, i) => (labels.includes(item.label) ? [] : [{ path: `items.${i}.label`, message: `"${item.label}" is not one of the model's labels: ${labels.join(', ')}` }]));
+    const issues = body.items.flatMap((item, i) =>
+      labels.includes(item.label) ? [] : [{ path: `items.${i}.label`, message: `"${item.label}" is not one of the model's labels: ${labels.join(', ')}` }],
+    );
     if (issues.length) throw new HttpError(400, `invalid request body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
     const source = body.source ?? 'endpoint';
-    const accepted = await options.addFeedback(body.items.map(({ text: t, requestId, label }): FeedbackRecord =>
-      requestId ? { model: body.model, requestId, ...(t?.trim() ? { text: t } : {}), label, source } : { model: body.model, text: t!, label, source }));
+    const accepted = await options.addFeedback(
+      body.items.map(({ text: t, requestId, label }): FeedbackRecord =>
+        requestId ? { model: body.model, requestId, ...(t?.trim() ? { text: t } : {}), label, source } : { model: body.model, text: t!, label, source },
+      ),
+    );
     return { accepted };
   }
 
@@ -207,7 +236,12 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
       if (!route) throw new HttpError(404, `no route ${req.method} ${path}; routes: GET /health, POST /score, POST /feedback`);
       if (req.method !== route.method) throw new HttpError(405, `${path} takes ${route.method}`, {}, { allow: route.method });
       if (route.auth && !authorized(req, expectedKey)) {
-        throw new HttpError(401, 'missing or wrong API key: send "Authorization: Bearer <key>" (the key is MLC_ENDPOINT_KEY or .data/secrets/endpoint.key)', {}, { 'www-authenticate': 'Bearer' });
+        throw new HttpError(
+          401,
+          'missing or wrong API key: send "Authorization: Bearer <key>" (the key is MLC_ENDPOINT_KEY or .data/secrets/endpoint.key)',
+          {},
+          { 'www-authenticate': 'Bearer' },
+        );
       }
       send(res, 200, await route.handle(req, requestId), { 'x-request-id': requestId });
     } catch (e) {

@@ -21,7 +21,13 @@ describe('special tokens and truncation', () => {
 
 describe('padBatch', () => {
   it('right-pads to the longest row with the pad id and masks the padding', () => {
-    const b = padBatch([[0, 5, 6, 2], [0, 7, 2]], 1);
+    const b = padBatch(
+      [
+        [0, 5, 6, 2],
+        [0, 7, 2],
+      ],
+      1,
+    );
     expect(b).toMatchObject({ batch: 2, width: 4 });
     expect([...b.inputIds]).toEqual([0n, 5n, 6n, 2n, 0n, 7n, 2n, 1n]);
     expect([...b.attentionMask]).toEqual([1n, 1n, 1n, 1n, 1n, 1n, 1n, 0n]);

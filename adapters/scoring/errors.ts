@@ -3,7 +3,11 @@
 
 export class ScoringError extends Error {
   override name = 'ScoringError';
-  constructor(message: string, readonly modelDir: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly modelDir: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -13,7 +17,12 @@ export class ModelFileMissingError extends ScoringError {
   override name = 'ModelFileMissingError';
   /** Retrying cannot fix it: the activity fails at once (see activities/errors.ts). */
   readonly nonRetryable = true;
-  constructor(modelDir: string, readonly file: string, producedBy: string, options?: { cause?: unknown }) {
+  constructor(
+    modelDir: string,
+    readonly file: string,
+    producedBy: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${file} not found in ${modelDir}. ${producedBy}`, modelDir, options);
   }
 }
@@ -23,7 +32,12 @@ export class ModelFormatError extends ScoringError {
   override name = 'ModelFormatError';
   /** Retrying cannot fix it: the activity fails at once (see activities/errors.ts). */
   readonly nonRetryable = true;
-  constructor(modelDir: string, readonly file: string, problem: string, options?: { cause?: unknown }) {
+  constructor(
+    modelDir: string,
+    readonly file: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${file} in ${modelDir}: ${problem}`, modelDir, options);
   }
 }

@@ -24,7 +24,12 @@ describe('loadScorer on a broken folder', () => {
   });
 
   it('refuses labels.json that is not a list of unique labels', async () => {
-    for (const [content, problem] of [['{"a": 1}', /JSON array/], ['["pos"]', /at least two/], ['["a", "a"]', /unique/], ['["a", ', /not valid JSON/]] as const) {
+    for (const [content, problem] of [
+      ['{"a": 1}', /JSON array/],
+      ['["pos"]', /at least two/],
+      ['["a", "a"]', /unique/],
+      ['["a", ', /not valid JSON/],
+    ] as const) {
       await writeFile(join(dir, 'labels.json'), content);
       await expect(readLabels(dir)).rejects.toThrow(ModelFormatError);
       await expect(readLabels(dir)).rejects.toThrow(problem);

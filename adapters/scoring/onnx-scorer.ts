@@ -14,7 +14,8 @@ import type { LoadScorer, Prediction, Scorer } from './port';
 transformers.env.allowRemoteModels = false;
 transformers.env.allowLocalModels = true;
 
-const PRODUCED_BY = 'Run slurm/train.py (.venv/bin/python slurm/train.py --config CONFIG.json --data-dir DATA_DIR --out-dir OUT_DIR); it writes model.onnx, labels.json and the tokenizer files into OUT_DIR.';
+const PRODUCED_BY =
+  'Run slurm/train.py (.venv/bin/python slurm/train.py --config CONFIG.json --data-dir DATA_DIR --out-dir OUT_DIR); it writes model.onnx, labels.json and the tokenizer files into OUT_DIR.';
 const DEFAULT_MAX_LENGTH = 64;
 const DEFAULT_BATCH_SIZE = 32;
 // Hugging Face writes a huge sentinel (1e30) for "no limit"; anything above this is not a real one.
@@ -74,15 +75,21 @@ function tokenizerClass(config: Record<string, unknown>): TokenizerClass {
 export async function loadEncoder(modelDir: string, options: { maxLength?: number } = {}): Promise<TokenEncoder> {
   const json = await readJson(modelDir, 'tokenizer.json');
   const config = await readJson(modelDir, 'tokenizer_config.json');
-  if (typeof json !== 'object' || json === null || !('model' in json)) throw new ModelFormatError(modelDir, 'tokenizer.json', 'is not a Hugging Face tokenizers file (no "model")');
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new ModelFormatError(modelDir, 'tokenizer_config.json', 'must be a JSON object');
+  if (typeof json !== 'object' || json === null || !('model' in json))
+    throw new ModelFormatError(modelDir, 'tokenizer.json', 'is not a Hugging Face tokenizers file (no "model")');
+  if (typeof config !== 'object' || config === null || Array.isArray(config))
+    throw new ModelFormatError(modelDir, 'tokenizer_config.json', 'must be a JSON object');
   const cfg = config as Record<string, unknown>;
 
-  const saved = typeof cfg.model_max_length === 'number' && Number.isInteger(cfg.model_max_length) && cfg.model_max_length <= MAX_SANE_LENGTH ? cfg.model_max_length : null;
+  const saved =
+    typeof cfg.model_max_length === 'number' && Number.isInteger(cfg.model_max_length) && cfg.model_max_length <= MAX_SANE_LENGTH ? cfg.model_max_length : null;
   const maxLength = options.maxLength ?? saved ?? DEFAULT_MAX_LENGTH;
   if (!Number.isInteger(maxLength) || maxLength < 2) throw new ScoringError(`maxLength must be an integer ≥ 2, got ${maxLength}`, modelDir);
   if (saved !== null && maxLength > saved) {
-    throw new ScoringError(`maxLength ${maxLength} exceeds the ${saved} tokens this model was trained for (tokenizer_config.json model_max_length); use at most ${saved}`, modelDir);
+    throw new ScoringError(
+      `maxLength ${maxLength} exceeds the ${saved} tokens this model was trained for (tokenizer_config.json model_max_length); use at most ${saved}`,
+      modelDir,
+    );
   }
 
   let tokenizer: transformers.PreTrainedTokenizer;
@@ -93,12 +100,19 @@ export async function loadEncoder(modelDir: string, options: { maxLength?: numbe
   }
   alignByteLevelWhitespace(tokenizer);
   const padId = tokenizer.pad_token_id;
-  if (typeof padId !== 'number') throw new ModelFormatError(modelDir, 'tokenizer_config.json', `no pad token id (pad_token is ${JSON.stringify(cfg.pad_token)})`);
+  if (typeof padId !== 'number')
+    throw new ModelFormatError(modelDir, 'tokenizer_config.json', `no pad token id (pad_token is ${JSON.stringify(cfg.pad_token)})`);
 
   const probe = 'mlc probe ทดสอบ';
   const frame = specialFrame(tokenizer.encode(probe, { add_special_tokens: true }), tokenizer.encode(probe, { add_special_tokens: false }));
-  if (!frame) throw new ModelFormatError(modelDir, 'tokenizer.json', 'its post-processor changes the text ids instead of only adding special tokens around them; not supported');
-  if (frame.prefix.length + frame.suffix.length >= maxLength) throw new ScoringError(`maxLength ${maxLength} leaves no room for text after the special tokens`, modelDir);
+  if (!frame)
+    throw new ModelFormatError(
+      modelDir,
+      'tokenizer.json',
+      'its post-processor changes the text ids instead of only adding special tokens around them; not supported',
+    );
+  if (frame.prefix.length + frame.suffix.length >= maxLength)
+    throw new ScoringError(`maxLength ${maxLength} leaves no room for text after the special tokens`, modelDir);
 
   return {
     maxLength,
@@ -188,10 +202,16 @@ export const loadScorer: LoadScorer = async (modelDir, options = {}) => {
       const out = await session.run(feeds, ['logits']);
       logits = out.logits!;
     } catch (cause) {
-      throw new InferenceError(`onnxruntime failed on a batch of ${texts.length} texts (${batch.width} tokens wide): ${(cause as Error).message}`, modelDir, { cause });
+      throw new InferenceError(`onnxruntime failed on a batch of ${texts.length} texts (${batch.width} tokens wide): ${(cause as Error).message}`, modelDir, {
+        cause,
+      });
     }
     if (logits.type !== 'float32' || logits.dims.length !== 2 || logits.dims[1] !== labels.length) {
-      throw new ModelFormatError(modelDir, 'model.onnx', `logits are ${logits.type} [${logits.dims.join(', ')}] but labels.json lists ${labels.length} labels; expected float32 [batch, ${labels.length}]`);
+      throw new ModelFormatError(
+        modelDir,
+        'model.onnx',
+        `logits are ${logits.type} [${logits.dims.join(', ')}] but labels.json lists ${labels.length} labels; expected float32 [batch, ${labels.length}]`,
+      );
     }
     return toPredictions(labels, logits.data as Float32Array, batch.batch);
   }

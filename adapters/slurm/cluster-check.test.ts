@@ -45,7 +45,20 @@ describe('gresAvailable', () => {
 });
 
 describe('parseProbe', () => {
-  const line = { hostname: 'n1', python: '3.11.7', executable: '/x/python', loadedModules: [], missingModules: [], torch: '2.3.0+rocm5.7', hipVersion: '5.7', cudaVersion: null, gpu: true, deviceCount: 4, device: 'AMD Instinct MI100', nonceError: null };
+  const line = {
+    hostname: 'n1',
+    python: '3.11.7',
+    executable: '/x/python',
+    loadedModules: [],
+    missingModules: [],
+    torch: '2.3.0+rocm5.7',
+    hipVersion: '5.7',
+    cudaVersion: null,
+    gpu: true,
+    deviceCount: 4,
+    device: 'AMD Instinct MI100',
+    nonceError: null,
+  };
   it('takes the last MLC-PROBE line among other output', () => {
     expect(parseProbe(`module noise\nMLC-PROBE ${JSON.stringify(line)}\n`)).toMatchObject({ hostname: 'n1', gpu: true, device: 'AMD Instinct MI100' });
   });
@@ -60,17 +73,24 @@ describe('diagnoseFailure', () => {
   const cluster = { python: '/opt/env/bin/python', codeDir: '/home/u/mlc' };
   it('blames a missing interpreter on "python"', () => {
     const d = diagnoseFailure(failed(127), 'slurm_script: line 14: /opt/env/bin/python: No such file or directory\n', cluster, 'hpc', []);
-    expect(d).toMatchObject({ check: 'python', detail: expect.stringMatching(/^no python at \/opt\/env\/bin\/python.*exit 127/s), fix: expect.stringContaining('clusters.hpc.python') });
+    expect(d).toMatchObject({
+      check: 'python',
+      detail: expect.stringMatching(/^no python at \/opt\/env\/bin\/python.*exit 127/s),
+      fix: expect.stringContaining('clusters.hpc.python'),
+    });
   });
   it('blames a module that will not load on "modules", naming it', () => {
     const log = 'Lmod has detected the following error:  The following module(s) are unknown: "rocm/9.9"\n';
-    expect(diagnoseFailure(failed(1), log, cluster, 'hpc', ['gcc/12', 'rocm/9.9'])).toMatchObject({ check: 'modules', detail: expect.stringMatching(/^module load failed for rocm\/9\.9;/) });
+    expect(diagnoseFailure(failed(1), log, cluster, 'hpc', ['gcc/12', 'rocm/9.9'])).toMatchObject({
+      check: 'modules',
+      detail: expect.stringMatching(/^module load failed for rocm\/9\.9;/),
+    });
   });
   it('blames a codeDir without the repository on "job"', () => {
     const d = diagnoseFailure(failed(2), "python: can't open file '/home/u/mlc/slurm/probe.py': [Errno 2] No such file or directory\n", cluster, 'hpc', []);
     expect(d).toMatchObject({ check: 'job', fix: expect.stringContaining('clusters.hpc.codeDir') });
   });
-  it('falls back to the job\'s state and log tail', () => {
+  it("falls back to the job's state and log tail", () => {
     const d = diagnoseFailure({ ...failed(1), reason: 'train.py exited with code 1' }, 'boom\n', cluster, 'hpc', []);
     expect(d).toMatchObject({ check: 'job', detail: expect.stringMatching(/probe job failed: train\.py.*\n +boom/s) });
   });

@@ -8,11 +8,22 @@ import type { TrainingJobRequest } from './port';
 import type { ExecResult } from './ssh';
 
 const config: SlurmClusterConfig = {
-  executor: 'slurm', host: 'login.hpc', port: 22, username: 'mlc', privateKeyPath: '/keys/id', knownHostsPath: '/keys/known_hosts',
-  codeDir: '/home/mlc/code', artifactsRoot: '/nfs/mlc', python: '/home/mlc/venv/bin/python', pollIntervalMs: 1000,
+  executor: 'slurm',
+  host: 'login.hpc',
+  port: 22,
+  username: 'mlc',
+  privateKeyPath: '/keys/id',
+  knownHostsPath: '/keys/known_hosts',
+  codeDir: '/home/mlc/code',
+  artifactsRoot: '/nfs/mlc',
+  python: '/home/mlc/venv/bin/python',
+  pollIntervalMs: 1000,
 };
 const request = (key = 'wf-g1-a1'): TrainingJobRequest => ({
-  key, runDir: `models/m/runs/${key}`, dataDir: 'datasets/d1', configFile: `models/m/runs/${key}/config.json`,
+  key,
+  runDir: `models/m/runs/${key}`,
+  dataDir: 'datasets/d1',
+  configFile: `models/m/runs/${key}/config.json`,
   profile: clusterProfileSchema.parse({ partition: 'mi100', gres: 'gpu:mi100:1' }),
 });
 const setup = () => {
@@ -55,7 +66,7 @@ describe('SlurmExecutor.submit', () => {
     expect(sbatchCalls(cluster)).toBe(0);
   });
 
-  it('finds a job the controller forgot through the run folder\'s record, if the key matches', async () => {
+  it("finds a job the controller forgot through the run folder's record, if the key matches", async () => {
     const { cluster, executor } = setup();
     cluster.files.set('/nfs/mlc/models/m/runs/wf-g1-a1/slurm-job-id.submitted', '77 mlc-key=wf-g1-a1\n');
     await expect(executor.submit(request())).resolves.toEqual({ jobId: '77', reused: true });
@@ -63,7 +74,7 @@ describe('SlurmExecutor.submit', () => {
     await expect(executor.submit(request('wf-g1-a2'))).resolves.toMatchObject({ reused: false });
   });
 
-  it('trusts train.py\'s bare job id only when accounting confirms the name', async () => {
+  it("trusts train.py's bare job id only when accounting confirms the name", async () => {
     const { cluster, executor } = setup();
     cluster.files.set('/nfs/mlc/models/m/runs/wf-g1-a1/slurm-job-id', '80\n');
     await expect(executor.submit(request())).resolves.toMatchObject({ reused: false }); // no accounting: unverifiable
@@ -83,10 +94,11 @@ describe('SlurmExecutor.submit', () => {
     expect(sbatchCalls(cluster)).toBe(0);
   });
 
-  it('reports sbatch\'s own error with what to check', async () => {
+  it("reports sbatch's own error with what to check", async () => {
     const { cluster, executor } = setup();
     const exec = cluster.exec.bind(cluster);
-    cluster.exec = async (c, o): Promise<ExecResult> => (c.startsWith('sh -c') ? { stdout: '', stderr: 'sbatch: error: Invalid partition name specified', code: 1 } : exec(c, o));
+    cluster.exec = async (c, o): Promise<ExecResult> =>
+      c.startsWith('sh -c') ? { stdout: '', stderr: 'sbatch: error: Invalid partition name specified', code: 1 } : exec(c, o);
     const err = await executor.submit(request()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SlurmCommandError);
     expect((err as Error).message).toMatch(/Invalid partition name.*sinfo/);
@@ -106,7 +118,10 @@ describe('SlurmExecutor: status, cancel, logs', () => {
     cluster.add({ id: '1', state: 'RUNNING' });
     cluster.add({ id: '2', state: 'TIMEOUT', signal: 15 });
     const m = await executor.status(['1', '2']);
-    expect([...m.values()].map((s) => [s.jobId, s.phase])).toEqual([['1', 'running'], ['2', 'failed']]);
+    expect([...m.values()].map((s) => [s.jobId, s.phase])).toEqual([
+      ['1', 'running'],
+      ['2', 'failed'],
+    ]);
     expect(m.get('2')?.reason).toMatch(/timeLimit/);
     expect(cluster.log).toHaveLength(1);
   });

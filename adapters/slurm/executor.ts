@@ -57,8 +57,12 @@ export class SlurmExecutor implements ClusterExecutor {
     const r = await this.runner.exec(submitCommand(job, request.key), { stdin: script, timeoutMs: this.timeoutMs });
     const jobId = r.stdout.trim().split('\n').pop()?.trim() ?? '';
     if (r.code !== 0 || !/^\d+$/.test(jobId)) {
-      throw new SlurmCommandError('sbatch', r.code, r.stderr || r.stdout,
-        'check the profile (partition, account, qos, gres, memory, time) against `sinfo` and `sacctmgr show assoc user=$USER`; nothing was queued');
+      throw new SlurmCommandError(
+        'sbatch',
+        r.code,
+        r.stderr || r.stdout,
+        'check the profile (partition, account, qos, gres, memory, time) against `sinfo` and `sacctmgr show assoc user=$USER`; nothing was queued',
+      );
     }
     return { jobId, reused: false };
   }
@@ -68,7 +72,13 @@ export class SlurmExecutor implements ClusterExecutor {
     const q = await this.runner.exec(squeueCommand({ name: job.name, user: this.config.username }), { timeoutMs: this.timeoutMs });
     // Unsure is not "absent": refusing to submit beats queueing a duplicate.
     if (q.code !== 0) throw new SlurmCommandError('squeue --name', q.code, q.stderr, 'could not check for an earlier submission; nothing was submitted');
-    const ids = [...new Set(parseSqueue(q.stdout).filter((r) => r.name === job.name).map((r) => r.arrayJobId ?? r.id))];
+    const ids = [
+      ...new Set(
+        parseSqueue(q.stdout)
+          .filter((r) => r.name === job.name)
+          .map((r) => r.arrayJobId ?? r.id),
+      ),
+    ];
     if (ids.length > 0) return ids.sort((a, b) => Number(b) - Number(a))[0];
 
     // Gone from the controller (MinJobAge): the run folder remembers it. Ours carries the key.

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { fingerprint, hostKeyAlgorithms, keyTypeOf, knownHostsName, parseKnownHosts, pinnedKeys, verifyHostKey } from './known-hosts';
 
 const pub = (type: 'ed25519' | 'ecdsa' = 'ed25519') => {
-  const k = ssh2.utils.generateKeyPairSync(type, type === 'ecdsa' ? { bits: 256 } : undefined as never).public;
+  const k = ssh2.utils.generateKeyPairSync(type, type === 'ecdsa' ? { bits: 256 } : (undefined as never)).public;
   const [t, b64] = k.split(' ') as [string, string];
   return { type: t, b64, blob: Buffer.from(b64, 'base64') };
 };

@@ -25,12 +25,20 @@ function setup() {
   writeFileSync(path.join(codeDir, 'slurm/train.py'), fakeTrain);
   const config: LocalClusterConfig = {
     executor: 'local',
-    codeDir, artifactsRoot: path.join(base, 'artifacts'), python: '/bin/sh', pollIntervalMs: 50,
+    codeDir,
+    artifactsRoot: path.join(base, 'artifacts'),
+    python: '/bin/sh',
+    pollIntervalMs: 50,
   };
   return { config, executor: new LocalExecutor(config) };
 }
 const request = (key: string, extra: Partial<TrainingJobRequest> = {}): TrainingJobRequest => ({
-  key, runDir: `runs/${key}`, dataDir: 'data', configFile: `runs/${key}/config.json`, profile: clusterProfileSchema.parse({}), ...extra,
+  key,
+  runDir: `runs/${key}`,
+  dataDir: 'data',
+  configFile: `runs/${key}/config.json`,
+  profile: clusterProfileSchema.parse({}),
+  ...extra,
 });
 
 describe('LocalExecutor', () => {
@@ -53,7 +61,12 @@ describe('LocalExecutor', () => {
   it('reports a failing script with its exit code and log', async () => {
     const { executor } = setup();
     const sub = await executor.submit(request('bad', { command: ['/bin/sh', '-c', 'echo "ValueError: no labels" >&2; exit 3'] }));
-    await expect(executor.waitFor(sub.jobId)).resolves.toMatchObject({ state: 'FAILED', phase: 'failed', exitCode: 3, reason: expect.stringMatching(/code 3/) });
+    await expect(executor.waitFor(sub.jobId)).resolves.toMatchObject({
+      state: 'FAILED',
+      phase: 'failed',
+      exitCode: 3,
+      reason: expect.stringMatching(/code 3/),
+    });
     expect(await executor.logTail('runs/bad', sub.jobId, 5)).toContain('ValueError: no labels');
   });
 

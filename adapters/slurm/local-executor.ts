@@ -167,11 +167,18 @@ export class LocalExecutor implements ClusterExecutor {
     const alive = exit === undefined && (await isOurs(pid, job.key));
     // It may have written its exit code and ended between the two looks: look again.
     if (exit === undefined && !alive) exit = await readExit();
-    const cancelled = await readFile(path.join(dir, `${jobId}.cancelled`), 'utf8').then(() => true, () => false);
+    const cancelled = await readFile(path.join(dir, `${jobId}.cancelled`), 'utf8').then(
+      () => true,
+      () => false,
+    );
     if (job.trials) return this.trialStatus(jobId, pid, dir, job.trials, alive, cancelled);
     if (alive) return fromState(jobId, 'RUNNING');
     if (cancelled) return fromState(jobId, 'CANCELLED');
-    if (exit === undefined) return { ...fromState(jobId, 'FAILED'), reason: 'the process ended without recording an exit code (killed by the OOM killer, a reboot or kill -9?): read the log' };
+    if (exit === undefined)
+      return {
+        ...fromState(jobId, 'FAILED'),
+        reason: 'the process ended without recording an exit code (killed by the OOM killer, a reboot or kill -9?): read the log',
+      };
     const code = Number(exit.trim());
     return fromState(jobId, code === 0 ? 'COMPLETED' : 'FAILED', code > 128 ? { exitCode: code, signal: code - 128 } : { exitCode: code });
   }
@@ -200,7 +207,10 @@ export class LocalExecutor implements ClusterExecutor {
 function fromState(jobId: string, state: string, exit: { exitCode?: number; signal?: number } = {}): JobStatus {
   const info = stateInfo(state, exit);
   return {
-    jobId, state, phase: info.phase, retryable: info.retryable,
+    jobId,
+    state,
+    phase: info.phase,
+    retryable: info.retryable,
     ...(info.phase === 'succeeded' || info.phase === 'failed' ? exit : {}),
     ...(info.hint ? { reason: info.hint } : {}),
   };
@@ -247,9 +257,13 @@ async function readJson<T>(file: string): Promise<T | undefined> {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

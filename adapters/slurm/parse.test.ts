@@ -4,8 +4,19 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  expandArrayRange, isAccountingDisabledError, isInvalidJobIdError, normalizeState, parseElapsed, parseExitSignal,
-  parseSacct, parseScontrol, parseScontrolLine, parseSqueue, sacctCommand, scontrolCommand, squeueCommand,
+  expandArrayRange,
+  isAccountingDisabledError,
+  isInvalidJobIdError,
+  normalizeState,
+  parseElapsed,
+  parseExitSignal,
+  parseSacct,
+  parseScontrol,
+  parseScontrolLine,
+  parseSqueue,
+  sacctCommand,
+  scontrolCommand,
+  squeueCommand,
 } from './parse';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
@@ -16,7 +27,18 @@ describe('squeue', () => {
 
   it('reads every line of a real --states=all --array listing', () => {
     expect(records).toHaveLength(11);
-    expect(byName('fx-ok')[0]).toEqual({ id: '32', rawJobId: '32', state: 'COMPLETED', exitCode: 0, signal: 0, elapsedSeconds: 2, restarts: 0, reason: 'None', comment: 'mlc-key=fx-ok', name: 'fx-ok' });
+    expect(byName('fx-ok')[0]).toEqual({
+      id: '32',
+      rawJobId: '32',
+      state: 'COMPLETED',
+      exitCode: 0,
+      signal: 0,
+      elapsedSeconds: 2,
+      restarts: 0,
+      reason: 'None',
+      comment: 'mlc-key=fx-ok',
+      name: 'fx-ok',
+    });
   });
 
   it('decodes the raw wait status into exit code and signal', () => {
@@ -32,7 +54,12 @@ describe('squeue', () => {
 
   it('gives array tasks their array id, task index and own raw id', () => {
     const tasks = byName('fx-array').map((r) => [r.id, r.rawJobId, r.arrayJobId, r.arrayTaskId, r.state]);
-    expect(tasks).toEqual(expect.arrayContaining([['37_2', '41', '37', '2', 'FAILED'], ['37_3', '37', '37', '3', 'COMPLETED']]));
+    expect(tasks).toEqual(
+      expect.arrayContaining([
+        ['37_2', '41', '37', '2', 'FAILED'],
+        ['37_3', '37', '37', '3', 'COMPLETED'],
+      ]),
+    );
   });
 
   it('lists each pending task of an array on its own line', () => {
@@ -43,7 +70,9 @@ describe('squeue', () => {
 
   it('keeps a name containing the delimiter and skips short or empty lines', () => {
     const r = parseSqueue('1|1|1|N/A|RUNNING|0|1:02:03|0|None|(null)|odd|name|\n\ngarbage\n');
-    expect(r).toEqual([{ id: '1', rawJobId: '1', state: 'RUNNING', exitCode: 0, signal: 0, elapsedSeconds: 3723, restarts: 0, reason: 'None', name: 'odd|name' }]);
+    expect(r).toEqual([
+      { id: '1', rawJobId: '1', state: 'RUNNING', exitCode: 0, signal: 0, elapsedSeconds: 3723, restarts: 0, reason: 'None', name: 'odd|name' },
+    ]);
   });
 
   it('recognises "Invalid job id" from squeue -j with one unknown id', () => {
@@ -89,15 +118,34 @@ describe('sacct', () => {
 describe('scontrol show job -o', () => {
   it('splits key=value pairs whose values hold "=" and odd keys', () => {
     const f = parseScontrolLine(fixture('scontrol-ok.txt').trim());
-    expect(f).toMatchObject({ JobName: 'fx-ok', JobState: 'COMPLETED', ExitCode: '0:0', 'AllocNode:Sid': expect.any(String), 'CPUs/Task': '1', TRES: 'cpu=1,mem=50M,node=1,billing=1', Comment: 'mlc-key=fx-ok' });
+    expect(f).toMatchObject({
+      JobName: 'fx-ok',
+      JobState: 'COMPLETED',
+      ExitCode: '0:0',
+      'AllocNode:Sid': expect.any(String),
+      'CPUs/Task': '1',
+      TRES: 'cpu=1,mem=50M,node=1,billing=1',
+      Comment: 'mlc-key=fx-ok',
+    });
   });
 
   it('reads state, exit code, reason, run time and restarts', () => {
-    expect(parseScontrol(fixture('scontrol-fail.txt'))[0]).toMatchObject({ state: 'FAILED', exitCode: 3, signal: 0, reason: 'NonZeroExitCode', name: 'fx-fail' });
+    expect(parseScontrol(fixture('scontrol-fail.txt'))[0]).toMatchObject({
+      state: 'FAILED',
+      exitCode: 3,
+      signal: 0,
+      reason: 'NonZeroExitCode',
+      name: 'fx-fail',
+    });
     expect(parseScontrol(fixture('scontrol-timeout.txt'))[0]).toMatchObject({ state: 'TIMEOUT', exitCode: 0, signal: 15, reason: 'TimeLimit' });
     expect(parseScontrol(fixture('scontrol-oom.txt'))[0]).toMatchObject({ state: 'FAILED', signal: 9, reason: 'JobLaunchFailure' });
     expect(parseScontrol(fixture('scontrol-cancel.txt'))[0]).toMatchObject({ state: 'CANCELLED', signal: 15 });
-    expect(parseScontrol(fixture('scontrol-requeue.txt'))[0]).toMatchObject({ state: 'PENDING', restarts: 1, reason: 'BeginTime', comment: 'mlc-key=fx-requeue' });
+    expect(parseScontrol(fixture('scontrol-requeue.txt'))[0]).toMatchObject({
+      state: 'PENDING',
+      restarts: 1,
+      reason: 'BeginTime',
+      comment: 'mlc-key=fx-requeue',
+    });
   });
 
   it('reads array tasks, and the master record of tasks not started yet', () => {
@@ -115,13 +163,28 @@ describe('scontrol show job -o', () => {
 
 describe('small formats', () => {
   it.each([
-    ['0:05', 5], ['12:34', 754], ['1:02:03', 3723], ['00:00:00', 0], ['2-03:04:05', 183_845], ['17', 17], ['01:02.345', 62],
-    ['INVALID', undefined], ['UNLIMITED', undefined], ['', undefined], ['1-02', undefined],
+    ['0:05', 5],
+    ['12:34', 754],
+    ['1:02:03', 3723],
+    ['00:00:00', 0],
+    ['2-03:04:05', 183_845],
+    ['17', 17],
+    ['01:02.345', 62],
+    ['INVALID', undefined],
+    ['UNLIMITED', undefined],
+    ['', undefined],
+    ['1-02', undefined],
   ])('elapsed %j → %j', (raw, seconds) => expect(parseElapsed(raw)).toBe(seconds));
 
   it.each([
-    ['CANCELLED by 0', 'CANCELLED'], ['completed', 'COMPLETED'], ['PD', 'PENDING'], ['CG', 'COMPLETING'], ['OOM', 'OUT_OF_MEMORY'],
-    ['RUNNING+', 'RUNNING'], ['TO', 'TIMEOUT'], ['WEIRD_NEW', 'WEIRD_NEW'],
+    ['CANCELLED by 0', 'CANCELLED'],
+    ['completed', 'COMPLETED'],
+    ['PD', 'PENDING'],
+    ['CG', 'COMPLETING'],
+    ['OOM', 'OUT_OF_MEMORY'],
+    ['RUNNING+', 'RUNNING'],
+    ['TO', 'TIMEOUT'],
+    ['WEIRD_NEW', 'WEIRD_NEW'],
   ])('state %j → %j', (raw, state) => expect(normalizeState(raw)).toBe(state));
 
   it('reads exit:signal pairs', () => {

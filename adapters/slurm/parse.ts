@@ -53,19 +53,21 @@ export function parseSqueue(text: string): JobRecord[] {
     const [id, raw, arrayJob, arrayTask, state, exit, used, restarts, reason, comment] = f.map((s) => s.trim());
     if (!id || !state) continue;
     const status = Number(exit);
-    out.push(clean({
-      id,
-      rawJobId: raw,
-      ...arrayIds(arrayJob, arrayTask),
-      state: normalizeState(state),
-      // squeue prints the raw wait status (exit << 8 | signal), sacct/scontrol print "exit:signal".
-      ...(exit && /^\d+$/.test(exit) ? { exitCode: (status >> 8) & 0xff, signal: status & 0x7f } : {}),
-      elapsedSeconds: parseElapsed(used),
-      restarts: toInt(restarts),
-      reason: nullable(reason),
-      comment: nullable(comment),
-      name: nullable(f.slice(squeueFields.length - 1).join('|')),
-    }));
+    out.push(
+      clean({
+        id,
+        rawJobId: raw,
+        ...arrayIds(arrayJob, arrayTask),
+        state: normalizeState(state),
+        // squeue prints the raw wait status (exit << 8 | signal), sacct/scontrol print "exit:signal".
+        ...(exit && /^\d+$/.test(exit) ? { exitCode: (status >> 8) & 0xff, signal: status & 0x7f } : {}),
+        elapsedSeconds: parseElapsed(used),
+        restarts: toInt(restarts),
+        reason: nullable(reason),
+        comment: nullable(comment),
+        name: nullable(f.slice(squeueFields.length - 1).join('|')),
+      }),
+    );
   }
   return out;
 }
@@ -92,14 +94,17 @@ export function parseSacct(text: string): JobRecord[] {
     if (!m) continue;
     const task = m[2]?.replace(/^\[|\]$/g, '');
     // Requeued jobs can appear more than once (--duplicates); the last line is the latest run.
-    byId.set(jobId, clean({
-      id: jobId,
-      ...(task !== undefined ? { arrayJobId: m[1], arrayTaskId: task } : { rawJobId: m[1] }),
-      state: normalizeState(state),
-      ...parseExitSignal(exit),
-      elapsedSeconds: parseElapsed(elapsed),
-      name: nullable(f.slice(4).join('|')),
-    }));
+    byId.set(
+      jobId,
+      clean({
+        id: jobId,
+        ...(task !== undefined ? { arrayJobId: m[1], arrayTaskId: task } : { rawJobId: m[1] }),
+        state: normalizeState(state),
+        ...parseExitSignal(exit),
+        elapsedSeconds: parseElapsed(elapsed),
+        name: nullable(f.slice(4).join('|')),
+      }),
+    );
   }
   return [...byId.values()];
 }
@@ -133,18 +138,20 @@ export function parseScontrol(text: string): JobRecord[] {
     const f = parseScontrolLine(line);
     if (!f.JobId || !f.JobState) continue;
     const task = f.ArrayTaskId;
-    out.push(clean({
-      id: f.ArrayJobId && task ? `${f.ArrayJobId}_${/^\d+$/.test(task) ? task : `[${task}]`}` : f.JobId,
-      rawJobId: f.JobId,
-      ...arrayIds(f.ArrayJobId, task),
-      state: normalizeState(f.JobState),
-      ...parseExitSignal(f.ExitCode),
-      elapsedSeconds: parseElapsed(f.RunTime),
-      restarts: toInt(f.Restarts),
-      reason: nullable(f.Reason),
-      name: nullable(f.JobName),
-      comment: nullable(f.Comment),
-    }));
+    out.push(
+      clean({
+        id: f.ArrayJobId && task ? `${f.ArrayJobId}_${/^\d+$/.test(task) ? task : `[${task}]`}` : f.JobId,
+        rawJobId: f.JobId,
+        ...arrayIds(f.ArrayJobId, task),
+        state: normalizeState(f.JobState),
+        ...parseExitSignal(f.ExitCode),
+        elapsedSeconds: parseElapsed(f.RunTime),
+        restarts: toInt(f.Restarts),
+        reason: nullable(f.Reason),
+        name: nullable(f.JobName),
+        comment: nullable(f.Comment),
+      }),
+    );
   }
   return out;
 }
@@ -152,10 +159,30 @@ export function parseScontrol(text: string): JobRecord[] {
 // --- shared pieces ------------------------------------------------------------------------
 
 const compactStates: Record<string, string> = {
-  BF: 'BOOT_FAIL', CA: 'CANCELLED', CD: 'COMPLETED', CF: 'CONFIGURING', CG: 'COMPLETING', DL: 'DEADLINE',
-  F: 'FAILED', NF: 'NODE_FAIL', OOM: 'OUT_OF_MEMORY', PD: 'PENDING', PR: 'PREEMPTED', R: 'RUNNING',
-  RD: 'RESV_DEL_HOLD', RF: 'REQUEUE_FED', RH: 'REQUEUE_HOLD', RQ: 'REQUEUED', RS: 'RESIZING', RV: 'REVOKED',
-  SE: 'SPECIAL_EXIT', SI: 'SIGNALING', SO: 'STAGE_OUT', S: 'SUSPENDED', ST: 'STOPPED', TO: 'TIMEOUT',
+  BF: 'BOOT_FAIL',
+  CA: 'CANCELLED',
+  CD: 'COMPLETED',
+  CF: 'CONFIGURING',
+  CG: 'COMPLETING',
+  DL: 'DEADLINE',
+  F: 'FAILED',
+  NF: 'NODE_FAIL',
+  OOM: 'OUT_OF_MEMORY',
+  PD: 'PENDING',
+  PR: 'PREEMPTED',
+  R: 'RUNNING',
+  RD: 'RESV_DEL_HOLD',
+  RF: 'REQUEUE_FED',
+  RH: 'REQUEUE_HOLD',
+  RQ: 'REQUEUED',
+  RS: 'RESIZING',
+  RV: 'REVOKED',
+  SE: 'SPECIAL_EXIT',
+  SI: 'SIGNALING',
+  SO: 'STAGE_OUT',
+  S: 'SUSPENDED',
+  ST: 'STOPPED',
+  TO: 'TIMEOUT',
 };
 
 /** "CANCELLED by 0" → CANCELLED, "completed" → COMPLETED, "PD" → PENDING, "RUNNING+" → RUNNING. */

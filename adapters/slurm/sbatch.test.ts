@@ -12,13 +12,24 @@ import { parseJobIdFile, renderBatchScript, resolveJob, submitCommand } from './
 const mi100Cluster = { codeDir: '/home/mlc/mlc', artifactsRoot: '/mnt/truenas/mlc', python: '/home/mlc/venv/bin/python' };
 const devCluster = { codeDir: '/work/main', artifactsRoot: '/work/main/.data/artifacts', python: '/work/main/.venv/bin/python' };
 const mi100 = clusterProfileSchema.parse({
-  partition: 'mi100', account: 'ml-research', qos: 'normal', gres: 'gpu:mi100:4', cpusPerTask: 16, memory: '64G',
-  timeLimit: '2-00:00:00', modules: ['rocm/5.7.1'], checkpointSignalSeconds: 300, extraSbatch: ['--exclusive'],
+  partition: 'mi100',
+  account: 'ml-research',
+  qos: 'normal',
+  gres: 'gpu:mi100:4',
+  cpusPerTask: 16,
+  memory: '64G',
+  timeLimit: '2-00:00:00',
+  modules: ['rocm/5.7.1'],
+  checkpointSignalSeconds: 300,
+  extraSbatch: ['--exclusive'],
 });
 const key = 'thai-sentiment-g1-a1';
 const req: TrainingJobRequest = {
-  key, runDir: `models/thai-sentiment/runs/${key}`, dataDir: 'datasets/abc123',
-  configFile: `models/thai-sentiment/runs/${key}/config.json`, profile: mi100,
+  key,
+  runDir: `models/thai-sentiment/runs/${key}`,
+  dataDir: 'datasets/abc123',
+  configFile: `models/thai-sentiment/runs/${key}/config.json`,
+  profile: mi100,
 };
 const expectInvalid = (fn: () => unknown, field: string) => {
   let err: unknown;
@@ -34,38 +45,38 @@ const expectInvalid = (fn: () => unknown, field: string) => {
 describe('renderBatchScript', () => {
   it('renders the MI-100 profile (golden)', () => {
     expect(renderBatchScript(req, mi100Cluster).split('\n')).toEqual([
-    "#!/bin/bash",
-    "#SBATCH --job-name=mlc-thai-sentiment-g1-a1",
-    "#SBATCH --comment=mlc-key=thai-sentiment-g1-a1",
-    "#SBATCH --output=/mnt/truenas/mlc/models/thai-sentiment/runs/thai-sentiment-g1-a1/slurm-%j.out",
-    "#SBATCH --partition=mi100",
-    "#SBATCH --account=ml-research",
-    "#SBATCH --qos=normal",
-    "#SBATCH --gres=gpu:mi100:4",
-    "#SBATCH --cpus-per-task=16",
-    "#SBATCH --mem=64G",
-    "#SBATCH --time=2-00:00:00",
-    "#SBATCH --signal=B:USR1@300",
-    "#SBATCH --requeue",
-    "#SBATCH --open-mode=append",
-    "#SBATCH --exclusive",
-    "",
-    "set -euo pipefail",
-    "# Batch shells are not login shells: find the module command if the profile did not define it.",
-    "set +u",
-    "if ! command -v module >/dev/null 2>&1; then",
-    "  for init in /etc/profile.d/lmod.sh /etc/profile.d/modules.sh /usr/share/lmod/lmod/init/bash /usr/share/modules/init/bash; do",
-    "    if [ -f \"$init\" ]; then . \"$init\"; break; fi",
-    "  done",
-    "fi",
-    "if ! command -v module >/dev/null 2>&1; then",
-    "  echo \"mlc: profile.modules is set but there is no module command on $(hostname)\" >&2",
-    "  exit 1",
-    "fi",
-    "module load rocm/5.7.1",
-    "set -u",
-    "cd /home/mlc/mlc",
-    "exec /home/mlc/venv/bin/python slurm/train.py --config /mnt/truenas/mlc/models/thai-sentiment/runs/thai-sentiment-g1-a1/config.json --data-dir /mnt/truenas/mlc/datasets/abc123 --out-dir /mnt/truenas/mlc/models/thai-sentiment/runs/thai-sentiment-g1-a1 --cache-dir /mnt/truenas/mlc/cache",
+      '#!/bin/bash',
+      '#SBATCH --job-name=mlc-thai-sentiment-g1-a1',
+      '#SBATCH --comment=mlc-key=thai-sentiment-g1-a1',
+      '#SBATCH --output=/mnt/truenas/mlc/models/thai-sentiment/runs/thai-sentiment-g1-a1/slurm-%j.out',
+      '#SBATCH --partition=mi100',
+      '#SBATCH --account=ml-research',
+      '#SBATCH --qos=normal',
+      '#SBATCH --gres=gpu:mi100:4',
+      '#SBATCH --cpus-per-task=16',
+      '#SBATCH --mem=64G',
+      '#SBATCH --time=2-00:00:00',
+      '#SBATCH --signal=B:USR1@300',
+      '#SBATCH --requeue',
+      '#SBATCH --open-mode=append',
+      '#SBATCH --exclusive',
+      '',
+      'set -euo pipefail',
+      '# Batch shells are not login shells: find the module command if the profile did not define it.',
+      'set +u',
+      'if ! command -v module >/dev/null 2>&1; then',
+      '  for init in /etc/profile.d/lmod.sh /etc/profile.d/modules.sh /usr/share/lmod/lmod/init/bash /usr/share/modules/init/bash; do',
+      '    if [ -f "$init" ]; then . "$init"; break; fi',
+      '  done',
+      'fi',
+      'if ! command -v module >/dev/null 2>&1; then',
+      '  echo "mlc: profile.modules is set but there is no module command on $(hostname)" >&2',
+      '  exit 1',
+      'fi',
+      'module load rocm/5.7.1',
+      'set -u',
+      'cd /home/mlc/mlc',
+      'exec /home/mlc/venv/bin/python slurm/train.py --config /mnt/truenas/mlc/models/thai-sentiment/runs/thai-sentiment-g1-a1/config.json --data-dir /mnt/truenas/mlc/datasets/abc123 --out-dir /mnt/truenas/mlc/models/thai-sentiment/runs/thai-sentiment-g1-a1 --cache-dir /mnt/truenas/mlc/cache',
       '',
     ]);
   });
@@ -73,21 +84,21 @@ describe('renderBatchScript', () => {
   it('renders the local CPU profile with its defaults (golden)', () => {
     const cpu = clusterProfileSchema.parse({ partition: 'cpu' });
     expect(renderBatchScript({ ...req, profile: cpu }, devCluster).split('\n')).toEqual([
-    "#!/bin/bash",
-    "#SBATCH --job-name=mlc-thai-sentiment-g1-a1",
-    "#SBATCH --comment=mlc-key=thai-sentiment-g1-a1",
-    "#SBATCH --output=/work/main/.data/artifacts/models/thai-sentiment/runs/thai-sentiment-g1-a1/slurm-%j.out",
-    "#SBATCH --partition=cpu",
-    "#SBATCH --cpus-per-task=1",
-    "#SBATCH --mem=2G",
-    "#SBATCH --time=01:00:00",
-    "#SBATCH --signal=B:USR1@120",
-    "#SBATCH --requeue",
-    "#SBATCH --open-mode=append",
-    "",
-    "set -euo pipefail",
-    "cd /work/main",
-    "exec /work/main/.venv/bin/python slurm/train.py --config /work/main/.data/artifacts/models/thai-sentiment/runs/thai-sentiment-g1-a1/config.json --data-dir /work/main/.data/artifacts/datasets/abc123 --out-dir /work/main/.data/artifacts/models/thai-sentiment/runs/thai-sentiment-g1-a1 --cache-dir /work/main/.data/artifacts/cache",
+      '#!/bin/bash',
+      '#SBATCH --job-name=mlc-thai-sentiment-g1-a1',
+      '#SBATCH --comment=mlc-key=thai-sentiment-g1-a1',
+      '#SBATCH --output=/work/main/.data/artifacts/models/thai-sentiment/runs/thai-sentiment-g1-a1/slurm-%j.out',
+      '#SBATCH --partition=cpu',
+      '#SBATCH --cpus-per-task=1',
+      '#SBATCH --mem=2G',
+      '#SBATCH --time=01:00:00',
+      '#SBATCH --signal=B:USR1@120',
+      '#SBATCH --requeue',
+      '#SBATCH --open-mode=append',
+      '',
+      'set -euo pipefail',
+      'cd /work/main',
+      'exec /work/main/.venv/bin/python slurm/train.py --config /work/main/.data/artifacts/models/thai-sentiment/runs/thai-sentiment-g1-a1/config.json --data-dir /work/main/.data/artifacts/datasets/abc123 --out-dir /work/main/.data/artifacts/models/thai-sentiment/runs/thai-sentiment-g1-a1 --cache-dir /work/main/.data/artifacts/cache',
       '',
     ]);
   });
@@ -104,7 +115,14 @@ describe('renderBatchScript', () => {
     const marker = path.join(base, 'pwned');
     const codeDir = path.join(base, `$(touch ${marker}) it's \`id\`; dir`);
     mkdirSync(codeDir, { recursive: true });
-    const argv = [process.execPath, '-e', 'console.log(JSON.stringify([process.cwd(), ...process.argv.slice(1)]))', '$(touch ' + marker + ')', "'; rm -rf / #", 'a\nb'];
+    const argv = [
+      process.execPath,
+      '-e',
+      'console.log(JSON.stringify([process.cwd(), ...process.argv.slice(1)]))',
+      '$(touch ' + marker + ')',
+      "'; rm -rf / #",
+      'a\nb',
+    ];
     const script = renderBatchScript({ ...req, profile: clusterProfileSchema.parse({}), command: argv }, { ...devCluster, codeDir, artifactsRoot: base });
     const file = path.join(base, 'job.sh');
     writeFileSync(file, script);
@@ -115,7 +133,10 @@ describe('renderBatchScript', () => {
 
   it('loads modules through the module function, failing loudly when there is none', () => {
     const base = mkdtempSync(path.join(tmpdir(), 'mlc-sbatch-'));
-    const script = renderBatchScript({ ...req, profile: clusterProfileSchema.parse({ modules: ['rocm/5.7.1'] }), command: ['true'] }, { ...devCluster, codeDir: base, artifactsRoot: base });
+    const script = renderBatchScript(
+      { ...req, profile: clusterProfileSchema.parse({ modules: ['rocm/5.7.1'] }), command: ['true'] },
+      { ...devCluster, codeDir: base, artifactsRoot: base },
+    );
     writeFileSync(path.join(base, 'job.sh'), script);
     let stderr = '';
     try {
@@ -187,7 +208,7 @@ describe('submitCommand', () => {
     expect(parseJobIdFile(readFileSync(job.submitRecord, 'utf8'))).toEqual({ jobId: '4242', key });
   });
 
-  it('reads both our id record and train.py\'s bare $SLURM_JOB_ID', () => {
+  it("reads both our id record and train.py's bare $SLURM_JOB_ID", () => {
     expect(parseJobIdFile('77\n')).toEqual({ jobId: '77' });
     expect(parseJobIdFile('garbage')).toBeUndefined();
   });

@@ -47,8 +47,12 @@ export function validateProfile(p: ClusterProfile): void {
   check(Number.isInteger(p.cpusPerTask) && p.cpusPerTask >= 1 && p.cpusPerTask <= 256, 'profile.cpusPerTask', p.cpusPerTask, 'an integer from 1 to 256');
   check(/^\d+[KMGT]?$/.test(p.memory), 'profile.memory', p.memory, 'a SLURM memory size like "500M" or "16G"');
   check(/^(\d+-)?\d{1,2}:\d{2}:\d{2}$/.test(p.timeLimit), 'profile.timeLimit', p.timeLimit, 'a SLURM time like "01:00:00" or "2-00:00:00"');
-  check(Number.isInteger(p.checkpointSignalSeconds) && p.checkpointSignalSeconds >= 10 && p.checkpointSignalSeconds <= 3600,
-    'profile.checkpointSignalSeconds', p.checkpointSignalSeconds, 'an integer from 10 to 3600');
+  check(
+    Number.isInteger(p.checkpointSignalSeconds) && p.checkpointSignalSeconds >= 10 && p.checkpointSignalSeconds <= 3600,
+    'profile.checkpointSignalSeconds',
+    p.checkpointSignalSeconds,
+    'an integer from 10 to 3600',
+  );
   for (const m of p.modules) check(/^[A-Za-z0-9._/+-]{1,128}$/.test(m), 'profile.modules[]', m, 'a module name like "rocm/5.7.1"');
   for (const o of p.extraSbatch) {
     check(/^--[a-z][a-z-]*(=[A-Za-z0-9._:,=+/-]+)?$/.test(o), 'profile.extraSbatch[]', o, 'an sbatch option like "--exclusive" or "--constraint=mi100"');
@@ -85,13 +89,16 @@ export function resolveJob(req: TrainingJobRequest, cluster: ClusterPaths): Reso
     check(!!t && Number.isInteger(t.concurrency) && t.concurrency >= 1, 'trials.concurrency', t?.concurrency, 'a positive integer');
   }
   for (const [f, v] of Object.entries(cluster)) check(!/[\0\n\r]/.test(v), `cluster.${f}`, v, 'must not contain newlines');
-  if (req.command) check(req.command.length > 0 && req.command.every((w) => !w.includes('\0')), 'command', req.command.join(' '), 'a non-empty argv without NUL bytes');
+  if (req.command)
+    check(req.command.length > 0 && req.command.every((w) => !w.includes('\0')), 'command', req.command.join(' '), 'a non-empty argv without NUL bytes');
   validateProfile(req.profile);
 
   const runDir = clusterRunDir(req.runDir, cluster);
   const logPattern = path.join(runDir, req.trials ? 'slurm-%A_%a.out' : 'slurm-%j.out');
   return {
-    name: jobName(req.key), runDir, logPattern,
+    name: jobName(req.key),
+    runDir,
+    logPattern,
     submitRecord: path.join(runDir, 'slurm-job-id.submitted'),
     jobIdFile: path.join(runDir, 'slurm-job-id'),
   };
@@ -102,8 +109,12 @@ export function clusterRunDir(runDir: string, cluster: Pick<ClusterPaths, 'artif
   relativePath('runDir', runDir);
   check(cluster.artifactsRoot.startsWith('/'), 'cluster.artifactsRoot', cluster.artifactsRoot, 'must be an absolute path');
   const abs = path.join(cluster.artifactsRoot, runDir);
-  check(sbatchPath.test(abs), 'runDir', abs,
-    'the run folder (artifact root + runDir) appears in an #SBATCH --output line, which cannot be quoted: use letters, digits and . _ / + , : @ = - only (no spaces or %)');
+  check(
+    sbatchPath.test(abs),
+    'runDir',
+    abs,
+    'the run folder (artifact root + runDir) appears in an #SBATCH --output line, which cannot be quoted: use letters, digits and . _ / + , : @ = - only (no spaces or %)',
+  );
   return abs;
 }
 
@@ -112,11 +123,16 @@ export function trainArgv(req: TrainingJobRequest, cluster: ClusterPaths): strin
   if (req.command) return req.command;
   const abs = (p: string) => path.join(cluster.artifactsRoot, p);
   return [
-    cluster.python, 'slurm/train.py',
-    '--config', abs(req.configFile),
-    '--data-dir', abs(req.dataDir),
-    '--out-dir', abs(req.runDir),
-    '--cache-dir', abs('cache'),
+    cluster.python,
+    'slurm/train.py',
+    '--config',
+    abs(req.configFile),
+    '--data-dir',
+    abs(req.dataDir),
+    '--out-dir',
+    abs(req.runDir),
+    '--cache-dir',
+    abs('cache'),
     ...(req.trialsFile ? ['--trials', abs(req.trialsFile)] : []),
   ];
 }

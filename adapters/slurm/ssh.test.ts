@@ -71,7 +71,12 @@ const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (conn) => {
 let port = 0;
 let knownHosts = '';
 const target = (over: Partial<SshTarget> = {}): SshTarget => ({
-  host: '127.0.0.1', port, username: 'mlc', privateKeyPath: keyPath, knownHostsPath: knownHosts, ...over,
+  host: '127.0.0.1',
+  port,
+  username: 'mlc',
+  privateKeyPath: keyPath,
+  knownHostsPath: knownHosts,
+  ...over,
 });
 const knownHostsFile = (name: string, publicKey: string) => {
   const p = path.join(dir, name);

@@ -5,13 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import type { Client as SshClient, ConnectConfig } from 'ssh2';
-import {
-  HostKeyMismatchError,
-  HostKeyUnknownError,
-  SshConnectionError,
-  SshTimeoutError,
-  messageOf,
-} from './errors';
+import { HostKeyMismatchError, HostKeyUnknownError, SshConnectionError, SshTimeoutError, messageOf } from './errors';
 import { fingerprint, hostKeyAlgorithms, parseKnownHosts, pinnedKeys, verifyHostKey } from './known-hosts';
 import type { HostKeyVerdict } from './known-hosts';
 
@@ -89,7 +83,10 @@ export class SshConnection implements CommandRunner {
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    if (this.closed) throw new SshConnectionError(this.target.host, this.target.port, 'This executor was closed; create a new one.', { cause: new Error('connection closed') });
+    if (this.closed)
+      throw new SshConnectionError(this.target.host, this.target.port, 'This executor was closed; create a new one.', {
+        cause: new Error('connection closed'),
+      });
     await this.acquire();
     try {
       return await this.execWithReconnect(command, options);
@@ -121,7 +118,12 @@ export class SshConnection implements CommandRunner {
         if (!(e instanceof ChannelOpenError)) throw e;
         this.forget(client);
         if (attempt >= this.opts.connectAttempts) {
-          throw new SshConnectionError(this.target.host, this.target.port, 'The connection was up but refused new channels; check MaxSessions in sshd_config.', { cause: e.cause });
+          throw new SshConnectionError(
+            this.target.host,
+            this.target.port,
+            'The connection was up but refused new channels; check MaxSessions in sshd_config.',
+            { cause: e.cause },
+          );
         }
       }
     }
@@ -152,9 +154,14 @@ export class SshConnection implements CommandRunner {
           if (settled) return;
           settled = true;
           if (!exit) {
-            return reject(new SshConnectionError(this.target.host, this.target.port,
-              'The connection dropped while a command ran; it is not re-sent automatically (it may have run).',
-              { cause: new Error(`no exit status for \`${command.split(/\s+/, 1)[0]}\``) }));
+            return reject(
+              new SshConnectionError(
+                this.target.host,
+                this.target.port,
+                'The connection dropped while a command ran; it is not re-sent automatically (it may have run).',
+                { cause: new Error(`no exit status for \`${command.split(/\s+/, 1)[0]}\``) },
+              ),
+            );
           }
           resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8'), ...exit });
         });
@@ -175,9 +182,12 @@ export class SshConnection implements CommandRunner {
   }
 
   private forget(client: SshClient): void {
-    void this.client?.then((c) => {
-      if (c === client) this.client = undefined;
-    }, () => undefined);
+    void this.client?.then(
+      (c) => {
+        if (c === client) this.client = undefined;
+      },
+      () => undefined,
+    );
     client.end();
   }
 
@@ -194,7 +204,9 @@ export class SshConnection implements CommandRunner {
     const auth: Pick<ConnectConfig, 'privateKey' | 'agent'> = {};
     if (this.target.privateKeyPath) {
       auth.privateKey = await readFile(this.target.privateKeyPath).catch((e: unknown) => {
-        throw new SshConnectionError(host, port, `Cannot read the private key file ${this.target.privateKeyPath}; check privateKeyPath (MLC_SLURM_KEY).`, { cause: e });
+        throw new SshConnectionError(host, port, `Cannot read the private key file ${this.target.privateKeyPath}; check privateKeyPath (MLC_SLURM_KEY).`, {
+          cause: e,
+        });
       });
     }
     if (this.target.agentSocket) auth.agent = this.target.agentSocket;
@@ -226,9 +238,12 @@ export class SshConnection implements CommandRunner {
         reject(new SshConnectionError(host, port, connectionHint(err, this.target), { cause: err }));
       });
       client.on('close', () => {
-        void this.client?.then((c) => {
-          if (c === client) this.client = undefined;
-        }, () => undefined);
+        void this.client?.then(
+          (c) => {
+            if (c === client) this.client = undefined;
+          },
+          () => undefined,
+        );
       });
       try {
         this.connectClient(client, auth, algorithms, (key) => {
@@ -238,8 +253,14 @@ export class SshConnection implements CommandRunner {
       } catch (e) {
         // ssh2 throws here for a key it cannot parse (e.g. passphrase-protected).
         this.failures++;
-        reject(new SshConnectionError(host, port,
-          `The private key ${this.target.privateKeyPath ?? ''} cannot be used: keys with a passphrase need the agent (set agentSocket).`, { cause: e }));
+        reject(
+          new SshConnectionError(
+            host,
+            port,
+            `The private key ${this.target.privateKeyPath ?? ''} cannot be used: keys with a passphrase need the agent (set agentSocket).`,
+            { cause: e },
+          ),
+        );
       }
     });
   }
@@ -276,7 +297,10 @@ export class SshConnection implements CommandRunner {
       this.idleTimer = setTimeout(() => {
         const c = this.client;
         this.client = undefined;
-        void c?.then((client) => client.end(), () => undefined);
+        void c?.then(
+          (client) => client.end(),
+          () => undefined,
+        );
       }, this.opts.idleCloseMs);
       this.idleTimer.unref();
     }

@@ -11,10 +11,16 @@ describe('stateInfo', () => {
   it('COMPLETED is success', () => expect(stateInfo('COMPLETED')).toEqual({ phase: 'succeeded', retryable: false }));
 
   it.each([
-    ['NODE_FAIL', true, /node failed/], ['BOOT_FAIL', true, /boot/], ['PREEMPTED', true, /preempted/],
-    ['OUT_OF_MEMORY', false, /batchSize.*profile\.memory/], ['TIMEOUT', false, /timeLimit.*checkpoints/],
-    ['DEADLINE', false, /deadline/], ['CANCELLED', false, /cancelled/], ['SPECIAL_EXIT', false, /scontrol release/],
-    ['REVOKED', false, /federated/], ['UNKNOWN', false, /MinJobAge/],
+    ['NODE_FAIL', true, /node failed/],
+    ['BOOT_FAIL', true, /boot/],
+    ['PREEMPTED', true, /preempted/],
+    ['OUT_OF_MEMORY', false, /batchSize.*profile\.memory/],
+    ['TIMEOUT', false, /timeLimit.*checkpoints/],
+    ['DEADLINE', false, /deadline/],
+    ['CANCELLED', false, /cancelled/],
+    ['SPECIAL_EXIT', false, /scontrol release/],
+    ['REVOKED', false, /federated/],
+    ['UNKNOWN', false, /MinJobAge/],
   ])('%s fails (retryable: %s) with a hint', (s, retryable, hint) => {
     const info = stateInfo(s);
     expect(info.phase).toBe('failed');
@@ -28,7 +34,7 @@ describe('stateInfo', () => {
     expect(stateInfo('FAILED', { signal: 6 }).hint).toMatch(/signal 6/);
   });
 
-  it('an unknown state is a failure carrying SLURM\'s word', () => {
+  it("an unknown state is a failure carrying SLURM's word", () => {
     expect(stateInfo('FROBNICATED')).toMatchObject({ phase: 'failed', retryable: false, hint: expect.stringContaining('FROBNICATED') });
   });
 });

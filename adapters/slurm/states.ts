@@ -18,14 +18,17 @@ const failures: Record<string, Omit<StateInfo, 'phase'>> = {
   FAILED: { retryable: false, hint: 'the job exited with an error: read the log tail' },
   OUT_OF_MEMORY: { retryable: false, hint: 'the job ran out of memory: lower training.params.batchSize or maxLength, or raise training.profile.memory' },
   TIMEOUT: { retryable: false, hint: 'the job hit its time limit: raise training.profile.timeLimit; its checkpoints let a resubmit resume where it stopped' },
-  NODE_FAIL: { retryable: true, hint: 'a node failed under the job (the cluster\'s fault): resubmit; checkpoints let it resume' },
-  BOOT_FAIL: { retryable: true, hint: 'the node failed to boot for the job (the cluster\'s fault): resubmit' },
+  NODE_FAIL: { retryable: true, hint: "a node failed under the job (the cluster's fault): resubmit; checkpoints let it resume" },
+  BOOT_FAIL: { retryable: true, hint: "the node failed to boot for the job (the cluster's fault): resubmit" },
   PREEMPTED: { retryable: true, hint: 'a higher-priority job preempted this one: resubmit; checkpoints let it resume' },
-  DEADLINE: { retryable: false, hint: 'the job\'s deadline passed before it could finish: remove the --deadline option or start earlier' },
+  DEADLINE: { retryable: false, hint: "the job's deadline passed before it could finish: remove the --deadline option or start earlier" },
   CANCELLED: { retryable: false, hint: 'the job was cancelled (scancel by a user or an admin)' },
   SPECIAL_EXIT: { retryable: false, hint: 'the job was requeued in the SPECIAL_EXIT hold: release it with `scontrol release` or resubmit' },
   REVOKED: { retryable: false, hint: 'a federated sibling cluster took the job: look for it there' },
-  UNKNOWN: { retryable: false, hint: 'SLURM no longer knows the job (it left the controller after MinJobAge and there is no accounting database to ask): check the run folder\'s DONE file and log' },
+  UNKNOWN: {
+    retryable: false,
+    hint: "SLURM no longer knows the job (it left the controller after MinJobAge and there is no accounting database to ask): check the run folder's DONE file and log",
+  },
 };
 
 export function stateInfo(state: string, exit: { exitCode?: number; signal?: number } = {}): StateInfo {

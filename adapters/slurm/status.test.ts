@@ -9,14 +9,19 @@ const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, imp
 describe('jobStatus', () => {
   const squeue = parseSqueue(fixture('squeue-all.txt'));
 
-  it('turns a failed job into phase, exit code and a hint with SLURM\'s reason', () => {
+  it("turns a failed job into phase, exit code and a hint with SLURM's reason", () => {
     expect(jobStatus('33', squeue)).toEqual({
-      jobId: '33', state: 'FAILED', phase: 'failed', exitCode: 3, retryable: false, elapsedSeconds: 0,
+      jobId: '33',
+      state: 'FAILED',
+      phase: 'failed',
+      exitCode: 3,
+      retryable: false,
+      elapsedSeconds: 0,
       reason: 'train.py exited with code 3: read the log tail for the error (SLURM: NonZeroExitCode)',
     });
   });
 
-  it('keeps SLURM\'s reason for queued jobs, and the restart count', () => {
+  it("keeps SLURM's reason for queued jobs, and the restart count", () => {
     expect(jobStatus('36', squeue)).toMatchObject({ state: 'PENDING', phase: 'queued', reason: 'BeginTime', restarts: 1 });
     expect(jobStatus('40', squeue)).toMatchObject({ state: 'RUNNING', phase: 'running', elapsedSeconds: 29 });
     expect(jobStatus('40', squeue)).not.toHaveProperty('exitCode');
@@ -50,11 +55,15 @@ describe('jobStatus', () => {
 
   it('fails an array only when every trial failed; retryable only if all were', () => {
     const t = (state: string, retryable: boolean) => ({ jobId: 'x', state, phase: 'failed' as const, retryable });
-    expect(aggregate('9', { 0: t('NODE_FAIL', true), 1: t('NODE_FAIL', true), 2: t('FAILED', false) })).toMatchObject({ phase: 'failed', state: 'NODE_FAIL', retryable: false });
+    expect(aggregate('9', { 0: t('NODE_FAIL', true), 1: t('NODE_FAIL', true), 2: t('FAILED', false) })).toMatchObject({
+      phase: 'failed',
+      state: 'NODE_FAIL',
+      retryable: false,
+    });
     expect(aggregate('9', { 0: t('PREEMPTED', true), 1: t('NODE_FAIL', true) })).toMatchObject({ phase: 'failed', retryable: true });
   });
 
-  it('matches records to tracked ids without confusing a task\'s raw id with the array', () => {
+  it("matches records to tracked ids without confusing a task's raw id with the array", () => {
     const task: JobRecord = { id: '37_3', rawJobId: '37', arrayJobId: '37', arrayTaskId: '3', state: 'COMPLETED' };
     expect(belongsTo('37', task)).toBe(true);
     expect(belongsTo('37_3', task)).toBe(true);

@@ -76,7 +76,12 @@ export function aggregate(jobId: string, tasks: Record<number, JobStatus>): JobS
     return { jobId, state: running ? 'RUNNING' : 'PENDING', phase: running ? 'running' : 'queued', reason: summary, elapsedSeconds, retryable: false, tasks };
   }
   if (succeeded > 0) {
-    const partial = failed ? `; failed trials: ${Object.entries(tasks).filter(([, t]) => t.phase === 'failed').map(([i, t]) => `${i} (${t.state})`).join(', ')}` : '';
+    const partial = failed
+      ? `; failed trials: ${Object.entries(tasks)
+          .filter(([, t]) => t.phase === 'failed')
+          .map(([i, t]) => `${i} (${t.state})`)
+          .join(', ')}`
+      : '';
     return { jobId, state: 'COMPLETED', phase: 'succeeded', reason: summary + partial, elapsedSeconds, retryable: false, tasks };
   }
   // Every trial failed: report the commonest failure, retryable only if every one was.
@@ -84,9 +89,14 @@ export function aggregate(jobId: string, tasks: Record<number, JobStatus>): JobS
   const state = states.sort((a, b) => states.filter((s) => s === b).length - states.filter((s) => s === a).length)[0] ?? 'FAILED';
   const example = all.find((t) => t.state === state);
   return strip({
-    jobId, state, phase: 'failed', exitCode: example?.exitCode,
+    jobId,
+    state,
+    phase: 'failed',
+    exitCode: example?.exitCode,
     reason: `all ${all.length} trials failed; e.g. task ${example?.jobId}: ${example?.reason ?? state}`,
-    elapsedSeconds, retryable: all.every((t) => t.retryable), tasks,
+    elapsedSeconds,
+    retryable: all.every((t) => t.retryable),
+    tasks,
   });
 }
 

@@ -4,16 +4,7 @@
 // thousand waiting workflows cost the controller one squeue per interval, not a thousand.
 import { SlurmCommandError, HostKeyMismatchError, HostKeyUnknownError } from './errors';
 import type { JobRecord } from './parse';
-import {
-  isAccountingDisabledError,
-  isInvalidJobIdError,
-  parseSacct,
-  parseScontrol,
-  parseSqueue,
-  sacctCommand,
-  scontrolCommand,
-  squeueCommand,
-} from './parse';
+import { isAccountingDisabledError, isInvalidJobIdError, parseSacct, parseScontrol, parseSqueue, sacctCommand, scontrolCommand, squeueCommand } from './parse';
 import type { JobStatus } from './port';
 import type { CommandRunner } from './ssh';
 import { jobStatus, RecordIndex } from './status';
@@ -233,7 +224,11 @@ export function unknownStatus(jobId: string): JobStatus {
 
 /** What counts as a change worth an update: not the ever-growing elapsed time. */
 function statusKey(s: JobStatus): string {
-  const tasks = s.tasks ? Object.entries(s.tasks).map(([i, t]) => `${i}=${t.state}`).join(',') : '';
+  const tasks = s.tasks
+    ? Object.entries(s.tasks)
+        .map(([i, t]) => `${i}=${t.state}`)
+        .join(',')
+    : '';
   return `${s.state}|${s.phase}|${s.reason ?? ''}|${s.exitCode ?? ''}|${s.restarts ?? ''}|${tasks}`;
 }
 

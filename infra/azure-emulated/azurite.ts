@@ -23,11 +23,26 @@ const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../node_modules
 
 export async function startAzurite(options: { timeoutMs?: number } = {}): Promise<Azurite> {
   const workspace = await mkdtemp(join(tmpdir(), 'mlc-azurite-'));
-  const child = spawn(bin, ['--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence', '--skipApiVersionCheck', '--disableTelemetry', '--silent', '--extentMemoryLimit', '512'], {
-    // In memory: nothing persists; the cwd only catches anything Azurite might still write.
-    cwd: workspace,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    bin,
+    [
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      '0',
+      '--inMemoryPersistence',
+      '--skipApiVersionCheck',
+      '--disableTelemetry',
+      '--silent',
+      '--extentMemoryLimit',
+      '512',
+    ],
+    {
+      // In memory: nothing persists; the cwd only catches anything Azurite might still write.
+      cwd: workspace,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const port = await listeningPort(child, options.timeoutMs ?? 30_000).catch(async (err) => {
     child.kill('SIGKILL');
     await rm(workspace, { recursive: true, force: true });

@@ -8,7 +8,13 @@ import { startEmulatedAzure } from './stack';
 const dir = path.resolve(process.argv[2] ?? '.data/azure-emulated');
 const stack = await startEmulatedAzure(dir);
 const envFile = path.join(dir, 'env.sh');
-await writeFile(envFile, Object.entries(stack.env).map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'`).join('\n') + '\n', { mode: 0o600 });
+await writeFile(
+  envFile,
+  Object.entries(stack.env)
+    .map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'`)
+    .join('\n') + '\n',
+  { mode: 0o600 },
+);
 console.log(`azure emulated: Resource Manager ${stack.emulator.armEndpoint}, Blob ${stack.azurite.blobEndpoint}`);
 console.log(`azure emulated ready: source ${envFile}`);
 // A listener's promise is dropped by the emitter: a failed stop must say so and exit nonzero itself.

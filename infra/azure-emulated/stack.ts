@@ -41,23 +41,28 @@ export async function startEmulatedAzure(dir: string, options: { opDurationMs?: 
   await writeFile(tokenFile, token, { mode: 0o600 });
   await writeFile(caFile, emulator.caPem);
   const configFile = path.join(dir, 'mlc.config.yaml');
-  await writeFile(configFile, `# Written by infra/azure-emulated/stack.ts: the emulated Azure ML workspace.\n${stringify({
-    workspaces: {
-      [EMULATED_WORKSPACE]: {
-        subscriptionId: emulator.subscriptionId,
-        resourceGroup: emulator.resourceGroup,
-        workspace: emulator.workspace,
-        location: emulator.location,
-        armEndpoint: emulator.armEndpoint,
-        caFile,
-        credential: { kind: 'token-file', path: tokenFile },
-        blobEndpoint: azurite.blobEndpoint,
-        blobConnectionStringEnv: EMULATED_BLOB_ENV,
+  await writeFile(
+    configFile,
+    `# Written by infra/azure-emulated/stack.ts: the emulated Azure ML workspace.\n${stringify({
+      workspaces: {
+        [EMULATED_WORKSPACE]: {
+          subscriptionId: emulator.subscriptionId,
+          resourceGroup: emulator.resourceGroup,
+          workspace: emulator.workspace,
+          location: emulator.location,
+          armEndpoint: emulator.armEndpoint,
+          caFile,
+          credential: { kind: 'token-file', path: tokenFile },
+          blobEndpoint: azurite.blobEndpoint,
+          blobConnectionStringEnv: EMULATED_BLOB_ENV,
+        },
       },
-    },
-  })}`);
+    })}`,
+  );
   return {
-    azurite, emulator, configFile,
+    azurite,
+    emulator,
+    configFile,
     env: { MLC_CONFIG: configFile, [EMULATED_BLOB_ENV]: azurite.connectionString },
     async stop() {
       await emulator.stop().catch(() => undefined);

@@ -24,8 +24,15 @@ let client: Client;
 let connection: Connection;
 
 /** Live in that generation; a deployment that failed instead says why at once. */
-const live = (id: string, generation: number) => waitForStatus(client, id, (s) => s.stage === 'monitoring' && s.generation === generation, `went live in generation ${generation}`, 600_000,
-  (s) => (s.stage === 'awaiting_deploy' && s.lastDecision?.outcome === 'failed' ? s.lastDecision.reason : null));
+const live = (id: string, generation: number) =>
+  waitForStatus(
+    client,
+    id,
+    (s) => s.stage === 'monitoring' && s.generation === generation,
+    `went live in generation ${generation}`,
+    600_000,
+    (s) => (s.stage === 'awaiting_deploy' && s.lastDecision?.outcome === 'failed' ? s.lastDecision.reason : null),
+  );
 
 beforeAll(async () => {
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlc-e2e-azure-'));
@@ -34,7 +41,8 @@ beforeAll(async () => {
   // The worker reads the emulator's storage key from its environment, as it would a real one.
   process.env[EMULATED_BLOB_ENV] = azure.env[EMULATED_BLOB_ENV];
   config = loadConfig({
-    ...process.env, ...azure.env,
+    ...process.env,
+    ...azure.env,
     MLC_DATA_DIR: dataDir,
     MLC_DATA_ROOTS: dataDir, // the spec's data is written here
     TEMPORAL_NAMESPACE: namespace,
@@ -60,7 +68,10 @@ describe('a lifecycle deployed to Azure ML (emulated)', () => {
       name: model,
       labels: ['neg', 'neu', 'pos', 'q'],
       data: { path: dataFile, testFraction: 0.2 },
-      training: { cluster: 'local-process', params: { epochs: 1, maxLength: 32, vocabSize: 600, hiddenSize: 32, intermediateSize: 64, lstmHidden: 16, numLayers: 1, numWorkers: 0 } },
+      training: {
+        cluster: 'local-process',
+        params: { epochs: 1, maxLength: 32, vocabSize: 600, hiddenSize: 32, intermediateSize: 64, lstmHidden: 16, numLayers: 1, numWorkers: 0 },
+      },
       // Thresholds this tiny model cannot meet, so the monitor must call for a retrain.
       monitoring: { every: '1h', minPredictions: 30, minFeedback: 30, psiThreshold: 0.1, minFeedbackAccuracy: 0.99 },
       roles: { auditors: ['alice'], deployers: ['bob'] },
@@ -81,10 +92,21 @@ describe('a lifecycle deployed to Azure ML (emulated)', () => {
       expect(await deployer.traffic(endpoint)).toEqual({ 'version-1': 100 });
       const deployment = await deployer.getDeployment(endpoint, 'version-1');
       expect(deployment?.tags).toMatchObject({ model, version: String(v1.version) });
-      expect(await registry.activeDeployment(model)).toMatchObject({ version: v1.version, target: `azureml:${EMULATED_WORKSPACE}/${endpoint}`, artifactSha256: v1.artifactSha256 });
-      const feedback = (await fs.readFile(path.join(repoRoot, 'data/wisesight-sample/feedback.jsonl'), 'utf8')).split('\n').filter(Boolean).slice(0, 40).map((l) => JSON.parse(l) as { text: string; label: string });
+      expect(await registry.activeDeployment(model)).toMatchObject({
+        version: v1.version,
+        target: `azureml:${EMULATED_WORKSPACE}/${endpoint}`,
+        artifactSha256: v1.artifactSha256,
+      });
+      const feedback = (await fs.readFile(path.join(repoRoot, 'data/wisesight-sample/feedback.jsonl'), 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .slice(0, 40)
+        .map((l) => JSON.parse(l) as { text: string; label: string });
       for (let i = 0; i < feedback.length; i += 10) {
-        const scored = await deployer.score(endpoint, feedback.slice(i, i + 10).map((f) => f.text));
+        const scored = await deployer.score(
+          endpoint,
+          feedback.slice(i, i + 10).map((f) => f.text),
+        );
         expect(scored, scored.error).toMatchObject({ ok: true, status: 200, deployment: 'version-1' });
         expect(scored.body).toMatchObject({ model, version: v1.version });
       }
@@ -111,7 +133,12 @@ describe('a lifecycle deployed to Azure ML (emulated)', () => {
       await handle.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'retrained on feedback' }] });
       azure.emulator.faults.failScoringFromShare(endpoint, 'version-2', 50);
       await handle.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'release 2' }] });
-      const failed = await waitForStatus(client, id, (s) => s.stage === 'awaiting_deploy' && s.lastDecision?.outcome === 'failed', 'reported the failed rollout');
+      const failed = await waitForStatus(
+        client,
+        id,
+        (s) => s.stage === 'awaiting_deploy' && s.lastDecision?.outcome === 'failed',
+        'reported the failed rollout',
+      );
       expect(failed.lastDecision!.reason).toMatch(/rollout step 50% failed/);
       expect(await deployer.traffic(endpoint)).toEqual({ 'version-1': 100 }); // the map from before the rollout, as it was
       expect((await registry.activeDeployment(model))?.version).toBe(v1.version);
@@ -128,13 +155,21 @@ describe('a lifecycle deployed to Azure ML (emulated)', () => {
       expect(endpointCalls.filter((r) => r.operation === 'OnlineEndpoints.update')).toEqual([]);
 
       // Roll back to v1: its deployment takes the traffic again, its sha256 checked again.
-      expect((await handle.executeUpdate(rollbackRequestUpdate, { args: [{ actor: 'bob', version: v1.version!, reason: 'v2 misroutes questions' }] })).accepted).toBe(true);
+      expect(
+        (await handle.executeUpdate(rollbackRequestUpdate, { args: [{ actor: 'bob', version: v1.version!, reason: 'v2 misroutes questions' }] })).accepted,
+      ).toBe(true);
       const back = await waitForStatus(client, id, (s) => s.deployedVersion === v1.version && s.stage === 'monitoring', 'rolled back to v1');
       expect(await deployer.traffic(endpoint)).toEqual({ 'version-1': 100, 'version-2': 0 });
       expect((await deployer.score(endpoint, ['ส่งของช้ามาก'])).deployment).toBe('version-1');
       expect(await registry.activeDeployment(model)).toMatchObject({ version: v1.version, artifactSha256: v1.artifactSha256 });
       expect(back.decisions.map((d) => `${d.kind}:${d.outcome}`)).toEqual([
-        'audit:approved', 'deploy:approved', 'retrain:requested', 'audit:approved', 'deploy:failed', 'deploy:approved', 'rollback:approved',
+        'audit:approved',
+        'deploy:approved',
+        'retrain:requested',
+        'audit:approved',
+        'deploy:failed',
+        'deploy:approved',
+        'rollback:approved',
       ]);
 
       await handle.terminate('e2e done');

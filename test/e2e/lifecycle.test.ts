@@ -37,7 +37,9 @@ async function ensureNamespace() {
       await svc.describeNamespace({ namespace });
       await connection.operatorService.addSearchAttributes({
         namespace,
-        searchAttributes: Object.fromEntries(Object.values(searchAttributes).map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+        searchAttributes: Object.fromEntries(
+          Object.values(searchAttributes).map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+        ),
       });
       break;
     } catch (err) {
@@ -62,7 +64,11 @@ function specFor(name: string, dataPath: string, overrides: Partial<ModelSpecInp
     labels: ['neg', 'neu', 'pos', 'q'],
     data: { path: dataPath, testFraction: 0.2 },
     gates: [{ metric: 'accuracy', min: 0.05 }],
-    training: { cluster: 'local', profile: { cpusPerTask: 1, memory: '2G', timeLimit: '00:10:00' }, params: { epochs: 1, maxLength: 32, vocabSize: 800, hiddenSize: 32, intermediateSize: 64, lstmHidden: 32, numWorkers: 0 } },
+    training: {
+      cluster: 'local',
+      profile: { cpusPerTask: 1, memory: '2G', timeLimit: '00:10:00' },
+      params: { epochs: 1, maxLength: 32, vocabSize: 800, hiddenSize: 32, intermediateSize: 64, lstmHidden: 32, numWorkers: 0 },
+    },
     // Thresholds this tiny model cannot meet, so the monitor must call for a retrain.
     monitoring: { every: '1h', minPredictions: 30, minFeedback: 30, psiThreshold: 0.1, minFeedbackAccuracy: 0.99 },
     roles: { auditors: ['alice'], deployers: ['bob'] },
@@ -138,18 +144,29 @@ describe('the whole lifecycle on real services', () => {
       expect(printed.join('')).toMatch(/^done: best epoch/m);
 
       expect((await handle.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'eve', reason: 'x' }] })).accepted).toBe(false);
-      expect((await handle.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'gates met', version: audit.version! }] })).accepted).toBe(true);
+      expect(
+        (await handle.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'gates met', version: audit.version! }] }))
+          .accepted,
+      ).toBe(true);
       expect((await handle.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'e2e' }] })).accepted).toBe(true);
       await reach(id, 'monitoring');
 
       // Serve traffic and feedback through the endpoint, as production would.
       const key = await fs.readFile(path.join(config.paths.secrets, 'endpoint.key'), 'utf8');
       const post = async (route: string, body: unknown) => {
-        const res = await fetch(`${runtime.endpoint!.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${key.trim()}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const res = await fetch(`${runtime.endpoint!.url}${route}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key.trim()}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
         expect(res.status, await res.clone().text()).toBe(200);
         return res.json() as Promise<Record<string, unknown>>;
       };
-      const feedback = (await fs.readFile(path.join(repoRoot, 'data/wisesight-sample/feedback.jsonl'), 'utf8')).split('\n').filter(Boolean).slice(0, 60).map((l) => JSON.parse(l) as { text: string; label: string });
+      const feedback = (await fs.readFile(path.join(repoRoot, 'data/wisesight-sample/feedback.jsonl'), 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .slice(0, 60)
+        .map((l) => JSON.parse(l) as { text: string; label: string });
       const scored = await post('/score', { model, texts: feedback.map((f) => f.text) });
       expect(scored).toMatchObject({ model, version: audit.version });
       expect(await post('/feedback', { model, items: feedback })).toMatchObject({ accepted: 60 });
@@ -160,7 +177,10 @@ describe('the whole lifecycle on real services', () => {
       await schedule.trigger();
       const next = await reach(id, 'awaiting_audit', 2);
       expect(next.decisions.map((d) => `${d.kind}:${d.outcome}:${d.actor}`)).toEqual([
-        'audit:refused:eve', 'audit:approved:alice', 'deploy:approved:bob', 'retrain:requested:mlc-monitor',
+        'audit:refused:eve',
+        'audit:approved:alice',
+        'deploy:approved:bob',
+        'retrain:requested:mlc-monitor',
       ]);
       expect(next.version).toBe(audit.version! + 1);
       expect(next.datasetHash).not.toBe(audit.datasetHash);
@@ -173,7 +193,9 @@ describe('the whole lifecycle on real services', () => {
       await handle.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'retrained on feedback' }] });
       await handle.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
       await reach(id, 'monitoring', 2);
-      expect((await handle.executeUpdate(rollbackRequestUpdate, { args: [{ actor: 'bob', version: audit.version!, reason: 'v2 misroutes questions' }] })).accepted).toBe(true);
+      expect(
+        (await handle.executeUpdate(rollbackRequestUpdate, { args: [{ actor: 'bob', version: audit.version!, reason: 'v2 misroutes questions' }] })).accepted,
+      ).toBe(true);
       for (let i = 0; i < 120 && (await registry.activeDeployment(model))?.version !== audit.version; i++) await new Promise((r) => setTimeout(r, 500));
       expect(await registry.activeDeployment(model)).toMatchObject({ version: audit.version, artifactSha256: audit.artifactSha256 });
       const health = (await (await fetch(`${runtime.endpoint!.url}/health?model=${model}`)).json()) as { models: { model: string; version: number }[] };
@@ -195,7 +217,10 @@ describe('the whole lifecycle on real services', () => {
       const audit = await reach(id, 'awaiting_audit');
       const registry = runtime.deps.registry;
       const trials = await Promise.all([0, 1].map((t) => registry.getRun(`${audit.training!.runKey}-t${t}`)));
-      expect(trials.map((t) => [t?.trial, t?.state, t?.params.learningRate])).toEqual([[0, 'succeeded', 0.002], [1, 'succeeded', 0.0001]]);
+      expect(trials.map((t) => [t?.trial, t?.state, t?.params.learningRate])).toEqual([
+        [0, 'succeeded', 0.002],
+        [1, 'succeeded', 0.0001],
+      ]);
       const scores = trials.map((t) => t!.metrics.best_val_macro_f1!);
       const best = scores[0]! >= scores[1]! ? 0 : 1;
       const version = await registry.getModelVersion(model, audit.version!);
@@ -210,7 +235,11 @@ describe('the whole lifecycle on real services', () => {
     const spec = specFor(model, await sampleData(300), { training: { cluster: 'local', pretrainedDir: '/nonexistent/roberta', params: { epochs: 1 } } });
     const runtime = await startRuntime(config, ['control', 'scoring']);
     await runtime.runUntil(async () => {
-      const handle = await client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: lifecycleWorkflowId(model), args: [{ spec, specDir: dataDir }] });
+      const handle = await client.workflow.start('modelLifecycle', {
+        taskQueue: taskQueues.control,
+        workflowId: lifecycleWorkflowId(model),
+        args: [{ spec, specDir: dataDir }],
+      });
       const err = await handle.result().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       const message = String((err as WorkflowFailedError).cause?.message);

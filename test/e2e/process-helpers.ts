@@ -18,7 +18,12 @@ const started = new Set<ChildProcess>();
 
 /** Start `workers/main.ts <role>` and resolve once it prints "mlc worker ready". */
 export function startWorker(role: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Worker> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'workers/main.ts'), role], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'workers/main.ts'), role], {
+    cwd: repoRoot,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   started.add(child);
   let out = '';
   const worker: Worker = { role, child, output: () => out };
@@ -71,9 +76,14 @@ export interface CliResult {
 /** `mlc ...args` as its own process: node --import tsx cli/main.ts. */
 export function mlc(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'cli/main.ts'), ...args], { cwd: repoRoot, env: { ...env, NO_COLOR: '1' }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(repoRoot, 'cli/main.ts'), ...args],
+      { cwd: repoRoot, env: { ...env, NO_COLOR: '1' }, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 

@@ -42,7 +42,9 @@ async function admin<T>(fn: (db: postgres.Sql) => Promise<T>): Promise<T> {
 async function ok(...args: string[]): Promise<CliResult> {
   const r = await mlc(env, ...args);
   if (r.code !== 0) {
-    const logs = workers.map((w) => `--- worker ${w.role}${w.child.exitCode === null ? '' : ` (exited ${w.child.exitCode})`}:\n${tail(w.output(), 15)}`).join('\n');
+    const logs = workers
+      .map((w) => `--- worker ${w.role}${w.child.exitCode === null ? '' : ` (exited ${w.child.exitCode})`}:\n${tail(w.output(), 15)}`)
+      .join('\n');
     throw new Error(`mlc ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\n${logs}`);
   }
   return r;
@@ -73,8 +75,14 @@ afterAll(async () => {
   await stopAll();
   if (temporal) {
     const { client, connection } = temporal;
-    await client.workflow.getHandle(lifecycleWorkflowId(model)).terminate('e2e done').catch(() => undefined);
-    await client.schedule.getHandle(monitoringScheduleId(model)).delete().catch(() => undefined);
+    await client.workflow
+      .getHandle(lifecycleWorkflowId(model))
+      .terminate('e2e done')
+      .catch(() => undefined);
+    await client.schedule
+      .getHandle(monitoringScheduleId(model))
+      .delete()
+      .catch(() => undefined);
     await connection.close();
   }
   await sql?.end();
@@ -95,15 +103,21 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     const lines = (await fs.readFile(path.join(repoRoot, 'data/wisesight-sample/train.jsonl'), 'utf8')).split('\n').filter(Boolean);
     await fs.writeFile(path.join(dataDir, 'input.jsonl'), lines.slice(0, 600).join('\n') + '\n');
     const specFile = path.join(dataDir, 'spec.json');
-    await fs.writeFile(specFile, JSON.stringify({
-      name: model,
-      labels: ['neg', 'neu', 'pos', 'q'],
-      data: { path: path.join(dataDir, 'input.jsonl'), testFraction: 0.2 },
-      // One epoch on 480 rows may predict one class only: the gate is there to be evaluated, not to judge.
-      gates: [{ metric: 'accuracy', min: 0 }],
-      training: { cluster: 'local-process', params: { epochs: 1, maxLength: 32, vocabSize: 800, hiddenSize: 32, intermediateSize: 64, lstmHidden: 32, numWorkers: 0 } },
-      roles: { auditors: ['alice'], deployers: ['bob'] },
-    }));
+    await fs.writeFile(
+      specFile,
+      JSON.stringify({
+        name: model,
+        labels: ['neg', 'neu', 'pos', 'q'],
+        data: { path: path.join(dataDir, 'input.jsonl'), testFraction: 0.2 },
+        // One epoch on 480 rows may predict one class only: the gate is there to be evaluated, not to judge.
+        gates: [{ metric: 'accuracy', min: 0 }],
+        training: {
+          cluster: 'local-process',
+          params: { epochs: 1, maxLength: 32, vocabSize: 800, hiddenSize: 32, intermediateSize: 64, lstmHidden: 32, numWorkers: 0 },
+        },
+        roles: { auditors: ['alice'], deployers: ['bob'] },
+      }),
+    );
 
     const started = await ok('start', specFile, '--wait');
     expect(started.stdout).toContain(`started ${lifecycleWorkflowId(model)}`);
@@ -111,7 +125,9 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     const audit = JSON.parse((await ok('status', model, '--json')).stdout) as LifecycleStatus;
     expect(audit).toMatchObject({ stage: 'awaiting_audit', version: 1 });
 
-    expect((await ok('audit', 'approve', model, '--as', 'alice', '--reason', 'gates met', '--version', '1')).stdout).toContain(`✓ approve recorded for ${lifecycleWorkflowId(model)}`);
+    expect((await ok('audit', 'approve', model, '--as', 'alice', '--reason', 'gates met', '--version', '1')).stdout).toContain(
+      `✓ approve recorded for ${lifecycleWorkflowId(model)}`,
+    );
     const deployed = await ok('deploy', model, '--as', 'bob', '--reason', 'separate processes');
     expect(deployed.stdout).toContain(`✓ deployment requested for ${lifecycleWorkflowId(model)}`);
     expect(deployed.stderr).toContain('monitoring, version 1 live');
@@ -132,13 +148,25 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
       { kind: 'audit', outcome: 'approved', actor: 'alice', reason: 'gates met', version: 1 },
       { kind: 'deploy', outcome: 'approved', actor: 'bob', reason: 'separate processes', version: 1 },
     ]);
-    expect(await db`select version, actor, artifact_sha256 from deployments where model = ${model}`).toEqual([{ version: 1, actor: 'bob', artifact_sha256: audit.artifactSha256 }]);
+    expect(await db`select version, actor, artifact_sha256 from deployments where model = ${model}`).toEqual([
+      { version: 1, actor: 'bob', artifact_sha256: audit.artifactSha256 },
+    ]);
     const predictions = await db`select text, version from predictions where model = ${model}`;
     expect(predictions.map((p) => [p.text, p.version]).sort()).toEqual(texts.map((text) => [text, 1]).sort());
 
     // mlc history reads the same rows straight from PostgreSQL.
-    const history = JSON.parse((await ok('history', model, '--json')).stdout) as { actor: string; kind: string; outcome: string; version: number; reason: string; at: string }[];
-    expect(history.map((d) => [d.kind, d.outcome, d.actor, d.version, d.reason])).toEqual([['audit', 'approved', 'alice', 1, 'gates met'], ['deploy', 'approved', 'bob', 1, 'separate processes']]);
+    const history = JSON.parse((await ok('history', model, '--json')).stdout) as {
+      actor: string;
+      kind: string;
+      outcome: string;
+      version: number;
+      reason: string;
+      at: string;
+    }[];
+    expect(history.map((d) => [d.kind, d.outcome, d.actor, d.version, d.reason])).toEqual([
+      ['audit', 'approved', 'alice', 1, 'gates met'],
+      ['deploy', 'approved', 'bob', 1, 'separate processes'],
+    ]);
     expect(Number.isNaN(Date.parse(history[0]!.at))).toBe(false);
     expect((await ok('history', model)).stdout).toMatch(/audit\s+approved\s+v1\s+by alice: gates met/);
 
@@ -151,6 +179,10 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
   it('every role is still serving at the end, and stops on SIGTERM', async () => {
     for (const w of workers) expect(w.child.exitCode, `worker ${w.role} exited early:\n${tail(w.output())}`).toBeNull();
     await stopAll();
-    expect(workers.map((w) => [w.role, w.child.signalCode ?? w.child.exitCode])).toEqual([['control', 0], ['scoring', 0], ['endpoint', 0]]);
+    expect(workers.map((w) => [w.role, w.child.signalCode ?? w.child.exitCode])).toEqual([
+      ['control', 0],
+      ['scoring', 0],
+      ['endpoint', 0],
+    ]);
   });
 });

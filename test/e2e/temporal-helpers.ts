@@ -21,7 +21,9 @@ export async function connectToFreshNamespace(namespace: string): Promise<{ clie
       await svc.describeNamespace({ namespace });
       await connection.operatorService.addSearchAttributes({
         namespace,
-        searchAttributes: Object.fromEntries(Object.values(searchAttributes).map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+        searchAttributes: Object.fromEntries(
+          Object.values(searchAttributes).map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+        ),
       });
       break;
     } catch (err) {
@@ -34,7 +36,14 @@ export async function connectToFreshNamespace(namespace: string): Promise<{ clie
 }
 
 /** Poll the status query until `done` holds; a lifecycle that ended throws its failure. */
-export async function waitForStatus(client: Client, id: string, done: (s: LifecycleStatus) => boolean, what: string, timeoutMs = 600_000, abort?: (s: LifecycleStatus) => string | null): Promise<LifecycleStatus> {
+export async function waitForStatus(
+  client: Client,
+  id: string,
+  done: (s: LifecycleStatus) => boolean,
+  what: string,
+  timeoutMs = 600_000,
+  abort?: (s: LifecycleStatus) => string | null,
+): Promise<LifecycleStatus> {
   const handle = client.workflow.getHandle(id);
   const deadline = Date.now() + timeoutMs;
   let last: LifecycleStatus | null = null;

@@ -80,21 +80,43 @@ export class FakeCluster implements CommandRunner {
     if (!this.accounting) return { stdout: '', stderr: 'Slurm accounting storage is disabled\n', code: 1 };
     const ids = /--jobs=([\d_,]+)/.exec(command)?.[1]?.split(',') ?? [];
     const picked = [...this.jobs.values()].filter((j) => ids.includes(j.id) || ids.includes(j.arrayJobId ?? ''));
-    return ok(picked.map((j) => `${j.id}|${j.state}${j.state === 'CANCELLED' ? ' by 0' : ''}|${j.exit ?? 0}:${j.signal ?? 0}|${j.elapsed ?? '00:00:01'}|${j.name ?? 'job'}\n${j.id}.batch|${j.state}|0:0|00:00:01|batch\n`).join(''));
+    return ok(
+      picked
+        .map(
+          (j) =>
+            `${j.id}|${j.state}${j.state === 'CANCELLED' ? ' by 0' : ''}|${j.exit ?? 0}:${j.signal ?? 0}|${j.elapsed ?? '00:00:01'}|${j.name ?? 'job'}\n${j.id}.batch|${j.state}|0:0|00:00:01|batch\n`,
+        )
+        .join(''),
+    );
   }
 
   private scontrol(command: string): ExecResult {
     const id = command.split(' ').pop()!;
     const j = this.jobs.get(id);
     if (!j || j.gone) return { stdout: '', stderr: 'slurm_load_jobs error: Invalid job id specified\n', code: 1 };
-    return ok(`JobId=${j.id} JobName=${j.name ?? 'job'} UserId=root(0) JobState=${j.state} Reason=${j.reason ?? 'None'} Requeue=1 Restarts=${j.restarts ?? 0} ExitCode=${j.exit ?? 0}:${j.signal ?? 0} RunTime=${j.elapsed ?? '00:00:01'} Comment=(null)\n`);
+    return ok(
+      `JobId=${j.id} JobName=${j.name ?? 'job'} UserId=root(0) JobState=${j.state} Reason=${j.reason ?? 'None'} Requeue=1 Restarts=${j.restarts ?? 0} ExitCode=${j.exit ?? 0}:${j.signal ?? 0} RunTime=${j.elapsed ?? '00:00:01'} Comment=(null)\n`,
+    );
   }
 }
 
 function squeueLine(j: FakeJob): string {
   const status = ((j.exit ?? 0) << 8) | (j.signal ?? 0);
   const id = j.arrayJobId ? `${j.arrayJobId}_${j.arrayTaskId}` : j.id;
-  return [id, j.rawId ?? j.id, j.arrayJobId ?? j.id, j.arrayTaskId ?? 'N/A', j.state, status, j.elapsed ?? '0:01', j.restarts ?? 0, j.reason ?? 'None', '(null)', j.name ?? 'job', ''].join('|');
+  return [
+    id,
+    j.rawId ?? j.id,
+    j.arrayJobId ?? j.id,
+    j.arrayTaskId ?? 'N/A',
+    j.state,
+    status,
+    j.elapsed ?? '0:01',
+    j.restarts ?? 0,
+    j.reason ?? 'None',
+    '(null)',
+    j.name ?? 'job',
+    '',
+  ].join('|');
 }
 
 function ok(stdout: string): ExecResult {

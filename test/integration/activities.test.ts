@@ -35,7 +35,16 @@ const r1 = artifactLayout.run(name, 'r1');
 async function stageRun(runKey: string): Promise<string> {
   const runDir = artifactLayout.run(name, runKey);
   await cp(model.dir, path.join(store.root, runDir), { recursive: true });
-  await registry.createRun({ runKey, model: name, generation: 1, attempt: 1, datasetHash: 'h', cluster: 'local', params: {}, artifactUri: store.uriOf(runDir) });
+  await registry.createRun({
+    runKey,
+    model: name,
+    generation: 1,
+    attempt: 1,
+    datasetHash: 'h',
+    cluster: 'local',
+    params: {},
+    artifactUri: store.uriOf(runDir),
+  });
   return runDir;
 }
 
@@ -46,17 +55,34 @@ beforeAll(async () => {
   store = new FsArtifactStore(path.join(dir, 'artifacts'));
   await cp(model.dataDir, path.join(store.root, datasetDir), { recursive: true });
   endpoint = await startEndpoint({
-    host: '127.0.0.1', port: 0, apiKey: 'k'.repeat(32), loadScorer,
+    host: '127.0.0.1',
+    port: 0,
+    apiKey: 'k'.repeat(32),
+    loadScorer,
     resolveDeployment: async (m) => {
       const active = m ? await registry.activeDeployment(m) : null;
       const mv = active && (await registry.getModelVersion(active.model, active.version));
-      return mv ? { model: active.model, version: active.version, sha256: active.artifactSha256, modelDir: await store.localFolder(store.keyOf(mv.artifactUri)) } : null;
+      return mv
+        ? { model: active.model, version: active.version, sha256: active.artifactSha256, modelDir: await store.localFolder(store.keyOf(mv.artifactUri)) }
+        : null;
     },
     logPredictions: (r) => registry.logPredictions(r),
     addFeedback: (r) => registry.addFeedback(r),
   });
-  deps = { config: loadConfig({ ...process.env, MLC_DATA_ROOTS: dir }), registry, store, executor: () => { throw new Error('no cluster in this test'); }, loadScorer, temporal: null as never, endpointUrl: endpoint.url,
-    azureMl: () => { throw new Error('no Azure ML workspace in this test'); } };
+  deps = {
+    config: loadConfig({ ...process.env, MLC_DATA_ROOTS: dir }),
+    registry,
+    store,
+    executor: () => {
+      throw new Error('no cluster in this test');
+    },
+    loadScorer,
+    temporal: null as never,
+    endpointUrl: endpoint.url,
+    azureMl: () => {
+      throw new Error('no Azure ML workspace in this test');
+    },
+  };
 });
 
 afterAll(async () => {
@@ -79,7 +105,9 @@ describe('activities on real adapters', () => {
   it('refuses to register a run whose job left no ONNX file', async () => {
     const runDir = await stageRun('r-incomplete');
     await rm(path.join(store.root, `${runDir}/model.onnx`));
-    await expect(call(createControlActivities(deps).registerTrainedModel, { model: name, runKey: 'r-incomplete', runDir })).rejects.toThrow(/model\.onnx is missing/);
+    await expect(call(createControlActivities(deps).registerTrainedModel, { model: name, runKey: 'r-incomplete', runDir })).rejects.toThrow(
+      /model\.onnx is missing/,
+    );
   });
 
   it('refuses data it cannot train on, pointing at the rows it set aside and why', async () => {
@@ -87,7 +115,11 @@ describe('activities on real adapters', () => {
     await writeFile(file, ['{"text": "ดีมาก", "label": "great"}', '{"text": "แย่", "label": "awful"}', 'not json'].join('\n') + '\n');
     const spec = parseSpec({ name, labels: ['neg', 'pos'], data: { path: file }, roles: { auditors: ['a'], deployers: ['b'] } });
     const failure = await call(createControlActivities(deps).preprocessData, { spec, specDir: dir, generation: 1, extraDataKeys: [] }).catch((e: unknown) => e);
-    expect(failure).toMatchObject({ type: 'DatasetError', nonRetryable: true, message: expect.stringMatching(/Rows set aside, each with its reason: .*quarantine\.jsonl/) });
+    expect(failure).toMatchObject({
+      type: 'DatasetError',
+      nonRetryable: true,
+      message: expect.stringMatching(/Rows set aside, each with its reason: .*quarantine\.jsonl/),
+    });
     // Named by its store URI: the rows are kept in the artifact store, wherever that lives.
     const quarantine = /Rows set aside, each with its reason: (\S+)/.exec((failure as Error).message)![1]!;
     expect(quarantine.startsWith(store.rootUri)).toBe(true);
@@ -97,8 +129,16 @@ describe('activities on real adapters', () => {
   it('evaluates through ONNX and writes the audit package beside the run', async () => {
     const scoring = createScoringActivities(deps);
     const summary = await call(scoring.evaluateModel, {
-      model: name, version: 1, runKey: 'r1', runDir: r1, datasetDir, labels: TINY_LABELS,
-      gates: [{ metric: 'accuracy' as const, min: 0 }, { metric: 'macro_f1' as const, min: 1.01 }],
+      model: name,
+      version: 1,
+      runKey: 'r1',
+      runDir: r1,
+      datasetDir,
+      labels: TINY_LABELS,
+      gates: [
+        { metric: 'accuracy' as const, min: 0 },
+        { metric: 'macro_f1' as const, min: 1.01 },
+      ],
     });
     expect(summary.gatesPassed).toBe(false);
     expect(summary.gates.map((g) => g.passed)).toEqual([true, false]);
@@ -122,11 +162,14 @@ describe('activities on real adapters', () => {
   it('refuses to deploy when the artifact differs from the audited one', async () => {
     const control = createControlActivities(deps);
     const sha = (await registry.getModelVersion(name, 1))!.sha256;
-    await expect(call(control.deployModelVersion, { model: name, version: 1, auditedSha256: 'f'.repeat(64), actor: 'bob', deploymentKey: 'd2' }))
-      .rejects.toMatchObject({ type: 'ArtifactHashMismatch', nonRetryable: true });
+    await expect(
+      call(control.deployModelVersion, { model: name, version: 1, auditedSha256: 'f'.repeat(64), actor: 'bob', deploymentKey: 'd2' }),
+    ).rejects.toMatchObject({ type: 'ArtifactHashMismatch', nonRetryable: true });
     await appendFile(path.join(store.root, r1, 'model.onnx'), Buffer.from([0]));
-    await expect(call(control.deployModelVersion, { model: name, version: 1, auditedSha256: sha, actor: 'bob', deploymentKey: 'd3' }))
-      .rejects.toMatchObject({ type: 'ArtifactIntegrityError', nonRetryable: true });
+    await expect(call(control.deployModelVersion, { model: name, version: 1, auditedSha256: sha, actor: 'bob', deploymentKey: 'd3' })).rejects.toMatchObject({
+      type: 'ArtifactIntegrityError',
+      nonRetryable: true,
+    });
     expect((await registry.activeDeployment(name))?.deploymentKey).toBe('d1');
   });
 });
@@ -134,7 +177,11 @@ describe('activities on real adapters', () => {
 describe('monitoring feedback that names the request it labels', () => {
   const watched = 'activity-monitored';
   const post = async <T>(route: string, body: unknown): Promise<T> => {
-    const res = await fetch(`${endpoint.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${'k'.repeat(32)}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${endpoint.url}${route}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${'k'.repeat(32)}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (!res.ok) throw new Error(`${route} answered ${res.status}: ${await res.text()}`);
     return (await res.json()) as T;
   };
@@ -145,10 +192,27 @@ describe('monitoring feedback that names the request it labels', () => {
     // A version of its own, served by the real endpoint: the tests above tamper with r1's bytes.
     const runDir = artifactLayout.run(watched, 'monitored-r1');
     await cp(model.dir, path.join(store.root, runDir), { recursive: true });
-    await registry.createRun({ runKey: 'monitored-r1', model: watched, generation: 1, attempt: 1, datasetHash: 'h', cluster: 'local', params: {}, artifactUri: store.uriOf(runDir) });
+    await registry.createRun({
+      runKey: 'monitored-r1',
+      model: watched,
+      generation: 1,
+      attempt: 1,
+      datasetHash: 'h',
+      cluster: 'local',
+      params: {},
+      artifactUri: store.uriOf(runDir),
+    });
     const control = createControlActivities(deps);
     const { version, sha256 } = await call(control.registerTrainedModel, { model: watched, runKey: 'monitored-r1', runDir });
-    await call(createScoringActivities(deps).evaluateModel, { model: watched, version, runKey: 'monitored-r1', runDir, datasetDir, labels: TINY_LABELS, gates: [{ metric: 'accuracy' as const, min: 0 }] });
+    await call(createScoringActivities(deps).evaluateModel, {
+      model: watched,
+      version,
+      runKey: 'monitored-r1',
+      runDir,
+      datasetDir,
+      labels: TINY_LABELS,
+      gates: [{ metric: 'accuracy' as const, min: 0 }],
+    });
     await call(control.deployModelVersion, { model: watched, version, auditedSha256: sha256, actor: 'bob', deploymentKey: 'monitored-d1' });
 
     const [t1, t2, t3, t4, b1, b2, plain] = tinyDataset(7, 11).map((r) => r.text);
@@ -159,7 +223,8 @@ describe('monitoring feedback that names the request it labels', () => {
     const servedLabel = (s: Served, i = 0) => s.predictions[i]!.label;
     const otherLabel = (l: string) => TINY_LABELS.find((x) => x !== l)!;
     await post('/feedback', {
-      model: watched, source: 'analyst',
+      model: watched,
+      source: 'analyst',
       items: [
         { requestId: singles[0]!.requestId, label: servedLabel(singles[0]!) },
         { requestId: singles[1]!.requestId, text: '  an unclean COPY  ', label: servedLabel(singles[1]!) },
@@ -178,22 +243,40 @@ describe('monitoring feedback that names the request it labels', () => {
       const scorer = await loadScorer(dir, options);
       return { labels: scorer.labels, close: () => scorer.close(), predict: (texts) => (rescored.push(...texts), scorer.predict(texts)) };
     };
-    const monitoring = parseSpec({ name: watched, labels: TINY_LABELS, data: { path: 'x' }, roles: { auditors: ['a'], deployers: ['b'] }, monitoring: { minFeedback: 6, minPredictions: 1, minFeedbackAccuracy: 0.5 } }).monitoring;
-    const result = await call(createScoringActivities({ ...deps, loadScorer: counting }).computeMonitoringReport, { model: watched, labels: TINY_LABELS, monitoring });
+    const monitoring = parseSpec({
+      name: watched,
+      labels: TINY_LABELS,
+      data: { path: 'x' },
+      roles: { auditors: ['a'], deployers: ['b'] },
+      monitoring: { minFeedback: 6, minPredictions: 1, minFeedbackAccuracy: 0.5 },
+    }).monitoring;
+    const result = await call(createScoringActivities({ ...deps, loadScorer: counting }).computeMonitoringReport, {
+      model: watched,
+      labels: TINY_LABELS,
+      monitoring,
+    });
 
     expect(rescored).toEqual([normalizeText(plain!)]);
     expect(result.feedback).toBe(8);
     expect(result.feedbackAccuracy).toBeCloseTo(5 / 6); // 5 joined (4 served right) + 1 re-scored (right)
     const since = (await registry.activeDeployment(watched))!.deployedAt;
     expect(result.reasons).toContain('accuracy on 6 feedback rows (5 joined by request id to what was served, 1 re-scored) is 83.3%');
-    expect(result.reasons).toContainEqual(expect.stringMatching(new RegExp(`^1 feedback rows name request ids not served by version ${version} since ${since}: never-served-1;`)));
-    expect(result.reasons).toContainEqual(expect.stringMatching(new RegExp(`^1 feedback rows name batch requests that served several texts: ${batch.requestId};`)));
+    expect(result.reasons).toContainEqual(
+      expect.stringMatching(new RegExp(`^1 feedback rows name request ids not served by version ${version} since ${since}: never-served-1;`)),
+    );
+    expect(result.reasons).toContainEqual(
+      expect.stringMatching(new RegExp(`^1 feedback rows name batch requests that served several texts: ${batch.requestId};`)),
+    );
     const saved = await registry.latestMonitoringReport(watched);
     expect(saved!.report).toMatchObject({ feedback: 8, feedbackBasis: { joinedByRequestId: 5, rescored: 1, unmatchedRequestIds: 1, ambiguousRequestIds: 1 } });
 
     // Retraining learns from the text that was served, not the analyst's copy; rows with no text to learn from are left out.
     const exported = await call(control.exportFeedbackData, { model: watched, generation: 1 });
-    const rows = (await store.get(exported.key)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string });
+    const rows = (await store.get(exported.key))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { text: string });
     expect(exported.rows).toBe(6);
     expect(rows.map((r) => r.text)).toEqual([t1, t2, t3, t4, b2, plain]);
   });

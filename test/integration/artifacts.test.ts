@@ -41,12 +41,14 @@ describe('FsArtifactStore across processes', () => {
     await store.put('runs/r/model.onnx', contentOf(0));
     const known = new Set(Array.from({ length: WRITERS }, (_, i) => sha(contentOf(i))));
 
-    const writers = Array.from({ length: WRITERS }, (_, i) =>
-      new Promise<number | null>((resolve, reject) => {
-        const p = spawn(process.execPath, ['--import', 'tsx', child, root, String(i)], { stdio: ['ignore', 'ignore', 'inherit'] });
-        p.on('error', reject);
-        p.on('exit', resolve);
-      }),
+    const writers = Array.from(
+      { length: WRITERS },
+      (_, i) =>
+        new Promise<number | null>((resolve, reject) => {
+          const p = spawn(process.execPath, ['--import', 'tsx', child, root, String(i)], { stdio: ['ignore', 'ignore', 'inherit'] });
+          p.on('error', reject);
+          p.on('exit', resolve);
+        }),
     );
     let running = true;
     const done = Promise.all(writers).finally(() => (running = false));

@@ -82,7 +82,11 @@ describe('Azure ML contract emulator, driven by @azure/arm-machinelearning', () 
   };
 
   const score = (body: unknown, headers: Record<string, string> = {}, key = keys.primaryKey) =>
-    https(scoringUri, { method: 'POST', headers: { 'content-type': 'application/json', ...(key && { authorization: `Bearer ${key}` }), ...headers }, body: JSON.stringify(body) });
+    https(scoringUri, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(key && { authorization: `Bearer ${key}` }), ...headers },
+      body: JSON.stringify(body),
+    });
 
   const deploymentBody = (label: string, extra: Partial<OnlineDeployment['properties']> = {}, capacity = 1): OnlineDeployment => ({
     location: aml.location,
@@ -109,7 +113,8 @@ describe('Azure ML contract emulator, driven by @azure/arm-machinelearning', () 
   beforeAll(async () => {
     azurite = await startAzurite();
     const azmlinfsrv = process.env.MLC_AZMLINFSRV ?? join(repoRoot, '.venv-serving/bin/azmlinfsrv');
-    if (!existsSync(azmlinfsrv)) throw new Error(`The Azure ML inference server is not at ${azmlinfsrv}: create .venv-serving (scripts/setup.sh) or set MLC_AZMLINFSRV.`);
+    if (!existsSync(azmlinfsrv))
+      throw new Error(`The Azure ML inference server is not at ${azmlinfsrv}: create .venv-serving (scripts/setup.sh) or set MLC_AZMLINFSRV.`);
     aml = await startAzureMlEmulator({ azurite, opDurationMs: [300, 600], seed: 7 });
     rg = aml.resourceGroup;
     ws = aml.workspace;
@@ -134,12 +139,20 @@ describe('Azure ML contract emulator, driven by @azure/arm-machinelearning', () 
     const workspace = await client.workspaces.get(rg, ws);
     expect(workspace.name).toBe(ws);
     const store = await client.datastores.get(rg, ws, 'workspaceblobstore');
-    expect(store.properties).toMatchObject({ datastoreType: 'AzureBlob', containerName: aml.datastore.containerName, accountName: 'devstoreaccount1', isDefault: true });
+    expect(store.properties).toMatchObject({
+      datastoreType: 'AzureBlob',
+      containerName: aml.datastore.containerName,
+      accountName: 'devstoreaccount1',
+      isDefault: true,
+    });
     expect(await client.datastores.listSecrets(rg, ws, 'workspaceblobstore')).toEqual({ secretsType: 'AccountKey', key: DEV_KEY });
   });
 
   it('refuses a missing or wrong bearer token with 401 AuthenticationFailed', async () => {
-    const stranger = new AzureMachineLearningWorkspaces(fixedCredential('not-the-token'), aml.subscriptionId, { endpoint: aml.armEndpoint, tlsOptions: { ca: aml.caPem } });
+    const stranger = new AzureMachineLearningWorkspaces(fixedCredential('not-the-token'), aml.subscriptionId, {
+      endpoint: aml.armEndpoint,
+      tlsOptions: { ca: aml.caPem },
+    });
     expect(await failure(stranger.workspaces.get(rg, ws))).toMatchObject({ status: 401, code: 'AuthenticationFailed' });
     const bare = await arm('GET', '', undefined, { token: null });
     expect(bare.status).toBe(401);
@@ -148,18 +161,30 @@ describe('Azure ML contract emulator, driven by @azure/arm-machinelearning', () 
 
   it('registers code, environment and model versions; a version cannot change its files', async () => {
     await client.codeVersions.createOrUpdate(rg, ws, 'echo-code', '1', { properties: { codeUri } });
-    await client.environmentVersions.createOrUpdate(rg, ws, 'echo-env', '1', { properties: { image: 'mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:latest' } });
+    await client.environmentVersions.createOrUpdate(rg, ws, 'echo-env', '1', {
+      properties: { image: 'mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:latest' },
+    });
     const model = await client.modelVersions.createOrUpdate(rg, ws, 'echo', '1', { properties: { modelUri, modelType: 'custom_model' } });
     expect(model.id).toBe(id('models/echo/versions/1'));
     expect((await client.codeVersions.get(rg, ws, 'echo-code', '1')).properties.codeUri).toBe(codeUri);
     expect((await client.codeContainers.get(rg, ws, 'echo-code')).properties.latestVersion).toBe('1');
     // Same content again: fine (idempotent). Other files under the same version: refused.
     await client.codeVersions.createOrUpdate(rg, ws, 'echo-code', '1', { properties: { codeUri, description: 'again' } });
-    expect(await failure(client.codeVersions.createOrUpdate(rg, ws, 'echo-code', '1', { properties: { codeUri: `${codeUri}-other` } }))).toMatchObject({ status: 400, code: 'UserError', message: expect.stringContaining('without increasing the version') });
+    expect(await failure(client.codeVersions.createOrUpdate(rg, ws, 'echo-code', '1', { properties: { codeUri: `${codeUri}-other` } }))).toMatchObject({
+      status: 400,
+      code: 'UserError',
+      message: expect.stringContaining('without increasing the version'),
+    });
   });
 
   it('creates an endpoint by a long-running PUT (201, Azure-AsyncOperation, polls, final GET) and lists its keys', async () => {
-    const created = await client.onlineEndpoints.beginCreateOrUpdateAndWait(rg, ws, ENDPOINT, { location: aml.location, properties: { authMode: 'Key' } }, poll);
+    const created = await client.onlineEndpoints.beginCreateOrUpdateAndWait(
+      rg,
+      ws,
+      ENDPOINT,
+      { location: aml.location, properties: { authMode: 'Key' } },
+      poll,
+    );
     expect(created.properties.provisioningState).toBe('Succeeded');
     expect(created.properties.scoringUri).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/score$/);
     scoringUri = created.properties.scoringUri!;
@@ -252,9 +277,15 @@ describe('Azure ML contract emulator, driven by @azure/arm-machinelearning', () 
     await refused({ location: aml.location, properties: { authMode: 'Key', traffic: { blue: '100' } } }, 'properties.traffic.blue: expected a number');
     await refused({ location: aml.location, properties: { authMode: 'Password' } }, 'properties.authMode: "Password" is not one of AMLToken, Key, AADToken');
     await refused({ location: aml.location, properties: { authMode: 'Key', provisioningState: 'Succeeded' } }, 'properties.provisioningState: is read-only');
-    const badDeployment = await arm('PUT', `onlineEndpoints/${ENDPOINT}/deployments/raw`, { location: aml.location, properties: { endpointComputeType: 'Serverless' } });
+    const badDeployment = await arm('PUT', `onlineEndpoints/${ENDPOINT}/deployments/raw`, {
+      location: aml.location,
+      properties: { endpointComputeType: 'Serverless' },
+    });
     expect(badDeployment.json.error.message).toContain('properties.endpointComputeType: the string "Serverless" is not one of Kubernetes, Managed');
-    const badProbe = await arm('PUT', `onlineEndpoints/${ENDPOINT}/deployments/raw`, { location: aml.location, properties: { endpointComputeType: 'Managed', requestSettings: { requestTimeout: '5s' } } });
+    const badProbe = await arm('PUT', `onlineEndpoints/${ENDPOINT}/deployments/raw`, {
+      location: aml.location,
+      properties: { endpointComputeType: 'Managed', requestSettings: { requestTimeout: '5s' } },
+    });
     expect(badProbe.json.error.message).toContain('properties.requestSettings.requestTimeout: expected an ISO 8601 duration');
     expect((await arm('GET', `onlineEndpoints/${ENDPOINT}`, undefined, { apiVersion: null })).json.error.code).toBe('MissingApiVersionParameter');
     expect((await arm('GET', `onlineEndpoints/${ENDPOINT}`, undefined, { apiVersion: '2023-04-01' })).json.error.code).toBe('NoRegisteredProviderFound');
@@ -285,7 +316,11 @@ describe('Azure ML contract emulator, driven by @azure/arm-machinelearning', () 
   it('answers 409 Conflict to an endpoint change while one of its operations runs', async () => {
     aml.faults.slowNextOperations(2000);
     const running = await client.onlineDeployments.beginUpdate(rg, ws, ENDPOINT, 'green', { tags: { step: 'slow' } }, poll);
-    expect(await failure(setTraffic({ blue: 100, green: 0 }))).toMatchObject({ status: 409, code: 'Conflict', message: expect.stringContaining('an operation is in progress on this endpoint') });
+    expect(await failure(setTraffic({ blue: 100, green: 0 }))).toMatchObject({
+      status: 409,
+      code: 'Conflict',
+      message: expect.stringContaining('an operation is in progress on this endpoint'),
+    });
     expect(await failure(client.onlineEndpoints.beginDeleteAndWait(rg, ws, ENDPOINT, poll))).toMatchObject({ status: 409, code: 'Conflict' });
     const updated = await running.pollUntilDone();
     expect(updated.tags).toEqual({ step: 'slow' });
@@ -320,7 +355,11 @@ describe('Azure ML contract emulator, driven by @azure/arm-machinelearning', () 
 
   it('deletes deployments (not while they have traffic) and the endpoint, stopping their servers', async () => {
     const pids = ['blue', 'green'].map((d) => aml.state.deployments.get(`${ENDPOINT}/${d}`)!.runtime!.server.pid);
-    expect(await failure(client.onlineDeployments.beginDeleteAndWait(rg, ws, ENDPOINT, 'green', poll))).toMatchObject({ status: 400, code: 'UserError', message: expect.stringContaining('set its traffic to 0') });
+    expect(await failure(client.onlineDeployments.beginDeleteAndWait(rg, ws, ENDPOINT, 'green', poll))).toMatchObject({
+      status: 400,
+      code: 'UserError',
+      message: expect.stringContaining('set its traffic to 0'),
+    });
     await client.onlineDeployments.beginDeleteAndWait(rg, ws, ENDPOINT, 'blue', poll);
     expect(alive(pids[0]!)).toBe(false);
     expect(await failure(client.onlineDeployments.get(rg, ws, ENDPOINT, 'blue'))).toMatchObject({ status: 404 });

@@ -8,7 +8,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspaceClients } from '../../adapters/azureml/client';
 import { AzureMlDeployer, type RegisteredAssets } from '../../adapters/azureml/deployer';
-import { AzureAuthError, AzureConfigError, AzureConflictError, AzureDeploymentCrashedError, AzureQuotaError, AzureThrottledError } from '../../adapters/azureml/errors';
+import {
+  AzureAuthError,
+  AzureConfigError,
+  AzureConflictError,
+  AzureDeploymentCrashedError,
+  AzureQuotaError,
+  AzureThrottledError,
+} from '../../adapters/azureml/errors';
 import { buildDeployablePackage, type DeployablePackage } from '../../adapters/azureml/package';
 import { EMULATED_BLOB_ENV, EMULATED_WORKSPACE, startEmulatedAzure, type EmulatedAzure } from '../../infra/azure-emulated/stack';
 import { deploymentsToPrune } from '../../domain/rollout';
@@ -35,7 +42,13 @@ async function failure(p: Promise<unknown>): Promise<Error> {
 }
 
 const request = (deployment: string) => ({
-  endpoint: ENDPOINT, deployment, assets, instanceType: 'Standard_DS3_v2', instanceCount: 1, environmentVariables: {}, tags,
+  endpoint: ENDPOINT,
+  deployment,
+  assets,
+  instanceType: 'Standard_DS3_v2',
+  instanceCount: 1,
+  environmentVariables: {},
+  tags,
 });
 
 beforeAll(async () => {
@@ -60,14 +73,39 @@ describe('AzureMlDeployer on the emulated workspace', () => {
     expect(await deployer.upload(`azureml/${MODEL}/v1/model`, pkg.model)).toBe(modelUri);
     const container = await deployer.clients.datastore();
     const onnx = await container.getBlobClient(`azureml/${MODEL}/v1/model/model.onnx`).getProperties();
-    expect(onnx.metadata?.sha256).toBe(createHash('sha256').update(pkg.model.find((f) => f.name === 'model.onnx')!.bytes).digest('hex'));
+    expect(onnx.metadata?.sha256).toBe(
+      createHash('sha256')
+        .update(pkg.model.find((f) => f.name === 'model.onnx')!.bytes)
+        .digest('hex'),
+    );
 
-    const register = () => deployer.registerAssets({ model: MODEL, version: 1, packageSha256: pkg.sha256, codeUri, modelUri, condaFile: pkg.condaFile, condaSha256: 'c'.repeat(64), tags });
+    const register = () =>
+      deployer.registerAssets({
+        model: MODEL,
+        version: 1,
+        packageSha256: pkg.sha256,
+        codeUri,
+        modelUri,
+        condaFile: pkg.condaFile,
+        condaSha256: 'c'.repeat(64),
+        tags,
+      });
     assets = await register();
     expect(await register()).toEqual(assets);
     expect(assets.modelId).toMatch(new RegExp(`/models/${MODEL}/versions/1$`));
 
-    const other = await failure(deployer.registerAssets({ model: MODEL, version: 1, packageSha256: pkg.sha256, codeUri, modelUri, condaFile: pkg.condaFile, condaSha256: 'c'.repeat(64), tags: { ...tags, sha256: 'b'.repeat(64) } }));
+    const other = await failure(
+      deployer.registerAssets({
+        model: MODEL,
+        version: 1,
+        packageSha256: pkg.sha256,
+        codeUri,
+        modelUri,
+        condaFile: pkg.condaFile,
+        condaSha256: 'c'.repeat(64),
+        tags: { ...tags, sha256: 'b'.repeat(64) },
+      }),
+    );
     expect(other).toBeInstanceOf(AzureConfigError);
     expect(other.message).toMatch(/already exists .* immutable/);
   });

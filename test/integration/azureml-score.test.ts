@@ -78,11 +78,23 @@ function runServingPython(input: unknown): Promise<{ answers: Answer[]; warnings
 /** 200 texts: the tokenizer probes, real Wisesight posts, tiny-corpus sentences, normalisation traps. */
 function parityTexts(): string[] {
   const wisesight = readFileSync(join(REPO_ROOT, 'data/wisesight-sample/train.jsonl'), 'utf8')
-    .split('\n').filter(Boolean).slice(0, 100).map((l) => (JSON.parse(l) as { text: string }).text);
+    .split('\n')
+    .filter(Boolean)
+    .slice(0, 100)
+    .map((l) => (JSON.parse(l) as { text: string }).text);
   const traps = [
-    'NEL\u0085inside and \u0085 edges\u0085', 'file separators \u001c\u001d\u001e\u001f stay', ' \u2000en\u2001quad\u3000ideographic ',
-    'zw\u200bsp and \u200b\u200b only', '\u200b \ufeff \u200b', 'ก\u0e49\u0e38 tone before below-vowel', 'ก\u0e38\u0e49 below-vowel before tone',
-    'cafe\u0301 Å A\u030a', 'ﬁ ligature stays (NFC, not NFKC)', 'ZWJ 👩\u200d💻 ZWNJ a\u200cb', 'x'.repeat(400), 'ดีมาก'.repeat(80),
+    'NEL\u0085inside and \u0085 edges\u0085',
+    'file separators \u001c\u001d\u001e\u001f stay',
+    ' \u2000en\u2001quad\u3000ideographic ',
+    'zw\u200bsp and \u200b\u200b only',
+    '\u200b \ufeff \u200b',
+    'ก\u0e49\u0e38 tone before below-vowel',
+    'ก\u0e38\u0e49 below-vowel before tone',
+    'cafe\u0301 Å A\u030a',
+    'ﬁ ligature stays (NFC, not NFKC)',
+    'ZWJ 👩\u200d💻 ZWNJ a\u200cb',
+    'x'.repeat(400),
+    'ดีมาก'.repeat(80),
   ];
   const random = seededRandom(11);
   const mixed = tinyDataset(74, 9).map((r) => (random() < 0.3 ? `  ${r.text}\n\t${r.text} ` : r.text));
@@ -138,7 +150,9 @@ describe('Azure ML scoring package (score.py) against the Node scorer', () => {
 
   beforeAll(async () => {
     if (!existsSync(AZMLINFSRV)) {
-      throw new Error(`${AZMLINFSRV} not found: run \`bash scripts/setup.sh\` to build .venv-serving (the Azure ML scoring environment, from adapters/azureml/package/requirements.txt)`);
+      throw new Error(
+        `${AZMLINFSRV} not found: run \`bash scripts/setup.sh\` to build .venv-serving (the Azure ML scoring environment, from adapters/azureml/package/requirements.txt)`,
+      );
     }
     tiny = await tinyModel();
     pkg = await buildDeployablePackage(tiny.dir, { model: MODEL, version: VERSION });
@@ -157,7 +171,14 @@ describe('Azure ML scoring package (score.py) against the Node scorer', () => {
 
   it('packages the run folder, serving.json and score.py under one content hash', async () => {
     expect(pkg.code.map((f) => f.name)).toEqual(['score.py']);
-    expect(pkg.model.map((f) => f.name)).toEqual(['labels.json', 'model.onnx', 'serving.json', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(pkg.model.map((f) => f.name)).toEqual([
+      'labels.json',
+      'model.onnx',
+      'serving.json',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     const serving = JSON.parse(pkg.model.find((f) => f.name === 'serving.json')!.bytes.toString());
     expect(serving).toMatchObject({ model: MODEL, version: VERSION, labels: tiny.labels, maxLength: 32, batchSize: 32 });
     expect(pkg.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -165,10 +186,12 @@ describe('Azure ML scoring package (score.py) against the Node scorer', () => {
     expect((await buildDeployablePackage(tiny.dir, { model: MODEL, version: VERSION + 1 })).sha256).not.toBe(pkg.sha256);
   });
 
-  it('run() gives the Node scorer\'s labels and probabilities (within 1e-5) on 200 texts', async () => {
+  it("run() gives the Node scorer's labels and probabilities (within 1e-5) on 200 texts", async () => {
     expect(texts).toHaveLength(200);
     const { answers } = await runServingPython({
-      script, env: { ...identity, AZUREML_MODEL_DIR: modelRoot }, bodies: [JSON.stringify({ texts }), JSON.stringify({ text: texts[0] })],
+      script,
+      env: { ...identity, AZUREML_MODEL_DIR: modelRoot },
+      bodies: [JSON.stringify({ texts }), JSON.stringify({ text: texts[0] })],
     });
     expect(answers[0]!.status).toBe(200);
     expect(answers[0]!.body).toMatchObject({ model: MODEL, version: VERSION, deployment: DEPLOYMENT, requestId: 'driver-1' });
@@ -178,8 +201,15 @@ describe('Azure ML scoring package (score.py) against the Node scorer', () => {
 
   it('answers even when its request log cannot be written, and warns', async () => {
     const { answers, warnings } = await runServingPython({
-      script, flushLog: true, bodies: [JSON.stringify({ texts: texts.slice(0, 3) })],
-      env: { ...identity, AZUREML_MODEL_DIR: modelRoot, MLC_REQUEST_LOG_URL: `${azurite.blobEndpoint}/no-such-container/mlc`, MLC_REQUEST_LOG_CONNECTION_STRING: azurite.connectionString },
+      script,
+      flushLog: true,
+      bodies: [JSON.stringify({ texts: texts.slice(0, 3) })],
+      env: {
+        ...identity,
+        AZUREML_MODEL_DIR: modelRoot,
+        MLC_REQUEST_LOG_URL: `${azurite.blobEndpoint}/no-such-container/mlc`,
+        MLC_REQUEST_LOG_CONNECTION_STRING: azurite.connectionString,
+      },
     });
     expect(answers[0]!.status).toBe(200);
     expectSamePredictions(answers[0]!.body.predictions, expected.slice(0, 3));
@@ -209,7 +239,13 @@ describe('Azure ML scoring package (score.py) against the Node scorer', () => {
       url = `http://127.0.0.1:${port}`;
       server = spawn(AZMLINFSRV, ['--entry_script', script, '--model_dir', modelRoot, '--port', String(port)], {
         cwd: work,
-        env: { ...process.env, ...identity, OMP_NUM_THREADS: '2', MLC_REQUEST_LOG_URL: `${azurite.blobEndpoint}/requestlogs/mlc`, MLC_REQUEST_LOG_CONNECTION_STRING: azurite.connectionString },
+        env: {
+          ...process.env,
+          ...identity,
+          OMP_NUM_THREADS: '2',
+          MLC_REQUEST_LOG_URL: `${azurite.blobEndpoint}/requestlogs/mlc`,
+          MLC_REQUEST_LOG_CONNECTION_STRING: azurite.connectionString,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       server.stdout!.on('data', (d) => (output += d));
@@ -217,7 +253,10 @@ describe('Azure ML scoring package (score.py) against the Node scorer', () => {
       const deadline = Date.now() + 90_000;
       for (;;) {
         if (server.exitCode !== null) throw new Error(`azmlinfsrv exited ${server.exitCode}:\n${output.slice(-4000)}`);
-        const ok = await fetch(`${url}/`).then((r) => r.ok, () => false);
+        const ok = await fetch(`${url}/`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (ok) break;
         if (Date.now() > deadline) throw new Error(`azmlinfsrv not healthy within 90 s:\n${output.slice(-4000)}`);
         await new Promise((r) => setTimeout(r, 300));
@@ -234,7 +273,11 @@ describe('Azure ML scoring package (score.py) against the Node scorer', () => {
     });
 
     it('scores as Node does, refuses a bad body with the expected shape, and logs each text to Blob', async () => {
-      const res = await fetch(`${url}/score`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ms-request-id': 'req-azure-1' }, body: JSON.stringify({ texts }) });
+      const res = await fetch(`${url}/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-ms-request-id': 'req-azure-1' },
+        body: JSON.stringify({ texts }),
+      });
       const body = (await res.json()) as Answer['body'];
       expect(res.status, JSON.stringify(body)).toBe(200);
       expect(body).toMatchObject({ model: MODEL, version: VERSION, deployment: DEPLOYMENT, requestId: 'req-azure-1' });
@@ -264,9 +307,17 @@ describe('Azure ML scoring package (score.py) against the Node scorer', () => {
       expect(await readRequestLog(container, 'mlc', MODEL, new Date(Date.now() + 3_600_000))).toEqual([]);
 
       // A deployer's smoke request is answered and logged, marked, and left out of monitoring's window.
-      const smoke = await fetch(`${url}/score`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ms-request-id': 'req-smoke-1' }, body: JSON.stringify({ texts: [texts[0]], smoke: true }) });
+      const smoke = await fetch(`${url}/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-ms-request-id': 'req-smoke-1' },
+        body: JSON.stringify({ texts: [texts[0]], smoke: true }),
+      });
       expect(smoke.status).toBe(200);
-      const notSmoke = await fetch(`${url}/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: [texts[0]], smoke: 'yes' }) });
+      const notSmoke = await fetch(`${url}/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ texts: [texts[0]], smoke: 'yes' }),
+      });
       expect(notSmoke.status).toBe(400);
       let all: Awaited<ReturnType<typeof readRequestLog>> = [];
       for (const until = Date.now() + 30_000; all.length <= texts.length && Date.now() < until;) {
@@ -278,16 +329,31 @@ describe('Azure ML scoring package (score.py) against the Node scorer', () => {
     });
 
     it('readRequestLog skips hour folders before since, other models and malformed lines (counted)', async () => {
-      const line = (at: string, requestId: string) => JSON.stringify({ requestId, model: MODEL, version: VERSION, deployment: 'green', text: 't', label: 'pos', probabilities: { neg: 0.2, neu: 0.3, pos: 0.5 }, at });
+      const line = (at: string, requestId: string) =>
+        JSON.stringify({
+          requestId,
+          model: MODEL,
+          version: VERSION,
+          deployment: 'green',
+          text: 't',
+          label: 'pos',
+          probabilities: { neg: 0.2, neu: 0.3, pos: 0.5 },
+          at,
+        });
       const now = new Date();
       const hour = now.toISOString().slice(0, 13).replace(/[-T]/g, '/');
       const put = (name: string, body: string) => container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body));
       // A recent line filed under an old hour: only a walk that lists old folders would find it.
       await put(`mlc/${MODEL}/green/2020/01/01/00/old-1.jsonl`, line(now.toISOString(), 'in-old-folder') + '\n');
-      await put(`mlc/${MODEL}/green/${hour}/h-2.jsonl`, `${line(now.toISOString(), 'green-1')}\n{"requestId": "cut\n\n${line(new Date(now.getTime() - 7_200_000).toISOString(), 'too-old')}\n`);
+      await put(
+        `mlc/${MODEL}/green/${hour}/h-2.jsonl`,
+        `${line(now.toISOString(), 'green-1')}\n{"requestId": "cut\n\n${line(new Date(now.getTime() - 7_200_000).toISOString(), 'too-old')}\n`,
+      );
       await put(`mlc/other/green/${hour}/h-3.jsonl`, line(now.toISOString(), 'other-model').replace(`"model":"${MODEL}"`, '"model":"other"') + '\n');
       const malformed: string[] = [];
-      const logged = await readRequestLog(container, 'mlc/', MODEL, new Date(now.getTime() - 3_600_000), { onMalformed: (blob, n, why) => malformed.push(`${blob}:${n} ${why}`) });
+      const logged = await readRequestLog(container, 'mlc/', MODEL, new Date(now.getTime() - 3_600_000), {
+        onMalformed: (blob, n, why) => malformed.push(`${blob}:${n} ${why}`),
+      });
       const ids = new Set(logged.map((r) => r.requestId));
       expect(ids.has('green-1')).toBe(true);
       expect(ids.has('req-azure-1')).toBe(true);

@@ -138,7 +138,9 @@ describe('BlobArtifactStore on Blob', () => {
   });
 
   it('refuses a client for another container than its root names', () => {
-    expect(() => new BlobArtifactStore({ rootUri: `azblob://${DEV_ACCOUNT}/elsewhere/mlc`, containerClient: h.container, cacheDir: h.cacheDir })).toThrow(ArtifactLocationError);
+    expect(() => new BlobArtifactStore({ rootUri: `azblob://${DEV_ACCOUNT}/elsewhere/mlc`, containerClient: h.container, cacheDir: h.cacheDir })).toThrow(
+      ArtifactLocationError,
+    );
   });
 });
 
@@ -162,13 +164,19 @@ describe('uploadWriteOnce', () => {
       uploaded: ['packages/m/1/model.onnx', 'packages/m/1/score/score.py'],
       skipped: [],
     });
-    expect(progress.map((p) => [p.outcome, p.done, p.total])).toEqual([['uploaded', 1, 2], ['uploaded', 2, 2]]);
+    expect(progress.map((p) => [p.outcome, p.done, p.total])).toEqual([
+      ['uploaded', 1, 2],
+      ['uploaded', 2, 2],
+    ]);
     for (const file of pkg) {
       const blob = container.getBlobClient(`packages/m/1/${file.name}`);
       expect((await blob.getProperties()).metadata).toMatchObject({ sha256: sha(file.bytes) });
       expect((await blob.downloadToBuffer()).equals(file.bytes)).toBe(true);
     }
-    expect(await uploadWriteOnce(container, 'packages/m/1', pkg)).toEqual({ uploaded: [], skipped: ['packages/m/1/model.onnx', 'packages/m/1/score/score.py'] });
+    expect(await uploadWriteOnce(container, 'packages/m/1', pkg)).toEqual({
+      uploaded: [],
+      skipped: ['packages/m/1/model.onnx', 'packages/m/1/score/score.py'],
+    });
   });
 
   it('finishes a crashed upload: blobs already there are skipped, the rest uploaded', async () => {

@@ -41,8 +41,11 @@ describe('mlc', () => {
 
   it('refuses a cluster or Azure ML workspace the configuration does not name, listing the ones it does', async () => {
     const file = path.join(dir, 'elsewhere.yaml');
-    await writeFile(file, 'name: elsewhere\nlabels: [a, b]\ndata: {path: x.jsonl}\ntraining: {cluster: nowhere}\nroles: {auditors: [alice], deployers: [bob]}\n' +
-      'deployment: {target: azureml, workspace: prod, endpoint: elsewhere}\n');
+    await writeFile(
+      file,
+      'name: elsewhere\nlabels: [a, b]\ndata: {path: x.jsonl}\ntraining: {cluster: nowhere}\nroles: {auditors: [alice], deployers: [bob]}\n' +
+        'deployment: {target: azureml, workspace: prod, endpoint: elsewhere}\n',
+    );
     const r = await mlc('validate', file);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/- training\.cluster: "nowhere" is not a configured cluster \(configured: local, local-process\)/);

@@ -49,7 +49,19 @@ describe('cluster check on the dev cluster', () => {
   it('passes everything on the local SLURM cluster: python, torch, no GPU, nonce read back', async () => {
     const report = await check(local, { profile: profile() });
     expect(report.ok, JSON.stringify(report.results, null, 2)).toBe(true);
-    expect(statuses(report)).toEqual({ ssh: 'pass', slurm: 'pass', partition: 'pass', 'account/qos': 'skip', gres: 'skip', artifacts: 'pass', job: 'pass', python: 'pass', torch: 'pass', gpu: 'pass', shared: 'pass' });
+    expect(statuses(report)).toEqual({
+      ssh: 'pass',
+      slurm: 'pass',
+      partition: 'pass',
+      'account/qos': 'skip',
+      gres: 'skip',
+      artifacts: 'pass',
+      job: 'pass',
+      python: 'pass',
+      torch: 'pass',
+      gpu: 'pass',
+      shared: 'pass',
+    });
     expect(result(report, 'account/qos').detail).toBe('not set in the profile');
     expect(report.probe).toMatchObject({ python: expect.stringMatching(/^3\.\d+\.\d+$/), torch: expect.stringMatching(/^\d+\.\d+/), gpu: false });
     expect(result(report, 'gpu').detail).toMatch(/none visible/);
@@ -72,7 +84,11 @@ describe('cluster check on the dev cluster', () => {
   it('fails a partition that does not exist, names the real ones, and submits nothing', async () => {
     const report = await check(local, { profile: profile({ partition: 'nosuch' }) });
     expect(report.ok).toBe(false);
-    expect(result(report, 'partition')).toMatchObject({ status: 'fail', detail: expect.stringContaining('"nosuch" does not exist'), fix: expect.stringContaining('one of: cpu') });
+    expect(result(report, 'partition')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('"nosuch" does not exist'),
+      fix: expect.stringContaining('one of: cpu'),
+    });
     expect(result(report, 'job')).toMatchObject({ status: 'skip', detail: 'not checked: partition failed' });
     expect(report.jobId).toBeUndefined();
   });
@@ -82,7 +98,11 @@ describe('cluster check on the dev cluster', () => {
     const report = await check({ ...local, artifactsRoot: elsewhere }, { profile: profile() });
     expect(report.ok).toBe(false);
     expect(result(report, 'job').status).toBe('pass');
-    expect(result(report, 'shared')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^not shared: the job wrote .*elsewhere-.* but this worker reads nothing/), fix: expect.stringContaining('paths.artifacts') });
+    expect(result(report, 'shared')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/^not shared: the job wrote .*elsewhere-.* but this worker reads nothing/),
+      fix: expect.stringContaining('paths.artifacts'),
+    });
     expect(readdirSync(path.join(elsewhere, 'check'))).toEqual([]); // the probe's folder was cleaned
   });
 
@@ -90,25 +110,41 @@ describe('cluster check on the dev cluster', () => {
     const file = path.join(tmp, 'a-file');
     writeFileSync(file, 'not a folder');
     const report = await check({ ...local, artifactsRoot: file });
-    expect(result(report, 'artifacts')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/cannot create .*a-file\/check.*Not a directory/), fix: expect.stringContaining('clusters.local.artifactsRoot') });
+    expect(result(report, 'artifacts')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/cannot create .*a-file\/check.*Not a directory/),
+      fix: expect.stringContaining('clusters.local.artifactsRoot'),
+    });
     expect(result(report, 'job').status).toBe('skip');
   });
 
   it('fails "no python" for an interpreter that does not exist on the node', async () => {
     const report = await check({ ...local, python: '/nonexistent/bin/python3' }, { profile: profile() });
     expect(report.ok).toBe(false);
-    expect(result(report, 'python')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^no python at \/nonexistent\/bin\/python3 .*exit 127/s), fix: expect.stringContaining('clusters.local.python') });
+    expect(result(report, 'python')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/^no python at \/nonexistent\/bin\/python3 .*exit 127/s),
+      fix: expect.stringContaining('clusters.local.python'),
+    });
     expect(result(report, 'torch').status).toBe('skip');
   });
 
   it('reports profile modules on a node without a module command', async () => {
     const report = await check(local, { profile: profile({ modules: ['rocm/5.7.1'] }) });
-    expect(result(report, 'modules')).toMatchObject({ status: 'fail', detail: expect.stringContaining('no module command'), fix: expect.stringContaining('training.profile.modules') });
+    expect(result(report, 'modules')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('no module command'),
+      fix: expect.stringContaining('training.profile.modules'),
+    });
   });
 
   it('cancels a probe job that does not finish in time, and says what it was waiting on', async () => {
     const report = await check(local, { profile: profile(), waitMs: 1 });
-    expect(result(report, 'job')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^probe job \d+ was still \w+ after 1 s.*cancelled/), fix: expect.stringContaining('training.profile') });
+    expect(result(report, 'job')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/^probe job \d+ was still \w+ after 1 s.*cancelled/),
+      fix: expect.stringContaining('training.profile'),
+    });
     const executor = new SlurmExecutor(local);
     try {
       expect(await executor.waitFor(report.jobId!)).toMatchObject({ state: 'CANCELLED' });
@@ -122,7 +158,11 @@ describe('cluster check on the dev cluster', () => {
     const other = ssh2.utils.generateKeyPairSync('ed25519').public.split(' ').slice(0, 2).join(' ');
     writeFileSync(knownHostsPath, `[${local.host}]:${local.port} ${other}\n`);
     const report = await check({ ...local, knownHostsPath });
-    expect(result(report, 'ssh')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^host key mismatch: .* presented ssh-ed25519 SHA256:/), fix: expect.stringContaining(knownHostsPath) });
+    expect(result(report, 'ssh')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/^host key mismatch: .* presented ssh-ed25519 SHA256:/),
+      fix: expect.stringContaining(knownHostsPath),
+    });
     expect(report.results.filter((r) => r.check !== 'ssh').every((r) => r.status === 'skip')).toBe(true);
   });
 
@@ -132,7 +172,9 @@ describe('cluster check on the dev cluster', () => {
     writeFileSync(spec, example.replace('partition: cpu', 'partition: nosuch').replace('../data/', `${repoRoot}/data/`));
     const bad = await mlc('cluster', 'check', 'local', '--spec', spec);
     expect(bad.code, bad.stderr).toBe(1);
-    expect(bad.stdout).toMatch(/✓ ssh .*\n✓ slurm .*\n✗ partition +partition "nosuch" does not exist.*\n +fix: set training\.profile\.partition to one of: cpu/);
+    expect(bad.stdout).toMatch(
+      /✓ ssh .*\n✓ slurm .*\n✗ partition +partition "nosuch" does not exist.*\n +fix: set training\.profile\.partition to one of: cpu/,
+    );
     const good = await mlc('cluster', 'check', 'local-process', '--json');
     expect(good.code, good.stdout + good.stderr).toBe(0);
     expect(JSON.parse(good.stdout)).toMatchObject({ cluster: 'local-process', executor: 'local', ok: true });

@@ -18,8 +18,12 @@ let base: string;
 let store: FsArtifactStore;
 const recorded: string[] = [];
 const registry = {
-  ensureModel: async (name: string) => { recorded.push(name); },
-  recordDatasetVersion: async ({ hash }: { hash: string }) => { recorded.push(hash); },
+  ensureModel: async (name: string) => {
+    recorded.push(name);
+  },
+  recordDatasetVersion: async ({ hash }: { hash: string }) => {
+    recorded.push(hash);
+  },
 } as unknown as Registry;
 
 beforeAll(async () => {
@@ -33,12 +37,21 @@ beforeAll(async () => {
   await symlink(path.join(base, 'outside.jsonl'), path.join(base, 'root/link.jsonl'));
   store = new FsArtifactStore(path.join(base, 'artifacts'));
 });
-afterAll(async () => { await rm(base, { recursive: true, force: true }); });
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true });
+});
 
 function preprocess(config: MlcConfig, specDir: string, dataPath: string, format?: 'csv') {
-  const unused = () => { throw new Error('not used by preprocess'); };
+  const unused = () => {
+    throw new Error('not used by preprocess');
+  };
   const deps: ActivityDeps = { config, registry, store, executor: unused, loadScorer: unused, temporal: null as never, endpointUrl: '', azureMl: unused };
-  const spec = parseSpec({ name: 'roots-test', labels: ['neg', 'pos'], data: { path: dataPath, ...(format && { format }) }, roles: { auditors: ['a'], deployers: ['b'] } });
+  const spec = parseSpec({
+    name: 'roots-test',
+    labels: ['neg', 'pos'],
+    data: { path: dataPath, ...(format && { format }) },
+    roles: { auditors: ['a'], deployers: ['b'] },
+  });
   const activities = createControlActivities(deps);
   const run = (input: PreprocessDataInput) => activities.preprocessData(input);
   return env.run<[PreprocessDataInput], PreparedDataset, typeof run>(run, { spec, specDir, generation: 1, extraDataKeys: [] });
@@ -51,15 +64,29 @@ describe('preprocess reads data only from the data roots', () => {
   const worker = () => loadConfig({ USER: process.env.USER, MLC_DATA_ROOTS: `${repoRoot}/data:${repoRoot}/examples:${base}/root` });
 
   it.each([
-    ['the worker\'s SSH key, relative to the examples folder', () => [worker(), path.join(repoRoot, 'examples'), '../.data/ssh/id_ed25519', 'csv']],
+    ["the worker's SSH key, relative to the examples folder", () => [worker(), path.join(repoRoot, 'examples'), '../.data/ssh/id_ed25519', 'csv']],
     ['/etc/shadow', () => [worker(), path.join(base, 'root'), '/etc/shadow', 'csv']],
     ['a ../ escape out of a root', () => [worker(), path.join(base, 'root'), '../outside.jsonl']],
     ['a symlink inside a root pointing outside', () => [worker(), path.join(base, 'root'), 'link.jsonl']],
-    ['the SSH key even with the whole repository as a root', () => [loadConfig({ USER: process.env.USER, MLC_DATA_ROOTS: repoRoot }), path.join(repoRoot, 'examples'), '../.data/ssh/id_ed25519', 'csv']],
-    ['a file in the secrets folder, inside a root', () => [loadConfig({ USER: process.env.USER, MLC_DATA_DIR: path.join(base, 'dotdata'), MLC_DATA_ROOTS: base }), base, 'dotdata/secrets/endpoint.key', 'csv']],
+    [
+      'the SSH key even with the whole repository as a root',
+      () => [loadConfig({ USER: process.env.USER, MLC_DATA_ROOTS: repoRoot }), path.join(repoRoot, 'examples'), '../.data/ssh/id_ed25519', 'csv'],
+    ],
+    [
+      'a file in the secrets folder, inside a root',
+      () => [
+        loadConfig({ USER: process.env.USER, MLC_DATA_DIR: path.join(base, 'dotdata'), MLC_DATA_ROOTS: base }),
+        base,
+        'dotdata/secrets/endpoint.key',
+        'csv',
+      ],
+    ],
   ] as [string, () => [MlcConfig, string, string, 'csv'?]][])('refuses %s, reading and storing nothing', async (_, args) => {
     const [config, specDir, dataPath, format] = args();
-    const failure = await preprocess(config, specDir, dataPath, format).then(() => null, (e: unknown) => e as Error & { type?: string; nonRetryable?: boolean });
+    const failure = await preprocess(config, specDir, dataPath, format).then(
+      () => null,
+      (e: unknown) => e as Error & { type?: string; nonRetryable?: boolean },
+    );
     expect(failure).toMatchObject({ type: 'DataPathRefusedError', nonRetryable: true });
     expect(failure!.message).toContain(`Data may only come from the data roots: ${config.dataRoots.join(', ')}.`);
     expect(failure!.message).toMatch(/Move the data under one of them, or add a folder holding it to dataRoots/);

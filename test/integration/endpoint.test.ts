@@ -36,7 +36,9 @@ describe('local endpoint with a model trained by slurm/train.py', () => {
     model = await tinyModel();
     work = await mkdtemp(join(tmpdir(), 'mlc-endpoint-'));
     key = await loadEndpointKey(join(work, 'secrets'), {});
-    const sha256 = createHash('sha256').update(await readFile(join(model.dir, 'model.onnx'))).digest('hex');
+    const sha256 = createHash('sha256')
+      .update(await readFile(join(model.dir, 'model.onnx')))
+      .digest('hex');
     deployment = { model: 'thai-sentiment', version: 1, modelDir: model.dir, sha256 };
     // The real scorer, watched: which folders were loaded and closed.
     const watched: LoadScorer = async (dir, options) => {
@@ -98,13 +100,29 @@ describe('local endpoint with a model trained by slurm/train.py', () => {
     } finally {
       await direct.close();
     }
-    expect(logged).toEqual(texts.map((text, i) => ({ model: 'thai-sentiment', version: 1, requestId: body.requestId, text, label: body.predictions[i].label, probabilities: body.predictions[i].probabilities })));
+    expect(logged).toEqual(
+      texts.map((text, i) => ({
+        model: 'thai-sentiment',
+        version: 1,
+        requestId: body.requestId,
+        text,
+        label: body.predictions[i].label,
+        probabilities: body.predictions[i].probabilities,
+      })),
+    );
     expect((await json(await fetch(`${endpoint.url}/health`))).models).toEqual([{ model: 'thai-sentiment', version: 1, sha256: deployment!.sha256 }]);
     expect(loads).toEqual([model.dir]);
   });
 
   it('takes feedback with labels the model knows', async () => {
-    const res = await post('/feedback', { model: 'thai-sentiment', items: [{ text: 'อร่อย', label: 'pos' }, { text: 'ห่วย', label: 'neg' }], source: 'analyst-team' });
+    const res = await post('/feedback', {
+      model: 'thai-sentiment',
+      items: [
+        { text: 'อร่อย', label: 'pos' },
+        { text: 'ห่วย', label: 'neg' },
+      ],
+      source: 'analyst-team',
+    });
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ accepted: 2 });
     expect(feedback).toEqual([

@@ -21,10 +21,15 @@ beforeAll(async () => {
   spec = parseSpec(parse(await readFile(specPath, 'utf8')), specPath);
   first = await preprocessDataset({ spec, specDir: dirname(specPath), outDir: join(dir, 'a') });
 });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 const texts = async (outDir: string, split: string) =>
-  (await readFile(join(outDir, `${split}.jsonl`), 'utf8')).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text);
+  (await readFile(join(outDir, `${split}.jsonl`), 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { text: string }).text);
 
 /** Population stability index over label shares (Evidently: ≥0.25 is a major shift). */
 function psi(a: Record<string, number>, b: Record<string, number>): number {
@@ -76,7 +81,9 @@ describe('preprocess on the Wisesight sample with examples/thai-sentiment.yaml',
       const { label } = JSON.parse(line) as { label: string };
       fbCounts[label] = (fbCounts[label] ?? 0) + 1;
     }
-    const trainCounts = Object.fromEntries(spec.labels.map((l) => [l, first.report.perLabel.train[l]! + first.report.perLabel.valid[l]! + first.report.perLabel.test[l]!]));
+    const trainCounts = Object.fromEntries(
+      spec.labels.map((l) => [l, first.report.perLabel.train[l]! + first.report.perLabel.valid[l]! + first.report.perLabel.test[l]!]),
+    );
     expect(psi(trainCounts, fbCounts)).toBeGreaterThan(spec.monitoring.psiThreshold);
 
     const newTrain = new Set(await texts(join(dir, 'fb'), 'train'));

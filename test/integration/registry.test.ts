@@ -13,19 +13,10 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import { openRegistry } from '../../adapters/db/open';
 import type { Registry } from '../../adapters/db/port';
-import {
-  RegistryConflictError,
-  InvalidFeedbackError,
-  RegistryConnectionError,
-  RegistryLockedError,
-  RunNotFoundError,
-} from '../../adapters/db/errors';
+import { RegistryConflictError, InvalidFeedbackError, RegistryConnectionError, RegistryLockedError, RunNotFoundError } from '../../adapters/db/errors';
 
 const pgUrl = process.env.MLC_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mlc_test';
-const tables = [
-  'models', 'dataset_versions', 'runs', 'model_versions', 'decisions',
-  'deployments', 'predictions', 'feedback', 'monitoring_reports',
-];
+const tables = ['models', 'dataset_versions', 'runs', 'model_versions', 'decisions', 'deployments', 'predictions', 'feedback', 'monitoring_reports'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const migrationsFolder = join(import.meta.dirname, '../../adapters/db/migrations');
 /** How many migrations the repo has: a database opened by the registry has run all of them. */
@@ -43,9 +34,7 @@ async function resetPostgres(): Promise<void> {
   } finally {
     await admin.end();
   }
-  await withPostgres((sql) =>
-    sql.unsafe(`drop schema if exists drizzle cascade; drop table if exists ${tables.join(', ')} cascade`),
-  );
+  await withPostgres((sql) => sql.unsafe(`drop schema if exists drizzle cascade; drop table if exists ${tables.join(', ')} cascade`));
 }
 
 async function withPostgres<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
@@ -120,8 +109,14 @@ describe.each(backends)('registry on $name', (backend) => {
   });
 
   const run = (runKey: string, model = 'sentiment') => ({
-    runKey, model, generation: 1, attempt: 1, datasetHash: 'd1', cluster: 'local',
-    params: { lr: 0.001, epochs: 3 }, artifactUri: `file:///a/${runKey}`,
+    runKey,
+    model,
+    generation: 1,
+    attempt: 1,
+    datasetHash: 'd1',
+    cluster: 'local',
+    params: { lr: 0.001, epochs: 3 },
+    artifactUri: `file:///a/${runKey}`,
   });
 
   it('migrates a fresh database, and re-opening keeps data without migrating again', async () => {
@@ -153,14 +148,23 @@ describe.each(backends)('registry on $name', (backend) => {
     await registry.createRun(run('r1'));
     await registry.createRun({ ...run('r1'), params: { lr: 9 } }); // a retry: first write wins
     expect(await registry.getRun('r1')).toEqual({
-      ...run('r1'), trial: null, state: 'submitted', slurmJobId: null, metrics: {}, error: null,
+      ...run('r1'),
+      trial: null,
+      state: 'submitted',
+      slurmJobId: null,
+      metrics: {},
+      error: null,
     });
     await registry.updateRun('r1', { state: 'queued', slurmJobId: '4242' });
     await registry.updateRun('r1', { state: 'failed', error: 'OOM' });
     await registry.updateRun('r1', { state: 'succeeded', error: null, metrics: { f1: 0.91 }, finished: true });
     await registry.updateRun('r1', { state: 'succeeded', finished: true }); // repeat is harmless
     expect(await registry.getRun('r1')).toMatchObject({
-      state: 'succeeded', slurmJobId: '4242', error: null, metrics: { f1: 0.91 }, params: { lr: 0.001, epochs: 3 },
+      state: 'succeeded',
+      slurmJobId: '4242',
+      error: null,
+      metrics: { f1: 0.91 },
+      params: { lr: 0.001, epochs: 3 },
     });
     await registry.updateRun('r1', { metrics: { test_f1: 0.8, f1: 0.92 } }); // metrics accumulate
     expect((await registry.getRun('r1'))?.metrics).toEqual({ f1: 0.92, test_f1: 0.8 });
@@ -187,8 +191,7 @@ describe.each(backends)('registry on $name', (backend) => {
 
   it('gives concurrent registrations distinct consecutive versions', async () => {
     const keys = Array.from({ length: 12 }, (_, i) => `conc-${i}`);
-    const register = (runKey: string) =>
-      registry.registerModelVersion({ model: 'concurrent', runKey, artifactUri: 'x', sha256: runKey, metrics: {} });
+    const register = (runKey: string) => registry.registerModelVersion({ model: 'concurrent', runKey, artifactUri: 'x', sha256: runKey, metrics: {} });
     const versions = await Promise.all([...keys, ...keys].map(register));
     expect(new Set(versions.slice(0, 12)).size).toBe(12);
     expect([...versions.slice(0, 12)].sort((a, b) => a - b)).toEqual(keys.map((_, i) => i + 1));
@@ -197,8 +200,17 @@ describe.each(backends)('registry on $name', (backend) => {
 
   it('records each decision once and lists them by decision time', async () => {
     const decision = (key: string, decidedAt: string, extra = {}) => ({
-      model: 'decided', version: 1, kind: 'audit' as const, outcome: 'approved' as const, actor: 'alice',
-      reason: 'metrics meet the spec', artifactSha256: 'abc', workflowId: 'wf-1', decidedAt, decisionKey: key, ...extra,
+      model: 'decided',
+      version: 1,
+      kind: 'audit' as const,
+      outcome: 'approved' as const,
+      actor: 'alice',
+      reason: 'metrics meet the spec',
+      artifactSha256: 'abc',
+      workflowId: 'wf-1',
+      decidedAt,
+      decisionKey: key,
+      ...extra,
     });
     await registry.recordDecision(decision('d2', '2025-01-02T00:00:00.000Z', { outcome: 'rejected', reason: 'bias' }));
     await registry.recordDecision(decision('d1', '2025-01-01T00:00:00.000Z'));
@@ -215,8 +227,13 @@ describe.each(backends)('registry on $name', (backend) => {
 
   it('treats the newest deployment as active, rollbacks included', async () => {
     const deploy = (key: string, version: number) => ({
-      model: 'deployed', version, target: 'local', endpointUrl: 'http://127.0.0.1:8080', artifactSha256: `sha${version}`,
-      actor: 'ops', deploymentKey: key,
+      model: 'deployed',
+      version,
+      target: 'local',
+      endpointUrl: 'http://127.0.0.1:8080',
+      artifactSha256: `sha${version}`,
+      actor: 'ops',
+      deploymentKey: key,
     });
     expect(await registry.activeDeployment('deployed')).toBeNull();
     await registry.recordDeployment(deploy('dep-1', 1));
@@ -233,7 +250,12 @@ describe.each(backends)('registry on $name', (backend) => {
 
   it('logs predictions once and returns them since a time, oldest first', async () => {
     const p = (requestId: string, text: string, model = 'predicted') => ({
-      model, version: 1, requestId, text, label: 'pos', probabilities: { pos: 0.75, neg: 0.25 },
+      model,
+      version: 1,
+      requestId,
+      text,
+      label: 'pos',
+      probabilities: { pos: 0.75, neg: 0.25 },
     });
     await registry.logPredictions([p('q1', 'ดีมาก'), p('q1', 'same request, other text'), p('q2', 'x'.repeat(10_000))]);
     await registry.logPredictions([]);
@@ -264,15 +286,32 @@ describe.each(backends)('registry on $name', (backend) => {
   });
 
   it('adds feedback by request id once, with or without its text', async () => {
-    const f = (requestId: string, label: string, text?: string) => ({ model: 'fed-id', requestId, label, source: 'analyst:bob', ...(text !== undefined && { text }) });
-    expect(await registry.addFeedback([f('r1', 'neg'), f('batch', 'pos', 'ดีมาก'), f('batch', 'neg', 'แย่'), { model: 'fed-id', text: 'ดีมาก', label: 'pos', source: 'analyst:bob' }])).toBe(4);
+    const f = (requestId: string, label: string, text?: string) => ({
+      model: 'fed-id',
+      requestId,
+      label,
+      source: 'analyst:bob',
+      ...(text !== undefined && { text }),
+    });
+    expect(
+      await registry.addFeedback([
+        f('r1', 'neg'),
+        f('batch', 'pos', 'ดีมาก'),
+        f('batch', 'neg', 'แย่'),
+        { model: 'fed-id', text: 'ดีมาก', label: 'pos', source: 'analyst:bob' },
+      ]),
+    ).toBe(4);
     // Sent again: nothing new. The same request relabelled, or named with a text, is a new fact.
     expect(await registry.addFeedback([f('r1', 'neg'), f('batch', 'pos', 'ดีมาก'), f('batch', 'neg', 'แย่')])).toBe(0);
     expect(await registry.addFeedback([f('r1', 'pos'), f('r1', 'neg', 'a copy')])).toBe(2);
     const all = await registry.feedbackSince('fed-id', '2000-01-01T00:00:00Z');
     expect(all.map(({ createdAt: _c, ...r }) => r)).toEqual([
-      f('r1', 'neg'), f('batch', 'pos', 'ดีมาก'), f('batch', 'neg', 'แย่'), { model: 'fed-id', text: 'ดีมาก', label: 'pos', source: 'analyst:bob' },
-      f('r1', 'pos'), f('r1', 'neg', 'a copy'),
+      f('r1', 'neg'),
+      f('batch', 'pos', 'ดีมาก'),
+      f('batch', 'neg', 'แย่'),
+      { model: 'fed-id', text: 'ดีมาก', label: 'pos', source: 'analyst:bob' },
+      f('r1', 'pos'),
+      f('r1', 'neg', 'a copy'),
     ]);
     // A row naming nothing is refused whole, before anything is written.
     const error = await registry.addFeedback([f('r9', 'pos'), { model: 'fed-id', label: 'pos', source: 'x' } as never]).catch((e: unknown) => e);
@@ -284,8 +323,13 @@ describe.each(backends)('registry on $name', (backend) => {
 
   it('saves monitoring reports once and returns the latest', async () => {
     const report = (key: string, degraded: boolean) => ({
-      model: 'monitored', version: 1, windowStart: '2025-03-01T00:00:00.000Z', windowEnd: '2025-03-02T00:00:00.000Z',
-      report: { psi: degraded ? 0.3 : 0.01 }, degraded, reportKey: key,
+      model: 'monitored',
+      version: 1,
+      windowStart: '2025-03-01T00:00:00.000Z',
+      windowEnd: '2025-03-02T00:00:00.000Z',
+      report: { psi: degraded ? 0.3 : 0.01 },
+      degraded,
+      reportKey: key,
     });
     expect(await registry.latestMonitoringReport('monitored')).toBeNull();
     await registry.saveMonitoringReport(report('m1', false));
@@ -340,9 +384,7 @@ describe('embedded registry lock (PGlite is single-process)', () => {
 
 describe('postgres connection and migration', () => {
   it('names an unreachable server without its password', async () => {
-    const error = await openRegistry({ databaseUrl: 'postgres://mlc:s3cret@127.0.0.1:1/mlc', dataDir: tmpdir() }).catch(
-      (e: unknown) => e,
-    );
+    const error = await openRegistry({ databaseUrl: 'postgres://mlc:s3cret@127.0.0.1:1/mlc', dataDir: tmpdir() }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RegistryConnectionError);
     const message = (error as Error).message;
     expect(message).toContain('127.0.0.1:1');
@@ -363,9 +405,7 @@ describe('postgres connection and migration', () => {
 
   it('lets workers that start together migrate a fresh database once', async () => {
     await resetPostgres();
-    const registries = await Promise.all(
-      [1, 2, 3].map(() => openRegistry({ databaseUrl: pgUrl, dataDir: tmpdir() })),
-    );
+    const registries = await Promise.all([1, 2, 3].map(() => openRegistry({ databaseUrl: pgUrl, dataDir: tmpdir() })));
     await Promise.all(registries.map((r) => r.close()));
     const [row] = await withPostgres((sql) => sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
     expect(row).toEqual({ n: await migrationCount() });

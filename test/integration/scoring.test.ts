@@ -55,9 +55,17 @@ function softmax(xs: number[]): number[] {
 function fuzzTexts(n: number, seed: number): string[] {
   const random = seededRandom(seed);
   const pools = [
-    'กขคงจฉชซญฎฐดตถทธนบปผพฟภมยรลวศษสหฬอฮะัาำิีึืุูเแโใไ็่้๊๋์ๆ๏๐๑๒๓', 'abcXYZ', "'s't're've'm'll'd'S'T",
-    ' \t\n\r\u000b\u000c\u0085\u00a0\u1680\u2003\u200b\u2028\u202f\u3000\ufeff', '0123456789٠١٢', '.,!?;:-_()[]{}"\'`~@#$%^&*+=<>/\\|',
-    '😀😊👍🏽👨‍👩‍👧❤️🇹🇭1️⃣🙏🏻', 'éèüñçÅ\u0301\u0308', '漢字かなカナ한국어', 'ÀΩДж', '\u0000\u0001\u007f\u200d\ufe0f',
+    'กขคงจฉชซญฎฐดตถทธนบปผพฟภมยรลวศษสหฬอฮะัาำิีึืุูเแโใไ็่้๊๋์ๆ๏๐๑๒๓',
+    'abcXYZ',
+    "'s't're've'm'll'd'S'T",
+    ' \t\n\r\u000b\u000c\u0085\u00a0\u1680\u2003\u200b\u2028\u202f\u3000\ufeff',
+    '0123456789٠١٢',
+    '.,!?;:-_()[]{}"\'`~@#$%^&*+=<>/\\|',
+    '😀😊👍🏽👨‍👩‍👧❤️🇹🇭1️⃣🙏🏻',
+    'éèüñçÅ\u0301\u0308',
+    '漢字かなカナ한국어',
+    'ÀΩДж',
+    '\u0000\u0001\u007f\u200d\ufe0f',
   ].map((p) => [...p]);
   return Array.from({ length: n }, () => {
     let s = '';
@@ -151,7 +159,9 @@ describe('ONNX scorer on a model trained by slurm/train.py', () => {
     const encoder = await loadEncoder(model.dir);
     const { cps, texts: cpTexts } = codePointTexts();
     const ref = await runPython<Reference>(PYTHON_REFERENCE, { dir: model.dir, maxLength: encoder.maxLength, texts: [], pieceTexts: cpTexts });
-    const differing = cpTexts.flatMap((t, i) => (JSON.stringify(encoder.pieces(t)) === JSON.stringify(ref.pieces[i]) ? [] : [`U+${cps[i]!.toString(16).toUpperCase().padStart(4, '0')}`]));
+    const differing = cpTexts.flatMap((t, i) =>
+      JSON.stringify(encoder.pieces(t)) === JSON.stringify(ref.pieces[i]) ? [] : [`U+${cps[i]!.toString(16).toUpperCase().padStart(4, '0')}`],
+    );
     expect(differing).toEqual([]);
   });
 
@@ -186,7 +196,10 @@ describe('ONNX scorer on a model trained by slurm/train.py', () => {
     it('names a missing file and what writes it', async () => {
       for (const file of ['model.onnx', 'labels.json', 'tokenizer.json', 'tokenizer_config.json']) {
         const dir = await copyWithout(file);
-        const error = await loadScorer(dir).then(() => null, (e: unknown) => e);
+        const error = await loadScorer(dir).then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(error, file).toBeInstanceOf(ModelFileMissingError);
         expect((error as ModelFileMissingError).file).toBe(file);
         expect((error as Error).message).toContain(`${file} not found in ${dir}`);

@@ -22,11 +22,26 @@ function run(cmd: string, args: string[]): SpawnSyncReturns<string> {
 
 function ssh(knownHosts: string, command: string): SpawnSyncReturns<string> {
   return run('ssh', [
-    '-F', '/dev/null', '-p', sshPort, '-i', path.join(sshDir, 'id_ed25519'),
-    '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10',
-    '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'StrictHostKeyChecking=yes',
-    `${user}@127.0.0.1`, command,
+    '-F',
+    '/dev/null',
+    '-p',
+    sshPort,
+    '-i',
+    path.join(sshDir, 'id_ed25519'),
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    `${user}@127.0.0.1`,
+    command,
   ]);
 }
 
@@ -63,8 +78,13 @@ describe('local services (scripts/services.sh start)', () => {
 
   it('runs Temporal with the search attributes the lifecycle upserts', () => {
     const r = run(path.join(repoRoot, '.venv/bin/temporal'), [
-      'operator', 'search-attribute', 'list', '--address', temporalAddress,
-      '--namespace', process.env.TEMPORAL_NAMESPACE ?? 'default',
+      'operator',
+      'search-attribute',
+      'list',
+      '--address',
+      temporalAddress,
+      '--namespace',
+      process.env.TEMPORAL_NAMESPACE ?? 'default',
     ]);
     expect(r.status, r.stderr).toBe(0);
     for (const name of Object.values(searchAttributes)) expect(r.stdout).toContain(name);
@@ -81,7 +101,10 @@ describe('search attribute names', () => {
     const script = readFileSync(path.join(repoRoot, 'scripts/services/temporal.sh'), 'utf8');
     const line = script.match(/^SEARCH_ATTRIBUTES=\((.*)\)$/m);
     expect(line, 'SEARCH_ATTRIBUTES=(...) in scripts/services/temporal.sh').not.toBeNull();
-    const registered = line![1]!.trim().split(/\s+/).map((sa) => sa.split('=')[0]);
+    const registered = line![1]!
+      .trim()
+      .split(/\s+/)
+      .map((sa) => sa.split('=')[0]);
     expect(registered.sort()).toEqual(Object.values(searchAttributes).sort());
   });
 });

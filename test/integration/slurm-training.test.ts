@@ -22,7 +22,14 @@ function request(name: string, extra: Partial<TrainingJobRequest>): TrainingJobR
   keys.push(key);
   const runDir = `it-slurm/${run}/${name}`;
   mkdirSync(abs(runDir), { recursive: true });
-  return { key, runDir, dataDir: `it-slurm/${run}/data`, configFile: `${runDir}/config.json`, profile: clusterProfileSchema.parse({ memory: '3G', timeLimit: '00:10:00' }), ...extra };
+  return {
+    key,
+    runDir,
+    dataDir: `it-slurm/${run}/data`,
+    configFile: `${runDir}/config.json`,
+    profile: clusterProfileSchema.parse({ memory: '3G', timeLimit: '00:10:00' }),
+    ...extra,
+  };
 }
 
 beforeAll(() => {
@@ -42,7 +49,15 @@ describe('train.py on the dev cluster', () => {
   it('resumes from its checkpoint after a forced scontrol requeue', async () => {
     const req = request('resume', {});
     // Small batches and frequent checkpoints: several epochs of steps to interrupt.
-    writeFileSync(abs(req.configFile), JSON.stringify({ labels: TINY_LABELS, datasetHash: run, pretrainedDir: null, params: { ...TINY_PARAMS, epochs: 6, batchSize: 4, checkpointEverySteps: 20, patience: 10 } }));
+    writeFileSync(
+      abs(req.configFile),
+      JSON.stringify({
+        labels: TINY_LABELS,
+        datasetHash: run,
+        pretrainedDir: null,
+        params: { ...TINY_PARAMS, epochs: 6, batchSize: 4, checkpointEverySteps: 20, patience: 10 },
+      }),
+    );
     const { jobId } = await executor.submit(req);
     const states: JobStatus[] = [];
     const done = executor.waitFor(jobId, { onUpdate: (s) => states.push(s) });

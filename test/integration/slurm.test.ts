@@ -27,7 +27,15 @@ const profile = clusterProfileSchema.parse({ partition: 'cpu', memory: '100M', t
 function request(name: string, command: string, extra: Partial<TrainingJobRequest> = {}): TrainingJobRequest {
   const key = `${run}-${name}`;
   keys.push(key);
-  return { key, runDir: `it-slurm/${run}/${name}`, dataDir: 'it-slurm/data', configFile: `it-slurm/${run}/${name}/config.json`, profile, command: ['/bin/bash', '-c', command], ...extra };
+  return {
+    key,
+    runDir: `it-slurm/${run}/${name}`,
+    dataDir: 'it-slurm/data',
+    configFile: `it-slurm/${run}/${name}/config.json`,
+    profile,
+    command: ['/bin/bash', '-c', command],
+    ...extra,
+  };
 }
 
 let executor: SlurmExecutor;
@@ -118,7 +126,7 @@ describe('SlurmExecutor on the dev cluster', () => {
     expect(await executor.submit(req)).toEqual({ jobId, reused: true });
   });
 
-  it('reports a failing script as failed, with the script\'s error in the log tail', async () => {
+  it("reports a failing script as failed, with the script's error in the log tail", async () => {
     const req = request('fail', 'echo "Traceback (most recent call last):" >&2; echo "ValueError: label \\"maybe\\" is not in labels" >&2; exit 3');
     const { jobId } = await executor.submit(req);
     const final = await executor.waitFor(jobId);
@@ -188,7 +196,10 @@ describe('SlurmExecutor on the dev cluster', () => {
     const firstRun = seq.indexOf('RUNNING');
     const back = seq.findIndex((s, i) => i > firstRun && (s === 'PENDING' || s === 'REQUEUED'));
     const again = seq.findIndex((s, i) => i > back && s === 'RUNNING');
-    expect([firstRun, back, again].every((i) => i >= 0), seq.join(' → ')).toBe(true);
+    expect(
+      [firstRun, back, again].every((i) => i >= 0),
+      seq.join(' → '),
+    ).toBe(true);
     expect(f.states[back]!.phase).toBe('queued');
     // --open-mode=append: both runs in one log.
     const log = await executor.logTail(req.runDir, jobId, 50);
@@ -197,12 +208,17 @@ describe('SlurmExecutor on the dev cluster', () => {
 
   it('sums a job array: one failed trial of three, the job still succeeds, each trial in tasks', async () => {
     const req = request('array', '[ "$SLURM_ARRAY_TASK_ID" != 1 ] || { echo "trial 1 diverged" >&2; exit 5; }', {
-      trialsFile: `it-slurm/${run}/trials.json`, trials: { count: 3, concurrency: 2 },
+      trialsFile: `it-slurm/${run}/trials.json`,
+      trials: { count: 3, concurrency: 2 },
     });
     const { jobId } = await executor.submit(req);
     const final = await executor.waitFor(jobId);
     expect(final).toMatchObject({ jobId, state: 'COMPLETED', phase: 'succeeded' });
-    expect(Object.entries(final.tasks!).map(([i, t]) => [i, t.state, t.exitCode])).toEqual([['0', 'COMPLETED', 0], ['1', 'FAILED', 5], ['2', 'COMPLETED', 0]]);
+    expect(Object.entries(final.tasks!).map(([i, t]) => [i, t.state, t.exitCode])).toEqual([
+      ['0', 'COMPLETED', 0],
+      ['1', 'FAILED', 5],
+      ['2', 'COMPLETED', 0],
+    ]);
     expect(await executor.logTail(req.runDir, `${jobId}_1`)).toContain('trial 1 diverged');
   });
 

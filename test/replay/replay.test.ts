@@ -15,11 +15,18 @@ import { workflowBundle } from '../workflows/env';
 import { historyFromJSON } from './history-json';
 
 const dir = path.join(repoRoot, 'test/replay/histories');
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const prePatch = `monitoring-lifecycle-gone.pre-${PAUSE_WHEN_LIFECYCLE_GONE}.json`;
 const postPatch = 'monitoring-lifecycle-gone.json';
 
-interface Fixture { file: string; workflowId: string; workflowType: string; history: ReturnType<typeof historyFromJSON> }
+interface Fixture {
+  file: string;
+  workflowId: string;
+  workflowType: string;
+  history: ReturnType<typeof historyFromJSON>;
+}
 
 /** <workflowId>.json or <workflowId>.<anything>.json: the id is the name up to the first dot. */
 function load(file: string): Fixture {
@@ -31,7 +38,10 @@ function load(file: string): Fixture {
 /** One line per fixture that no longer replays, naming its file and workflow. */
 async function replay(bundle: WorkflowBundle, fixtures: Fixture[]): Promise<string[]> {
   const failures: string[] = [];
-  const results = Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'replay-test' }, fixtures.map(({ workflowId, history }) => ({ workflowId, history })));
+  const results = Worker.runReplayHistories(
+    { workflowBundle: bundle, replayName: 'replay-test' },
+    fixtures.map(({ workflowId, history }) => ({ workflowId, history })),
+  );
   // One result per history, in the order given.
   let i = 0;
   for await (const result of results) {
@@ -53,7 +63,10 @@ describe('captured histories', () => {
   it('cover every workflow type the workers register', async () => {
     const registered = Object.keys(await import('../../workflows/index'));
     const captured = new Set(files.map((f) => load(f).workflowType));
-    expect(registered.filter((t) => !captured.has(t)), 'workflow types without a captured history').toEqual([]);
+    expect(
+      registered.filter((t) => !captured.has(t)),
+      'workflow types without a captured history',
+    ).toEqual([]);
   });
 
   it('all replay against the current workflow code', async () => {
@@ -85,7 +98,9 @@ describe(`patched('${PAUSE_WHEN_LIFECYCLE_GONE}')`, () => {
     expect(rest).toEqual([]);
     expect(failure).toContain(`${prePatch} (workflow monitoring-lifecycle-gone, modelMonitoring): DeterminismViolationError`);
     // And the error is the SDK's own class, not a text match.
-    const direct = await Worker.runReplayHistory({ workflowBundle: await unpatched() }, load(prePatch).history, 'monitoring-lifecycle-gone').catch((e: unknown) => e);
+    const direct = await Worker.runReplayHistory({ workflowBundle: await unpatched() }, load(prePatch).history, 'monitoring-lifecycle-gone').catch(
+      (e: unknown) => e,
+    );
     expect(direct).toBeInstanceOf(DeterminismViolationError);
   });
 
@@ -101,7 +116,11 @@ describe('a history changed by hand', () => {
     const scheduled = f.history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'preprocessData')!;
     scheduled.activityTaskScheduledEventAttributes!.activityType!.name = 'cleanData';
     const failures = await replay(current, [f]);
-    expect(failures).toEqual([expect.stringMatching(/^lifecycle-full\.run-1\.json \(workflow lifecycle-full, modelLifecycle\): DeterminismViolationError: .*(cleanData|preprocessData)/s)]);
+    expect(failures).toEqual([
+      expect.stringMatching(
+        /^lifecycle-full\.run-1\.json \(workflow lifecycle-full, modelLifecycle\): DeterminismViolationError: .*(cleanData|preprocessData)/s,
+      ),
+    ]);
   });
 });
 

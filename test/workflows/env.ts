@@ -12,13 +12,18 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   // The lifecycle upserts these; the test server, like a real one, rejects unregistered names.
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(Object.values(searchAttributes).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    searchAttributes: Object.fromEntries(
+      Object.values(searchAttributes).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
   });
   return env;
 }
 
 let bundle: Promise<WorkflowBundle> | null = null;
 export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: path.join(repoRoot, 'workflows/index.ts'), logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: path.join(repoRoot, 'workflows/index.ts'),
+    logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },
+  });
   return bundle;
 }

@@ -62,7 +62,11 @@ export function fakeActivities(script: Partial<Script> = {}) {
       // The real state table decides the phase, so a scripted state means what SLURM's does.
       const { phase, retryable, hint } = stateInfo(end, { exitCode: 1 });
       return {
-        jobId: input.jobId, state: end, phase, retryable, elapsedSeconds: 60,
+        jobId: input.jobId,
+        state: end,
+        phase,
+        retryable,
+        elapsedSeconds: 60,
         ...(phase === 'failed' ? { exitCode: 1, reason: hint, logTail: 'Traceback: scripted failure' } : {}),
       };
     },
@@ -87,8 +91,12 @@ export function fakeActivities(script: Partial<Script> = {}) {
     async prepareAzureMlRelease(input) {
       log('prepareAzureMlRelease', input);
       return {
-        deploymentName: `version-${input.version}`, modelId: `models/${input.model}/versions/${input.version}`,
-        codeId: 'code', environmentId: 'env', packageSha256: 'pkg', smokeTexts: ['a', 'b'],
+        deploymentName: `version-${input.version}`,
+        modelId: `models/${input.model}/versions/${input.version}`,
+        codeId: 'code',
+        environmentId: 'env',
+        packageSha256: 'pkg',
+        smokeTexts: ['a', 'b'],
       };
     },
     async createAzureMlDeployment(input) {
@@ -137,7 +145,9 @@ export function fakeActivities(script: Partial<Script> = {}) {
       const passed = script.gatesPassed?.[evaluations++] ?? true;
       const value = passed ? 0.6 : 0.1;
       return {
-        metrics: { test_macro_f1: value }, gates: [{ metric: 'macro_f1', min: 0.3, value, passed }], gatesPassed: passed,
+        metrics: { test_macro_f1: value },
+        gates: [{ metric: 'macro_f1', min: 0.3, value, passed }],
+        gatesPassed: passed,
         auditPackageKey: `${artifactLayout.evaluation(input.runDir)}/model-card.md`,
       };
     },
@@ -145,8 +155,14 @@ export function fakeActivities(script: Partial<Script> = {}) {
       log('computeMonitoringReport', input);
       const degraded = script.degraded ?? false;
       return {
-        reportKey: artifactLayout.monitoringReport(input.model, 'r'), version: 1, degraded, reasons: degraded ? ['PSI 0.61 ≥ 0.25'] : ['fine'],
-        predictions: 100, feedback: 60, psi: degraded ? 0.61 : 0.01, feedbackAccuracy: 0.9,
+        reportKey: artifactLayout.monitoringReport(input.model, 'r'),
+        version: 1,
+        degraded,
+        reasons: degraded ? ['PSI 0.61 ≥ 0.25'] : ['fine'],
+        predictions: 100,
+        feedback: 60,
+        psi: degraded ? 0.61 : 0.01,
+        feedbackAccuracy: 0.9,
       };
     },
   };

@@ -37,7 +37,11 @@ async function run<T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promis
 }
 
 function start(withSpec = spec): Promise<WorkflowHandle> {
-  return env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `lifecycle-${++n}`, args: [{ spec: withSpec, specDir: '/tmp' }] });
+  return env.client.workflow.start('modelLifecycle', {
+    taskQueue: taskQueues.control,
+    workflowId: `lifecycle-${++n}`,
+    args: [{ spec: withSpec, specDir: '/tmp' }],
+  });
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 50));
@@ -72,7 +76,9 @@ describe('modelLifecycle', () => {
       expect(wrongVersion.accepted).toBe(false);
       expect((await h.query(statusQuery)).stage).toBe('awaiting_audit');
 
-      expect(await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'meets the bar', version: 1 }] })).toEqual({ accepted: true });
+      expect(await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'meets the bar', version: 1 }] })).toEqual({
+        accepted: true,
+      });
       await reach(h, 'awaiting_deploy');
       expect((await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'alice' }] })).accepted).toBe(false);
       expect((await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'release 1' }] })).accepted).toBe(true);
@@ -82,7 +88,11 @@ describe('modelLifecycle', () => {
       expect(fakes.named('deployModelVersion')).toEqual([expect.objectContaining({ version: 1, auditedSha256: 'sha-1', actor: 'bob' })]);
       expect(fakes.named('ensureMonitoringSchedule')).toHaveLength(1);
       expect(fakes.decisions.map((d) => [d.kind, d.outcome, d.actor])).toEqual([
-        ['audit', 'refused', 'mallory'], ['audit', 'refused', 'alice'], ['audit', 'approved', 'alice'], ['deploy', 'refused', 'alice'], ['deploy', 'approved', 'bob'],
+        ['audit', 'refused', 'mallory'],
+        ['audit', 'refused', 'alice'],
+        ['audit', 'approved', 'alice'],
+        ['deploy', 'refused', 'alice'],
+        ['deploy', 'approved', 'bob'],
       ]);
       expect(new Set(fakes.decisions.map((d) => d.decisionKey)).size).toBe(fakes.decisions.length);
       const desc = await h.describe();
@@ -150,11 +160,16 @@ describe('modelLifecycle', () => {
 
   it('a search runs as one job array and evaluates the best trial', async () => {
     const fakes = fakeActivities();
-    const searching = { ...spec, training: { ...spec.training, search: { trials: 4, concurrency: 2, space: { learningRate: [0.001, 0.0005], epochs: [2, 3] } } } };
+    const searching = {
+      ...spec,
+      training: { ...spec.training, search: { trials: 4, concurrency: 2, space: { learningRate: [0.001, 0.0005], epochs: [2, 3] } } },
+    };
     await run(fakes, async () => {
       const h = await start(searching);
       await reach(h, 'awaiting_audit');
-      expect(fakes.named('submitTrainingJob')).toEqual([expect.objectContaining({ trials: { count: 4, concurrency: 2 }, trialsFile: expect.stringMatching(/trials\.json$/) })]);
+      expect(fakes.named('submitTrainingJob')).toEqual([
+        expect.objectContaining({ trials: { count: 4, concurrency: 2 }, trialsFile: expect.stringMatching(/trials\.json$/) }),
+      ]);
       expect(fakes.named('registerTrainedModel')).toEqual([expect.objectContaining({ trials: 4 })]);
       expect(fakes.named('evaluateModel')).toEqual([expect.objectContaining({ runDir: expect.stringMatching(/\/trial-1$/) })]);
       await h.terminate('test done');
@@ -165,11 +180,19 @@ describe('modelLifecycle', () => {
     const fakes = fakeActivities();
     await run(fakes, async () => {
       const h = await env.client.workflow.signalWithStart('modelLifecycle', {
-        taskQueue: taskQueues.control, workflowId: `lifecycle-${++n}`, args: [{ spec, specDir: '/tmp' }],
-        signal: auditDecisionSignal, signalArgs: [{ decision: 'approve', actor: 'alice', reason: 'approved before seeing it' }],
+        taskQueue: taskQueues.control,
+        workflowId: `lifecycle-${++n}`,
+        args: [{ spec, specDir: '/tmp' }],
+        signal: auditDecisionSignal,
+        signalArgs: [{ decision: 'approve', actor: 'alice', reason: 'approved before seeing it' }],
       });
       await reach(h, 'awaiting_audit');
-      expect(fakes.decisions[0]).toMatchObject({ kind: 'audit', outcome: 'refused', actor: 'alice', reason: expect.stringContaining('before version 1 was ready') });
+      expect(fakes.decisions[0]).toMatchObject({
+        kind: 'audit',
+        outcome: 'refused',
+        actor: 'alice',
+        reason: expect.stringContaining('before version 1 was ready'),
+      });
       expect((await h.query(statusQuery)).stage).toBe('awaiting_audit');
       const early = await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] }).catch((e: Error) => e);
       expect(messageOf((early as Error).cause ?? early)).toMatch(/deployments are requested only while awaiting_deploy; wf-test is awaiting_audit/);
@@ -177,7 +200,7 @@ describe('modelLifecycle', () => {
     });
   });
 
-  it('a lifecycle started again under the same id never reuses the earlier one\'s runs or records', async () => {
+  it("a lifecycle started again under the same id never reuses the earlier one's runs or records", async () => {
     const fakes = fakeActivities();
     await run(fakes, async () => {
       const workflowId = `lifecycle-again-${++n}`;
@@ -206,7 +229,8 @@ describe('modelLifecycle', () => {
       await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v2 is good' }] });
       await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
       await reach(h, 'monitoring');
-      const rollback = (actor: string, version: number) => h.executeUpdate(rollbackRequestUpdate, { args: [{ actor, version, reason: 'v2 misroutes questions' }] });
+      const rollback = (actor: string, version: number) =>
+        h.executeUpdate(rollbackRequestUpdate, { args: [{ actor, version, reason: 'v2 misroutes questions' }] });
       expect(await rollback('alice', 2)).toMatchObject({ accepted: false, why: expect.stringContaining('not a deployer') });
       expect(await rollback('bob', 2)).toMatchObject({ accepted: false, why: expect.stringContaining('already live') });
       expect(await rollback('bob', 1)).toMatchObject({ accepted: false, why: expect.stringContaining('never approved') });
@@ -225,14 +249,17 @@ describe('modelLifecycle', () => {
       await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
       await reach(h, 'monitoring');
       await env.client.workflow.execute('modelMonitoring', {
-        taskQueue: taskQueues.control, workflowId: `monitor-rb-${n}`,
+        taskQueue: taskQueues.control,
+        workflowId: `monitor-rb-${n}`,
         args: [{ model: spec.name, lifecycleWorkflowId: h.workflowId, labels: spec.labels, monitoring: spec.monitoring }],
       });
       await reach(h, 'awaiting_audit', 2);
       await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v2 ok' }] });
       await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
       await reach(h, 'monitoring', 2);
-      expect(await h.executeUpdate(rollbackRequestUpdate, { args: [{ actor: 'bob', version: 1, reason: 'v2 misroutes questions' }] })).toEqual({ accepted: true });
+      expect(await h.executeUpdate(rollbackRequestUpdate, { args: [{ actor: 'bob', version: 1, reason: 'v2 misroutes questions' }] })).toEqual({
+        accepted: true,
+      });
       const s = await until(h, (x) => x.deployedVersion === 1 && x.stage === 'monitoring', 'rolled back to version 1');
       expect(s.generation).toBe(2);
       expect(fakes.named('deployModelVersion').at(-1)).toMatchObject({ version: 1, auditedSha256: 'sha-1', actor: 'bob' });
@@ -256,8 +283,17 @@ describe('modelLifecycle', () => {
       expect(fakes.named('ensureMonitoringSchedule').at(-1)).toMatchObject({ deployment: { target: 'azureml', endpoint: 'wf-endpoint' } });
 
       await env.client.workflow.execute('modelMonitoring', {
-        taskQueue: taskQueues.control, workflowId: `monitor-az-${n}`,
-        args: [{ model: azureSpec.name, lifecycleWorkflowId: h.workflowId, labels: azureSpec.labels, monitoring: azureSpec.monitoring, deployment: azureSpec.deployment }],
+        taskQueue: taskQueues.control,
+        workflowId: `monitor-az-${n}`,
+        args: [
+          {
+            model: azureSpec.name,
+            lifecycleWorkflowId: h.workflowId,
+            labels: azureSpec.labels,
+            monitoring: azureSpec.monitoring,
+            deployment: azureSpec.deployment,
+          },
+        ],
       });
       expect(fakes.named('computeMonitoringReport').at(-1)).toMatchObject({ deployment: { target: 'azureml' } });
       await reach(h, 'awaiting_audit', 2);
@@ -266,25 +302,43 @@ describe('modelLifecycle', () => {
       await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'first try' }] });
       const failed = await until(h, (s) => s.stage === 'awaiting_deploy' && s.lastDecision?.outcome === 'failed', 'reported the failed rollout');
       expect(failed.lastDecision!.reason).toMatch(/rollout step 50% failed.*Traffic is back to \{"version-1":100\}/s);
-      expect(fakes.named('setAzureMlTraffic').slice(1).map((c) => (c as { traffic: unknown }).traffic)).toEqual([
-        { 'version-1': 90, 'version-2': 10 }, { 'version-1': 50, 'version-2': 50 }, { 'version-1': 100 },
-      ]);
+      expect(
+        fakes
+          .named('setAzureMlTraffic')
+          .slice(1)
+          .map((c) => (c as { traffic: unknown }).traffic),
+      ).toEqual([{ 'version-1': 90, 'version-2': 10 }, { 'version-1': 50, 'version-2': 50 }, { 'version-1': 100 }]);
       expect(fakes.named('recordAzureMlDeployment')).toHaveLength(1);
 
       script.failRolloutAt.length = 0;
       await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'second try' }] });
       const live = await reach(h, 'monitoring', 2);
       expect(live.deployedVersion).toBe(2);
-      expect(fakes.named('setAzureMlTraffic').slice(4).map((c) => (c as { traffic: unknown }).traffic)).toEqual([
-        { 'version-1': 90, 'version-2': 10 }, { 'version-1': 50, 'version-2': 50 }, { 'version-1': 0, 'version-2': 100 },
+      expect(
+        fakes
+          .named('setAzureMlTraffic')
+          .slice(4)
+          .map((c) => (c as { traffic: unknown }).traffic),
+      ).toEqual([
+        { 'version-1': 90, 'version-2': 10 },
+        { 'version-1': 50, 'version-2': 50 },
+        { 'version-1': 0, 'version-2': 100 },
       ]);
 
-      expect(await h.executeUpdate(rollbackRequestUpdate, { args: [{ actor: 'bob', version: 1, reason: 'v2 misroutes questions' }] })).toEqual({ accepted: true });
+      expect(await h.executeUpdate(rollbackRequestUpdate, { args: [{ actor: 'bob', version: 1, reason: 'v2 misroutes questions' }] })).toEqual({
+        accepted: true,
+      });
       const back = await until(h, (x) => x.deployedVersion === 1 && x.stage === 'monitoring', 'rolled back to version 1');
       expect(fakes.named('setAzureMlTraffic').at(-1)).toMatchObject({ traffic: { 'version-1': 100, 'version-2': 0 } });
       expect(fakes.named('prepareAzureMlRelease').at(-1)).toMatchObject({ version: 1, auditedSha256: 'sha-1' });
       expect(back.decisions.map((d) => `${d.kind}:${d.outcome}`)).toEqual([
-        'audit:approved', 'deploy:approved', 'retrain:requested', 'audit:approved', 'deploy:failed', 'deploy:approved', 'rollback:approved',
+        'audit:approved',
+        'deploy:approved',
+        'retrain:requested',
+        'audit:approved',
+        'deploy:failed',
+        'deploy:approved',
+        'rollback:approved',
       ]);
       expect(new Set(fakes.decisions.map((d) => d.decisionKey)).size).toBe(fakes.decisions.length);
       await h.terminate('test done');
@@ -296,13 +350,21 @@ describe('modelLifecycle', () => {
     await run(fakes, async () => {
       // What a person writes in start.json: no defaults.
       const raw = { name: 'wf-raw', labels: ['neg', 'pos'], data: { path: 'data.jsonl' }, roles: { auditors: ['alice'], deployers: ['bob'] } };
-      const h = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `lifecycle-raw-${++n}`, args: [{ spec: raw, specDir: '/tmp' }] });
+      const h = await env.client.workflow.start('modelLifecycle', {
+        taskQueue: taskQueues.control,
+        workflowId: `lifecycle-raw-${++n}`,
+        args: [{ spec: raw, specDir: '/tmp' }],
+      });
       await reach(h, 'awaiting_audit');
       expect(fakes.named('prepareTrainingRun')[0]).toMatchObject({ params: { epochs: 3, maxLength: 64 } });
       expect(fakes.named('submitTrainingJob')[0]).toMatchObject({ profile: { checkpointSignalSeconds: 120, timeLimit: '01:00:00' } });
       await h.terminate('test done');
 
-      const bad = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `lifecycle-bad-${++n}`, args: [{ spec: { ...raw, labels: ['only'] }, specDir: '/tmp' }] });
+      const bad = await env.client.workflow.start('modelLifecycle', {
+        taskQueue: taskQueues.control,
+        workflowId: `lifecycle-bad-${++n}`,
+        args: [{ spec: { ...raw, labels: ['only'] }, specDir: '/tmp' }],
+      });
       const err = await bad.result().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/Invalid model spec in the workflow input:\n\s+- labels: /);
@@ -342,7 +404,8 @@ describe('modelLifecycle', () => {
       await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
       await reach(h, 'monitoring');
       const outcome = await env.client.workflow.execute('modelMonitoring', {
-        taskQueue: taskQueues.control, workflowId: `monitor-${n}`,
+        taskQueue: taskQueues.control,
+        workflowId: `monitor-${n}`,
         args: [{ model: spec.name, lifecycleWorkflowId: h.workflowId, labels: spec.labels, monitoring: spec.monitoring }],
       });
       expect(outcome).toMatchObject({ degraded: true, retrainRequested: true });

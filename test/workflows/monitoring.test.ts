@@ -24,17 +24,26 @@ async function monitorOnce(degraded: boolean, lifecycleWorkflowId: string) {
   const fakes = fakeActivities({ degraded });
   const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
   const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
-  const outcome = await control.runUntil(scoring.runUntil(() => env.client.workflow.execute('modelMonitoring', {
-    taskQueue: taskQueues.control, workflowId: `monitor-${lifecycleWorkflowId}`,
-    args: [{ model: spec.name, lifecycleWorkflowId, labels: spec.labels, monitoring: spec.monitoring }],
-  }))) as MonitoringOutcome;
+  const outcome = (await control.runUntil(
+    scoring.runUntil(() =>
+      env.client.workflow.execute('modelMonitoring', {
+        taskQueue: taskQueues.control,
+        workflowId: `monitor-${lifecycleWorkflowId}`,
+        args: [{ model: spec.name, lifecycleWorkflowId, labels: spec.labels, monitoring: spec.monitoring }],
+      }),
+    ),
+  )) as MonitoringOutcome;
   return { outcome, fakes };
 }
 
 describe('modelMonitoring', () => {
   it('pauses the Schedule, instead of failing every interval, when the lifecycle it would ask to retrain is gone', async () => {
     const { outcome, fakes } = await monitorOnce(true, 'mlc-stopped-long-ago');
-    expect(outcome).toMatchObject({ degraded: true, retrainRequested: false, schedulePaused: expect.stringContaining('mlc-stopped-long-ago is no longer running') });
+    expect(outcome).toMatchObject({
+      degraded: true,
+      retrainRequested: false,
+      schedulePaused: expect.stringContaining('mlc-stopped-long-ago is no longer running'),
+    });
     expect(fakes.named('pauseMonitoringSchedule')).toEqual([{ model: spec.name, note: outcome.schedulePaused }]);
   });
 

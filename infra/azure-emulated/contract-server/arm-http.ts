@@ -5,7 +5,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export class ArmError extends Error {
   override name = 'ArmError';
-  constructor(readonly status: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }

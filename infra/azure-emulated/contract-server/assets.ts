@@ -53,7 +53,10 @@ function versionedAsset(kind: AssetKind, group: string): Record<string, Handler>
       if (!v) throw notFound(`${group} version ${params.name}:${params.version}`);
       return { status: 200, body: versionBody(ctx, v) };
     },
-    [`${group}Versions.list`]: (ctx, { params }) => ({ status: 200, body: { value: [...container(ctx, params.name!).versions.values()].map((v) => versionBody(ctx, v)) } }),
+    [`${group}Versions.list`]: (ctx, { params }) => ({
+      status: 200,
+      body: { value: [...container(ctx, params.name!).versions.values()].map((v) => versionBody(ctx, v)) },
+    }),
     [`${group}Versions.createOrUpdate`]: (ctx, { params, body }) => {
       const props = (body as { properties?: Record<string, unknown> }).properties ?? {};
       checkVersionContent(kind, props);
@@ -66,7 +69,9 @@ function versionedAsset(kind: AssetKind, group: string): Record<string, Handler>
       if (existing) {
         for (const key of CONTENT[kind]) {
           if (JSON.stringify(existing.properties[key] ?? null) !== JSON.stringify(props[key] ?? null)) {
-            throw userError(`Value of property ${key} for ${kind.slice(0, -1)} ${c.name}:${existing.version} cannot be replaced to ${JSON.stringify(props[key] ?? null)} without increasing the version.`);
+            throw userError(
+              `Value of property ${key} for ${kind.slice(0, -1)} ${c.name}:${existing.version} cannot be replaced to ${JSON.stringify(props[key] ?? null)} without increasing the version.`,
+            );
           }
         }
       }
@@ -88,7 +93,10 @@ export function resolveAssetRef(ctx: EmulatorContext, kind: AssetKind, ref: stri
   const ws = workspaceId(ctx.scope);
   let name: string | undefined;
   let version: string | undefined;
-  const arm = new RegExp(`^(/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.MachineLearningServices/workspaces/[^/]+)/${TYPES[kind]}/([^/]+)/versions/([^/]+)$`, 'i').exec(ref);
+  const arm = new RegExp(
+    `^(/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.MachineLearningServices/workspaces/[^/]+)/${TYPES[kind]}/([^/]+)/versions/([^/]+)$`,
+    'i',
+  ).exec(ref);
   const short = /^azureml:([^:/]+):([^:/]+)$/i.exec(ref);
   if (arm) {
     if (arm[1]!.toLowerCase() !== ws.toLowerCase()) throw userError(`${field}: ${ref} is in another workspace; this workspace is ${ws}.`);
@@ -110,7 +118,8 @@ export function assetId(ctx: EmulatorContext, kind: AssetKind, name: string, ver
 }
 
 function versionBody(ctx: EmulatorContext, v: AssetVersion) {
-  const extra = v.kind === 'environments' ? { environmentType: 'UserCreated' } : v.kind === 'models' ? { modelType: v.properties.modelType ?? 'custom_model' } : {};
+  const extra =
+    v.kind === 'environments' ? { environmentType: 'UserCreated' } : v.kind === 'models' ? { modelType: v.properties.modelType ?? 'custom_model' } : {};
   return {
     id: assetId(ctx, v.kind, v.name, v.version),
     name: v.version,
@@ -128,7 +137,11 @@ function containerBody(ctx: EmulatorContext, c: AssetContainer) {
     name: c.name,
     type: `Microsoft.MachineLearningServices/workspaces/${TYPES[c.kind]}`,
     properties: {
-      description: null, tags: {}, properties: {}, isArchived: false, ...c.properties,
+      description: null,
+      tags: {},
+      properties: {},
+      isArchived: false,
+      ...c.properties,
       latestVersion: versions.at(-1) ?? null,
       nextVersion: String(numeric.length ? Math.max(...numeric) + 1 : 1),
     },
@@ -190,4 +203,3 @@ function workspaceBody(ctx: EmulatorContext) {
     systemData: { ...systemData(), createdAt: new Date(0).toISOString() },
   };
 }
-

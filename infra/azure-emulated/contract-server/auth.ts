@@ -18,13 +18,19 @@ export function checkBearer(req: IncomingMessage, token: string): void {
   const header = req.headers.authorization;
   if (!header) {
     throw new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", {
-      'WWW-Authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."',
+      'WWW-Authenticate':
+        'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."',
     });
   }
   const m = /^Bearer\s+(.+)$/i.exec(header);
   if (!m || m[1] !== token) {
-    throw new ArmError(401, 'AuthenticationFailed', m ? 'Authentication failed. The access token is invalid.' : "Authentication failed. The 'Authorization' header is not a Bearer token.", {
-      'WWW-Authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The access token is invalid."',
-    });
+    throw new ArmError(
+      401,
+      'AuthenticationFailed',
+      m ? 'Authentication failed. The access token is invalid.' : "Authentication failed. The 'Authorization' header is not a Bearer token.",
+      {
+        'WWW-Authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The access token is invalid."',
+      },
+    );
   }
 }

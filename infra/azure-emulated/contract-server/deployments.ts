@@ -12,7 +12,14 @@ import { coresNeeded, INSTANCE_CORES, outOfQuotaMessage } from './quota';
 import { RuntimeStartError, startRuntime, type RuntimeSpec } from './runtime';
 import { deploymentKey, deploymentsOf, LogTail, systemData, type DeploymentRecord } from './state';
 
-type Body = { location?: string; tags?: Record<string, string>; identity?: Record<string, unknown>; kind?: string; sku?: Record<string, unknown>; properties?: Record<string, unknown> };
+type Body = {
+  location?: string;
+  tags?: Record<string, string>;
+  identity?: Record<string, unknown>;
+  kind?: string;
+  sku?: Record<string, unknown>;
+  properties?: Record<string, unknown>;
+};
 
 const DEFAULTS = {
   appInsightsEnabled: false,
@@ -32,13 +39,19 @@ export const deploymentHandlers: Record<string, Handler> = {
     return { status: 200, body: { value: deploymentsOf(ctx.state, endpoint.name).map((d) => deploymentBody(ctx, d)) } };
   },
 
-  'OnlineDeployments.get': (ctx, { params }) => ({ status: 200, body: deploymentBody(ctx, deploymentNamed(ctx, params.endpointName!, params.deploymentName!)) }),
+  'OnlineDeployments.get': (ctx, { params }) => ({
+    status: 200,
+    body: deploymentBody(ctx, deploymentNamed(ctx, params.endpointName!, params.deploymentName!)),
+  }),
 
   'OnlineDeployments.createOrUpdate': (ctx, { params, body, operation, apiVersion }) => {
     const endpoint = ctx.state.endpoints.get(params.endpointName!.toLowerCase());
     if (!endpoint) throw new ArmError(404, 'ResourceNotFound', `Online endpoint ${params.endpointName} was not found; create it before its deployments.`);
     const name = params.deploymentName!;
-    if (!NAME_RULE.test(name)) throw userError(`Deployment name ${JSON.stringify(name)} is invalid: it must be 3 to 32 characters, begin with a letter, end with a letter or digit, and contain only letters, digits and hyphens.`);
+    if (!NAME_RULE.test(name))
+      throw userError(
+        `Deployment name ${JSON.stringify(name)} is invalid: it must be 3 to 32 characters, begin with a letter, end with a letter or digit, and contain only letters, digits and hyphens.`,
+      );
     ctx.operations.assertIdle(`Updating deployment ${name}`, endpoint.name, name);
     const b = body as Body;
     checkLocation(ctx, b.location);
@@ -70,32 +83,44 @@ export const deploymentHandlers: Record<string, Handler> = {
     // Quota is decided now (other deployments' usage as it is), reported when Azure would.
     const used = usedCores(ctx, key);
     const needed = coresNeeded(instanceType, instances);
-    const quota = ctx.faults.takeOutOfQuota() || used + needed > ctx.quotaCores ? outOfQuotaMessage(instanceType, ctx.scope.subscriptionId, used, ctx.quotaCores, needed) : undefined;
+    const quota =
+      ctx.faults.takeOutOfQuota() || used + needed > ctx.quotaCores
+        ? outOfQuotaMessage(instanceType, ctx.scope.subscriptionId, used, ctx.quotaCores, needed)
+        : undefined;
     const crash = ctx.faults.takeCrash();
 
-    const started = ctx.operations.start(operation, { endpoint: endpoint.name, deployment: name }, apiVersion, { resourcePath: `${endpointId(ctx, endpoint.name)}/deployments/${name}` }, async () => {
-      const ms = ctx.operationMs();
-      try {
-        if (quota) {
-          await sleep(ms);
-          throw new OperationFailure('OutOfQuota', quota);
+    const started = ctx.operations.start(
+      operation,
+      { endpoint: endpoint.name, deployment: name },
+      apiVersion,
+      { resourcePath: `${endpointId(ctx, endpoint.name)}/deployments/${name}` },
+      async () => {
+        const ms = ctx.operationMs();
+        try {
+          if (quota) {
+            await sleep(ms);
+            throw new OperationFailure('OutOfQuota', quota);
+          }
+          const [, runtime] = await Promise.allSettled([sleep(ms), startRuntime(ctx, deployment, { ...spec, crash })]);
+          if (runtime.status === 'rejected') {
+            const err = runtime.reason as Error;
+            const detail = err instanceof RuntimeStartError ? `${err.stage}: ${err.message}` : err.message;
+            throw new OperationFailure(
+              'ResourceNotReady',
+              `User container has crashed or terminated: ${detail}. Please see troubleshooting guide, available here: https://aka.ms/oe-tsg#error-resourcenotready`,
+            );
+          }
+          const previous = deployment.runtime;
+          deployment.runtime = runtime.value;
+          deployment.provisioningState = 'Succeeded';
+          await previous?.stop();
+        } catch (err) {
+          // A failed update leaves the old server serving, as a rolling update does.
+          deployment.provisioningState = 'Failed';
+          throw err;
         }
-        const [, runtime] = await Promise.allSettled([sleep(ms), startRuntime(ctx, deployment, { ...spec, crash })]);
-        if (runtime.status === 'rejected') {
-          const err = runtime.reason as Error;
-          const detail = err instanceof RuntimeStartError ? `${err.stage}: ${err.message}` : err.message;
-          throw new OperationFailure('ResourceNotReady', `User container has crashed or terminated: ${detail}. Please see troubleshooting guide, available here: https://aka.ms/oe-tsg#error-resourcenotready`);
-        }
-        const previous = deployment.runtime;
-        deployment.runtime = runtime.value;
-        deployment.provisioningState = 'Succeeded';
-        await previous?.stop();
-      } catch (err) {
-        // A failed update leaves the old server serving, as a rolling update does.
-        deployment.provisioningState = 'Failed';
-        throw err;
-      }
-    });
+      },
+    );
     return { status: existing ? 200 : 201, body: deploymentBody(ctx, deployment), headers: started.headers };
   },
 
@@ -104,13 +129,19 @@ export const deploymentHandlers: Record<string, Handler> = {
     ctx.operations.assertIdle(`Updating deployment ${deployment.name}`, deployment.endpoint, deployment.name);
     const b = body as Body;
     deployment.provisioningState = 'Updating';
-    const started = ctx.operations.start(operation, { endpoint: deployment.endpoint, deployment: deployment.name }, apiVersion, { resourcePath: `${endpointId(ctx, deployment.endpoint)}/deployments/${deployment.name}`, withLocation: true }, async () => {
-      await sleep(ctx.operationMs());
-      if (b.tags !== undefined) deployment.tags = b.tags;
-      if (b.sku !== undefined) deployment.sku = { ...deployment.sku, ...b.sku };
-      deployment.systemData = systemData(deployment.systemData);
-      deployment.provisioningState = 'Succeeded';
-    });
+    const started = ctx.operations.start(
+      operation,
+      { endpoint: deployment.endpoint, deployment: deployment.name },
+      apiVersion,
+      { resourcePath: `${endpointId(ctx, deployment.endpoint)}/deployments/${deployment.name}`, withLocation: true },
+      async () => {
+        await sleep(ctx.operationMs());
+        if (b.tags !== undefined) deployment.tags = b.tags;
+        if (b.sku !== undefined) deployment.sku = { ...deployment.sku, ...b.sku };
+        deployment.systemData = systemData(deployment.systemData);
+        deployment.provisioningState = 'Succeeded';
+      },
+    );
     return { status: 202, body: deploymentBody(ctx, deployment), headers: started.headers };
   },
 
@@ -119,7 +150,8 @@ export const deploymentHandlers: Record<string, Handler> = {
     const deployment = ctx.state.deployments.get(deploymentKey(endpoint.name, params.deploymentName!));
     if (!deployment) return { status: 204 };
     const weight = Object.entries(endpoint.traffic).find(([n]) => n.toLowerCase() === deployment.name.toLowerCase())?.[1] ?? 0;
-    if (weight > 0) throw userError(`Deployment ${deployment.name} has ${weight}% of endpoint ${endpoint.name}'s traffic; set its traffic to 0 before deleting it.`);
+    if (weight > 0)
+      throw userError(`Deployment ${deployment.name} has ${weight}% of endpoint ${endpoint.name}'s traffic; set its traffic to 0 before deleting it.`);
     ctx.operations.assertIdle(`Deleting deployment ${deployment.name}`, endpoint.name, deployment.name);
     deployment.provisioningState = 'Deleting';
     const started = ctx.operations.start(operation, { endpoint: endpoint.name, deployment: deployment.name }, apiVersion, { withLocation: true }, async () => {
@@ -157,16 +189,26 @@ function usedCores(ctx: EmulatorContext, except: string): number {
 
 /** What Azure refuses before starting anything; returns what the runtime needs. */
 function checkDeployment(ctx: EmulatorContext, props: Record<string, unknown>, sku: Record<string, unknown> | undefined) {
-  if (props.endpointComputeType !== 'Managed') throw userError(`properties.endpointComputeType: ${String(props.endpointComputeType)} deployments need an attached Kubernetes compute, which this workspace does not have; use Managed.`);
+  if (props.endpointComputeType !== 'Managed')
+    throw userError(
+      `properties.endpointComputeType: ${String(props.endpointComputeType)} deployments need an attached Kubernetes compute, which this workspace does not have; use Managed.`,
+    );
   const requested = props.instanceType as string | undefined;
   if (!requested) throw userError('properties.instanceType: a managed online deployment needs an instance type (e.g. Standard_DS3_v2).');
   const instanceType = Object.keys(INSTANCE_CORES).find((t) => t.toLowerCase() === requested.toLowerCase());
-  if (!instanceType) throw userError(`properties.instanceType: ${requested} is not a supported instance type for managed online endpoints. Supported: ${Object.keys(INSTANCE_CORES).join(', ')}.`);
+  if (!instanceType)
+    throw userError(
+      `properties.instanceType: ${requested} is not a supported instance type for managed online endpoints. Supported: ${Object.keys(INSTANCE_CORES).join(', ')}.`,
+    );
   const instances = sku?.capacity === undefined ? 1 : Number(sku.capacity);
-  if (!Number.isInteger(instances) || instances < 1) throw userError(`sku.capacity: the instance count must be a whole number of at least 1, got ${String(sku?.capacity)}.`);
+  if (!Number.isInteger(instances) || instances < 1)
+    throw userError(`sku.capacity: the instance count must be a whole number of at least 1, got ${String(sku?.capacity)}.`);
 
   const code = props.codeConfiguration as { codeId?: string; scoringScript: string } | undefined;
-  if (!code?.codeId) throw userError('properties.codeConfiguration.codeId: this emulator runs custom-model deployments, which need a code asset and a scoring script (MLflow no-code deployments are not emulated).');
+  if (!code?.codeId)
+    throw userError(
+      'properties.codeConfiguration.codeId: this emulator runs custom-model deployments, which need a code asset and a scoring script (MLflow no-code deployments are not emulated).',
+    );
   const codeVersion = resolveAssetRef(ctx, 'codes', code.codeId, 'properties.codeConfiguration.codeId');
   const environmentId = props.environmentId as string | undefined;
   if (!environmentId) throw userError('properties.environmentId: a deployment with a scoring script needs an environment.');

@@ -19,7 +19,10 @@ export const endpointHandlers: Record<string, Handler> = {
 
   'OnlineEndpoints.createOrUpdate': async (ctx, { params, body, operation, apiVersion }) => {
     const name = params.endpointName!;
-    if (!NAME_RULE.test(name)) throw userError(`Endpoint name ${JSON.stringify(name)} is invalid: it must be 3 to 32 characters, begin with a letter, end with a letter or digit, and contain only letters, digits and hyphens.`);
+    if (!NAME_RULE.test(name))
+      throw userError(
+        `Endpoint name ${JSON.stringify(name)} is invalid: it must be 3 to 32 characters, begin with a letter, end with a letter or digit, and contain only letters, digits and hyphens.`,
+      );
     ctx.operations.assertIdle(`Updating endpoint ${name}`, name);
     const b = body as Body;
     checkLocation(ctx, b.location);
@@ -64,13 +67,19 @@ export const endpointHandlers: Record<string, Handler> = {
     ctx.operations.assertIdle(`Updating endpoint ${endpoint.name}`, endpoint.name);
     const b = body as Body;
     endpoint.provisioningState = 'Updating';
-    const started = ctx.operations.start(operation, { endpoint: endpoint.name }, apiVersion, { resourcePath: endpointId(ctx, endpoint.name), withLocation: true }, async () => {
-      await sleep(ctx.operationMs());
-      if (b.tags !== undefined) endpoint.tags = b.tags;
-      if (b.identity !== undefined) endpoint.identity = b.identity;
-      endpoint.systemData = systemData(endpoint.systemData);
-      endpoint.provisioningState = 'Succeeded';
-    });
+    const started = ctx.operations.start(
+      operation,
+      { endpoint: endpoint.name },
+      apiVersion,
+      { resourcePath: endpointId(ctx, endpoint.name), withLocation: true },
+      async () => {
+        await sleep(ctx.operationMs());
+        if (b.tags !== undefined) endpoint.tags = b.tags;
+        if (b.identity !== undefined) endpoint.identity = b.identity;
+        endpoint.systemData = systemData(endpoint.systemData);
+        endpoint.provisioningState = 'Succeeded';
+      },
+    );
     return { status: 202, body: endpointBody(ctx, endpoint), headers: started.headers };
   },
 
@@ -93,7 +102,8 @@ export const endpointHandlers: Record<string, Handler> = {
 
   'OnlineEndpoints.listKeys': (ctx, { params }) => {
     const endpoint = endpointNamed(ctx, params.endpointName!);
-    if (String(endpoint.properties.authMode).toLowerCase() !== 'key') throw userError(`Endpoint ${endpoint.name} uses ${String(endpoint.properties.authMode)} authentication; keys exist only for authMode Key.`);
+    if (String(endpoint.properties.authMode).toLowerCase() !== 'key')
+      throw userError(`Endpoint ${endpoint.name} uses ${String(endpoint.properties.authMode)} authentication; keys exist only for authMode Key.`);
     return { status: 200, body: { ...endpoint.keys } };
   },
 
@@ -124,7 +134,9 @@ export function endpointId(ctx: EmulatorContext, name: string): string {
 export function checkLocation(ctx: EmulatorContext, location: string | undefined): void {
   const norm = (s: string) => s.replace(/\s+/g, '').toLowerCase();
   if (location !== undefined && norm(location) !== norm(ctx.scope.location)) {
-    throw userError(`location ${JSON.stringify(location)} differs from the workspace's region ${ctx.scope.location}; online endpoints and deployments live in their workspace's region.`);
+    throw userError(
+      `location ${JSON.stringify(location)} differs from the workspace's region ${ctx.scope.location}; online endpoints and deployments live in their workspace's region.`,
+    );
   }
 }
 
@@ -134,13 +146,18 @@ function checkTraffic(ctx: EmulatorContext, endpoint: string, traffic: unknown):
   const existing = new Map(deploymentsOf(ctx.state, endpoint).map((d) => [d.name.toLowerCase(), d.name]));
   const normalised: Traffic = {};
   for (const [name, weight] of Object.entries(t)) {
-    if (!Number.isInteger(weight) || weight < 0 || weight > 100) throw userError(`properties.traffic.${name}: traffic must be a whole percentage between 0 and 100, got ${weight}.`);
+    if (!Number.isInteger(weight) || weight < 0 || weight > 100)
+      throw userError(`properties.traffic.${name}: traffic must be a whole percentage between 0 and 100, got ${weight}.`);
     const actual = existing.get(name.toLowerCase());
-    if (!actual) throw userError(`properties.traffic: traffic is given to deployment ${name}, which does not exist on endpoint ${endpoint}. Deployments: ${[...existing.values()].join(', ') || '(none)'}.`);
+    if (!actual)
+      throw userError(
+        `properties.traffic: traffic is given to deployment ${name}, which does not exist on endpoint ${endpoint}. Deployments: ${[...existing.values()].join(', ') || '(none)'}.`,
+      );
     normalised[actual] = weight;
   }
   const sum = Object.values(normalised).reduce((a, b) => a + b, 0);
-  if (sum !== 100 && sum !== 0) throw userError(`properties.traffic: the traffic of endpoint ${endpoint} must add up to 100 (or be 0 everywhere); it adds up to ${sum}.`);
+  if (sum !== 100 && sum !== 0)
+    throw userError(`properties.traffic: the traffic of endpoint ${endpoint} must add up to 100 (or be 0 everywhere); it adds up to ${sum}.`);
   return normalised;
 }
 
@@ -183,4 +200,3 @@ export function endpointBody(ctx: EmulatorContext, e: EndpointRecord) {
     systemData: e.systemData,
   };
 }
-

@@ -17,7 +17,8 @@ export interface FrontDoor {
   close(): Promise<void>;
 }
 
-const NO_ROUTE = 'No valid deployments to route to. Please check that the endpoint has at least one deployment with positive weight values or use a deployment specific header to route. Please see https://aka.ms/mir-endpoint-routing for more info.';
+const NO_ROUTE =
+  'No valid deployments to route to. Please check that the endpoint has at least one deployment with positive weight values or use a deployment specific header to route. Please see https://aka.ms/mir-endpoint-routing for more info.';
 
 export async function openFrontDoor(ctx: EmulatorContext, endpointName: string): Promise<FrontDoor> {
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -66,11 +67,23 @@ async function score(ctx: EmulatorContext, endpointName: string, req: IncomingMe
   const key = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
   if (String(endpoint.properties.authMode).toLowerCase() !== 'key') {
     log(401);
-    return reply(res, 401, { message: `Endpoint ${endpointName} uses ${String(endpoint.properties.authMode)} authentication, which this emulator's front door does not accept; use authMode Key.` }, headers);
+    return reply(
+      res,
+      401,
+      {
+        message: `Endpoint ${endpointName} uses ${String(endpoint.properties.authMode)} authentication, which this emulator's front door does not accept; use authMode Key.`,
+      },
+      headers,
+    );
   }
   if (!key || (key !== endpoint.keys.primaryKey && key !== endpoint.keys.secondaryKey)) {
     log(401);
-    return reply(res, 401, { message: 'Key-based authentication failed: the Authorization header must be "Bearer <endpoint key>" with a key from listKeys.' }, headers);
+    return reply(
+      res,
+      401,
+      { message: 'Key-based authentication failed: the Authorization header must be "Bearer <endpoint key>" with a key from listKeys.' },
+      headers,
+    );
   }
 
   const chosen = route(ctx, endpoint, req.headers['azureml-model-deployment'] as string | undefined);
@@ -109,7 +122,16 @@ async function score(ctx: EmulatorContext, endpointName: string, req: IncomingMe
   } catch (err) {
     const timedOut = (err as Error).name === 'TimeoutError';
     log(timedOut ? 408 : 502, deployment.name);
-    return reply(res, timedOut ? 408 : 502, { message: timedOut ? `Request timed out after ${timeoutMs} ms (requestSettings.requestTimeout).` : `Deployment ${deployment.name} did not answer: ${(err as Error).message}` }, headers);
+    return reply(
+      res,
+      timedOut ? 408 : 502,
+      {
+        message: timedOut
+          ? `Request timed out after ${timeoutMs} ms (requestSettings.requestTimeout).`
+          : `Deployment ${deployment.name} did not answer: ${(err as Error).message}`,
+      },
+      headers,
+    );
   }
   const text = await upstream.text();
   const passed: Record<string, string> = { ...headers, 'Content-Type': upstream.headers.get('content-type') ?? 'application/json' };
@@ -129,7 +151,11 @@ async function score(ctx: EmulatorContext, endpointName: string, req: IncomingMe
   res.end(text);
 }
 
-function route(ctx: EmulatorContext, endpoint: EndpointRecord, header: string | undefined): { deployment: DeploymentRecord } | { status: number; error: string } {
+function route(
+  ctx: EmulatorContext,
+  endpoint: EndpointRecord,
+  header: string | undefined,
+): { deployment: DeploymentRecord } | { status: number; error: string } {
   if (header) {
     const d = ctx.state.deployments.get(deploymentKey(endpoint.name, header));
     if (!d) return { status: 404, error: `Deployment ${header} does not exist on endpoint ${endpoint.name} (azureml-model-deployment header).` };

@@ -84,7 +84,12 @@ export async function startAzureMlEmulator(options: AzureMlEmulatorOptions): Pro
   const connection = parseConnectionString(options.azurite.connectionString);
   const service = BlobServiceClient.fromConnectionString(options.azurite.connectionString);
   const workspaceGuid = guidFrom(`${subscriptionId}/${resourceGroup}/${workspace}`.toLowerCase());
-  const blobstore: DatastoreRecord = { name: 'workspaceblobstore', containerName: `azureml-blobstore-${workspaceGuid}`, isDefault: true, systemData: systemData() };
+  const blobstore: DatastoreRecord = {
+    name: 'workspaceblobstore',
+    containerName: `azureml-blobstore-${workspaceGuid}`,
+    isDefault: true,
+    systemData: systemData(),
+  };
   await service.getContainerClient(blobstore.containerName).createIfNotExists();
 
   const cert = await selfSignedCert();
@@ -100,7 +105,12 @@ export async function startAzureMlEmulator(options: AzureMlEmulatorOptions): Pro
     operations: new Operations(state, scope, () => armEndpoint, options.retryAfterSeconds ?? 1),
     armEndpoint: () => armEndpoint,
     operationMs: () => faults.takeSlowOperation() ?? Math.round(minMs + rand() * (maxMs - minMs)),
-    blob: { endpoint: options.azurite.blobEndpoint.replace(/\/+$/, ''), service, accountName: connection.AccountName ?? 'devstoreaccount1', accountKey: connection.AccountKey ?? '' },
+    blob: {
+      endpoint: options.azurite.blobEndpoint.replace(/\/+$/, ''),
+      service,
+      accountName: connection.AccountName ?? 'devstoreaccount1',
+      accountKey: connection.AccountKey ?? '',
+    },
     datastores: new Map([[blobstore.name, blobstore]]),
     cert,
     scoringTls: options.scoringTls ?? true,

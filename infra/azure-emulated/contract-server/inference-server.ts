@@ -57,7 +57,8 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
   const exited = new Promise<string>((resolve) => {
     child.once('error', (err: NodeJS.ErrnoException) => {
       running = false;
-      const why = err.code === 'ENOENT' ? `${options.bin} does not exist; create .venv-serving (scripts/setup.sh) or point MLC_AZMLINFSRV at an azmlinfsrv` : err.message;
+      const why =
+        err.code === 'ENOENT' ? `${options.bin} does not exist; create .venv-serving (scripts/setup.sh) or point MLC_AZMLINFSRV at an azmlinfsrv` : err.message;
       options.onOutput(`${why}\n`);
       resolve(`could not start: ${why}`);
     });

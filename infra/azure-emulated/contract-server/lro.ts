@@ -11,7 +11,10 @@ import { PROVIDER, type EmulatorState, type OperationRecord, type Scope } from '
 /** A failure the operation reports through its status URL (not as an HTTP error). */
 export class OperationFailure extends Error {
   override name = 'OperationFailure';
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -62,7 +65,11 @@ export class Operations {
   assertIdle(what: string, endpoint: string, deployment?: string): void {
     const op = this.running(endpoint, deployment);
     if (op) {
-      throw new ArmError(409, 'Conflict', `${what} cannot proceed: an operation is in progress on this endpoint (${op.name} on ${op.deployment ? `deployment ${op.deployment} of ` : ''}endpoint ${op.endpoint}, operation id ${op.id}). Wait for it to finish, then retry.`);
+      throw new ArmError(
+        409,
+        'Conflict',
+        `${what} cannot proceed: an operation is in progress on this endpoint (${op.name} on ${op.deployment ? `deployment ${op.deployment} of ` : ''}endpoint ${op.endpoint}, operation id ${op.id}). Wait for it to finish, then retry.`,
+      );
     }
   }
 
@@ -70,7 +77,13 @@ export class Operations {
    * Start `work` in the background; it resolves when the resource is in its final state or
    * throws an OperationFailure (any other error reads as InternalServerError).
    */
-  start(name: string, target: { endpoint: string; deployment?: string }, apiVersion: string, options: { resourcePath?: string; withLocation?: boolean }, work: () => Promise<void>): StartedOperation {
+  start(
+    name: string,
+    target: { endpoint: string; deployment?: string },
+    apiVersion: string,
+    options: { resourcePath?: string; withLocation?: boolean },
+    work: () => Promise<void>,
+  ): StartedOperation {
     const id = randomUUID();
     const op: OperationRecord = {
       id,
@@ -89,7 +102,10 @@ export class Operations {
         op.status = 'Succeeded';
       } catch (err) {
         op.status = 'Failed';
-        op.error = err instanceof OperationFailure ? { code: err.code, message: err.message } : { code: 'InternalServerError', message: `The emulator failed: ${(err as Error).message}` };
+        op.error =
+          err instanceof OperationFailure
+            ? { code: err.code, message: err.message }
+            : { code: 'InternalServerError', message: `The emulator failed: ${(err as Error).message}` };
       } finally {
         op.endTime = new Date().toISOString();
       }

@@ -15,7 +15,13 @@ import { describeProblems, validateBody } from './validate-body';
 export function armRequestListener(ctx: EmulatorContext, token: string, handlers: Record<string, Handler>) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
-    const entry: RequestLogEntry = { at: new Date().toISOString(), method: req.method ?? 'GET', path: url.pathname, apiVersion: url.searchParams.get('api-version'), status: 0 };
+    const entry: RequestLogEntry = {
+      at: new Date().toISOString(),
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      apiVersion: url.searchParams.get('api-version'),
+      status: 0,
+    };
     ctx.state.requests.push(entry);
     const requestId = randomUUID();
     const common = { 'x-ms-request-id': requestId, 'x-ms-correlation-request-id': (req.headers['x-ms-client-request-id'] as string | undefined) ?? requestId };
@@ -34,23 +40,38 @@ export function armRequestListener(ctx: EmulatorContext, token: string, handlers
   };
 }
 
-async function handle(ctx: EmulatorContext, token: string, handlers: Record<string, Handler>, req: IncomingMessage, url: URL, entry: RequestLogEntry): Promise<ArmResponse> {
+async function handle(
+  ctx: EmulatorContext,
+  token: string,
+  handlers: Record<string, Handler>,
+  req: IncomingMessage,
+  url: URL,
+  entry: RequestLogEntry,
+): Promise<ArmResponse> {
   checkBearer(req, token);
   const throttle = ctx.faults.takeThrottle();
   if (throttle !== undefined) {
-    throw new ArmError(429, 'TooManyRequests', `The request is being throttled as the limit has been reached for this subscription. Please try again after ${throttle} seconds.`, { 'Retry-After': String(throttle) });
+    throw new ArmError(
+      429,
+      'TooManyRequests',
+      `The request is being throttled as the limit has been reached for this subscription. Please try again after ${throttle} seconds.`,
+      { 'Retry-After': String(throttle) },
+    );
   }
   const method = (req.method ?? 'GET').toUpperCase();
   const apiVersion = checkApiVersion(ctx, url);
 
-  const lro = new RegExp(`^/subscriptions/([^/]+)/providers/${PROVIDER}/locations/([^/]+)/(mfeOperationsStatus|mfeOperationResults)/([^/]+)$`, 'i').exec(url.pathname);
+  const lro = new RegExp(`^/subscriptions/([^/]+)/providers/${PROVIDER}/locations/([^/]+)/(mfeOperationsStatus|mfeOperationResults)/([^/]+)$`, 'i').exec(
+    url.pathname,
+  );
   if (lro && method === 'GET') {
     entry.operation = lro[3];
     return lro[3]!.toLowerCase() === 'mfeoperationsstatus' ? operationStatus(ctx, lro[4]!) : operationResult(ctx, handlers, lro[4]!, apiVersion);
   }
 
   const candidates = ctx.contract.operations.filter((o) => o.pattern.test(url.pathname));
-  if (candidates.length === 0) throw new ArmError(404, 'InvalidResourceType', `No resource type matches ${url.pathname} in namespace ${PROVIDER} for api version '${apiVersion}'.`);
+  if (candidates.length === 0)
+    throw new ArmError(404, 'InvalidResourceType', `No resource type matches ${url.pathname} in namespace ${PROVIDER} for api version '${apiVersion}'.`);
   const op = candidates.find((o) => o.spec.httpMethod === method);
   if (!op) throw new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
   entry.operation = op.name;
@@ -65,16 +86,22 @@ async function handle(ctx: EmulatorContext, token: string, handlers: Record<stri
     if (problems.length) throw new ArmError(400, 'UserError', describeProblems(problems));
   }
   const handler = handlers[op.name];
-  if (!handler) throw new ArmError(501, 'NotImplemented', `${op.name} (${method} ${op.spec.path}) is a real Azure ML operation that this emulator does not implement.`);
+  if (!handler)
+    throw new ArmError(501, 'NotImplemented', `${op.name} (${method} ${op.spec.path}) is a real Azure ML operation that this emulator does not implement.`);
   return handler(ctx, { operation: op.name, params, body, apiVersion });
 }
 
 function checkApiVersion(ctx: EmulatorContext, url: URL): string {
   const given = url.searchParams.getAll('api-version');
-  if (given.length === 0) throw new ArmError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+  if (given.length === 0)
+    throw new ArmError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
   const wrong = given.find((v) => v !== ctx.contract.apiVersion);
   if (wrong !== undefined) {
-    throw new ArmError(400, 'NoRegisteredProviderFound', `No registered resource provider found for location '${ctx.scope.location}' and API version '${wrong}' for type 'workspaces'. The supported api-versions are '${ctx.contract.apiVersion}'.`);
+    throw new ArmError(
+      400,
+      'NoRegisteredProviderFound',
+      `No registered resource provider found for location '${ctx.scope.location}' and API version '${wrong}' for type 'workspaces'. The supported api-versions are '${ctx.contract.apiVersion}'.`,
+    );
   }
   return ctx.contract.apiVersion;
 }
@@ -87,7 +114,11 @@ function checkScope(ctx: EmulatorContext, params: Record<string, string>) {
     throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${params.resourceGroupName}' could not be found.`);
   }
   if (params.workspaceName !== undefined && params.workspaceName.toLowerCase() !== ctx.scope.workspace.toLowerCase()) {
-    throw new ArmError(404, 'ResourceNotFound', `The Resource '${PROVIDER}/workspaces/${params.workspaceName}' under resource group '${params.resourceGroupName}' was not found.`);
+    throw new ArmError(
+      404,
+      'ResourceNotFound',
+      `The Resource '${PROVIDER}/workspaces/${params.workspaceName}' under resource group '${params.resourceGroupName}' was not found.`,
+    );
   }
 }
 
@@ -98,7 +129,11 @@ function checkUrlParameters(op: Operation, params: Record<string, string>) {
     const value = name ? params[name] : undefined;
     const c = p.mapper.constraints as { Pattern?: RegExp; MinLength?: number; MaxLength?: number } | undefined;
     if (value === undefined || !c) continue;
-    if ((c.Pattern && !c.Pattern.test(value)) || (c.MinLength !== undefined && value.length < c.MinLength) || (c.MaxLength !== undefined && value.length > c.MaxLength)) {
+    if (
+      (c.Pattern && !c.Pattern.test(value)) ||
+      (c.MinLength !== undefined && value.length < c.MinLength) ||
+      (c.MaxLength !== undefined && value.length > c.MaxLength)
+    ) {
       throw new ArmError(400, 'UserError', `${name} ${JSON.stringify(value)} is not a valid name${c.Pattern ? ` (it must match ${c.Pattern})` : ''}.`);
     }
   }
@@ -113,7 +148,11 @@ function operationStatus(ctx: EmulatorContext, id: string): ArmResponse {
 async function operationResult(ctx: EmulatorContext, handlers: Record<string, Handler>, id: string, apiVersion: string): Promise<ArmResponse> {
   const op = ctx.operations.get(id);
   if (!op) throw new ArmError(404, 'ResourceNotFound', `Operation ${id} was not found.`);
-  if (op.status === 'InProgress') return { status: 202, headers: { Location: `${ctx.armEndpoint()}${ctx.operations.resultPath(id)}?api-version=${apiVersion}&type=async`, ...ctx.operations.retryAfter() } };
+  if (op.status === 'InProgress')
+    return {
+      status: 202,
+      headers: { Location: `${ctx.armEndpoint()}${ctx.operations.resultPath(id)}?api-version=${apiVersion}&type=async`, ...ctx.operations.retryAfter() },
+    };
   if (op.status === 'Failed') throw new ArmError(op.error!.code === 'InternalServerError' ? 500 : 400, op.error!.code, op.error!.message);
   if (!op.resourcePath) return { status: 204 };
   const get = ctx.contract.operations.find((o) => o.spec.httpMethod === 'GET' && o.pattern.test(op.resourcePath!));

@@ -28,7 +28,10 @@ export interface DeploymentRuntime {
 
 export class RuntimeStartError extends Error {
   override name = 'RuntimeStartError';
-  constructor(readonly stage: 'StorageInitializer' | 'InferenceServer', message: string) {
+  constructor(
+    readonly stage: 'StorageInitializer' | 'InferenceServer',
+    message: string,
+  ) {
     super(message);
   }
 }

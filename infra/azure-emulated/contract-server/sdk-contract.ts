@@ -87,7 +87,9 @@ function load(): SdkContract {
   compiled.filename = distPath;
   compiled.paths = ModuleClass._nodeModulePaths(dirname(distPath));
   compiled._compile(source + handOut, distPath);
-  const exported = compiled.exports as Record<string, unknown> & { __contract: { Mappers: Record<string, Mapper> & { discriminators: Record<string, Mapper> }; specs: Record<string, OperationSpec> } };
+  const exported = compiled.exports as Record<string, unknown> & {
+    __contract: { Mappers: Record<string, Mapper> & { discriminators: Record<string, Mapper> }; specs: Record<string, OperationSpec> };
+  };
   const { Mappers, specs: specByVariable } = exported.__contract;
 
   const operations: Operation[] = specs
@@ -134,7 +136,13 @@ function knownValuesFromTypes(require: NodeJS.Require, exported: Record<string, 
   for (const m of dts.matchAll(/^export declare interface (\w+)(?: extends ([\w, ]+))? \{\n([\s\S]*?)\n\}/gm)) {
     const props = new Map<string, string>();
     for (const p of m[3]!.matchAll(/^ {4}(?:readonly )?(\w+)\??: (\w+);$/gm)) props.set(p[1]!, p[2]!);
-    interfaces.set(m[1]!, { parents: (m[2] ?? '').split(',').map((s) => s.trim()).filter(Boolean), props });
+    interfaces.set(m[1]!, {
+      parents: (m[2] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      props,
+    });
   }
   return (className: string, property: string): string[] | undefined => {
     const seen = new Set<string>();

@@ -18,9 +18,23 @@ export async function selfSignedCert(): Promise<SelfSignedCert> {
     const key = join(dir, 'key.pem');
     const cert = join(dir, 'cert.pem');
     await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-days', '7', '-keyout', key, '-out', cert,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-days',
+      '7',
+      '-keyout',
+      key,
+      '-out',
+      cert,
     ]).catch((err: Error & { stderr?: string }) => {
       throw new Error(`openssl could not make the emulator's TLS certificate (is openssl on PATH?): ${err.stderr || err.message}`, { cause: err });
     });

@@ -11,7 +11,8 @@ export interface Problem {
 
 const MAX_PROBLEMS = 10;
 // core-client's isDuration: ISO 8601 durations (PT30S, P1D).
-const DURATION = /^(-|\+)?P(?:([-+]?[0-9,.]*)Y)?(?:([-+]?[0-9,.]*)M)?(?:([-+]?[0-9,.]*)W)?(?:([-+]?[0-9,.]*)D)?(?:T(?:([-+]?[0-9,.]*)H)?(?:([-+]?[0-9,.]*)M)?(?:([-+]?[0-9,.]*)S)?)?$/;
+const DURATION =
+  /^(-|\+)?P(?:([-+]?[0-9,.]*)Y)?(?:([-+]?[0-9,.]*)M)?(?:([-+]?[0-9,.]*)W)?(?:([-+]?[0-9,.]*)D)?(?:T(?:([-+]?[0-9,.]*)H)?(?:([-+]?[0-9,.]*)M)?(?:([-+]?[0-9,.]*)S)?)?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function validateBody(contract: SdkContract, mapper: Mapper, body: unknown): Problem[] {
@@ -29,11 +30,15 @@ export function describeProblems(problems: Problem[]): string {
 type Owner = { className: string; property: string } | undefined;
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const describe = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : `a ${typeof v}`);
+const describe = (v: unknown) =>
+  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : `a ${typeof v}`;
 const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
 
 class Walker {
-  constructor(private readonly contract: SdkContract, private readonly problems: Problem[]) {}
+  constructor(
+    private readonly contract: SdkContract,
+    private readonly problems: Problem[],
+  ) {}
 
   private fail(path: string, message: string) {
     this.problems.push({ path, message });
@@ -176,7 +181,14 @@ class Walker {
    * Properties, including flattened ones ("properties.description" on a resource); anything
    * the mapper does not declare is refused unless it has additionalProperties.
    */
-  private properties(mapper: Mapper, className: string, props: Record<string, Mapper>, value: Record<string, unknown>, path: string, discriminatorKey?: string) {
+  private properties(
+    mapper: Mapper,
+    className: string,
+    props: Record<string, Mapper>,
+    value: Record<string, unknown>,
+    path: string,
+    discriminatorKey?: string,
+  ) {
     const direct = new Map<string, { clientName: string; mapper: Mapper }>();
     const nested = new Map<string, Record<string, Mapper>>();
     for (const [clientName, prop] of Object.entries(props)) {
@@ -201,7 +213,8 @@ class Walker {
     for (const [key, group] of nested) {
       const v = value[key];
       if (v === undefined || v === null) {
-        for (const [name, prop] of Object.entries(group)) if (prop.required) this.fail(join(join(path, key), prop.serializedName ?? name), 'required property missing');
+        for (const [name, prop] of Object.entries(group))
+          if (prop.required) this.fail(join(join(path, key), prop.serializedName ?? name), 'required property missing');
         continue;
       }
       if (!isPlainObject(v)) {

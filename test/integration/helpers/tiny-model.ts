@@ -16,8 +16,18 @@ export const PYTHON = process.env.MLC_PYTHON ?? join(REPO_ROOT, '.venv/bin/pytho
 export const TINY_LABELS = ['neg', 'neu', 'pos'];
 
 export const TINY_PARAMS = {
-  epochs: 1, batchSize: 16, maxLength: 32, hiddenSize: 32, numLayers: 1, numHeads: 2, intermediateSize: 64,
-  vocabSize: 400, lstmHidden: 16, numWorkers: 0, precision: 'fp32', seed: 7,
+  epochs: 1,
+  batchSize: 16,
+  maxLength: 32,
+  hiddenSize: 32,
+  numLayers: 1,
+  numHeads: 2,
+  intermediateSize: 64,
+  vocabSize: 400,
+  lstmHidden: 16,
+  numWorkers: 0,
+  precision: 'fp32',
+  seed: 7,
 };
 
 const words = {
@@ -99,7 +109,13 @@ function run(cmd: string, args: string[], options: { cwd: string; timeoutMs: num
 async function trainerSourceHash(): Promise<string> {
   const h = createHash('sha256');
   const pkg = join(REPO_ROOT, 'slurm/mlc_train');
-  for (const f of [join(REPO_ROOT, 'slurm/train.py'), ...(await readdir(pkg)).filter((n) => n.endsWith('.py')).sort().map((n) => join(pkg, n))]) {
+  for (const f of [
+    join(REPO_ROOT, 'slurm/train.py'),
+    ...(await readdir(pkg))
+      .filter((n) => n.endsWith('.py'))
+      .sort()
+      .map((n) => join(pkg, n)),
+  ]) {
     h.update(f).update(await readFile(f));
   }
   return h.digest('hex');
@@ -120,7 +136,10 @@ export async function tinyModel(): Promise<TinyModel> {
   const data = Object.fromEntries(Object.entries(splits).map(([k, rows]) => [k, rows.map((r) => JSON.stringify(r)).join('\n') + '\n']));
   const datasetHash = createHash('sha256').update(JSON.stringify(data)).digest('hex');
   const config = { labels: TINY_LABELS, datasetHash, pretrainedDir: null, params: TINY_PARAMS };
-  const key = createHash('sha256').update(JSON.stringify({ v: 1, source: await trainerSourceHash(), config })).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(JSON.stringify({ v: 1, source: await trainerSourceHash(), config }))
+    .digest('hex')
+    .slice(0, 16);
 
   const root = join(tmpdir(), 'mlc-tiny-model');
   const dir = join(root, key);
@@ -136,7 +155,10 @@ export async function tinyModel(): Promise<TinyModel> {
   const configPath = join(work, 'config.json');
   await writeFile(configPath, JSON.stringify(config));
   const out = join(work, 'out');
-  const result = await run(PYTHON, ['slurm/train.py', '--config', configPath, '--data-dir', dataDir, '--out-dir', out, '--cache-dir', join(work, 'cache')], { cwd: REPO_ROOT, timeoutMs: 240_000 });
+  const result = await run(PYTHON, ['slurm/train.py', '--config', configPath, '--data-dir', dataDir, '--out-dir', out, '--cache-dir', join(work, 'cache')], {
+    cwd: REPO_ROOT,
+    timeoutMs: 240_000,
+  });
   if (result.code !== 0 || !existsSync(join(out, 'DONE'))) {
     await rm(work, { recursive: true, force: true });
     throw new Error(`slurm/train.py exited ${result.code} without DONE; its output ends:\n${result.output.slice(-4000)}`);
