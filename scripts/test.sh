@@ -10,7 +10,7 @@ cd "$ROOT" || exit 1
 
 bash scripts/setup.sh || exit 1
 
-# Lint (eslint, then tsc) needs node_modules, so it runs after setup; the suite still runs
+# Lint (eslint, prettier --check, tsc) needs node_modules, so it runs after setup; the suite still runs
 # when it fails, and the failure counts as one in the last line.
 echo "── lint"
 npm run --silent lint </dev/null
