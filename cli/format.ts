@@ -1,7 +1,8 @@
 // Human-readable status for the terminal.
 import type { LifecycleStatus } from '../domain/lifecycle';
 
-export function formatStatus(s: LifecycleStatus): string {
+/** `now` is the reader's clock: a job still queued or running is timed from its submission, so the line stays current between the workflow's updates (which come only when the job's state changes). */
+export function formatStatus(s: LifecycleStatus, now = Date.now()): string {
   const lines = [
     `model       ${s.model}`,
     `stage       ${s.stage}`,
@@ -10,9 +11,7 @@ export function formatStatus(s: LifecycleStatus): string {
   ];
   if (s.training) {
     const t = s.training;
-    lines.push(
-      `training    run ${t.runKey} on ${t.cluster}: job ${t.jobId ?? '—'} ${t.jobState ?? ''}${t.elapsedSeconds != null ? `, ${t.elapsedSeconds}s elapsed` : ''}`,
-    );
+    lines.push(`training    run ${t.runKey} on ${t.cluster}: job ${t.jobId ?? '—'} ${t.jobState ?? ''}${jobTime(t, now)}`);
   }
   lines.push(`version     ${s.version ?? '—'}${s.artifactSha256 ? `  (model.onnx sha256 ${s.artifactSha256.slice(0, 16)}…)` : ''}`);
   if (s.evaluation) {
@@ -34,4 +33,10 @@ export function formatStatus(s: LifecycleStatus): string {
   }
   if (s.error) lines.push(`error       ${s.error}`);
   return lines.join('\n');
+}
+
+function jobTime(t: NonNullable<LifecycleStatus['training']>, now: number): string {
+  const live = t.jobPhase === 'queued' || t.jobPhase === 'running' || (t.jobId !== null && t.jobPhase === null);
+  if (live && t.startedAt) return `, ${Math.max(0, Math.round((now - Date.parse(t.startedAt)) / 1000))}s since submission`;
+  return t.elapsedSeconds != null ? `, ${t.elapsedSeconds}s elapsed` : '';
 }

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import type { LifecycleStatus } from '../domain/lifecycle';
+import { formatStatus } from './format';
+
+const status = (training: Partial<NonNullable<LifecycleStatus['training']>>): LifecycleStatus => ({
+  model: 'm',
+  stage: 'training',
+  generation: 1,
+  attempt: 1,
+  datasetHash: 'h',
+  version: null,
+  artifactSha256: null,
+  evaluation: null,
+  deployedVersion: null,
+  lastDecision: null,
+  decisions: [],
+  error: null,
+  training: {
+    runKey: 'r',
+    runDir: 'd',
+    cluster: 'local',
+    jobId: '7',
+    jobState: 'RUNNING',
+    jobPhase: 'running',
+    startedAt: '2026-11-29T10:00:00.000Z',
+    elapsedSeconds: 2,
+    ...training,
+  },
+});
+
+describe('formatStatus', () => {
+  it('times a running job by the reader’s clock, so it stays current between state changes (after a worker restart too)', () => {
+    const at = (iso: string) => formatStatus(status({}), Date.parse(iso));
+    expect(at('2026-11-29T10:00:30Z')).toContain('job 7 RUNNING, 30s since submission');
+    expect(at('2026-11-29T10:05:00Z')).toContain('job 7 RUNNING, 300s since submission');
+  });
+
+  it('shows the cluster’s own elapsed time once the job has ended', () => {
+    expect(formatStatus(status({ jobState: 'COMPLETED', jobPhase: 'succeeded', elapsedSeconds: 95 }), Date.parse('2026-11-29T12:00:00Z'))).toContain(
+      'COMPLETED, 95s elapsed',
+    );
+  });
+});
