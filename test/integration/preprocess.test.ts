@@ -18,7 +18,9 @@ let spec: ModelSpec;
 let first: PreprocessResult;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mlc-preprocess-'));
-  spec = parseSpec(parse(await readFile(specPath, 'utf8')), specPath);
+  // The example's settings on the 3,000-row sample (the example itself trains on the full corpus).
+  const example = parseSpec(parse(await readFile(specPath, 'utf8')), specPath);
+  spec = { ...example, data: { ...example.data, path: '../data/wisesight-sample/train.jsonl' } };
   first = await preprocessDataset({ spec, specDir: dirname(specPath), outDir: join(dir, 'a') });
 });
 afterAll(async () => {
