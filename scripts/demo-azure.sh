@@ -19,7 +19,8 @@ bash scripts/services.sh start
 export PATH="$VENV/bin:$PATH"
 
 step "2/7 emulated Azure: Azurite (Blob) + Azure ML control plane + azmlinfsrv; log in $LOG_DIR/azure-emulated.log"
-rm -f "$DATA/azure-emulated/env.sh"
+# Remove what an earlier run left, so the waits below see this run's lines, not the last one's.
+rm -f "$DATA/azure-emulated/env.sh" "$LOG_DIR/azure-emulated.log" "$LOG_DIR/worker-azure.log"
 node --import tsx infra/azure-emulated/main.ts "$DATA/azure-emulated" >"$LOG_DIR/azure-emulated.log" 2>&1 &
 azure=$!
 cleanup() { kill "${worker:-}" "$azure" 2>/dev/null || true; wait 2>/dev/null || true; }

@@ -20,6 +20,7 @@ step "2/9 worker: both task queues and the built-in endpoint, log in $LOG_DIR/wo
 # A previous demo's lifecycle and schedule would compete with this one: end them first.
 temporal workflow terminate -w "mlc-$MODEL" --reason "new demo run" >/dev/null 2>&1 || true
 temporal schedule delete -s "mlc-monitor-$MODEL" >/dev/null 2>&1 || true
+rm -f "$LOG_DIR/worker.log" # so the wait below sees this run's "ready", not the last run's
 node --import tsx workers/main.ts >"$LOG_DIR/worker.log" 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT
