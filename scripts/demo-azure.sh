@@ -56,7 +56,7 @@ mlc predict --endpoint "azureml://emulated/$MODEL" "ร้านนี้อร�
 elapsed=$(( $(date +%s) - started ))
 cat <<MSG
 
-Azure demo finished in $((elapsed / 60))m$((elapsed % 60))s: version 1 serves on Azure ML endpoint $MODEL (emulated).
+Azure demo finished in $((elapsed / 60))m$((elapsed % 60))s: the audited version serves on Azure ML endpoint $MODEL (emulated).
   The control plane here is a contract server that checks every request against the SDK's own
   schema; nothing was sent to Azure. README "Deploying to Azure ML" says how to use a real workspace.
 MSG
