@@ -1,20 +1,19 @@
 // One whole lifecycle on the real parts: Temporal dev server, SLURM over SSH, the registry on
 // PGlite, real ONNX files, the built-in endpoint — then monitoring that triggers a retrain.
 // Needs `bash scripts/services.sh start` (npm test runs it).
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
-import Long from 'long';
+import { WorkflowFailedError, type Client, type Connection } from '@temporalio/client';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
+import type { Stage } from '../../domain/lifecycle';
 import { parseSpec, type ModelSpecInput } from '../../domain/spec';
 import { lifecycleWorkflowId, monitoringScheduleId } from '../../domain/temporal-names';
-import { loadConfig, repoRoot, searchAttributes, taskQueues, type MlcConfig } from '../../temporal.config';
-import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../../workflows/messages';
+import { loadConfig, repoRoot, taskQueues, type MlcConfig } from '../../temporal.config';
+import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate } from '../../workflows/messages';
 import { startRuntime, type Runtime } from '../../workers/runtime';
 import { logsCommand } from '../../cli/logs';
+import { connectToFreshNamespace, waitForStage } from './temporal-helpers';
 
 // A namespace per run: task queues are per namespace, so a worker left over from an earlier,
 // interrupted run (or its still-running workflows) can never take this run's tasks.
@@ -23,33 +22,6 @@ let dataDir: string;
 let config: MlcConfig;
 let client: Client;
 let connection: Connection;
-
-async function ensureNamespace() {
-  connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
-  const svc = connection.workflowService;
-  try {
-    await svc.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } });
-  } catch (err) {
-    if (!String(err).includes('already exists')) throw err;
-  }
-  for (let i = 0; ; i++) {
-    try {
-      await svc.describeNamespace({ namespace });
-      await connection.operatorService.addSearchAttributes({
-        namespace,
-        searchAttributes: Object.fromEntries(
-          Object.values(searchAttributes).map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
-        ),
-      });
-      break;
-    } catch (err) {
-      if (String(err).includes('already')) break;
-      if (i > 20) throw err; // a fresh namespace takes a moment to be usable
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  client = new Client({ connection, namespace });
-}
 
 async function sampleData(rows: number): Promise<string> {
   const lines = (await fs.readFile(path.join(repoRoot, 'data/wisesight-sample/train.jsonl'), 'utf8')).split('\n').filter(Boolean);
@@ -76,23 +48,11 @@ function specFor(name: string, dataPath: string, overrides: Partial<ModelSpecInp
   });
 }
 
-async function reach(id: string, stage: Stage, generation = 1, timeoutMs = 600_000): Promise<LifecycleStatus> {
-  const handle = client.workflow.getHandle(id);
-  const deadline = Date.now() + timeoutMs;
-  let last: LifecycleStatus | null = null;
-  while (Date.now() < deadline) {
-    const desc = await handle.describe();
-    if (!['RUNNING', 'CONTINUED_AS_NEW'].includes(desc.status.name)) await handle.result(); // throws with the failure
-    last = await handle.query(statusQuery).catch(() => last);
-    if (last?.stage === stage && last.generation === generation) return last;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`${id} never reached ${stage}/g${generation}; last status ${JSON.stringify(last)}`);
-}
+const reach = (id: string, stage: Stage, generation = 1) => waitForStage(client, id, stage, generation);
 
 beforeAll(async () => {
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlc-e2e-'));
-  await ensureNamespace();
+  ({ client, connection } = await connectToFreshNamespace(namespace));
   config = loadConfig({
     ...process.env,
     MLC_DATA_DIR: dataDir,
