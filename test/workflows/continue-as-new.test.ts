@@ -1,0 +1,92 @@
+// A version can be monitored for years. Every rollback, refused message and retrain request
+// lengthens the history, so when the server suggests it the wait continues as new: same
+// generation, same live version, a bounded summary of decisions, and nothing refused or
+// recorded twice on the way. A real dev server suggests continue-as-new after a short history
+// here (limit.historyCount.suggestContinueAsNew), which the time-skipping server never does.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RECENT_DECISIONS_KEPT } from '../../domain/history-summary';
+import type { LifecycleStatus } from '../../domain/lifecycle';
+import { parseSpec } from '../../domain/spec';
+import { taskQueues } from '../../domain/temporal-names';
+import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, rollbackRequestSignal, statusQuery } from '../../workflows/messages';
+import { devServerEnv, workflowBundle } from './env';
+import { fakeActivities } from './fake-activities';
+
+const spec = parseSpec({
+  name: 'can-test',
+  labels: ['neg', 'pos'],
+  data: { path: 'data.jsonl' },
+  gates: [{ metric: 'macro_f1', min: 0.3 }],
+  roles: { auditors: ['alice'], deployers: ['bob'] },
+});
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundle;
+
+beforeAll(async () => {
+  [env, bundle] = await Promise.all([devServerEnv(['limit.historyCount.suggestContinueAsNew=60']), workflowBundle()]);
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function until(read: () => Promise<LifecycleStatus | null>, done: (s: LifecycleStatus) => boolean, what: string): Promise<LifecycleStatus> {
+  let last: LifecycleStatus | null = null;
+  for (let i = 0; i < 600; i++) {
+    last = await read().catch(() => null);
+    if (last && done(last)) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`never ${what}; last: ${JSON.stringify(last)}`);
+}
+
+describe('a long monitoring wait', () => {
+  it('continues as new when suggested, keeping the live version, the approvals and unique decision keys', async () => {
+    const fakes = fakeActivities();
+    const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
+    const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
+    await control.runUntil(
+      scoring.runUntil(async () => {
+        const workflowId = 'lifecycle-can';
+        const h = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId, args: [{ spec, specDir: '/tmp' }] });
+        const latest = () => env.client.workflow.getHandle(workflowId);
+        const status = () => latest().query(statusQuery);
+        await until(status, (s) => s.stage === 'awaiting_audit', 'awaited audit');
+        await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'meets the bar', version: 1 }] });
+        await until(status, (s) => s.stage === 'awaiting_deploy', 'awaited deploy');
+        await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'release 1' }] });
+        await until(status, (s) => s.stage === 'monitoring', 'monitored');
+        const firstRunId = (await latest().describe()).runId;
+
+        // Each refused rollback is a signal plus a recorded decision: the history grows.
+        for (let i = 0; i < 40; i++) await latest().signal(rollbackRequestSignal, { actor: 'mallory', version: 1, reason: `spam ${i}` });
+        const resumed = await until(
+          status,
+          (s) => fakes.decisions.length === 2 + 40 && s.decisions.length < fakes.decisions.length,
+          'recorded every refusal and continued as new',
+        );
+        const runs = [];
+        for await (const run of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(run.status.name);
+        expect(runs.filter((s) => s === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(1);
+        expect((await latest().describe()).runId).not.toBe(firstRunId);
+        expect(resumed).toMatchObject({ stage: 'monitoring', generation: 1, deployedVersion: 1, version: 1, artifactSha256: 'sha-1' });
+        expect(resumed.decisions.length).toBeLessThanOrEqual(RECENT_DECISIONS_KEPT + 1);
+        expect(resumed.decisions[0]).toMatchObject({ kind: 'audit', outcome: 'approved', version: 1 });
+        // Refused for the right reason, not as "sent before the version was live" by the new run.
+        expect(fakes.decisions.slice(2).every((d) => d.outcome === 'refused' && /not a deployer/.test(d.reason))).toBe(true);
+        expect(new Set(fakes.decisions.map((d) => d.decisionKey)).size).toBe(fakes.decisions.length);
+        // Training happened once: the resumed runs went straight back to monitoring.
+        expect(fakes.named('prepareTrainingRun')).toHaveLength(1);
+        expect(fakes.named('ensureMonitoringSchedule')).toHaveLength(1);
+
+        // And the resumed run still acts: a retrain request starts generation 2.
+        await latest().signal(retrainRequestSignal, { actor: 'mlc-monitor', reason: 'drift' });
+        await until(status, (s) => s.generation === 2 && s.stage === 'awaiting_audit', 'retrained');
+        expect(fakes.named('prepareTrainingRun')).toHaveLength(2);
+        await latest().terminate('test done');
+      }),
+    );
+  });
+});
