@@ -81,8 +81,31 @@ export const decisions = pgTable(
     artifactSha256: text('artifact_sha256'),
     workflowId: text('workflow_id').notNull(),
     decidedAt: timestamp('decided_at', { withTimezone: true }).notNull(),
+    /** The signed statement (a DSSE envelope) the decision was taken on; null: unsigned. */
+    envelope: jsonb('envelope').$type<Json>(),
+    /** keyid of the key that signed it. */
+    signerKeyId: text('signer_key_id'),
+    // The model's decisions form a hash chain in insertion order: each row's hash covers its
+    // content and the previous row's hash, so editing or deleting a row breaks every later link.
+    prevHash: text('prev_hash'),
+    rowHash: text('row_hash'),
   },
   (t) => [index('decisions_model_decided_at_idx').on(t.model, t.decidedAt)],
+);
+
+/** Public keys of the people and services whose signed decisions count (`mlc keys add`). */
+export const signingKeys = pgTable(
+  'signing_keys',
+  {
+    id: serial('id').primaryKey(),
+    name: text('name').notNull(),
+    publicKey: text('public_key').notNull().unique(),
+    keyId: text('key_id').notNull(),
+    addedBy: text('added_by').notNull(),
+    addedAt: createdAt(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [index('signing_keys_name_idx').on(t.name)],
 );
 
 export const deployments = pgTable(
