@@ -3,6 +3,7 @@
 // natural key, because the activities that call it may run twice after a crash.
 
 import type { DecisionKind, DecisionOutcome } from '../../domain/lifecycle';
+import type { DecisionChainReport } from './decision-log';
 
 export type { DecisionKind, DecisionOutcome };
 export type RunState = 'submitted' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -59,6 +60,16 @@ export interface DecisionRecord {
   decidedAt: string;
   /** Idempotency key (e.g. the signal's id); a repeat insert is ignored. */
   decisionKey: string;
+  /** The signed statement (DSSE envelope) the decision was taken on, when it was signed. */
+  envelope?: unknown;
+  signerKeyId?: string | null;
+}
+
+export interface SigningKeyRecord {
+  name: string;
+  publicKey: string;
+  keyId: string;
+  addedBy: string;
 }
 
 export interface DeploymentRecord {
@@ -110,8 +121,15 @@ export interface Registry {
   /** Returns the version number; the same runKey always gets the same version. */
   registerModelVersion(record: ModelVersionRecord): Promise<number>;
   getModelVersion(model: string, version: number): Promise<(ModelVersionRecord & { version: number; createdAt: string }) | null>;
+  /** Appends to the model's hash-chained decision log (adapters/db/decision-log.ts). */
   recordDecision(record: DecisionRecord): Promise<void>;
   listDecisions(model: string): Promise<(DecisionRecord & { id: number })[]>;
+  verifyDecisionChain(model: string): Promise<DecisionChainReport>;
+  addSigningKey(record: SigningKeyRecord): Promise<void>;
+  /** Keys in force (not revoked), of one person or service or of everyone. */
+  listSigningKeys(name?: string): Promise<(SigningKeyRecord & { addedAt: string })[]>;
+  /** Returns whether a key in force was revoked. */
+  revokeSigningKey(publicKey: string): Promise<boolean>;
   recordDeployment(record: DeploymentRecord): Promise<void>;
   /** The latest deployment of a model, i.e. what the endpoint should serve. */
   activeDeployment(model: string): Promise<(DeploymentRecord & { deployedAt: string }) | null>;

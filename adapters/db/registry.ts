@@ -1,7 +1,7 @@
 // The registry's queries, one method per intent, identical for PostgreSQL and PGlite (only
 // opening and migrating differ; see open.ts). Every write is idempotent on its natural key:
 // activities that call these may run twice after a crash.
-import { type SQL, and, asc, desc, eq, gte, max, sql } from 'drizzle-orm';
+import { type SQL, and, asc, desc, eq, gte, isNull, max, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type {
   DatasetVersionRecord,
@@ -17,7 +17,9 @@ import type {
   RunRecord,
   RunState,
   RunUpdate,
+  SigningKeyRecord,
 } from './port';
+import { appendDecision, verifyDecisionChain } from './decision-log';
 import * as t from './schema';
 import { InvalidFeedbackError, RegistryConflictError, RunNotFoundError, errorCode } from './errors';
 
@@ -135,10 +137,34 @@ export class DrizzleRegistry implements Registry {
   }
 
   async recordDecision(r: DecisionRecord): Promise<void> {
-    await this.db
-      .insert(t.decisions)
-      .values({ ...r, artifactSha256: r.artifactSha256 ?? null, decidedAt: new Date(r.decidedAt) })
-      .onConflictDoNothing({ target: t.decisions.decisionKey });
+    await appendDecision(this.db, r);
+  }
+
+  verifyDecisionChain(model: string) {
+    return verifyDecisionChain(this.db, model);
+  }
+
+  async addSigningKey(r: SigningKeyRecord): Promise<void> {
+    await this.db.insert(t.signingKeys).values(r).onConflictDoNothing({ target: t.signingKeys.publicKey });
+  }
+
+  async listSigningKeys(name?: string) {
+    const inForce = isNull(t.signingKeys.revokedAt);
+    const rows = await this.db
+      .select()
+      .from(t.signingKeys)
+      .where(name === undefined ? inForce : and(inForce, eq(t.signingKeys.name, name)))
+      .orderBy(asc(t.signingKeys.name), asc(t.signingKeys.id));
+    return rows.map((k) => ({ name: k.name, publicKey: k.publicKey, keyId: k.keyId, addedBy: k.addedBy, addedAt: iso(k.addedAt) }));
+  }
+
+  async revokeSigningKey(publicKey: string): Promise<boolean> {
+    const revoked = await this.db
+      .update(t.signingKeys)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(t.signingKeys.publicKey, publicKey), isNull(t.signingKeys.revokedAt)))
+      .returning({ id: t.signingKeys.id });
+    return revoked.length > 0;
   }
 
   async listDecisions(model: string) {

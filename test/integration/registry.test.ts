@@ -16,7 +16,18 @@ import type { Registry } from '../../adapters/db/port';
 import { RegistryConflictError, InvalidFeedbackError, RegistryConnectionError, RegistryLockedError, RunNotFoundError } from '../../adapters/db/errors';
 
 const pgUrl = process.env.MLC_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mlc_test';
-const tables = ['models', 'dataset_versions', 'runs', 'model_versions', 'decisions', 'deployments', 'predictions', 'feedback', 'monitoring_reports'];
+const tables = [
+  'models',
+  'dataset_versions',
+  'runs',
+  'model_versions',
+  'decisions',
+  'deployments',
+  'predictions',
+  'feedback',
+  'monitoring_reports',
+  'signing_keys',
+];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const migrationsFolder = join(import.meta.dirname, '../../adapters/db/migrations');
 /** How many migrations the repo has: a database opened by the registry has run all of them. */
@@ -436,6 +447,73 @@ describe.each(backends)('upgrading a registry on $name to feedback by request id
       expect(await registry.addFeedback([row])).toBe(0);
       expect(await registry.addFeedback([{ ...row, requestId: 'r1' }])).toBe(1);
       expect((await registry.feedbackSince('up', '2000-01-01T00:00:00Z')).map(({ createdAt: _c, ...r }) => r)).toEqual([row, { ...row, requestId: 'r1' }]);
+    } finally {
+      await registry.close();
+    }
+  });
+});
+
+// Decisions are an append-only, hash-chained log: the database refuses an UPDATE, and a row
+// edited or deleted by someone who turned that off is named by verifyDecisionChain.
+describe.each(backends)('the decision log on $name', (backend) => {
+  const decision = (n: number) => ({
+    model: 'chain',
+    version: 1,
+    kind: 'audit' as const,
+    outcome: 'approved' as const,
+    actor: 'alice',
+    reason: `reason ${n}`,
+    workflowId: 'mlc-chain',
+    decidedAt: new Date(Date.UTC(2026, 10, 29, 8, 0, n)).toISOString(),
+    decisionKey: `k${n}`,
+    ...(n === 2
+      ? { envelope: { payloadType: 'application/vnd.in-toto+json', payload: 'e30=', signatures: [{ keyid: 'abc', sig: 'c2ln' }] }, signerKeyId: 'abc' }
+      : {}),
+  });
+
+  it('chains every row, ignores a repeated key, and names the first edited or deleted row', async () => {
+    const db = await backend.fresh();
+    let registry = await db.open();
+    try {
+      for (const n of [1, 2, 3, 4]) await registry.recordDecision(decision(n));
+      await registry.recordDecision(decision(2));
+      const intact = await registry.verifyDecisionChain('chain');
+      expect(intact.rows).toHaveLength(4);
+      expect(intact.firstBreak).toBeNull();
+    } finally {
+      await registry.close();
+    }
+    await expect(db.query(`update decisions set reason = 'nothing to see' where decision_key = 'k2'`)).rejects.toThrow(/append-only/);
+
+    await db.query(`alter table decisions disable trigger decisions_append_only`);
+    await db.query(`update decisions set reason = 'nothing to see' where decision_key = 'k2'`);
+    registry = await db.open();
+    try {
+      expect((await registry.verifyDecisionChain('chain')).firstBreak).toMatchObject({ decisionKey: 'k2', why: expect.stringContaining('edited') });
+    } finally {
+      await registry.close();
+    }
+    await db.query(`update decisions set reason = 'reason 2' where decision_key = 'k2'`);
+    await db.query(`delete from decisions where decision_key = 'k3'`);
+    registry = await db.open();
+    try {
+      expect((await registry.verifyDecisionChain('chain')).firstBreak).toMatchObject({ decisionKey: 'k4', why: expect.stringContaining('deleted') });
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it('keeps signing keys, lists those in force, and revokes', async () => {
+    const db = await backend.fresh();
+    const registry = await db.open();
+    try {
+      await registry.addSigningKey({ name: 'alice', publicKey: 'ed25519:A', keyId: 'a1', addedBy: 'admin' });
+      await registry.addSigningKey({ name: 'alice', publicKey: 'ed25519:A', keyId: 'a1', addedBy: 'admin' });
+      await registry.addSigningKey({ name: 'bob', publicKey: 'ed25519:B', keyId: 'b1', addedBy: 'admin' });
+      expect((await registry.listSigningKeys()).map((k) => k.name)).toEqual(['alice', 'bob']);
+      expect(await registry.revokeSigningKey('ed25519:A')).toBe(true);
+      expect(await registry.revokeSigningKey('ed25519:A')).toBe(false);
+      expect(await registry.listSigningKeys('alice')).toEqual([]);
     } finally {
       await registry.close();
     }
