@@ -6,6 +6,7 @@ import { withPermanentErrors } from './errors';
 import { evaluateActivities } from './evaluate';
 import { monitoringActivities } from './monitoring';
 import { preprocessActivities } from './preprocess';
+import { signingActivities } from './signing';
 import { trainingActivities } from './training';
 
 /** Light, I/O-bound work on the `mlc-control` queue. */
@@ -16,6 +17,7 @@ export function createControlActivities(deps: ActivityDeps) {
     ...trainingActivities(deps),
     ...deployActivities(deps),
     ...azureMlActivities(deps),
+    ...signingActivities(deps),
     ...monitoring,
   });
 }

@@ -1,9 +1,11 @@
 // train: prepare a run folder, submit it to the cluster idempotently, follow it, register
 // what it produced. The job runs for hours or days; these activities only bookkeep.
 import { Context, log } from '@temporalio/activity';
-import type { RunState } from '../adapters/db/port';
+import { isDeepStrictEqual } from 'node:util';
+import type { RunState, RunUpdate } from '../adapters/db/port';
 import type { JobStatus } from '../adapters/slurm/port';
 import { artifactLayout } from '../domain/artifact-layout';
+import type { EndedJob } from '../domain/lifecycle';
 import { bestTrial, expandTrials, type SearchSpec } from '../domain/search';
 import type { ClusterProfile, TrainingParams } from '../domain/spec';
 import type { ActivityDeps } from './deps';
@@ -33,6 +35,7 @@ export interface PreparedRun {
 
 export interface SubmitInput {
   cluster: string;
+  /** The run (folder, registry run); also the first submission's idempotency key. */
   runKey: string;
   runDir: string;
   datasetDir: string;
@@ -40,6 +43,11 @@ export interface SubmitInput {
   profile: ClusterProfile;
   trialsFile?: string;
   trials?: { count: number; concurrency: number };
+  /**
+   * A resubmission into the same run folder after the cluster ended the earlier jobs: its own
+   * idempotency key (the run key's would hand back the dead job) and those jobs, oldest first.
+   */
+  resubmission?: { key: string; after: EndedJob[] };
 }
 
 export interface AwaitJobInput {
@@ -69,12 +77,17 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       const runDir = artifactLayout.run(input.model, input.runKey);
       const configFile = `${runDir}/config.json`;
       const config = { labels: input.labels, datasetHash: input.datasetHash, pretrainedDir: input.pretrainedDir, params: input.params };
-      await store.put(configFile, JSON.stringify(config, null, 2));
+      // Prepared before (a retried activity, a resumed run): the folder and its checkpoints stay.
+      await putOnce(input.runKey, configFile, config);
       let search: Pick<PreparedRun, 'trialsFile' | 'trials'> = {};
       if (input.search) {
         const trials = expandTrials(input.search, input.params.seed);
         search = { trialsFile: `${runDir}/trials.json`, trials: { count: trials.length, concurrency: Math.min(input.search.concurrency, trials.length) } };
-        await store.put(search.trialsFile!, JSON.stringify(trials, null, 2));
+        await putOnce(input.runKey, search.trialsFile!, trials);
+      }
+      const existing = await registry.getRun(input.runKey);
+      if (existing && (existing.datasetHash !== input.datasetHash || !sameJson(existing.params, input.params))) {
+        throw runConflict(input.runKey, `the registry's run ${input.runKey}`);
       }
       await registry.createRun({
         runKey: input.runKey,
@@ -91,15 +104,20 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
 
     async submitTrainingJob(input: SubmitInput): Promise<{ jobId: string; reused: boolean }> {
       const result = await executor(input.cluster).submit({
-        key: input.runKey,
+        key: input.resubmission?.key ?? input.runKey,
         runDir: input.runDir,
         dataDir: input.datasetDir,
         configFile: input.configFile,
         profile: input.profile,
         ...(input.trials ? { trialsFile: input.trialsFile, trials: input.trials } : {}),
       });
-      await registry.updateRun(input.runKey, { state: 'submitted', slurmJobId: result.jobId });
-      log.info(result.reused ? 'found the job already submitted for this run' : 'submitted training job', { jobId: result.jobId, runKey: input.runKey });
+      const again = input.resubmission ? resubmissionUpdate(input.resubmission.after) : {};
+      await registry.updateRun(input.runKey, { state: 'submitted', slurmJobId: result.jobId, ...again });
+      log.info(result.reused ? 'found the job already submitted for this run' : 'submitted training job', {
+        jobId: result.jobId,
+        runKey: input.runKey,
+        ...(input.resubmission ? { submissionKey: input.resubmission.key, resubmittedAfter: input.resubmission.after } : {}),
+      });
       return result;
     },
 
@@ -190,6 +208,16 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
     },
   };
 
+  /** Write `value` as JSON unless the file exists; an existing file must hold the same value. */
+  async function putOnce(runKey: string, key: string, value: unknown): Promise<void> {
+    if (!(await store.exists(key))) {
+      await store.put(key, JSON.stringify(value, null, 2));
+      return;
+    }
+    const before: unknown = JSON.parse((await store.get(key)).toString('utf8'));
+    if (!sameJson(before, value)) throw runConflict(runKey, key);
+  }
+
   async function readMetricsFile(runDir: string): Promise<TrainMetricsFile> {
     return JSON.parse((await store.get(`${runDir}/metrics.json`)).toString('utf8')) as TrainMetricsFile;
   }
@@ -212,6 +240,34 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
     log.info('registered model version', { model, version, sha256: onnx.sha256, runDir });
     return { version, sha256: onnx.sha256, trainMetrics };
   }
+}
+
+/** Equal once written as JSON: key order and undefined fields do not count. */
+function sameJson(a: unknown, b: unknown): boolean {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(a) ?? 'null'), JSON.parse(JSON.stringify(b) ?? 'null'));
+}
+
+/** A run key names one training run; the same key with other settings would mix two runs' checkpoints. */
+function runConflict(runKey: string, holder: string) {
+  return userError(
+    'RunConflict',
+    `Run ${runKey} was prepared before with other settings (${holder} differs from this request): one run key names one training run, and its checkpoints belong to those settings. Start the change as a new attempt (reject with --set) or a new lifecycle; do not reuse the run key.`,
+    { runKey, holder },
+  );
+}
+
+/**
+ * The run record after a resubmission: live again (no error), with how many jobs the cluster
+ * ended and in which states, as numbers beside its metrics (resubmissions, resubmissions_node_fail, ...).
+ * Absolute counts, so a retried activity writes the same values.
+ */
+export function resubmissionUpdate(after: EndedJob[]): RunUpdate {
+  const metrics: Record<string, number> = { resubmissions: after.length };
+  for (const job of after) {
+    const name = `resubmissions_${job.state.toLowerCase().replace(/[^a-z0-9]+/g, '_')}`;
+    metrics[name] = (metrics[name] ?? 0) + 1;
+  }
+  return { error: null, metrics };
 }
 
 export interface TrialOutcome {

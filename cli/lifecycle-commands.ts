@@ -4,6 +4,7 @@ import type { LifecycleStatus, Verdict } from '../domain/lifecycle';
 import { durationMs, durationSchema, trainingParamOverridesSchema } from '../domain/spec';
 import { lifecycleWorkflowId, monitoringScheduleId, searchAttributes, taskQueues } from '../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../workflows/messages';
+import { printSignal, signFor } from './signing';
 import { CliError, uiLink, workflowIdOf, type CliContext } from './context';
 import { formatStatus } from './format';
 import { Progress } from './progress';
@@ -44,43 +45,57 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
     return;
   }
   const status = await queryStatus(handleOf(ctx, id));
-  console.log(opts.json ? JSON.stringify(status, null, 2) : `${formatStatus(status)}\n  web UI: ${uiLink(ctx.config, workflowIdOf(id))}`);
+  console.log(
+    opts.json
+      ? JSON.stringify(status, null, 2)
+      : `${formatStatus(status, Date.now(), ctx.config.paths.artifacts)}\n  web UI: ${uiLink(ctx.config, workflowIdOf(id))}`,
+  );
 }
 
 export async function auditCommand(
   ctx: CliContext,
   decision: 'approve' | 'reject',
   id: string,
-  opts: { as: string; reason: string; version?: string; set?: string[] },
+  opts: { as: string; reason: string; version?: string; set?: string[] } & SigningFlags,
 ) {
   const paramsOverride = opts.set?.length ? parseOverrides(opts.set) : undefined;
-  const verdict: Verdict = await handleOf(ctx, id).executeUpdate(auditDecisionUpdate, {
-    args: [
-      {
-        decision,
-        actor: opts.as,
-        reason: opts.reason,
-        ...(opts.version ? { version: Number(opts.version) } : {}),
-        ...(paramsOverride ? { paramsOverride } : {}),
-      },
-    ],
-  });
-  reportVerdict(verdict, `${decision} recorded for ${workflowIdOf(id)}`);
+  const handle = handleOf(ctx, id);
+  const version = opts.version ? Number(opts.version) : undefined;
+  const message = {
+    decision,
+    actor: opts.as,
+    reason: opts.reason,
+    ...(version ? { version } : {}),
+    ...(paramsOverride ? { paramsOverride } : {}),
+  };
+  const signed = await signFor(handle, { kind: decision, actor: opts.as, reason: opts.reason, version, paramsOverride, require: !!opts.printSignal });
+  const full = { ...message, ...(signed ? { signed } : {}) };
+  if (opts.printSignal) return printSignal(handle.workflowId, 'auditDecision', full);
+  const verdict: Verdict = await handle.executeUpdate(auditDecisionUpdate, { args: [full] });
+  reportVerdict(verdict, `${decision} recorded for ${workflowIdOf(id)}${signed ? ', signed' : ''}`);
 }
 
-export async function deployCommand(ctx: CliContext, id: string, opts: { as: string; reason?: string; version?: string; wait?: boolean }) {
-  const verdict: Verdict = await handleOf(ctx, id).executeUpdate(deployRequestUpdate, {
-    args: [{ actor: opts.as, ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.version ? { version: Number(opts.version) } : {}) }],
-  });
-  reportVerdict(verdict, `deployment requested for ${workflowIdOf(id)}`);
+export async function deployCommand(ctx: CliContext, id: string, opts: { as: string; reason?: string; version?: string; wait?: boolean } & SigningFlags) {
+  const handle = handleOf(ctx, id);
+  const reason = opts.reason ?? 'manual deployment';
+  const version = opts.version ? Number(opts.version) : undefined;
+  const signed = await signFor(handle, { kind: 'deploy', actor: opts.as, reason, version, require: !!opts.printSignal });
+  const message = { actor: opts.as, reason, ...(version ? { version } : {}), ...(signed ? { signed } : {}) };
+  if (opts.printSignal) return printSignal(handle.workflowId, 'deployRequest', message);
+  const verdict: Verdict = await handle.executeUpdate(deployRequestUpdate, { args: [message] });
+  reportVerdict(verdict, `deployment requested for ${workflowIdOf(id)}${signed ? ', signed' : ''}`);
   if (opts.wait !== false) await waitForStage(ctx, workflowIdOf(id), ['monitoring', 'failed']);
 }
 
 /** Put an earlier approved version back live; the endpoint serves it once this returns. */
-export async function rollbackCommand(ctx: CliContext, id: string, opts: { to: string; as: string; reason: string }) {
+export async function rollbackCommand(ctx: CliContext, id: string, opts: { to: string; as: string; reason: string } & SigningFlags) {
   const version = Number(opts.to);
   if (!Number.isInteger(version) || version < 1) throw new CliError(`--to ${opts.to}: give the version number to roll back to, e.g. --to 3`, 2);
-  const verdict: Verdict = await handleOf(ctx, id).executeUpdate(rollbackRequestUpdate, { args: [{ actor: opts.as, version, reason: opts.reason }] });
+  const handle = handleOf(ctx, id);
+  const signed = await signFor(handle, { kind: 'rollback', actor: opts.as, reason: opts.reason, version, require: !!opts.printSignal });
+  const message = { actor: opts.as, version, reason: opts.reason, ...(signed ? { signed } : {}) };
+  if (opts.printSignal) return printSignal(handle.workflowId, 'rollbackRequest', message);
+  const verdict: Verdict = await handle.executeUpdate(rollbackRequestUpdate, { args: [message] });
   reportVerdict(verdict, `rollback to version ${version} requested for ${workflowIdOf(id)}`);
   await waitUntil(ctx, workflowIdOf(id), (s) => s.deployedVersion === version && s.stage === 'monitoring', `version ${version} to be live again`, 5 * 60_000);
 }
@@ -166,4 +181,9 @@ export function parseOverrides(pairs: string[]): Record<string, unknown> {
   const parsed = trainingParamOverridesSchema.safeParse(raw);
   if (!parsed.success) throw new CliError(`--set: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`, 2);
   return parsed.data;
+}
+
+/** Instead of sending: print the signed message as a `temporal workflow signal` command. */
+export interface SigningFlags {
+  printSignal?: boolean;
 }

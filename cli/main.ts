@@ -6,6 +6,7 @@ import { CliError, openContext, type CliContext } from './context';
 import { clusterCheckCommand, type ClusterCheckFlags } from './cluster-commands';
 import { feedbackCommand, predictCommand } from './endpoint-commands';
 import { historyCommand } from './history';
+import { auditVerifyCommand, keysAddCommand, keysInitCommand, keysListCommand, keysRevokeCommand, keysShowCommand } from './keys-commands';
 import { auditCommand, deployCommand, monitorNowCommand, rollbackCommand, startCommand, statusCommand, waitCommand } from './lifecycle-commands';
 import { logsCommand } from './logs';
 import { readSpecFile } from './spec-file';
@@ -76,8 +77,47 @@ for (const decision of ['approve', 'reject'] as const) {
     .requiredOption('--reason <text>', 'why (recorded with the decision)')
     .option('--version <n>', 'the version you audited (refused if another is waiting)')
     .option('--set <param=value>', decision === 'reject' ? 'change a training parameter for the next attempt (repeatable)' : 'ignored on approve', collect)
-    .action(withTemporal((ctx, id: string, opts: { as: string; reason: string; version?: string; set?: string[] }) => auditCommand(ctx, decision, id, opts)));
+    .option('--print-signal', 'print the signed message as a `temporal workflow signal` command instead of sending it')
+    .action(
+      withTemporal((ctx, id: string, opts: { as: string; reason: string; version?: string; set?: string[]; printSignal?: boolean }) =>
+        auditCommand(ctx, decision, id, opts),
+      ),
+    );
 }
+audit
+  .command('verify')
+  .argument('<model>', 'model name')
+  .description("re-check the model's decision log: every hash link and every signature; names the first row that fails")
+  .action(withTemporal((ctx, model: string) => auditVerifyCommand(ctx, model)));
+
+const keys = program.command('keys').description('signing keys: who may sign decisions');
+keys
+  .command('init')
+  .requiredOption('--as <user>', 'your user name')
+  .description('create your Ed25519 key pair (private key mode 0600 under ~/.config/mlc/keys) and print the public key')
+  .action((opts: { as: string }) => keysInitCommand(opts));
+keys
+  .command('show')
+  .requiredOption('--as <user>', 'whose key (on this machine)')
+  .description('print the public key of a key made with mlc keys init')
+  .action((opts: { as: string }) => keysShowCommand(opts));
+keys
+  .command('add')
+  .argument('<user>', 'whose key it is')
+  .argument('<public-key>', 'ed25519:… as mlc keys init printed it')
+  .option('--by <admin>', 'who registers it (recorded)')
+  .description("register a person's public key (an admin's task)")
+  .action(withTemporal((ctx, user: string, publicKey: string, opts: { by?: string }) => keysAddCommand(ctx, user, publicKey, opts)));
+keys
+  .command('list')
+  .argument('[user]', 'only this person')
+  .description('the keys in force')
+  .action(withTemporal((ctx, user?: string) => keysListCommand(ctx, user)));
+keys
+  .command('revoke')
+  .argument('<public-key>', 'the key to revoke')
+  .description('stop counting statements signed with a key')
+  .action(withTemporal((ctx, publicKey: string) => keysRevokeCommand(ctx, publicKey)));
 
 program
   .command('deploy')
@@ -87,7 +127,12 @@ program
   .option('--reason <text>', 'why (recorded)')
   .option('--version <n>', 'the approved version you mean to deploy')
   .option('--no-wait', 'return once the request is accepted')
-  .action(withTemporal((ctx, id: string, opts: { as: string; reason?: string; version?: string; wait?: boolean }) => deployCommand(ctx, id, opts)));
+  .option('--print-signal', 'print the signed message as a `temporal workflow signal` command instead of sending it')
+  .action(
+    withTemporal((ctx, id: string, opts: { as: string; reason?: string; version?: string; wait?: boolean; printSignal?: boolean }) =>
+      deployCommand(ctx, id, opts),
+    ),
+  );
 
 program
   .command('rollback')
@@ -96,7 +141,8 @@ program
   .requiredOption('--to <version>', 'the approved version to serve again')
   .requiredOption('--as <user>', 'your user name; must be a deployer in the spec')
   .requiredOption('--reason <text>', 'why (recorded)')
-  .action(withTemporal((ctx, id: string, opts: { to: string; as: string; reason: string }) => rollbackCommand(ctx, id, opts)));
+  .option('--print-signal', 'print the signed message as a `temporal workflow signal` command instead of sending it')
+  .action(withTemporal((ctx, id: string, opts: { to: string; as: string; reason: string; printSignal?: boolean }) => rollbackCommand(ctx, id, opts)));
 
 program
   .command('history')

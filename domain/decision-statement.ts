@@ -34,12 +34,13 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 in hex');
 
 export const decisionPredicateSchema = z.strictObject({
   lifecycle: z.string().min(1).max(200),
-  generation: z.number().int().positive(),
+  /** Null only in the monitor's retrain requests: a Schedule outlives generations; the version pins it. */
+  generation: z.number().int().positive().nullable(),
   model: z.string().min(1).max(63),
   version: z.number().int().positive().nullable(),
   decision: z.enum(decisionKinds),
   actor: userNameSchema,
-  reason: z.string().max(2000),
+  reason: z.string().max(4000),
   issuedAt: z.iso.datetime(),
   expiresAt: z.iso.datetime(),
   nonce: z.string().regex(/^[0-9a-f]{32}$/, '16 random bytes in hex'),
@@ -102,7 +103,9 @@ export function checkStatement(statement: DecisionStatement, expected: ExpectedD
   const p = statement.predicate;
   const refuse = (why: string): Verdict => ({ accepted: false, why: `signed statement refused: ${why}` });
   if (p.lifecycle !== expected.lifecycle) return refuse(`it is for lifecycle ${p.lifecycle}, not ${expected.lifecycle}`);
-  if (p.generation !== expected.generation) return refuse(`it is for generation ${p.generation}; this is generation ${expected.generation}`);
+  if (p.generation === null && p.decision !== 'retrain') return refuse('it names no generation');
+  if (p.generation !== null && p.generation !== expected.generation)
+    return refuse(`it is for generation ${p.generation}; this is generation ${expected.generation}`);
   if (!expected.decisions.includes(p.decision)) return refuse(`it says "${p.decision}", expected ${expected.decisions.join(' or ')}`);
   if (expected.version !== null && p.version !== expected.version)
     return refuse(`it is about version ${p.version}, but version ${expected.version} is the one at stake`);

@@ -7,6 +7,7 @@ import {
   judgeRetrainRequest,
   judgeRollback,
   runKeyFor,
+  submissionKeyFor,
   safeId,
   type DecisionView,
 } from './lifecycle';
@@ -48,6 +49,9 @@ describe('run keys', () => {
   it('are stable, readable, and safe for job names and folders', () => {
     expect(runKeyFor('mlc-thai', 1, 2)).toBe('mlc-thai-g1-a2');
     expect(runKeyFor('mlc-thai', 1, 2, 1)).toBe('mlc-thai-g1-a2-r1');
+    // A resubmission keeps the run key and gets a submission key of its own.
+    expect(submissionKeyFor('mlc-thai-g1-a2', 0)).toBe('mlc-thai-g1-a2');
+    expect(submissionKeyFor('mlc-thai-g1-a2', 2)).toBe('mlc-thai-g1-a2-r2');
     const odd = safeId('my wf/$(id);x');
     expect(odd).toMatch(/^[A-Za-z0-9-]+$/);
     expect(safeId('my wf/$(id);y')).not.toBe(odd);

@@ -2,6 +2,7 @@
 // status the `status` query returns, and the rules that decide whether a human decision
 // counts. Pure: workflows import it.
 import { z } from 'zod';
+import { envelopeSchema, type DecisionSubjects } from './decision-statement';
 import { trainingParamOverridesSchema, userNameSchema, type ModelSpec, type TrainingParams } from './spec';
 
 export const stages = [
@@ -36,6 +37,8 @@ export interface DecisionView {
   version: number | null;
   /** For approvals: the model.onnx sha256 that was approved, so a rollback ships those bytes. */
   sha256?: string | null;
+  /** keyid of the key that signed it; absent: unsigned. */
+  signedBy?: string;
   at: string;
 }
 
@@ -57,6 +60,20 @@ export interface TrainingView {
   jobPhase: JobPhase | null;
   startedAt: string | null;
   elapsedSeconds: number | null;
+  /**
+   * Jobs of this run the cluster ended (node failure, preemption) before the current one, oldest
+   * first; each resubmission went into the same run folder and resumed from its checkpoints.
+   * Absent in status recorded before resubmissions were tracked.
+   */
+  resubmittedAfter?: EndedJob[];
+}
+
+/** A job the cluster ended, as the run that resubmitted it remembers it. */
+export interface EndedJob {
+  jobId: string;
+  /** SLURM's word: NODE_FAIL, PREEMPTED, BOOT_FAIL. */
+  state: string;
+  reason: string | null;
 }
 
 export interface LifecycleStatus {
@@ -69,6 +86,8 @@ export interface LifecycleStatus {
   version: number | null;
   artifactSha256: string | null;
   evaluation: EvaluationSummary | null;
+  /** What a signed decision about the version at stake must bind (mlc audit approve reads it). */
+  evidence?: DecisionSubjects | null;
   deployedVersion: number | null;
   lastDecision: DecisionView | null;
   decisions: DecisionView[];
@@ -95,6 +114,8 @@ export interface LifecycleInput {
    * run goes straight back to monitoring the live version instead of training again.
    */
   resume?: MonitoringResume;
+  /** Nonces of signed statements already used, with when each expires: a replay is refused across continue-as-new too. */
+  nonces?: [string, string][];
 }
 
 /** What a resumed monitoring run needs of the run it continues. */
@@ -114,6 +135,8 @@ export const auditDecisionSchema = z.strictObject({
   version: z.number().int().positive().optional(),
   /** On reject: hyperparameters to change for the next attempt (the "improve" part). */
   paramsOverride: trainingParamOverridesSchema.optional(),
+  /** The same decision as a signed statement (DSSE envelope); see domain/decision-statement.ts. */
+  signed: envelopeSchema.optional(),
 });
 export type AuditDecision = z.infer<typeof auditDecisionSchema>;
 
@@ -121,6 +144,7 @@ export const deployRequestSchema = z.strictObject({
   actor,
   reason: z.string().max(2000).default('manual deployment'),
   version: z.number().int().positive().optional(),
+  signed: envelopeSchema.optional(),
 });
 export type DeployRequest = z.input<typeof deployRequestSchema>;
 
@@ -128,6 +152,7 @@ export const retrainRequestSchema = z.strictObject({
   actor,
   reason: z.string().trim().min(1).max(4000),
   reportKey: z.string().optional(),
+  signed: envelopeSchema.optional(),
 });
 export type RetrainRequest = z.infer<typeof retrainRequestSchema>;
 
@@ -135,6 +160,7 @@ export const rollbackRequestSchema = z.strictObject({
   actor,
   version: z.number().int().positive(),
   reason: z.string().trim().min(1, 'give a reason').max(2000),
+  signed: envelopeSchema.optional(),
 });
 export type RollbackRequest = z.infer<typeof rollbackRequestSchema>;
 
@@ -156,13 +182,19 @@ export function judgeAuditDecision(spec: ModelSpec, d: AuditDecision, awaiting: 
   return { accepted: true };
 }
 
-export function judgeDeployRequest(spec: ModelSpec, actorName: string, approvedVersion: number | null, requested?: number): Verdict {
+export function judgeDeployRequest(spec: ModelSpec, actorName: string, approvedVersion: number | null, requested?: number, approvers: string[] = []): Verdict {
   if (!spec.roles.deployers.includes(actorName)) {
     return { accepted: false, why: `${actorName} is not a deployer of ${spec.name} (deployers: ${spec.roles.deployers.join(', ')})` };
   }
   if (approvedVersion === null) return { accepted: false, why: 'no approved version is waiting for deployment' };
   if (requested !== undefined && requested !== approvedVersion) {
     return { accepted: false, why: `version ${requested} was not approved; the approved version is ${approvedVersion}` };
+  }
+  if (spec.roles.separationOfDuties && approvers.includes(actorName)) {
+    return {
+      accepted: false,
+      why: `${actorName} approved version ${approvedVersion} and may not also deploy it (separation of duties): another deployer must`,
+    };
   }
   return { accepted: true };
 }
@@ -200,10 +232,21 @@ export function applyOverride(params: TrainingParams, override?: Partial<Trainin
   return override ? { ...params, ...override } : params;
 }
 
-/** Stable idempotency key for one training attempt (job name, run folder, registry run). */
+/**
+ * Stable key of one training attempt: its run folder and registry run, and the idempotency key
+ * of its first job submission. `resubmission` is for histories recorded before
+ * 'resubmit-same-run-folder', when every resubmission got a run (and folder) of its own.
+ */
 export function runKeyFor(lifecycleKey: string, generation: number, attempt: number, resubmission = 0): string {
-  const base = `${safeId(lifecycleKey)}-g${generation}-a${attempt}`;
-  return resubmission ? `${base}-r${resubmission}` : base;
+  return submissionKeyFor(`${safeId(lifecycleKey)}-g${generation}-a${attempt}`, resubmission);
+}
+
+/**
+ * Idempotency key of a run's n-th resubmission (job name and comment, the run folder's submit
+ * record): its own, because submitting under the run key would hand back the dead job.
+ */
+export function submissionKeyFor(runKey: string, resubmission: number): string {
+  return resubmission ? `${runKey}-r${resubmission}` : runKey;
 }
 
 /**

@@ -189,10 +189,23 @@ export const modelSpecSchema = z.strictObject({
       minPredictions: z.number().int().min(1).default(50),
     })
     .prefault({}),
-  roles: z.strictObject({
-    auditors: z.array(userNameSchema).min(1),
-    deployers: z.array(userNameSchema).min(1),
-  }),
+  roles: z
+    .strictObject({
+      auditors: z.array(userNameSchema).min(1),
+      deployers: z.array(userNameSchema).min(1),
+      /**
+       * "required": every audit, deploy, rollback and retrain decision must be a statement signed
+       * with a key registered for its author (mlc keys); unsigned ones are refused and recorded.
+       */
+      signatures: z.enum(['required', 'optional']).default('optional'),
+      /** Whoever approved a version may not deploy it. Turning it off is recorded with each such deploy. */
+      separationOfDuties: z.boolean().default(true),
+    })
+    .refine((r) => !r.separationOfDuties || !r.auditors.some((a) => r.deployers.includes(a)), {
+      message:
+        'someone is both an auditor and a deployer; under separation of duties nobody may approve and deploy the same model. Use different people, or set roles.separationOfDuties: false (recorded with every deploy it allows)',
+      path: ['deployers'],
+    }),
   deployment: deploymentSchema.prefault({ target: 'local' }),
 });
 export type ModelSpec = z.infer<typeof modelSpecSchema>;

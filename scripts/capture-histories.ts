@@ -20,6 +20,7 @@ import { parseSpec, type ModelSpec } from '../domain/spec';
 import { taskQueues } from '../domain/temporal-names';
 import { repoRoot, searchAttributes } from '../temporal.config';
 import { fakeActivities, type Script } from '../test/workflows/fake-activities';
+import { fakeEvidence, fakeSigning } from '../test/workflows/fake-signing';
 import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../workflows/messages';
 
 const historiesDir = path.join(repoRoot, 'test/replay/histories');
@@ -32,6 +33,9 @@ const spec = parseSpec({
   gates: [{ metric: 'macro_f1', min: 0.3 }],
   roles: { auditors: ['alice'], deployers: ['bob'] },
 });
+
+// One set of keys for every scenario, so the signed one can sign before its workers start.
+const signing = fakeSigning();
 
 interface Ctx {
   env: TestWorkflowEnvironment;
@@ -116,6 +120,37 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Capture[]>> = {
       return chain(h);
     });
   },
+
+  // Every decision signed (roles.signatures: required), the monitor's retrain request too.
+  'signed-decisions': ({ env, run }) => {
+    const signedSpec = parseSpec({ ...spec, roles: { ...spec.roles, signatures: 'required' } });
+    return run({ degraded: true }, async () => {
+      const h = await start(env, 'signed-decisions', signedSpec);
+      await reach(h, 'awaiting_audit');
+      const about = { lifecycle: h.workflowId, generation: 1, model: spec.name, version: 1 };
+      await audit(h, { decision: 'approve', actor: 'alice', reason: 'unsigned' });
+      const approve = signing.sign('alice', { ...about, decision: 'approve', reason: 'v1 ok' }, fakeEvidence(1));
+      await audit(h, { decision: 'approve', actor: 'alice', reason: 'v1 ok', signed: approve });
+      const release = signing.sign('bob', { ...about, decision: 'deploy', reason: 'release 1' }, fakeEvidence(1));
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'release 1', signed: release }] });
+      await reach(h, 'monitoring');
+      await monitor(env, 'signed-decisions-monitor', h.workflowId, signedSpec);
+      await reach(h, 'awaiting_audit', 2);
+      await h.terminate('captured');
+      return [...(await chain(h)), { name: 'signed-decisions-monitor', workflowId: 'signed-decisions-monitor' }];
+    });
+  },
+
+  // The admin workflows mlc keys and mlc audit verify run through a worker.
+  admin: ({ env, run }) =>
+    run({}, async () => {
+      const admin = (type: string, workflowId: string, arg: unknown) =>
+        env.client.workflow.execute(type, { taskQueue: taskQueues.control, workflowId, args: [arg] });
+      await admin('changeSigningKey', 'admin-add-key', { action: 'add', name: 'dora', publicKey: 'ed25519:' + 'A'.repeat(43) + '=', addedBy: 'admin' });
+      await admin('listSigningKeys', 'admin-list-keys', {});
+      await admin('verifyDecisionLog', 'admin-verify-log', { model: 'replay' });
+      return ['admin-add-key', 'admin-list-keys', 'admin-verify-log'].map((id) => ({ name: id, workflowId: id }));
+    }),
 
   'monitoring-healthy': ({ env, run }) =>
     run({ degraded: false }, async () => {
@@ -211,7 +246,7 @@ async function main(): Promise<void> {
   const ctx: Ctx = {
     env,
     run: async (script, fn) => {
-      const fakes = fakeActivities(script);
+      const fakes = fakeActivities(script, signing);
       const control = await Worker.create({
         connection: env.nativeConnection,
         taskQueue: taskQueues.control,

@@ -26,6 +26,13 @@ worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT
 wait_until 180 grep -q "mlc worker ready" "$LOG_DIR/worker.log" || { tail -30 "$LOG_DIR/worker.log"; die "the worker did not start"; }
 grep "mlc worker ready" "$LOG_DIR/worker.log"
+# The spec requires signed decisions: each demo person gets a key pair (kept under .data, not
+# in ~/.config) and an admin registers the public keys.
+export MLC_KEYS_DIR="$DATA/demo-keys"
+for who in alice bob mallory; do
+  [ -f "$MLC_KEYS_DIR/$who.key" ] || mlc keys init --as "$who" >/dev/null
+  mlc keys add "$who" "$(mlc keys show --as "$who")" --by demo-admin
+done
 
 step "3/9 requirements → preprocess → train on SLURM → evaluate"
 mlc validate "$SPEC"
@@ -34,7 +41,7 @@ mlc status "$MODEL"
 echo "── last lines of the training job's log (mlc logs $MODEL)"
 mlc logs "$MODEL" -n 8
 
-step "4/9 audit: a user who is not an auditor is refused (and recorded), then alice approves"
+step "4/9 audit: a user who is not an auditor is refused (and recorded), then alice approves, signing with her key"
 mlc audit approve "$MODEL" --as mallory --reason "I think it's fine" || true
 mlc audit approve "$MODEL" --as alice --reason "meets the macro-F1 and accuracy gates; q recall reviewed in the model card"
 
@@ -65,6 +72,8 @@ node -e 'const r=require(process.argv[1]); console.log(`degraded: ${r.degraded}\
 step "9/9 retrain: the lifecycle continues as generation 2 with the feedback rows, and goes back to audit"
 mlc wait "$MODEL" --stage awaiting_audit --generation 2 --timeout 20m
 mlc status "$MODEL"
+echo "── the decision log: every hash link and signature (mlc audit verify $MODEL)"
+mlc audit verify "$MODEL"
 
 elapsed=$(( $(date +%s) - started ))
 cat <<MSG
@@ -74,5 +83,5 @@ Demo finished in $((elapsed / 60))m$((elapsed % 60))s.
   model card (audit package):              $DATA/artifacts/models/$MODEL/evaluations/
   monitoring report:                       $report
   worker log:                              $LOG_DIR/worker.log
-Generation 2 now awaits audit: mlc audit approve $MODEL --as alice --reason "..."  (with npm run worker running)
+Generation 2 now awaits audit: MLC_KEYS_DIR=$MLC_KEYS_DIR mlc audit approve $MODEL --as alice --reason "..."  (with npm run worker running)
 MSG

@@ -7,6 +7,8 @@ import type { Verdict } from '../domain/lifecycle';
 
 /** Records a refusal (who tried what, and why it did not count) before the sender hears it. */
 export type OnRefused<T> = (message: T, why: string, n: number) => Promise<void>;
+/** Decides whether a message counts; may ask an activity first (a signature check). */
+export type Judge<T> = (message: T) => Verdict | Promise<Verdict>;
 
 export class Inbox<T> {
   private readonly pending: { n: number; raw: unknown }[] = [];
@@ -59,7 +61,7 @@ export class Inbox<T> {
    * Wait for the next message that counts. Every message is judged; refusals are recorded and
    * reported back to an update's caller, and the wait goes on.
    */
-  async nextAccepted(judge: (m: T) => Verdict, onRefused: OnRefused<T>): Promise<T> {
+  async nextAccepted(judge: Judge<T>, onRefused: OnRefused<T>): Promise<T> {
     for (;;) {
       await condition(() => this.hasPending());
       const accepted = await this.judgeOldest(judge, onRefused);
@@ -68,9 +70,9 @@ export class Inbox<T> {
   }
 
   /** Judge the oldest pending message: the message if it counts, null (recorded) if refused. */
-  async judgeOldest(judge: (m: T) => Verdict, onRefused: OnRefused<T>): Promise<T | null> {
+  async judgeOldest(judge: Judge<T>, onRefused: OnRefused<T>): Promise<T | null> {
     const { message, n, invalid } = this.take();
-    const verdict: Verdict = invalid ? { accepted: false, why: invalid } : judge(message);
+    const verdict: Verdict = invalid ? { accepted: false, why: invalid } : await judge(message);
     if (!verdict.accepted) await onRefused(message, verdict.why, n);
     this.settle(n, verdict);
     return verdict.accepted ? message : null;

@@ -10,12 +10,14 @@ import {
   ContinueAsNew,
   continueAsNew,
   isCancellation,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PreparedDataset } from '../activities/preprocess';
+import { checkStatement, type DecisionSubjects, type Envelope, type SignedDecisionKind } from '../domain/decision-statement';
 import { rootCauseMessage } from '../domain/errors';
 import { summarizeHistory } from '../domain/history-summary';
 import {
@@ -38,6 +40,7 @@ import {
   type LifecycleStatus,
   type MonitoringResume,
   type RetrainRequest,
+  type Verdict,
   type RollbackRequest,
   type Stage,
 } from '../domain/lifecycle';
@@ -59,6 +62,16 @@ import {
 import { trainModel, type TrainedModel } from './training';
 
 export { MONITOR_ACTOR } from '../domain/lifecycle';
+
+/** patched() id of "decisions are checked against signed statements" (docs/changing-workflows.md). */
+export const SIGNED_DECISIONS = 'signed-decisions';
+
+/** A message that may carry its signed statement. */
+interface Signable {
+  actor: string;
+  reason?: string;
+  signed?: Envelope;
+}
 
 export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleStatus> {
   // A spec from `temporal workflow start` or the Web UI gets the same schema, defaults and
@@ -117,6 +130,10 @@ class Lifecycle {
   // Continue-as-new hops within this generation; part of decision keys, because each hop's
   // inboxes count their messages from zero again.
   private readonly segment: number;
+  // Nonces of signed statements already presented (with their expiry): each counts once.
+  private readonly nonces: Map<string, string>;
+  // keyid of the key that signed each accepted message, for its decision record.
+  private readonly signers = new WeakMap<object, string>();
 
   constructor(private readonly input: LifecycleInput) {
     this.spec = input.spec;
@@ -141,6 +158,7 @@ class Lifecycle {
       ...input.resume?.status,
     };
     this.segment = input.resume?.segment ?? 0;
+    this.nonces = new Map(input.nonces ?? []);
   }
 
   /** An update's options: its validator refuses at once what only counts in another stage. */
@@ -220,10 +238,16 @@ class Lifecycle {
     const { spec } = this;
     const { version, sha256 } = trained;
     const gates = evaluation.gatesPassed ? 'passed' : 'FAILED';
+    // What a signed decision about this version must bind; read before the wait so that
+    // `mlc audit approve` finds it in the status it signs from.
+    this.status.evidence = patched(SIGNED_DECISIONS) ? await control.decisionEvidence({ runDir: trained.runDir }) : null;
     this.enter('awaiting_audit', `version ${version} awaits an auditor (${spec.roles.auditors.join(', ')}); gates ${gates}`);
     await this.audits.refuseQueued(`sent before version ${version} was ready for audit`, this.refuser('audit'));
     const awaiting = { version, gatesPassed: evaluation.gatesPassed };
-    const decision = await this.audits.nextAccepted((d) => judgeAuditDecision(spec, d, awaiting), this.refuser('audit'));
+    const decision = await this.audits.nextAccepted(
+      async (d) => (await this.authenticate(d, d.decision, version, this.status.evidence ?? null)) ?? judgeAuditDecision(spec, d, awaiting),
+      this.refuser('audit'),
+    );
     const isApproval = decision.decision === 'approve';
     // Change stage in the same step that accepts the approval, so a deployer who acts on the
     // answer at once finds the lifecycle already waiting for them.
@@ -233,7 +257,7 @@ class Lifecycle {
     }
     const { actor, reason } = decision;
     const outcome = isApproval ? 'approved' : 'rejected';
-    await this.record({ kind: 'audit', outcome, actor, reason, version, sha256 }, `audit-${this.audits.handled}`);
+    await this.record({ kind: 'audit', outcome, actor, reason, version, sha256 }, `audit-${this.audits.handled}`, decision);
     return decision;
   }
 
@@ -242,13 +266,16 @@ class Lifecycle {
     const { spec, status } = this;
     const approved = status.version!;
     for (;;) {
-      const judge = (d: DeployRequest) => judgeDeployRequest(spec, d.actor, approved, d.version);
+      const judge = async (d: DeployRequest): Promise<Verdict> =>
+        (await this.authenticate(d, 'deploy', approved, status.evidence ?? null)) ??
+        judgeDeployRequest(spec, d.actor, approved, d.version, approversOf(status.decisions, approved));
       const request = await this.deploys.nextAccepted(judge, this.refuser('deploy'));
       this.enter('deploying', `deploying version ${approved} to the ${spec.deployment.target} endpoint`);
       const key = this.deploys.handled > 1 ? `deploy-${this.deploys.handled}` : 'deploy';
       const outcome = await this.ship(approved, status.artifactSha256!, request.actor, key, `deploying version ${approved}`);
       if (outcome.ok) {
-        await this.record({ kind: 'deploy', outcome: 'approved', actor: request.actor, reason: request.reason, version: approved }, key);
+        const reason = withWaiver(spec, request, approversOf(status.decisions, approved));
+        await this.record({ kind: 'deploy', outcome: 'approved', actor: request.actor, reason, version: approved }, key, request);
         break;
       }
       await this.record({ kind: 'deploy', outcome: 'failed', actor: request.actor, reason: outcome.why, version: approved }, key);
@@ -279,12 +306,16 @@ class Lifecycle {
       await condition(() => this.rollbacks.hasPending() || this.retrains.hasPending() || workflowInfo().continueAsNewSuggested);
       if (!this.rollbacks.hasPending() && !this.retrains.hasPending()) return this.keepMonitoringAsNew();
       if (this.rollbacks.hasPending()) {
-        const judge = (r: RollbackRequest) => judgeRollback(spec, r, status.decisions, status.deployedVersion);
+        const judge = async (r: RollbackRequest): Promise<Verdict> =>
+          (await this.authenticate(r, 'rollback', r.version, null)) ?? judgeRollback(spec, r, status.decisions, status.deployedVersion);
         const rollback = await this.rollbacks.judgeOldest(judge, this.refuser('rollback'));
         if (rollback) await this.rollBack(rollback);
         continue;
       }
-      const retrain = await this.retrains.judgeOldest((r) => judgeRetrainRequest(spec, r), this.refuser('retrain'));
+      const retrain = await this.retrains.judgeOldest(
+        async (r) => (await this.authenticate(r, 'retrain', live, null)) ?? judgeRetrainRequest(spec, r),
+        this.refuser('retrain'),
+      );
       if (retrain) return retrain;
     }
   }
@@ -306,6 +337,7 @@ class Lifecycle {
       ...input,
       history: summarizeHistory(status.decisions),
       deployedVersion: status.deployedVersion,
+      nonces: this.unexpiredNonces(),
       resume,
     });
   }
@@ -317,7 +349,7 @@ class Lifecycle {
     const key = `rollback-${this.rollbacks.handled}`;
     const outcome = await this.ship(r.version, sha256, r.actor, key, `rolling back to version ${r.version}`, true);
     if (outcome.ok) {
-      await this.record({ kind: 'rollback', outcome: 'approved', actor: r.actor, reason: r.reason, version: r.version, sha256 }, key);
+      await this.record({ kind: 'rollback', outcome: 'approved', actor: r.actor, reason: r.reason, version: r.version, sha256 }, key, r);
       this.status.deployedVersion = r.version;
     } else {
       await this.record({ kind: 'rollback', outcome: 'failed', actor: r.actor, reason: outcome.why, version: r.version, sha256 }, key);
@@ -329,7 +361,7 @@ class Lifecycle {
   async retrain(r: RetrainRequest): Promise<never> {
     const { spec, status, generation, input } = this;
     const version = status.deployedVersion;
-    await this.record({ kind: 'retrain', outcome: 'requested', actor: r.actor, reason: r.reason, version }, 'retrain');
+    await this.record({ kind: 'retrain', outcome: 'requested', actor: r.actor, reason: r.reason, version }, 'retrain', r);
     this.enter('retraining', `retraining: ${r.reason}`);
     await control.pauseMonitoringSchedule({ model: spec.name, note: `retraining after: ${r.reason}` });
     const feedback = await control.exportFeedbackData({ model: spec.name, generation, deployment: spec.deployment });
@@ -341,6 +373,7 @@ class Lifecycle {
       reason: `generation ${generation + 1}: ${r.reason}`,
       history: summarizeHistory(status.decisions),
       deployedVersion: status.deployedVersion,
+      nonces: this.unexpiredNonces(),
     });
   }
 
@@ -372,9 +405,10 @@ class Lifecycle {
     return `${this.chainKey}/g${this.generation}/${segment}${key}`;
   }
 
-  private async record(d: Omit<DecisionView, 'at'>, key: string): Promise<void> {
+  private async record(d: Omit<DecisionView, 'at' | 'signedBy'>, key: string, message?: Signable): Promise<void> {
     const { spec, status } = this;
-    const view: DecisionView = { ...d, at: new Date().toISOString() };
+    const signedBy = message && this.signers.get(message);
+    const view: DecisionView = { ...d, ...(signedBy ? { signedBy } : {}), at: new Date().toISOString() };
     await control.recordDecision({
       model: spec.name,
       version: d.version,
@@ -386,9 +420,56 @@ class Lifecycle {
       workflowId: this.workflowId,
       decidedAt: view.at,
       decisionKey: this.keyed(key),
+      ...(signedBy && message?.signed ? { envelope: message.signed, signerKeyId: signedBy } : {}),
     });
     status.decisions.push(view);
     status.lastDecision = view;
+  }
+
+  /**
+   * A signed message counts only if its statement verifies under a key registered for its
+   * author (an activity checks that) and is about this lifecycle, generation, version and
+   * evidence, unexpired and never presented before. Null: go on to the role checks.
+   */
+  private async authenticate(
+    m: Signable & { paramsOverride?: unknown },
+    kind: SignedDecisionKind,
+    version: number | null,
+    evidence: DecisionSubjects | null,
+  ): Promise<Verdict | null> {
+    const { spec } = this;
+    const refuse = (why: string): Verdict => ({ accepted: false, why: `signed statement refused: ${why}` });
+    if (!m.signed) {
+      if (spec.roles.signatures !== 'required') return null;
+      return {
+        accepted: false,
+        why: `unsigned: ${spec.name} requires signed decisions (roles.signatures: required). mlc signs with the key of --as (create it with mlc keys init); for temporal workflow signal, use mlc ... --print-signal`,
+      };
+    }
+    const opened = await control.openSignedDecision({ envelope: m.signed });
+    if (!opened.ok) return refuse(opened.why);
+    const p = opened.statement.predicate;
+    if (p.actor !== m.actor) return refuse(`the message is from ${m.actor}, the statement from ${p.actor}`);
+    if (m.reason !== undefined && p.reason !== m.reason) return refuse('its reason differs from the message’s: the message was altered');
+    if (JSON.stringify(p.paramsOverride ?? null) !== JSON.stringify(m.paramsOverride ?? null)) return refuse('its parameter changes differ from the message’s');
+    const verdict = checkStatement(opened.statement, {
+      lifecycle: this.workflowId,
+      generation: this.generation,
+      decisions: [kind],
+      version,
+      subjects: evidence ?? { manifestSha256: null, evaluationSha256: null },
+      now: new Date(),
+      seenNonces: new Set(this.nonces.keys()),
+    });
+    // Presented once, spent: even a statement refused for its role cannot be sent again.
+    if (!this.nonces.has(p.nonce)) this.nonces.set(p.nonce, p.expiresAt);
+    if (!verdict.accepted) return verdict;
+    this.signers.set(m, opened.keyid);
+    return null;
+  }
+
+  private unexpiredNonces(): [string, string][] {
+    return [...this.nonces].filter(([, expires]) => Date.parse(expires) > Date.now());
   }
 
   /** Refusals are recorded too: who tried what, and why it did not count. */
@@ -414,4 +495,16 @@ class Lifecycle {
       onStep: (step) => setCurrentDetails(`**${spec.name}** ${doing}: ${step}`),
     });
   }
+}
+
+/** Who approved `version` in this lifecycle. */
+function approversOf(decisions: readonly DecisionView[], version: number): string[] {
+  return decisions.filter((d) => d.kind === 'audit' && d.outcome === 'approved' && d.version === version).map((d) => d.actor);
+}
+
+/** A deploy by someone who also approved the version, allowed only by the spec's opt-out, says so in the record. */
+function withWaiver(spec: ModelSpec, request: DeployRequest, approvers: string[]): string {
+  const reason = request.reason ?? 'manual deployment';
+  if (spec.roles.separationOfDuties || !approvers.includes(request.actor)) return reason;
+  return `${reason} [separation of duties waived by the spec: ${request.actor} also approved this version]`;
 }

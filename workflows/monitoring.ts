@@ -9,6 +9,8 @@ import { retrainRequestSignal } from './messages';
 
 /** patched() id of "a monitor whose lifecycle is gone pauses the Schedule" (docs/changing-workflows.md). */
 export const PAUSE_WHEN_LIFECYCLE_GONE = 'monitor-pauses-schedule-when-lifecycle-gone';
+/** patched() id of "the monitor signs its retrain requests". */
+export const MONITOR_SIGNS_RETRAIN_REQUESTS = 'monitor-signs-retrain-requests';
 
 export interface MonitoringInput {
   model: string;
@@ -37,11 +39,28 @@ export async function modelMonitoring(input: MonitoringInput): Promise<Monitorin
   });
   const outcome = { reportKey: report.reportKey, degraded: report.degraded, reasons: report.reasons };
   if (!report.degraded) return { ...outcome, retrainRequested: false };
+  const reason = report.reasons.join('; ');
+  // The request is signed with the worker's service key, so a lifecycle that requires signed
+  // decisions knows it comes from the monitor and not from someone typing its name.
+  const signed = patched(MONITOR_SIGNS_RETRAIN_REQUESTS)
+    ? await control.signServiceDecision({
+        predicate: {
+          lifecycle: input.lifecycleWorkflowId,
+          generation: null,
+          model: input.model,
+          version: report.version,
+          decision: 'retrain',
+          actor: MONITOR_ACTOR,
+          reason,
+        },
+      })
+    : undefined;
   try {
     await getExternalWorkflowHandle(input.lifecycleWorkflowId).signal(retrainRequestSignal, {
       actor: MONITOR_ACTOR,
-      reason: report.reasons.join('; '),
+      reason,
       ...(report.reportKey ? { reportKey: report.reportKey } : {}),
+      ...(signed ? { signed } : {}),
     });
   } catch (err) {
     // A lifecycle that was cancelled, terminated or failed never paused its Schedule, which

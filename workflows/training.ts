@@ -1,12 +1,15 @@
 // One training attempt: prepare the run folder, submit idempotently, follow the job's state
 // changes, and register the result. Failures the cluster caused (node failure, preemption)
-// are resubmitted under a new key, up to the spec's bound; anything else stops with the
-// job's own words and a hint.
-import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
-import { runKeyFor, type TrainingView } from '../domain/lifecycle';
+// are resubmitted into the same run folder, where train.py resumes from the checkpoints the
+// dead job left, up to the spec's bound; anything else stops with the job's own words and a hint.
+import { ApplicationFailure, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
+import { runKeyFor, submissionKeyFor, type EndedJob, type TrainingView } from '../domain/lifecycle';
 import type { ModelSpec, TrainingParams } from '../domain/spec';
-import type { ObservedJob, RegisteredModel } from '../activities/training';
+import type { ObservedJob, PreparedRun, RegisteredModel } from '../activities/training';
 import { control, jobWatch } from './activities';
+
+/** patched() id of "a resubmission keeps the run (folder, registry run) and resumes" (docs/changing-workflows.md). */
+export const RESUBMIT_SAME_RUN_FOLDER = 'resubmit-same-run-folder';
 
 export interface TrainingRequest {
   /** Identifies the lifecycle's execution chain; run keys (job names, run folders) derive from it. */
@@ -28,21 +31,23 @@ export interface TrainedModel extends RegisteredModel {
 export async function trainModel(req: TrainingRequest): Promise<TrainedModel> {
   const { spec } = req;
   const cluster = spec.training.cluster;
+  let runKey = runKeyFor(req.lifecycleKey, req.generation, req.attempt);
+  let prepared = await prepareRun(req, runKey);
+  const ended: EndedJob[] = [];
+  // Decided once, at the first resubmission: a history recorded before this change resubmitted
+  // into a new folder there, and replays (and carries on) that way; later ones stay in one folder.
+  let sameFolder: boolean | undefined;
   for (let resubmission = 0; ; resubmission++) {
-    const runKey = runKeyFor(req.lifecycleKey, req.generation, req.attempt, resubmission);
-    const prepared = await control.prepareTrainingRun({
-      model: spec.name,
-      runKey,
-      generation: req.generation,
-      attempt: req.attempt,
-      datasetHash: req.datasetHash,
-      datasetDir: req.datasetDir,
-      labels: spec.labels,
-      params: req.params,
-      pretrainedDir: spec.training.pretrainedDir ?? null,
-      cluster,
-      ...(spec.training.search ? { search: spec.training.search } : {}),
-    });
+    let submissionKey = runKey;
+    if (resubmission > 0) {
+      sameFolder ??= patched(RESUBMIT_SAME_RUN_FOLDER);
+      if (sameFolder) {
+        submissionKey = submissionKeyFor(runKey, resubmission);
+      } else {
+        runKey = submissionKey = runKeyFor(req.lifecycleKey, req.generation, req.attempt, resubmission);
+        prepared = await prepareRun(req, runKey);
+      }
+    }
     const view: TrainingView = {
       runKey,
       runDir: prepared.runDir,
@@ -52,6 +57,7 @@ export async function trainModel(req: TrainingRequest): Promise<TrainedModel> {
       jobPhase: null,
       startedAt: new Date().toISOString(),
       elapsedSeconds: null,
+      resubmittedAfter: [...ended],
     };
     req.onProgress(view);
     const { jobId } = await control.submitTrainingJob({
@@ -62,6 +68,7 @@ export async function trainModel(req: TrainingRequest): Promise<TrainedModel> {
       configFile: prepared.configFile,
       profile: spec.training.profile,
       ...(prepared.trials ? { trialsFile: prepared.trialsFile, trials: prepared.trials } : {}),
+      ...(submissionKey !== runKey ? { resubmission: { key: submissionKey, after: [...ended] } } : {}),
     });
     req.onProgress({ ...view, jobId, jobState: 'SUBMITTED' });
 
@@ -77,13 +84,46 @@ export async function trainModel(req: TrainingRequest): Promise<TrainedModel> {
       });
       return { runKey, ...registered };
     }
-    if (final.retryable && resubmission < spec.training.maxInfraRetries) continue;
-    throw ApplicationFailure.nonRetryable(
-      `Training job ${jobId} ended ${final.state}${final.exitCode !== undefined ? ` (exit ${final.exitCode})` : ''}: ${final.reason ?? 'see the log'}\n--- last lines of ${prepared.runDir}/slurm-${jobId}.out ---\n${final.logTail ?? '(no log)'}`,
-      'TrainingFailed',
-      { jobId, state: final.state, runKey },
-    );
+    if (final.retryable && resubmission < spec.training.maxInfraRetries) {
+      ended.push({ jobId, state: final.state, reason: final.reason ?? null });
+      continue;
+    }
+    throw ApplicationFailure.nonRetryable(failureMessage(final, prepared.runDir, ended, spec.training.maxInfraRetries), 'TrainingFailed', {
+      jobId,
+      state: final.state,
+      runKey,
+      resubmissions: ended.length,
+    });
   }
+}
+
+function prepareRun(req: TrainingRequest, runKey: string): Promise<PreparedRun> {
+  const { spec } = req;
+  return control.prepareTrainingRun({
+    model: spec.name,
+    runKey,
+    generation: req.generation,
+    attempt: req.attempt,
+    datasetHash: req.datasetHash,
+    datasetDir: req.datasetDir,
+    labels: spec.labels,
+    params: req.params,
+    pretrainedDir: spec.training.pretrainedDir ?? null,
+    cluster: spec.training.cluster,
+    ...(spec.training.search ? { search: spec.training.search } : {}),
+  });
+}
+
+/** The job's own words and log tail; for a cluster failure past the bound, also every earlier job and the knob. */
+function failureMessage(final: ObservedJob, runDir: string, ended: EndedJob[], maxInfraRetries: number): string {
+  const exit = final.exitCode !== undefined ? ` (exit ${final.exitCode})` : '';
+  const head = `Training job ${final.jobId} ended ${final.state}${exit}: ${final.reason ?? 'see the log'}`;
+  const jobs = [...ended, final].map((j) => `${j.jobId} ${j.state}`).join(', ');
+  const retries = final.retryable
+    ? `\nThe cluster ended every job of this run (${jobs}); it was resubmitted ${ended.length} time(s), the most training.maxInfraRetries (${maxInfraRetries}) allows. ` +
+      "Ask the cluster's admins why its jobs die (`scontrol show node`, the slurmctld log), or raise training.maxInfraRetries."
+    : '';
+  return `${head}${retries}\n--- last lines of ${runDir}/slurm-${final.jobId}.out ---\n${final.logTail ?? '(no log)'}`;
 }
 
 async function followJob(cluster: string, runKey: string, runDir: string, jobId: string, onChange: (s: ObservedJob) => void) {

@@ -95,3 +95,20 @@ export async function loadPrivateKeyFile(file: string, name = path.basename(file
   const privateKey = await readPrivateKey(file);
   return { privateKey, publicKey: formatPublicKey(createPublicKey(privateKey)) };
 }
+
+/** The worker's own key (it signs the monitor's requests), created on first use beside the other secrets. */
+export async function loadOrCreateServiceKey(file: string): Promise<{ privateKey: KeyObject; publicKey: string }> {
+  try {
+    await stat(file);
+  } catch {
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    const pair = generateSigningKey();
+    try {
+      await writeFile(file, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      // Another worker made it first: use theirs.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  return loadPrivateKeyFile(file);
+}

@@ -74,6 +74,22 @@ describe('SlurmExecutor.submit', () => {
     await expect(executor.submit(request('wf-g1-a2'))).resolves.toMatchObject({ reused: false });
   });
 
+  it("resubmits into a dead job's run folder under a key of its own: a new job, which a retry then finds", async () => {
+    const { cluster, executor } = setup();
+    cluster.accounting = true;
+    const dir = '/nfs/mlc/models/m/runs/wf-g1-a1';
+    cluster.add({ id: '55', state: 'NODE_FAIL', name: 'mlc-wf-g1-a1' });
+    cluster.files.set(`${dir}/slurm-job-id.submitted`, '55 mlc-key=wf-g1-a1\n');
+    cluster.files.set(`${dir}/slurm-job-id`, '55\n');
+    // Under the run's own key the dead job comes back: why a resubmission needs another key.
+    await expect(executor.submit(request())).resolves.toEqual({ jobId: '55', reused: true });
+    const again = { ...request(), key: 'wf-g1-a1-r1' };
+    await expect(executor.submit(again)).resolves.toEqual({ jobId: '100', reused: false });
+    expect(cluster.lastStdin).toContain(`#SBATCH --job-name=mlc-wf-g1-a1-r1\n#SBATCH --comment=mlc-key=wf-g1-a1-r1\n#SBATCH --output=${dir}/slurm-%j.out`);
+    await expect(executor.submit(again)).resolves.toEqual({ jobId: '100', reused: true });
+    expect(sbatchCalls(cluster)).toBe(1);
+  });
+
   it("trusts train.py's bare job id only when accounting confirms the name", async () => {
     const { cluster, executor } = setup();
     cluster.files.set('/nfs/mlc/models/m/runs/wf-g1-a1/slurm-job-id', '80\n');

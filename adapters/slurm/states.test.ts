@@ -11,11 +11,11 @@ describe('stateInfo', () => {
   it('COMPLETED is success', () => expect(stateInfo('COMPLETED')).toEqual({ phase: 'succeeded', retryable: false }));
 
   it.each([
-    ['NODE_FAIL', true, /node failed/],
-    ['BOOT_FAIL', true, /boot/],
-    ['PREEMPTED', true, /preempted/],
+    ['NODE_FAIL', true, /node failed.*same run folder.*resumes from its last checkpoint/],
+    ['BOOT_FAIL', true, /boot.*maxInfraRetries/],
+    ['PREEMPTED', true, /preempted.*same run folder.*resumes from its last checkpoint/],
     ['OUT_OF_MEMORY', false, /batchSize.*profile\.memory/],
-    ['TIMEOUT', false, /timeLimit.*checkpoints/],
+    ['TIMEOUT', false, /timeLimit.*checkpointSignalSeconds/],
     ['DEADLINE', false, /deadline/],
     ['CANCELLED', false, /cancelled/],
     ['SPECIAL_EXIT', false, /scontrol release/],

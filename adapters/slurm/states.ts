@@ -14,13 +14,19 @@ export interface StateInfo {
 const queued = ['PENDING', 'CONFIGURING', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'SUSPENDED', 'RESV_DEL_HOLD'];
 const running = ['RUNNING', 'COMPLETING', 'STAGE_OUT', 'SIGNALING', 'RESIZING', 'STOPPED'];
 
+// What the training workflow does with a retryable failure (workflows/training.ts).
+const resubmitted = 'mlc resubmits it, up to training.maxInfraRetries times, into the same run folder';
+
 const failures: Record<string, Omit<StateInfo, 'phase'>> = {
   FAILED: { retryable: false, hint: 'the job exited with an error: read the log tail' },
   OUT_OF_MEMORY: { retryable: false, hint: 'the job ran out of memory: lower training.params.batchSize or maxLength, or raise training.profile.memory' },
-  TIMEOUT: { retryable: false, hint: 'the job hit its time limit: raise training.profile.timeLimit; its checkpoints let a resubmit resume where it stopped' },
-  NODE_FAIL: { retryable: true, hint: "a node failed under the job (the cluster's fault): resubmit; checkpoints let it resume" },
-  BOOT_FAIL: { retryable: true, hint: "the node failed to boot for the job (the cluster's fault): resubmit" },
-  PREEMPTED: { retryable: true, hint: 'a higher-priority job preempted this one: resubmit; checkpoints let it resume' },
+  TIMEOUT: {
+    retryable: false,
+    hint: 'the job hit its time limit before it could checkpoint and requeue itself: raise training.profile.timeLimit, or training.profile.checkpointSignalSeconds if the log has no "checkpoint saved (reason: signal)" line',
+  },
+  NODE_FAIL: { retryable: true, hint: `a node failed under the job (the cluster's fault): ${resubmitted}, where it resumes from its last checkpoint` },
+  BOOT_FAIL: { retryable: true, hint: `the node failed to boot for the job (the cluster's fault): ${resubmitted}` },
+  PREEMPTED: { retryable: true, hint: `a higher-priority job preempted this one: ${resubmitted}, where it resumes from its last checkpoint` },
   DEADLINE: { retryable: false, hint: "the job's deadline passed before it could finish: remove the --deadline option or start earlier" },
   CANCELLED: { retryable: false, hint: 'the job was cancelled (scancel by a user or an admin)' },
   SPECIAL_EXIT: { retryable: false, hint: 'the job was requeued in the SPECIAL_EXIT hold: release it with `scontrol release` or resubmit' },

@@ -7,6 +7,7 @@ import type { ObservedJob } from '../../activities/training';
 import type { DecisionRecord } from '../../adapters/db/port';
 import { stateInfo } from '../../adapters/slurm/states';
 import { artifactLayout } from '../../domain/artifact-layout';
+import { fakeSigning } from './fake-signing';
 
 export interface Script {
   /** Terminal state of each submitted job, in submission order (default COMPLETED). */
@@ -19,7 +20,7 @@ export interface Script {
   preprocessFails: string;
 }
 
-export function fakeActivities(script: Partial<Script> = {}) {
+export function fakeActivities(script: Partial<Script> = {}, signing = fakeSigning()) {
   const calls: { name: string; input: unknown }[] = [];
   const decisions: DecisionRecord[] = [];
   const jobs: string[] = [];
@@ -44,7 +45,7 @@ export function fakeActivities(script: Partial<Script> = {}) {
     },
     async submitTrainingJob(input) {
       log('submitTrainingJob', input);
-      jobs.push(input.runKey);
+      jobs.push(input.resubmission?.key ?? input.runKey); // the key SLURM would see in the job's name
       return { jobId: String(100 + jobs.length), reused: false };
     },
     async awaitJobChange(input): Promise<ObservedJob> {
@@ -137,6 +138,7 @@ export function fakeActivities(script: Partial<Script> = {}) {
       log('exportFeedbackData', input);
       return { key: artifactLayout.feedback(input.model, input.generation), rows: 5 };
     },
+    ...signing.activities,
   };
 
   const scoring: ScoringActivities = {
@@ -148,7 +150,7 @@ export function fakeActivities(script: Partial<Script> = {}) {
         metrics: { test_macro_f1: value },
         gates: [{ metric: 'macro_f1', min: 0.3, value, passed }],
         gatesPassed: passed,
-        auditPackageKey: `${artifactLayout.evaluation(input.runDir)}/model-card.md`,
+        auditPackageKey: artifactLayout.auditPackage(input.runDir),
       };
     },
     async computeMonitoringReport(input) {
@@ -167,5 +169,5 @@ export function fakeActivities(script: Partial<Script> = {}) {
     },
   };
 
-  return { control, scoring, calls, decisions, jobs, named: (name: string) => calls.filter((c) => c.name === name).map((c) => c.input) };
+  return { control, scoring, calls, decisions, jobs, sign: signing.sign, named: (name: string) => calls.filter((c) => c.name === name).map((c) => c.input) };
 }

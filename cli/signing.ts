@@ -1,0 +1,59 @@
+// Signing on the decider's machine: `mlc audit approve --as alice` signs with alice's key
+// (mlc keys init) a statement about exactly what `mlc status` shows — this lifecycle,
+// generation, version and the digests of its artifacts and evaluation — so the worker can
+// tell alice from someone typing her name.
+import { existsSync } from 'node:fs';
+import type { WorkflowHandle } from '@temporalio/client';
+import { signDecision } from '../adapters/signing/decisions';
+import { keysDir, loadPrivateKey, privateKeyPath } from '../adapters/signing/keys';
+import type { Envelope, SignedDecisionKind } from '../domain/decision-statement';
+import type { LifecycleStatus } from '../domain/lifecycle';
+import { statusQuery } from '../workflows/messages';
+import { CliError } from './context';
+
+export interface SignRequest {
+  kind: SignedDecisionKind;
+  actor: string;
+  reason: string;
+  /** The version the decision is about; default: the one the lifecycle has at stake. */
+  version?: number;
+  paramsOverride?: Record<string, unknown>;
+  /** Sign even without a key on file: fail instead of sending unsigned. */
+  require?: boolean;
+}
+
+/** The statement for `request`, signed with the actor's key; null when they have no key and none is required. */
+export async function signFor(handle: WorkflowHandle, request: SignRequest): Promise<Envelope | null> {
+  if (!existsSync(privateKeyPath(request.actor))) {
+    if (!request.require) return null;
+    throw new CliError(
+      `no signing key for ${request.actor} in ${keysDir()}: create one with mlc keys init --as ${request.actor}, and have an admin register it (mlc keys add)`,
+      2,
+    );
+  }
+  const key = await loadPrivateKey(request.actor);
+  const status: LifecycleStatus = await handle.query(statusQuery);
+  const version = request.version ?? (request.kind === 'retrain' ? status.deployedVersion : status.version);
+  // Rollbacks and retrain requests concern a live or earlier version, not the one under audit.
+  const evidence = request.kind === 'approve' || request.kind === 'reject' || request.kind === 'deploy' ? status.evidence : null;
+  return signDecision(
+    {
+      lifecycle: handle.workflowId,
+      generation: status.generation,
+      model: status.model,
+      version,
+      decision: request.kind,
+      actor: request.actor,
+      reason: request.reason,
+      ...(request.paramsOverride ? { paramsOverride: request.paramsOverride } : {}),
+    },
+    { manifestSha256: evidence?.manifestSha256 ?? null, evaluationSha256: evidence?.evaluationSha256 ?? null },
+    key,
+  );
+}
+
+/** What to paste into `temporal workflow signal` for people who drive Temporal directly. */
+export function printSignal(workflowId: string, signalName: string, message: unknown): void {
+  const json = JSON.stringify(message);
+  console.log(`temporal workflow signal --workflow-id '${workflowId}' --name ${signalName} --input '${json.replace(/'/g, `'\\''`)}'`);
+}

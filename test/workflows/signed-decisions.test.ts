@@ -1,0 +1,141 @@
+// Signed decisions in the lifecycle: with roles.signatures "required", a decision counts only
+// as a statement signed by a registered key of its author, about this lifecycle's version and
+// evidence, fresh and never presented before; the monitor signs with the worker's key; and
+// separation of duties keeps whoever approved a version from deploying it.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
+import { parseSpec, SpecError } from '../../domain/spec';
+import { taskQueues } from '../../domain/temporal-names';
+import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, statusQuery } from '../../workflows/messages';
+import { timeSkippingEnv, workflowBundle } from './env';
+import { fakeActivities } from './fake-activities';
+import { fakeEvidence } from './fake-signing';
+
+const roles = { auditors: ['alice'], deployers: ['bob'], signatures: 'required' as const };
+const spec = parseSpec({ name: 'signed', labels: ['neg', 'pos'], data: { path: 'd.jsonl' }, roles });
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundle;
+let n = 0;
+
+beforeAll(async () => {
+  [env, bundle] = await Promise.all([timeSkippingEnv(), workflowBundle()]);
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function run<T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promise<T>): Promise<T> {
+  const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
+  const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
+  return control.runUntil(scoring.runUntil(fn));
+}
+
+async function reach(h: WorkflowHandle, stage: Stage, generation = 1): Promise<LifecycleStatus> {
+  for (let i = 0; i < 400; i++) {
+    const s = await h.query(statusQuery).catch(() => null);
+    if (s?.stage === stage && s.generation === generation) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`never reached ${stage}`);
+}
+
+describe('signed decisions', () => {
+  it('refuses unsigned, forged, non-auditor, other-version and replayed statements, and records the signer of the one that counts', async () => {
+    const fakes = fakeActivities({ gatesPassed: [false, true] });
+    await run(fakes, async () => {
+      const h = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `signed-${++n}`, args: [{ spec, specDir: '/tmp' }] });
+      const s = await reach(h, 'awaiting_audit');
+      expect(s.evidence).toEqual(fakeEvidence(1));
+      const about = (version: number, decision: 'approve' | 'reject', reason: string) => ({
+        lifecycle: h.workflowId,
+        generation: 1,
+        model: spec.name,
+        version,
+        decision,
+        reason,
+      });
+      const send = (actor: string, decision: 'approve' | 'reject', reason: string, signed?: unknown) =>
+        h.executeUpdate(auditDecisionUpdate, { args: [{ decision, actor, reason, version: 1, ...(signed ? { signed } : {}) } as never] });
+
+      expect(await send('alice', 'approve', 'fine')).toMatchObject({ accepted: false, why: expect.stringContaining('unsigned') });
+      const forged = fakes.sign('alice', about(1, 'approve', 'fine'), fakeEvidence(1), 'bob');
+      expect(await send('alice', 'approve', 'fine', forged)).toMatchObject({ accepted: false, why: expect.stringContaining("alice's registered key") });
+      const byCarol = fakes.sign('carol', about(1, 'approve', 'fine'), fakeEvidence(1));
+      expect(await send('carol', 'approve', 'fine', byCarol)).toMatchObject({ accepted: false, why: expect.stringContaining('not an auditor') });
+      const otherVersion = fakes.sign('alice', about(7, 'approve', 'fine'), fakeEvidence(7));
+      expect(await send('alice', 'approve', 'fine', otherVersion)).toMatchObject({ accepted: false, why: expect.stringContaining('version 7') });
+      const otherEvidence = fakes.sign('alice', about(1, 'approve', 'fine'), fakeEvidence(2));
+      expect(await send('alice', 'approve', 'fine', otherEvidence)).toMatchObject({ accepted: false, why: expect.stringContaining('artifact manifest') });
+      // Version 1 failed its gates: a valid approval is refused, and its statement is spent.
+      const approval = fakes.sign('alice', about(1, 'approve', 'fine'), fakeEvidence(1));
+      expect(await send('alice', 'approve', 'fine', approval)).toMatchObject({ accepted: false, why: expect.stringContaining('gates') });
+      expect(await send('alice', 'approve', 'fine', approval)).toMatchObject({ accepted: false, why: expect.stringContaining('replayed') });
+      const rejection = fakes.sign('alice', about(1, 'reject', 'q recall too low'), fakeEvidence(1));
+      expect(await send('alice', 'reject', 'q recall too low', rejection)).toEqual({ accepted: true });
+
+      await reach(h, 'awaiting_audit');
+      await new Promise((r) => setTimeout(r, 100));
+      const v2 = await h.query(statusQuery);
+      expect(v2.version).toBe(2);
+      // The same rejection again, now that version 2 waits: about the wrong version, and spent.
+      expect(await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'reject', actor: 'alice', reason: 'q recall too low', version: 2, signed: rejection } as never] })).toMatchObject({
+        accepted: false,
+      });
+      const refused = fakes.decisions.filter((d) => d.outcome === 'refused');
+      expect(refused).toHaveLength(8);
+      const accepted = fakes.decisions.find((d) => d.outcome === 'rejected')!;
+      expect(accepted).toMatchObject({ actor: 'alice', envelope: rejection, signerKeyId: expect.any(String) });
+      expect(refused.every((d) => d.envelope === undefined)).toBe(true);
+      await h.terminate('test done');
+    });
+  });
+
+  it('takes a signed deploy by another person, and a retrain request only when the monitor signed it', async () => {
+    const fakes = fakeActivities({ degraded: true });
+    await run(fakes, async () => {
+      const h = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `signed-${++n}`, args: [{ spec, specDir: '/tmp' }] });
+      await reach(h, 'awaiting_audit');
+      const base = { lifecycle: h.workflowId, generation: 1, model: spec.name, version: 1 };
+      const approve = fakes.sign('alice', { ...base, decision: 'approve', reason: 'ok' }, fakeEvidence(1));
+      expect(await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok', signed: approve }] })).toEqual({ accepted: true });
+      await reach(h, 'awaiting_deploy');
+      const deploy = fakes.sign('bob', { ...base, decision: 'deploy', reason: 'release 1' }, fakeEvidence(1));
+      expect(await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'release 1', signed: deploy }] })).toEqual({ accepted: true });
+      await reach(h, 'monitoring');
+
+      await h.signal(retrainRequestSignal, { actor: 'mlc-monitor', reason: 'drift, honest' });
+      await env.client.workflow.execute('modelMonitoring', {
+        taskQueue: taskQueues.control,
+        workflowId: `signed-monitor-${n}`,
+        args: [{ model: spec.name, lifecycleWorkflowId: h.workflowId, labels: spec.labels, monitoring: spec.monitoring }],
+      });
+      await reach(h, 'awaiting_audit', 2);
+      const retrains = fakes.decisions.filter((d) => d.kind === 'retrain');
+      expect(retrains.map((d) => d.outcome)).toEqual(['refused', 'requested']);
+      expect(retrains[0]!.reason).toContain('unsigned');
+      expect(retrains[1]!.signerKeyId).toEqual(expect.any(String));
+      await h.terminate('test done');
+    });
+  });
+
+  it('separation of duties: a spec cannot name one person in both roles unless it opts out, and the opt-out is recorded', async () => {
+    const both = { auditors: ['alice'], deployers: ['alice', 'bob'] };
+    expect(() => parseSpec({ name: 'sod', labels: ['a', 'b'], data: { path: 'd.jsonl' }, roles: both })).toThrow(SpecError);
+    const waived = parseSpec({ name: 'sod', labels: ['a', 'b'], data: { path: 'd.jsonl' }, roles: { ...both, separationOfDuties: false } });
+    const fakes = fakeActivities();
+    await run(fakes, async () => {
+      const h = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `signed-${++n}`, args: [{ spec: waived, specDir: '/tmp' }] });
+      await reach(h, 'awaiting_audit');
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
+      await reach(h, 'awaiting_deploy');
+      expect(await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'alice', reason: 'ship it' }] })).toEqual({ accepted: true });
+      await reach(h, 'monitoring');
+      expect(fakes.decisions.at(-1)).toMatchObject({ kind: 'deploy', actor: 'alice', reason: expect.stringContaining('separation of duties waived') });
+      await h.terminate('test done');
+    });
+  });
+});
