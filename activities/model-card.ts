@@ -1,4 +1,5 @@
-// The audit package's front page: what an auditor reads before approving or rejecting.
+// The audit package's plain-text summary (the page with plots is audit-package/html.ts): the
+// headline numbers in markdown, for a diff, an e-mail or a terminal.
 import type { EvaluationFile, EvaluateInput } from './evaluate';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -10,6 +11,8 @@ export function renderModelCard(e: EvaluationFile, input: EvaluateInput): string
     `# Model card: ${e.model} version ${e.version}`,
     '',
     `Run \`${input.runKey}\`, artifacts in \`${input.runDir}\`, test rows: ${report.n}.`,
+    '',
+    'The full audit package, with plots, calibration, the champion comparison, token attributions, the data report and lineage, is `audit-package.html` beside this file (its data: `audit-package.json`).',
     '',
     '## Metrics on the held-out test split (95% bootstrap interval)',
     '',

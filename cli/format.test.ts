@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LifecycleStatus } from '../domain/lifecycle';
-import { formatStatus } from './format';
+import { artifactLocation, formatStatus } from './format';
 
 const status = (training: Partial<NonNullable<LifecycleStatus['training']>>): LifecycleStatus => ({
   model: 'm',
@@ -39,5 +39,24 @@ describe('formatStatus', () => {
     expect(formatStatus(status({ jobState: 'COMPLETED', jobPhase: 'succeeded', elapsedSeconds: 95 }), Date.parse('2026-11-29T12:00:00Z'))).toContain(
       'COMPLETED, 95s elapsed',
     );
+  });
+});
+
+describe('artifactLocation (the audit package line of mlc status)', () => {
+  const key = 'models/m/evaluations/r/audit-package.html';
+
+  it('is a local path under a folder root, whether given as a path or a file:// URL', () => {
+    expect(artifactLocation('/mnt/truenas/mlc', key)).toBe(`/mnt/truenas/mlc/${key}`);
+    expect(artifactLocation('file:///mnt/truenas/mlc', key)).toBe(`/mnt/truenas/mlc/${key}`);
+  });
+
+  it('is the URI under a Blob root', () => {
+    expect(artifactLocation('azblob://acct/container/mlc/', key)).toBe(`azblob://acct/container/mlc/${key}`);
+  });
+
+  it('replaces the bare key on the status line', () => {
+    const s = { ...status({}), evaluation: { metrics: {}, gates: [], gatesPassed: true, auditPackageKey: key } };
+    expect(formatStatus(s, 0, '/data/artifacts')).toContain(`audit pkg   /data/artifacts/${key}`);
+    expect(formatStatus(s, 0)).toContain(`audit pkg   ${key}`);
   });
 });

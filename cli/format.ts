@@ -1,8 +1,20 @@
 // Human-readable status for the terminal.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LifecycleStatus } from '../domain/lifecycle';
 
-/** `now` is the reader's clock: a job still queued or running is timed from its submission, so the line stays current between the workflow's updates (which come only when the job's state changes). */
-export function formatStatus(s: LifecycleStatus, now = Date.now()): string {
+/** Where an artifact key lies, for a person to open: a local path under a folder root, the URI under Blob. */
+export function artifactLocation(artifactsRoot: string, key: string): string {
+  if (artifactsRoot.startsWith('file://')) return path.join(fileURLToPath(artifactsRoot), key);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(artifactsRoot)) return `${artifactsRoot.replace(/\/+$/, '')}/${key}`;
+  return path.resolve(artifactsRoot, key);
+}
+
+/**
+ * `now` is the reader's clock: a job still queued or running is timed from its submission, so the line stays current between the workflow's updates (which come only when the job's state changes).
+ * `artifactsRoot` (config paths.artifacts) turns the audit package's key into a path or URI to open.
+ */
+export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot?: string): string {
   const lines = [
     `model       ${s.model}`,
     `stage       ${s.stage}`,
@@ -24,7 +36,8 @@ export function formatStatus(s: LifecycleStatus, now = Date.now()): string {
     lines.push(
       `gates       ${s.evaluation.gatesPassed ? 'passed' : 'FAILED'}${s.evaluation.gates.map((g) => `  ${g.metric}≥${g.min}: ${g.value.toFixed(4)}`).join('')}`,
     );
-    lines.push(`audit pkg   ${s.evaluation.auditPackageKey}`);
+    const key = s.evaluation.auditPackageKey;
+    lines.push(`audit pkg   ${artifactsRoot ? artifactLocation(artifactsRoot, key) : key}`);
   }
   lines.push(`deployed    ${s.deployedVersion ?? '—'}`);
   if (s.lastDecision) {

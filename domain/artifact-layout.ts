@@ -2,6 +2,12 @@
 // out. Activities, the CLI and tests ask here instead of building keys by hand, so moving a
 // folder is one change, and a run's key never drifts between the job and its readers.
 
+/**
+ * Evaluation output sits beside the run folder, not in it: the run's manifest (what the
+ * auditor approves and the deployer verifies) must not change after the job wrote it.
+ */
+const evaluation = (runDir: string) => runDir.replace('/runs/', '/evaluations/');
+
 export const artifactLayout = {
   /** A cleaned, split dataset version, named by its content hash. */
   dataset: (model: string, hash: string) => `datasets/${model}/${hash}`,
@@ -11,11 +17,9 @@ export const artifactLayout = {
   feedback: (model: string, generation: number) => `datasets/${model}/feedback/g${generation}.jsonl`,
   /** What a training job writes (model.onnx, tokenizer, metrics); its manifest is what an auditor approves. */
   run: (model: string, runKey: string) => `models/${model}/runs/${runKey}`,
-  /**
-   * Evaluation output sits beside the run folder, not in it: the run's manifest (what the
-   * auditor approves and the deployer verifies) must not change after the job wrote it.
-   */
-  evaluation: (runDir: string) => runDir.replace('/runs/', '/evaluations/'),
+  evaluation,
+  /** The audit page (self-contained HTML); audit-package.json beside it holds its data. */
+  auditPackage: (runDir: string) => `${evaluation(runDir)}/audit-package.html`,
   monitoringReport: (model: string, runId: string) => `monitoring/${model}/${runId}.json`,
   /** A version packaged for Azure ML (score.py, environment, model files), by package hash. */
   azureMlPackage: (model: string, version: number, sha256: string) => `azureml/${model}/v${version}/${sha256.slice(0, 16)}`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapCI, checkGates, classificationReport, MetricsInputError } from './metrics';
+import { bootstrapCI, bootstrapDifference, bootstrapReport, checkGates, classificationReport, MetricsInputError } from './metrics';
 import { seededRandom } from './random';
 
 // labels: spam is predicted once but never true; neu is true three times but never predicted.
@@ -110,6 +110,59 @@ describe('bootstrapCI', () => {
     const xs = Array.from({ length: 1000 }, r);
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
     expect(seededRandom(42)()).toBe(xs[0]);
+  });
+});
+
+describe('bootstrapReport', () => {
+  it('gives every headline metric the same interval bootstrapCI gives it', () => {
+    const all = bootstrapReport(labels, truth, predicted, { seed: 7, iterations: 300 });
+    for (const m of ['accuracy', 'macro_f1', 'macro_precision', 'macro_recall'] as const) {
+      expect(all.metrics[m]).toEqual(bootstrapCI(labels, truth, predicted, m, { seed: 7, iterations: 300 }));
+    }
+  });
+
+  it('gives each class precision, recall and F1 intervals that bracket the point values', () => {
+    const all = bootstrapReport(labels, truth, predicted, { seed: 3, iterations: 300 });
+    const report = classificationReport(labels, truth, predicted);
+    for (const l of labels) {
+      for (const c of ['precision', 'recall', 'f1'] as const) {
+        const ci = all.perClass[l]![c];
+        expect(ci.value).toBe(report.perClass[l]![c]);
+        expect(ci.lower).toBeGreaterThanOrEqual(0);
+        expect(ci.upper).toBeLessThanOrEqual(1);
+        expect(ci.lower).toBeLessThanOrEqual(ci.upper);
+      }
+    }
+    // Some class is uncertain on 8 rows: not every interval can have zero width.
+    expect(labels.some((l) => all.perClass[l]!.recall.upper > all.perClass[l]!.recall.lower)).toBe(true);
+  });
+
+  it('has zero width for a perfect classifier, skipping resamples that lack a class', () => {
+    const all = bootstrapReport(['a', 'b'], ['a', 'b', 'a', 'b'], ['a', 'b', 'a', 'b'], { seed: 1, iterations: 50 });
+    expect(all.perClass.a!.precision).toEqual({ value: 1, lower: 1, upper: 1 });
+    expect(all.perClass.b!.recall).toEqual({ value: 1, lower: 1, upper: 1 });
+    expect(all.metrics.accuracy).toMatchObject({ value: 1, lower: 1, upper: 1 });
+  });
+});
+
+describe('bootstrapDifference', () => {
+  it('is exactly zero for two models that predict the same', () => {
+    expect(bootstrapDifference(labels, truth, predicted, predicted, 'macro_f1', { seed: 1, iterations: 100 })).toEqual({ value: 0, lower: 0, upper: 0 });
+  });
+
+  it('resamples both models on the same rows: always right minus always wrong is 1 on every resample', () => {
+    const t = ['a', 'b', 'a', 'b', 'a'];
+    const wrong = t.map((x) => (x === 'a' ? 'b' : 'a'));
+    expect(bootstrapDifference(['a', 'b'], t, wrong, t, 'accuracy', { seed: 2, iterations: 100 })).toEqual({ value: 1, lower: 1, upper: 1 });
+    expect(bootstrapDifference(['a', 'b'], t, t, wrong, 'accuracy', { seed: 2, iterations: 100 })).toEqual({ value: -1, lower: -1, upper: -1 });
+  });
+
+  it('brackets the observed difference', () => {
+    const d = bootstrapDifference(labels, truth, predicted, truth, 'accuracy', { seed: 4, iterations: 300 });
+    expect(d.value).toBeCloseTo(1 - 3 / 8);
+    expect(d.lower).toBeLessThanOrEqual(d.value);
+    expect(d.upper).toBeGreaterThanOrEqual(d.value);
+    expect(d.lower).toBeGreaterThan(0);
   });
 });
 

@@ -168,24 +168,131 @@ export interface ConfidenceInterval {
  * quantiles. Deterministic for a given seed, so a replayed workflow gets the same interval.
  */
 export function bootstrapCI(labels: string[], truth: string[], predicted: string[], metric: MetricName, options: BootstrapOptions = {}): ConfidenceInterval {
+  const { iterations, seed, alpha } = checkOptions(options);
+  const { t, p } = encode(labels, truth, predicted);
+  const value = metricValue(reportFromIndices(labels, t, p, null), metric);
+  const values: number[] = [];
+  if (t.length > 0) eachResample(t.length, iterations, seed, (rows) => values.push(metricValue(reportFromIndices(labels, t, p, rows), metric)));
+  return { metric, ...percentiles(value, values, alpha), alpha, iterations, seed };
+}
+
+export interface Interval {
+  value: number;
+  lower: number;
+  upper: number;
+}
+
+export interface ClassIntervals {
+  precision: Interval;
+  recall: Interval;
+  f1: Interval;
+}
+
+export interface ReportIntervals {
+  /** Accuracy and the macro averages; each equals bootstrapCI's for the same options. */
+  metrics: Record<MetricName, ConfidenceInterval>;
+  /** Precision, recall and F1 of each label, from the same resamples. */
+  perClass: Record<string, ClassIntervals>;
+}
+
+const reportMetrics: readonly MetricName[] = ['accuracy', 'macro_f1', 'macro_precision', 'macro_recall'];
+const classMetrics = ['precision', 'recall', 'f1'] as const;
+
+function checkOptions(options: BootstrapOptions): { iterations: number; seed: number; alpha: number } {
   const iterations = options.iterations ?? 1000;
   const seed = options.seed ?? 0;
   const alpha = options.alpha ?? 0.05;
   if (!Number.isInteger(iterations) || iterations < 1) throw new MetricsInputError(`iterations must be a positive integer, got ${iterations}`);
   if (!(alpha > 0 && alpha < 1)) throw new MetricsInputError(`alpha must be between 0 and 1, got ${alpha}`);
-  const { t, p } = encode(labels, truth, predicted);
-  const value = metricValue(reportFromIndices(labels, t, p, null), metric);
-  const n = t.length;
-  if (n === 0) return { metric, value, lower: 0, upper: 0, alpha, iterations, seed };
+  return { iterations, seed, alpha };
+}
+
+/** Draws the same resamples as bootstrapCI (same seed, same rows), handing each to `visit`. */
+function eachResample(n: number, iterations: number, seed: number, visit: (rows: Int32Array) => void): void {
   const random = seededRandom(seed);
   const rows = new Int32Array(n);
-  const values: number[] = [];
   for (let it = 0; it < iterations; it++) {
     for (let r = 0; r < n; r++) rows[r] = Math.floor(random() * n);
-    values.push(metricValue(reportFromIndices(labels, t, p, rows), metric));
+    visit(rows);
   }
-  values.sort((a, b) => a - b);
-  return { metric, value, lower: quantile(values, alpha / 2), upper: quantile(values, 1 - alpha / 2), alpha, iterations, seed };
+}
+
+function percentiles(value: number, samples: number[], alpha: number, empty: Interval = { value, lower: 0, upper: 0 }): Interval {
+  if (samples.length === 0) return empty;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { value, lower: quantile(sorted, alpha / 2), upper: quantile(sorted, 1 - alpha / 2) };
+}
+
+/**
+ * Intervals for every metric of the report at once — accuracy, macro precision, recall and
+ * F1, and each label's precision, recall and F1 — from one set of resamples, so an auditor
+ * sees how uncertain a class's recall is, not only the headline number. A class's interval
+ * uses the resamples where its metric is defined (recall: the class occurs; precision: it is
+ * predicted); a metric never defined gets the zero-width interval at its value.
+ */
+export function bootstrapReport(labels: string[], truth: string[], predicted: string[], options: BootstrapOptions = {}): ReportIntervals {
+  const { iterations, seed, alpha } = checkOptions(options);
+  const { t, p } = encode(labels, truth, predicted);
+  const full = reportFromIndices(labels, t, p, null);
+  const samples = new Map<string, number[]>();
+  const push = (key: string, x: number) => {
+    const xs = samples.get(key);
+    if (xs) xs.push(x);
+    else samples.set(key, [x]);
+  };
+  if (t.length > 0) {
+    eachResample(t.length, iterations, seed, (rows) => {
+      const r = reportFromIndices(labels, t, p, rows);
+      for (const m of reportMetrics) push(m, r[m]);
+      labels.forEach((l, i) => {
+        const c = r.perClass[l]!;
+        const predictedAs = r.confusion.reduce((sum, row) => sum + row[i]!, 0);
+        // A resample without the class says nothing about it: skip it rather than count the
+        // 0/0 as 0, which would drag a rare class's interval towards zero.
+        if (c.support > 0) push(`${l}\u0000recall`, c.recall);
+        if (predictedAs > 0) push(`${l}\u0000precision`, c.precision);
+        if (c.support > 0 || predictedAs > 0) push(`${l}\u0000f1`, c.f1);
+      });
+    });
+  }
+  const metrics = Object.fromEntries(
+    reportMetrics.map((m) => [m, { metric: m, ...percentiles(full[m], samples.get(m) ?? [], alpha), alpha, iterations, seed }]),
+  ) as Record<MetricName, ConfidenceInterval>;
+  const perClass = Object.fromEntries(
+    labels.map((l) => [
+      l,
+      Object.fromEntries(
+        classMetrics.map((c) => {
+          const value = full.perClass[l]![c];
+          return [c, percentiles(value, samples.get(`${l}\u0000${c}`) ?? [], alpha, { value, lower: value, upper: value })];
+        }),
+      ) as unknown as ClassIntervals,
+    ]),
+  );
+  return { metrics, perClass };
+}
+
+/**
+ * Paired bootstrap of candidate minus baseline on the same rows: both predictions are
+ * resampled together, so the interval is about the difference between the two models, not
+ * about the rows. An interval that excludes 0 is a difference the test split supports.
+ */
+export function bootstrapDifference(
+  labels: string[],
+  truth: string[],
+  baseline: string[],
+  candidate: string[],
+  metric: MetricName,
+  options: BootstrapOptions = {},
+): Interval {
+  const { iterations, seed, alpha } = checkOptions(options);
+  const a = encode(labels, truth, baseline);
+  const b = encode(labels, truth, candidate);
+  const delta = (rows: Int32Array | null) =>
+    metricValue(reportFromIndices(labels, b.t, b.p, rows), metric) - metricValue(reportFromIndices(labels, a.t, a.p, rows), metric);
+  const samples: number[] = [];
+  if (a.t.length > 0) eachResample(a.t.length, iterations, seed, (rows) => samples.push(delta(rows)));
+  return percentiles(delta(null), samples, alpha);
 }
 
 export interface Gate {

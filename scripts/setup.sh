@@ -18,12 +18,15 @@ missing_packages() {
   command -v psql >/dev/null && command -v pg_ctlcluster >/dev/null || pkgs+=(postgresql)
   command -v python3 >/dev/null && python3 -c 'import ensurepip, venv' 2>/dev/null || pkgs+=(python3-venv)
   command -v flock >/dev/null || pkgs+=(util-linux)
+  # The audit page's test renders it in headless Chromium; Thai text needs a Thai font to show.
+  command -v chromium >/dev/null || pkgs+=(chromium)
+  command -v fc-list >/dev/null && [ -n "$(fc-list :lang=th 2>/dev/null)" ] || pkgs+=(fonts-thai-tlwg)
   [ "${#pkgs[@]}" -eq 0 ] || printf '%s\n' "${pkgs[@]}"
 }
 
 mapfile -t pkgs < <(missing_packages)
 if [ "${#pkgs[@]}" -eq 0 ]; then
-  ok "system packages present (slurm, munge, sshd, postgresql, python3-venv)"
+  ok "system packages present (slurm, munge, sshd, postgresql, python3-venv, chromium, Thai fonts)"
 elif is_root && command -v apt-get >/dev/null; then
   info "installing ${pkgs[*]} (apt-get; log: $LOG_DIR/setup-apt.log)"
   export DEBIAN_FRONTEND=noninteractive

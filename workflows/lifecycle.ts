@@ -241,7 +241,10 @@ class Lifecycle {
     // What a signed decision about this version must bind; read before the wait so that
     // `mlc audit approve` finds it in the status it signs from.
     this.status.evidence = patched(SIGNED_DECISIONS) ? await control.decisionEvidence({ runDir: trained.runDir }) : null;
-    this.enter('awaiting_audit', `version ${version} awaits an auditor (${spec.roles.auditors.join(', ')}); gates ${gates}`);
+    this.enter(
+      'awaiting_audit',
+      `version ${version} awaits an auditor (${spec.roles.auditors.join(', ')}); gates ${gates}; audit package: ${evaluation.auditPackageKey}`,
+    );
     await this.audits.refuseQueued(`sent before version ${version} was ready for audit`, this.refuser('audit'));
     const awaiting = { version, gatesPassed: evaluation.gatesPassed };
     const decision = await this.audits.nextAccepted(

@@ -5,9 +5,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import * as transformers from '@huggingface/transformers';
+import { leaveOneOutVariants, readableUnits, type TokenUnit } from './attribution';
 import { chunk, frameIds, padBatch, specialFrame, toPredictions, type SpecialFrame } from './batching';
 import { InferenceError, ModelFileMissingError, ModelFormatError, ScorerClosedError, ScoringError } from './errors';
-import type { LoadScorer, Prediction, Scorer } from './port';
+import type { LoadScorer, Prediction, Scorer, TokenAttribution } from './port';
 
 // Never reach a model hub: the tokenizer is built from the folder's JSON below, and these
 // make any other transformers.js loader in this process fail fast instead of downloading.
@@ -54,6 +55,8 @@ export interface TokenEncoder {
   encode(texts: readonly string[]): number[][];
   /** The pre-tokenizer's pieces of one text (byte-level strings), to compare with Python's. */
   pieces(text: string): string[];
+  /** The text's content ids (no special tokens, untruncated) joined into readable units. */
+  units(text: string): TokenUnit[];
 }
 
 type TokenizerClass = new (json: unknown, config: unknown) => transformers.PreTrainedTokenizer;
@@ -119,6 +122,10 @@ export async function loadEncoder(modelDir: string, options: { maxLength?: numbe
     padId,
     frame,
     encode: (texts) => texts.map((t) => frameIds(tokenizer.encode(t, { add_special_tokens: false }), frame, maxLength)),
+    units: (text) =>
+      readableUnits(tokenizer.encode(text, { add_special_tokens: false }), (ids) =>
+        tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }),
+      ),
     pieces: (text) => {
       const pre = (tokenizer as unknown as { _tokenizer?: { pre_tokenizer?: { pre_tokenize?: (t: string) => string[] } | null } })._tokenizer?.pre_tokenizer;
       return pre?.pre_tokenize ? pre.pre_tokenize(text) : [text];
@@ -191,8 +198,9 @@ export const loadScorer: LoadScorer = async (modelDir, options = {}) => {
   const session = await openSession(modelDir);
   let closed = false;
 
-  async function scoreBatch(texts: string[]): Promise<Prediction[]> {
-    const batch = padBatch(encoder.encode(texts), encoder.padId);
+  /** Scores framed, truncated id rows (what encoder.encode returns). */
+  async function scoreBatch(rows: number[][]): Promise<Prediction[]> {
+    const batch = padBatch(rows, encoder.padId);
     const dims = [batch.batch, batch.width];
     const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', batch.inputIds, dims) };
     if (session.inputNames.includes('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', batch.attentionMask, dims);
@@ -202,7 +210,7 @@ export const loadScorer: LoadScorer = async (modelDir, options = {}) => {
       const out = await session.run(feeds, ['logits']);
       logits = out.logits!;
     } catch (cause) {
-      throw new InferenceError(`onnxruntime failed on a batch of ${texts.length} texts (${batch.width} tokens wide): ${(cause as Error).message}`, modelDir, {
+      throw new InferenceError(`onnxruntime failed on a batch of ${rows.length} texts (${batch.width} tokens wide): ${(cause as Error).message}`, modelDir, {
         cause,
       });
     }
@@ -218,11 +226,28 @@ export const loadScorer: LoadScorer = async (modelDir, options = {}) => {
 
   return {
     labels: [...labels],
+    runtime: `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common ?? 'unknown'}`,
     async predict(texts) {
       if (closed) throw new ScorerClosedError(modelDir);
       const out: Prediction[] = [];
-      for (const part of chunk(texts, batchSize)) out.push(...(await scoreBatch(part)));
+      for (const part of chunk(texts, batchSize)) out.push(...(await scoreBatch(encoder.encode(part))));
       return out;
+    },
+    async explain(text, label): Promise<TokenAttribution> {
+      if (closed) throw new ScorerClosedError(modelDir);
+      if (!labels.includes(label)) throw new ScoringError(`cannot explain label "${label}": the model's labels are ${labels.join(', ')}`, modelDir);
+      const units = encoder.units(text);
+      const room = encoder.maxLength - encoder.frame.prefix.length - encoder.frame.suffix.length;
+      const { variants, read } = leaveOneOutVariants(units, room);
+      const rows = [units.flatMap((u) => u.ids), ...variants].map((ids) => frameIds(ids, encoder.frame, encoder.maxLength));
+      const scored: Prediction[] = [];
+      for (const part of chunk(rows, batchSize)) scored.push(...(await scoreBatch(part)));
+      const probability = scored[0]!.probabilities[label]!;
+      return {
+        label,
+        probability,
+        tokens: units.map((u, i) => ({ text: u.text, weight: i < read ? probability - scored[i + 1]!.probabilities[label]! : null })),
+      };
     },
     async close() {
       if (closed) return;

@@ -143,10 +143,12 @@ describe('activities on real adapters', () => {
     expect(summary.gatesPassed).toBe(false);
     expect(summary.gates.map((g) => g.passed)).toEqual([true, false]);
     expect(summary.metrics.test_accuracy).toBeGreaterThan(0);
-    const card = await readFile(path.join(store.root, summary.auditPackageKey), 'utf8');
-    expect(card).toMatch(/Confusion matrix/);
+    expect(summary.auditPackageKey).toBe(artifactLayout.auditPackage(r1));
+    const page = await readFile(path.join(store.root, summary.auditPackageKey), 'utf8');
+    expect(page).toMatch(/Confusion matrix/);
+    expect(page).toMatch(/id="slices"[\s\S]*script: /);
+    const card = await readFile(path.join(store.root, artifactLayout.evaluation(r1), 'model-card.md'), 'utf8');
     expect(card).toMatch(/## Per slice[\s\S]*\| script: /);
-    expect(summary.auditPackageKey).toBe(`${artifactLayout.evaluation(r1)}/model-card.md`);
     // The run's manifest is untouched by evaluation: what was audited is still verifiable.
     await store.verifyManifest(r1);
   });
