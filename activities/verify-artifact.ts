@@ -2,6 +2,7 @@
 // bytes the auditor approved. The approval is bound to model.onnx's sha256, not to a name.
 import type { ArtifactStore } from '../adapters/artifacts/port';
 import type { Registry } from '../adapters/db/port';
+import { verifyApprovedVersion } from './approval';
 import { userError } from './errors';
 
 export async function verifyAuditedArtifact(
@@ -23,5 +24,7 @@ export async function verifyAuditedArtifact(
       { onDisk, audited: auditedSha256 },
     );
   }
+  // The workflow's word is not enough: the registry must hold an approval bound to these files.
+  await verifyApprovedVersion(store, registry, model, version);
   return { runDir, runKey: mv.runKey, sha256: onDisk };
 }

@@ -181,6 +181,7 @@ export class DrizzleRegistry implements Registry {
       artifactSha256: row.artifactSha256,
       workflowId: row.workflowId,
       decidedAt: iso(row.decidedAt),
+      ...(row.envelope ? { envelope: row.envelope, signerKeyId: row.signerKeyId } : {}),
     }));
   }
 

@@ -32,6 +32,22 @@ const name = 'activity-test';
 const datasetDir = artifactLayout.dataset(name, 'h');
 const r1 = artifactLayout.run(name, 'r1');
 
+/** An auditor's (unsigned) approval of `sha256`, as a lifecycle without required signatures records it. */
+function approve(model: string, version: number, sha256: string, key: string) {
+  return registry.recordDecision({
+    model,
+    version,
+    kind: 'audit',
+    outcome: 'approved',
+    actor: 'alice',
+    reason: 'ok',
+    artifactSha256: sha256,
+    workflowId: 'mlc-test',
+    decidedAt: new Date().toISOString(),
+    decisionKey: `${model}-${key}`,
+  });
+}
+
 async function stageRun(runKey: string): Promise<string> {
   const runDir = artifactLayout.run(name, runKey);
   await cp(model.dir, path.join(store.root, runDir), { recursive: true });
@@ -153,9 +169,19 @@ describe('activities on real adapters', () => {
     await store.verifyManifest(r1);
   });
 
-  it('deploys the audited bytes and waits until the endpoint serves them', async () => {
+  it('refuses to deploy a version no auditor approved, then deploys the approved bytes and waits until the endpoint serves them', async () => {
     const control = createControlActivities(deps);
     const sha = (await registry.getModelVersion(name, 1))!.sha256;
+    await expect(call(control.deployModelVersion, { model: name, version: 1, auditedSha256: sha, actor: 'bob', deploymentKey: 'd0' })).rejects.toMatchObject({
+      type: 'NotApproved',
+      message: expect.stringContaining("no auditor's approval"),
+    });
+    // An approval of other bytes does not count either.
+    await approve(name, 1, 'e'.repeat(64), 'a0');
+    await expect(call(control.deployModelVersion, { model: name, version: 1, auditedSha256: sha, actor: 'bob', deploymentKey: 'd0' })).rejects.toMatchObject({
+      type: 'NotApproved',
+    });
+    await approve(name, 1, sha, 'a1');
     await call(control.deployModelVersion, { model: name, version: 1, auditedSha256: sha, actor: 'bob', deploymentKey: 'd1' });
     const health = (await (await fetch(`${endpoint.url}/health`)).json()) as { models: { model: string; version: number }[] };
     expect(health.models).toContainEqual(expect.objectContaining({ model: name, version: 1 }));
@@ -206,6 +232,7 @@ describe('monitoring feedback that names the request it labels', () => {
     });
     const control = createControlActivities(deps);
     const { version, sha256 } = await call(control.registerTrainedModel, { model: watched, runKey: 'monitored-r1', runDir });
+    await approve(watched, version, sha256, 'monitored-a1');
     await call(createScoringActivities(deps).evaluateModel, {
       model: watched,
       version,

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createControlActivities, type ActivityDeps } from '../../activities';
+import { verifyApprovedVersion } from '../../activities/approval';
 import { FsArtifactStore } from '../../adapters/artifacts/fs-store';
 import { openRegistry } from '../../adapters/db/open';
 import type { Registry } from '../../adapters/db/port';
@@ -110,5 +111,46 @@ describe('signing activities', () => {
     });
     const report = await call(activities.verifyDecisionLog, { model: 'signed' });
     expect(report.firstFailure).toMatchObject({ decisionKey: 'd2', why: expect.stringContaining('does not verify') });
+  });
+
+  it('serves or ships a version only while a signed approval binds its manifest', async () => {
+    const model = 'gated';
+    const dir2 = artifactLayout.run(model, 'run-g');
+    await store.put(`${dir2}/model.onnx`, 'approved bytes');
+    await store.writeManifest(dir2);
+    await store.put(`${artifactLayout.evaluation(dir2)}/evaluation.json`, '{}');
+    const version = await registry.registerModelVersion({
+      model,
+      runKey: 'run-g',
+      artifactUri: store.uriOf(dir2),
+      sha256: await store.sha256(`${dir2}/model.onnx`),
+      metrics: {},
+    });
+    const carol = generateSigningKey();
+    await call(activities.registerSigningKey, { name: 'carol', publicKey: carol.publicKey, addedBy: 'admin' });
+    const evidence = await call(activities.decisionEvidence, { runDir: dir2 });
+    const envelope = signDecision({ ...predicate, model, version, actor: 'carol' }, evidence, carol);
+    await registry.recordDecision({
+      model,
+      version,
+      kind: 'audit',
+      outcome: 'approved',
+      actor: 'carol',
+      reason: 'ok',
+      artifactSha256: null,
+      workflowId: 'mlc-gated',
+      decidedAt: '2026-11-29T09:00:00Z',
+      decisionKey: 'g1',
+      envelope,
+      signerKeyId: envelope.signatures[0]!.keyid,
+    });
+    expect(await verifyApprovedVersion(store, registry, model, version)).toMatchObject({ approvedBy: 'carol' });
+    // Someone with write access to the store swaps the model and rewrites the manifest to match.
+    await store.put(`${dir2}/model.onnx`, 'other bytes');
+    await store.writeManifest(dir2);
+    await expect(verifyApprovedVersion(store, registry, model, version)).rejects.toMatchObject({
+      type: 'NotApproved',
+      message: expect.stringContaining('the files changed after approval'),
+    });
   });
 });
