@@ -11,6 +11,7 @@ import { manifestKeyOf, parseManifest } from '../adapters/artifacts/manifest';
 import type { Manifest } from '../adapters/artifacts/port';
 import { artifactLayout } from '../domain/artifact-layout';
 import type { DecisionSubjects, Envelope } from '../domain/decision-statement';
+import { holdSnapshot, snapshotNameFor, takeSnapshot } from '../adapters/truenas/snapshots';
 
 /**
  * The digest a decision binds: every file of the version's folder (key, size, sha256), not the
@@ -40,12 +41,25 @@ export function signingActivities({ store, registry, config }: ActivityDeps) {
       return openDecision(input.envelope, keys);
     },
 
-    /** The digests of a version's artifact manifest and of its evaluation report. */
+    /**
+     * The digests of a version's artifact manifest and of its evaluation report; on a TrueNAS
+     * artifact root also a ZFS snapshot of it, which the auditor's statement then names.
+     */
     async decisionEvidence(input: { runDir: string }): Promise<DecisionSubjects> {
       const manifest = parseManifest(input.runDir, await store.get(manifestKeyOf(input.runDir)).catch(() => undefined));
       const evaluationKey = `${artifactLayout.evaluation(input.runDir)}/evaluation.json`;
       const evaluation = await store.get(evaluationKey);
-      return { manifestSha256: manifestDigest(manifest), evaluationSha256: createHash('sha256').update(evaluation).digest('hex') };
+      const manifestSha256 = manifestDigest(manifest);
+      const evidence = { manifestSha256, evaluationSha256: createHash('sha256').update(evaluation).digest('hex') };
+      if (!config.nas) return evidence;
+      const snapshot = await takeSnapshot(config.nas, snapshotNameFor(path.basename(input.runDir), manifestSha256));
+      return { ...evidence, snapshot };
+    },
+
+    /** Once approved, the snapshot is held: ZFS refuses to destroy it until the hold is released. */
+    async holdApprovedSnapshot(input: { snapshot: string }): Promise<void> {
+      if (!config.nas) throw new Error(`the approval names snapshot ${input.snapshot}, but this worker has no TrueNAS configured (nas in the configuration)`);
+      await holdSnapshot(config.nas, input.snapshot);
     },
 
     /** The monitor's retrain request, signed with the worker's service key. */

@@ -46,6 +46,7 @@ export async function signFor(handle: WorkflowHandle, request: SignRequest): Pro
       actor: request.actor,
       reason: request.reason,
       ...(request.paramsOverride ? { paramsOverride: request.paramsOverride } : {}),
+      ...(evidence?.snapshot ? { snapshot: evidence.snapshot } : {}),
     },
     { manifestSha256: evidence?.manifestSha256 ?? null, evaluationSha256: evidence?.evaluationSha256 ?? null },
     key,

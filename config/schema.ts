@@ -104,6 +104,19 @@ export const configSchema = z.strictObject({
   }),
   clusters: z.record(name, clusterSchema),
   workspaces: z.record(name, workspaceSchema).default({}),
+  /**
+   * When the artifact root is a TrueNAS dataset: each version awaiting audit is snapshotted and
+   * the snapshot held once approved (adapters/truenas). Absent: no snapshots.
+   */
+  nas: z
+    .strictObject({
+      /** wss://host/api/current — TLS only: TrueNAS revokes keys sent in clear. */
+      url: z.string().regex(/^wss:\/\//, 'a wss:// URL (TrueNAS revokes API keys sent over plain HTTP)'),
+      dataset: z.string().min(1),
+      apiKeyFile: z.string().min(1),
+      caFile: z.string().optional(),
+    })
+    .optional(),
 });
 export type MlcConfig = z.infer<typeof configSchema>;
 export { name as configNameSchema };

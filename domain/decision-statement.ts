@@ -65,6 +65,8 @@ export type DecisionStatement = z.infer<typeof decisionStatementSchema>;
 export interface DecisionSubjects {
   manifestSha256: string | null;
   evaluationSha256: string | null;
+  /** The ZFS snapshot (dataset@name) holding the version's bytes, when the artifact root is on TrueNAS. */
+  snapshot?: string | null;
 }
 
 export function decisionStatement(predicate: DecisionPredicate, subjects: DecisionSubjects): DecisionStatement {
@@ -117,6 +119,9 @@ export function checkStatement(statement: DecisionStatement, expected: ExpectedD
   }
   if (expected.subjects.evaluationSha256 && got.evaluationSha256 !== expected.subjects.evaluationSha256) {
     return refuse(`it binds evaluation report ${short(got.evaluationSha256)}, but the report is ${short(expected.subjects.evaluationSha256)}`);
+  }
+  if (expected.subjects.snapshot && p.snapshot !== expected.subjects.snapshot) {
+    return refuse(`it names snapshot ${p.snapshot ?? 'none'}, but version ${expected.version} is held in ${expected.subjects.snapshot}`);
   }
   const issued = Date.parse(p.issuedAt);
   const expires = Date.parse(p.expiresAt);

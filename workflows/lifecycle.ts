@@ -261,6 +261,9 @@ class Lifecycle {
     const { actor, reason } = decision;
     const outcome = isApproval ? 'approved' : 'rejected';
     await this.record({ kind: 'audit', outcome, actor, reason, version, sha256 }, `audit-${this.audits.handled}`, decision);
+    // The approved bytes become immutable on the NAS (only when the artifact root is on TrueNAS).
+    const snapshot = this.status.evidence?.snapshot;
+    if (isApproval && snapshot) await control.holdApprovedSnapshot({ snapshot });
     return decision;
   }
 

@@ -7,17 +7,27 @@ import type { DecisionSubjects } from '../../domain/decision-statement';
 import { MONITOR_ACTOR } from '../../domain/lifecycle';
 
 /** The evidence every fake version's decisions bind (the fake run folders have no files). */
-export const fakeEvidence = (version: number): DecisionSubjects => ({
+export const fakeEvidence = (version: number, onNas = false): DecisionSubjects => ({
   manifestSha256: version.toString(16).padStart(64, 'a'),
   evaluationSha256: version.toString(16).padStart(64, 'e'),
+  ...(onNas ? { snapshot: `tank/mlc@v${version}` } : {}),
 });
 
 type SigningActivities = Pick<
   ControlActivities,
-  'openSignedDecision' | 'decisionEvidence' | 'signServiceDecision' | 'registerSigningKey' | 'listSigningKeys' | 'revokeSigningKey' | 'verifyDecisionLog'
+  | 'openSignedDecision'
+  | 'decisionEvidence'
+  | 'holdApprovedSnapshot'
+  | 'signServiceDecision'
+  | 'registerSigningKey'
+  | 'listSigningKeys'
+  | 'revokeSigningKey'
+  | 'verifyDecisionLog'
 >;
 
-export function fakeSigning(names: string[] = ['alice', 'bob', 'carol']) {
+/** `onNas`: the artifact root is a TrueNAS dataset, so evidence names a snapshot and approvals hold it. */
+export function fakeSigning(names: string[] = ['alice', 'bob', 'carol'], onNas = false) {
+  const holds: string[] = [];
   const people = new Map<string, KeyPair>(names.map((n) => [n, generateSigningKey()]));
   const service = generateSigningKey();
   const registered = () => [
@@ -29,7 +39,10 @@ export function fakeSigning(names: string[] = ['alice', 'bob', 'carol']) {
       return openDecision(envelope, registered());
     },
     async decisionEvidence({ runDir }) {
-      return fakeEvidence(Number(/(\d+)$/.exec(runDir)?.[1] ?? 1));
+      return fakeEvidence(Number(/(\d+)$/.exec(runDir)?.[1] ?? 1), onNas);
+    },
+    async holdApprovedSnapshot({ snapshot }) {
+      holds.push(snapshot);
     },
     async signServiceDecision({ predicate }) {
       return signDecision(predicate, { manifestSha256: null, evaluationSha256: null }, service);
@@ -50,5 +63,5 @@ export function fakeSigning(names: string[] = ['alice', 'bob', 'carol']) {
   /** Signs as `who` (with their own key unless `withKeyOf` names another's). */
   const sign = (who: string, predicate: Omit<UnsignedPredicate, 'actor'>, subjects: DecisionSubjects, withKeyOf = who) =>
     signDecision({ ...predicate, actor: who }, subjects, people.get(withKeyOf)!);
-  return { activities, sign };
+  return { activities, sign, holds };
 }

@@ -12,7 +12,7 @@ import { taskQueues } from '../../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, statusQuery } from '../../workflows/messages';
 import { timeSkippingEnv, workflowBundle } from './env';
 import { fakeActivities } from './fake-activities';
-import { fakeEvidence } from './fake-signing';
+import { fakeEvidence, fakeSigning } from './fake-signing';
 
 const roles = { auditors: ['alice'], deployers: ['bob'], signatures: 'required' as const };
 const spec = parseSpec({ name: 'signed', labels: ['neg', 'pos'], data: { path: 'd.jsonl' }, roles });
@@ -47,7 +47,11 @@ describe('signed decisions', () => {
   it('refuses unsigned, forged, non-auditor, other-version and replayed statements, and records the signer of the one that counts', async () => {
     const fakes = fakeActivities({ gatesPassed: [false, true] });
     await run(fakes, async () => {
-      const h = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `signed-${++n}`, args: [{ spec, specDir: '/tmp' }] });
+      const h = await env.client.workflow.start('modelLifecycle', {
+        taskQueue: taskQueues.control,
+        workflowId: `signed-${++n}`,
+        args: [{ spec, specDir: '/tmp' }],
+      });
       const s = await reach(h, 'awaiting_audit');
       expect(s.evidence).toEqual(fakeEvidence(1));
       const about = (version: number, decision: 'approve' | 'reject', reason: string) => ({
@@ -82,7 +86,11 @@ describe('signed decisions', () => {
       const v2 = await h.query(statusQuery);
       expect(v2.version).toBe(2);
       // The same rejection again, now that version 2 waits: about the wrong version, and spent.
-      expect(await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'reject', actor: 'alice', reason: 'q recall too low', version: 2, signed: rejection } as never] })).toMatchObject({
+      expect(
+        await h.executeUpdate(auditDecisionUpdate, {
+          args: [{ decision: 'reject', actor: 'alice', reason: 'q recall too low', version: 2, signed: rejection } as never],
+        }),
+      ).toMatchObject({
         accepted: false,
       });
       const refused = fakes.decisions.filter((d) => d.outcome === 'refused');
@@ -97,11 +105,17 @@ describe('signed decisions', () => {
   it('takes a signed deploy by another person, and a retrain request only when the monitor signed it', async () => {
     const fakes = fakeActivities({ degraded: true });
     await run(fakes, async () => {
-      const h = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `signed-${++n}`, args: [{ spec, specDir: '/tmp' }] });
+      const h = await env.client.workflow.start('modelLifecycle', {
+        taskQueue: taskQueues.control,
+        workflowId: `signed-${++n}`,
+        args: [{ spec, specDir: '/tmp' }],
+      });
       await reach(h, 'awaiting_audit');
       const base = { lifecycle: h.workflowId, generation: 1, model: spec.name, version: 1 };
       const approve = fakes.sign('alice', { ...base, decision: 'approve', reason: 'ok' }, fakeEvidence(1));
-      expect(await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok', signed: approve }] })).toEqual({ accepted: true });
+      expect(await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok', signed: approve }] })).toEqual({
+        accepted: true,
+      });
       await reach(h, 'awaiting_deploy');
       const deploy = fakes.sign('bob', { ...base, decision: 'deploy', reason: 'release 1' }, fakeEvidence(1));
       expect(await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'release 1', signed: deploy }] })).toEqual({ accepted: true });
@@ -128,13 +142,47 @@ describe('signed decisions', () => {
     const waived = parseSpec({ name: 'sod', labels: ['a', 'b'], data: { path: 'd.jsonl' }, roles: { ...both, separationOfDuties: false } });
     const fakes = fakeActivities();
     await run(fakes, async () => {
-      const h = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `signed-${++n}`, args: [{ spec: waived, specDir: '/tmp' }] });
+      const h = await env.client.workflow.start('modelLifecycle', {
+        taskQueue: taskQueues.control,
+        workflowId: `signed-${++n}`,
+        args: [{ spec: waived, specDir: '/tmp' }],
+      });
       await reach(h, 'awaiting_audit');
       await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
       await reach(h, 'awaiting_deploy');
       expect(await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'alice', reason: 'ship it' }] })).toEqual({ accepted: true });
       await reach(h, 'monitoring');
       expect(fakes.decisions.at(-1)).toMatchObject({ kind: 'deploy', actor: 'alice', reason: expect.stringContaining('separation of duties waived') });
+      await h.terminate('test done');
+    });
+  });
+
+  it('on a TrueNAS artifact root, the statement must name the version’s snapshot, and approval holds it', async () => {
+    const signing = fakeSigning(['alice', 'bob'], true);
+    const fakes = fakeActivities({}, signing);
+    await run(fakes, async () => {
+      const h = await env.client.workflow.start('modelLifecycle', {
+        taskQueue: taskQueues.control,
+        workflowId: `signed-${++n}`,
+        args: [{ spec, specDir: '/tmp' }],
+      });
+      const s = await reach(h, 'awaiting_audit');
+      expect(s.evidence?.snapshot).toBe('tank/mlc@v1');
+      const about = { lifecycle: h.workflowId, generation: 1, model: spec.name, version: 1, decision: 'approve' as const, reason: 'ok' };
+      const unnamed = fakes.sign('alice', about, fakeEvidence(1));
+      expect(await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok', signed: unnamed }] })).toMatchObject({
+        accepted: false,
+        why: expect.stringContaining('snapshot'),
+      });
+      expect(signing.holds).toEqual([]);
+      const named = fakes.sign('alice', { ...about, snapshot: 'tank/mlc@v1' }, fakeEvidence(1, true));
+      expect(await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok', signed: named }] })).toEqual({
+        accepted: true,
+      });
+      await reach(h, 'awaiting_deploy');
+      // The hold follows the recorded approval, just after the stage changes.
+      for (let i = 0; i < 100 && !signing.holds.length; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(signing.holds).toEqual(['tank/mlc@v1']);
       await h.terminate('test done');
     });
   });
