@@ -43,6 +43,8 @@ export const trainingParamsSchema = z.strictObject({
   lstmHidden: z.number().int().min(4).default(64),
   dropout: z.number().min(0).max(0.9).default(0.1),
   classWeights: z.boolean().default(true),
+  /** Weights are inverse class frequency to this power: 1 full, 0.5 its square root (gentler on the common classes). */
+  classWeightPower: z.number().min(0).max(1).default(1),
   precision: z.enum(['auto', 'fp32', 'bf16', 'fp16']).default('auto'),
   numWorkers: z.number().int().min(0).max(64).default(1),
   checkpointEverySteps: z.number().int().min(1).default(200),

@@ -65,6 +65,7 @@ PARAMS: dict[str, tuple[Any, Check]] = {
     "lstmHidden": (64, _int(4)),
     "dropout": (0.1, _num(0, 0.9)),
     "classWeights": (True, _bool),
+    "classWeightPower": (1.0, _num(0, 1)),
     "precision": ("auto", _choice("auto", "fp32", "bf16", "fp16")),
     "numWorkers": (1, _int(0, 64)),
     "checkpointEverySteps": (200, _int(1)),

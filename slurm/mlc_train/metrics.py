@@ -28,11 +28,13 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, num_labels: int) -> float:
     return float(f1[present].mean())
 
 
-def class_weights(labels: np.ndarray, num_labels: int) -> np.ndarray:
-    """Inverse class frequency, scaled so the classes present average 1.0 (the loss keeps its usual
-    magnitude, so the learning rate means the same with or without weighting). A class with no
-    training rows gets 0: it never appears as a target, and inf would poison the loss."""
+def class_weights(labels: np.ndarray, num_labels: int, power: float = 1.0) -> np.ndarray:
+    """Inverse class frequency raised to `power` (1: full inverse frequency; 0.5: its square root,
+    which lifts rare classes without giving up the common ones), scaled so the classes present
+    average 1.0 (the loss keeps its usual magnitude, so the learning rate means the same with or
+    without weighting). A class with no training rows gets 0: it never appears as a target, and
+    inf would poison the loss."""
     counts = np.bincount(labels, minlength=num_labels).astype(float)
     present = counts > 0
-    inverse = np.divide(1.0, counts, out=np.zeros_like(counts), where=present)
+    inverse = np.power(np.divide(1.0, counts, out=np.zeros_like(counts), where=present), power, where=present, out=np.zeros_like(counts))
     return inverse * present.sum() / inverse.sum()

@@ -83,7 +83,7 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
     model = build_model(p, len(job.labels), tokenizer, job.pretrained_dir)
     weights = None
     if p["classWeights"]:
-        weights = class_weights(splits["train"].labels, len(job.labels))
+        weights = class_weights(splits["train"].labels, len(job.labels), p["classWeightPower"])
         log("class weights " + " ".join(f"{label}={w:.3f}" for label, w in zip(job.labels, weights)))
     setup = Setup(params=p, device=device, precision=precision, pad_id=tokenizer.pad_token_id,
                   num_labels=len(job.labels), checkpoint_dir=checkpoint_dir, fingerprint=job.fingerprint())

@@ -23,6 +23,14 @@ def test_class_weights_are_inverse_frequency_averaging_one():
     assert w[2] / w[0] == pytest.approx(6.0)  # the rare class counts six times the common one
 
 
+def test_class_weights_power_half_is_the_square_root_of_inverse_frequency():
+    labels = np.array([0] * 16 + [1] * 4 + [2] * 1)
+    w = class_weights(labels, 3, 0.5)
+    assert w.mean() == pytest.approx(1.0)
+    assert w[2] / w[0] == pytest.approx(4.0)  # sqrt(16): gentler than the full 16x
+    np.testing.assert_allclose(class_weights(labels, 3, 0.0), [1.0, 1.0, 1.0])
+
+
 def test_class_weights_balanced_data_are_all_one():
     np.testing.assert_allclose(class_weights(np.array([0, 1, 2, 0, 1, 2]), 3), [1.0, 1.0, 1.0])
 
