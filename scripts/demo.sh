@@ -75,12 +75,13 @@ mlc status "$MODEL"
 echo "── the decision log: every hash link and signature (mlc audit verify $MODEL)"
 mlc audit verify "$MODEL"
 
+audit_page=$(ls -t "$DATA"/artifacts/models/"$MODEL"/evaluations/*/audit-package.html 2>/dev/null | head -1)
 elapsed=$(( $(date +%s) - started ))
 cat <<MSG
 
 Demo finished in $((elapsed / 60))m$((elapsed % 60))s.
   Web UI (filter by MlcModel = "$MODEL"):  http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}/namespaces/default/workflows
-  model card (audit package):              $DATA/artifacts/models/$MODEL/evaluations/
+  audit package (self-contained HTML):     ${audit_page:-$DATA/artifacts/models/$MODEL/evaluations/}
   monitoring report:                       $report
   worker log:                              $LOG_DIR/worker.log
 Generation 2 now awaits audit: MLC_KEYS_DIR=$MLC_KEYS_DIR mlc audit approve $MODEL --as alice --reason "..."  (with npm run worker running)
