@@ -127,7 +127,8 @@ export function cleanRows(rawRows: readonly RawRow[], options: CleanOptions): Cl
   const { labels, textField, labelField } = options;
   const known = new Set(labels);
   const quarantined: (QuarantinedRow & { index: number })[] = [];
-  const unknownLabels: Record<string, number> = {};
+  // A Map, not an object: a label typed as "constructor" or "__proto__" would find Object's.
+  const unknownLabels = new Map<string, number>();
   const candidates: Candidate[] = [];
 
   rawRows.forEach((r, index) => {
@@ -136,13 +137,15 @@ export function cleanRows(rawRows: readonly RawRow[], options: CleanOptions): Cl
       quarantined.push({ index, line: r.line, ...(r.source !== undefined && { source: r.source }), reason, detail, raw });
     if (r.parseError !== undefined || r.record === undefined) return reject('malformed', r.parseError ?? 'no record');
     const rec = r.record;
-    const missing = [textField, labelField].filter((f) => rec[f] === undefined || rec[f] === null);
+    // Own fields only: a record without "constructor" must not find Object's (a spec may name any field).
+    const field = (f: string) => (Object.hasOwn(rec, f) ? rec[f] : undefined);
+    const missing = [textField, labelField].filter((f) => field(f) === undefined || field(f) === null);
     if (missing.length > 0) {
       const present = Object.keys(rec);
       return reject('missing_field', `missing ${missing.map((f) => `"${f}"`).join(' and ')} (fields present: ${present.length ? present.join(', ') : 'none'})`);
     }
-    const text = rec[textField];
-    const label = rec[labelField];
+    const text = field(textField);
+    const label = field(labelField);
     if (typeof text !== 'string') return reject('malformed', `"${textField}" is ${describeType(text)}, expected a string`);
     if (typeof label !== 'string' && !(typeof label === 'number' && Number.isFinite(label))) {
       return reject('malformed', `"${labelField}" is ${describeType(label)}, expected a string`);
@@ -152,7 +155,7 @@ export function cleanRows(rawRows: readonly RawRow[], options: CleanOptions): Cl
     const lab = String(label).trim();
     if (lab === '') return reject('missing_field', `"${labelField}" is empty`);
     if (!known.has(lab)) {
-      unknownLabels[lab] = (unknownLabels[lab] ?? 0) + 1;
+      unknownLabels.set(lab, (unknownLabels.get(lab) ?? 0) + 1);
       const guess = closestLabel(lab, labels);
       return reject('unknown_label', `label ${JSON.stringify(lab)} is not one of ${labels.join(', ')}${guess ? ` (did you mean "${guess}"?)` : ''}`);
     }
@@ -193,7 +196,7 @@ export function cleanRows(rawRows: readonly RawRow[], options: CleanOptions): Cl
     rows: kept.map(({ text, label }) => ({ text, label })),
     quarantined: quarantined.map(({ index: _index, ...q }) => q),
     duplicatesRemoved,
-    unknownLabels,
+    unknownLabels: Object.fromEntries(unknownLabels),
   };
 }
 
@@ -336,9 +339,11 @@ export function dataReport(cleaned: CleanResult, splits: Splits, labels: readonl
 
 /**
  * Throws DatasetError when training cannot start: no row survived cleaning, or a label of the
- * spec has no row at all. The message names the label and says what to check.
+ * spec has no row at all. The message names the file (`fields.path`, the spec's data.path),
+ * the label, and says what to check.
  */
-export function assertTrainable(cleaned: CleanResult, labels: readonly string[], fields: { textField: string; labelField: string }): void {
+export function assertTrainable(cleaned: CleanResult, labels: readonly string[], fields: { textField: string; labelField: string; path?: string }): void {
+  const inFile = fields.path === undefined ? '' : ` in ${fields.path}`;
   const byReason = (reason: QuarantineReason) => cleaned.quarantined.filter((q) => q.reason === reason).length;
   const unknown = Object.entries(cleaned.unknownLabels)
     .sort((a, b) => b[1] - a[1])
@@ -357,7 +362,7 @@ export function assertTrainable(cleaned: CleanResult, labels: readonly string[],
       conflicting_label: 'Every text carries different labels in different rows; check data.labelField.',
     }[top ?? 'malformed'];
     throw new DatasetError(
-      `No usable rows: all ${input} input rows were quarantined or duplicates (${reasons.map(([r, n]) => `${r} ${n}`).join(', ') || 'the file is empty'}).`,
+      `No usable rows${inFile}: all ${input} input rows were quarantined or duplicates (${reasons.map(([r, n]) => `${r} ${n}`).join(', ') || 'the file is empty'}).`,
       `${hint} quarantine.jsonl lists every row with its reason.`,
     );
   }
@@ -366,7 +371,7 @@ export function assertTrainable(cleaned: CleanResult, labels: readonly string[],
   if (absent.length > 0) {
     const l = absent[0]!;
     throw new DatasetError(
-      `Label "${l}" has no rows after cleaning${
+      `Label "${l}" has no rows${inFile} after cleaning${
         absent.length > 1
           ? ` (nor ${absent
               .slice(1)

@@ -213,25 +213,56 @@ export const modelSpecSchema = z.strictObject({
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 
+/** The first characters of `s`, never half a surrogate pair, saying how many were left out. */
+function clip(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const cut = s.slice(0, /[\ud800-\udbff]/.test(s[max - 1]!) ? max - 1 : max);
+  return `${cut}… (${s.length - cut.length} more characters)`;
+}
+
+/** A problem with one field of some input: its dotted path ('' = the whole input) and what is wrong. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * A validation issue (zod's, or one of ours) with its path and message clipped: zod echoes
+ * unknown keys, and a 100 kB key must not become a 100 kB error message, status or history entry.
+ */
+export function fieldIssue(issue: { path: string | readonly PropertyKey[]; message: string }): FieldIssue {
+  const path = typeof issue.path === 'string' ? issue.path : issue.path.map(String).join('.');
+  return { path: clip(path, 120), message: clip(issue.message, 400) };
+}
+
+/** The first `listed` issues as "path: message" lines, then how many more there were. */
+export function listIssues(issues: readonly FieldIssue[], listed: number): string[] {
+  const lines = issues.slice(0, listed).map((i) => `${i.path || '(root)'}: ${i.message}`);
+  return issues.length > listed ? [...lines, `and ${issues.length - listed} more`] : lines;
+}
+
 export class SpecError extends Error {
   override name = 'SpecError';
   /** Retrying cannot fix it: the activity fails at once (see activities/errors.ts). */
   readonly nonRetryable = true;
+  /** Every issue, clipped (see fieldIssue); the message lists the first ten. */
+  readonly issues: FieldIssue[];
   constructor(
     readonly source: string,
-    readonly issues: { path: string; message: string }[],
+    issues: readonly { path: string | readonly PropertyKey[]; message: string }[],
   ) {
+    const clipped = issues.map((i) => fieldIssue(i));
     super(
-      `Invalid model spec ${source}:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}\nFix these fields and start again (see README, "Model spec").`,
+      `Invalid model spec ${clip(source, 300)}:\n${listIssues(clipped, 10)
+        .map((line) => `  - ${line}`)
+        .join('\n')}\nFix these fields and start again (see README, "Model spec").`,
     );
+    this.issues = clipped;
   }
 }
 
 export function parseSpec(input: unknown, source = '(inline)'): ModelSpec {
   const parsed = modelSpecSchema.safeParse(input);
   if (parsed.success) return parsed.data;
-  throw new SpecError(
-    source,
-    parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-  );
+  throw new SpecError(source, parsed.error.issues);
 }

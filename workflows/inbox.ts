@@ -4,6 +4,7 @@
 import { condition } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { Verdict } from '../domain/lifecycle';
+import { fieldIssue, listIssues } from '../domain/spec';
 
 /** Records a refusal (who tried what, and why it did not count) before the sender hears it. */
 export type OnRefused<T> = (message: T, why: string, n: number) => Promise<void>;
@@ -42,7 +43,11 @@ export class Inbox<T> {
     const parsed = this.schema.safeParse(raw);
     if (parsed.success) return { message: parsed.data, n };
     const actor = typeof (raw as { actor?: unknown })?.actor === 'string' ? (raw as { actor: string }).actor.slice(0, 64) : 'unknown';
-    const why = `invalid message: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
+    // Clipped and counted: the reason is recorded in history, the registry and the status query.
+    const why = `invalid message: ${listIssues(
+      parsed.error.issues.map((i) => fieldIssue(i)),
+      5,
+    ).join('; ')}`;
     return { message: { actor } as T, n, invalid: why };
   }
 

@@ -29,6 +29,9 @@ export interface Line {
 }
 
 const encodingHint = 'not valid UTF-8 (Thai files from older systems are often TIS-620/Windows-874: convert with `iconv -f TIS-620 -t UTF-8`)';
+// NUL is valid UTF-8 but never text: a UTF-16 file without its byte-order mark reads as
+// text with a NUL after every ASCII letter, and would otherwise pass as odd field names.
+const nulHint = 'contains NUL bytes: the file is binary, or UTF-16 without a byte-order mark (convert with `iconv -f UTF-16LE -t UTF-8`)';
 
 /**
  * Lines of a file, decoded. UTF-8 (a BOM is skipped) is split on "\n" bytes and decoded line by
@@ -101,6 +104,7 @@ export function detectFormat(path: string, format?: DatasetFormat): DatasetForma
 function jsonlRow(line: Line, source: string | undefined): RawRow {
   const base = { line: line.no, ...(source !== undefined && { source }), raw: line.text };
   if (line.invalidUtf8) return { ...base, parseError: `line ${line.no} is ${encodingHint}` };
+  if (line.text.includes('\0')) return { ...base, parseError: `line ${line.no} ${nulHint}` };
   let value: unknown;
   try {
     value = JSON.parse(line.text);
@@ -150,15 +154,18 @@ export async function* readDatasetRows(path: string, options: ReadOptions = {}):
   const csv = new CsvReader();
   let header: string[] | undefined;
   let badEncodingFrom: number | undefined;
+  let nulFrom: number | undefined;
   const toRow = (rec: NonNullable<ReturnType<CsvReader['pushLine']>>): RawRow | undefined => {
     const bad = badEncodingFrom;
-    badEncodingFrom = undefined;
+    const nul = nulFrom;
+    badEncodingFrom = nulFrom = undefined;
     if (rec.raw.trim() === '' && rec.fields.length === 1) {
       onBlankLine?.(rec.line);
       return undefined;
     }
     if (!header) {
       if (bad !== undefined) throw new DatasetError(`The CSV header of ${path} is ${encodingHint}.`, 'Save the file as UTF-8 and start again.');
+      if (nul !== undefined) throw new DatasetError(`The CSV header of ${path} ${nulHint}.`, 'Save the file as UTF-8 and start again.');
       header = rec.fields.map((f) => f.trim());
       const dup = header.find((h, i) => header!.indexOf(h) !== i);
       if (rec.error || dup !== undefined) {
@@ -171,6 +178,7 @@ export async function* readDatasetRows(path: string, options: ReadOptions = {}):
     }
     const base = { line: rec.line, ...(source !== undefined && { source }), raw: rec.raw };
     if (bad !== undefined) return { ...base, parseError: `line ${bad} is ${encodingHint}` };
+    if (nul !== undefined) return { ...base, parseError: `line ${nul} ${nulHint}` };
     if (rec.error) return { ...base, parseError: rec.error };
     if (rec.fields.length !== header.length) {
       return { ...base, parseError: `expected ${header.length} fields (${header.join(', ')}), got ${rec.fields.length}; quote fields that contain commas` };
@@ -179,6 +187,7 @@ export async function* readDatasetRows(path: string, options: ReadOptions = {}):
   };
   for await (const line of readLines(path)) {
     if (line.invalidUtf8) badEncodingFrom ??= line.no;
+    if (line.text.includes('\0')) nulFrom ??= line.no;
     const rec = csv.pushLine(line.text);
     const row = rec && toRow(rec);
     if (row) yield row;

@@ -1,0 +1,118 @@
+// A lifecycle under a batch of fuzzed signals of every kind (the examples broken or nudged in a few
+// places, and random JSON), none of which may count: it stays healthy (the status query
+// answers, nothing fails), records each one as refused with its reason, and then takes the
+// real audit and deployment as usual.
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
+import { parseSpec } from '../../domain/spec';
+import { taskQueues } from '../../domain/temporal-names';
+import {
+  auditDecisionSignal,
+  auditDecisionUpdate,
+  deployRequestSignal,
+  deployRequestUpdate,
+  retrainRequestSignal,
+  rollbackRequestSignal,
+  statusQuery,
+} from '../../workflows/messages';
+import { fuzzSeed, mutated, nastyJson, nudged } from '../fuzz/arbitraries';
+import { messageKinds } from '../fuzz/messages';
+import { timeSkippingEnv, workflowBundle } from './env';
+import { fakeActivities } from './fake-activities';
+
+const spec = parseSpec({ name: 'wf-fuzz', labels: ['neg', 'pos'], data: { path: 'data.jsonl' }, roles: { auditors: ['alice'], deployers: ['bob'] } });
+const signals = [auditDecisionSignal, deployRequestSignal, retrainRequestSignal, rollbackRequestSignal];
+const kinds = ['audit', 'deploy', 'retrain', 'rollback'] as const;
+
+/**
+ * Signals of each kind, made never to count: a payload the schema accepts is sent as from
+ * "mallory", who holds no role. Kept under 200 kB each (the server refuses larger payloads
+ * before the workflow sees them, which is the server's business, not the lifecycle's).
+ */
+const fuzzedSignals = fc
+  .integer({ min: 0, max: 3 })
+  .chain((k) => fc.tuple(fc.constant(k), fc.oneof(mutated(messageKinds[k]!.example), nudged(messageKinds[k]!.example), nastyJson)))
+  .map(([k, payload]) => {
+    const valid = messageKinds[k]!.schema.safeParse(payload).success;
+    return [k, valid ? { ...(payload as object), actor: 'mallory' } : payload] as const;
+  })
+  .filter(([, payload]) => (JSON.stringify(payload) ?? '').length < 200_000);
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundle;
+beforeAll(async () => {
+  [env, bundle] = await Promise.all([timeSkippingEnv(), workflowBundle()]);
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function until(h: WorkflowHandle, done: (s: LifecycleStatus) => boolean, what: string): Promise<LifecycleStatus> {
+  for (let i = 0; i < 400; i++) {
+    const s = await h.query(statusQuery).catch(() => null);
+    if (s && done(s)) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`never ${what}; last: ${JSON.stringify(await h.query(statusQuery).catch((e) => String(e)))}`);
+}
+const reach = (h: WorkflowHandle, stage: Stage) => until(h, (s) => s.stage === stage, `reached ${stage}`);
+
+describe('modelLifecycle under fuzzed signals', () => {
+  it('refuses and records every one, answers its status throughout, and then takes the real decisions', async () => {
+    const batch = fc.sample(fuzzedSignals, { numRuns: 60, seed: fuzzSeed });
+    const fakes = fakeActivities();
+    const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
+    const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
+    await control.runUntil(
+      scoring.runUntil(async () => {
+        const h = await env.client.workflow.start('modelLifecycle', {
+          taskQueue: taskQueues.control,
+          workflowId: 'lifecycle-fuzzed-signals',
+          args: [{ spec, specDir: '/tmp' }],
+        });
+        await reach(h, 'awaiting_audit');
+        for (const [k, payload] of batch) {
+          await h.signal(signals[k]!, payload as never);
+          expect((await h.query(statusQuery)).error).toBeNull();
+        }
+        // Behind the fuzzed audits in the inbox: judged after every one of them.
+        expect(await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'meets the bar', version: 1 }] })).toEqual({
+          accepted: true,
+        });
+        await reach(h, 'awaiting_deploy');
+        expect(await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'release 1' }] })).toEqual({ accepted: true });
+        await reach(h, 'monitoring');
+
+        // Queued deploy, retrain and rollback signals are refused as their stages come.
+        const refused = () => fakes.decisions.filter((d) => d.outcome === 'refused');
+        await until(h, () => refused().length >= batch.length, `recorded ${batch.length} refusals (have ${refused().length})`);
+        expect(
+          refused()
+            .map((d) => d.kind)
+            .sort(),
+        ).toEqual(batch.map(([k]) => kinds[k]).sort());
+        // Both kinds of refusal were exercised: invalid payloads, and valid ones that may not count.
+        expect(refused().filter((d) => d.reason.startsWith('invalid message: ')).length).toBeGreaterThan(5);
+        expect(refused().filter((d) => !d.reason.startsWith('invalid message: ')).length).toBeGreaterThan(5);
+        for (const d of refused()) {
+          expect(d.reason.trim()).not.toBe('');
+          expect(d.reason.length).toBeLessThanOrEqual(4_000);
+          expect(d.actor.length).toBeLessThanOrEqual(64);
+        }
+        expect(fakes.decisions.filter((d) => d.outcome !== 'refused').map((d) => [d.kind, d.outcome, d.actor])).toEqual([
+          ['audit', 'approved', 'alice'],
+          ['deploy', 'approved', 'bob'],
+        ]);
+        expect(new Set(fakes.decisions.map((d) => d.decisionKey)).size).toBe(fakes.decisions.length);
+        const status = await h.query(statusQuery);
+        expect(status).toMatchObject({ stage: 'monitoring', deployedVersion: 1, error: null });
+        expect((await h.describe()).status.name).toBe('RUNNING');
+        await h.terminate('test done');
+      }),
+    );
+  }, 120_000);
+});
