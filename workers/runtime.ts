@@ -3,12 +3,11 @@
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createControlActivities, createScoringActivities } from '../activities';
-import type { Registry } from '../adapters/db/port';
 import { loadEndpointKey } from '../adapters/endpoint/secret';
-import { startEndpoint, type Deployment, type Endpoint } from '../adapters/endpoint/server';
-import type { ArtifactStore } from '../adapters/artifacts/port';
+import { DEFAULT_ENDPOINT_LIMITS, startEndpoint, type Endpoint } from '../adapters/endpoint/server';
 import { taskQueues, type MlcConfig } from '../temporal.config';
 import { buildDeps, type ProcessDeps } from './deps';
+import { auditPageReader, deploymentResolver } from './serving';
 
 export type Role = 'control' | 'scoring' | 'endpoint';
 export const allRoles: Role[] = ['control', 'scoring', 'endpoint'];
@@ -52,9 +51,12 @@ export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, 
         port: config.endpoint.port,
         apiKey: await loadEndpointKey(config.paths.secrets, process.env),
         resolveDeployment: deploymentResolver(deps.registry, deps.store),
+        auditPage: auditPageReader(deps.registry, deps.store),
         loadScorer: deps.loadScorer,
         logPredictions: (records) => deps.registry.logPredictions(records),
         addFeedback: (records) => deps.registry.addFeedback(records),
+        // Rate, size, time, load-shedding and batching limits (adapters/endpoint/limits.ts).
+        limits: DEFAULT_ENDPOINT_LIMITS,
       })
     : null;
   const release = async () => {
@@ -97,32 +99,4 @@ function untilShutdownSignal(signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']):
     };
     signals.forEach((s) => process.on(s, stop));
   });
-}
-
-/**
- * What the endpoint should serve for a model: the registry's newest deployment of it, looked
- * up per request so a deploy or rollback takes effect at once. A version's folder never
- * changes, so that lookup is remembered.
- */
-function deploymentResolver(registry: Registry, store: ArtifactStore) {
-  const modelDirs = new Map<string, string>();
-  return async (model?: string): Promise<Deployment | null> => {
-    let name = model;
-    if (!name) {
-      const deployed = await registry.deployedModels();
-      if (deployed.length !== 1) return null;
-      name = deployed[0]!;
-    }
-    const active = await registry.activeDeployment(name);
-    if (!active) return null;
-    const key = `${name}@${active.version}`;
-    let modelDir = modelDirs.get(key);
-    if (!modelDir) {
-      const mv = await registry.getModelVersion(name, active.version);
-      if (!mv) return null;
-      modelDir = await store.localFolder(store.keyOf(mv.artifactUri));
-      modelDirs.set(key, modelDir);
-    }
-    return { model: name, version: active.version, sha256: active.artifactSha256, modelDir };
-  };
 }

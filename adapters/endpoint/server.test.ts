@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FeedbackRecord, PredictionRecord } from '../db/port';
 import type { LoadScorer, Scorer } from '../scoring/port';
-import { startEndpoint, type Deployment, type Endpoint } from './server';
+import { startEndpoint, type Deployment, type Endpoint, type EndpointOptions } from './server';
 
 const KEY = 'k'.repeat(64);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -17,8 +17,12 @@ function fakes() {
     closed: [] as string[],
     loads: [] as string[],
     scored: [] as string[],
+    /** The texts of each predict call: one per micro-batch. */
+    predictCalls: [] as string[][],
     hold: null as Promise<void> | null,
     failLog: false,
+    /** Fails the logPredictions calls whose records this picks (one call per micro-batch). */
+    failLogIf: null as ((records: PredictionRecord[]) => boolean) | null,
     failLoad: false,
   };
   const loadScorer: LoadScorer = async (dir) => {
@@ -28,6 +32,7 @@ function fakes() {
       labels: ['neg', 'pos'],
       async predict(texts) {
         state.scored.push(...texts);
+        state.predictCalls.push(texts);
         if (state.hold) await state.hold;
         return texts.map((t) =>
           t.includes('good') ? { label: 'pos', probabilities: { neg: 0.1, pos: 0.9 } } : { label: 'neg', probabilities: { neg: 0.8, pos: 0.2 } },
@@ -46,7 +51,7 @@ function fakes() {
       loadScorer,
       resolveDeployment: async (model?: string) => (state.deployment && (!model || model === state.deployment.model) ? state.deployment : null),
       logPredictions: async (records: PredictionRecord[]) => {
-        if (state.failLog) throw new Error('database is down');
+        if (state.failLog || state.failLogIf?.(records)) throw new Error('database is down');
         state.logged.push(...records);
       },
       addFeedback: async (records: FeedbackRecord[]) => (state.feedback.push(...records), records.length),
@@ -277,5 +282,160 @@ describe('local endpoint (fake scorer)', () => {
     await ep.close();
     expect(f.state.closed).toEqual(['/m/v1']);
     ep = await startEndpoint(f.options); // for afterEach
+  });
+});
+
+describe('local endpoint under load (fake scorer)', () => {
+  let f: ReturnType<typeof fakes>;
+  const started: Endpoint[] = [];
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+  const start = async (over: Partial<EndpointOptions>) => {
+    const ep = await startEndpoint({ ...f.options, ...over });
+    started.push(ep);
+    return ep;
+  };
+  const post = (ep: Endpoint, body: unknown, headers: Record<string, string> = auth) =>
+    fetch(`${ep.url}/score`, { method: 'POST', headers, body: JSON.stringify(body) });
+  /** Holds every predict call until the returned function is called. */
+  const holdScoring = () => {
+    let open!: () => void;
+    f.state.hold = new Promise<void>((r) => (open = r));
+    return open;
+  };
+
+  beforeEach(() => {
+    f = fakes();
+  });
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((ep) => ep.close()));
+  });
+
+  it('answers 429 with Retry-After once a key passes its rate limit, while another key is unaffected', async () => {
+    const other = 'o'.repeat(64);
+    const ep = await start({ additionalApiKeys: [other], limits: { rateLimit: { max: 3, windowMs: 60_000 } } });
+    for (let i = 0; i < 3; i++) expect((await post(ep, { texts: ['a'] })).status).toBe(200);
+    const limited = await post(ep, { texts: ['a'] });
+    expect(limited.status).toBe(429);
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    const body = await j(limited);
+    expect(body.error).toMatch(/^rate limit: more than 3 requests in 60 s from this API key .*retry after/);
+    expect(body.requestId).toBe(limited.headers.get('x-request-id'));
+    expect((await post(ep, { texts: ['b'] }, { ...auth, authorization: `Bearer ${other}` })).status).toBe(200);
+    // Without a valid key, requests count against the client's address, apart from both keys.
+    for (let i = 0; i < 3; i++) expect((await post(ep, { texts: ['a'] }, { authorization: `Bearer guess-${i}` })).status).toBe(401);
+    expect((await post(ep, { texts: ['a'] }, { authorization: 'Bearer guess-3' })).status).toBe(429);
+    expect(f.state.logged.map((r) => r.text)).toEqual(['a', 'a', 'a', 'b']);
+  });
+
+  it('sheds every request with 503 and Retry-After while the process is past a pressure bound', async () => {
+    const ep = await start({ limits: { pressure: { maxHeapUsedBytes: 1, sampleIntervalMs: 50, retryAfterSeconds: 7 } } });
+    await sleep(150); // a few samples
+    for (const res of [await fetch(`${ep.url}/health?model=thai-sentiment`), await post(ep, { texts: ['good'] })]) {
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('7');
+      expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      expect((await j(res)).error).toMatch(/^the endpoint is overloaded \(heap \d+ MiB used, the bound is 0 MiB\).*retry after 7 s$/);
+    }
+    expect(f.state.loads).toEqual([]);
+  });
+
+  it('sheds a request with 503 and Retry-After when too many texts wait for the model already', async () => {
+    const ep = await start({ limits: { batching: { maxPendingTexts: 3 } } });
+    const open = holdScoring();
+    const first = post(ep, { texts: ['good a', 'good b'] });
+    await sleep(50);
+    const shed = await post(ep, { texts: ['c', 'd'] });
+    expect(shed.status).toBe(503);
+    expect(shed.headers.get('retry-after')).toBe('5');
+    expect((await j(shed)).error).toMatch(/^model thai-sentiment v1 has 2 texts waiting \(the limit is 3\): retry after 5 s$/);
+    open();
+    expect((await first).status).toBe(200);
+    expect((await post(ep, { texts: ['c', 'd'] })).status).toBe(200);
+  });
+
+  it('answers 503 with Retry-After past the request time limit, and never scores texts that were still waiting', async () => {
+    const ep = await start({ limits: { requestTimeoutMs: 200, batching: { maxWaitMs: 0 } } });
+    const open = holdScoring();
+    const scoring = post(ep, { texts: ['in the batch'] });
+    await sleep(50);
+    const waiting = await post(ep, { texts: ['still waiting'] });
+    expect(waiting.status).toBe(503);
+    expect(waiting.headers.get('retry-after')).toBe('5');
+    expect((await j(waiting)).error).toMatch(/^no answer within 200 ms \(the endpoint's request time limit\)/);
+    expect((await scoring).status).toBe(503);
+    open();
+    await sleep(50);
+    expect(f.state.scored).toEqual(['in the batch']);
+    // A batch that had left finishes and is logged: a row without an answer is allowed, never an answer without a row.
+    expect(f.state.logged.map((r) => r.text)).toEqual(['in the batch']);
+  });
+
+  it('scores concurrent requests in fewer predict calls than requests, each answered with its own texts in order', async () => {
+    const ep = await start({ limits: { batching: { maxWaitMs: 20 } } });
+    f.state.hold = sleep(30); // the first batch takes a while, as a real one does: the others arrive meanwhile
+    const bodies = Array.from({ length: 12 }, (_, i) => (i % 2 ? [`good ${i}`, `meh ${i}`] : [`meh ${i}`]));
+    const answers = await Promise.all(bodies.map((texts) => post(ep, { texts }).then(j)));
+    expect(f.state.predictCalls.length).toBeLessThan(bodies.length);
+    expect(f.state.predictCalls.flat().sort()).toEqual(bodies.flat().sort());
+    answers.forEach((answer, i) => {
+      expect(answer.predictions.map((p: { label: string }) => p.label)).toEqual(bodies[i]!.map((t) => (t.startsWith('good') ? 'pos' : 'neg')));
+      expect(f.state.logged.filter((r) => r.requestId === answer.requestId).map((r) => r.text)).toEqual(bodies[i]);
+    });
+    expect(ep.batchStats()).toEqual([
+      { model: 'thai-sentiment', version: 1, predictCalls: f.state.predictCalls.length, commitCalls: f.state.predictCalls.length, requests: 12, texts: 18 },
+    ]);
+  });
+
+  it('fails exactly the micro-batch whose logging failed, with 503, and no other', async () => {
+    const ep = await start({ limits: { batching: { maxWaitMs: 0 } } });
+    const open = holdScoring();
+    const first = post(ep, { texts: ['good first'] });
+    await sleep(50);
+    f.state.failLogIf = (records) => records.some((r) => r.text === 'doomed');
+    const neighbours = ['doomed', 'good neighbour', 'meh neighbour'].map((t) => post(ep, { texts: [t] }));
+    await sleep(50);
+    open();
+    const [ok, ...failed] = await Promise.all([first, ...neighbours]);
+    expect(ok.status).toBe(200);
+    for (const res of failed) {
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      const body = await j(res);
+      expect(body.error).toMatch(/could not be logged, so none are returned: database is down/);
+      expect(body.predictions).toBeUndefined();
+    }
+    expect(f.state.predictCalls.map((texts) => [...texts].sort())).toEqual([['good first'], ['doomed', 'good neighbour', 'meh neighbour']]);
+    expect(f.state.logged.map((r) => r.text)).toEqual(['good first']);
+    expect((await post(ep, { texts: ['good later'] })).status).toBe(200);
+  });
+
+  it('refuses limits that make no sense, naming the field', async () => {
+    await expect(start({ limits: { batching: { maxBatchTexts: 0 } } })).rejects.toThrow(/invalid endpoint limits: batching\.maxBatchTexts: /);
+  });
+});
+
+describe('the audit package page', () => {
+  const page = '<!doctype html><title>audit</title><svg></svg>';
+  let ep: Endpoint;
+  afterEach(async () => {
+    await ep?.close();
+  });
+
+  it('is served behind the key, as HTML that may request nothing, and 404 names what is missing', async () => {
+    const f = fakes();
+    ep = await startEndpoint({ ...f.options, auditPage: async (model, version) => (model === 'thai-sentiment' && version === 1 ? page : null) });
+    const url = `${ep.url}/models/thai-sentiment/versions/1/audit`;
+    expect((await fetch(url)).status).toBe(401);
+    const ok = await fetch(url, { headers: auth });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(ok.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(await ok.text()).toBe(page);
+    const missing = await fetch(`${ep.url}/models/thai-sentiment/versions/2/audit`, { headers: auth });
+    expect(missing.status).toBe(404);
+    expect((await j(missing)).error).toContain('thai-sentiment v2');
+    expect((await fetch(`${ep.url}/models/thai-sentiment/versions/x/audit`, { headers: auth })).status).toBe(400);
   });
 });

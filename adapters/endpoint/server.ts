@@ -1,129 +1,122 @@
-// The built-in local deployment endpoint: node:http, no framework. It serves whatever version
-// the registry says is deployed (asked per request, so a deploy or rollback takes effect on
-// the next request), logs every prediction before answering, and takes labelled feedback.
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+// The built-in local deployment endpoint, on fastify. It serves whatever version the registry
+// says is deployed (asked per request, so a deploy or rollback takes effect on the next
+// request), scores concurrent /score requests in micro-batches per deployed version, logs
+// every prediction before answering, and takes labelled feedback. It refuses what it cannot
+// serve well rather than slowing down for everyone: per-key rate limits (429), big bodies
+// (413), requests past their time limit and load past the process's bounds (503), each with
+// Retry-After where retrying helps.
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
 import type { FeedbackRecord, PredictionRecord } from '../db/port';
 import type { LoadScorer } from '../scoring/port';
-import { ScorerPool, type Deployment } from './scorer-pool';
 import { normalizeText } from '../../domain/dataset';
+import { ApiKeys } from './api-keys';
+import { registerGuards } from './guards';
+import { HttpError, invalidBody, parseBody, toHttpError } from './http-error';
+import { resolveLimits, type EndpointLimits, type EndpointLimitsInput } from './limits';
+import { QueueFullError } from './micro-batcher';
+import { ScoreBatchers, type VersionBatchStats } from './score-batchers';
+import { feedbackRequestSchema, scoreRequestSchema } from './schemas';
+import { ScorerPool, type Deployment, type Lease } from './scorer-pool';
 
 export type { Deployment } from './scorer-pool';
-
-export const MAX_BODY_BYTES = 1024 * 1024;
-export const MAX_TEXTS = 256;
-export const MAX_TEXT_CHARS = 5000;
-export const MAX_FEEDBACK_ITEMS = 1000;
-
-const text = z.string().max(MAX_TEXT_CHARS);
-const modelName = z.string().min(1).max(63);
-export const scoreRequestSchema = z.strictObject({
-  model: modelName.optional(),
-  texts: z.array(text).min(1).max(MAX_TEXTS),
-});
-// An analyst often holds the request id of what was served rather than a clean copy of the
-// text; monitoring joins it to the logged prediction. A batch request serves several texts
-// under one id, so the text may come too, to pick one of them.
-const feedbackItemSchema = z
-  .strictObject({ text: text.optional(), requestId: z.string().min(1).max(200).optional(), label: z.string().min(1).max(64) })
-  .refine((item) => !!item.text?.trim() || item.requestId !== undefined, {
-    message: 'names nothing to judge: give "text" (the text that was scored), "requestId" (the requestId its /score answer returned), or both',
-  });
-export const feedbackRequestSchema = z.strictObject({
-  model: modelName,
-  items: z.array(feedbackItemSchema).min(1).max(MAX_FEEDBACK_ITEMS),
-  /** Who labelled these (a tool, a team); "endpoint" when absent. */
-  source: z.string().min(1).max(64).optional(),
-});
+export { DEFAULT_ENDPOINT_LIMITS, MAX_BODY_BYTES, type EndpointLimits, type EndpointLimitsInput } from './limits';
+export { MAX_FEEDBACK_ITEMS, MAX_TEXT_CHARS, MAX_TEXTS, feedbackRequestSchema, scoreRequestSchema } from './schemas';
 
 export interface EndpointOptions {
   host: string;
   /** 0 picks a free port; the returned url has the real one. */
   port: number;
   apiKey: string;
+  /** More keys accepted besides apiKey (one per client, or the next key during a rotation); each has its own rate limit. */
+  additionalApiKeys?: readonly string[];
   /** The deployment that serves `model` (or the default model when absent); null: none. */
   resolveDeployment: (model?: string) => Promise<Deployment | null>;
   loadScorer: LoadScorer;
   logPredictions: (records: PredictionRecord[]) => Promise<void>;
   addFeedback: (records: FeedbackRecord[]) => Promise<number>;
-  /** Told about failures the client only sees as a 5xx (load, logging, internal errors). */
+  /** Told about failures the client only sees as a 5xx (load, logging, internal errors); not about shed load. */
   onError?: (error: unknown, context: { requestId: string; route: string }) => void;
+  /** Rate, size, time, pressure and batching limits; what is absent comes from DEFAULT_ENDPOINT_LIMITS. */
+  limits?: EndpointLimitsInput;
+  /** The audit package page of a model version (self-contained HTML); null: there is none. Absent: not served here. */
+  auditPage?: (model: string, version: number) => Promise<string | null>;
 }
+
+/** The page forbids every request; the header says so again for browsers that read only headers. */
+const AUDIT_PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+};
 
 export interface Endpoint {
   url: string;
+  limits: EndpointLimits;
+  /** How /score requests were batched, per deployed version served since start. */
+  batchStats(): VersionBatchStats[];
   close(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const json = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), ...headers });
-  res.end(json);
-}
-
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-/** Compares hashes so neither the key's content nor its length leaks through timing. */
-function authorized(req: IncomingMessage, expected: Buffer): boolean {
-  const header = req.headers.authorization ?? '';
-  const match = /^Bearer\s+(.+)$/i.exec(header);
-  return timingSafeEqual(sha256(match ? match[1]!.trim() : ''), expected) && !!match;
-}
-
-async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > MAX_BODY_BYTES)
-    throw new HttpError(413, `request body is ${declared} bytes; the limit is ${MAX_BODY_BYTES} (1 MiB): send fewer texts per request`);
-  // Events, not for-await: leaving a for-await early destroys the socket, and the client would
-  // see a reset instead of the 413. Past the limit we stop keeping bytes but read to the end.
-  const raw = await new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (part: Buffer) => {
-      size += part.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(part);
-    });
-    req.on('end', () => {
-      if (size > MAX_BODY_BYTES) reject(new HttpError(413, `request body exceeds ${MAX_BODY_BYTES} bytes (1 MiB): send fewer texts per request`));
-      else resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', reject);
-  });
-  if (!raw.trim()) throw new HttpError(400, 'request body is empty; send JSON');
-  try {
-    return JSON.parse(raw);
-  } catch (e) {
-    throw new HttpError(400, `request body is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
-  throw new HttpError(400, `invalid request body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
-}
+const ROUTES = 'routes: GET /health, POST /score, POST /feedback, GET /models/<model>/versions/<n>/audit';
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const UNAUTHORIZED = 'missing or wrong API key: send "Authorization: Bearer <key>" (the key is MLC_ENDPOINT_KEY or .data/secrets/endpoint.key)';
 
 export async function startEndpoint(options: EndpointOptions): Promise<Endpoint> {
   if (!options.apiKey) throw new Error('startEndpoint: apiKey is empty; use loadEndpointKey()');
-  const expectedKey = sha256(options.apiKey);
+  const limits = resolveLimits(options.limits);
+  const keys = new ApiKeys([options.apiKey, ...(options.additionalApiKeys ?? [])]);
   const report = options.onError ?? (() => {});
   const pool = new ScorerPool(options.loadScorer, (error, d) => report(error, { requestId: '-', route: `close ${d.model} v${d.version}` }));
+  const retryAfter = { 'retry-after': String(limits.pressure.retryAfterSeconds) };
+  // The rate limit and the key check both ask; hashing the key once per request is enough.
+  const identities = new WeakMap<FastifyRequest, string | null>();
+  const identityOf = (req: FastifyRequest): string | null => {
+    let identity = identities.get(req);
+    if (identity === undefined) identities.set(req, (identity = keys.identify(req.headers.authorization)));
+    return identity;
+  };
+
+  const app = Fastify({
+    logger: false,
+    genReqId: () => randomUUID(),
+    bodyLimit: limits.maxBodyBytes,
+    exposeHeadRoutes: false,
+  });
+  app.setErrorHandler((error, req, reply) => {
+    const route = req.url.split('?')[0]!;
+    const http = toHttpError(error, limits);
+    if (!http) {
+      report(error, { requestId: req.id, route });
+      return reply.code(500).send({ error: 'internal error; the endpoint logged it with this requestId', requestId: req.id });
+    }
+    if (http.status >= 500 && !http.shed) report(http, { requestId: req.id, route });
+    return reply
+      .code(http.status)
+      .headers(http.headers)
+      .send({ error: http.message, requestId: req.id, ...http.extra });
+  });
+
+  // Every body is JSON, whatever its content-type says. JSON.parse makes "__proto__" an own
+  // key, which the strict schemas refuse, so no prototype is ever touched. fastify closes the
+  // connection after a parse error, as the client may still be sending.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, raw, done) => {
+    const body = raw.toString();
+    if (!body.trim()) return done(new HttpError(400, 'request body is empty; send JSON'), undefined);
+    try {
+      done(null, JSON.parse(body));
+    } catch (e) {
+      done(new HttpError(400, `request body is not valid JSON: ${(e as Error).message}`), undefined);
+    }
+  });
+
+  await registerGuards(app, limits, identityOf);
+  app.setNotFoundHandler((req) => {
+    throw new HttpError(404, `no route ${req.method} ${req.url.split('?')[0]}; ${ROUTES}`);
+  });
 
   async function deploymentFor(model: string | undefined): Promise<Deployment> {
     let deployment: Deployment | null;
@@ -142,7 +135,7 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
     return deployment;
   }
 
-  async function withScorer<T>(deployment: Deployment, use: (lease: Awaited<ReturnType<ScorerPool['acquire']>>) => Promise<T>): Promise<T> {
+  async function withScorer<T>(deployment: Deployment, use: (lease: Lease) => Promise<T>): Promise<T> {
     let lease;
     try {
       lease = await pool.acquire(deployment);
@@ -161,48 +154,50 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
     }
   }
 
-  async function score(req: IncomingMessage, requestId: string) {
-    const body = parse(scoreRequestSchema, await readJsonBody(req));
+  const batchers = new ScoreBatchers(options.logPredictions, limits.batching);
+
+  async function score(req: FastifyRequest, reply: FastifyReply) {
+    const body = parseBody(scoreRequestSchema, req.body);
     const deployment = await deploymentFor(body.model);
-    return withScorer(deployment, async ({ scorer, deployment: served }) => {
+    return withScorer(deployment, async (lease) => {
+      // Answered already (the time limit) or the client left: drop the texts if still queued.
+      const gone = new AbortController();
+      const onClose = () => gone.abort(new Error('the request was answered or abandoned before it was scored'));
+      reply.raw.once('close', onClose);
       let predictions;
       try {
         // The same normalization the training data went through (NFC, whitespace, ZWSP).
-        predictions = await scorer.predict(body.texts.map(normalizeText));
+        predictions = await batchers.for(lease).submit({ requestId: req.id, texts: body.texts }, body.texts.map(normalizeText), gone.signal);
       } catch (e) {
-        throw new HttpError(500, `scoring failed with model ${served.model} v${served.version}: ${(e as Error).message}`);
-      }
-      const records: PredictionRecord[] = predictions.map((p, i) => ({
-        model: served.model,
-        version: served.version,
-        requestId,
-        text: body.texts[i]!,
-        label: p.label,
-        probabilities: p.probabilities,
-      }));
-      try {
-        await options.logPredictions(records);
-      } catch (e) {
-        // Monitoring is built on these rows; an answer we could not record is not given.
-        throw new HttpError(503, `predictions could not be logged, so none are returned: ${(e as Error).message}`, {}, { 'retry-after': '5' });
+        if (e instanceof QueueFullError)
+          throw new HttpError(
+            503,
+            `model ${lease.deployment.model} v${lease.deployment.version} has ${e.pendingTexts} texts waiting (the limit is ${e.limit}): retry after ${limits.pressure.retryAfterSeconds} s`,
+            {},
+            retryAfter,
+            true,
+          );
+        throw e;
+      } finally {
+        reply.raw.off('close', onClose);
       }
       return {
-        model: served.model,
-        version: served.version,
-        requestId,
+        model: lease.deployment.model,
+        version: lease.deployment.version,
+        requestId: req.id,
         predictions: predictions.map((p) => ({ label: p.label, probabilities: p.probabilities })),
       };
     });
   }
 
-  async function feedback(req: IncomingMessage) {
-    const body = parse(feedbackRequestSchema, await readJsonBody(req));
+  async function feedback(req: FastifyRequest) {
+    const body = parseBody(feedbackRequestSchema, req.body);
     const deployment = await deploymentFor(body.model);
     const labels = await withScorer(deployment, async ({ scorer }) => scorer.labels);
     const issues = body.items.flatMap((item, i) =>
       labels.includes(item.label) ? [] : [{ path: `items.${i}.label`, message: `"${item.label}" is not one of the model's labels: ${labels.join(', ')}` }],
     );
-    if (issues.length) throw new HttpError(400, `invalid request body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+    if (issues.length) throw invalidBody(issues);
     const source = body.source ?? 'endpoint';
     const accepted = await options.addFeedback(
       body.items.map(({ text: t, requestId, label }): FeedbackRecord =>
@@ -216,66 +211,59 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
    * `GET /health?model=m` also loads m's deployed version, so a deployer (or a load balancer)
    * learns that the new version is serving, not merely recorded.
    */
-  async function health(req: IncomingMessage) {
-    const model = new URL(req.url ?? '/', 'http://endpoint').searchParams.get('model');
+  async function health(req: FastifyRequest) {
+    const model = (req.query as Record<string, string | undefined>).model;
     if (model) await withScorer(await deploymentFor(model), async () => undefined);
     return { status: 'ok', models: pool.loaded().map(({ model: m, version, sha256 }) => ({ model: m, version, sha256 })) };
   }
 
-  const routes: Record<string, { method: string; auth: boolean; handle: (req: IncomingMessage, requestId: string) => Promise<unknown> }> = {
-    '/health': { method: 'GET', auth: false, handle: health },
-    '/score': { method: 'POST', auth: true, handle: score },
-    '/feedback': { method: 'POST', auth: true, handle: (req) => feedback(req) },
+  // Checked before the body is read, after the rate limit (which counts refused keys per address).
+  const requireKey = async (req: FastifyRequest) => {
+    if (!identityOf(req)) throw new HttpError(401, UNAUTHORIZED, {}, { 'www-authenticate': 'Bearer' });
   };
-
-  const answer = async (req: IncomingMessage, res: ServerResponse) => {
-    const requestId = randomUUID();
-    const path = new URL(req.url ?? '/', 'http://endpoint').pathname;
-    const route = routes[path];
-    try {
-      if (!route) throw new HttpError(404, `no route ${req.method} ${path}; routes: GET /health, POST /score, POST /feedback`);
-      if (req.method !== route.method) throw new HttpError(405, `${path} takes ${route.method}`, {}, { allow: route.method });
-      if (route.auth && !authorized(req, expectedKey)) {
-        throw new HttpError(
-          401,
-          'missing or wrong API key: send "Authorization: Bearer <key>" (the key is MLC_ENDPOINT_KEY or .data/secrets/endpoint.key)',
-          {},
-          { 'www-authenticate': 'Bearer' },
-        );
-      }
-      send(res, 200, await route.handle(req, requestId), { 'x-request-id': requestId });
-    } catch (e) {
-      if (e instanceof HttpError) {
-        if (e.status >= 500) report(e, { requestId, route: path });
-        send(res, e.status, { error: e.message, requestId, ...e.extra }, { 'x-request-id': requestId, ...e.headers });
-      } else {
-        report(e, { requestId, route: path });
-        if (!res.headersSent) send(res, 500, { error: 'internal error; the endpoint logged it with this requestId', requestId }, { 'x-request-id': requestId });
-      }
-    }
-  };
-  // answer() turns every failure into a reply; should writing that reply fail too (a client
-  // gone mid-send), the socket is already lost, so record it rather than leave it unhandled.
-  const server = createServer((req, res) => {
-    answer(req, res).catch((e: unknown) => report(e, { requestId: '-', route: req.url ?? '/' }));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
+  const routes = [
+    { url: '/health', method: 'GET', handler: health },
+    { url: '/score', method: 'POST', handler: score, preParsing: requireKey },
+    { url: '/feedback', method: 'POST', handler: feedback, preParsing: requireKey },
+  ] as const;
+  for (const { url, method, ...rest } of routes) {
+    app.route({ url, method, ...rest });
+    app.route({
+      url,
+      method: METHODS.filter((m) => m !== method),
+      config: { rateLimit: false },
+      handler: async () => {
+        throw new HttpError(405, `${url} takes ${method}`, {}, { allow: method });
+      },
     });
+  }
+
+  // An auditor reads the package where the model serves, behind the same key as /score.
+  app.route({
+    url: '/models/:model/versions/:version/audit',
+    method: 'GET',
+    preParsing: requireKey,
+    handler: async (req, reply) => {
+      const { model, version } = req.params as { model: string; version: string };
+      const n = Number(version);
+      if (!Number.isInteger(n) || n < 1) throw new HttpError(400, `version "${version}" is not a version number`);
+      if (!options.auditPage) throw new HttpError(404, 'this endpoint does not serve audit packages');
+      const page = await options.auditPage(model, n);
+      if (page === null) throw new HttpError(404, `no audit package for ${model} v${n}: the version is unknown or was never evaluated`);
+      return reply.headers(AUDIT_PAGE_HEADERS).send(page);
+    },
   });
-  const address = server.address() as AddressInfo;
+
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   return {
     url: `http://${host}:${address.port}`,
+    limits,
+    batchStats: () => batchers.stats(),
     async close() {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await stopped;
+      await app.close();
       await pool.close();
     },
   };

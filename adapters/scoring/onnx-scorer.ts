@@ -174,7 +174,11 @@ async function openSession(modelDir: string): Promise<ort.InferenceSession> {
   }
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(path, { graphOptimizationLevel: 'all' });
+    // No spinning: onnxruntime's idle pool threads otherwise busy-wait after every run, taking
+    // the cores the event loop (HTTP, tokenizing, logging) needs; on a shared 2-core machine
+    // that cut batch-32 throughput 2-8x (bench/endpoint.ts).
+    const noSpinning = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
+    session = await ort.InferenceSession.create(path, { graphOptimizationLevel: 'all', extra: noSpinning });
   } catch (cause) {
     throw new ModelFormatError(modelDir, 'model.onnx', `onnxruntime cannot load it: ${(cause as Error).message ?? String(cause)}`, { cause });
   }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createControlActivities, type ActivityDeps } from '../../activities';
 import { verifyApprovedVersion } from '../../activities/approval';
+import { auditPageReader, deploymentResolver } from '../../workers/serving';
 import { FsArtifactStore } from '../../adapters/artifacts/fs-store';
 import { openRegistry } from '../../adapters/db/open';
 import type { Registry } from '../../adapters/db/port';
@@ -145,6 +146,12 @@ describe('signing activities', () => {
       signerKeyId: envelope.signatures[0]!.keyid,
     });
     expect(await verifyApprovedVersion(store, registry, model, version)).toMatchObject({ approvedBy: 'carol' });
+    // The worker's endpoint loads a version only through the same check, and serves its audit page.
+    await registry.recordDeployment({ deploymentKey: 'gd1', model, version, target: 'local', endpointUrl: 'http://x', artifactSha256: 'a', actor: 'bob' });
+    await store.put(artifactLayout.auditPackage(dir2), '<!doctype html><title>audit</title>');
+    expect(await deploymentResolver(registry, store)(model)).toMatchObject({ model, version, modelDir: expect.stringContaining('run-g') });
+    expect(await auditPageReader(registry, store)(model, version)).toContain('<title>audit</title>');
+    expect(await auditPageReader(registry, store)(model, version + 1)).toBeNull();
     // Someone with write access to the store swaps the model and rewrites the manifest to match.
     await store.put(`${dir2}/model.onnx`, 'other bytes');
     await store.writeManifest(dir2);
@@ -152,5 +159,6 @@ describe('signing activities', () => {
       type: 'NotApproved',
       message: expect.stringContaining('the files changed after approval'),
     });
+    await expect(deploymentResolver(registry, store)(model)).rejects.toMatchObject({ type: 'NotApproved' });
   });
 });

@@ -1,0 +1,73 @@
+// One micro-batcher per loaded scorer, so a new version gets its own queue while the old one
+// drains with the requests that hold leases on it. Each batch is scored with one predict and
+// logged with one logPredictions call; an answer whose predictions were not logged is not given.
+import type { PredictionRecord } from '../db/port';
+import type { Scorer } from '../scoring/port';
+import { HttpError } from './http-error';
+import { MicroBatcher, type MicroBatcherStats, type MicroBatchLimits } from './micro-batcher';
+import type { Lease } from './scorer-pool';
+
+export interface ScoreJob {
+  requestId: string;
+  /** As sent: the log keeps what the client sent; the model sees them normalized. */
+  texts: string[];
+}
+
+export type VersionBatchStats = { model: string; version: number } & MicroBatcherStats;
+
+export class ScoreBatchers {
+  private readonly batchers = new WeakMap<Scorer, MicroBatcher<ScoreJob>>();
+  /** Per model version; outlives the scorers, for the bench and tests. */
+  private readonly counters = new Map<string, VersionBatchStats>();
+
+  constructor(
+    private readonly logPredictions: (records: PredictionRecord[]) => Promise<void>,
+    private readonly limits: MicroBatchLimits,
+  ) {}
+
+  for({ scorer, deployment: served }: Lease): MicroBatcher<ScoreJob> {
+    let batcher = this.batchers.get(scorer);
+    if (batcher) return batcher;
+    const key = `${served.model}@${served.version}`;
+    const counters = this.counters.get(key) ?? { model: served.model, version: served.version, predictCalls: 0, commitCalls: 0, requests: 0, texts: 0 };
+    this.counters.set(key, counters);
+    const log = this.logPredictions;
+    batcher = new MicroBatcher<ScoreJob>(
+      {
+        async predict(texts) {
+          try {
+            return await scorer.predict(texts);
+          } catch (e) {
+            throw new HttpError(500, `scoring failed with model ${served.model} v${served.version}: ${(e as Error).message}`);
+          }
+        },
+        async commit(results) {
+          const records = results.flatMap(({ job, predictions }) =>
+            predictions.map((p, i): PredictionRecord => ({
+              model: served.model,
+              version: served.version,
+              requestId: job.requestId,
+              text: job.texts[i]!,
+              label: p.label,
+              probabilities: p.probabilities,
+            })),
+          );
+          try {
+            await log(records);
+          } catch (e) {
+            // Monitoring is built on these rows; an answer we could not record is not given.
+            throw new HttpError(503, `predictions could not be logged, so none are returned: ${(e as Error).message}`, {}, { 'retry-after': '5' });
+          }
+        },
+      },
+      this.limits,
+      counters,
+    );
+    this.batchers.set(scorer, batcher);
+    return batcher;
+  }
+
+  stats(): VersionBatchStats[] {
+    return [...this.counters.values()].map((s) => ({ ...s }));
+  }
+}
