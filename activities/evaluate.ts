@@ -1,13 +1,18 @@
 // evaluate: score the held-out test split through ONNX in Node (the same path production
 // uses), compute the metrics, check the spec's gates, and write the audit package: the page an
 // auditor reads (audit-package.html), its data (audit-package.json), a markdown model card,
-// and evaluation.json, monitoring's reference.
+// and evaluation.json, monitoring's reference (the test split summarized, and a calibrator
+// fitted on the validation split for estimating accuracy without labels).
 import { Context, log } from '@temporalio/activity';
-import type { Prediction } from '../adapters/scoring/port';
+import { CHALLENGER } from '../adapters/db/aliases';
+import type { Prediction, Scorer } from '../adapters/scoring/port';
 import type { EvaluationSummary } from '../domain/lifecycle';
 import { artifactLayout } from '../domain/artifact-layout';
 import { calibration } from '../domain/calibration';
 import { bootstrapReport, checkGates, classificationReport, type ConfidenceInterval } from '../domain/metrics';
+import { estimatePerformance, fitCalibrator } from '../domain/monitoring/cbpe';
+import { summarize, type ScoredRow } from '../domain/monitoring/features';
+import type { MonitoringReference } from '../domain/monitoring/window';
 import { sliceReport, type SliceResult } from '../domain/slices';
 import type { MetricName } from '../domain/spec';
 import { compareWithChampion } from './audit-package/champion';
@@ -41,25 +46,64 @@ export interface EvaluationFile {
   slices: SliceResult[];
   /** Predicted-label counts on the test split: the reference for drift. */
   predictedCounts: Record<string, number>;
+  /**
+   * Monitoring's reference: the test split summarized as a window (inputs, outputs, confidence
+   * cells) and the calibrator CBPE uses. Absent in evaluations written before it existed.
+   */
+  monitoringReference?: MonitoringReference;
   errors: { text: string; label: string; predicted: string; confidence: number }[];
 }
 
 /** The probability the model gave the label it predicted. */
 const confidenceOf = (p: Prediction) => p.probabilities[p.label] ?? 0;
 
+/**
+ * What monitoring compares each window with: the test split as a window, and a calibrator
+ * fitted on the validation split and kept only when it lowers the test split's ECE.
+ */
+function referenceFor(
+  labels: string[],
+  scoredTest: ScoredRow[],
+  validation: { confidence: number; correct: boolean }[],
+  test: { confidence: number; correct: boolean }[],
+  report: ReturnType<typeof classificationReport>,
+): MonitoringReference {
+  const summary = summarize(scoredTest, labels);
+  const calibrator = fitCalibrator(validation, test, labels.length);
+  return {
+    summary,
+    calibrator,
+    testAccuracy: report.accuracy,
+    testMacroF1: report.macro_f1,
+    estimatedTestAccuracy: estimatePerformance(summary, labels, calibrator)?.accuracy.value ?? null,
+  };
+}
+
 export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps) {
   return {
     async evaluateModel(input: EvaluateInput): Promise<EvaluationSummary> {
       const ctx = Context.current();
       const test = parseJsonl(await store.get(`${input.datasetDir}/test.jsonl`));
+      const valid = parseJsonl(await store.get(`${input.datasetDir}/valid.jsonl`));
+      /** Confidence and correctness on the validation split: what the calibrator is fitted on. */
+      const scoreValidation = async (scorer: Scorer, onProgress: (done: number) => void) =>
+        (
+          await scoreAll(
+            scorer,
+            valid.map((r) => r.text),
+            onProgress,
+          )
+        ).map((p, i) => ({ confidence: confidenceOf(p), correct: p.label === valid[i]!.label }));
       const texts = test.map((r) => r.text);
       const truth = test.map((r) => r.label);
       const scorer = await loadScorer(await store.localFolder(input.runDir));
       const runtime = scorer.runtime;
       let predictions: Prediction[];
       let explanations: Explanations;
+      let validation: { confidence: number; correct: boolean }[];
       try {
         predictions = await scoreAll(scorer, texts, (done) => ctx.heartbeat(`${done}/${test.length}`));
+        validation = await scoreValidation(scorer, (done) => ctx.heartbeat(`validation ${done}`));
         const scored = test.map((r, i) => ({ ...r, predicted: predictions[i]!.label, confidence: confidenceOf(predictions[i]!) }));
         explanations = await explainExamples(scorer, input.labels, scored, (done) => ctx.heartbeat(`explained ${done}`));
       } finally {
@@ -77,6 +121,13 @@ export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps
         .sort((a, b) => b.confidence - a.confidence)
         .slice(0, 25);
       const slices = sliceReport(input.labels, texts, truth, predicted);
+      const monitoringReference = referenceFor(
+        input.labels,
+        test.map((r, i) => ({ text: r.text, label: predictions[i]!.label, probabilities: predictions[i]!.probabilities })),
+        validation,
+        predicted.map((p, i) => ({ confidence: confidences[i]!, correct: p === truth[i] })),
+        report,
+      );
       const evaluation: EvaluationFile = {
         model: input.model,
         version: input.version,
@@ -86,6 +137,7 @@ export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps
         slices,
         predictedCounts,
         errors,
+        monitoringReference,
       };
       const champion = await compareWithChampion({ store, registry, loadScorer }, { ...input, texts, truth, predicted }, (done) =>
         ctx.heartbeat(`champion ${done}/${test.length}`),
@@ -129,6 +181,14 @@ export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps
         test_ece: pkg.calibration.ece,
       };
       await registry.updateRun(input.runKey, { metrics });
+      await registry.setModelAlias({
+        model: input.model,
+        alias: CHALLENGER,
+        version: input.version,
+        setBy: 'evaluation',
+        reason: `evaluated: gates ${gates.passed ? 'passed' : 'failed'}`,
+        changeKey: `evaluation:${input.runKey}`,
+      });
       log.info('evaluated', { model: input.model, version: input.version, ...metrics, gatesPassed: gates.passed, auditPackage: store.uriOf(auditPackageKey) });
       return { metrics, gates: gates.results, gatesPassed: gates.passed, auditPackageKey };
     },

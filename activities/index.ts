@@ -7,6 +7,7 @@ import { evaluateActivities } from './evaluate';
 import { monitoringActivities } from './monitoring';
 import { preprocessActivities } from './preprocess';
 import { signingActivities } from './signing';
+import { trackingActivities } from './tracking';
 import { trainingActivities } from './training';
 
 /** Light, I/O-bound work on the `mlc-control` queue. */
@@ -18,6 +19,7 @@ export function createControlActivities(deps: ActivityDeps) {
     ...deployActivities(deps),
     ...azureMlActivities(deps),
     ...signingActivities(deps),
+    ...trackingActivities(deps),
     ...monitoring,
   });
 }

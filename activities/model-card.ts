@@ -1,12 +1,10 @@
 // The audit package's plain-text summary (the page with plots is audit-package/html.ts): the
 // headline numbers in markdown, for a diff, an e-mail or a terminal.
 import type { EvaluationFile, EvaluateInput } from './evaluate';
-
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+import { confusionTable, metricsTable, pct, perClassTable } from './metrics-table';
 
 export function renderModelCard(e: EvaluationFile, input: EvaluateInput): string {
   const { report } = e;
-  const labels = input.labels;
   const lines = [
     `# Model card: ${e.model} version ${e.version}`,
     '',
@@ -16,12 +14,7 @@ export function renderModelCard(e: EvaluationFile, input: EvaluateInput): string
     '',
     '## Metrics on the held-out test split (95% bootstrap interval)',
     '',
-    '| metric | value | interval |',
-    '|---|---|---|',
-    ...(['accuracy', 'macro_f1', 'macro_precision', 'macro_recall'] as const).map((m) => {
-      const ci = e.intervals[m];
-      return `| ${m} | ${pct(report[m])} | ${ci ? `${pct(ci.lower)} – ${pct(ci.upper)}` : '—'} |`;
-    }),
+    ...metricsTable(report, e.intervals),
     '',
     '## Gates',
     '',
@@ -31,12 +24,7 @@ export function renderModelCard(e: EvaluationFile, input: EvaluateInput): string
     '',
     '## Per class',
     '',
-    '| label | precision | recall | f1 | support |',
-    '|---|---|---|---|---|',
-    ...labels.map((l) => {
-      const c = report.perClass[l]!;
-      return `| ${l} | ${pct(c.precision)} | ${pct(c.recall)} | ${pct(c.f1)} | ${c.support} |`;
-    }),
+    ...perClassTable(report),
     '',
     '## Per slice',
     '',
@@ -46,9 +34,7 @@ export function renderModelCard(e: EvaluationFile, input: EvaluateInput): string
     '',
     '## Confusion matrix (rows: truth, columns: predicted)',
     '',
-    `| | ${labels.join(' | ')} |`,
-    `|---|${labels.map(() => '---').join('|')}|`,
-    ...labels.map((l, i) => `| **${l}** | ${report.confusion[i]!.join(' | ')} |`),
+    ...confusionTable(report),
     '',
     '## Most confident errors',
     '',

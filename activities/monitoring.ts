@@ -1,17 +1,31 @@
 // monitor: turn the predictions the endpoint logged and the feedback analysts sent into a
-// report on the live version — drift of the predicted-label distribution against the test
-// split, and accuracy on labelled feedback — and say plainly which threshold fired.
+// report on the live version's latest window — drift of its inputs and outputs against the test
+// split, CBPE's estimated accuracy, accuracy on labelled feedback — say plainly which test
+// fired, and ask for a retrain only after `monitoring.consecutive` windows in a row breached
+// (past windows are the registry's monitoring reports). The window is aggregated where the
+// predictions live (SQL, or a fold over Azure ML's request log), never loaded row by row.
 // Feedback that names a request id is judged against the logged prediction (what was served);
 // feedback with only a text is re-scored with the live version.
 import { Context, log } from '@temporalio/activity';
-import { normalizeText } from '../domain/dataset';
-import { labelDriftReport } from '../domain/drift';
-import { joinFeedback, unjoinedReasons } from '../domain/feedback-join';
-import type { ModelSpec } from '../domain/spec';
-import type { ActivityDeps } from './deps';
 import { artifactLayout } from '../domain/artifact-layout';
-import type { EvaluationFile } from './evaluate';
-import { scoreAll } from './scoring-helpers';
+import { joinFeedback, unjoinedReasons } from '../domain/feedback-join';
+import { decideRetrain, windowStartAfter } from '../domain/monitoring/decision';
+import {
+  MONITORING_REPORT_SCHEMA,
+  driftPlots,
+  readStoredReport,
+  summarizeStoredReport,
+  trendPoint,
+  type MonitoringReport,
+  type MonitoringRunSummary,
+} from '../domain/monitoring/report';
+import { DEFAULT_ACCURACY_DROP, judgeWindow } from '../domain/monitoring/window';
+import { modelSpecSchema, type ModelSpec } from '../domain/spec';
+import type { ActivityDeps } from './deps';
+import { alertWebhookUrl, sendAlert } from './monitoring-alert';
+import { renderMonitoringPage } from './monitoring-page';
+import { judgeFeedback } from './monitoring-feedback';
+import { readReference, readWindow } from './monitoring-window';
 
 export interface MonitoringReportInput {
   model: string;
@@ -22,19 +36,38 @@ export interface MonitoringReportInput {
 
 export interface MonitoringReportResult {
   reportKey: string | null;
+  /** The report's page (self-contained HTML beside the JSON). */
+  pageKey: string | null;
   version: number | null;
+  /** Enough windows in a row breached: the workflow asks for a retrain. */
   degraded: boolean;
+  /** This window crossed a threshold. */
+  breached: boolean;
   reasons: string[];
   predictions: number;
   feedback: number;
   psi: number | null;
   feedbackAccuracy: number | null;
+  estimatedAccuracy: number | null;
+  driftedFeatures: string[];
+  /** Whether the alert webhook got the report (only degraded reports are sent). */
+  alert: 'sent' | 'failed' | 'not configured' | 'not needed';
 }
 
-export function monitoringActivities({ store, registry, loadScorer, azureMl }: ActivityDeps) {
-  /** Predictions logged since `since`: Azure ML deployments log to Blob (score.py), the built-in endpoint to the registry. */
-  const loggedSince = (model: string, deployment: ModelSpec['deployment'] | undefined, since: string) =>
-    deployment?.target === 'azureml' ? azureMl(deployment.workspace).requestLog(model, new Date(since)) : registry.predictionsSince(model, since);
+/** Past windows read for the decision and the trend; a Schedule at 1h keeps about two days. */
+const PAST_WINDOWS = 50;
+
+export function monitoringActivities(deps: ActivityDeps) {
+  const { store, registry, azureMl, config } = deps;
+  /**
+   * Predictions of any version served under these request ids since `since`: Azure ML deployments
+   * log to Blob (score.py), read through and filtered; the built-in endpoint to the registry, asked for just those ids.
+   */
+  async function servedUnder(model: string, deployment: ModelSpec['deployment'] | undefined, requestIds: string[], since: string) {
+    if (deployment?.target !== 'azureml') return registry.predictionsByRequestIds({ model, requestIds, since });
+    const wanted = new Set(requestIds);
+    return (await azureMl(deployment.workspace).requestLog(model, new Date(since))).filter((p) => wanted.has(p.requestId));
+  }
 
   return {
     async computeMonitoringReport(input: MonitoringReportInput): Promise<MonitoringReportResult> {
@@ -43,105 +76,166 @@ export function monitoringActivities({ store, registry, loadScorer, azureMl }: A
       if (!deployment) {
         return {
           reportKey: null,
+          pageKey: null,
           version: null,
           degraded: false,
+          breached: false,
           reasons: [`${input.model} is not deployed: nothing to monitor`],
           predictions: 0,
           feedback: 0,
           psi: null,
           feedbackAccuracy: null,
+          estimatedAccuracy: null,
+          driftedFeatures: [],
+          alert: 'not needed',
         };
       }
-      const mv = await registry.getModelVersion(input.model, deployment.version);
+      // A lifecycle started before a field existed passes a spec without it: its default applies.
+      const m = modelSpecSchema.shape.monitoring.parse(input.monitoring);
+      const version = deployment.version;
+      const mv = await registry.getModelVersion(input.model, version);
       const runDir = store.keyOf(mv!.artifactUri);
-      const evaluation = JSON.parse((await store.get(`${artifactLayout.evaluation(runDir)}/evaluation.json`)).toString('utf8')) as EvaluationFile;
-      const since = deployment.deployedAt;
-      const logged = await loggedSince(input.model, input.deployment, since);
-      const predictions = logged.filter((p) => p.version === deployment.version);
-      const feedback = await registry.feedbackSince(input.model, since);
-      const m = input.monitoring;
-      const reasons: string[] = [];
-      let degraded = false;
+      const reference = await readReference(store, runDir, input.labels);
+      // The scheduled run's workflow id is unique per firing: a retried activity rewrites the same report, over the same window.
+      const runId = ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId;
+      const reportKey = artifactLayout.monitoringReport(input.model, runId);
+      const pageKey = artifactLayout.monitoringPage(input.model, runId);
+      const stored = await registry.monitoringReports(input.model, PAST_WINDOWS + 1);
+      const again = stored.find((r) => r.reportKey === reportKey);
+      const past = stored.filter((r) => r.reportKey !== reportKey).map(readStoredReport);
+      const windowStart = again?.windowStart ?? windowStartAfter(past, version, deployment.deployedAt);
+      const windowEnd = again?.windowEnd ?? new Date().toISOString();
 
-      let drift: ReturnType<typeof labelDriftReport> | null = null;
-      if (predictions.length >= m.minPredictions) {
-        const current = Object.fromEntries(input.labels.map((l) => [l, predictions.filter((p) => p.label === l).length]));
-        drift = labelDriftReport(evaluation.predictedCounts, current, { psi: m.psiThreshold });
-        if (drift.drifted) degraded = true;
-        reasons.push(...drift.firedBy);
-        if (!drift.drifted) reasons.push(`predicted-label PSI ${drift.psi.toFixed(3)} is below ${m.psiThreshold} over ${predictions.length} predictions`);
-      } else {
-        reasons.push(`drift not judged: ${predictions.length} predictions since deployment, fewer than ${m.minPredictions}`);
-      }
+      const feedback = await registry.feedbackSince(input.model, deployment.deployedAt);
+      const requestIds = feedback.flatMap((f) => (f.requestId ? [f.requestId] : []));
+      const window = await readWindow(
+        deps,
+        { model: input.model, version, from: windowStart, to: windowEnd, labels: input.labels, deployedAt: deployment.deployedAt, requestIds },
+        input.deployment,
+      );
+      const minEstimatedAccuracy = m.minEstimatedAccuracy ?? Math.max(0, reference.testAccuracy - DEFAULT_ACCURACY_DROP);
+      const verdict = judgeWindow(reference, window.summary, input.labels, {
+        psiThreshold: m.psiThreshold,
+        minPredictions: m.minPredictions,
+        minEstimatedAccuracy,
+      });
 
       // Only this version's predictions: a request an earlier version served says nothing about this one.
-      const join = joinFeedback(feedback, predictions);
-      const judged = join.joined.length + join.textOnly.length;
-      const feedbackBasis = {
-        joinedByRequestId: join.joined.length,
-        rescored: join.textOnly.length,
-        unmatchedRequestIds: join.unmatched.length,
-        ambiguousRequestIds: join.ambiguous.length,
-      };
-      let feedbackAccuracy: number | null = null;
-      if (judged >= m.minFeedback) {
-        let correct = join.joined.filter(({ feedback: f, served }) => served.label === f.label).length;
-        if (join.textOnly.length) {
-          const scorer = await loadScorer(await store.localFolder(runDir));
-          try {
-            const texts = join.textOnly.map((f) => normalizeText(f.text ?? ''));
-            const scored = await scoreAll(scorer, texts, (n) => ctx.heartbeat(`feedback ${n}/${texts.length}`));
-            correct += scored.filter((p, i) => p.label === join.textOnly[i]!.label).length;
-          } finally {
-            await scorer.close();
-          }
-        }
-        feedbackAccuracy = correct / judged;
-        const basis = `accuracy on ${judged} feedback rows (${join.joined.length} joined by request id to what was served, ${join.textOnly.length} re-scored) is ${(feedbackAccuracy * 100).toFixed(1)}%`;
-        if (feedbackAccuracy < m.minFeedbackAccuracy) {
-          degraded = true;
-          reasons.push(`${basis}, below the spec's ${(m.minFeedbackAccuracy * 100).toFixed(1)}%`);
-        } else {
-          reasons.push(basis);
-        }
+      const fb = await judgeFeedback(deps, { labels: input.labels, minFeedback: m.minFeedback, runDir }, feedback, window.served, (n) =>
+        ctx.heartbeat(`feedback ${n}`),
+      );
+      const firedBy = [...verdict.firedBy];
+      const notes = [...verdict.notes];
+      if (fb.realized) {
+        const basis = `accuracy on ${fb.judged} feedback rows (${fb.join.joined.length} joined by request id to what was served, ${fb.join.textOnly.length} re-scored) is ${(fb.realized.accuracy * 100).toFixed(1)}%`;
+        if (fb.realized.accuracy < m.minFeedbackAccuracy) firedBy.push(`${basis}, below the spec's ${(m.minFeedbackAccuracy * 100).toFixed(1)}%`);
+        else notes.push(basis);
       } else {
-        const leftOut = feedback.length - judged;
-        reasons.push(
-          `accuracy not judged: ${judged} feedback rows since deployment${leftOut ? ` (${leftOut} more left out, below)` : ''}, fewer than ${m.minFeedback}`,
+        const leftOut = feedback.length - fb.judged;
+        notes.push(
+          `accuracy not judged: ${fb.judged} feedback rows since deployment${leftOut ? ` (${leftOut} more left out, below)` : ''}, fewer than ${m.minFeedback}`,
         );
       }
-      reasons.push(...unjoinedReasons(join, { version: deployment.version, since }));
+      notes.push(...unjoinedReasons(fb.join, { version, since: deployment.deployedAt }));
 
-      // The scheduled run's workflow id is unique per firing: a retried activity rewrites the same report.
-      const reportKey = artifactLayout.monitoringReport(input.model, ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId);
-      const windowEnd = new Date().toISOString();
-      const report = {
+      const judged = verdict.judged || fb.realized !== null;
+      const breached = firedBy.length > 0;
+      const decision = decideRetrain({ judged, breached, version }, past, m.consecutive);
+      const mover = verdict.features.find((f) => f.feature === verdict.movedMost);
+      const moverLine = mover ? [`the feature that moved most: "${mover.title}" (${mover.feature})${mover.drifted ? '' : ', within its threshold'}`] : [];
+      const reasons = decision.degraded ? [decision.reason, ...firedBy, ...moverLine] : [...firedBy, ...(breached ? [decision.reason] : []), ...notes];
+      const report: MonitoringReport = {
+        schema: MONITORING_REPORT_SCHEMA,
         model: input.model,
-        version: deployment.version,
-        windowStart: since,
+        version,
+        windowStart,
         windowEnd,
-        degraded,
-        reasons,
-        predictions: predictions.length,
+        source: window.source,
+        predictions: window.summary.rows,
         feedback: feedback.length,
-        feedbackBasis,
-        drift,
-        feedbackAccuracy,
-        thresholds: m,
+        feedbackBasis: fb.basis,
+        judged,
+        driftJudged: verdict.judged,
+        breached,
+        degraded: decision.degraded,
+        decision,
+        reasons,
+        firedBy,
+        notes,
+        multipleTesting: 'Benjamini–Hochberg (false-discovery rate 5%)',
+        features: verdict.features,
+        movedMost: verdict.movedMost,
+        drift: verdict.labelDrift,
+        performance: {
+          estimated: verdict.performance,
+          realized: fb.realized,
+          threshold: minEstimatedAccuracy,
+          calibrator:
+            reference.calibrator.kind === 'isotonic'
+              ? { kind: 'isotonic', eceBefore: reference.calibrator.eceBefore, eceAfter: reference.calibrator.eceAfter }
+              : { kind: 'identity', why: reference.calibrator.why },
+          reference: { testAccuracy: reference.testAccuracy, estimatedTestAccuracy: reference.estimatedTestAccuracy },
+        },
+        feedbackAccuracy: fb.realized?.accuracy ?? null,
+        inputs: {
+          duplicateRate: verdict.duplicateRate,
+          referenceDuplicateRate: reference.summary.rows ? (reference.summary.rows - reference.summary.distinctTexts) / reference.summary.rows : 0,
+          emptyTexts: window.summary.emptyTexts,
+        },
+        plots: driftPlots(verdict.features, reference.summary, window.summary),
+        trend: [
+          ...past
+            .filter((p) => p.version === version)
+            .slice(0, 20)
+            .reverse()
+            .map(trendPoint),
+          trendPoint({
+            windowEnd,
+            version,
+            predictions: window.summary.rows,
+            estimatedAccuracy: verdict.performance?.accuracy.value ?? null,
+            realizedAccuracy: fb.realized?.accuracy ?? null,
+            drifted: verdict.features.filter((f) => f.drifted).length,
+            breached,
+            degraded: decision.degraded,
+          }),
+        ],
+        thresholds: { ...m, minEstimatedAccuracy },
       };
       await store.put(reportKey, JSON.stringify(report, null, 2));
-      await registry.saveMonitoringReport({ model: input.model, version: deployment.version, windowStart: since, windowEnd, report, degraded, reportKey });
-      log.info('monitoring report', { model: input.model, degraded, reasons });
+      await store.put(pageKey, renderMonitoringPage(report));
+      await registry.saveMonitoringReport({
+        model: input.model,
+        version,
+        windowStart,
+        windowEnd,
+        report: report as unknown as Record<string, unknown>,
+        degraded: decision.degraded,
+        reportKey,
+      });
+      const alert = decision.degraded ? await sendAlert(alertWebhookUrl(config), report, reportKey) : 'not needed';
+      log.info('monitoring report', { model: input.model, degraded: decision.degraded, breached, reasons, page: store.uriOf(pageKey), alert });
       return {
         reportKey,
-        version: deployment.version,
-        degraded,
+        pageKey,
+        version,
+        degraded: decision.degraded,
+        breached,
         reasons,
-        predictions: predictions.length,
+        predictions: window.summary.rows,
         feedback: feedback.length,
-        psi: drift?.psi ?? null,
-        feedbackAccuracy,
+        psi: verdict.labelDrift?.psi ?? null,
+        feedbackAccuracy: fb.realized?.accuracy ?? null,
+        estimatedAccuracy: verdict.performance?.accuracy.value ?? null,
+        driftedFeatures: verdict.features.filter((f) => f.drifted).map((f) => f.feature),
+        alert,
       };
+    },
+
+    /** The model's monitoring runs, newest first, as the trend view and `mlc status` show them. */
+    async listMonitoringReports(input: { model: string; limit?: number }): Promise<MonitoringRunSummary[]> {
+      const stored = await registry.monitoringReports(input.model, Math.min(Math.max(1, input.limit ?? 20), 500));
+      return stored.map(summarizeStoredReport);
     },
 
     /**
@@ -153,7 +247,8 @@ export function monitoringActivities({ store, registry, loadScorer, azureMl }: A
       const deployment = await registry.activeDeployment(input.model);
       const feedback = deployment ? await registry.feedbackSince(input.model, deployment.deployedAt) : [];
       // Any version's log: for training, the text matters, not which version served it.
-      const logged = deployment && feedback.some((f) => f.requestId) ? await loggedSince(input.model, input.deployment, deployment.deployedAt) : [];
+      const ids = feedback.flatMap((f) => (f.requestId ? [f.requestId] : []));
+      const logged = deployment && ids.length ? await servedUnder(input.model, input.deployment, ids, deployment.deployedAt) : [];
       const join = joinFeedback(feedback, logged);
       const served = new Map(join.joined.map((j) => [j.feedback, j.served.text]));
       const rows = feedback.flatMap((f) => {

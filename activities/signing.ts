@@ -62,12 +62,15 @@ export function signingActivities({ store, registry, config }: ActivityDeps) {
       await holdSnapshot(config.nas, input.snapshot);
     },
 
-    /** The monitor's retrain request, signed with the worker's service key. */
-    async signServiceDecision(input: { predicate: UnsignedPredicate }): Promise<Envelope> {
+    /**
+     * The monitor's retrain request, signed with the worker's service key. `issuedAt` is the
+     * monitoring workflow's time, the clock the lifecycle judges freshness by.
+     */
+    async signServiceDecision(input: { predicate: UnsignedPredicate; issuedAt?: string }): Promise<Envelope> {
       const key = await loadOrCreateServiceKey(serviceKeyFile);
       // Registered on first use: the worker is the one holder of this key.
       await registry.addSigningKey({ name: input.predicate.actor, publicKey: key.publicKey, keyId: keyIdOf(key.publicKey), addedBy: 'worker' });
-      return signDecision(input.predicate, { manifestSha256: null, evaluationSha256: null }, key);
+      return signDecision(input.predicate, { manifestSha256: null, evaluationSha256: null }, key, input.issuedAt ? new Date(input.issuedAt) : new Date());
     },
 
     async registerSigningKey(input: { name: string; publicKey: string; addedBy: string }): Promise<{ keyId: string }> {

@@ -10,6 +10,7 @@ import { bestTrial, expandTrials, type SearchSpec } from '../domain/search';
 import type { ClusterProfile, TrainingParams } from '../domain/spec';
 import type { ActivityDeps } from './deps';
 import { userError } from './errors';
+import { recordTrainingHistory } from './run-tracking';
 
 export interface PrepareRunInput {
   model: string;
@@ -195,6 +196,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
             metrics,
             error: file ? null : 'trial did not finish: see its log',
           });
+          if (file) await recordTrainingHistory(registry, trialKey, file);
         }
         trials.push({ trial, runKey: trialKey, score: metrics.best_val_macro_f1 ?? null });
       }
@@ -234,8 +236,10 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
     const manifest = await store.writeManifest(runDir);
     const onnx = manifest.files.find((f) => f.key.endsWith('/model.onnx'));
     if (!onnx) throw userError('IncompleteRun', `manifest of ${runDir} has no model.onnx`);
-    const trainMetrics = flattenTrainMetrics(await readMetricsFile(runDir));
+    const metricsFile = await readMetricsFile(runDir);
+    const trainMetrics = flattenTrainMetrics(metricsFile);
     await registry.updateRun(runKey, { state: 'succeeded', finished: true, metrics: trainMetrics });
+    await recordTrainingHistory(registry, runKey, metricsFile);
     const version = await registry.registerModelVersion({ model, runKey, artifactUri: store.uriOf(runDir), sha256: onnx.sha256, metrics: trainMetrics });
     log.info('registered model version', { model, version, sha256: onnx.sha256, runDir });
     return { version, sha256: onnx.sha256, trainMetrics };

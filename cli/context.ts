@@ -1,6 +1,8 @@
-// What every command needs: config, a Temporal client, and the way users name a lifecycle
-// (the model name, or the workflow id itself).
+// What every command needs: config, a Temporal client (with the payload codec, like every
+// client of the product), and the way users name a lifecycle (the model name, or the workflow
+// id itself).
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFor } from '../adapters/temporal-codec/data-converter';
 import { lifecycleWorkflowId } from '../domain/temporal-names';
 import { loadConfig, type MlcConfig } from '../temporal.config';
 
@@ -22,6 +24,7 @@ export interface CliContext {
 
 export async function openContext(): Promise<CliContext> {
   const config = loadConfig();
+  const dataConverter = await dataConverterFor(config);
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
@@ -30,7 +33,7 @@ export async function openContext(): Promise<CliContext> {
       `Cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}). Start it with: bash scripts/services.sh start temporal (or set TEMPORAL_ADDRESS).`,
     );
   }
-  return { config, client: new Client({ connection, namespace: config.temporal.namespace }), close: () => connection.close() };
+  return { config, client: new Client({ connection, namespace: config.temporal.namespace, dataConverter }), close: () => connection.close() };
 }
 
 /** "thai-sentiment" and "mlc-thai-sentiment" both name the same lifecycle. */

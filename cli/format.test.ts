@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LifecycleStatus } from '../domain/lifecycle';
-import { artifactLocation, formatStatus } from './format';
+import { artifactLocation, formatDuration, formatNumber, formatStatus, formatTable, sparkline } from './format';
 
 const status = (training: Partial<NonNullable<LifecycleStatus['training']>>): LifecycleStatus => ({
   model: 'm',
@@ -58,5 +58,39 @@ describe('artifactLocation (the audit package line of mlc status)', () => {
     const s = { ...status({}), evaluation: { metrics: {}, gates: [], gatesPassed: true, auditPackageKey: key } };
     expect(formatStatus(s, 0, '/data/artifacts')).toContain(`audit pkg   /data/artifacts/${key}`);
     expect(formatStatus(s, 0)).toContain(`audit pkg   ${key}`);
+  });
+});
+
+describe('tables and curves for the terminal', () => {
+  it('pads columns to the widest cell, numbers to the right, Thai by the columns it takes', () => {
+    // ดีมาก: five code points, four columns (the vowel ี sits above ด).
+    const table = formatTable(
+      ['name', 'n'],
+      [
+        ['ดีมาก', '7'],
+        ['a', '1234'],
+      ],
+      [false, true],
+    );
+    expect(table).toBe('name     n\nดีมาก     7\na     1234');
+  });
+
+  it('draws a curve between its own minimum and maximum, averaging long series into the width', () => {
+    expect(sparkline([0, 1, 2, 3, 4, 5, 6, 7])).toBe('▁▂▃▄▅▆▇█');
+    expect(sparkline([5, 5, 5])).toBe('▁▁▁');
+    expect(sparkline([1, Number.NaN, 3])).toBe('▁█');
+    expect(sparkline([])).toBe('');
+    const long = sparkline(
+      Array.from({ length: 1000 }, (_, i) => i),
+      20,
+    );
+    expect(long).toHaveLength(20);
+    expect(long[0]).toBe('▁');
+    expect(long[19]).toBe('█');
+  });
+
+  it('writes durations and metric values for reading', () => {
+    expect([formatDuration(42.4), formatDuration(185), formatDuration(3725)]).toEqual(['42s', '3m05s', '1h02m05s']);
+    expect([formatNumber(3), formatNumber(0.61234), formatNumber(0.0004), formatNumber(123.456)]).toEqual(['3', '0.6123', '4.00e-4', '123.5']);
   });
 });

@@ -53,3 +53,52 @@ function jobTime(t: NonNullable<LifecycleStatus['training']>, now: number): stri
   if (live && t.startedAt) return `, ${Math.max(0, Math.round((now - Date.parse(t.startedAt)) / 1000))}s since submission`;
   return t.elapsedSeconds != null ? `, ${t.elapsedSeconds}s elapsed` : '';
 }
+
+/** Columns padded to their widest cell; `right` marks columns of numbers. */
+export function formatTable(head: string[], rows: string[][], right: boolean[] = []): string {
+  // Combining marks (Thai vowels and tone marks above or below a consonant) take no column.
+  const width = (s: string) => [...s.replace(/\p{M}/gu, '')].length;
+  const widths = head.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => {
+        const pad = ' '.repeat(widths[i]! - width(c));
+        return right[i] ? pad + c : c + pad;
+      })
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+const BARS = '▁▂▃▄▅▆▇█';
+
+/** A curve in one line of block characters, at most `width` wide (longer series averaged into buckets). */
+export function sparkline(values: number[], width = 40): string {
+  const finite = values.filter(Number.isFinite);
+  if (!finite.length) return '';
+  const buckets =
+    finite.length <= width
+      ? finite.map((v) => [v])
+      : Array.from({ length: width }, (_, i) => finite.slice(Math.floor((i * finite.length) / width), Math.floor(((i + 1) * finite.length) / width)));
+  const points = buckets.map((b) => b.reduce((s, v) => s + v, 0) / b.length);
+  const lo = Math.min(...points);
+  const span = Math.max(...points) - lo;
+  return points.map((v) => BARS[span === 0 ? 0 : Math.round(((v - lo) / span) * (BARS.length - 1))]).join('');
+}
+
+/** 3725 → "1h02m05s"; 42.4 → "42s". */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (h) return `${h}h${String(m).padStart(2, '0')}m${String(s % 60).padStart(2, '0')}s`;
+  if (m) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
+/** A metric value for a table: 4 decimals for fractions, fewer digits for large numbers. */
+export function formatNumber(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : v.toFixed(a >= 100 ? 1 : 4);
+}

@@ -2,11 +2,12 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { LifecycleStatus, Verdict } from '../domain/lifecycle';
 import { durationMs, durationSchema, trainingParamOverridesSchema } from '../domain/spec';
-import { lifecycleWorkflowId, monitoringScheduleId, searchAttributes, taskQueues } from '../domain/temporal-names';
+import { lifecycleWorkflowId, searchAttributes, taskQueues } from '../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../workflows/messages';
 import { printSignal, signFor } from './signing';
 import { CliError, uiLink, workflowIdOf, type CliContext } from './context';
 import { formatStatus } from './format';
+import { latestMonitoringLine } from './monitor';
 import { Progress } from './progress';
 import { readSpecFile } from './spec-file';
 
@@ -45,10 +46,10 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
     return;
   }
   const status = await queryStatus(handleOf(ctx, id));
+  if (opts.json) return console.log(JSON.stringify(status, null, 2));
+  const monitoring = status.deployedVersion ? await latestMonitoringLine(ctx, status.model) : null;
   console.log(
-    opts.json
-      ? JSON.stringify(status, null, 2)
-      : `${formatStatus(status, Date.now(), ctx.config.paths.artifacts)}\n  web UI: ${uiLink(ctx.config, workflowIdOf(id))}`,
+    `${formatStatus(status, Date.now(), ctx.config.paths.artifacts)}${monitoring ? `\n${monitoring}` : ''}\n  web UI: ${uiLink(ctx.config, workflowIdOf(id))}`,
   );
 }
 
@@ -98,12 +99,6 @@ export async function rollbackCommand(ctx: CliContext, id: string, opts: { to: s
   const verdict: Verdict = await handle.executeUpdate(rollbackRequestUpdate, { args: [message] });
   reportVerdict(verdict, `rollback to version ${version} requested for ${workflowIdOf(id)}`);
   await waitUntil(ctx, workflowIdOf(id), (s) => s.deployedVersion === version && s.stage === 'monitoring', `version ${version} to be live again`, 5 * 60_000);
-}
-
-/** Run the monitoring Schedule now instead of waiting for its next tick. */
-export async function monitorNowCommand(ctx: CliContext, model: string) {
-  await ctx.client.schedule.getHandle(monitoringScheduleId(model)).trigger();
-  console.log(`monitoring of ${model} triggered; its report appears in the worker log and under .data/artifacts/monitoring/${model}/`);
 }
 
 export async function waitCommand(ctx: CliContext, id: string, opts: { stage: string[]; generation?: string; timeout?: string }) {

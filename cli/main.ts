@@ -6,12 +6,19 @@ import { CliError, openContext, type CliContext } from './context';
 import { clusterCheckCommand, type ClusterCheckFlags } from './cluster-commands';
 import { feedbackCommand, predictCommand } from './endpoint-commands';
 import { historyCommand } from './history';
+import { aliasListCommand, aliasSetCommand } from './aliases';
+import { evaluateCommand, type EvaluateFlags } from './evaluate';
+import { openTracking } from './registry-access';
+import { runsCompareCommand, runsListCommand, runsShowCommand } from './runs';
+import type { TrackingRegistry } from '../activities/tracking';
+import { openConfiguredArtifactStore } from '../adapters/artifacts/from-config';
 import { auditVerifyCommand, keysAddCommand, keysInitCommand, keysListCommand, keysRevokeCommand, keysShowCommand } from './keys-commands';
-import { auditCommand, deployCommand, monitorNowCommand, rollbackCommand, startCommand, statusCommand, waitCommand } from './lifecycle-commands';
+import { auditCommand, deployCommand, rollbackCommand, startCommand, statusCommand, waitCommand } from './lifecycle-commands';
+import { monitorCommand, monitorHistoryCommand } from './monitor';
 import { logsCommand } from './logs';
 import { readSpecFile } from './spec-file';
 import { renderConfig } from '../config/show';
-import { ConfigError, loadConfigAndSources } from '../temporal.config';
+import { ConfigError, loadConfig, loadConfigAndSources } from '../temporal.config';
 
 const withTemporal =
   <A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<void>) =>
@@ -23,11 +30,25 @@ const withTemporal =
       await ctx.close();
     }
   };
+// The registry for tracking commands: PostgreSQL directly, or the embedded one through a worker.
+const withTracking =
+  <A extends unknown[]>(fn: (registry: TrackingRegistry, ...args: A) => Promise<void>) =>
+  async (...args: A) => {
+    const access = await openTracking();
+    try {
+      await fn(access.registry, ...args);
+    } finally {
+      await access.close();
+    }
+  };
+const openStore = () => openConfiguredArtifactStore(loadConfig());
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 const program = new Command('mlc')
   .description("Run a production model's lifecycle on Temporal: train on SLURM, audit, deploy, monitor, retrain.")
-  .showHelpAfterError('(run mlc <command> --help for usage)');
+  .showHelpAfterError('(run mlc <command> --help for usage)')
+  // Options belong to the command they follow (`mlc runs show X --json` is show's --json).
+  .enablePositionalOptions();
 
 program
   .command('validate')
@@ -151,11 +172,78 @@ program
   .option('--json', 'print the decisions as JSON')
   .action((model: string, opts: { json?: boolean }) => historyCommand(model, opts));
 
+const runs = program
+  .command('runs')
+  .argument('<model>', 'model name')
+  .description('training runs of a model: params, metrics, state, duration, dataset hash, git commit (then: runs show, runs compare)')
+  .option('--json', 'print the runs as JSON')
+  .enablePositionalOptions()
+  .action(withTracking((registry, model: string, opts: { json?: boolean }) => runsListCommand(registry, model, opts)));
+runs
+  .command('show')
+  .argument('<run>', 'run key, as mlc runs lists it')
+  .description('one run: params, metrics, its curves (per epoch and per step) and its artifacts')
+  .option('--json', 'print the run, its metric history and artifacts as JSON')
+  .action(withTracking((registry, run: string, opts: { json?: boolean }) => runsShowCommand(registry, run, opts, openStore)));
+runs
+  .command('compare')
+  .argument('<a>', 'run key')
+  .argument('<b>', 'run key')
+  .description('two runs side by side: params (≠ where they differ) and metrics with B − A')
+  .option('--json', 'print the comparison as JSON')
+  .action(withTracking((registry, a: string, b: string, opts: { json?: boolean }) => runsCompareCommand(registry, a, b, opts)));
+
+program
+  .command('evaluate')
+  .argument('<model>', 'model name')
+  .description("score a labelled JSONL/CSV file (your golden set) with a version, through the product's normalisation and scorer; records nothing")
+  .requiredOption('--version <n|alias>', 'version number, or an alias such as champion')
+  .requiredOption('--data <file>', 'labelled JSONL or CSV')
+  .option('--text-field <name>', 'text column', 'text')
+  .option('--label-field <name>', 'label column', 'label')
+  .option('--json', 'print the metrics as JSON')
+  .action(
+    withTracking(async (registry, model: string, flags: EvaluateFlags) => {
+      const { loadScorer } = await import('../adapters/scoring/onnx-scorer');
+      await evaluateCommand(model, flags, { registry, openStore, loadScorer });
+    }),
+  );
+
+const alias = program.command('alias').description('named pointers to versions: champion (the deployed one), challenger, or your own');
+alias
+  .command('set')
+  .argument('<model>', 'model name')
+  .argument('<alias>', 'alias name, e.g. challenger or staging (champion moves only with a deployment)')
+  .argument('<version>', 'version number')
+  .requiredOption('--as <user>', 'your user name (recorded)')
+  .requiredOption('--reason <text>', 'why (recorded)')
+  .description('point an alias at a version, atomically, and record the move')
+  .action(
+    withTracking((registry, model: string, name: string, version: string, opts: { as: string; reason: string }) =>
+      aliasSetCommand(registry, model, name, version, opts),
+    ),
+  );
+alias
+  .command('list')
+  .argument('<model>', 'model name')
+  .description("the model's aliases and the versions they name")
+  .option('--history', 'also every move of every alias, oldest first')
+  .option('--json', 'print as JSON')
+  .action(withTracking((registry, model: string, opts: { json?: boolean; history?: boolean }) => aliasListCommand(registry, model, opts)));
+
 program
   .command('monitor')
   .argument('<model>', 'model name')
-  .description('run the monitoring check now instead of at its next scheduled time')
-  .action(withTemporal((ctx, model: string) => monitorNowCommand(ctx, model)));
+  .description("run the monitoring check now and print its report's summary and page; --history: the trend over past runs")
+  .option('--history', 'list past runs instead: estimated and realized accuracy, drifted features, verdict')
+  .option('--limit <n>', 'with --history: how many runs', '20')
+  .option('--no-wait', 'return once the run is triggered')
+  .option('--json', 'print the report summary (or the runs) as JSON')
+  .action(
+    withTemporal((ctx, model: string, opts: { history?: boolean; limit?: string; wait?: boolean; json?: boolean }) =>
+      opts.history ? monitorHistoryCommand(ctx, model, opts) : monitorCommand(ctx, model, opts),
+    ),
+  );
 
 program
   .command('predict')

@@ -129,6 +129,30 @@ describe('loadConfigWithSources', () => {
     expect(() => loadConfigWithSources(repo, { USER: 'me', MLC_DATA_ROOTS: ':' })).toThrow(/dataRoots: .*at least one folder.*\(from env MLC_DATA_ROOTS\)/);
   });
 
+  it('the payload codec: key file and server token under paths.secrets wherever that is set; only names of secrets, never values', () => {
+    const defaults = loadConfigWithSources(repo, { USER: 'me' });
+    expect(defaults.config.temporal.codec).toEqual({
+      keyFiles: ['/repo/.data/secrets/codec-keys'],
+      keysEnv: 'MLC_CODEC_KEYS',
+      server: { host: '127.0.0.1', port: 8766, tokenFile: '/repo/.data/secrets/codec-server.token', tokenEnv: 'MLC_CODEC_SERVER_TOKEN' },
+    });
+    expect(defaults.sources.get('temporal.codec.keyFiles')).toBe('default (under paths.secrets)');
+
+    const env = withFile('paths:\n  secrets: /etc/mlc/secrets\ntemporal:\n  codec:\n    server: { tokenFile: keys/codec.token }\n');
+    const fromFile = loadConfigWithSources(repo, env);
+    expect(fromFile.config.temporal.codec.keyFiles).toEqual(['/etc/mlc/secrets/codec-keys']);
+    expect(fromFile.config.temporal.codec.server.tokenFile).toBe(path.join(path.dirname(env.MLC_CONFIG!), 'keys/codec.token'));
+    expect(fromFile.sources.get('temporal.codec.server.tokenFile')).toBe(`file ${env.MLC_CONFIG}`);
+
+    const fromEnv = loadConfigWithSources(repo, { ...env, MLC_CODEC_KEY_FILES: '/run/keys/new:/run/keys/old', MLC_CODEC_SERVER_PORT: '9000' });
+    expect(fromEnv.config.temporal.codec.keyFiles).toEqual(['/run/keys/new', '/run/keys/old']);
+    expect(fromEnv.config.temporal.codec.server.port).toBe(9000);
+    expect(renderConfig(fromEnv)).toContain('temporal.codec.keyFiles = ["/run/keys/new","/run/keys/old"]    # env MLC_CODEC_KEY_FILES');
+    expect(() => loadConfigWithSources(repo, withFile('temporal:\n  codec:\n    keysEnv: "k1:abc"\n'))).toThrow(
+      /temporal\.codec\.keysEnv: the name of an environment variable/,
+    );
+  });
+
   it('an azblob:// artifact root stays a URL, and clusters keep their filesystem root', () => {
     const { config } = loadConfigWithSources(repo, { USER: 'me', MLC_ARTIFACTS_ROOT: 'azblob://acct/mlc/artifacts' });
     expect(config.paths.artifacts).toBe('azblob://acct/mlc/artifacts');

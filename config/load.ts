@@ -61,6 +61,12 @@ export function loadConfigWithSources(repoRoot: string, env: NodeJS.ProcessEnv =
 
   for (const [variable, keys, value] of overrides(env)) set(keys, value, `env ${variable}`);
   if (env.DATABASE_URL) set(['databaseUrl'], env.DATABASE_URL, 'env DATABASE_URL');
+  // Secrets default to files under paths.secrets, wherever that was set (file or env), so
+  // moving the secrets folder moves them all.
+  const secrets = isTree(raw.paths) ? raw.paths.secrets : undefined;
+  if (typeof secrets === 'string') {
+    for (const [keys, value] of secretFileDefaults(secrets)) if (!sources.has(keys.join('.'))) set(keys, value, 'default (under paths.secrets)');
+  }
 
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
@@ -118,6 +124,8 @@ const pathKeys = new Set([
   'codeDir',
   'artifactsRoot',
   'dataRoots',
+  'keyFiles',
+  'tokenFile',
 ]);
 function resolvePaths(tree: Tree, base: string): Tree {
   const resolve = (v: unknown) => (typeof v === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//.test(v) ? path.resolve(base, v) : v);
@@ -139,6 +147,11 @@ function defaults(repoRoot: string, data: string, env: NodeJS.ProcessEnv): [stri
     [['temporal', 'address'], '127.0.0.1:7233'],
     [['temporal', 'namespace'], 'default'],
     [['temporal', 'uiUrl'], 'http://127.0.0.1:8233'],
+    [['temporal', 'codec', 'keysEnv'], 'MLC_CODEC_KEYS'],
+    // Next to the endpoint's 8765; not 8234, which a second dev server on 7234 gives its UI.
+    [['temporal', 'codec', 'server', 'host'], '127.0.0.1'],
+    [['temporal', 'codec', 'server', 'port'], 8766],
+    [['temporal', 'codec', 'server', 'tokenEnv'], 'MLC_CODEC_SERVER_TOKEN'],
     [['paths', 'data'], data],
     [['paths', 'artifacts'], artifacts],
     [['paths', 'logs'], path.join(data, 'logs')],
@@ -167,6 +180,14 @@ function defaults(repoRoot: string, data: string, env: NodeJS.ProcessEnv): [stri
   ];
 }
 
+/** Files of secrets that live in paths.secrets unless configured elsewhere. */
+function secretFileDefaults(secrets: string): [string[], unknown][] {
+  return [
+    [['temporal', 'codec', 'keyFiles'], [path.join(secrets, 'codec-keys')]],
+    [['temporal', 'codec', 'server', 'tokenFile'], path.join(secrets, 'codec-server.token')],
+  ];
+}
+
 /** Environment variables that override one setting each (the README's table). */
 function overrides(env: NodeJS.ProcessEnv): [string, string[], string | string[] | undefined][] {
   const local = (key: string) => ['clusters', 'local', key];
@@ -180,10 +201,18 @@ function overrides(env: NodeJS.ProcessEnv): [string, string[], string | string[]
         .filter(Boolean)
         .map((p) => path.resolve(p))
     : undefined;
+  const codecKeyFiles = env.MLC_CODEC_KEY_FILES
+    ? env.MLC_CODEC_KEY_FILES.split(':')
+        .filter(Boolean)
+        .map((p) => path.resolve(p))
+    : undefined;
   return [
     ['TEMPORAL_ADDRESS', ['temporal', 'address'], env.TEMPORAL_ADDRESS],
     ['TEMPORAL_NAMESPACE', ['temporal', 'namespace'], env.TEMPORAL_NAMESPACE],
     ['TEMPORAL_UI_URL', ['temporal', 'uiUrl'], env.TEMPORAL_UI_URL],
+    ['MLC_CODEC_KEY_FILES', ['temporal', 'codec', 'keyFiles'], codecKeyFiles],
+    ['MLC_CODEC_SERVER_HOST', ['temporal', 'codec', 'server', 'host'], env.MLC_CODEC_SERVER_HOST],
+    ['MLC_CODEC_SERVER_PORT', ['temporal', 'codec', 'server', 'port'], env.MLC_CODEC_SERVER_PORT],
     ['MLC_ARTIFACTS_ROOT', ['paths', 'artifacts'], artifacts],
     // Clusters write runs to a shared filesystem: only a folder root is theirs too.
     ['MLC_ARTIFACTS_ROOT', ['clusters', 'local-process', 'artifactsRoot'], folder],

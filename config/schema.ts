@@ -78,11 +78,37 @@ export const workspaceSchema = z.strictObject({
 });
 export type WorkspaceConfig = z.infer<typeof workspaceSchema>;
 
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'the name of an environment variable: upper-case letters, digits and "_"');
+
+/**
+ * The payload codec every client and worker uses (adapters/temporal-codec): AES-256-GCM, so
+ * workflow histories hold ciphertext. Keys are "<id>:<base64 of 32 bytes>" entries; the first
+ * one found encrypts, every listed one decrypts (rotation: add the new key first, keep the old).
+ */
+export const codecSchema = z.strictObject({
+  /** Read after keysEnv; the first is created with a new key when no key is found anywhere. */
+  keyFiles: z.array(z.string().min(1)).min(1, 'name at least one key file'),
+  /** Variable whose keys come before the files' (production injects keys this way). */
+  keysEnv: envName,
+  /** The codec server the Web UI decodes payloads through (POST /decode, /encode). */
+  server: z.strictObject({
+    host: z.string().min(1),
+    port: z.coerce.number().int().positive(),
+    /** Callers present this token: "Authorization: Bearer <token>" or the endpoint URL's path. */
+    tokenFile: z.string().min(1),
+    /** Variable holding the token instead of tokenFile. */
+    tokenEnv: envName,
+  }),
+});
+export type CodecConfig = z.infer<typeof codecSchema>;
+
 export const configSchema = z.strictObject({
   temporal: z.strictObject({
     address: z.string().min(1),
     namespace: z.string().min(1),
+    /** The Web UI: links printed by mlc, and the only origin the codec server answers. */
     uiUrl: z.string().url(),
+    codec: codecSchema,
   }),
   paths: z.strictObject({
     data: z.string(),
@@ -115,6 +141,14 @@ export const configSchema = z.strictObject({
       dataset: z.string().min(1),
       apiKeyFile: z.string().min(1),
       caFile: z.string().optional(),
+    })
+    .optional(),
+  /** Where a degraded monitoring report is POSTed as JSON (activities/monitoring-alert.ts). */
+  monitoring: z
+    .strictObject({
+      alertWebhookUrl: z.string().url().optional(),
+      /** Variable holding the URL instead, for hooks whose URL is itself the secret (chat webhooks). */
+      alertWebhookUrlEnv: envName.optional(),
     })
     .optional(),
 });

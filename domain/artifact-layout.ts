@@ -21,6 +21,8 @@ export const artifactLayout = {
   /** The audit page (self-contained HTML); audit-package.json beside it holds its data. */
   auditPackage: (runDir: string) => `${evaluation(runDir)}/audit-package.html`,
   monitoringReport: (model: string, runId: string) => `monitoring/${model}/${runId}.json`,
+  /** The report's page (self-contained HTML), beside its JSON. */
+  monitoringPage: (model: string, runId: string) => `monitoring/${model}/${runId}.html`,
   /** A version packaged for Azure ML (score.py, environment, model files), by package hash. */
   azureMlPackage: (model: string, version: number, sha256: string) => `azureml/${model}/v${version}/${sha256.slice(0, 16)}`,
 } as const;

@@ -189,6 +189,13 @@ export const modelSpecSchema = z.strictObject({
       minFeedback: z.number().int().min(1).default(20),
       /** Ignore drift until this many predictions were logged. */
       minPredictions: z.number().int().min(1).default(50),
+      /**
+       * Estimated accuracy without labels (CBPE) whose whole 95% band lies below this means
+       * degradation. Absent: the test split's accuracy minus 0.1.
+       */
+      minEstimatedAccuracy: z.number().min(0).max(1).optional(),
+      /** Ask for a retrain only after this many windows in a row crossed a threshold, so one noisy window does not. */
+      consecutive: z.number().int().min(1).max(100).default(2),
     })
     .prefault({}),
   roles: z

@@ -149,7 +149,16 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Capture[]>> = {
       await admin('changeSigningKey', 'admin-add-key', { action: 'add', name: 'dora', publicKey: 'ed25519:' + 'A'.repeat(43) + '=', addedBy: 'admin' });
       await admin('listSigningKeys', 'admin-list-keys', {});
       await admin('verifyDecisionLog', 'admin-verify-log', { model: 'replay' });
-      return ['admin-add-key', 'admin-list-keys', 'admin-verify-log'].map((id) => ({ name: id, workflowId: id }));
+      await admin('trackingRequest', 'admin-tracking-request', { method: 'listRuns', args: ['replay'] });
+      return ['admin-add-key', 'admin-list-keys', 'admin-verify-log', 'admin-tracking-request'].map((id) => ({ name: id, workflowId: id }));
+    }),
+
+  // mlc monitor --history and mlc status read monitoring reports through a worker on the embedded registry.
+  'admin-monitoring-history': ({ env, run }) =>
+    run({}, async () => {
+      const workflowId = 'admin-monitoring-history';
+      await env.client.workflow.execute('monitoringHistory', { taskQueue: taskQueues.control, workflowId, args: [{ model: 'replay', limit: 5 }] });
+      return [{ name: workflowId, workflowId }];
     }),
 
   'monitoring-healthy': ({ env, run }) =>

@@ -40,6 +40,8 @@ mlc start "$SPEC" --wait
 mlc status "$MODEL"
 echo "── last lines of the training job's log (mlc logs $MODEL)"
 mlc logs "$MODEL" -n 8
+echo "── the run as the registry tracks it: params, metrics, dataset, commit (mlc runs $MODEL; curves: mlc runs show <run>)"
+mlc runs "$MODEL"
 
 step "4/9 audit: a user who is not an auditor is refused (and recorded), then alice approves, signing with her key"
 mlc audit approve "$MODEL" --as mallory --reason "I think it's fine" || true
@@ -47,6 +49,8 @@ mlc audit approve "$MODEL" --as alice --reason "meets the macro-F1 and accuracy 
 
 step "5/9 deploy: bob ships the audited artifact to the local endpoint"
 mlc deploy "$MODEL" --as bob --reason "first release"
+echo "── aliases: champion is the deployed version, challenger the newest evaluated one (mlc alias list $MODEL)"
+mlc alias list "$MODEL"
 mlc predict --model "$MODEL" "ร้านนี้อร่อยมาก บริการดีสุดๆ" "ส่งของช้ามาก แย่ที่สุด" "เปิดกี่โมงครับ"
 
 step "6/9 production traffic: 200 messages through the endpoint, each prediction logged"
@@ -55,19 +59,18 @@ node --import tsx scripts/send-traffic.ts data/wisesight-sample/feedback.jsonl "
 step "7/9 analysts send labelled feedback"
 mlc feedback data/wisesight-sample/feedback.jsonl --model "$MODEL" --source "analysts-$(date +%Y%m%dT%H%M%S)"
 
-step "8/9 monitoring (a Temporal Schedule; run now instead of in an hour)"
-newest_report() { ls -t "$DATA/artifacts/monitoring/$MODEL/"*.json 2>/dev/null | head -1 || true; }
-before=$(newest_report)
+step "8/9 monitoring (a Temporal Schedule; run now instead of in an hour), two windows: one breached window alone never retrains"
+# Each run judges the predictions since the previous one: inputs and outputs against the test
+# split, estimated accuracy without labels (CBPE), and accuracy on the feedback; the summary
+# ends with the path of the run's HTML report.
 mlc monitor "$MODEL"
-report=""
-for _ in $(seq 1 120); do
-  report=$(newest_report)
-  [ -n "$report" ] && [ "$report" != "$before" ] && break
-  report=""
-  sleep 1
-done
+echo "── 100 more messages, then the second window (monitoring.consecutive is 2)"
+node --import tsx scripts/send-traffic.ts data/wisesight-sample/feedback.jsonl "$MODEL" 100
+mlc monitor "$MODEL"
+echo "── the trend over runs (mlc monitor $MODEL --history)"
+mlc monitor "$MODEL" --history
+report=$(ls -t "$DATA/artifacts/monitoring/$MODEL/"*.html 2>/dev/null | head -1 || true)
 [ -n "$report" ] || die "no monitoring report appeared; see $LOG_DIR/worker.log"
-node -e 'const r=require(process.argv[1]); console.log(`degraded: ${r.degraded}\n  - ${r.reasons.join("\n  - ")}`)' "$(realpath "$report")"
 
 step "9/9 retrain: the lifecycle continues as generation 2 with the feedback rows, and goes back to audit"
 mlc wait "$MODEL" --stage awaiting_audit --generation 2 --timeout 20m
@@ -77,10 +80,12 @@ mlc audit verify "$MODEL"
 
 audit_page=$(ls -t "$DATA"/artifacts/models/"$MODEL"/evaluations/*/audit-package.html 2>/dev/null | head -1)
 elapsed=$(( $(date +%s) - started ))
+codec_url=$(node --import tsx adapters/temporal-codec/serve.ts --print-url)
 cat <<MSG
 
 Demo finished in $((elapsed / 60))m$((elapsed % 60))s.
   Web UI (filter by MlcModel = "$MODEL"):  http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}/namespaces/default/workflows
+    payloads are encrypted in Temporal's history (AES-256-GCM); the Web UI decodes them through the codec server at $codec_url
   audit package (self-contained HTML):     ${audit_page:-$DATA/artifacts/models/$MODEL/evaluations/}
   monitoring report:                       $report
   worker log:                              $LOG_DIR/worker.log

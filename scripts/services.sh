@@ -2,23 +2,24 @@
 # Runs the local services the project talks to, each idempotently, with logs under
 # .data/logs and pid files under .data/run. One script per service in scripts/services/:
 #   temporal  Temporal CLI dev server (SQLite file, Web UI), search attributes registered
+#   codec     the codec server the Web UI decodes the encrypted payloads through
 #   sshd      sshd on 127.0.0.1:2222, host key pinned in .data/ssh/known_hosts
 #   slurm     munge + slurmctld + slurmd: a one-node cluster on this machine
 #   postgres  the Debian PostgreSQL cluster, only when a localhost database URL names it
 # This entry point picks the services, takes the start/stop lock, runs each service's script
 # in its own bash (with `set -e` in force there) and reports which ones failed.
-# Usage: scripts/services.sh start|stop|status [temporal|sshd|slurm|postgres ...]
+# Usage: scripts/services.sh start|stop|status [temporal|codec|sshd|slurm|postgres ...]
 set -euo pipefail
 # shellcheck source=scripts/services/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/services/common.sh"
 
 usage() {
-  echo "usage: scripts/services.sh start|stop|status [temporal|sshd|slurm|postgres ...]" >&2
+  echo "usage: scripts/services.sh start|stop|status [temporal|codec|sshd|slurm|postgres ...]" >&2
   exit 2
 }
 
 default_services() {
-  local list=(temporal sshd slurm)
+  local list=(temporal codec sshd slurm)
   # stop also covers a cluster an earlier start brought up.
   if [ -n "$(local_pg_urls)" ] || { [ "$action" = stop ] && [ -s "$RUN_DIR/postgres.cluster" ]; }; then
     list+=(postgres)
@@ -34,7 +35,7 @@ action=$1
 shift
 if [ $# -gt 0 ]; then services=("$@"); else mapfile -t services < <(default_services); fi
 for s in "${services[@]}"; do
-  case "$s" in temporal | sshd | slurm | postgres) ;; *) fail "unknown service '$s'"; usage ;; esac
+  case "$s" in temporal | codec | sshd | slurm | postgres) ;; *) fail "unknown service '$s'"; usage ;; esac
 done
 case "$action" in start | stop | status) ;; *) usage ;; esac
 

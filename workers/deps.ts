@@ -1,38 +1,31 @@
 // Build the adapters activities need, from config. One set per process: the registry is
 // opened once, each cluster gets one pooled SSH connection and one watcher.
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type DataConverter } from '@temporalio/client';
 import type { ActivityDeps } from '../activities';
 import { UnknownClusterError, UnknownWorkspaceError } from '../activities/errors';
 import { workspaceClients } from '../adapters/azureml/client';
 import { AzureMlDeployer } from '../adapters/azureml/deployer';
-import { DefaultAzureCredential } from '@azure/identity';
-import path from 'node:path';
-import { openArtifactStore } from '../adapters/artifacts/open';
+import { openConfiguredArtifactStore } from '../adapters/artifacts/from-config';
 import { openRegistry } from '../adapters/db/open';
 import { loadScorer } from '../adapters/scoring/onnx-scorer';
 import { createExecutor } from '../adapters/slurm';
+import { dataConverterFor } from '../adapters/temporal-codec/data-converter';
 import type { ClusterExecutor } from '../adapters/slurm/port';
 import type { MlcConfig } from '../temporal.config';
 
 export interface ProcessDeps extends ActivityDeps {
   connection: Connection;
+  /** The payload codec's converter: the activities' client and this process's workers share it. */
+  dataConverter: DataConverter;
   close(): Promise<void>;
 }
 
 export async function buildDeps(config: MlcConfig): Promise<ProcessDeps> {
   const registry = await openRegistry({ databaseUrl: config.databaseUrl, dataDir: config.paths.data });
-  // A Blob root authenticates with a connection string from the environment (an emulator, a
-  // key-based account) or else the worker's Azure identity; neither ever enters a workflow.
-  const store = await openArtifactStore(config.paths.artifacts, {
-    cacheDir: path.join(config.paths.data, 'cache', 'artifacts'),
-    ...(config.paths.artifacts.startsWith('azblob://') && {
-      blob: process.env.MLC_ARTIFACTS_CONNECTION_STRING
-        ? { connectionString: process.env.MLC_ARTIFACTS_CONNECTION_STRING }
-        : { credential: new DefaultAzureCredential() },
-    }),
-  });
+  const store = await openConfiguredArtifactStore(config);
+  const dataConverter = await dataConverterFor(config);
   const connection = await Connection.connect({ address: config.temporal.address });
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   const executors = new Map<string, ClusterExecutor>();
   const executor = (name: string) => {
     const clusterConfig = config.clusters[name];
@@ -59,6 +52,7 @@ export async function buildDeps(config: MlcConfig): Promise<ProcessDeps> {
     loadScorer,
     temporal,
     connection,
+    dataConverter,
     azureMl,
     endpointUrl: `http://${config.endpoint.host}:${config.endpoint.port}`,
     async close() {

@@ -28,10 +28,15 @@ export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, 
   const deps = await buildDeps(config);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const namespace = config.temporal.namespace;
+  // The payload codec: histories hold ciphertext. A prebuilt workflowBundle must have been
+  // bundled with its failureConverterPath (adapters/temporal-codec/data-converter.ts).
+  const { dataConverter } = deps;
   const workers: Worker[] = [];
   if (roles.includes('control')) {
     const workflows = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath };
-    workers.push(await Worker.create({ connection, namespace, taskQueue: taskQueues.control, ...workflows, activities: createControlActivities(deps) }));
+    workers.push(
+      await Worker.create({ connection, namespace, dataConverter, taskQueue: taskQueues.control, ...workflows, activities: createControlActivities(deps) }),
+    );
   }
   if (roles.includes('scoring')) {
     // ONNX scoring saturates cores; two at a time keeps the machine responsive.
@@ -39,6 +44,7 @@ export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, 
       await Worker.create({
         connection,
         namespace,
+        dataConverter,
         taskQueue: taskQueues.scoring,
         activities: createScoringActivities(deps),
         maxConcurrentActivityTaskExecutions: 2,

@@ -2,6 +2,8 @@
 // (PGlite) belongs to the worker's process, and with PostgreSQL the history then also shows
 // who registered or revoked a key, and when.
 import type { DecisionLogReport } from '../activities/signing';
+import type { MonitoringRunSummary } from '../domain/monitoring/report';
+import type { TrackingRequest } from '../activities/tracking';
 import { control } from './activities';
 
 export type SigningKeyChange = { action: 'add'; name: string; publicKey: string; addedBy: string } | { action: 'revoke'; publicKey: string };
@@ -15,7 +17,17 @@ export async function listSigningKeys(input: { name?: string }) {
   return control.listSigningKeys(input);
 }
 
+/** A model's monitoring runs, newest first: `mlc monitor --history` and `mlc status` on the embedded registry. */
+export async function monitoringHistory(input: { model: string; limit?: number }): Promise<MonitoringRunSummary[]> {
+  return control.listMonitoringReports(input);
+}
+
 /** Re-checks a model's decision log: every hash link and every signature. */
 export async function verifyDecisionLog(input: { model: string }): Promise<DecisionLogReport> {
   return control.verifyDecisionLog(input);
+}
+
+/** Runs, curves, versions and aliases for `mlc runs` / `mlc alias` / `mlc evaluate` (activities/tracking.ts). */
+export async function trackingRequest(request: TrackingRequest): Promise<unknown> {
+  return control.answerTrackingRequest(request);
 }

@@ -1,4 +1,4 @@
 // The workflow bundle's entry point: every workflow type the workers register.
 export { modelLifecycle } from './lifecycle';
 export { modelMonitoring } from './monitoring';
-export { changeSigningKey, listSigningKeys, verifyDecisionLog } from './admin';
+export { changeSigningKey, listSigningKeys, monitoringHistory, trackingRequest, verifyDecisionLog } from './admin';

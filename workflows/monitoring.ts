@@ -53,6 +53,8 @@ export async function modelMonitoring(input: MonitoringInput): Promise<Monitorin
           actor: MONITOR_ACTOR,
           reason,
         },
+        // Workflow time: the lifecycle judges the statement's freshness by the same clock.
+        issuedAt: new Date().toISOString(),
       })
     : undefined;
   try {

@@ -87,6 +87,30 @@ export class InvalidFeedbackError extends Error {
   }
 }
 
+/** An alias pointed at a version the model does not have. */
+export class UnknownModelVersionError extends Error {
+  override readonly name = 'UnknownModelVersionError';
+  readonly nonRetryable = true;
+  constructor(
+    readonly model: string,
+    readonly version: number,
+  ) {
+    super(`${model} has no version ${version} in the registry; mlc runs ${model} lists the runs and the versions they became`);
+  }
+}
+
+/** An alias name that cannot be set by hand (malformed, or one only a deployment moves). */
+export class AliasRefusedError extends Error {
+  override readonly name = 'AliasRefusedError';
+  readonly nonRetryable = true;
+  constructor(
+    readonly alias: string,
+    why: string,
+  ) {
+    super(why);
+  }
+}
+
 // "connect ECONNREFUSED ..." already says its code; "database x does not exist" does not.
 const withCode = (message: string, code: string | undefined) => (code && !message.includes(code) ? `${message} (${code})` : message);
 

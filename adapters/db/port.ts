@@ -4,6 +4,8 @@
 
 import type { DecisionKind, DecisionOutcome } from '../../domain/lifecycle';
 import type { DecisionChainReport } from './decision-log';
+import type { WindowSummary } from '../../domain/monitoring/features';
+import type { PredictionWindow } from './prediction-window';
 
 export type { DecisionKind, DecisionOutcome };
 export type RunState = 'submitted' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -36,6 +38,31 @@ export interface RunUpdate {
   /** Merged into the run's metrics (a key given again is overwritten). */
   metrics?: Record<string, number>;
   finished?: boolean;
+  /** The commit of the code that trained the run. */
+  gitCommit?: string | null;
+}
+
+/** One point of a run's curve, as MLflow's metric history keeps it. */
+export interface MetricPoint {
+  metric: string;
+  step: number;
+  /** Set on per-epoch points (validation metrics, the epoch's mean loss); null per step. */
+  epoch: number | null;
+  value: number;
+}
+
+/** A run as `mlc runs` shows it. */
+export interface RunSummary extends RunRecord {
+  trial: number | null;
+  state: RunState;
+  slurmJobId: string | null;
+  metrics: Record<string, number>;
+  error: string | null;
+  gitCommit: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  /** The model version the run became; null for a run that did not (failed, a losing trial). */
+  version: number | null;
 }
 
 export interface ModelVersionRecord {
@@ -82,6 +109,32 @@ export interface DeploymentRecord {
   deploymentKey: string;
 }
 
+/** A request to point an alias at a version. */
+export interface AliasChange {
+  model: string;
+  alias: string;
+  version: number;
+  setBy: string;
+  reason: string;
+  /** Idempotency key: a change already applied under this key is not applied again. */
+  changeKey: string;
+}
+
+export interface ModelAlias {
+  model: string;
+  alias: string;
+  version: number;
+  setBy: string;
+  setAt: string;
+  reason: string;
+}
+
+/** One move of an alias, from the append-only alias history. */
+export interface AliasEvent extends ModelAlias {
+  previousVersion: number | null;
+  changeKey: string;
+}
+
 export interface PredictionRecord {
   model: string;
   version: number;
@@ -118,6 +171,13 @@ export interface Registry {
   createRun(record: RunRecord): Promise<void>;
   updateRun(runKey: string, update: RunUpdate): Promise<void>;
   getRun(runKey: string): Promise<(RunRecord & { state: RunState; slurmJobId: string | null; metrics: Record<string, number>; error: string | null }) | null>;
+  /** A model's runs, newest first, each with the version it became. */
+  listRuns(model: string): Promise<RunSummary[]>;
+  describeRun(runKey: string): Promise<RunSummary | null>;
+  /** Appends points to a run's curves; a point already there (same run, metric, step) is kept. Returns how many were new. */
+  recordMetricHistory(runKey: string, points: MetricPoint[]): Promise<number>;
+  /** A run's curves, by metric then step. */
+  metricHistory(runKey: string): Promise<MetricPoint[]>;
   /** Returns the version number; the same runKey always gets the same version. */
   registerModelVersion(record: ModelVersionRecord): Promise<number>;
   getModelVersion(model: string, version: number): Promise<(ModelVersionRecord & { version: number; createdAt: string }) | null>;
@@ -130,18 +190,42 @@ export interface Registry {
   listSigningKeys(name?: string): Promise<(SigningKeyRecord & { addedAt: string })[]>;
   /** Returns whether a key in force was revoked. */
   revokeSigningKey(publicKey: string): Promise<boolean>;
+  /**
+   * Records a deployment and, in the same transaction, points the alias `champion` at its
+   * version: the deployed version is always an alias. A repeated deploymentKey changes nothing.
+   */
   recordDeployment(record: DeploymentRecord): Promise<void>;
   /** The latest deployment of a model, i.e. what the endpoint should serve. */
   activeDeployment(model: string): Promise<(DeploymentRecord & { deployedAt: string }) | null>;
   /** Names of every model that has been deployed at least once. */
   deployedModels(): Promise<string[]>;
+  /**
+   * Points an alias at a registered version in one statement and appends the move to the alias
+   * history. Refuses `champion` (only a deployment moves it), a malformed alias name and a version
+   * the model does not have. `applied` is false when changeKey was applied before.
+   */
+  setModelAlias(change: AliasChange): Promise<{ applied: boolean; previousVersion: number | null }>;
+  listModelAliases(model: string): Promise<ModelAlias[]>;
+  /** Every move of the model's aliases, oldest first. */
+  aliasHistory(model: string): Promise<AliasEvent[]>;
   logPredictions(records: PredictionRecord[]): Promise<void>;
   /** Predictions of one model created at or after `since` (ISO), oldest first. */
   predictionsSince(model: string, since: string): Promise<(PredictionRecord & { createdAt: string })[]>;
   /** Returns how many rows were new; throws InvalidFeedbackError for a row with neither text nor requestId. */
   addFeedback(records: FeedbackRecord[]): Promise<number>;
   feedbackSince(model: string, since: string): Promise<(FeedbackRecord & { createdAt: string })[]>;
+  /** One version's predictions in a time window, aggregated in the database (prediction-window.ts): histograms, never rows. */
+  summarizePredictions(window: PredictionWindow): Promise<WindowSummary>;
+  /** Predictions served under these request ids since `since` (of one version, or any): what feedback names. */
+  predictionsByRequestIds(query: {
+    model: string;
+    version?: number;
+    requestIds: string[];
+    since: string;
+  }): Promise<(PredictionRecord & { createdAt: string })[]>;
   saveMonitoringReport(record: MonitoringReportRecord): Promise<void>;
   latestMonitoringReport(model: string): Promise<(MonitoringReportRecord & { createdAt: string }) | null>;
+  /** A model's monitoring reports, newest first. */
+  monitoringReports(model: string, limit: number): Promise<(MonitoringReportRecord & { createdAt: string })[]>;
   close(): Promise<void>;
 }

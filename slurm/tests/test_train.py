@@ -1,6 +1,8 @@
 """End to end, in process: outputs, tokenization cache, resume, bf16, trials, a pretrained folder."""
 import json
 import stat
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -42,7 +44,7 @@ def test_metrics_json_has_the_contract_fields(trained):
     root, _, _ = trained
     m = json.loads((root / "runs" / "v1" / "metrics.json").read_text())
     assert set(m) == {"history", "steps", "best", "stopped_early", "device", "precision", "params", "onnx_parity",
-                      "trial", "train_seconds"}
+                      "trial", "train_seconds", "code"}
     assert [h["epoch"] for h in m["history"]] == [1, 2]
     assert set(m["history"][0]) == {"epoch", "step", "train_loss", "val_loss", "val_accuracy", "val_macro_f1"}
     assert [s["step"] for s in m["steps"]] == [10, 20, 30]
@@ -52,6 +54,9 @@ def test_metrics_json_has_the_contract_fields(trained):
     assert (m["device"], m["precision"], m["trial"], m["stopped_early"]) == ("cpu", "fp32", None, False)
     assert m["params"]["numWorkers"] == 1 and m["params"]["seed"] == 13  # resolved: defaults filled in
     assert m["train_seconds"] > 0
+    # The commit of the training code: this checkout's HEAD, or null where git cannot say.
+    head = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"], capture_output=True, text=True)
+    assert m["code"]["git_commit"] == (head.stdout.strip() if head.returncode == 0 else None)
     parity = m["onnx_parity"]
     assert parity["n"] == 48 and parity["max_abs_logit_diff"] <= 1e-3 and parity["label_agreement"] >= 0.99
     done = json.loads((root / "runs" / "v1" / "DONE").read_text())

@@ -11,6 +11,7 @@ from mlc_train.data import BucketBatchSampler, Encoded, PadCollator
 from mlc_train.errors import ConfigError
 from mlc_train.metrics import accuracy, class_weights, macro_f1
 from mlc_train.model import RobertaLstmClassifier, scratch_encoder_config
+from mlc_train.pipeline import bounded_steps
 
 
 def test_class_weights_are_inverse_frequency_averaging_one():
@@ -121,3 +122,16 @@ def test_a_texts_logits_do_not_depend_on_its_batch_padding():
     mask = (padded != 1).long()
     in_batch = model(padded, mask)
     torch.testing.assert_close(alone, in_batch, atol=1e-5, rtol=0)
+
+
+def test_step_curve_is_bounded_and_keeps_means_and_the_last_learning_rate():
+    steps = [{"step": 10 * (i + 1), "loss": float(i), "lr": 1.0 / (i + 1)} for i in range(1000)]
+    bounded = bounded_steps(steps, 200)
+    assert len(bounded) == 200
+    assert bounded[0] == {"step": 50, "loss": pytest.approx((0 + 1 + 2 + 3 + 4) / 5), "lr": 1.0 / 5}
+    assert bounded[-1]["step"] == 10_000 and bounded[-1]["lr"] == steps[-1]["lr"]
+    assert [b["step"] for b in bounded] == sorted({b["step"] for b in bounded})  # increasing, no repeats
+    assert sum(b["loss"] for b in bounded) / 200 == pytest.approx(sum(s["loss"] for s in steps) / 1000)
+    odd = bounded_steps(steps[:401], 200)  # 401 points in groups of 3: the last group holds two
+    assert len(odd) == 134 and odd[-1] == {"step": 4010, "loss": 399.5, "lr": steps[400]["lr"]}
+    assert bounded_steps(steps[:200], 200) == steps[:200]

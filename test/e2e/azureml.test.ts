@@ -72,8 +72,8 @@ describe('a lifecycle deployed to Azure ML (emulated)', () => {
         cluster: 'local-process',
         params: { epochs: 1, maxLength: 32, vocabSize: 600, hiddenSize: 32, intermediateSize: 64, lstmHidden: 16, numLayers: 1, numWorkers: 0 },
       },
-      // Thresholds this tiny model cannot meet, so the monitor must call for a retrain.
-      monitoring: { every: '1h', minPredictions: 30, minFeedback: 30, psiThreshold: 0.1, minFeedbackAccuracy: 0.99 },
+      // Thresholds this tiny model cannot meet, so the monitor must call for a retrain at its first window.
+      monitoring: { every: '1h', minPredictions: 30, minFeedback: 30, psiThreshold: 0.1, minFeedbackAccuracy: 0.99, consecutive: 1 },
       roles: { auditors: ['alice'], deployers: ['bob'] },
       deployment: { target: 'azureml', workspace: EMULATED_WORKSPACE, endpoint, rollout: [10, 50, 100], maxLatencyMs: 5000, keep: 2 },
     });

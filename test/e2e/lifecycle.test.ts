@@ -13,6 +13,8 @@ import { loadConfig, repoRoot, taskQueues, type MlcConfig } from '../../temporal
 import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate } from '../../workflows/messages';
 import { startRuntime, type Runtime } from '../../workers/runtime';
 import { logsCommand } from '../../cli/logs';
+import { statusCommand } from '../../cli/lifecycle-commands';
+import { monitorCommand, monitorHistoryCommand } from '../../cli/monitor';
 import { connectToFreshNamespace, waitForStage } from './temporal-helpers';
 
 // A namespace per run: task queues are per namespace, so a worker left over from an earlier,
@@ -41,8 +43,8 @@ function specFor(name: string, dataPath: string, overrides: Partial<ModelSpecInp
       profile: { cpusPerTask: 1, memory: '2G', timeLimit: '00:10:00' },
       params: { epochs: 1, maxLength: 32, vocabSize: 800, hiddenSize: 32, intermediateSize: 64, lstmHidden: 32, numWorkers: 0 },
     },
-    // Thresholds this tiny model cannot meet, so the monitor must call for a retrain.
-    monitoring: { every: '1h', minPredictions: 30, minFeedback: 30, psiThreshold: 0.1, minFeedbackAccuracy: 0.99 },
+    // Thresholds this tiny model cannot meet, so the monitor must call for a retrain at its first window.
+    monitoring: { every: '1h', minPredictions: 30, minFeedback: 30, psiThreshold: 0.1, minFeedbackAccuracy: 0.99, consecutive: 1 },
     roles: { auditors: ['alice'], deployers: ['bob'] },
     ...overrides,
   });
@@ -132,9 +134,26 @@ describe('the whole lifecycle on real services', () => {
       expect(await post('/feedback', { model, items: feedback })).toMatchObject({ accepted: 60 });
       expect((await registry.predictionsSince(model, '1970-01-01T00:00:00Z')).length).toBe(60);
 
-      // The Schedule exists; fire it now and watch the lifecycle retrain.
+      // The Schedule exists; `mlc monitor` fires it now, waits for the run and prints its report; the lifecycle retrains.
       const schedule = client.schedule.getHandle(monitoringScheduleId(model));
-      await schedule.trigger();
+      const said: string[] = [];
+      const log = console.log;
+      console.log = (...args: unknown[]) => void said.push(`${args.join(' ')}\n`);
+      try {
+        await monitorCommand({ config, client, close: async () => undefined }, model, {});
+        // The trend, read through the worker (the registry is its embedded PGlite), and the newest report in `mlc status`.
+        await monitorHistoryCommand({ config, client, close: async () => undefined }, model, {});
+        await statusCommand({ config, client, close: async () => undefined }, model, {});
+      } finally {
+        console.log = log;
+      }
+      expect(said.join('')).toMatch(
+        /^window end\s+ver\s+predictions\s+estimated\s+realized\s+drifted\s+verdict\n.*\s60\s.*RETRAIN\nnewest report: .*\.html\n/m,
+      );
+      expect(said.join('')).toMatch(new RegExp(`^DEGRADED \\(retrain requested\\): version ${audit.version}, 60 predictions`, 'm'));
+      expect(said.join('')).toMatch(/estimated accuracy \d+\.\d% \[\d+\.\d% – \d+\.\d%\], realized \d+\.\d%/);
+      expect(said.join('')).toMatch(/^ {2}report: .*\.html$/m);
+      expect(said.join('')).toMatch(/^monitoring {2}degraded at \S+, estimated accuracy \d+\.\d%: .*\.html$/m);
       const next = await reach(id, 'awaiting_audit', 2);
       expect(next.decisions.map((d) => `${d.kind}:${d.outcome}:${d.actor}`)).toEqual([
         'audit:refused:eve',

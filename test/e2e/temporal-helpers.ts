@@ -1,14 +1,30 @@
 // What every end-to-end file needs from Temporal: a namespace of its own (task queues are
 // per namespace, so a worker left over from an interrupted run can never take this run's
-// tasks) with our search attributes, and a wait for a lifecycle to reach a stage.
+// tasks) with our search attributes, a client with the product's payload codec, and a wait for
+// a lifecycle to reach a stage.
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
+import { dataConverterFor } from '../../adapters/temporal-codec/data-converter';
+import { newKeyEntry } from '../../adapters/temporal-codec/keys';
 import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
-import { searchAttributes } from '../../temporal.config';
+import { loadConfig, searchAttributes } from '../../temporal.config';
 import { statusQuery } from '../../workflows/messages';
 
+/**
+ * One codec key for everything this test run starts. Each e2e file gives its workers and CLI
+ * runs a data folder of their own, whose secrets folder would otherwise get a key of its own;
+ * like production, the run shares one key through the environment (temporal.codec.keysEnv),
+ * which the configs they build from process.env inherit. A key already set is kept.
+ */
+function shareOneCodecKeyWithThisRun(): void {
+  const { keysEnv } = loadConfig().temporal.codec;
+  process.env[keysEnv] ||= newKeyEntry();
+}
+
 export async function connectToFreshNamespace(namespace: string): Promise<{ client: Client; connection: Connection }> {
+  shareOneCodecKeyWithThisRun();
+  const dataConverter = await dataConverterFor(loadConfig());
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
   const svc = connection.workflowService;
   try {
@@ -32,7 +48,7 @@ export async function connectToFreshNamespace(namespace: string): Promise<{ clie
       await new Promise((r) => setTimeout(r, 500));
     }
   }
-  return { client: new Client({ connection, namespace }), connection };
+  return { client: new Client({ connection, namespace, dataConverter }), connection };
 }
 
 /** Poll the status query until `done` holds; a lifecycle that ended throws its failure. */

@@ -116,6 +116,12 @@ describe('activities on real adapters', () => {
     expect((await registry.getRun('r1'))?.state).toBe('succeeded');
     // The same run again (a retried activity) is the same version.
     expect((await call(control.registerTrainedModel, { model: name, runKey: 'r1', runDir })).version).toBe(1);
+    // The curves slurm/train.py wrote into metrics.json are the run's metric history, once.
+    const written = JSON.parse(await readFile(path.join(store.root, runDir, 'metrics.json'), 'utf8')) as { history: unknown[]; steps: unknown[] };
+    const history = await registry.metricHistory('r1');
+    expect(history.filter((p) => p.metric === 'val_macro_f1').map((p) => p.epoch)).toEqual(written.history.map((_, i) => i + 1));
+    expect(history.filter((p) => p.metric === 'lr' && p.epoch === null)).toHaveLength(written.steps.length);
+    expect((await registry.describeRun('r1'))?.gitCommit).toMatch(/^[0-9a-f]{40}$/);
   });
 
   it('refuses to register a run whose job left no ONNX file', async () => {
@@ -160,6 +166,7 @@ describe('activities on real adapters', () => {
     expect(summary.gates.map((g) => g.passed)).toEqual([true, false]);
     expect(summary.metrics.test_accuracy).toBeGreaterThan(0);
     expect(summary.auditPackageKey).toBe(artifactLayout.auditPackage(r1));
+    expect(await registry.listModelAliases(name)).toContainEqual(expect.objectContaining({ alias: 'challenger', version: 1, setBy: 'evaluation' }));
     const page = await readFile(path.join(store.root, summary.auditPackageKey), 'utf8');
     expect(page).toMatch(/Confusion matrix/);
     expect(page).toMatch(/id="slices"[\s\S]*script: /);
@@ -185,6 +192,7 @@ describe('activities on real adapters', () => {
     await call(control.deployModelVersion, { model: name, version: 1, auditedSha256: sha, actor: 'bob', deploymentKey: 'd1' });
     const health = (await (await fetch(`${endpoint.url}/health`)).json()) as { models: { model: string; version: number }[] };
     expect(health.models).toContainEqual(expect.objectContaining({ model: name, version: 1 }));
+    expect(await registry.listModelAliases(name)).toContainEqual(expect.objectContaining({ alias: 'champion', version: 1, setBy: 'bob' }));
   });
 
   it('refuses to deploy when the artifact differs from the audited one', async () => {

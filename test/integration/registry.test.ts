@@ -13,7 +13,15 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import { openRegistry } from '../../adapters/db/open';
 import type { Registry } from '../../adapters/db/port';
-import { RegistryConflictError, InvalidFeedbackError, RegistryConnectionError, RegistryLockedError, RunNotFoundError } from '../../adapters/db/errors';
+import {
+  AliasRefusedError,
+  RegistryConflictError,
+  InvalidFeedbackError,
+  RegistryConnectionError,
+  RegistryLockedError,
+  RunNotFoundError,
+  UnknownModelVersionError,
+} from '../../adapters/db/errors';
 
 const pgUrl = process.env.MLC_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mlc_test';
 const tables = [
@@ -27,6 +35,9 @@ const tables = [
   'feedback',
   'monitoring_reports',
   'signing_keys',
+  'metric_history',
+  'model_aliases',
+  'model_alias_events',
 ];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const migrationsFolder = join(import.meta.dirname, '../../adapters/db/migrations');
@@ -259,6 +270,89 @@ describe.each(backends)('registry on $name', (backend) => {
     expect(await registry.deployedModels()).not.toContain('never-deployed');
   });
 
+  it('lists runs newest first with the version each became, and describes one', async () => {
+    await registry.createRun(run('listed-1', 'listed'));
+    await registry.createRun({ ...run('listed-2', 'listed'), params: { lr: 0.01 } });
+    await registry.updateRun('listed-1', { state: 'succeeded', finished: true, metrics: { best_val_macro_f1: 0.7 }, gitCommit: 'a'.repeat(40) });
+    await registry.registerModelVersion({ model: 'listed', runKey: 'listed-1', artifactUri: 'file:///a/listed-1', sha256: 's1', metrics: {} });
+    const runs = await registry.listRuns('listed');
+    expect(runs.map((r) => [r.runKey, r.version])).toEqual([
+      ['listed-2', null],
+      ['listed-1', 1],
+    ]);
+    const first = await registry.describeRun('listed-1');
+    expect(first).toMatchObject({ state: 'succeeded', gitCommit: 'a'.repeat(40), metrics: { best_val_macro_f1: 0.7 }, version: 1, trial: null });
+    expect(Date.parse(first!.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(first!.createdAt));
+    expect((await registry.describeRun('listed-2'))?.finishedAt).toBeNull();
+    expect(await registry.describeRun('missing')).toBeNull();
+    expect(await registry.listRuns('nobody')).toEqual([]);
+  });
+
+  it('keeps metric history once per run, metric and step, in step order', async () => {
+    await registry.createRun(run('curves'));
+    const points = [
+      ...Array.from({ length: 600 }, (_, i) => ({ metric: 'loss', step: (i + 1) * 10, epoch: null, value: 1 / (i + 1) })),
+      { metric: 'val_macro_f1', step: 3000, epoch: 1, value: 0.61 },
+      { metric: 'val_macro_f1', step: 6000, epoch: 2, value: 0.72 },
+    ];
+    expect(await registry.recordMetricHistory('curves', [...points].reverse())).toBe(602);
+    // A retried registration, with a changed value: the first write stays.
+    expect(await registry.recordMetricHistory('curves', [{ ...points[0]!, value: 99 }, ...points])).toBe(0);
+    const history = await registry.metricHistory('curves');
+    expect(history).toHaveLength(602);
+    expect(history.filter((p) => p.metric === 'loss').map((p) => p.step)).toEqual(points.slice(0, 600).map((p) => p.step));
+    expect(history.find((p) => p.metric === 'loss' && p.step === 10)?.value).toBe(1);
+    expect(history.filter((p) => p.metric === 'val_macro_f1')).toEqual(points.slice(600));
+    expect(await registry.metricHistory('other')).toEqual([]);
+  });
+
+  it('moves aliases atomically, records each move once, and keeps champion for deployments', async () => {
+    const model = 'aliased';
+    for (const key of ['al-1', 'al-2', 'al-3']) {
+      await registry.registerModelVersion({ model, runKey: key, artifactUri: `file:///m/${key}`, sha256: key, metrics: {} });
+    }
+    const change = (alias: string, version: number, changeKey: string) => ({ model, alias, version, setBy: 'carol', reason: `why ${changeKey}`, changeKey });
+    expect(await registry.setModelAlias(change('challenger', 2, 'c1'))).toEqual({ applied: true, previousVersion: null });
+    expect(await registry.setModelAlias(change('challenger', 3, 'c2'))).toEqual({ applied: true, previousVersion: 2 });
+    expect(await registry.setModelAlias(change('challenger', 2, 'c1'))).toEqual({ applied: false, previousVersion: null }); // a retry
+    await registry.setModelAlias(change('golden', 1, 'g1'));
+    await expect(registry.setModelAlias(change('champion', 1, 'x1'))).rejects.toBeInstanceOf(AliasRefusedError);
+    await expect(registry.setModelAlias(change('Not An Alias', 1, 'x2'))).rejects.toBeInstanceOf(AliasRefusedError);
+    await expect(registry.setModelAlias(change('staging', 9, 'x3'))).rejects.toBeInstanceOf(UnknownModelVersionError);
+
+    const deploy = (key: string, version: number) => ({
+      model,
+      version,
+      target: 'local',
+      endpointUrl: 'http://e',
+      artifactSha256: `s${version}`,
+      actor: 'bob',
+      deploymentKey: key,
+    });
+    await registry.recordDeployment(deploy('dep-a', 2));
+    await registry.recordDeployment(deploy('dep-b', 3));
+    await registry.recordDeployment(deploy('roll-a', 2));
+    await registry.recordDeployment(deploy('dep-b', 3)); // a retried activity must not undo the rollback
+    const aliases = await registry.listModelAliases(model);
+    expect(aliases.map((a) => [a.alias, a.version, a.setBy])).toEqual([
+      ['challenger', 3, 'carol'],
+      ['champion', 2, 'bob'],
+      ['golden', 1, 'carol'],
+    ]);
+    expect((await registry.activeDeployment(model))?.version).toBe(aliases.find((a) => a.alias === 'champion')?.version);
+    const history = await registry.aliasHistory(model);
+    expect(history.map((e) => [e.alias, e.previousVersion, e.version])).toEqual([
+      ['challenger', null, 2],
+      ['challenger', 2, 3],
+      ['golden', null, 1],
+      ['champion', null, 2],
+      ['champion', 2, 3],
+      ['champion', 3, 2],
+    ]);
+    expect(history[3]).toMatchObject({ setBy: 'bob', reason: expect.stringContaining('dep-a'), changeKey: 'deployment:dep-a' });
+    expect(await registry.listModelAliases('nobody')).toEqual([]);
+  });
+
   it('logs predictions once and returns them since a time, oldest first', async () => {
     const p = (requestId: string, text: string, model = 'predicted') => ({
       model,
@@ -450,6 +544,40 @@ describe.each(backends)('upgrading a registry on $name to feedback by request id
     } finally {
       await registry.close();
     }
+  });
+});
+
+// A registry that deployed before aliases existed: migration 0003 makes its newest deployment
+// the champion, and the alias history refuses edits as the decision log does.
+describe.each(backends)('upgrading a registry on $name to aliases', (backend) => {
+  it('backfills champion from the newest deployment and keeps the alias history append-only', async () => {
+    const db = await backend.fresh();
+    const old = await mkdtemp(join(tmpdir(), 'mlc-migrations-'));
+    try {
+      await cp(migrationsFolder, old, { recursive: true });
+      const journalPath = join(old, 'meta/_journal.json');
+      const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
+      journal.entries = journal.entries.filter((e) => e.tag < '0003');
+      await writeFile(journalPath, JSON.stringify(journal));
+      await db.migrateWith(old);
+    } finally {
+      await rm(old, { recursive: true, force: true });
+    }
+    const deployment = (key: string, version: number, at: string) =>
+      `insert into deployments (deployment_key, model, version, target, endpoint_url, artifact_sha256, actor, deployed_at) values ('${key}', 'old', ${version}, 'local', 'http://e', 's', 'bob', '${at}')`;
+    await db.query(deployment('d1', 1, '2026-01-01T00:00:00Z'));
+    await db.query(deployment('d2', 2, '2026-02-01T00:00:00Z'));
+    await db.query(deployment('r1', 1, '2026-03-01T00:00:00Z'));
+
+    const registry = await db.open();
+    try {
+      expect((await registry.listModelAliases('old')).map((a) => [a.alias, a.version, a.setBy])).toEqual([['champion', 1, 'bob']]);
+      expect(await registry.aliasHistory('old')).toHaveLength(1);
+    } finally {
+      await registry.close();
+    }
+    await expect(db.query(`update model_alias_events set version = 2`)).rejects.toThrow(/append-only/);
+    await expect(db.query(`delete from model_alias_events`)).rejects.toThrow(/append-only/);
   });
 });
 

@@ -3,6 +3,7 @@
 // exercised against real services in test/integration and test/e2e.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ControlActivities, ScoringActivities } from '../../activities';
+import type { MonitoringReportResult } from '../../activities/monitoring';
 import type { ObservedJob } from '../../activities/training';
 import type { DecisionRecord } from '../../adapters/db/port';
 import { stateInfo } from '../../adapters/slurm/states';
@@ -18,6 +19,8 @@ export interface Script {
   failRolloutAt: number[];
   /** Preprocessing fails for good with this DatasetError message. */
   preprocessFails: string;
+  /** What computeMonitoringReport returns, over the defaults `degraded` picks. */
+  monitoringReport: Partial<MonitoringReportResult>;
 }
 
 export function fakeActivities(script: Partial<Script> = {}, signing = fakeSigning()) {
@@ -138,6 +141,14 @@ export function fakeActivities(script: Partial<Script> = {}, signing = fakeSigni
       log('exportFeedbackData', input);
       return { key: artifactLayout.feedback(input.model, input.generation), rows: 5 };
     },
+    async answerTrackingRequest(input) {
+      log('answerTrackingRequest', input);
+      return null;
+    },
+    async listMonitoringReports(input) {
+      log('listMonitoringReports', input);
+      return [];
+    },
     ...signing.activities,
   };
 
@@ -155,16 +166,22 @@ export function fakeActivities(script: Partial<Script> = {}, signing = fakeSigni
     },
     async computeMonitoringReport(input) {
       log('computeMonitoringReport', input);
-      const degraded = script.degraded ?? false;
+      const degraded = script.monitoringReport?.degraded ?? script.degraded ?? false;
       return {
         reportKey: artifactLayout.monitoringReport(input.model, 'r'),
+        pageKey: artifactLayout.monitoringPage(input.model, 'r'),
         version: 1,
         degraded,
+        breached: degraded,
         reasons: degraded ? ['PSI 0.61 ≥ 0.25'] : ['fine'],
         predictions: 100,
         feedback: 60,
         psi: degraded ? 0.61 : 0.01,
         feedbackAccuracy: 0.9,
+        estimatedAccuracy: 0.8,
+        driftedFeatures: [],
+        alert: 'not needed',
+        ...script.monitoringReport,
       };
     },
   };

@@ -44,8 +44,8 @@ export function fakeSigning(names: string[] = ['alice', 'bob', 'carol'], onNas =
     async holdApprovedSnapshot({ snapshot }) {
       holds.push(snapshot);
     },
-    async signServiceDecision({ predicate }) {
-      return signDecision(predicate, { manifestSha256: null, evaluationSha256: null }, service);
+    async signServiceDecision({ predicate, issuedAt }) {
+      return signDecision(predicate, { manifestSha256: null, evaluationSha256: null }, service, issuedAt ? new Date(issuedAt) : new Date());
     },
     async registerSigningKey({ publicKey }) {
       return { keyId: keyIdOf(publicKey) };

@@ -1,10 +1,14 @@
-// modelMonitoring on its own: what it does when the lifecycle it reports to is gone. The
-// monitor → retrain path with a live lifecycle is in lifecycle.test.ts.
+// modelMonitoring on its own: what it does when the lifecycle it reports to is gone, and what it
+// passes on from the report (the decision is the activity's: it reads past windows from the
+// registry). The monitor → retrain → next generation path is in lifecycle.test.ts.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MonitoringReportResult } from '../../activities/monitoring';
+import type { LifecycleStatus } from '../../domain/lifecycle';
 import { parseSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
+import { auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../../workflows/messages';
 import type { MonitoringOutcome } from '../../workflows/monitoring';
 import { timeSkippingEnv, workflowBundle } from './env';
 import { fakeActivities } from './fake-activities';
@@ -35,6 +39,70 @@ async function monitorOnce(degraded: boolean, lifecycleWorkflowId: string) {
   )) as MonitoringOutcome;
   return { outcome, fakes };
 }
+
+// First: the live lifecycle's signed retrain request expires in wall-clock time, and the
+// time-skipping server moves the workflows' clock years ahead in the tests below.
+describe('modelMonitoring with a live lifecycle', () => {
+  /** A lifecycle deployed and monitoring, and one monitoring run whose report is scripted. */
+  async function monitorLive(report: Partial<MonitoringReportResult>, id: string) {
+    const fakes = fakeActivities({ monitoringReport: report });
+    const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
+    const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
+    return control.runUntil(
+      scoring.runUntil(async () => {
+        const h = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: id, args: [{ spec, specDir: '/tmp' }] });
+        const status = async (done: (s: LifecycleStatus) => boolean) => {
+          for (let i = 0; i < 400; i++) {
+            const s = await h.query(statusQuery).catch(() => null);
+            if (s && done(s)) return s;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          throw new Error(`lifecycle ${id} never got there: ${JSON.stringify(await h.query(statusQuery).catch((e) => String(e)))}`);
+        };
+        await status((s) => s.stage === 'awaiting_audit');
+        await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
+        await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+        await status((s) => s.stage === 'monitoring');
+        const outcome = (await env.client.workflow.execute('modelMonitoring', {
+          taskQueue: taskQueues.control,
+          workflowId: `monitor-${id}`,
+          args: [{ model: spec.name, lifecycleWorkflowId: id, labels: spec.labels, monitoring: spec.monitoring }],
+        })) as MonitoringOutcome;
+        const after = outcome.retrainRequested ? await status((s) => s.generation === 2) : await h.query(statusQuery);
+        await h.terminate('test done');
+        return { outcome, after, fakes };
+      }),
+    );
+  }
+
+  it('a falling estimate with no labels at all asks for a retrain, with the report’s reasons as the retrain’s reason', async () => {
+    const reasons = [
+      "2 consecutive windows breached (the spec's monitoring.consecutive is 2): retraining",
+      'estimated accuracy (CBPE, isotonic calibration) 41.0% [38.2% – 43.8%], estimated macro-F1 35.0%: the whole 95% band is below 71.0%, with no labels needed.',
+    ];
+    const { outcome, after, fakes } = await monitorLive(
+      { degraded: true, breached: true, reasons, feedback: 0, feedbackAccuracy: null, estimatedAccuracy: 0.41, psi: 0.02, driftedFeatures: [] },
+      'mlc-cbpe-live',
+    );
+    expect(outcome).toMatchObject({ degraded: true, retrainRequested: true, reasons });
+    const retrain = after.decisions.find((d) => d.kind === 'retrain')!;
+    expect(retrain).toMatchObject({ outcome: 'requested', actor: 'mlc-monitor' });
+    expect(retrain.reason).toBe(reasons.join('; '));
+    expect(fakes.named('computeMonitoringReport')).toHaveLength(1);
+  });
+
+  it('a window that breached but is not yet the spec’s consecutive one signals nothing', async () => {
+    const reasons = [
+      'input "text length" (chars) drifted: …',
+      '1 of 2 consecutive breached windows needed before retraining (monitoring.consecutive); the next run decides',
+    ];
+    const { outcome, after, fakes } = await monitorLive({ degraded: false, breached: true, reasons }, 'mlc-first-breach');
+    expect(outcome).toMatchObject({ degraded: false, retrainRequested: false, reasons });
+    expect(after).toMatchObject({ stage: 'monitoring', generation: 1 });
+    expect(after.decisions.some((d) => d.kind === 'retrain')).toBe(false);
+    expect(fakes.named('exportFeedbackData')).toEqual([]);
+  });
+});
 
 describe('modelMonitoring', () => {
   it('pauses the Schedule, instead of failing every interval, when the lifecycle it would ask to retrain is gone', async () => {

@@ -1,0 +1,5 @@
+ALTER TABLE "predictions" ADD COLUMN "text_chars" integer GENERATED ALWAYS AS (char_length("text")) STORED;--> statement-breakpoint
+ALTER TABLE "predictions" ADD COLUMN "thai_chars" integer GENERATED ALWAYS AS (char_length("text") - char_length(regexp_replace("text", '[\u0E00-\u0E7F]+', '', 'g'))) STORED;--> statement-breakpoint
+ALTER TABLE "predictions" ADD COLUMN "latin_chars" integer GENERATED ALWAYS AS (char_length("text") - char_length(regexp_replace("text", '[\u0041-\u005A\u0061-\u007A\u00C0-\u024F]+', '', 'g'))) STORED;--> statement-breakpoint
+ALTER TABLE "predictions" ADD COLUMN "digit_chars" integer GENERATED ALWAYS AS (char_length("text") - char_length(regexp_replace("text", '[\u0030-\u0039]+', '', 'g'))) STORED;--> statement-breakpoint
+ALTER TABLE "predictions" ADD COLUMN "space_chars" integer GENERATED ALWAYS AS (char_length("text") - char_length(regexp_replace("text", '[\u0009-\u000A\u000D\u0020]+', '', 'g'))) STORED;

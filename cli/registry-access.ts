@@ -1,0 +1,59 @@
+// Where `mlc runs`, `mlc alias` and `mlc evaluate` read the registry: PostgreSQL directly when
+// DATABASE_URL is set; otherwise through a running worker, because the embedded registry
+// (PGlite) belongs to the worker's process (see workflows/admin.ts, activities/tracking.ts).
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure, TimeoutFailure, WorkflowFailedError, type Client } from '@temporalio/client';
+import { trackingMethods, type TrackingRegistry } from '../activities/tracking';
+import { openRegistry } from '../adapters/db/open';
+import { taskQueues } from '../domain/temporal-names';
+import { loadConfig, type MlcConfig } from '../temporal.config';
+import { CliError, openContext } from './context';
+
+export interface TrackingAccess {
+  registry: TrackingRegistry;
+  close(): Promise<void>;
+}
+
+export async function openTracking(config: MlcConfig = loadConfig()): Promise<TrackingAccess> {
+  if (config.databaseUrl) {
+    const registry = await openRegistry({ databaseUrl: config.databaseUrl, dataDir: config.paths.data });
+    return { registry, close: () => registry.close() };
+  }
+  const ctx = await openContext();
+  return { registry: workerRegistry(ctx.client), close: () => ctx.close() };
+}
+
+// Long enough for a busy worker; short enough that a missing one is reported, not waited for.
+const WORKER_ANSWER_TIMEOUT = '1 minute';
+
+/** The tracking part of the registry, each call a short workflow answered by a worker. */
+export function workerRegistry(client: Pick<Client, 'workflow'>): TrackingRegistry {
+  const call = async (method: string, args: unknown[]): Promise<unknown> => {
+    try {
+      return await client.workflow.execute<(request: { method: string; args: unknown[] }) => Promise<unknown>>('trackingRequest', {
+        taskQueue: taskQueues.control,
+        workflowId: `mlc-admin-trackingRequest-${randomUUID()}`,
+        args: [{ method, args }],
+        workflowExecutionTimeout: WORKER_ANSWER_TIMEOUT,
+      });
+    } catch (err) {
+      throw workerFailure(err);
+    }
+  };
+  return Object.fromEntries(trackingMethods.map((m) => [m, (...args: unknown[]) => call(m, args)])) as unknown as TrackingRegistry;
+}
+
+/** The worker's own reason (an unknown version, a refused alias), or why no worker answered. */
+export function workerFailure(err: unknown): unknown {
+  if (!(err instanceof WorkflowFailedError)) return err;
+  let cause: unknown = err.cause;
+  while (cause instanceof Error && !(cause instanceof ApplicationFailure) && !(cause instanceof TimeoutFailure) && cause.cause) cause = cause.cause;
+  if (cause instanceof ApplicationFailure) return new CliError(cause.message, cause.nonRetryable ? 2 : 1);
+  if (cause instanceof TimeoutFailure || err.cause instanceof TimeoutFailure) {
+    return new CliError(
+      `no worker answered on task queue ${taskQueues.control} within ${WORKER_ANSWER_TIMEOUT}: the embedded registry is read through a running worker. ` +
+        `Start one (npm run worker; restart it if it predates this mlc), or set DATABASE_URL to the PostgreSQL registry the workers use.`,
+    );
+  }
+  return err;
+}

@@ -1,0 +1,226 @@
+// What a monitoring window measures, row by row, and the summary it keeps: histograms per
+// feature, predicted-label counts, and the confidence cells CBPE needs. The summary is what
+// crosses process boundaries (SQL → worker, evaluation → evaluation.json), so its size does not
+// grow with the rows: a million predictions and a test split of two thousand both fit in a
+// few thousand numbers. Pure.
+//
+// Two implementations compute it and must agree: this file's accumulator (the reference at
+// evaluation, Azure ML's request log) and the SQL in adapters/db/prediction-window.ts (the
+// registry's predictions). The character classes and the rounding below are the contract:
+// both sides count code points, and both bin a value v as floor(v · scale + 0.5).
+import { histogramOf, type Histogram } from './stats';
+
+/**
+ * Code-point ranges each share counts. The registry's generated columns are built from the
+ * same ranges (scriptPattern), so SQL and this file cannot disagree on what is Thai.
+ */
+export const SCRIPT_RANGES = {
+  thai: [[0x0e00, 0x0e7f]],
+  latin: [
+    [0x41, 0x5a],
+    [0x61, 0x7a],
+    [0xc0, 0x24f],
+  ],
+  digit: [[0x30, 0x39]],
+  space: [
+    [0x09, 0x0a],
+    [0x0d, 0x0d],
+    [0x20, 0x20],
+  ],
+} as const satisfies Record<string, readonly (readonly [number, number])[]>;
+
+export type Script = keyof typeof SCRIPT_RANGES;
+
+/** A bracket expression for the ranges, with \uXXXX escapes (PostgreSQL's and JavaScript's regexes both read them). */
+export function scriptPattern(script: Script): string {
+  const hex = (c: number) => `\\u${c.toString(16).toUpperCase().padStart(4, '0')}`;
+  return `[${SCRIPT_RANGES[script].map(([lo, hi]) => (lo === hi ? hex(lo) : `${hex(lo)}-${hex(hi)}`)).join('')}]`;
+}
+
+function inRanges(cp: number, ranges: readonly (readonly [number, number])[]): boolean {
+  for (const [lo, hi] of ranges) if (cp >= lo && cp <= hi) return true;
+  return false;
+}
+
+export type FeatureKind = 'input' | 'output';
+
+export interface FeatureDefinition {
+  id: string;
+  kind: FeatureKind;
+  /** What a person reads in the report. */
+  title: string;
+  /** Values are stored as round(v · scale) / scale: 1 for counts, 100 for shares, 1000 for probabilities. */
+  scale: number;
+  unit: string;
+}
+
+/** Input features, the same for every model. Shares are of the text's characters; empty texts have none. */
+export const INPUT_FEATURES: readonly FeatureDefinition[] = [
+  { id: 'chars', kind: 'input', title: 'text length', scale: 1, unit: 'characters' },
+  { id: 'thai_share', kind: 'input', title: 'Thai script share', scale: 100, unit: 'share of characters' },
+  { id: 'latin_share', kind: 'input', title: 'Latin script share', scale: 100, unit: 'share of characters' },
+  { id: 'digit_share', kind: 'input', title: 'digit share', scale: 100, unit: 'share of characters' },
+  { id: 'symbol_share', kind: 'input', title: 'emoji, symbol and other-script share', scale: 100, unit: 'share of characters' },
+];
+
+export const PROBABILITY_SCALE = 1000;
+
+/** Output features: confidence, entropy, and each class's probability. */
+export function outputFeatures(labels: readonly string[]): FeatureDefinition[] {
+  return [
+    { id: 'max_probability', kind: 'output', title: 'confidence (highest probability)', scale: PROBABILITY_SCALE, unit: 'probability' },
+    { id: 'entropy', kind: 'output', title: 'entropy of the probabilities', scale: PROBABILITY_SCALE, unit: 'nats' },
+    ...labels.map((l) => ({
+      id: probabilityFeature(l),
+      kind: 'output' as const,
+      title: `probability of "${l}"`,
+      scale: PROBABILITY_SCALE,
+      unit: 'probability',
+    })),
+  ];
+}
+
+export const probabilityFeature = (label: string) => `p_${label}`;
+
+export function numericFeatures(labels: readonly string[]): FeatureDefinition[] {
+  return [...INPUT_FEATURES, ...outputFeatures(labels)];
+}
+
+/** Rows that predicted `label` with the highest probability in one bin: what CBPE needs. */
+export interface ConfidenceCell {
+  label: string;
+  /** The bin's highest probability, binned at PROBABILITY_SCALE. */
+  confidence: number;
+  rows: number;
+  /**
+   * Per class, Σ p_class / (1 − confidence) over the cell's rows: how the mass the model did not
+   * give its prediction spreads over the other classes (0 where confidence is 1).
+   */
+  spread: Record<string, number>;
+}
+
+export interface WindowSummary {
+  rows: number;
+  /** Distinct texts; rows − distinctTexts are repeats. (SQL counts 32-bit text hashes: see prediction-window.ts.) */
+  distinctTexts: number;
+  emptyTexts: number;
+  /** Histogram of each numeric feature, values in the feature's own units. */
+  numeric: Record<string, Histogram>;
+  /** Predicted-label counts (every label of the model present, zeros included). */
+  labels: Record<string, number>;
+  confidence: ConfidenceCell[];
+}
+
+/** floor(v · scale + 0.5) / scale: the rounding both implementations use. */
+export const binned = (v: number, scale: number) => Math.floor(v * scale + 0.5) / scale;
+
+/** Character counts by script: code points, as PostgreSQL's char_length counts them. */
+export function scriptCounts(text: string): { chars: number; thai: number; latin: number; digit: number; space: number } {
+  const counts = { chars: 0, thai: 0, latin: 0, digit: 0, space: 0 };
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    counts.chars++;
+    if (inRanges(cp, SCRIPT_RANGES.thai)) counts.thai++;
+    else if (inRanges(cp, SCRIPT_RANGES.latin)) counts.latin++;
+    else if (inRanges(cp, SCRIPT_RANGES.digit)) counts.digit++;
+    else if (inRanges(cp, SCRIPT_RANGES.space)) counts.space++;
+  }
+  return counts;
+}
+
+/** One row's input features (binned); shares are absent for an empty text. */
+export function inputFeatures(text: string): Record<string, number> {
+  const c = scriptCounts(text);
+  if (c.chars === 0) return { chars: 0 };
+  const share = (k: number) => binned(k / c.chars, 100);
+  return {
+    chars: c.chars,
+    thai_share: share(c.thai),
+    latin_share: share(c.latin),
+    digit_share: share(c.digit),
+    symbol_share: share(c.chars - c.thai - c.latin - c.digit - c.space),
+  };
+}
+
+/** −Σ p ln p over the model's labels, in their order (0 · ln 0 = 0). */
+export function entropyOf(probabilities: Record<string, number>, labels: readonly string[]): number {
+  let sum = 0;
+  for (const l of labels) {
+    const p = probabilities[l] ?? 0;
+    if (p > 0) sum += p * Math.log(p);
+  }
+  return -sum;
+}
+
+export function maxProbabilityOf(probabilities: Record<string, number>, labels: readonly string[]): number {
+  let max = 0;
+  for (const l of labels) max = Math.max(max, probabilities[l] ?? 0);
+  return max;
+}
+
+export interface ScoredRow {
+  text: string;
+  label: string;
+  probabilities: Record<string, number>;
+}
+
+/**
+ * Builds a WindowSummary one row at a time, in memory bounded by the number of distinct
+ * binned values (and of distinct texts, for the repeat count), not by the number of rows.
+ */
+export class WindowAccumulator {
+  private rows = 0;
+  private empty = 0;
+  private readonly texts = new Set<string>();
+  private readonly numeric = new Map<string, Map<number, number>>();
+  private readonly labelCounts: Record<string, number>;
+  private readonly cells = new Map<string, ConfidenceCell>();
+
+  constructor(private readonly labels: readonly string[]) {
+    this.labelCounts = Object.fromEntries(labels.map((l) => [l, 0]));
+    for (const f of numericFeatures(labels)) this.numeric.set(f.id, new Map());
+  }
+
+  add(row: ScoredRow): void {
+    this.rows++;
+    this.texts.add(row.text);
+    this.labelCounts[row.label] = (this.labelCounts[row.label] ?? 0) + 1;
+    const features = inputFeatures(row.text);
+    if (features.chars === 0) this.empty++;
+    const p = row.probabilities;
+    const pmax = maxProbabilityOf(p, this.labels);
+    features.max_probability = binned(pmax, PROBABILITY_SCALE);
+    features.entropy = binned(entropyOf(p, this.labels), PROBABILITY_SCALE);
+    for (const l of this.labels) features[probabilityFeature(l)] = binned(p[l] ?? 0, PROBABILITY_SCALE);
+    for (const [id, v] of Object.entries(features)) {
+      const h = this.numeric.get(id)!;
+      h.set(v, (h.get(v) ?? 0) + 1);
+    }
+    const confidence = features.max_probability;
+    const key = `${row.label}\u0000${confidence}`;
+    let cell = this.cells.get(key);
+    if (!cell) {
+      cell = { label: row.label, confidence, rows: 0, spread: Object.fromEntries(this.labels.map((l) => [l, 0])) };
+      this.cells.set(key, cell);
+    }
+    cell.rows++;
+    if (pmax < 1) for (const l of this.labels) cell.spread[l]! += (p[l] ?? 0) / (1 - pmax);
+  }
+
+  summary(): WindowSummary {
+    return {
+      rows: this.rows,
+      distinctTexts: this.texts.size,
+      emptyTexts: this.empty,
+      numeric: Object.fromEntries([...this.numeric].map(([id, h]) => [id, histogramOf(h)])),
+      labels: { ...this.labelCounts },
+      confidence: [...this.cells.values()].sort((a, b) => a.label.localeCompare(b.label) || a.confidence - b.confidence),
+    };
+  }
+}
+
+export function summarize(rows: Iterable<ScoredRow>, labels: readonly string[]): WindowSummary {
+  const acc = new WindowAccumulator(labels);
+  for (const row of rows) acc.add(row);
+  return acc.summary();
+}
