@@ -68,12 +68,21 @@ export function deployActivities({ store, registry, temporal, endpointUrl }: Act
     async pauseMonitoringSchedule(input: { model: string; note: string }): Promise<void> {
       await temporal.schedule
         .getHandle(monitoringScheduleId(input.model))
-        .pause(input.note)
+        .pause(scheduleNote(input.note))
         .catch((err) => {
           if (!(err instanceof ScheduleNotFoundError)) throw err;
         });
     },
   };
+}
+
+/**
+ * Temporal refuses a long schedule note (INVALID_ARGUMENT "Schedule notes exceeds limit"), and a
+ * monitor's retrain reason names every test that fired: the note keeps its start, the full
+ * reason stays in the decision record and the monitoring report.
+ */
+export function scheduleNote(note: string, max = 200): string {
+  return note.length <= max ? note : `${note.slice(0, max - 40)}… (full reason: mlc history)`;
 }
 
 /** The endpoint picks new deployments up from the registry; wait until it serves this one. */
