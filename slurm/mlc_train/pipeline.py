@@ -3,7 +3,9 @@ outputs a finished job leaves (model.pt, labels.json, model.onnx, metrics.json, 
 from __future__ import annotations
 
 import os
+import platform
 import random
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,16 @@ def bounded_steps(steps: list[dict[str, Any]], max_points: int = MAX_STEP_POINTS
         group = steps[i:i + size]
         merged.append({"step": group[-1]["step"], "loss": sum(s["loss"] for s in group) / len(group), "lr": group[-1]["lr"]})
     return merged
+
+
+def runtime_versions() -> dict[str, str]:
+    """The versions that decide what the trained weights and the exported ONNX file are."""
+    import onnx
+    import onnxruntime
+    import transformers
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
+            "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
 
 
 def code_commit() -> str | None:
@@ -156,6 +168,10 @@ def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out) -> N
         "trial": job.trial,
         "train_seconds": round(state.train_seconds, 3),
         "code": {"git_commit": code_commit()},
+        # Lineage for the audit package: where and with what the job ran.
+        "node": os.environ.get("SLURMD_NODENAME") or socket.gethostname(),
+        "slurm": {"job_id": os.environ.get("SLURM_JOB_ID"), "array_task_id": os.environ.get("SLURM_ARRAY_TASK_ID")},
+        "versions": runtime_versions(),
     }
     write_json(out / "metrics.json", metrics)  # written even when parity fails: the numbers explain why
     assert_parity(parity)

@@ -44,7 +44,10 @@ def test_metrics_json_has_the_contract_fields(trained):
     root, _, _ = trained
     m = json.loads((root / "runs" / "v1" / "metrics.json").read_text())
     assert set(m) == {"history", "steps", "best", "stopped_early", "device", "precision", "params", "onnx_parity",
-                      "trial", "train_seconds", "code"}
+                      "trial", "train_seconds", "code", "node", "slurm", "versions"}
+    # Lineage for the audit package: the node it ran on and the versions that shaped the files.
+    assert m["node"] and set(m["versions"]) == {"python", "torch", "transformers", "onnx", "onnxruntime"}
+    assert m["versions"]["torch"] == torch.__version__
     assert [h["epoch"] for h in m["history"]] == [1, 2]
     assert set(m["history"][0]) == {"epoch", "step", "train_loss", "val_loss", "val_accuracy", "val_macro_f1"}
     assert [s["step"] for s in m["steps"]] == [10, 20, 30]
