@@ -104,6 +104,19 @@ function driftedSection(r: MonitoringReport): string {
   return section('drifted', 'Drifted features', `<div class="grid2">${charts.join('')}</div>`);
 }
 
+/** The representation's own test: not one of the features, not part of the BH family (it decides alone, at its own threshold). */
+function embeddingLine(r: MonitoringReport): string {
+  const e = r.embedding;
+  if (!e) return '<p>Embedding drift: not judged (too few embeddings logged on one side; see the notes).</p>';
+  const badge = e.drifted ? '<span class="badge fail">DRIFT</span>' : '<span class="badge pass">ok</span>';
+  return (
+    `<p>Embedding drift ${badge}: a logistic-regression domain classifier on ${e.referenceRows} reference and ${e.currentRows} current ` +
+    `${e.dimensions}-dimensional embeddings reaches a held-out ROC AUC of ${num(e.auc)} (drift above ${e.aucThreshold}` +
+    (e.aucP !== undefined ? `, and on samples this small above shuffled labels too: p ${num(e.aucP)}` : '') +
+    `); MMD² ${num(e.mmd2)} with a Gaussian kernel, permutation p ${num(e.mmdP)}.</p>`
+  );
+}
+
 function testsSection(r: MonitoringReport): string {
   if (!r.features.length) return section('tests', 'Every test', '<p>Nothing was tested: too few predictions in the window.</p>');
   const rows = r.features.map((f) => [
@@ -123,6 +136,7 @@ function testsSection(r: MonitoringReport): string {
     `<p>Evidently's default test for the window's size (at most 1000 rows: Kolmogorov–Smirnov or chi-square, p &lt; 0.05; more: normed Wasserstein or Jensen–Shannon, ≥ 0.1), ` +
       `p-values adjusted by Benjamini–Hochberg across all features; a feature drifts only when it is both significant (adjusted p &lt; 0.05) and large (effect ≥ 0.1), ` +
       `so neither a huge window's trivial wobble nor a small window's noise is called drift. PSI is shown alongside.</p>` +
+      embeddingLine(r) +
       table(['feature', 'kind', 'test', 'value', 'threshold', 'BH-adjusted p', 'effect (drift needs ≥ 0.1)', 'PSI', ''], rows, [
         false,
         false,

@@ -164,6 +164,7 @@ export function monitoringActivities(deps: ActivityDeps) {
         notes,
         multipleTesting: 'Benjamini–Hochberg (false-discovery rate 5%)',
         features: verdict.features,
+        embedding: verdict.embedding,
         movedMost: verdict.movedMost,
         drift: verdict.labelDrift,
         performance: {
@@ -182,7 +183,7 @@ export function monitoringActivities(deps: ActivityDeps) {
           referenceDuplicateRate: reference.summary.rows ? (reference.summary.rows - reference.summary.distinctTexts) / reference.summary.rows : 0,
           emptyTexts: window.summary.emptyTexts,
         },
-        plots: driftPlots(verdict.features, reference.summary, window.summary),
+        plots: driftPlots(verdict.features, reference.summary, window.summary, verdict.embedding),
         trend: [
           ...past
             .filter((p) => p.version === version)
@@ -227,7 +228,7 @@ export function monitoringActivities(deps: ActivityDeps) {
         psi: verdict.labelDrift?.psi ?? null,
         feedbackAccuracy: fb.realized?.accuracy ?? null,
         estimatedAccuracy: verdict.performance?.accuracy.value ?? null,
-        driftedFeatures: verdict.features.filter((f) => f.drifted).map((f) => f.feature),
+        driftedFeatures: [...verdict.features.filter((f) => f.drifted).map((f) => f.feature), ...(verdict.embedding?.drifted ? ['embedding'] : [])],
         alert,
       };
     },

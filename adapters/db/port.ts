@@ -142,6 +142,8 @@ export interface PredictionRecord {
   text: string;
   label: string;
   probabilities: Record<string, number>;
+  /** The projected embedding (domain/embedding-projection.ts), when the model has one. */
+  embedding?: number[] | null;
 }
 
 /**

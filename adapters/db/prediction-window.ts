@@ -10,7 +10,14 @@
 // Repeats are counted over hashtext(text), a 32-bit hash: a million distinct texts collide in
 // about a hundred pairs, which moves the repeat rate by 0.01 percentage points.
 import { and, asc, desc, eq, gte, inArray, sql, type SQL } from 'drizzle-orm';
-import { PROBABILITY_SCALE, numericFeatures, probabilityFeature, type ConfidenceCell, type WindowSummary } from '../../domain/monitoring/features';
+import {
+  EMBEDDING_SAMPLE,
+  PROBABILITY_SCALE,
+  numericFeatures,
+  probabilityFeature,
+  type ConfidenceCell,
+  type WindowSummary,
+} from '../../domain/monitoring/features';
 import { histogramOf } from '../../domain/monitoring/stats';
 import type { PredictionRecord } from './port';
 import type { RegistryDb } from './registry';
@@ -120,7 +127,7 @@ export async function summarizePredictions(db: RegistryDb, w: PredictionWindow):
   const into = { numeric: new Map<string, Map<number, number>>(), cells: new Map<string, ConfidenceCell>() };
   const filter = sql`${t.predictions.model} = ${w.model} and ${t.predictions.version} = ${w.version}
     and ${t.predictions.createdAt} >= ${w.from}::timestamptz and ${t.predictions.createdAt} < ${w.to}::timestamptz`;
-  const [grouped, distinct] = await Promise.all([
+  const [grouped, distinct, embedded] = await Promise.all([
     Promise.all(
       Array.from({ length: parts }, (_, part) =>
         db.transaction(async (tx) => {
@@ -131,7 +138,12 @@ export async function summarizePredictions(db: RegistryDb, w: PredictionWindow):
       ),
     ),
     db.execute(sql`select count(*)::int as distinct_texts from (select 1 from ${t.predictions} where ${filter} group by hashtext(${t.predictions.text})) d`),
+    // A uniform sample, bounded: a top-N sort keeps only EMBEDDING_SAMPLE rows in memory.
+    db.execute(
+      sql`select ${t.predictions.embedding} as embedding from ${t.predictions} where ${filter} and ${t.predictions.embedding} is not null order by random() limit ${EMBEDDING_SAMPLE}`,
+    ),
   ]);
+  const embeddings = rowsOf(embedded).map((r) => (r.embedding as number[]).map(Number));
   for (const rows of grouped) collect(w, rows, into);
   const labels: Record<string, number> = Object.fromEntries(w.labels.map((l) => [l, 0]));
   let rows = 0;
@@ -147,6 +159,7 @@ export async function summarizePredictions(db: RegistryDb, w: PredictionWindow):
     numeric,
     labels,
     confidence: [...into.cells.values()].sort((a, b) => a.label.localeCompare(b.label) || a.confidence - b.confidence),
+    ...(embeddings.length ? { embeddings } : {}),
   };
 }
 

@@ -5,7 +5,7 @@
 // between rows created in the same microsecond when we order by time.
 import { sql } from 'drizzle-orm';
 import { scriptCharsSql } from './text-features';
-import { bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, serial, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, real, serial, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
 
 type Json = Record<string, unknown>;
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -190,6 +190,10 @@ export const predictions = pgTable(
     text: text('text').notNull(),
     label: text('label').notNull(),
     probabilities: jsonb('probabilities').$type<Record<string, number>>().notNull(),
+    // The encoder's pooled representation through the fixed random projection
+    // (domain/embedding-projection.ts): what embedding drift samples. Null for rows
+    // logged before it existed, or by a model exported without an embedding output.
+    embedding: real('embedding').array(),
     createdAt: createdAt(),
     // What monitoring measures of the text, computed by the database when the row is written
     // (adapters/db/text-features.ts): aggregating a million rows then needs no regex at all.

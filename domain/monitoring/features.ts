@@ -8,6 +8,7 @@
 // evaluation, Azure ML's request log) and the SQL in adapters/db/prediction-window.ts (the
 // registry's predictions). The character classes and the rounding below are the contract:
 // both sides count code points, and both bin a value v as floor(v · scale + 0.5).
+import { seededRandom } from '../random';
 import { histogramOf, type Histogram } from './stats';
 
 /**
@@ -109,7 +110,15 @@ export interface WindowSummary {
   /** Predicted-label counts (every label of the model present, zeros included). */
   labels: Record<string, number>;
   confidence: ConfidenceCell[];
+  /**
+   * A uniform sample (at most EMBEDDING_SAMPLE rows) of the projected embeddings of rows that
+   * carry one: what embedding drift compares. Absent when no row had one.
+   */
+  embeddings?: number[][];
 }
+
+/** Embedding drift's sample size a side: its tests are quadratic in it (about a second at 500). */
+export const EMBEDDING_SAMPLE = 500;
 
 /** floor(v · scale + 0.5) / scale: the rounding both implementations use. */
 export const binned = (v: number, scale: number) => Math.floor(v * scale + 0.5) / scale;
@@ -162,6 +171,7 @@ export interface ScoredRow {
   text: string;
   label: string;
   probabilities: Record<string, number>;
+  embedding?: readonly number[] | null;
 }
 
 /**
@@ -175,6 +185,10 @@ export class WindowAccumulator {
   private readonly numeric = new Map<string, Map<number, number>>();
   private readonly labelCounts: Record<string, number>;
   private readonly cells = new Map<string, ConfidenceCell>();
+  private readonly embeddings: number[][] = [];
+  private embedded = 0;
+  // Seeded: the same rows in the same order give the same sample (the reference is repeatable).
+  private readonly rand = seededRandom(29);
 
   constructor(private readonly labels: readonly string[]) {
     this.labelCounts = Object.fromEntries(labels.map((l) => [l, 0]));
@@ -205,6 +219,17 @@ export class WindowAccumulator {
     }
     cell.rows++;
     if (pmax < 1) for (const l of this.labels) cell.spread[l]! += (p[l] ?? 0) / (1 - pmax);
+    if (row.embedding) this.sampleEmbedding(row.embedding);
+  }
+
+  /** Reservoir sampling (Algorithm R): every row with an embedding equally likely to be kept. */
+  private sampleEmbedding(embedding: readonly number[]): void {
+    this.embedded++;
+    if (this.embeddings.length < EMBEDDING_SAMPLE) this.embeddings.push([...embedding]);
+    else {
+      const j = Math.floor(this.rand() * this.embedded);
+      if (j < EMBEDDING_SAMPLE) this.embeddings[j] = [...embedding];
+    }
   }
 
   summary(): WindowSummary {
@@ -215,6 +240,7 @@ export class WindowAccumulator {
       numeric: Object.fromEntries([...this.numeric].map(([id, h]) => [id, histogramOf(h)])),
       labels: { ...this.labelCounts },
       confidence: [...this.cells.values()].sort((a, b) => a.label.localeCompare(b.label) || a.confidence - b.confidence),
+      ...(this.embeddings.length ? { embeddings: this.embeddings.map((e) => [...e]) } : {}),
     };
   }
 }

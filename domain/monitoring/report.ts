@@ -5,8 +5,9 @@ import type { LabelDriftReport } from '../drift';
 import type { Calibrator, Estimate, PerformanceEstimate } from './cbpe';
 import type { PastWindow, RetrainDecision } from './decision';
 import type { FeatureDrift } from './drift-tests';
+import type { EmbeddingDrift } from './embedding-drift';
 import { INPUT_FEATURES, type WindowSummary } from './features';
-import type { Histogram } from './stats';
+import { histogramOf, type Histogram } from './stats';
 
 export const MONITORING_REPORT_SCHEMA = 'mlc.monitoring-report/2';
 
@@ -66,6 +67,8 @@ export interface MonitoringReport {
   notes: string[];
   multipleTesting: 'Benjamini–Hochberg (false-discovery rate 5%)';
   features: FeatureDrift[];
+  /** Drift of the encoder's representation (domain classifier and MMD); null when not judged. Absent before it existed. */
+  embedding?: EmbeddingDrift | null;
   movedMost: string | null;
   /** Predicted-label drift against the spec's PSI threshold, as before this schema. */
   drift: LabelDriftReport | null;
@@ -162,9 +165,9 @@ export function trendPoint(p: TrendPoint): TrendPoint {
   return { windowEnd, version, predictions, estimatedAccuracy, realizedAccuracy, drifted, breached, degraded };
 }
 
-/** A plot per drifted feature, reference against current. */
-export function driftPlots(features: FeatureDrift[], reference: WindowSummary, current: WindowSummary): FeaturePlot[] {
-  return features
+/** A plot per drifted feature, reference against current, and one of the embeddings when they drifted. */
+export function driftPlots(features: FeatureDrift[], reference: WindowSummary, current: WindowSummary, embedding?: EmbeddingDrift | null): FeaturePlot[] {
+  const plots = features
     .filter((f) => f.drifted)
     .map((f) => {
       const meta = { feature: f.feature, title: f.title, unit: unitOf(f.feature) };
@@ -172,6 +175,26 @@ export function driftPlots(features: FeatureDrift[], reference: WindowSummary, c
         ? categoricalPlot(meta, reference.labels, current.labels)
         : numericPlot(meta, reference.numeric[f.feature] ?? [], current.numeric[f.feature] ?? []);
     });
+  if (embedding?.drifted && reference.embeddings && current.embeddings) plots.push(embeddingPlot(reference.embeddings, current.embeddings));
+  return plots;
+}
+
+/**
+ * Embeddings have too many dimensions to plot one by one: both samples are projected on the
+ * line through their two means, the direction along which they differ most on average.
+ */
+export function embeddingPlot(reference: number[][], current: number[][]): FeaturePlot {
+  const mean = (rows: number[][]) => rows[0]!.map((_, k) => rows.reduce((s, r) => s + r[k]!, 0) / rows.length);
+  const [mr, mc] = [mean(reference), mean(current)];
+  const direction = mc.map((v, k) => v - mr[k]!);
+  const norm = Math.hypot(...direction) || 1;
+  const along = (rows: number[][]): Histogram =>
+    histogramOf(rows.map((r) => [Math.round((r.reduce((s, v, k) => s + (v - mr[k]!) * direction[k]!, 0) / norm) * 1000) / 1000, 1] as [number, number]));
+  return numericPlot(
+    { feature: 'embedding', title: 'encoder embedding, along the line between the two means', unit: 'distance from the reference mean' },
+    along(reference),
+    along(current),
+  );
 }
 
 function unitOf(feature: string): string {

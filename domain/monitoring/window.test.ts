@@ -12,8 +12,11 @@ const identity: Calibrator = { kind: 'identity', why: 'test' };
 const thresholds = { psiThreshold: 0.25, minPredictions: 50, minEstimatedAccuracy: 0.5 };
 
 /** `doubled`: every text written twice over, so its length doubles and its script shares stay as they were. */
-function rows(n: number, seed: number, o: { doubled?: boolean; confidence?: number } = {}): ScoredRow[] {
+function rows(n: number, seed: number, o: { doubled?: boolean; confidence?: number; embedding?: { shift: number } } = {}): ScoredRow[] {
   const random = seededRandom(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  // 16 dimensions, the first 3 moved by `shift`: a topic the texts' surface statistics do not show.
+  const embedding = (shift: number) => Array.from({ length: 16 }, (_, k) => normal() + (k < 3 ? shift : 0));
   const words = ['อาหาร', 'อร่อย', 'ร้าน', 'บริการ', 'ราคา', 'ดีมาก', 'ok', 'good', '555', '😊'];
   return Array.from({ length: n }, () => {
     const count = 2 + Math.floor(random() * 8);
@@ -21,7 +24,8 @@ function rows(n: number, seed: number, o: { doubled?: boolean; confidence?: numb
     const text = o.doubled ? once + once : once;
     const label = labels[Math.floor(random() * labels.length)]!;
     const top = (o.confidence ?? 0.6) + random() * 0.35;
-    return { text, label, probabilities: Object.fromEntries(labels.map((l) => [l, l === label ? top : (1 - top) / 2])) };
+    const probabilities = Object.fromEntries(labels.map((l) => [l, l === label ? top : (1 - top) / 2]));
+    return { text, label, probabilities, ...(o.embedding ? { embedding: embedding(o.embedding.shift) } : {}) };
   });
 }
 
@@ -72,6 +76,29 @@ describe('judgeWindow', () => {
     expect(chars.drifted).toBe(false);
     expect(v.breached).toBe(false);
   });
+
+  it('catches a shift of the embeddings alone (texts, labels and confidence from the reference distribution) and says so', () => {
+    const embedded = { ...ref, summary: summarize(rows(2000, 1, { embedding: { shift: 0 } }), labels) };
+    expect(embedded.summary.embeddings).toHaveLength(500); // the bounded reservoir sample
+    const v = judgeWindow(embedded, summarize(rows(3000, 99, { embedding: { shift: 0.5 } }), labels), labels, thresholds);
+    expect(v.features.filter((f) => f.drifted)).toEqual([]);
+    expect(v.embedding).toMatchObject({ drifted: true, referenceRows: 500, currentRows: 500, dimensions: 16 });
+    expect(v.embedding!.auc).toBeGreaterThan(0.6);
+    expect(v.breached).toBe(true);
+    expect(v.firedBy).toEqual([
+      expect.stringMatching(
+        /^embedding drift: .*domain-classifier ROC AUC 0\.\d+ \(threshold 0\.55, shuffled-label p 0\.024; 500 vs 500 rows, 16 dimensions\), MMD²/,
+      ),
+    ]);
+
+    const same = judgeWindow(embedded, summarize(rows(3000, 98, { embedding: { shift: 0 } }), labels), labels, thresholds);
+    expect(same.embedding!.drifted).toBe(false);
+    expect(same.notes.join('\n')).toMatch(/no embedding drift: domain-classifier ROC AUC/);
+    // Without embeddings on one side, it says why it did not judge them.
+    expect(judgeWindow(embedded, summarize(rows(3000, 97), labels), labels, thresholds).notes.join('\n')).toMatch(
+      /embedding drift not judged: 500 reference and 0 current embeddings .*the window logged no embeddings/,
+    );
+  }, 60_000);
 
   it('falls back on no test while the window is smaller than minPredictions', () => {
     const v = judgeWindow(ref, summarize(rows(10, 5), labels), labels, thresholds);

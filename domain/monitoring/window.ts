@@ -4,6 +4,7 @@
 import { labelDriftReport, type LabelDriftReport } from '../drift';
 import { estimatePerformance, type Calibrator, type PerformanceEstimate } from './cbpe';
 import { DEFAULT_DRIFT_OPTIONS, describeDrift, movedMost, testFeatures, type DriftOptions, type FeatureDrift, type FeatureSample } from './drift-tests';
+import { embeddingDrift, type EmbeddingDrift } from './embedding-drift';
 import { numericFeatures, type WindowSummary } from './features';
 
 /** What evaluation keeps for monitoring: the test split summarized as a window, and the calibrator. */
@@ -38,6 +39,8 @@ export interface WindowVerdict {
   features: FeatureDrift[];
   labelDrift: LabelDriftReport | null;
   performance: PerformanceEstimate | null;
+  /** Drift of the encoder's representation; null when either side logged too few embeddings. */
+  embedding: EmbeddingDrift | null;
   /** The feature that moved most (drifted or not), for the summary line. */
   movedMost: string | null;
   /** One sentence per test that fired. */
@@ -82,6 +85,7 @@ export function judgeWindow(
       features: [],
       labelDrift: null,
       performance: null,
+      embedding: null,
       movedMost: null,
       firedBy: [],
       notes: [`drift and estimated accuracy not judged: ${current.rows} predictions in the window, fewer than ${thresholds.minPredictions}`],
@@ -103,6 +107,8 @@ export function judgeWindow(
   if (labelDrift.drifted) firedBy.push(...labelDrift.firedBy);
   else notes.push(`predicted-label PSI ${labelDrift.psi.toFixed(3)} is below ${thresholds.psiThreshold} over ${current.rows} predictions`);
 
+  const embedding = judgeEmbeddings(reference.summary, current, firedBy, notes);
+
   const performance = estimatePerformance(current, labels, reference.calibrator);
   if (performance) {
     const a = performance.accuracy;
@@ -117,9 +123,32 @@ export function judgeWindow(
     features,
     labelDrift,
     performance,
+    embedding,
     movedMost: mover?.feature ?? null,
     firedBy,
     notes,
     duplicateRate,
   };
+}
+
+/** Fewer embeddings than this a side, and the domain classifier's AUC means little: not judged. */
+export const MIN_EMBEDDINGS = 50;
+
+function judgeEmbeddings(reference: WindowSummary, current: WindowSummary, firedBy: string[], notes: string[]): EmbeddingDrift | null {
+  const [r, c] = [reference.embeddings?.length ?? 0, current.embeddings?.length ?? 0];
+  if (r < MIN_EMBEDDINGS || c < MIN_EMBEDDINGS) {
+    notes.push(
+      `embedding drift not judged: ${r} reference and ${c} current embeddings sampled, fewer than ${MIN_EMBEDDINGS} a side` +
+        (r === 0 ? ' (the version was evaluated without an embedding output)' : c === 0 ? ' (the window logged no embeddings)' : ''),
+    );
+    return null;
+  }
+  const d = embeddingDrift(reference.embeddings!, current.embeddings!);
+  const baseline = d.aucP !== undefined ? `, shuffled-label p ${d.aucP.toFixed(3)}` : '';
+  const figures =
+    `domain-classifier ROC AUC ${d.auc.toFixed(3)} (threshold ${d.aucThreshold}${baseline}; ${d.referenceRows} vs ${d.currentRows} rows, ` +
+    `${d.dimensions} dimensions), MMD² ${d.mmd2.toFixed(4)} (permutation p ${d.mmdP.toFixed(3)})`;
+  if (d.drifted) firedBy.push(`embedding drift: a classifier tells this window's texts from the test split's by their encoder representation, ${figures}.`);
+  else notes.push(`no embedding drift: ${figures}`);
+  return d;
 }

@@ -73,7 +73,8 @@ describe.each([
   let registry: Registry;
   let dir: string | undefined;
   const early = predictionRows(400, 1, 1, 'early');
-  const late = predictionRows(700, 2, 1, 'late');
+  // Embeddings exact in float32 (multiples of 1/8), so what comes back equals what went in.
+  const late = predictionRows(700, 2, 1, 'late').map((p, i) => ({ ...p, embedding: [i / 8, (i % 7) / 8, -1, 0.5] }));
   const otherVersion = predictionRows(100, 3, 2, 'v2');
   let between: string;
 
@@ -102,6 +103,20 @@ describe.each([
   it('holds only the window’s rows of its version, whatever the number of parts', async () => {
     const expected = summarize(late, labels);
     for (const parts of [1, 2, 3]) expectSame(await registry.summarizePredictions(window(between, parts)), expected);
+  });
+
+  it('samples at most 500 logged embeddings of the window, uniformly, never rows without one', async () => {
+    const logged = new Set(late.map((p) => JSON.stringify(p.embedding)));
+    for (const from of ['2000-01-01T00:00:00Z', between]) {
+      const { embeddings } = await registry.summarizePredictions(window(from));
+      expect(embeddings).toHaveLength(500);
+      expect(embeddings!.every((e) => logged.has(JSON.stringify(e)))).toBe(true);
+      expect(new Set(embeddings!.map((e) => e[0])).size).toBe(500); // distinct rows, not repeats
+    }
+    // A window whose rows carry none has no sample at all (drift is then "not judged").
+    const before = await registry.summarizePredictions({ ...window('2000-01-01T00:00:00Z'), to: between });
+    expect(before.rows).toBe(400);
+    expect(before.embeddings).toBeUndefined();
   });
 
   it('an empty window is an empty summary, not an error', async () => {
