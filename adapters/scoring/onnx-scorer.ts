@@ -9,6 +9,7 @@ import { leaveOneOutVariants, readableUnits, type TokenUnit } from './attributio
 import { chunk, frameIds, padBatch, specialFrame, toPredictions, type SpecialFrame } from './batching';
 import { InferenceError, ModelFileMissingError, ModelFormatError, ScorerClosedError, ScoringError } from './errors';
 import type { LoadScorer, Prediction, Scorer, TokenAttribution } from './port';
+import { alignSentencePiece, withSupportedNormalizers } from './sentencepiece-parity';
 
 // Never reach a model hub: the tokenizer is built from the folder's JSON below, and these
 // make any other transformers.js loader in this process fail fast instead of downloading.
@@ -97,7 +98,8 @@ export async function loadEncoder(modelDir: string, options: { maxLength?: numbe
 
   let tokenizer: transformers.PreTrainedTokenizer;
   try {
-    tokenizer = new (tokenizerClass(cfg))(json, cfg);
+    tokenizer = new (tokenizerClass(cfg))(withSupportedNormalizers(json), cfg);
+    alignSentencePiece(tokenizer, json as Parameters<typeof alignSentencePiece>[1]);
   } catch (cause) {
     throw new ModelFormatError(modelDir, 'tokenizer.json', `transformers.js cannot build a tokenizer from it: ${(cause as Error).message}`, { cause });
   }
