@@ -64,7 +64,13 @@ export async function injectAsPlanned(stack: ChaosStack, plan: PlannedFault[], o
       if (runs.length < o.lifecycles && room && Date.now() - lastLaunch >= o.staggerMs) {
         const r = o.newRun(runs.length + 1);
         runs.push(r);
-        drives.push(r.drive(o.lifecycleTimeoutMs).then(() => o.onEnded(r)));
+        drives.push(
+          r
+            .drive(o.lifecycleTimeoutMs)
+            .then(() => o.onEnded(r))
+            // Read again at the end (run.ts); a failed early read must not end the bench.
+            .catch((err: Error) => o.log(`✗ reading ${r.id}'s end state as it ended: ${err.message}`)),
+        );
         lastLaunch = Date.now();
         o.log(`started ${r.id}`);
       }

@@ -41,7 +41,25 @@ export interface EndState {
   };
 }
 
-export async function readEndState(run: LifecycleRun, databaseUrl: string): Promise<EndState> {
+/**
+ * What the lifecycle left, read once PostgreSQL answers: a lifecycle can end while the bench
+ * has PostgreSQL down for a fault, and its reads must outlast the restart like the workers do.
+ */
+export async function readEndState(run: LifecycleRun, databaseUrl: string, patienceMs = 60_000): Promise<EndState> {
+  const deadline = Date.now() + patienceMs;
+  for (;;) {
+    try {
+      return await readEndStateOnce(run, databaseUrl);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const restarting = code === 'ECONNREFUSED' || code === 'CONNECTION_CLOSED' || code === '57P03'; // 57P03: the database system is starting up
+      if (!restarting || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function readEndStateOnce(run: LifecycleRun, databaseUrl: string): Promise<EndState> {
   const model = run.spec.name;
   const status = run.lastStatus;
   const db = postgres(databaseUrl, { max: 1, onnotice: () => {} });
