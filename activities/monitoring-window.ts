@@ -38,7 +38,7 @@ export async function readWindow(
     const acc = new WindowAccumulator(w.labels);
     const served: ServedRow[] = [];
     const [from, to, deployedAt] = [Date.parse(w.from), Date.parse(w.to), Date.parse(w.deployedAt)];
-    for (const p of await deps.azureMl(deployment.workspace).requestLog(w.model, new Date(Math.min(from, deployedAt)))) {
+    for await (const p of deps.azureMl(deployment.workspace).requestLogStream(w.model, new Date(Math.min(from, deployedAt)))) {
       if (p.version !== w.version) continue;
       const at = Date.parse(p.createdAt);
       if (at >= from && at < to) acc.add(p);

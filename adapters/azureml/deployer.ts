@@ -13,7 +13,7 @@ import { AzureConfigError, AzureDeploymentCrashedError, AzureMlError, AzureOpera
 import { runLro, type LroOptions } from './lro';
 import { sameTraffic } from '../../domain/rollout';
 import { postJson } from './https';
-import { readRequestLog } from './request-log';
+import { readRequestLog, streamRequestLog } from './request-log';
 
 /** Azure ML's CPU inference base image; score.py's conda.yaml goes on top. */
 export const INFERENCE_BASE_IMAGE = 'mcr.microsoft.com/azureml/minimal-ubuntu22.04-py311-cpu-inference:latest';
@@ -221,6 +221,12 @@ export class AzureMlDeployer {
   async requestLog(model: string, since: Date) {
     const { requestLog } = this.clients.config;
     return readRequestLog(await this.clients.container(requestLog.container), requestLog.prefix, model, since);
+  }
+
+  /** The same, streamed in log order without holding it: what a monitoring window folds. */
+  async *requestLogStream(model: string, since: Date) {
+    const { requestLog } = this.clients.config;
+    yield* streamRequestLog(await this.clients.container(requestLog.container), requestLog.prefix, model, since);
   }
 
   /** Current traffic, as Azure reports it. */

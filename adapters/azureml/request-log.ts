@@ -49,13 +49,18 @@ export interface ReadRequestLogOptions {
 }
 
 /** Logged predictions of `model` made at or after `since`, oldest first. */
-export async function readRequestLog(
+/**
+ * The model's logged predictions since a time, one at a time in blob and line order (hour
+ * folders sort by time; lines by when they were appended): a monitoring window folds them as
+ * they stream, so memory does not grow with the log.
+ */
+export async function* streamRequestLog(
   container: ContainerClient,
   prefix: string,
   model: string,
   since: Date,
   options: ReadRequestLogOptions = {},
-): Promise<LoggedPrediction[]> {
+): AsyncGenerator<LoggedPrediction> {
   const root = [prefix.replace(/^\/+|\/+$/g, ''), model].filter(Boolean).join('/') + '/';
   const floor = hourParts(since);
   const blobs: string[] = [];
@@ -80,7 +85,6 @@ export async function readRequestLog(
   }
   await walk(root, 0, true);
 
-  const out: LoggedPrediction[] = [];
   const sinceMs = since.getTime();
   for (const name of blobs) {
     const body = (await container.getBlobClient(name).download()).readableStreamBody;
@@ -91,9 +95,14 @@ export async function readRequestLog(
       if (!line.trim()) continue;
       const record = parseRequestLogLine(line);
       if ('malformed' in record) options.onMalformed?.(name, n, record.malformed);
-      else if (record.model === model && Date.parse(record.createdAt) >= sinceMs && (options.includeSmoke || !record.smoke)) out.push(record);
+      else if (record.model === model && Date.parse(record.createdAt) >= sinceMs && (options.includeSmoke || !record.smoke)) yield record;
     }
   }
-  // Stable: equal times keep blob and line order.
+}
+
+/** All of them, sorted by time (stable: equal times keep blob and line order); for small reads such as feedback's request ids. */
+export async function readRequestLog(...args: Parameters<typeof streamRequestLog>): Promise<LoggedPrediction[]> {
+  const out: LoggedPrediction[] = [];
+  for await (const record of streamRequestLog(...args)) out.push(record);
   return out.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
 }

@@ -174,14 +174,22 @@ export interface ScoredRow {
   embedding?: readonly number[] | null;
 }
 
+/** FNV-1a over UTF-16 code units: a fast 32-bit hash; a million distinct texts collide in about a hundred pairs. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 /**
  * Builds a WindowSummary one row at a time, in memory bounded by the number of distinct
- * binned values (and of distinct texts, for the repeat count), not by the number of rows.
+ * binned values (and a 32-bit hash per distinct text, for the repeat count), not by the rows.
  */
 export class WindowAccumulator {
   private rows = 0;
   private empty = 0;
-  private readonly texts = new Set<string>();
+  /** 32-bit hashes of the texts seen, as SQL counts them (hashtext): a number each, not the text. */
+  private readonly texts = new Set<number>();
   private readonly numeric = new Map<string, Map<number, number>>();
   private readonly labelCounts: Record<string, number>;
   private readonly cells = new Map<string, ConfidenceCell>();
@@ -197,7 +205,7 @@ export class WindowAccumulator {
 
   add(row: ScoredRow): void {
     this.rows++;
-    this.texts.add(row.text);
+    this.texts.add(fnv1a(row.text));
     this.labelCounts[row.label] = (this.labelCounts[row.label] ?? 0) + 1;
     const features = inputFeatures(row.text);
     if (features.chars === 0) this.empty++;
