@@ -144,6 +144,10 @@ export interface PredictionRecord {
   probabilities: Record<string, number>;
   /** The projected embedding (domain/embedding-projection.ts), when the model has one. */
   embedding?: number[] | null;
+  /** TokenStats, flat: the scorer's token count, whether maxLength cut the text, and its single-character or <unk> tokens. */
+  tokens?: number | null;
+  truncated?: boolean | null;
+  fallbackTokens?: number | null;
 }
 
 /**

@@ -62,6 +62,8 @@ function windowQuery(w: PredictionWindow, part: number, parts: number): SQL {
     select label, chars as v_chars,
       ${share('thai_chars')} as v_thai_share, ${share('latin_chars')} as v_latin_share, ${share('digit_chars')} as v_digit_share,
       ${share('chars - thai_chars - latin_chars - digit_chars - space_chars')} as v_symbol_share,
+      tokens as v_tokens, truncated::int as v_truncated,
+      case when tokens > 0 then floor(fallback_tokens::float8 / tokens * 100 + 0.5)::int end as v_fallback_token_share,
       ${bin(sql.raw('pmax'))} as v_max_probability, ${bin(sql.raw('entropy'))} as v_entropy,
       ${sql.join(
         labels.map((l, i) => sql`${bin(p[i]!)} as ${feature(probabilityFeature(l))}`),
@@ -73,6 +75,7 @@ function windowQuery(w: PredictionWindow, part: number, parts: number): SQL {
       from (
         select ${t.predictions.label} as label, ${t.predictions.textChars} as chars, ${t.predictions.thaiChars} as thai_chars,
           ${t.predictions.latinChars} as latin_chars, ${t.predictions.digitChars} as digit_chars, ${t.predictions.spaceChars} as space_chars,
+          ${t.predictions.tokens} as tokens, ${t.predictions.truncated} as truncated, ${t.predictions.fallbackTokens} as fallback_tokens,
           ${sql.join(extract, sql`, `)}
         from ${t.predictions}
         where ${t.predictions.model} = ${w.model} and ${t.predictions.version} = ${w.version}

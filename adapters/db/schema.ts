@@ -194,6 +194,10 @@ export const predictions = pgTable(
     // (domain/embedding-projection.ts): what embedding drift samples. Null for rows
     // logged before it existed, or by a model exported without an embedding output.
     embedding: real('embedding').array(),
+    // What the scorer's tokenizer made of the text (domain/monitoring/features.ts, TokenStats).
+    tokens: integer('tokens'),
+    truncated: boolean('truncated'),
+    fallbackTokens: integer('fallback_tokens'),
     createdAt: createdAt(),
     // What monitoring measures of the text, computed by the database when the row is written
     // (adapters/db/text-features.ts): aggregating a million rows then needs no regex at all.

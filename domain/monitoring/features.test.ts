@@ -30,6 +30,13 @@ describe('inputFeatures', () => {
     expect(inputFeatures('ab1 😊😊')).toEqual({ chars: 6, thai_share: 0, latin_share: 0.33, digit_share: 0.17, symbol_share: 0.33 });
     expect(inputFeatures('')).toEqual({ chars: 0 });
   });
+
+  it('adds the tokenizer’s view when the scorer counted it: length in tokens, the cut, the share of fallback tokens', () => {
+    expect(inputFeatures('ab', { count: 7, truncated: false, fallback: 2 })).toMatchObject({ chars: 2, tokens: 7, truncated: 0, fallback_token_share: 0.29 });
+    expect(inputFeatures('ab', { count: 128, truncated: true, fallback: 0 })).toMatchObject({ tokens: 128, truncated: 1, fallback_token_share: 0 });
+    expect(inputFeatures('', { count: 0, truncated: false, fallback: 0 })).toEqual({ chars: 0, tokens: 0, truncated: 0 });
+    expect(Object.keys(inputFeatures('ab'))).not.toContain('tokens');
+  });
 });
 
 describe('summarize', () => {

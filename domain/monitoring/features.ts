@@ -62,7 +62,24 @@ export const INPUT_FEATURES: readonly FeatureDefinition[] = [
   { id: 'latin_share', kind: 'input', title: 'Latin script share', scale: 100, unit: 'share of characters' },
   { id: 'digit_share', kind: 'input', title: 'digit share', scale: 100, unit: 'share of characters' },
   { id: 'symbol_share', kind: 'input', title: 'emoji, symbol and other-script share', scale: 100, unit: 'share of characters' },
+  // Under the model's own tokenizer, counted by the scorer as it encodes (TokenStats); rows
+  // logged without them (older rows, Azure ML's score.py) have none of the three.
+  { id: 'tokens', kind: 'input', title: 'text length in tokens', scale: 1, unit: 'tokens' },
+  { id: 'truncated', kind: 'input', title: 'cut at the model’s maxLength', scale: 1, unit: '1 = cut' },
+  { id: 'fallback_token_share', kind: 'input', title: 'single-character or unknown token share', scale: 100, unit: 'share of tokens' },
 ];
+
+/**
+ * What the tokenizer made of a text: its length in tokens (specials and the cut included), whether
+ * maxLength cut it, and how many tokens are <unk> or a single character. A text in a script,
+ * slang or spelling the vocabulary never saw falls apart into characters: that share rises
+ * before any label says the model is wrong.
+ */
+export interface TokenStats {
+  count: number;
+  truncated: boolean;
+  fallback: number;
+}
 
 export const PROBABILITY_SCALE = 1000;
 
@@ -137,10 +154,17 @@ export function scriptCounts(text: string): { chars: number; thai: number; latin
   return counts;
 }
 
-/** One row's input features (binned); shares are absent for an empty text. */
-export function inputFeatures(text: string): Record<string, number> {
+/** One row's input features (binned); shares are absent for an empty text, token features without TokenStats. */
+export function inputFeatures(text: string, tokens?: TokenStats | null): Record<string, number> {
   const c = scriptCounts(text);
-  if (c.chars === 0) return { chars: 0 };
+  const byTokens = tokens
+    ? {
+        tokens: tokens.count,
+        truncated: tokens.truncated ? 1 : 0,
+        ...(tokens.count > 0 ? { fallback_token_share: binned(tokens.fallback / tokens.count, 100) } : {}),
+      }
+    : {};
+  if (c.chars === 0) return { chars: 0, ...byTokens };
   const share = (k: number) => binned(k / c.chars, 100);
   return {
     chars: c.chars,
@@ -148,6 +172,7 @@ export function inputFeatures(text: string): Record<string, number> {
     latin_share: share(c.latin),
     digit_share: share(c.digit),
     symbol_share: share(c.chars - c.thai - c.latin - c.digit - c.space),
+    ...byTokens,
   };
 }
 
@@ -172,6 +197,7 @@ export interface ScoredRow {
   label: string;
   probabilities: Record<string, number>;
   embedding?: readonly number[] | null;
+  tokenStats?: TokenStats | null;
 }
 
 /** FNV-1a over UTF-16 code units: a fast 32-bit hash; a million distinct texts collide in about a hundred pairs. */
@@ -207,7 +233,7 @@ export class WindowAccumulator {
     this.rows++;
     this.texts.add(fnv1a(row.text));
     this.labelCounts[row.label] = (this.labelCounts[row.label] ?? 0) + 1;
-    const features = inputFeatures(row.text);
+    const features = inputFeatures(row.text, row.tokenStats);
     if (features.chars === 0) this.empty++;
     const p = row.probabilities;
     const pmax = maxProbabilityOf(p, this.labels);

@@ -9,7 +9,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRegistry } from '../../adapters/db/open';
 import type { PredictionRecord, Registry } from '../../adapters/db/port';
-import { summarize, type WindowSummary } from '../../domain/monitoring/features';
+import { summarize, type ScoredRow, type WindowSummary } from '../../domain/monitoring/features';
 import { seededRandom } from '../../domain/random';
 import { TOKENIZER_PROBES, tinyDataset } from './helpers/tiny-model';
 
@@ -51,6 +51,10 @@ function predictionRows(n: number, seed: number, version: number, prefix: string
   });
 }
 
+/** A logged row as the fold sees it: the flat token columns back into TokenStats. */
+const scored = (rows: PredictionRecord[]): ScoredRow[] =>
+  rows.map((r) => ({ ...r, tokenStats: r.tokens == null ? null : { count: r.tokens, truncated: !!r.truncated, fallback: r.fallbackTokens ?? 0 } }));
+
 function expectSame(sql: WindowSummary, ts: WindowSummary) {
   expect(sql.rows).toBe(ts.rows);
   expect(sql.distinctTexts).toBe(ts.distinctTexts);
@@ -73,8 +77,13 @@ describe.each([
   let registry: Registry;
   let dir: string | undefined;
   const early = predictionRows(400, 1, 1, 'early');
-  // Embeddings exact in float32 (multiples of 1/8), so what comes back equals what went in.
-  const late = predictionRows(700, 2, 1, 'late').map((p, i) => ({ ...p, embedding: [i / 8, (i % 7) / 8, -1, 0.5] }));
+  // Embeddings exact in float32 (multiples of 1/8), so what comes back equals what went in; token
+  // stats on most rows (a few without, as rows logged before the scorer counted them).
+  const late = predictionRows(700, 2, 1, 'late').map((p, i) => ({
+    ...p,
+    embedding: [i / 8, (i % 7) / 8, -1, 0.5],
+    ...(i % 10 === 9 ? {} : { tokens: 3 + (i % 40), truncated: i % 40 === 38, fallbackTokens: i % 5 }),
+  }));
   const otherVersion = predictionRows(100, 3, 2, 'v2');
   let between: string;
 
@@ -97,11 +106,17 @@ describe.each([
   const window = (from: string, parts?: number) => ({ model: 'watched', version: 1, from, to: new Date(Date.now() + 60_000).toISOString(), labels, parts });
 
   it('SQL gives the TypeScript fold’s summary: histograms, labels, repeats, confidence cells', async () => {
-    expectSame(await registry.summarizePredictions(window('2000-01-01T00:00:00Z')), summarize([...early, ...late], labels));
+    const ts = summarize(scored([...early, ...late]), labels);
+    expect(ts.numeric.tokens!.length).toBeGreaterThan(10); // the token features are really in the comparison
+    expect(ts.numeric.truncated).toEqual([
+      [0, 613],
+      [1, 17],
+    ]);
+    expectSame(await registry.summarizePredictions(window('2000-01-01T00:00:00Z')), ts);
   });
 
   it('holds only the window’s rows of its version, whatever the number of parts', async () => {
-    const expected = summarize(late, labels);
+    const expected = summarize(scored(late), labels);
     for (const parts of [1, 2, 3]) expectSame(await registry.summarizePredictions(window(between, parts)), expected);
   });
 
