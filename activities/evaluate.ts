@@ -2,7 +2,8 @@
 // uses), compute the metrics, check the spec's gates, and write the audit package: the page an
 // auditor reads (audit-package.html), its data (audit-package.json), a markdown model card,
 // and evaluation.json, monitoring's reference (the test split summarized, and a calibrator
-// fitted on the validation split for estimating accuracy without labels).
+// fitted on the validation split for estimating accuracy without labels). The run's fp32 and
+// int8 ONNX files are both scored and shown side by side; the served one's predictions count.
 import { Context, log } from '@temporalio/activity';
 import { CHALLENGER } from '../adapters/db/aliases';
 import type { Prediction, Scorer } from '../adapters/scoring/port';
@@ -22,6 +23,7 @@ import { AUDIT_PACKAGE_SCHEMA, type AuditPackage, type Explanations } from './au
 import { readRunSources } from './audit-package/sources';
 import { renderModelCard } from './model-card';
 import type { ActivityDeps } from './deps';
+import { comparePrecisions, timedScoring, type PrecisionResult } from './precision-comparison';
 import { parseJsonl, scoreAll } from './scoring-helpers';
 
 export interface EvaluateInput {
@@ -52,6 +54,8 @@ export interface EvaluationFile {
    */
   monitoringReference?: MonitoringReference;
   errors: { text: string; label: string; predicted: string; confidence: number }[];
+  /** fp32 and int8 on the test split, the served one marked; absent before int8 existed. */
+  precisions?: PrecisionResult[];
 }
 
 /** The probability the model gave the label it predicted. */
@@ -96,19 +100,38 @@ export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps
         ).map((p, i) => ({ confidence: confidenceOf(p), correct: p.label === valid[i]!.label }));
       const texts = test.map((r) => r.text);
       const truth = test.map((r) => r.label);
-      const scorer = await loadScorer(await store.localFolder(input.runDir));
+      const modelDir = await store.localFolder(input.runDir);
+      const scorer = await loadScorer(modelDir);
       const runtime = scorer.runtime;
       let predictions: Prediction[];
       let explanations: Explanations;
       let validation: { confidence: number; correct: boolean }[];
+      let servedSeconds: number;
+      let observed: Prediction[];
       try {
-        predictions = await scoreAll(scorer, texts, (done) => ctx.heartbeat(`${done}/${test.length}`));
+        ({ predictions, seconds: servedSeconds } = await timedScoring(scorer, texts, (done) => ctx.heartbeat(`${done}/${test.length}`)));
+        // Monitoring's reference sees the test split as the endpoint logs production: with each
+        // text's token stats and, where the model exports one, its projected embedding. A pass
+        // of its own, so the timed one above measures plain scoring.
+        observed = await scoreAll(scorer, texts, (done) => ctx.heartbeat(`reference ${done}/${test.length}`), 256, {
+          tokenStats: true,
+          embeddings: scorer.embeddings === true,
+        });
         validation = await scoreValidation(scorer, (done) => ctx.heartbeat(`validation ${done}`));
         const scored = test.map((r, i) => ({ ...r, predicted: predictions[i]!.label, confidence: confidenceOf(predictions[i]!) }));
         explanations = await explainExamples(scorer, input.labels, scored, (done) => ctx.heartbeat(`explained ${done}`));
       } finally {
         await scorer.close();
       }
+      const precisions = scorer.precision
+        ? await comparePrecisions(
+            loadScorer,
+            modelDir,
+            { texts, truth, labels: input.labels },
+            { precision: scorer.precision, predictions, seconds: servedSeconds },
+            (precision, done) => ctx.heartbeat(`${precision} ${done}/${test.length}`),
+          )
+        : [];
       const predicted = predictions.map((p) => p.label);
       const confidences = predictions.map(confidenceOf);
       const report = classificationReport(input.labels, truth, predicted);
@@ -123,7 +146,13 @@ export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps
       const slices = sliceReport(input.labels, texts, truth, predicted);
       const monitoringReference = referenceFor(
         input.labels,
-        test.map((r, i) => ({ text: r.text, label: predictions[i]!.label, probabilities: predictions[i]!.probabilities })),
+        test.map((r, i) => ({
+          text: r.text,
+          label: predictions[i]!.label,
+          probabilities: predictions[i]!.probabilities,
+          embedding: observed[i]!.embedding,
+          tokenStats: observed[i]!.tokenStats,
+        })),
         validation,
         predicted.map((p, i) => ({ confidence: confidences[i]!, correct: p === truth[i] })),
         report,
@@ -138,6 +167,7 @@ export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps
         predictedCounts,
         errors,
         monitoringReference,
+        precisions,
       };
       const champion = await compareWithChampion({ store, registry, loadScorer }, { ...input, texts, truth, predicted }, (done) =>
         ctx.heartbeat(`champion ${done}/${test.length}`),
@@ -179,6 +209,13 @@ export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps
         test_macro_precision: report.macro_precision,
         test_macro_recall: report.macro_recall,
         test_ece: pkg.calibration.ece,
+        // Each precision's, so `mlc runs compare` shows what int8 costs and buys.
+        ...Object.fromEntries(
+          precisions.flatMap((r) => [
+            [`test_macro_f1_${r.precision}`, r.macro_f1],
+            [`texts_per_second_${r.precision}`, r.textsPerSecond],
+          ]),
+        ),
       };
       await registry.updateRun(input.runKey, { metrics });
       await registry.setModelAlias({

@@ -2,6 +2,32 @@
 // headline numbers in markdown, for a diff, an e-mail or a terminal.
 import type { EvaluationFile, EvaluateInput } from './evaluate';
 import { confusionTable, metricsTable, pct, perClassTable } from './metrics-table';
+import type { PrecisionResult } from './precision-comparison';
+
+/** fp32 next to int8 on the test split; the spec's serving.precision picks the deployed one. */
+function precisionSection(results: PrecisionResult[] | undefined): string[] {
+  if (!results?.length) return [];
+  const served = results.find((r) => r.served);
+  const rows = results.map(
+    (r) => `| ${r.precision}${r.served ? ' (served)' : ''} | ${pct(r.accuracy)} | ${pct(r.macro_f1)} | ${r.textsPerSecond.toFixed(0)} | ${pct(r.agreement)} |`,
+  );
+  const others = served ? results.filter((r) => !r.served) : [];
+  const deltas = others.map(
+    (r) =>
+      `${r.precision}: macro-F1 ${((r.macro_f1 - served!.macro_f1) * 100).toFixed(2)} points, ${(r.textsPerSecond / Math.max(served!.textsPerSecond, 1e-9)).toFixed(2)}× the throughput of ${served!.precision}.`,
+  );
+  return [
+    '## Serving precision',
+    '',
+    "Both ONNX files the job wrote, scored on the test split by the Node scorer on the evaluating worker (texts/s: batches of 32, after a warm-up; a busy worker lowers both). The spec's `serving.precision` chooses which one is deployed; the metrics above are the served one's.",
+    '',
+    '| precision | accuracy | macro-F1 | texts/s | same label as served |',
+    '|---|---|---|---|---|',
+    ...rows,
+    ...(deltas.length ? ['', ...deltas] : []),
+    '',
+  ];
+}
 
 export function renderModelCard(e: EvaluationFile, input: EvaluateInput): string {
   const { report } = e;
@@ -22,6 +48,7 @@ export function renderModelCard(e: EvaluationFile, input: EvaluateInput): string
       ? e.gates.results.map((g) => `- ${g.passed ? 'PASS' : 'FAIL'} ${g.metric} = ${g.value.toFixed(4)} (min ${g.min})`)
       : ['- none set in the spec']),
     '',
+    ...precisionSection(e.precisions),
     '## Per class',
     '',
     ...perClassTable(report),

@@ -1,5 +1,5 @@
 // Shared by evaluation and monitoring: read labelled rows, score them in batches.
-import type { Prediction, Scorer } from '../adapters/scoring/port';
+import type { PredictOptions, Prediction, Scorer } from '../adapters/scoring/port';
 
 export interface LabelledRow {
   text: string;
@@ -16,10 +16,16 @@ export function parseJsonl(bytes: Buffer | string): LabelledRow[] {
 }
 
 /** Score in chunks so long sets report progress (activity heartbeats) as they go. */
-export async function scoreAll(scorer: Scorer, texts: string[], onProgress: (done: number) => void, chunk = 256): Promise<Prediction[]> {
+export async function scoreAll(
+  scorer: Scorer,
+  texts: string[],
+  onProgress: (done: number) => void,
+  chunk = 256,
+  options: PredictOptions = {},
+): Promise<Prediction[]> {
   const out: Prediction[] = [];
   for (let i = 0; i < texts.length; i += chunk) {
-    out.push(...(await scorer.predict(texts.slice(i, i + chunk))));
+    out.push(...(await scorer.predict(texts.slice(i, i + chunk), options)));
     onProgress(out.length);
   }
   return out;

@@ -4,7 +4,7 @@ import { Context, log } from '@temporalio/activity';
 import { isDeepStrictEqual } from 'node:util';
 import type { RunState, RunUpdate } from '../adapters/db/port';
 import type { JobStatus } from '../adapters/slurm/port';
-import { artifactLayout } from '../domain/artifact-layout';
+import { artifactLayout, runFiles, type ServingPrecision } from '../domain/artifact-layout';
 import type { EndedJob } from '../domain/lifecycle';
 import { bestTrial, expandTrials, type SearchSpec } from '../domain/search';
 import type { ClusterProfile, TrainingParams } from '../domain/spec';
@@ -22,6 +22,8 @@ export interface PrepareRunInput {
   labels: string[];
   params: TrainingParams;
   pretrainedDir: string | null;
+  /** The spec's serving.precision: which ONNX file the job marks for deployment (deploy.json). */
+  servingPrecision?: ServingPrecision;
   cluster: string;
   /** Hyperparameter search: trials run as one job array. */
   search?: SearchSpec;
@@ -77,7 +79,14 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       }
       const runDir = artifactLayout.run(input.model, input.runKey);
       const configFile = `${runDir}/config.json`;
-      const config = { labels: input.labels, datasetHash: input.datasetHash, pretrainedDir: input.pretrainedDir, params: input.params };
+      const config = {
+        labels: input.labels,
+        datasetHash: input.datasetHash,
+        pretrainedDir: input.pretrainedDir,
+        params: input.params,
+        // Only when not the default: a run prepared before serving existed must compare equal on a retry.
+        ...(input.servingPrecision && input.servingPrecision !== 'fp32' ? { serving: { precision: input.servingPrecision } } : {}),
+      };
       // Prepared before (a retried activity, a resumed run): the folder and its checkpoints stay.
       await putOnce(input.runKey, configFile, config);
       let search: Pick<PreparedRun, 'trialsFile' | 'trials'> = {};
@@ -230,6 +239,17 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
         throw userError(
           'IncompleteRun',
           `The job for ${runKey} ended COMPLETED but ${runDir}/${file} is missing: train.py did not finish writing its outputs. Read the job log (mlc logs) and rerun.`,
+        );
+      }
+    }
+    // The file deploy.json names is the one that will be served: missing, the version could be
+    // approved and then fail at deployment.
+    if (await store.exists(`${runDir}/${runFiles.deployChoice}`)) {
+      const choice = JSON.parse((await store.get(`${runDir}/${runFiles.deployChoice}`)).toString('utf8')) as { file?: string };
+      if (typeof choice.file !== 'string' || !Object.values(runFiles.onnx).includes(choice.file) || !(await store.exists(`${runDir}/${choice.file}`))) {
+        throw userError(
+          'IncompleteRun',
+          `${runDir}/${runFiles.deployChoice} names ${JSON.stringify(choice.file)} to serve, which the run folder lacks; rerun the job.`,
         );
       }
     }

@@ -5,7 +5,9 @@ words. Reproduce bench/recipe.md's comparison with:
 
     .venv/bin/python bench/tfidf-baseline.py [TRAIN] [VALID]
 
-Prints wall time, accuracy, macro-F1 and per-class recall and F1.
+Prints wall time, accuracy, macro-F1 and per-class recall and F1, and how many of the demo's
+showcase texts and hand-written obvious examples (test/fixtures/obvious-examples.jsonl) it gets
+right, for comparison with scripts/eval-recipe.sh's count.
 """
 import json
 import sys
@@ -41,6 +43,13 @@ def main() -> None:
     print(f"char 1-3 gram TF-IDF + logistic regression: trained on {len(train_x)} rows in {seconds:.1f} s")
     print(f"valid ({len(valid_x)} rows): accuracy {accuracy_score(valid_y, predicted):.3f}, macro-F1 {f1_score(valid_y, predicted, average='macro'):.3f}")
     print(classification_report(valid_y, predicted, digits=3))
+    examples = [{"text": "ร้านนี้อร่อยมาก บริการดีสุดๆ", "label": "pos"}, {"text": "ส่งของช้ามาก แย่ที่สุด", "label": "neg"},
+                {"text": "เปิดกี่โมงครับ", "label": "q"}]
+    examples += [json.loads(line) for line in (ROOT / "test/fixtures/obvious-examples.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    guesses = classifier.predict(vectorizer.transform([e["text"] for e in examples]))
+    for e, guess in zip(examples, guesses):
+        print(f"{'✓' if guess == e['label'] else '✗'} {e['label']:4} → {guess:4} {e['text']}")
+    print(f"showcase and obvious examples: {sum(g == e['label'] for e, g in zip(examples, guesses))}/{len(examples)} right")
 
 
 if __name__ == "__main__":

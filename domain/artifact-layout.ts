@@ -8,6 +8,20 @@
  */
 const evaluation = (runDir: string) => runDir.replace('/runs/', '/evaluations/');
 
+/** Serving precisions: fp32 is the export as trained, int8 its dynamically quantised copy. */
+export const servingPrecisions = ['fp32', 'int8'] as const;
+export type ServingPrecision = (typeof servingPrecisions)[number];
+
+/**
+ * File names inside a run folder that more than one reader needs (slurm/mlc_train/export.py
+ * writes them). deploy.json names the ONNX file the spec chose to serve; it lies in the run
+ * folder, so the manifest the auditor approves covers the choice and both files.
+ */
+export const runFiles = {
+  onnx: { fp32: 'model.onnx', int8: 'model.int8.onnx' } satisfies Record<ServingPrecision, string>,
+  deployChoice: 'deploy.json',
+} as const;
+
 export const artifactLayout = {
   /** A cleaned, split dataset version, named by its content hash. */
   dataset: (model: string, hash: string) => `datasets/${model}/${hash}`,

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   assertTrainable,
@@ -39,6 +40,34 @@ describe('normalizeText', () => {
   it('is idempotent', () => {
     const s = '  a\u200b \u00a0b\u0e48\u0e39 ';
     expect(normalizeText(normalizeText(s))).toBe(normalizeText(s));
+  });
+  it('folds laughter (5555…, ๕๕๕…, ถถถ typed on the Thai layout) to 555, but not a number ending in 555', () => {
+    expect(normalizeText('ตลกมาก 5555555')).toBe('ตลกมาก 555');
+    expect(normalizeText('ถถถถถ')).toBe('555');
+    expect(normalizeText('๕๕๕๕')).toBe('555');
+    expect(normalizeText('ถถถ55 555ถูกมาก')).toBe('555 555ถูกมาก'); // ถูก is a word, not laughter
+    expect(normalizeText('ราคา 1555 บาท โทร 0815555555')).toBe('ราคา 1555 บาท โทร 0815555555');
+    expect(normalizeText('55 ก็ขำ')).toBe('55 ก็ขำ');
+  });
+  it('writes the repetition mark ๆ once and against its word', () => {
+    expect(normalizeText('ดี ๆ ๆ ครับ')).toBe('ดีๆ ครับ');
+    expect(normalizeText('สู้ๆนะผมๆๆๆๆ')).toBe('สู้ๆนะผมๆ');
+  });
+  it('shortens a character or emoji repeated four times or more to three, digits aside', () => {
+    expect(normalizeText('อร่อยมากกกกกก!!!!!!')).toBe('อร่อยมากกก!!!');
+    expect(normalizeText('มากก มากกก')).toBe('มากก มากกก'); // up to three: left as typed
+    expect(normalizeText('😍😍😍😍😍 ❤️❤️❤️❤️ 👍🏻👍🏻👍🏻👍🏻')).toBe('😍😍😍 ❤️❤️❤️ 👍🏻👍🏻👍🏻');
+    expect(normalizeText('1000000 ๑๑๑๑๑')).toBe('1000000 ๑๑๑๑๑');
+  });
+  it('is idempotent on any mix of the characters the folds act on', () => {
+    const chars = [...'5๕ถๆ กา่้ะ1๑!', '\u00a0', '\t', '\u200b', '\ufeff', '😍', '❤', '\ufe0f', '👍', '🏻', '\u0301'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...chars), { maxLength: 30 }), (parts) => {
+        const once = normalizeText(parts.join(''));
+        expect(normalizeText(once)).toBe(once);
+      }),
+      { numRuns: 2000, seed: 10 },
+    );
   });
 });
 

@@ -99,7 +99,24 @@ const invisible = /[\u200B\uFEFF]/g;
  * Serving must apply the same function to its input, or train and serve see different text.
  */
 export function normalizeText(s: string): string {
-  return s.replace(invisible, '').replace(/\s+/g, ' ').trim().normalize('NFC');
+  return foldThaiRepeats(s.replace(invisible, '').replace(/\s+/g, ' ').trim().normalize('NFC'));
+}
+
+// Thai social-media spelling stretches words and laughs to show feeling ("มากกกกก", "5555555",
+// "ถถถ": 5 typed on the Thai keyboard layout). Each length is a different string to the
+// tokenizer, so one feeling would be spread over many rare spellings; folding keeps "stretched"
+// as a signal and drops the length. score.py's normalize_text mirrors these expressions exactly.
+// Laughter: three or more 5s (or Thai ๕, or ถ) not continuing a number ("1555 บาท" stays).
+const laughter = /(?<![0-9๐-๙])(?:5{3,}|๕{3,}|ถ{3,})(?:5+|๕+|ถ{3,})*/gu;
+// The repetition mark ๆ: one is enough, and written against its word ("ดี ๆ ๆ" → "ดีๆ").
+const repetitionMarks = / ?ๆ(?: ?ๆ)*/gu;
+// Any other character (or emoji with its variation selector or skin tone) four times or more in
+// a row → three. Not digits: 1000000 is a number, not emphasis. Not the space: already single.
+const longRun = /([^0-9๐-๙ ](?:\uFE0F|[\u{1F3FB}-\u{1F3FF}])?)\1{3,}/gu;
+
+/** The folds above, in this order (laughter before long runs, so "ถถถถ" laughs instead of shrinking to "ถถถ"). */
+export function foldThaiRepeats(s: string): string {
+  return s.replace(laughter, '555').replace(repetitionMarks, 'ๆ').replace(longRun, '$1$1$1');
 }
 
 function describeType(v: unknown): string {

@@ -2,6 +2,7 @@
 // Everything here reaches either a SLURM script or a shell on the cluster, so string fields
 // that end up there are held to narrow character sets, and the renderer quotes them anyway.
 import { z } from 'zod';
+import { servingPrecisions } from './artifact-layout';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lower-case letters, digits and dashes (max 63), e.g. "thai-sentiment"');
 /** Who a role names and who a decision is recorded under: one pattern for specs and messages. */
@@ -48,6 +49,17 @@ export const trainingParamsSchema = z.strictObject({
   precision: z.enum(['auto', 'fp32', 'bf16', 'fp16']).default('auto'),
   numWorkers: z.number().int().min(0).max(64).default(1),
   checkpointEverySteps: z.number().int().min(1).default(200),
+  // The recipe's levers (bench/recipe.md); each default leaves training as it was before it existed.
+  /** BPE pre-tokenization: `gpt2` splits Thai at every vowel and tone mark; `letters-with-marks` keeps them with their letters. */
+  preTokenizer: z.enum(['gpt2', 'letters-with-marks']).default('gpt2'),
+  labelSmoothing: z.number().min(0).max(0.5).default(0),
+  /** Exponential moving average of the weights (evaluated, kept and exported instead of the raw ones); 0 is off. */
+  emaDecay: z.number().min(0).max(0.9999).default(0),
+  /** Augmentation of the training split, seeded: the chance each token is dropped, or swapped with its neighbour, per epoch. */
+  tokenDropout: z.number().min(0).max(0.5).default(0),
+  tokenSwap: z.number().min(0).max(0.5).default(0),
+  /** Extra augmented copies of every training row of a rare class (under 5% of the rows, e.g. `q`). */
+  rareClassCopies: z.number().int().min(0).max(20).default(0),
 });
 export type TrainingParams = z.infer<typeof trainingParamsSchema>;
 
@@ -216,6 +228,21 @@ export const modelSpecSchema = z.strictObject({
       path: ['deployers'],
     }),
   deployment: deploymentSchema.prefault({ target: 'local' }),
+  /**
+   * Which of the two ONNX files the job writes is deployed: `fp32` (the export as trained) or
+   * `int8` (dynamically quantised: faster on CPU, slightly different scores). The model card
+   * shows both on the test split; the auditor approves the run folder holding the choice.
+   */
+  serving: z
+    .strictObject({
+      precision: z
+        .enum(servingPrecisions, {
+          error: (issue) =>
+            `must be "fp32" (the model as trained) or "int8" (dynamically quantised, faster on CPU; compare both in the model card), got ${JSON.stringify(issue.input)}`,
+        })
+        .default('fp32'),
+    })
+    .prefault({}),
 });
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;

@@ -52,6 +52,11 @@ mlc deploy "$MODEL" --as bob --reason "first release"
 echo "── aliases: champion is the deployed version, challenger the newest evaluated one (mlc alias list $MODEL)"
 mlc alias list "$MODEL"
 mlc predict --model "$MODEL" "ร้านนี้อร่อยมาก บริการดีสุดๆ" "ส่งของช้ามาก แย่ที่สุด" "เปิดกี่โมงครับ"
+echo "── the showcase and the hand-written obvious examples (test/fixtures/obvious-examples.jsonl): every one should be right"
+# The recipe does not get them all yet (bench/recipe.md: short questions the corpus mostly labels
+# neu); the misses are listed here and repeated at the end as a known shortfall, not hidden.
+examples_ok=1
+node --import tsx scripts/check-examples.ts --model "$MODEL" || examples_ok=0
 
 step "6/9 production traffic: 200 messages through the endpoint, each prediction logged"
 node --import tsx scripts/send-traffic.ts data/wisesight-sample/feedback.jsonl "$MODEL" 200
@@ -91,3 +96,4 @@ Demo finished in $((elapsed / 60))m$((elapsed % 60))s.
   worker log:                              $LOG_DIR/worker.log
 Generation 2 now awaits audit: MLC_KEYS_DIR=$MLC_KEYS_DIR mlc audit approve $MODEL --as alice --reason "..."  (with npm run worker running)
 MSG
+[ "$examples_ok" = 1 ] || echo "✗ known shortfall: the deployed model got showcase or obvious examples wrong (listed in step 5/9; bench/recipe.md has the recipe's figures and why)"

@@ -5,7 +5,8 @@
 # through the endpoint's ONNX scorer on the lifecycle's test split (what the spec's gates check) and
 # on the corpus's own valid split, data/wisesight/valid.jsonl (never trained on: the demo's data is
 # the corpus train split). Prints the training wall time, accuracy, macro-F1, per-class recall and F1,
-# and the three texts the demo predicts. Results and the recipe's history: bench/recipe.md.
+# the three texts the demo predicts and the hand-written obvious examples (test/fixtures/
+# obvious-examples.jsonl; scripts/check-examples.ts). Results and the recipe's history: bench/recipe.md.
 #
 #   scripts/eval-recipe.sh [SPEC] [OUT]        defaults: examples/thai-sentiment.yaml, /tmp/mlc-recipe
 #   PARAMS='{"epochs": 4}' scripts/eval-recipe.sh      params merged over the spec's (a quick what-if)

@@ -6,7 +6,8 @@
 //                                 PARAMS_JSON merged over them
 //   score MODEL_DIR FILE...       score each JSONL file through the endpoint's ONNX scorer (texts
 //                                 normalized as serving does) and print accuracy, macro-F1 and
-//                                 per-class recall and F1; then the three showcase texts
+//                                 per-class recall and F1; then the three showcase texts and the
+//                                 hand-written obvious examples (scripts/check-examples.ts)
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -14,12 +15,7 @@ import { normalizeText } from '../domain/dataset';
 import { classificationReport } from '../domain/metrics';
 import { parseSpec, trainingParamOverridesSchema } from '../domain/spec';
 import { preprocessDataset } from '../adapters/datasets/preprocess';
-
-const SHOWCASE: [string, string][] = [
-  ['ร้านนี้อร่อยมาก บริการดีสุดๆ', 'pos'],
-  ['ส่งของช้ามาก แย่ที่สุด', 'neg'],
-  ['เปิดกี่โมงครับ', 'q'],
-];
+import { checkExamples, obviousExamples, SHOWCASE, type Predict } from './check-examples';
 
 async function prep(specFile: string, out: string, overrides: string | undefined): Promise<void> {
   const abs = path.resolve(specFile);
@@ -57,11 +53,13 @@ async function score(modelDir: string, files: string[]): Promise<void> {
       const per = (k: 'recall' | 'f1') => scorer.labels.map((l) => `${l} ${f3(rep.perClass[l]![k])}`).join(' ');
       console.log(`score ${file}: n ${rep.n} accuracy ${f3(rep.accuracy)} macro_f1 ${f3(rep.macro_f1)} recall: ${per('recall')} | f1: ${per('f1')}`);
     }
-    const preds = await scorer.predict(SHOWCASE.map(([t]) => normalizeText(t)));
-    SHOWCASE.forEach(([text, hoped], i) => {
-      const p = preds[i]!;
-      console.log(`showcase ${JSON.stringify(text)} → ${p.label} (${f3(p.probabilities[p.label]!)}; hoped ${hoped})`);
-    });
+    const predict: Predict = (texts) => scorer.predict(texts.map(normalizeText)); // as serving does
+    const showcase = await checkExamples(predict, SHOWCASE, 'showcase');
+    const examples = obviousExamples();
+    const missed = await checkExamples(predict, examples, 'obvious examples');
+    console.log(
+      `showcase ${SHOWCASE.length - showcase.length}/${SHOWCASE.length} right, obvious examples ${examples.length - missed.length}/${examples.length} right`,
+    );
   } finally {
     await scorer.close();
   }

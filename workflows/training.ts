@@ -109,6 +109,8 @@ function prepareRun(req: TrainingRequest, runKey: string): Promise<PreparedRun> 
     labels: spec.labels,
     params: req.params,
     pretrainedDir: spec.training.pretrainedDir ?? null,
+    // Optional chaining: a spec parsed before `serving` existed (an older history) has none.
+    servingPrecision: spec.serving?.precision ?? 'fp32',
     cluster: spec.training.cluster,
     ...(spec.training.search ? { search: spec.training.search } : {}),
   });

@@ -24,6 +24,19 @@ describe('buildDeployablePackage', () => {
     expect((err as Error).message).toMatch(/model\.onnx not found in .*slurm\/train\.py/s);
   });
 
+  it('ships the ONNX file deploy.json chose, so int8 asks for model.int8.onnx', async () => {
+    const int8 = await mkdtemp(join(tmpdir(), 'mlc-azureml-package-int8-'));
+    try {
+      for (const f of ['labels.json', 'tokenizer.json', 'tokenizer_config.json']) await writeFile(join(int8, f), f === 'labels.json' ? '["neg","pos"]' : '{}');
+      await writeFile(join(int8, 'model.onnx'), 'fp32 bytes');
+      await writeFile(join(int8, 'deploy.json'), '{"precision": "int8", "file": "model.int8.onnx"}');
+      const err = await buildDeployablePackage(int8, { model: 'm', version: 1 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'ModelFileMissingError', file: 'model.int8.onnx' });
+    } finally {
+      await rm(int8, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a version that is not a positive integer', async () => {
     await expect(buildDeployablePackage(dir, { model: 'm', version: 0 })).rejects.toThrow(/version must be a positive integer/);
   });

@@ -3,12 +3,15 @@
 // (package/score.py) and its environment (package/conda.yaml). serving.json carries what
 // score.py must do exactly as the Node scorer does (maxLength, batch size, special-token
 // frame, pad id, normalisation), taken from the Node scorer itself so the two cannot drift.
+// Of the run's two ONNX files only the one its deploy.json chose (the spec's serving.precision)
+// ships, under its own name; serving.json's modelFile tells score.py which it is.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelFileMissingError } from '../scoring/errors';
 import { loadEncoder, readLabels } from '../scoring/onnx-scorer';
+import { readServingChoice } from '../scoring/serving-choice';
 
 export interface PackageFile {
   name: string;
@@ -30,11 +33,12 @@ export const PACKAGE_SOURCE_DIR = join(dirname(fileURLToPath(import.meta.url)), 
 /** score.py refuses a serving.json of another format or normalisation. */
 export const SERVING_FORMAT = 'mlc-serving/1';
 /** The name of normalizeText (domain/dataset.ts) as score.py reimplements it. */
-export const NORMALIZATION = 'nfc-collapse-whitespace-drop-zwsp/1';
+export const NORMALIZATION = 'nfc-collapse-whitespace-drop-zwsp-fold-thai-repeats/2';
 // The Node scorer's default batch size: equal batches pad equally, so logits match to the bit.
 const BATCH_SIZE = 32;
 
-const REQUIRED_MODEL_FILES = ['model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'labels.json'];
+// Plus the chosen ONNX file (model.onnx or model.int8.onnx).
+const REQUIRED_MODEL_FILES = ['tokenizer.json', 'tokenizer_config.json', 'labels.json'];
 const OPTIONAL_MODEL_FILES = ['special_tokens_map.json'];
 const PRODUCED_BY =
   'An Azure ML package is built from a finished training run folder (slurm/train.py writes model.onnx, the tokenizer files and labels.json); check the run finished (DONE) and the path is its output folder.';
@@ -53,8 +57,9 @@ export async function buildDeployablePackage(modelDir: string, info: { model: st
   if (!info.model) throw new RangeError('buildDeployablePackage: model name is empty');
   if (!Number.isInteger(info.version) || info.version < 1)
     throw new RangeError(`buildDeployablePackage: version must be a positive integer, got ${info.version}`);
+  const choice = await readServingChoice(modelDir);
   const files: PackageFile[] = [];
-  for (const name of REQUIRED_MODEL_FILES) files.push((await readModelFile(modelDir, name, true))!);
+  for (const name of [choice.file, ...REQUIRED_MODEL_FILES]) files.push((await readModelFile(modelDir, name, true))!);
   for (const name of OPTIONAL_MODEL_FILES) {
     const file = await readModelFile(modelDir, name, false);
     if (file) files.push(file);
@@ -73,6 +78,9 @@ export async function buildDeployablePackage(modelDir: string, info: { model: st
     padId: encoder.padId,
     frame: encoder.frame,
     normalization: NORMALIZATION,
+    // Absent means model.onnx to a score.py from before int8; written always, so it is explicit.
+    modelFile: choice.file,
+    precision: choice.precision,
   };
   files.push({ name: 'serving.json', bytes: Buffer.from(JSON.stringify(serving, null, 2) + '\n') });
   const model = files.sort((a, b) => (a.name < b.name ? -1 : 1));

@@ -20,6 +20,12 @@ const lineSchema = z.object({
   at: z.iso.datetime({ offset: true }),
   /** A deployer's smoke request (checkAzureMlEndpoint), not production traffic. */
   smoke: z.boolean().optional(),
+  // What monitoring measures beyond the answer (score.py's predict_observed); absent in lines
+  // logged by a score.py from before them, or by a model exported without an embedding.
+  tokens: z.number().int().nonnegative().optional(),
+  truncated: z.boolean().optional(),
+  fallbackTokens: z.number().int().nonnegative().optional(),
+  embedding: z.array(z.number()).optional(),
 });
 
 /** One log line as a record, or why it is not one. */
@@ -32,8 +38,19 @@ export function parseRequestLogLine(line: string): (LoggedPrediction & { smoke?:
   }
   const parsed = lineSchema.safeParse(value);
   if (!parsed.success) return { malformed: parsed.error.issues.map((i) => `${i.path.join('.') || '(line)'}: ${i.message}`).join('; ') };
-  const { requestId, model, version, text, label, probabilities, at, smoke } = parsed.data;
-  return { model, version, requestId, text, label, probabilities, createdAt: new Date(at).toISOString(), ...(smoke && { smoke }) };
+  const { requestId, model, version, text, label, probabilities, at, smoke, tokens, truncated, fallbackTokens, embedding } = parsed.data;
+  return {
+    model,
+    version,
+    requestId,
+    text,
+    label,
+    probabilities,
+    createdAt: new Date(at).toISOString(),
+    ...(smoke && { smoke }),
+    ...(tokens !== undefined && { tokens, truncated: truncated ?? false, fallbackTokens: fallbackTokens ?? 0 }),
+    ...(embedding && { embedding }),
+  };
 }
 
 /** [yyyy, mm, dd, HH] of a date in UTC, as the folders spell them. */

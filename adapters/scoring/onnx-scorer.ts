@@ -1,14 +1,17 @@
 // Scores texts with a model folder written by slurm/train.py: labels.json, the tokenizer files
-// and model.onnx, all read from local disk. Everything downstream of training (evaluation,
+// and model.onnx or model.int8.onnx (serving-choice.ts), all read from local disk. Everything downstream of training (evaluation,
 // the local endpoint, monitoring) scores through here, so its ids must equal Python's.
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import * as transformers from '@huggingface/transformers';
 import { leaveOneOutVariants, readableUnits, type TokenUnit } from './attribution';
+import { embeddingProjection } from '../../domain/embedding-projection';
+import type { TokenStats } from '../../domain/monitoring/features';
 import { chunk, frameIds, padBatch, specialFrame, toPredictions, type SpecialFrame } from './batching';
 import { InferenceError, ModelFileMissingError, ModelFormatError, ScorerClosedError, ScoringError } from './errors';
 import type { LoadScorer, Prediction, Scorer, TokenAttribution } from './port';
+import { servingFile } from './serving-choice';
 import { alignSentencePiece, withSupportedNormalizers } from './sentencepiece-parity';
 
 // Never reach a model hub: the tokenizer is built from the folder's JSON below, and these
@@ -54,6 +57,8 @@ export interface TokenEncoder {
   readonly padId: number;
   readonly frame: SpecialFrame;
   encode(texts: readonly string[]): number[][];
+  /** The same ids, with what monitoring measures of each text's tokens. */
+  encodeWithStats(texts: readonly string[]): { ids: number[][]; stats: TokenStats[] };
   /** The pre-tokenizer's pieces of one text (byte-level strings), to compare with Python's. */
   pieces(text: string): string[];
   /** The text's content ids (no special tokens, untruncated) joined into readable units. */
@@ -119,11 +124,23 @@ export async function loadEncoder(modelDir: string, options: { maxLength?: numbe
   if (frame.prefix.length + frame.suffix.length >= maxLength)
     throw new ScoringError(`maxLength ${maxLength} leaves no room for text after the special tokens`, modelDir);
 
+  const room = maxLength - frame.prefix.length - frame.suffix.length;
+  const isFallback = fallbackTokens(tokenizer);
   return {
     maxLength,
     padId,
     frame,
     encode: (texts) => texts.map((t) => frameIds(tokenizer.encode(t, { add_special_tokens: false }), frame, maxLength)),
+    encodeWithStats: (texts) => {
+      const contents = texts.map((t) => tokenizer.encode(t, { add_special_tokens: false }));
+      return {
+        ids: contents.map((c) => frameIds(c, frame, maxLength)),
+        stats: contents.map((c) => {
+          const kept = c.slice(0, room);
+          return { count: kept.length + frame.prefix.length + frame.suffix.length, truncated: c.length > room, fallback: kept.filter(isFallback).length };
+        }),
+      };
+    },
     units: (text) =>
       readableUnits(tokenizer.encode(text, { add_special_tokens: false }), (ids) =>
         tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }),
@@ -132,6 +149,27 @@ export async function loadEncoder(modelDir: string, options: { maxLength?: numbe
       const pre = (tokenizer as unknown as { _tokenizer?: { pre_tokenizer?: { pre_tokenize?: (t: string) => string[] } | null } })._tokenizer?.pre_tokenizer;
       return pre?.pre_tokenize ? pre.pre_tokenize(text) : [text];
     },
+  };
+}
+
+/**
+ * Which ids count as fallbacks for monitoring's token features: <unk>, and pieces that decode to
+ * a single character (what a text the vocabulary does not know falls apart into). Decided per
+ * id on first use, then remembered.
+ */
+function fallbackTokens(tokenizer: transformers.PreTrainedTokenizer): (id: number) => boolean {
+  const unk = (tokenizer as unknown as { unk_token_id?: number }).unk_token_id;
+  const known = new Map<number, boolean>();
+  return (id) => {
+    let fallback = known.get(id);
+    if (fallback === undefined) {
+      // Only spaces are trimmed (a word's leading space is no character of its own): score.py
+      // decides it the same way, and the two languages' ideas of "whitespace" differ.
+      const text = tokenizer.decode([id], { skip_special_tokens: false, clean_up_tokenization_spaces: false }).replace(/^ +| +$/g, '');
+      fallback = id === unk || Array.from(text).length === 1;
+      known.set(id, fallback);
+    }
+    return fallback;
   };
 }
 
@@ -165,14 +203,14 @@ export function alignByteLevelWhitespace(tokenizer: transformers.PreTrainedToken
 
 const KNOWN_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids']);
 
-async function openSession(modelDir: string): Promise<ort.InferenceSession> {
-  const path = join(modelDir, 'model.onnx');
+async function openSession(modelDir: string, file: string): Promise<ort.InferenceSession> {
+  const path = join(modelDir, file);
   // Checked here because onnxruntime's message for a missing file is opaque.
   try {
     await stat(path);
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new ModelFileMissingError(modelDir, 'model.onnx', PRODUCED_BY, { cause });
-    throw new ScoringError(`cannot read model.onnx in ${modelDir}: ${(cause as Error).message}`, modelDir, { cause });
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new ModelFileMissingError(modelDir, file, PRODUCED_BY, { cause });
+    throw new ScoringError(`cannot read ${file} in ${modelDir}: ${(cause as Error).message}`, modelDir, { cause });
   }
   let session: ort.InferenceSession;
   try {
@@ -182,16 +220,16 @@ async function openSession(modelDir: string): Promise<ort.InferenceSession> {
     const noSpinning = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
     session = await ort.InferenceSession.create(path, { graphOptimizationLevel: 'all', extra: noSpinning });
   } catch (cause) {
-    throw new ModelFormatError(modelDir, 'model.onnx', `onnxruntime cannot load it: ${(cause as Error).message ?? String(cause)}`, { cause });
+    throw new ModelFormatError(modelDir, file, `onnxruntime cannot load it: ${(cause as Error).message ?? String(cause)}`, { cause });
   }
   const unknown = session.inputNames.filter((n) => !KNOWN_INPUTS.has(n));
   if (!session.inputNames.includes('input_ids') || unknown.length > 0) {
     await session.release();
-    throw new ModelFormatError(modelDir, 'model.onnx', `expected inputs input_ids and attention_mask, found ${session.inputNames.join(', ')}`);
+    throw new ModelFormatError(modelDir, file, `expected inputs input_ids and attention_mask, found ${session.inputNames.join(', ')}`);
   }
   if (!session.outputNames.includes('logits')) {
     await session.release();
-    throw new ModelFormatError(modelDir, 'model.onnx', `expected an output named logits, found ${session.outputNames.join(', ')}`);
+    throw new ModelFormatError(modelDir, file, `expected an output named logits, found ${session.outputNames.join(', ')}`);
   }
   return session;
 }
@@ -201,20 +239,24 @@ export const loadScorer: LoadScorer = async (modelDir, options = {}) => {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ScoringError(`batchSize must be a positive integer, got ${batchSize}`, modelDir);
   const labels = await readLabels(modelDir);
   const encoder = await loadEncoder(modelDir, { maxLength: options.maxLength });
-  const session = await openSession(modelDir);
+  const { precision, file } = await servingFile(modelDir, options.precision);
+  const session = await openSession(modelDir, file);
+  const hasEmbedding = session.outputNames.includes('embedding');
   let closed = false;
 
-  /** Scores framed, truncated id rows (what encoder.encode returns). */
-  async function scoreBatch(rows: number[][]): Promise<Prediction[]> {
+  /** Scores framed, truncated id rows (what encoder.encode returns); asks for `embedding` only when wanted. */
+  async function scoreBatch(rows: number[][], withEmbeddings = false): Promise<Prediction[]> {
     const batch = padBatch(rows, encoder.padId);
     const dims = [batch.batch, batch.width];
     const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', batch.inputIds, dims) };
     if (session.inputNames.includes('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', batch.attentionMask, dims);
     if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(batch.inputIds.length), dims);
     let logits: ort.Tensor;
+    let embedding: ort.Tensor | undefined;
     try {
-      const out = await session.run(feeds, ['logits']);
+      const out = await session.run(feeds, withEmbeddings ? ['logits', 'embedding'] : ['logits']);
       logits = out.logits!;
+      embedding = out.embedding;
     } catch (cause) {
       throw new InferenceError(`onnxruntime failed on a batch of ${rows.length} texts (${batch.width} tokens wide): ${(cause as Error).message}`, modelDir, {
         cause,
@@ -223,20 +265,47 @@ export const loadScorer: LoadScorer = async (modelDir, options = {}) => {
     if (logits.type !== 'float32' || logits.dims.length !== 2 || logits.dims[1] !== labels.length) {
       throw new ModelFormatError(
         modelDir,
-        'model.onnx',
+        file,
         `logits are ${logits.type} [${logits.dims.join(', ')}] but labels.json lists ${labels.length} labels; expected float32 [batch, ${labels.length}]`,
       );
     }
-    return toPredictions(labels, logits.data as Float32Array, batch.batch);
+    const predictions = toPredictions(labels, logits.data as Float32Array, batch.batch);
+    if (embedding) {
+      if (embedding.type !== 'float32' || embedding.dims.length !== 2 || embedding.dims[0] !== batch.batch)
+        throw new ModelFormatError(modelDir, file, `embedding is ${embedding.type} [${embedding.dims.join(', ')}]; expected float32 [batch, size]`);
+      const size = embedding.dims[1]!;
+      const projection = embeddingProjection(size);
+      const data = embedding.data as Float32Array;
+      predictions.forEach((p, r) => (p.embedding = projection.project(data, r * size)));
+    }
+    return predictions;
   }
 
   return {
     labels: [...labels],
     runtime: `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common ?? 'unknown'}`,
-    async predict(texts) {
+    precision,
+    embeddings: hasEmbedding,
+    async predict(texts, predictOptions = {}) {
       if (closed) throw new ScorerClosedError(modelDir);
+      const withEmbeddings = predictOptions.embeddings === true;
+      if (withEmbeddings && !hasEmbedding)
+        throw new ModelFormatError(
+          modelDir,
+          file,
+          `has no output named embedding (outputs: ${session.outputNames.join(', ')}): it was exported before embeddings existed; retrain the model to get them, or score without { embeddings: true }`,
+        );
       const out: Prediction[] = [];
-      for (const part of chunk(texts, batchSize)) out.push(...(await scoreBatch(encoder.encode(part))));
+      for (const part of chunk(texts, batchSize)) {
+        if (!predictOptions.tokenStats) {
+          out.push(...(await scoreBatch(encoder.encode(part), withEmbeddings)));
+          continue;
+        }
+        const { ids, stats } = encoder.encodeWithStats(part);
+        const scored = await scoreBatch(ids, withEmbeddings);
+        scored.forEach((p, i) => (p.tokenStats = stats[i]));
+        out.push(...scored);
+      }
       return out;
     },
     async explain(text, label): Promise<TokenAttribution> {

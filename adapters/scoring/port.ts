@@ -1,9 +1,27 @@
-// Scoring a trained model outside PyTorch: tokenizer.json + model.onnx from a run folder.
+// Scoring a trained model outside PyTorch: tokenizer.json + model.onnx (or model.int8.onnx) from
+// a run folder.
+import type { ServingPrecision } from '../../domain/artifact-layout';
+import type { TokenStats } from '../../domain/monitoring/features';
 
 export interface Prediction {
   label: string;
   /** Probability of each label, in the model's label order. */
   probabilities: Record<string, number>;
+  /**
+   * Only when asked for (predict(texts, { embeddings: true })): the model's pooled embedding
+   * under the fixed random projection of domain/embedding-projection.ts, 32 numbers. The same
+   * text gives the same numbers in evaluation, the endpoint and monitoring.
+   */
+  embedding?: number[];
+  /** Only when asked for (predict(texts, { tokenStats: true })): what monitoring measures of the text's tokens. */
+  tokenStats?: TokenStats;
+}
+
+export interface PredictOptions {
+  /** Add each prediction's projected embedding; costs one more output copy, so off by default. */
+  embeddings?: boolean;
+  /** Add each text's TokenStats (token count, cut at maxLength, fallback tokens), for logging. */
+  tokenStats?: boolean;
 }
 
 /** Why a text got a label: how much each readable piece of it pushed that label's probability. */
@@ -23,7 +41,11 @@ export interface Scorer {
   readonly labels: string[];
   /** What runs the model, with its version ("onnxruntime-node 1.30.0"), for the audit's lineage. */
   readonly runtime?: string;
-  predict(texts: string[]): Promise<Prediction[]>;
+  /** Which ONNX file it scores with; absent for scorers that are not a model file (fakes, remote). */
+  readonly precision?: ServingPrecision;
+  /** Whether predict can add embeddings (models exported before the `embedding` output cannot). */
+  readonly embeddings?: boolean;
+  predict(texts: string[], options?: PredictOptions): Promise<Prediction[]>;
   /**
    * Leave-one-token-out attribution of `label` on one text: the text scored once whole and
    * once per token left out, in batches. Optional: a scorer that cannot see tokens (a fake, a
@@ -33,5 +55,15 @@ export interface Scorer {
   close(): Promise<void>;
 }
 
-/** Loads labels.json, tokenizer files and model.onnx from a local folder; never from a hub. */
-export type LoadScorer = (modelDir: string, options?: { maxLength?: number; batchSize?: number }) => Promise<Scorer>;
+export interface LoadScorerOptions {
+  maxLength?: number;
+  batchSize?: number;
+  /**
+   * Which ONNX file to score with. Absent: the one the run folder's deploy.json names (the
+   * spec's serving.precision), else model.onnx. Evaluation names each to compare them.
+   */
+  precision?: ServingPrecision;
+}
+
+/** Loads labels.json, tokenizer files and the ONNX model from a local folder; never from a hub. */
+export type LoadScorer = (modelDir: string, options?: LoadScorerOptions) => Promise<Scorer>;

@@ -7,6 +7,13 @@
 // 1. Normalizer `Nmt` is unknown to transformers.js (the folder would not load at all). Rust's
 //    do_nmt drops ASCII control characters and maps a set of other whitespace-like code points
 //    to a space; two Regex Replaces do exactly that.
+// 1b. Normalizer `Precompiled` (sentencepiece's charsmap, what WangchanBERTa's converted
+//    tokenizer.json carries): transformers.js does not read the charsmap but approximates the
+//    default nmt_nfkc table with a few replacements and NFKC. Compared code point by code point
+//    with Rust on a real nmt_nfkc tokenizer.json, it differs on U+200D, the zero-width joiner
+//    inside every emoji ZWJ sequence (👨‍👩‍👧), and U+061C only; the approximation is swapped for
+//    one with those two put right. Another charsmap can differ elsewhere:
+//    scripts/tokenizer-parity.ts checks a real folder.
 // 2. Metaspace with `split: true` splits the text into words at each "▁" (merged with the word
 //    after it); transformers.js ignores `split` and hands the Unigram model the whole text.
 // 3. Unigram segmentation breaks ties differently. Ties are common: "55555" as 5 + 5555 or
@@ -21,6 +28,46 @@
 
 const NMT_DROPPED = '[\\u0001-\\u0008\\u000B\\u000E-\\u001F\\u007F\\u008F\\u009F]';
 const NMT_TO_SPACE = '[\\u0009\\u000A\\u000C\\u000D\\u1680\\u200B-\\u200F\\u2028\\u2029\\u2581\\uFEFF\\uFFFD]';
+
+// Control characters are the point of these two patterns.
+// eslint-disable-next-line no-control-regex
+const NMT_NFKC_DROPPED = /[\u0001-\u0008\u000B\u000E-\u001F\u007F\u008F\u009F]/g;
+// transformers.js's set, less U+200D (nmt_nfkc keeps the joiner), plus U+061C (nmt_nfkc: a space).
+// eslint-disable-next-line no-control-regex
+const NMT_NFKC_TO_SPACE = /[\u0009\u000A\u000C\u000D\u00A0\u061C\u1680\u2000-\u200C\u200E\u200F\u2028\u2029\u202F\u205F\u2581\u3000\uFEFF\uFFFD]/g;
+
+function nmtNfkc(text: string): string {
+  const spaced = text.replace(NMT_NFKC_DROPPED, '').replace(NMT_NFKC_TO_SPACE, ' ');
+  // As transformers.js (and sentencepiece): NFKC would turn the fullwidth tilde into "~".
+  return spaced.includes('\uFF5E')
+    ? spaced
+        .split('\uFF5E')
+        .map((part) => part.normalize('NFKC'))
+        .join('\uFF5E')
+    : spaced.normalize('NFKC');
+}
+
+interface NormalizerNode {
+  config?: { type?: string };
+  normalize?: (text: string) => string;
+  normalizers?: unknown[];
+}
+
+/** Replaces the normalize of every Precompiled normalizer in the tokenizer (1b); returns how many. */
+export function alignPrecompiledNormalizer(tokenizer: unknown): number {
+  let patched = 0;
+  const visit = (node: unknown, depth: number): void => {
+    if (!node || (typeof node !== 'object' && typeof node !== 'function') || depth > 4) return;
+    const n = node as NormalizerNode;
+    if (n.config?.type === 'Precompiled' && typeof n.normalize === 'function') {
+      n.normalize = nmtNfkc;
+      patched++;
+    }
+    if (Array.isArray(n.normalizers)) n.normalizers.forEach((c) => visit(c, depth + 1));
+  };
+  visit((tokenizer as { _tokenizer?: { normalizer?: unknown } })._tokenizer?.normalizer, 0);
+  return patched;
+}
 
 type Json = Record<string, unknown>;
 
@@ -138,8 +185,9 @@ function splitMetaspaceWords(node: unknown, depth = 0): void {
 }
 
 /**
- * Makes a transformers.js tokenizer built from a SentencePiece-style tokenizer.json pre-tokenize
- * and segment as Rust's does (differences 2 and 3 above); a no-op for other tokenizer types.
+ * Makes a transformers.js tokenizer built from a SentencePiece-style tokenizer.json normalize,
+ * pre-tokenize and segment as Rust's does (differences 1b, 2 and 3 above); other tokenizer types
+ * are left as they are.
  */
 export function alignSentencePiece(
   tokenizer: unknown,
@@ -148,6 +196,7 @@ export function alignSentencePiece(
   // transformers.js keeps the tokenizers pipeline (normalizer, pre-tokenizer, model) in _tokenizer.
   const pipeline = (tokenizer as { _tokenizer?: { model?: UnigramModel; pre_tokenizer?: unknown } })._tokenizer;
   const model = pipeline?.model;
+  alignPrecompiledNormalizer(tokenizer);
   if (tokenizerJson.model?.type !== 'Unigram' || !model?.trie || typeof model.tokenize !== 'function') return;
   if (metaspaceSplits(tokenizerJson.pre_tokenizer)) splitMetaspaceWords(pipeline?.pre_tokenizer);
   const unkId = tokenizerJson.model.unk_id;

@@ -259,10 +259,12 @@ export class WindowAccumulator {
   /** Reservoir sampling (Algorithm R): every row with an embedding equally likely to be kept. */
   private sampleEmbedding(embedding: readonly number[]): void {
     this.embedded++;
-    if (this.embeddings.length < EMBEDDING_SAMPLE) this.embeddings.push([...embedding]);
+    // Five decimals: far below the projection's own float32 noise, and half the size in evaluation.json.
+    const kept = () => embedding.map((v) => Math.round(v * 1e5) / 1e5);
+    if (this.embeddings.length < EMBEDDING_SAMPLE) this.embeddings.push(kept());
     else {
       const j = Math.floor(this.rand() * this.embedded);
-      if (j < EMBEDDING_SAMPLE) this.embeddings[j] = [...embedding];
+      if (j < EMBEDDING_SAMPLE) this.embeddings[j] = kept();
     }
   }
 

@@ -51,8 +51,10 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
-def save(folder: Path, fingerprint: str, state: TrainState, model, optimizer, scheduler, scaler, reason: str) -> None:
+def save(folder: Path, fingerprint: str, state: TrainState, model, optimizer, scheduler, scaler, reason: str,
+         ema: dict[str, torch.Tensor] | None = None) -> None:
     torch_save(folder / LAST, {
+        "ema": ema,  # the moving average of the weights (emaDecay), None without one
         "fingerprint": fingerprint,
         "state": asdict(state),
         "model": model.state_dict(),

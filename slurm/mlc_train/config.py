@@ -69,13 +69,22 @@ PARAMS: dict[str, tuple[Any, Check]] = {
     "precision": ("auto", _choice("auto", "fp32", "bf16", "fp16")),
     "numWorkers": (1, _int(0, 64)),
     "checkpointEverySteps": (200, _int(1)),
+    # The recipe's levers (bench/recipe.md); each default leaves training as it was before it existed.
+    "preTokenizer": ("gpt2", _choice("gpt2", "letters-with-marks")),
+    "labelSmoothing": (0.0, _num(0, 0.5)),
+    "emaDecay": (0.0, _num(0, 0.9999)),
+    "tokenDropout": (0.0, _num(0, 0.5)),
+    "tokenSwap": (0.0, _num(0, 0.5)),
+    "rareClassCopies": (0, _int(0, 20)),
 }
 
 # Params that may change between an interrupted run and its resumption without invalidating the
 # checkpoint: more epochs continue training, the rest do not touch the weights' trajectory so far.
 RESUMABLE_CHANGES = frozenset({"epochs", "patience", "numWorkers", "checkpointEverySteps", "precision"})
 
-TOP_LEVEL = ("labels", "datasetHash", "pretrainedDir", "params")
+TOP_LEVEL = ("labels", "datasetHash", "pretrainedDir", "params", "serving")
+# Which exported ONNX file is deployed (the spec's serving.precision); absent means fp32.
+SERVING_PRECISIONS = ("fp32", "int8")
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,7 @@ class JobConfig:
     base_out_dir: Path  # OUT_DIR as given; trial-<i>/ lives under it
     cache_dir: Path
     data_dir: Path
+    serving_precision: str = "fp32"
 
     def fingerprint(self) -> str:
         """Identifies the training run a checkpoint belongs to (resume only onto the same run)."""
@@ -102,7 +112,10 @@ class JobConfig:
 
     def full_hash(self) -> str:
         """Identifies the whole request; a DONE marker with the same hash means nothing is left to do."""
-        return sha256_json({"fingerprint": self.fingerprint(), "params": self.params, "trial": self.trial})
+        request = {"fingerprint": self.fingerprint(), "params": self.params, "trial": self.trial}
+        if self.serving_precision != "fp32":  # only when set, so runs finished before it existed stay done
+            request["servingPrecision"] = self.serving_precision
+        return sha256_json(request)
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -182,6 +195,12 @@ def load_job_config(config_path: Path, data_dir: Path, out_dir: Path, cache_dir:
                 raise ConfigError(f"pretrainedDir: {pretrained_dir / needed} not found (a local RoBERTa folder "
                                   "needs config.json, weights and tokenizer.json; hub ids are not accepted)")
 
+    serving = raw.get("serving", {})
+    precision = serving.get("precision", "fp32") if isinstance(serving, dict) else None
+    if precision not in SERVING_PRECISIONS or set(serving) - {"precision"}:
+        raise ConfigError(f"serving: must be {{\"precision\": \"fp32\" | \"int8\"}} (which exported ONNX file is "
+                          f"deployed), got {serving!r}")
+
     params = resolve_params(raw.get("params", {}), "params")
     trial = None
     target = out_dir
@@ -193,4 +212,5 @@ def load_job_config(config_path: Path, data_dir: Path, out_dir: Path, cache_dir:
     # Shared by every version and trial of the model, so reruns and array tasks tokenize once.
     cache = cache_dir if cache_dir is not None else out_dir.parent / ".cache"
     return JobConfig(labels=labels, dataset_hash=dataset_hash, pretrained_dir=pretrained_dir, params=params,
-                     trial=trial, out_dir=target, base_out_dir=out_dir, cache_dir=cache, data_dir=data_dir)
+                     trial=trial, out_dir=target, base_out_dir=out_dir, cache_dir=cache, data_dir=data_dir,
+                     serving_precision=precision)

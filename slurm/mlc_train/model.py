@@ -1,4 +1,4 @@
-"""RoBERTa encoder -> bidirectional LSTM -> masked mean pool -> dropout -> linear classifier."""
+"""RoBERTa encoder -> bidirectional LSTM -> masked mean pool (the embedding) -> dropout -> linear classifier."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,6 +24,13 @@ class RobertaLstmClassifier(nn.Module):
         self.classifier = nn.Linear(2 * lstm_hidden, num_labels)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        pooled = self.pooled(input_ids, attention_mask)
+        with torch.autocast(device_type=pooled.device.type, enabled=False):  # fp32 head, as in pooled()
+            return self.classifier(self.dropout(pooled))
+
+    def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The text's representation the classifier reads: [batch, 2 * lstm_hidden]. Exported as the
+        ONNX output `embedding`, so monitoring can test drift in what the model sees."""
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         # The head runs in fp32 whatever the autocast: small next to the encoder, precision-sensitive
         # in its recurrence, and oneDNN has no bf16 LSTM on CPUs without native bf16.
@@ -39,8 +46,7 @@ class RobertaLstmClassifier(nn.Module):
             backward_out = torch.gather(backward_out, 1, reverse.unsqueeze(-1).expand(-1, -1, backward_out.shape[-1]))
             both = torch.cat([forward_out, backward_out], dim=-1)
             mask = attention_mask.unsqueeze(-1).to(both.dtype)
-            pooled = (both * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-            return self.classifier(self.dropout(pooled))
+            return (both * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 
 
 def scratch_encoder_config(params: dict[str, Any], vocab_size: int, pad_id: int, bos_id: int, eos_id: int):

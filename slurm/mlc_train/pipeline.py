@@ -1,5 +1,6 @@
 """The job's steps in order: device, data, tokenizer, cached tokenization, model, training, and the
-outputs a finished job leaves (model.pt, labels.json, model.onnx, metrics.json, DONE last)."""
+outputs a finished job leaves (model.pt, labels.json, model.onnx, model.int8.onnx, deploy.json,
+metrics.json, DONE last)."""
 from __future__ import annotations
 
 import os
@@ -14,9 +15,10 @@ import numpy as np
 import torch
 
 from . import checkpoint
+from .augment import with_rare_copies
 from .config import JobConfig
 from .data import read_splits, tokenize_cached
-from .export import assert_parity, check_parity, export_onnx
+from .export import DEPLOY_FILE, PRECISION_FILES, assert_parity, check_parity, compare_int8, export_onnx, quantize_int8
 from .metrics import class_weights
 from .model import build_model, model_artifact
 from .outputs import log, sha256_file, torch_save, warn, write_json
@@ -120,7 +122,7 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
         if job.pretrained_dir is not None:
             tokenizer = load_tokenizer(job.pretrained_dir, p["maxLength"])
         else:
-            tokenizer = train_bpe(splits["train"].texts, p["vocabSize"], p["maxLength"])  # train split only: no leakage
+            tokenizer = train_bpe(splits["train"].texts, p["vocabSize"], p["maxLength"], p["preTokenizer"])  # train split only: no leakage
         tokenizer_sha = save_tokenizer(tokenizer, job.out_dir)
     log(f"tokenizer vocab {len(tokenizer)} sha256 {tokenizer_sha[:12]}")
     encoded, _ = tokenize_cached(tokenizer, tokenizer_sha, splits, job.dataset_hash, p["maxLength"], job.cache_dir)
@@ -132,7 +134,10 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
         log("class weights " + " ".join(f"{label}={w:.3f}" for label, w in zip(job.labels, weights)))
     setup = Setup(params=p, device=device, precision=precision, pad_id=tokenizer.pad_token_id,
                   num_labels=len(job.labels), checkpoint_dir=checkpoint_dir, fingerprint=job.fingerprint())
-    outcome = train(model, (encoded["train"], splits["train"].labels), (encoded["valid"], splits["valid"].labels),
+    train_ids, train_labels, copies = with_rare_copies(tokenizer, splits["train"], encoded["train"], len(job.labels), p)
+    if copies:
+        log(f"augmentation: {copies} varied copies of rare-class rows added to train")
+    outcome = train(model, (train_ids, train_labels), (encoded["valid"], splits["valid"].labels),
                     weights, setup, stop, resume)
     if outcome.interrupted_by:
         return outcome.interrupted_by
@@ -155,6 +160,13 @@ def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out) -> N
     parity = check_parity(model, out / "model.onnx", held_out, setup.pad_id, job.params["maxLength"])
     log(f"onnx parity max_abs_logit_diff {parity['max_abs_logit_diff']:.2e} label_agreement "
         f"{parity['label_agreement']:.4f} n {parity['n']}")
+    quantize_int8(out / PRECISION_FILES["fp32"], out / PRECISION_FILES["int8"])
+    int8 = compare_int8(out / PRECISION_FILES["fp32"], out / PRECISION_FILES["int8"], held_out, setup.pad_id)
+    log(f"onnx int8 label_agreement {int8['label_agreement']:.4f} with fp32, {int8['bytes_int8']} bytes "
+        f"({int8['bytes_int8'] / int8['bytes_fp32']:.2f}x fp32)")
+    # Which file the deployment serves, inside the run folder so its manifest (what the auditor
+    # approves) covers the choice as well as both files.
+    write_json(out / DEPLOY_FILE, {"precision": job.serving_precision, "file": PRECISION_FILES[job.serving_precision]})
     best_summary = {"epoch": state.best_epoch, "val_macro_f1": state.best_score, "val_accuracy": state.best_accuracy}
     metrics = {
         "history": state.history,
@@ -165,6 +177,7 @@ def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out) -> N
         "precision": setup.precision,
         "params": job.params,
         "onnx_parity": parity,
+        "onnx_int8": int8,
         "trial": job.trial,
         "train_seconds": round(state.train_seconds, 3),
         "code": {"git_commit": code_commit()},

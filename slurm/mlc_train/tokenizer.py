@@ -18,12 +18,29 @@ SPECIAL_ORDER = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
-def train_bpe(texts: list[str], vocab_size: int, max_length: int):
+# GPT-2's pre-tokenizer splits at every change between letters (\p{L}) and marks (\p{M}); Thai vowels
+# and tone marks are marks, so "ที่" arrives at BPE as "ท" + "ี่" and no merge can learn a Thai word.
+# This pattern keeps letters and their marks in one piece (and still splits at spaces, digits and
+# symbols); the byte-level step after it has no regex of its own. Both Python's tokenizers and
+# transformers.js read this Split ("isolated") + ByteLevel(use_regex=false) from tokenizer.json.
+LETTERS_WITH_MARKS = r" ?[\p{L}\p{M}]+| ?\p{N}+| ?[^\s\p{L}\p{M}\p{N}]+|\s+"
+
+
+def pre_tokenizer(kind: str):
+    from tokenizers import Regex, pre_tokenizers
+
+    if kind == "letters-with-marks":
+        return pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(LETTERS_WITH_MARKS), behavior="isolated"),
+                                        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    return pre_tokenizers.ByteLevel(add_prefix_space=False)  # "gpt2"
+
+
+def train_bpe(texts: list[str], vocab_size: int, max_length: int, pre_tokenization: str = "gpt2"):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = pre_tokenizer(pre_tokenization)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIAL_ORDER,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)

@@ -1,5 +1,7 @@
 """The training loop: AdamW with linear warmup and decay, mixed precision, gradient clipping,
-per-epoch validation, early stopping on macro-F1, and checkpoints that a later run resumes from."""
+optional label smoothing, token-level augmentation and an exponential moving average of the
+weights, per-epoch validation, early stopping on macro-F1, and checkpoints that a later run
+resumes from."""
 from __future__ import annotations
 
 import math
@@ -12,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from . import checkpoint
+from .augment import AugmentedRows
 from .checkpoint import TrainState
 from .data import BucketBatchSampler, Encoded, PadCollator, TokenDataset, eval_batches
 from .metrics import accuracy, macro_f1
@@ -97,6 +100,40 @@ def train_step(model, batch: dict[str, torch.Tensor], criterion, optimizer, sche
     return loss.item()
 
 
+class WeightAverage:
+    """An exponential moving average of the weights (and buffers), kept in fp32 beside the model.
+    Early steps average over fewer steps ((1 + t) / (10 + t), as TensorFlow's EMA does), so the
+    random initial weights do not linger in it for the first thousand steps."""
+
+    def __init__(self, model: torch.nn.Module, decay: float, averaged: dict[str, torch.Tensor] | None = None):
+        self.decay = decay
+        self.averaged = averaged if averaged is not None else {
+            k: v.detach().float().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int) -> None:
+        decay = min(self.decay, (1 + step) / (10 + step))
+        for k, v in model.state_dict().items():
+            if v.dtype.is_floating_point:
+                self.averaged[k].mul_(decay).add_(v.detach().float(), alpha=1 - decay)
+            else:
+                self.averaged[k].copy_(v)
+
+    def swapped_in(self, model: torch.nn.Module):
+        """Context: the model holds the averaged weights inside, its own again after."""
+        average = self
+
+        class Swap:
+            def __enter__(self):
+                self.own = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                model.load_state_dict({k: v.to(self.own[k].dtype) for k, v in average.averaged.items()})
+
+            def __exit__(self, *exc):
+                model.load_state_dict(self.own)
+
+        return Swap()
+
+
 @dataclass
 class Outcome:
     state: TrainState
@@ -114,7 +151,8 @@ def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encod
     # Loss scaling only for fp16: bf16 has fp32's range and needs none.
     scaler = torch.amp.GradScaler(setup.device.type, enabled=setup.precision == "fp16")
     weight = torch.tensor(class_weights, dtype=torch.float32, device=setup.device) if class_weights is not None else None
-    criterion = torch.nn.CrossEntropyLoss(weight=weight)
+    criterion = torch.nn.CrossEntropyLoss(weight=weight, label_smoothing=p["labelSmoothing"])
+    average = WeightAverage(model, p["emaDecay"]) if p["emaDecay"] else None
 
     state = TrainState()
     if resume is not None:
@@ -125,19 +163,23 @@ def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encod
         if scaler.is_enabled() and resume["scaler"]:
             scaler.load_state_dict(resume["scaler"])
         checkpoint.restore_rng(resume["rng"])
+        if average is not None and resume.get("ema") is not None:
+            average = WeightAverage(model, p["emaDecay"], {k: v.float() for k, v in resume["ema"].items()})
         log(f"resuming from checkpoint at step {state.step} (epoch {state.epoch}, batch {state.batch_in_epoch})")
 
-    dataset = TokenDataset(encoded, labels)
+    augmenting = p["tokenDropout"] > 0 or p["tokenSwap"] > 0
     started, seconds_before = time.monotonic(), state.train_seconds
 
     def save(reason: str) -> None:
         state.train_seconds = seconds_before + time.monotonic() - started
-        checkpoint.save(setup.checkpoint_dir, setup.fingerprint, state, model, optimizer, scheduler, scaler, reason)
+        checkpoint.save(setup.checkpoint_dir, setup.fingerprint, state, model, optimizer, scheduler, scaler, reason,
+                        ema=average.averaged if average is not None else None)
 
     for epoch in range(state.epoch, p["epochs"]):
         if state.stopped_early:
             break
         model.train()
+        dataset = AugmentedRows(encoded, labels, p, epoch) if augmenting else TokenDataset(encoded, labels)
         sampler = BucketBatchSampler(encoded.lengths, p["batchSize"], p["seed"], epoch, start=state.batch_in_epoch)
         loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=PadCollator(setup.pad_id),
                             num_workers=p["numWorkers"], pin_memory=setup.device.type == "cuda",
@@ -145,6 +187,8 @@ def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encod
         for batch in loader:
             value = train_step(model, batch, criterion, optimizer, scheduler, scaler, setup)
             state.step += 1
+            if average is not None:
+                average.update(model, state.step)
             state.batch_in_epoch += 1
             state.epoch_loss_sum += value
             state.epoch_batches += 1
@@ -163,7 +207,11 @@ def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encod
             if state.step % p["checkpointEverySteps"] == 0:
                 save("interval")
 
-        metrics = evaluate(model, *valid_data, setup, criterion)
+        if average is not None:  # validated, kept as best and exported: the averaged weights
+            with average.swapped_in(model):
+                metrics = evaluate(model, *valid_data, setup, criterion)
+        else:
+            metrics = evaluate(model, *valid_data, setup, criterion)
         train_loss = state.epoch_loss_sum / max(1, state.epoch_batches)
         state.history.append({"epoch": epoch + 1, "step": state.step, "train_loss": train_loss, **metrics})
         log(f"epoch {epoch + 1}/{p['epochs']} step {state.step} loss {train_loss:.4f} "
@@ -171,7 +219,11 @@ def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encod
         if metrics["val_macro_f1"] > state.best_score:
             state.best_score, state.best_epoch, state.best_accuracy = metrics["val_macro_f1"], epoch + 1, metrics["val_accuracy"]
             state.bad_epochs = 0
-            checkpoint.save_best(setup.checkpoint_dir, model)
+            if average is not None:
+                with average.swapped_in(model):
+                    checkpoint.save_best(setup.checkpoint_dir, model)
+            else:
+                checkpoint.save_best(setup.checkpoint_dir, model)
         else:
             state.bad_epochs += 1
             if state.bad_epochs >= p["patience"]:

@@ -12,7 +12,7 @@ import torch
 from conftest import LABELS, TINY, run_job, write_config
 from mlc_train.model import load_model
 
-OUTPUTS = ["model.pt", "model.onnx", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+OUTPUTS = ["model.pt", "model.onnx", "model.int8.onnx", "deploy.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
            "labels.json", "metrics.json", "DONE", "checkpoints/last.pt", "checkpoints/best.pt"]
 
 
@@ -44,7 +44,7 @@ def test_metrics_json_has_the_contract_fields(trained):
     root, _, _ = trained
     m = json.loads((root / "runs" / "v1" / "metrics.json").read_text())
     assert set(m) == {"history", "steps", "best", "stopped_early", "device", "precision", "params", "onnx_parity",
-                      "trial", "train_seconds", "code", "node", "slurm", "versions"}
+                      "onnx_int8", "trial", "train_seconds", "code", "node", "slurm", "versions"}
     # Lineage for the audit package: the node it ran on and the versions that shaped the files.
     assert m["node"] and set(m["versions"]) == {"python", "torch", "transformers", "onnx", "onnxruntime"}
     assert m["versions"]["torch"] == torch.__version__

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createControlActivities, createScoringActivities, type ActivityDeps } from '../../activities';
+import type { EvaluationFile } from '../../activities/evaluate';
 import { FsArtifactStore } from '../../adapters/artifacts/fs-store';
 import type { Registry } from '../../adapters/db/port';
 import type { LoadScorer } from '../../adapters/scoring/port';
@@ -172,6 +173,14 @@ describe('activities on real adapters', () => {
     expect(page).toMatch(/id="slices"[\s\S]*script: /);
     const card = await readFile(path.join(store.root, artifactLayout.evaluation(r1), 'model-card.md'), 'utf8');
     expect(card).toMatch(/## Per slice[\s\S]*\| script: /);
+    // Both ONNX files the job wrote, side by side; fp32 (no deploy.json choice) is the served one.
+    expect(card).toMatch(/## Serving precision[\s\S]*\| fp32 \(served\) \|[\s\S]*\| int8 \|/);
+    expect(summary.metrics.texts_per_second_int8).toBeGreaterThan(0);
+    const evaluation = JSON.parse(await readFile(path.join(store.root, artifactLayout.evaluation(r1), 'evaluation.json'), 'utf8')) as EvaluationFile;
+    expect(evaluation.precisions?.map((p) => [p.precision, p.served])).toEqual([
+      ['fp32', true],
+      ['int8', false],
+    ]);
     // The run's manifest is untouched by evaluation: what was audited is still verifiable.
     await store.verifyManifest(r1);
   });

@@ -5,7 +5,7 @@
 // production: confident predictions for a slightly different text.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,6 +199,33 @@ describe('Azure ML scoring package (score.py) against the Node scorer', () => {
     expectSamePredictions(answers[1]!.body.predictions, expected.slice(0, 1));
   });
 
+  it('ships and serves model.int8.onnx when the run chose int8, as the Node scorer scores it', async () => {
+    const int8Dir = join(work, 'int8-run');
+    await cp(tiny.dir, int8Dir, { recursive: true });
+    await writeFile(join(int8Dir, 'deploy.json'), '{"precision": "int8", "file": "model.int8.onnx"}');
+    const int8Pkg = await buildDeployablePackage(int8Dir, { model: MODEL, version: VERSION });
+    expect(int8Pkg.model.map((f) => f.name)).toContain('model.int8.onnx');
+    expect(int8Pkg.model.map((f) => f.name)).not.toContain('model.onnx');
+    expect(JSON.parse(int8Pkg.model.find((f) => f.name === 'serving.json')!.bytes.toString())).toMatchObject({
+      modelFile: 'model.int8.onnx',
+      precision: 'int8',
+    });
+    const laidOut = await writePackage(int8Pkg, join(work, 'int8-package'));
+    const int8Scorer = await loadScorer(int8Dir);
+    try {
+      expect(int8Scorer.precision).toBe('int8');
+      const some = texts.slice(0, 60);
+      const { answers } = await runServingPython({
+        script: laidOut.script,
+        env: { ...identity, AZUREML_MODEL_DIR: laidOut.modelRoot },
+        bodies: [JSON.stringify({ texts: some })],
+      });
+      expectSamePredictions(answers[0]!.body.predictions, await int8Scorer.predict(some.map(normalizeText)));
+    } finally {
+      await int8Scorer.close();
+    }
+  });
+
   it('answers even when its request log cannot be written, and warns', async () => {
     const { answers, warnings } = await runServingPython({
       script,
@@ -297,9 +324,21 @@ describe('Azure ML scoring package (score.py) against the Node scorer', () => {
         logged = await readRequestLog(container, 'mlc', MODEL, started);
       }
       expect(logged).toHaveLength(texts.length);
+      // Beside each answer, what monitoring measures: the same token stats and projected embedding the Node scorer gives.
+      const observed = await scorer.predict(texts.map(normalizeText), { tokenStats: true, embeddings: true });
       logged.forEach((r, i) => {
         expect(r).toMatchObject({ model: MODEL, version: VERSION, requestId: 'req-azure-1', text: texts[i], label: expected[i]!.label });
+        const stats = observed[i]!.tokenStats!;
+        expect({ tokens: r.tokens, truncated: r.truncated, fallbackTokens: r.fallbackTokens }, texts[i]).toEqual({
+          tokens: stats.count,
+          truncated: stats.truncated,
+          fallbackTokens: stats.fallback,
+        });
+        expect(r.embedding).toHaveLength(32);
+        r.embedding!.forEach((v, k) => expect(Math.abs(v - observed[i]!.embedding![k]!)).toBeLessThan(1e-4));
       });
+      expect(logged.some((r) => r.truncated)).toBe(texts.some((t) => t.length > 200));
+      expect(logged.some((r) => (r.fallbackTokens ?? 0) > 0)).toBe(true);
       const names: string[] = [];
       for await (const b of container.listBlobsFlat({ prefix: 'mlc/' })) names.push(b.name);
       expect(names).toHaveLength(1);

@@ -165,6 +165,27 @@ describe('ONNX scorer on a model trained by slurm/train.py', () => {
     expect(differing).toEqual([]);
   });
 
+  it('counts each text’s tokens for monitoring when asked: length with specials, the cut, fallback pieces', async () => {
+    const encoder = await loadEncoder(model.dir);
+    const some = [...TOKENIZER_PROBES, '你好你好 懂了'];
+    const plain = await scorer.predict(some);
+    const counted = await scorer.predict(some, { tokenStats: true });
+    expect(plain[0]!.tokenStats).toBeUndefined();
+    counted.forEach((p, i) => {
+      expect(p.probabilities).toEqual(plain[i]!.probabilities); // counting changes nothing about the scores
+      expect(p.tokenStats!.count).toBe(encoder.encode([some[i]!])[0]!.length);
+    });
+    const long = TOKENIZER_PROBES.findIndex((t) => t.length > 200);
+    expect(counted[long]!.tokenStats).toMatchObject({ count: TINY_PARAMS.maxLength, truncated: true });
+    for (const p of counted)
+      expect(p.tokenStats!.truncated ? p.tokenStats!.count === TINY_PARAMS.maxLength : p.tokenStats!.count <= TINY_PARAMS.maxLength).toBe(true);
+    expect(counted.some((p) => !p.tokenStats!.truncated)).toBe(true);
+    // Chinese the byte-level vocabulary never saw falls apart into single bytes and characters.
+    const chinese = counted.at(-1)!.tokenStats!;
+    expect(chinese.fallback / chinese.count).toBeGreaterThan(0.5);
+    expect(counted[0]!.tokenStats!.fallback).toBeLessThan(counted[0]!.tokenStats!.count);
+  });
+
   it('scores a text the same whatever batch it is in', async () => {
     const some = texts.slice(0, 12);
     const batched = await scorer.predict(some);

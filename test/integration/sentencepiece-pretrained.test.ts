@@ -1,6 +1,6 @@
 // The pretrained path with the tokenizer type WangchanBERTa and XLM-R use: a SentencePiece-style
 // Unigram model behind Metaspace ("▁" for spaces), <pad> = 1. A tiny such folder is built here
-// (slurm/tests/sentencepiece_folder.py; no hub), train.py fine-tunes from it through
+// (slurm/tests/sentencepiece_fixture.py; no hub), train.py fine-tunes from it through
 // `pretrainedDir`, and the Node scorer must then tokenize every text exactly as Python does and
 // score like Python's onnxruntime: the same silent train/serve skew scoring.test.ts guards for
 // our own byte-level BPE.
@@ -17,12 +17,12 @@ import json, subprocess, sys
 sys.path[:0] = ['slurm', 'slurm/tests']
 from pathlib import Path
 import numpy as np, onnxruntime as ort
-from sentencepiece_folder import build
+from sentencepiece_fixture import build
 from mlc_train.tokenizer import load_tokenizer
 req = json.load(sys.stdin)
 work = Path(req['work'])
 corpus = [json.loads(l)['text'] for l in Path('data/wisesight-sample/train.jsonl').read_text(encoding='utf-8').splitlines() if l.strip()]
-build(work / 'pretrained', corpus)
+build(work / 'pretrained', corpus, req['maxLength'])
 run = subprocess.run([sys.executable, 'slurm/train.py', '--config', str(work / 'config.json'), '--data-dir', str(work / 'data'),
                       '--out-dir', str(work / 'out'), '--cache-dir', str(work / 'cache')], capture_output=True, text=True)
 if run.returncode != 0:

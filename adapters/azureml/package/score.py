@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import math
 import os
 import queue
 import re
@@ -40,7 +41,7 @@ logger = logging.getLogger("mlc.score")
 SERVING_FILE = "serving.json"
 SERVING_FORMAT = "mlc-serving/1"
 # The only normalisation this script knows; package.ts writes its name into serving.json.
-NORMALIZATION = "nfc-collapse-whitespace-drop-zwsp/1"
+NORMALIZATION = "nfc-collapse-whitespace-drop-zwsp-fold-thai-repeats/2"
 # The local endpoint's limits (adapters/endpoint/server.ts), so a client sees one contract.
 MAX_BODY_BYTES = 1024 * 1024
 MAX_TEXTS = 256
@@ -50,15 +51,63 @@ EXPECTED_SHAPE = (
     f'{MAX_TEXT_CHARS} characters, or {{"text": "..."}}, optionally with "smoke": true'
 )
 
-# normalizeText: drop ZWSP/BOM, collapse every JavaScript \s run to one space, trim, NFC.
+# normalizeText: drop ZWSP/BOM, collapse every JavaScript \s run to one space, trim, NFC, fold repeats.
 # JavaScript's \s is spelled out: Python's \s and str.strip() include other characters
 # (U+001C-U+001F, U+0085) and leave out U+FEFF.
 _INVISIBLE = re.compile("[\u200b\ufeff]")
 _JS_SPACE = re.compile("[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+")
 
 
+# foldThaiRepeats, character for character: laughter (555…, ๕๕๕…, ถถถ…) to "555", runs of the
+# repetition mark ๆ to one against its word, any other character (or emoji with its variation
+# selector or skin tone) four or more times in a row to three, digits and spaces excepted.
+_LAUGHTER = re.compile("(?<![0-9\u0e50-\u0e59])(?:5{3,}|\u0e55{3,}|\u0e16{3,})(?:5+|\u0e55+|\u0e16{3,})*")
+_REPETITION_MARKS = re.compile(" ?\u0e46(?: ?\u0e46)*")
+_LONG_RUN = re.compile("([^0-9\u0e50-\u0e59 ](?:\ufe0f|[\U0001f3fb-\U0001f3ff])?)\\1{3,}")
+
+
+def fold_thai_repeats(text: str) -> str:
+    return _LONG_RUN.sub(r"\1\1\1", _REPETITION_MARKS.sub("\u0e46", _LAUGHTER.sub("555", text)))
+
+
 def normalize_text(text: str) -> str:
-    return unicodedata.normalize("NFC", _JS_SPACE.sub(" ", _INVISIBLE.sub("", text)).strip(" "))
+    return fold_thai_repeats(unicodedata.normalize("NFC", _JS_SPACE.sub(" ", _INVISIBLE.sub("", text)).strip(" ")))
+
+
+# What monitoring measures beyond the answer, logged with each prediction as the built-in endpoint
+# logs it (domain/monitoring/features.ts TokenStats; domain/embedding-projection.ts): the text's
+# token count with specials, whether maxLength cut it, how many of its tokens are <unk> or one
+# character, and the pooled embedding through the same fixed random projection, draw for draw
+# (mulberry32 from the same seed, Box-Muller, scaled by 1/sqrt(k)), so Azure traffic is compared
+# with the reference evaluation computed in Node.
+PROJECTION_SEED = 0x6D6C6331
+PROJECTION_DIMENSIONS = 32
+
+
+def _mulberry32(seed: int):
+    a = seed & 0xFFFFFFFF
+
+    def draw() -> float:
+        nonlocal a
+        a = (a + 0x6D2B79F5) & 0xFFFFFFFF
+        x = ((a ^ (a >> 15)) * (a | 1)) & 0xFFFFFFFF
+        x ^= (x + (((x ^ (x >> 7)) * (x | 61)) & 0xFFFFFFFF)) & 0xFFFFFFFF
+        return ((x ^ (x >> 14)) & 0xFFFFFFFF) / 4294967296
+
+    return draw
+
+
+def projection_matrix(input_size: int, dimensions: int = PROJECTION_DIMENSIONS) -> np.ndarray:
+    draw = _mulberry32(PROJECTION_SEED)
+    count = input_size * dimensions
+    out = np.empty(count, dtype=np.float64)
+    for i in range(0, count, 2):
+        radius = math.sqrt(-2 * math.log(1 - draw()))
+        angle = 2 * math.pi * draw()
+        out[i] = radius * math.cos(angle)
+        if i + 1 < count:
+            out[i + 1] = radius * math.sin(angle)
+    return (out / math.sqrt(dimensions)).reshape(input_size, dimensions)
 
 
 class Model:
@@ -80,8 +129,16 @@ class Model:
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
         self.prefix, self.suffix = self._frame()
-        self.session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+        # The ONNX file the spec chose (model.onnx, or model.int8.onnx when serving.precision is int8).
+        model_file = settings.get("modelFile", "model.onnx")
+        if model_file not in ("model.onnx", "model.int8.onnx"):
+            raise ValueError(f"{folder / SERVING_FILE}: modelFile {model_file!r} is not model.onnx or model.int8.onnx")
+        self.session = ort.InferenceSession(str(folder / model_file), providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
+        self.outputs = ["logits"] + (["embedding"] if "embedding" in {o.name for o in self.session.get_outputs()} else [])
+        self.projection: np.ndarray | None = None
+        self.unk_id = self.tokenizer.token_to_id("<unk>")
+        self._fallback: dict[int, bool] = {}
 
     def _frame(self) -> tuple[list[int], list[int]]:
         # Recovered from a probe as the Node scorer does (specialFrame), and checked against the
@@ -101,14 +158,35 @@ class Model:
         return frame
 
     def encode(self, text: str) -> list[int]:
+        return self.encode_with_stats(text)[0]
+
+    def is_fallback(self, token_id: int) -> bool:
+        """<unk>, or a piece that decodes to one character (as the Node scorer decides it)."""
+        known = self._fallback.get(token_id)
+        if known is None:
+            # Only spaces are trimmed, as in Node: Python's and JavaScript's ideas of whitespace differ.
+            known = token_id == self.unk_id or len(self.tokenizer.decode([token_id], skip_special_tokens=False).strip(" ")) == 1
+            self._fallback[token_id] = known
+        return known
+
+    def encode_with_stats(self, text: str) -> tuple[list[int], dict]:
         room = self.max_length - len(self.prefix) - len(self.suffix)
         content = self.tokenizer.encode(text, add_special_tokens=False).ids
-        return self.prefix + content[:room] + self.suffix
+        kept = content[:room]
+        stats = {"tokens": len(kept) + len(self.prefix) + len(self.suffix), "truncated": len(content) > room,
+                 "fallbackTokens": sum(1 for t in kept if self.is_fallback(t))}
+        return self.prefix + kept + self.suffix, stats
 
     def predict(self, texts: list[str]) -> list[dict]:
-        out: list[dict] = []
+        """The answer for each text: label and probabilities."""
+        return [answer for answer, _ in self.predict_observed(texts)]
+
+    def predict_observed(self, texts: list[str]) -> list[tuple[dict, dict]]:
+        """Each text's answer, and what the request log keeps beside it for monitoring."""
+        out: list[tuple[dict, dict]] = []
         for start in range(0, len(texts), self.batch_size):
-            rows = [self.encode(normalize_text(t)) for t in texts[start:start + self.batch_size]]
+            encoded = [self.encode_with_stats(normalize_text(t)) for t in texts[start:start + self.batch_size]]
+            rows = [ids for ids, _ in encoded]
             width = max(len(r) for r in rows)
             ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -120,14 +198,24 @@ class Model:
                 feeds["attention_mask"] = mask
             if "token_type_ids" in self.inputs:
                 feeds["token_type_ids"] = np.zeros_like(ids)
-            logits = self.session.run(["logits"], feeds)[0].astype(np.float64)
+            results = self.session.run(self.outputs, feeds)
+            logits = results[0].astype(np.float64)
             exps = np.exp(logits - logits.max(axis=1, keepdims=True))
             probs = exps / exps.sum(axis=1, keepdims=True)
-            for row in probs:
+            projected = None
+            if len(results) > 1:
+                pooled = results[1].astype(np.float64)
+                if self.projection is None or self.projection.shape[0] != pooled.shape[1]:
+                    self.projection = projection_matrix(pooled.shape[1])
+                projected = pooled @ self.projection
+            for i, row in enumerate(probs):
                 best = int(np.argmax(row))  # ties go to the earlier label, as in Node
-                out.append({"label": self.labels[best], "probabilities": {l: float(p) for l, p in zip(self.labels, row)}})
+                answer = {"label": self.labels[best], "probabilities": {l: float(p) for l, p in zip(self.labels, row)}}
+                observed = dict(encoded[i][1])
+                if projected is not None:
+                    observed["embedding"] = [float(v) for v in projected[i]]
+                out.append((answer, observed))
         return out
-
 
 def find_model_folder(root: Path) -> Path:
     """Azure mounts a registered folder under AZUREML_MODEL_DIR, in a subfolder named after it."""
@@ -343,11 +431,13 @@ def run(request: AMLRequest) -> AMLResponse:
     except BadRequest as e:
         return _reply(e.status, {"error": str(e), "requestId": request_id})
     assert _model is not None, "init() was not called"
-    predictions = _model.predict(texts)
+    scored = _model.predict_observed(texts)
+    predictions = [answer for answer, _ in scored]
     if _log is not None:
         try:
             at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            _log.add([{"requestId": request_id, **_identity, "text": t, **p, "at": at, **({"smoke": True} if smoke else {})} for t, p in zip(texts, predictions)])
+            _log.add([{"requestId": request_id, **_identity, "text": t, **answer, **observed, "at": at, **({"smoke": True} if smoke else {})}
+                      for t, (answer, observed) in zip(texts, scored)])
         except Exception as e:  # noqa: BLE001 — the answer matters more than its log line
             logger.warning("request log: request %s not logged: %s", request_id, e)
     return _reply(200, {**_identity, "predictions": predictions, "requestId": request_id})
