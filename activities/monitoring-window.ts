@@ -1,10 +1,10 @@
 // What a monitoring run reads: the window's summary (aggregated in the registry for the built-in
 // endpoint, folded row by row from Azure ML's request log), the served predictions feedback
 // names, and the reference evaluation left. Kept apart from the activity so each path is short.
-import type { Registry } from '../adapters/db/port';
+import type { PredictionRecord, Registry } from '../adapters/db/port';
 import type { AzureMlDeployer } from '../adapters/azureml/deployer';
 import { artifactLayout } from '../domain/artifact-layout';
-import { WindowAccumulator, type WindowSummary } from '../domain/monitoring/features';
+import { WindowAccumulator, type ScoredRow, type WindowSummary } from '../domain/monitoring/features';
 import type { MonitoringReference } from '../domain/monitoring/window';
 import type { ModelSpec } from '../domain/spec';
 import type { ArtifactStore } from '../adapters/artifacts/port';
@@ -41,7 +41,7 @@ export async function readWindow(
     for await (const p of deps.azureMl(deployment.workspace).requestLogStream(w.model, new Date(Math.min(from, deployedAt)))) {
       if (p.version !== w.version) continue;
       const at = Date.parse(p.createdAt);
-      if (at >= from && at < to) acc.add(p);
+      if (at >= from && at < to) acc.add(scoredRowOf(p));
       if (wanted.has(p.requestId) && at >= deployedAt) served.push(p);
     }
     return { summary: acc.summary(), served, source: 'azureml-request-log' };
@@ -51,6 +51,12 @@ export async function readWindow(
     deps.registry.predictionsByRequestIds({ model: w.model, version: w.version, requestIds: w.requestIds, since: w.deployedAt }),
   ]);
   return { summary, served, source: 'registry' };
+}
+
+/** A logged prediction as the window fold reads it: the flat token columns back into TokenStats. */
+export function scoredRowOf(p: PredictionRecord): ScoredRow {
+  const tokenStats = p.tokens == null ? null : { count: p.tokens, truncated: !!p.truncated, fallback: p.fallbackTokens ?? 0 };
+  return { text: p.text, label: p.label, probabilities: p.probabilities, embedding: p.embedding ?? null, tokenStats };
 }
 
 /**

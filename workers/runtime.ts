@@ -7,7 +7,7 @@ import { loadEndpointKey } from '../adapters/endpoint/secret';
 import { DEFAULT_ENDPOINT_LIMITS, startEndpoint, type Endpoint } from '../adapters/endpoint/server';
 import { taskQueues, type MlcConfig } from '../temporal.config';
 import { buildDeps, type ProcessDeps } from './deps';
-import { auditPageReader, deploymentResolver } from './serving';
+import { auditPageReader, deploymentResolver, latestMonitoringReader } from './serving';
 
 export type Role = 'control' | 'scoring' | 'endpoint';
 export const allRoles: Role[] = ['control', 'scoring', 'endpoint'];
@@ -58,9 +58,12 @@ export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, 
         apiKey: await loadEndpointKey(config.paths.secrets, process.env),
         resolveDeployment: deploymentResolver(deps.registry, deps.store),
         auditPage: auditPageReader(deps.registry, deps.store),
+        // On the event loop: on 2 shared cores that costs less CPU per text than a scoring thread
+        // (adapters/endpoint/scorer-thread.ts, bench/README.md); with cores to spare, pass that.
         loadScorer: deps.loadScorer,
         logPredictions: (records) => deps.registry.logPredictions(records),
         addFeedback: (records) => deps.registry.addFeedback(records),
+        monitoring: { read: latestMonitoringReader(deps.registry) },
         // Rate, size, time, load-shedding and batching limits (adapters/endpoint/limits.ts).
         limits: DEFAULT_ENDPOINT_LIMITS,
       })

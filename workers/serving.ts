@@ -1,11 +1,11 @@
 // What the built-in endpoint asks the registry and the artifact store: which version serves a
-// model, and the audit package of a version. A version's folder is resolved once, and only
+// model, the audit package of a version, and each model's last monitoring run (for /metrics). A version's folder is resolved once, and only
 // after its files still match their manifest and an auditor's approval holds for them
 // (activities/approval.ts): a model swapped on the share is never loaded.
 import { verifyApprovedVersion } from '../activities/approval';
 import type { ArtifactStore } from '../adapters/artifacts/port';
 import type { Registry } from '../adapters/db/port';
-import type { Deployment } from '../adapters/endpoint/server';
+import type { Deployment, MonitoringSnapshot } from '../adapters/endpoint/server';
 import { artifactLayout } from '../domain/artifact-layout';
 
 /**
@@ -42,5 +42,14 @@ export function auditPageReader(registry: Registry, store: ArtifactStore) {
     const key = artifactLayout.auditPackage(store.keyOf(mv.artifactUri));
     if (!(await store.exists(key))) return null;
     return (await store.get(key)).toString('utf8');
+  };
+}
+
+/** The latest monitoring report of every deployed model, for the endpoint's /metrics gauges. */
+export function latestMonitoringReader(registry: Registry) {
+  return async (): Promise<MonitoringSnapshot[]> => {
+    const models = await registry.deployedModels();
+    const latest = await Promise.all(models.map((m) => registry.latestMonitoringReport(m)));
+    return latest.flatMap((r) => (r ? [{ model: r.model, version: r.version, windowEnd: r.windowEnd, degraded: r.degraded, report: r.report }] : []));
   };
 }

@@ -49,8 +49,10 @@ export const DEFAULT_ENDPOINT_LIMITS: EndpointLimits = {
   },
   // 32: the ONNX scorer's own batch size, where it is ~3x faster per text than one at a time.
   // 2 ms: enough for clients answered by the last batch to join the next; a lone client does
-  // not wait (micro-batcher.ts). 4,096 texts waiting is at most ~80 MB (kept as sent and
-  // normalized), and seconds of work: past it, shed.
+  // not wait (micro-batcher.ts). Bigger batches also mean bigger log calls, which PGlite writes
+  // at less CPU per row; no wait measured neither better nor worse with PGlite (bench/README.md).
+  // 4,096 texts waiting is at most ~80 MB (kept as sent and normalized), and seconds of work:
+  // past it, shed.
   batching: { maxBatchTexts: 32, maxWaitMs: 2, maxPendingTexts: 4096 },
 };
 

@@ -90,22 +90,83 @@ describe('MicroBatcher', () => {
     expect(calls.predict).toEqual([['a'], ['t1', 't2', 't3', 't4']]);
   });
 
-  it('answers nobody before the batch is logged, and scores the next batch only after that', async () => {
+  it('answers nobody before their batch is logged, scores the next batches meanwhile, and logs those together', async () => {
     const hold = deferred();
     const { steps: s, calls } = steps({ holdCommit: hold.promise });
     const b = new MicroBatcher(s, limits());
-    let answered = false;
-    const p = b.submit('r0', ['a']).then(() => (answered = true));
+    const answered: string[] = [];
+    const submit = (job: string, text: string) => b.submit(job, [text]).then(() => void answered.push(job));
+    const first = submit('r0', 'a');
     await tick();
-    const next = b.submit('r1', ['b']);
+    const later = [submit('r1', 'b')];
     await tick();
+    later.push(submit('r2', 'c'));
+    await tick();
+    // r1 and r2 were scored while r0's log call was in flight, and wait for the next one.
+    expect(calls.predict).toEqual([['a'], ['b'], ['c']]);
     expect(calls.commit).toEqual([['r0']]);
-    expect(answered).toBe(false);
-    expect(calls.predict).toEqual([['a']]);
+    expect(answered).toEqual([]);
     hold.resolve();
-    await Promise.all([p, next]);
-    expect(answered).toBe(true);
-    expect(calls.predict).toEqual([['a'], ['b']]);
+    await Promise.all([first, ...later]);
+    expect(calls.commit).toEqual([['r0'], ['r1', 'r2']]);
+    expect(answered).toEqual(['r0', 'r1', 'r2']);
+    expect(b.stats).toEqual({ predictCalls: 3, commitCalls: 2, requests: 3, texts: 3 });
+  });
+
+  it('logs a batch scored across the start of a log call in a call of its own, never answering it unlogged', async () => {
+    // Batch 3 is being scored when the log call for batch 2 starts, and is done after it ends.
+    const commitGates = [deferred(), deferred()];
+    const predictGates = new Map([['c', deferred()]]);
+    const calls = { predict: [] as string[][], commit: [] as string[][] };
+    const b = new MicroBatcher<string>(
+      {
+        async predict(texts) {
+          calls.predict.push(texts);
+          await predictGates.get(texts[0]!)?.promise;
+          return texts.map((t) => ({ label: `L:${t}`, probabilities: { [t]: 1 } }));
+        },
+        async commit(results) {
+          calls.commit.push(results.map((r) => r.job));
+          await commitGates[calls.commit.length - 1]?.promise;
+        },
+      },
+      limits(),
+    );
+    const answered: string[] = [];
+    const submit = (job: string, text: string) => b.submit(job, [text]).then(() => void answered.push(job));
+    const all = [submit('r0', 'a')];
+    await tick(); // r0 scored, its log call held
+    all.push(submit('r1', 'b'));
+    await tick(); // r1 scored, waiting for the next call
+    all.push(submit('r2', 'c'));
+    await tick(); // r2 being scored
+    commitGates[0]!.resolve();
+    await tick(); // r0 answered; r1's call starts (held)
+    expect(calls.commit).toEqual([['r0'], ['r1']]);
+    predictGates.get('c')!.resolve();
+    await tick(); // r2 scored while r1's call runs: it waits for a call of its own
+    commitGates[1]!.resolve();
+    await Promise.all(all);
+    expect(calls.commit).toEqual([['r0'], ['r1'], ['r2']]);
+    expect(answered).toEqual(['r0', 'r1', 'r2']);
+    expect(b.stats).toMatchObject({ commitCalls: 3, texts: 3 });
+  });
+
+  it('fails every request of a failed group log, and none logged by another call', async () => {
+    const hold = deferred();
+    const { steps: s, calls } = steps({ holdCommit: hold.promise, failCommitOn: 'r2' });
+    const b = new MicroBatcher(s, limits());
+    const first = b.submit('r0', ['a']);
+    await tick();
+    const grouped = [b.submit('r1', ['b'])];
+    await tick();
+    grouped.push(b.submit('r2', ['c']));
+    await tick();
+    hold.resolve();
+    const results = await Promise.allSettled([first, ...grouped]);
+    expect(calls.commit).toEqual([['r0'], ['r1', 'r2']]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect(labels(await b.submit('r3', ['z']))).toEqual(['L:z']);
   });
 
   it('fails exactly the batch whose logging failed', async () => {

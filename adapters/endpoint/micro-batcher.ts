@@ -2,9 +2,11 @@
 // dynamic batcher (max_queue_delay) and TorchServe (batch_size, max_batch_delay) do: the scorer
 // is ~3x faster per text at batch 32 than one text at a time, and HTTP clients mostly send one
 // text each. A batch leaves when `maxBatchTexts` texts wait or the oldest has waited
-// `maxWaitMs`; it is scored with one predict and logged with one call, and none of its requests
-// is answered before that log succeeded. One batch is in flight at a time (onnxruntime already
-// spreads one batch over the cores); the next forms meanwhile.
+// `maxWaitMs`; it is scored with one predict, and none of its requests is answered before its
+// predictions are logged. Scoring and logging are two stages with one call in flight each: batch
+// N+1 is scored while batch N's log call waits on the database, and batches scored while a log
+// call is in flight are logged together by the next one (a group commit): a slow log costs
+// fewer, larger writes (cheaper per row) instead of holding the scorer.
 import type { Prediction } from '../scoring/port';
 
 export interface MicroBatchLimits {
@@ -46,9 +48,15 @@ interface Waiting<J> {
   detach(): void;
 }
 
+interface Scored<J> {
+  waiting: Waiting<J>;
+  predictions: Prediction[];
+}
+
 export interface MicroBatcherStats {
   /** predict calls made (a failed batch retried request by request counts each retry). */
   predictCalls: number;
+  /** commit calls made: at most one per batch, fewer when batches are logged together. */
   commitCalls: number;
   /** Requests answered with predictions (scored and logged), and their texts. */
   requests: number;
@@ -59,7 +67,12 @@ export class MicroBatcher<J> {
   private queue: Waiting<J>[] = [];
   private queuedTexts = 0;
   private pendingTexts = 0;
-  private busy = false;
+  /** A predict is in flight. */
+  private scoring = false;
+  /** A commit is in flight. */
+  private committing = false;
+  /** Scored and waiting for the log call in flight to end; the next one takes them all. */
+  private scored: Scored<J>[] = [];
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
   private lastBatchRequests = 0;
@@ -107,15 +120,14 @@ export class MicroBatcher<J> {
   }
 
   /**
-   * Starts a full batch now. A batch that is not full leaves at the end of this event-loop
-   * turn (setImmediate), once the oldest request has waited maxWaitMs: requests that reached
-   * the socket together, or during the last batch (onnxruntime-node scores on the event loop,
-   * so they are read only after it), are then all queued, and leave together. A lone client
-   * does not pay the wait: it applies only while requests do come together, that is while
-   * the last batch held more than one.
+   * Starts a full batch as soon as the scorer is free. A batch that is not full leaves at the
+   * end of this event-loop turn (setImmediate), once the oldest request has waited maxWaitMs:
+   * requests that reached the socket together, or while the last batch was scored, are then
+   * all queued, and leave together. A lone client does not pay the wait: it applies only while
+   * requests do come together, that is while the last batch held more than one.
    */
   private schedule(): void {
-    if (this.busy || this.queue.length === 0) return;
+    if (this.scoring || this.queue.length === 0) return;
     const waited = performance.now() - this.queue[0]!.arrivedAt;
     const wait = this.lastBatchRequests > 1 ? this.limits.maxWaitMs : 0;
     if (this.queuedTexts >= this.limits.maxBatchTexts) {
@@ -124,7 +136,7 @@ export class MicroBatcher<J> {
     } else if (waited >= wait) {
       this.immediate ??= setImmediate(() => {
         this.immediate = null;
-        if (this.busy || this.queue.length === 0) return;
+        if (this.scoring || this.queue.length === 0) return;
         this.clearTimers();
         void this.runBatch(this.takeBatch());
       });
@@ -155,57 +167,76 @@ export class MicroBatcher<J> {
     return batch;
   }
 
-  /**
-   * Scores, logs and answers one batch; only then does the next one leave. onnxruntime-node
-   * scores on the event loop, so a next batch scored while this one is being logged would hold
-   * this one's answers for its whole run; and the clients answered now join the next batch.
-   */
+  /** Scores one batch and hands it to the log; the next batch may leave as soon as it is scored. */
   private async runBatch(batch: Waiting<J>[]): Promise<void> {
-    this.busy = true;
+    this.scoring = true;
     try {
+      // Not this.scored.push(...(await ...)): that would read this.scored before the await and
+      // push into a list a log call may have taken meanwhile (answered, never logged).
       const scored = await this.score(batch);
-      if (scored.length) {
-        this.stats.commitCalls++;
-        await this.steps.commit(scored.map(({ waiting, predictions }) => ({ job: waiting.job, predictions })));
-      }
-      for (const { waiting, predictions } of scored) waiting.resolve(predictions);
-      this.stats.requests += scored.length;
-      this.stats.texts += scored.reduce((n, s) => n + s.predictions.length, 0);
-    } catch (error) {
-      // An answer that was not logged is not given: the whole batch fails, and only it (the
-      // requests that failed scoring were already answered; rejecting them again does nothing).
-      for (const waiting of batch) waiting.reject(error);
+      this.scored.push(...scored);
     } finally {
-      for (const w of batch) this.pendingTexts -= w.texts.length;
-      this.busy = false;
+      this.scoring = false;
+      void this.commitScored();
       this.schedule();
     }
   }
 
   /**
-   * One predict for the whole batch. Should it fail, each request is scored alone, so a text
-   * that breaks the model fails its own request and not the others batched with it.
+   * Logs everything scored since the last log call began, in one call, then answers it. An
+   * answer that was not logged is not given: a failed call fails the requests it held, and
+   * only them (those that failed scoring were answered already).
    */
-  private async score(batch: Waiting<J>[]): Promise<{ waiting: Waiting<J>; predictions: Prediction[] }[]> {
+  private async commitScored(): Promise<void> {
+    if (this.committing || this.scored.length === 0) return;
+    this.committing = true;
+    const scored = this.scored;
+    this.scored = [];
+    try {
+      this.stats.commitCalls++;
+      await this.steps.commit(scored.map(({ waiting, predictions }) => ({ job: waiting.job, predictions })));
+      for (const { waiting, predictions } of scored) waiting.resolve(predictions);
+      this.stats.requests += scored.length;
+      this.stats.texts += scored.reduce((n, s) => n + s.predictions.length, 0);
+    } catch (error) {
+      for (const { waiting } of scored) waiting.reject(error);
+    } finally {
+      for (const { waiting } of scored) this.pendingTexts -= waiting.texts.length;
+      this.committing = false;
+      void this.commitScored();
+    }
+  }
+
+  /**
+   * One predict for the whole batch. Should it fail, each request is scored alone, so a text
+   * that breaks the model fails its own request and not the others batched with it. Never
+   * throws: a request that failed is answered here.
+   */
+  private async score(batch: Waiting<J>[]): Promise<Scored<J>[]> {
     try {
       const all = await this.predict(batch.flatMap((w) => w.texts));
       let at = 0;
       return batch.map((waiting) => ({ waiting, predictions: all.slice(at, (at += waiting.texts.length)) }));
     } catch (error) {
       if (batch.length === 1) {
-        batch[0]!.reject(error);
+        this.fail(batch[0]!, error);
         return [];
       }
     }
-    const scored: { waiting: Waiting<J>; predictions: Prediction[] }[] = [];
+    const scored: Scored<J>[] = [];
     for (const waiting of batch) {
       try {
         scored.push({ waiting, predictions: await this.predict(waiting.texts) });
       } catch (error) {
-        waiting.reject(error);
+        this.fail(waiting, error);
       }
     }
     return scored;
+  }
+
+  private fail(waiting: Waiting<J>, error: unknown): void {
+    this.pendingTexts -= waiting.texts.length;
+    waiting.reject(error);
   }
 
   private async predict(texts: string[]): Promise<Prediction[]> {

@@ -1,6 +1,8 @@
 // One micro-batcher per loaded scorer, so a new version gets its own queue while the old one
 // drains with the requests that hold leases on it. Each batch is scored with one predict and
-// logged with one logPredictions call; an answer whose predictions were not logged is not given.
+// logged with one logPredictions call (or shares one with the batches scored while the last call
+// ran); an answer whose predictions were not logged is not given. A model that can give its
+// embedding is asked for it, and it is logged with the prediction: embedding drift samples it.
 import type { PredictionRecord } from '../db/port';
 import type { Scorer } from '../scoring/port';
 import { HttpError } from './http-error';
@@ -36,7 +38,8 @@ export class ScoreBatchers {
       {
         async predict(texts) {
           try {
-            return await scorer.predict(texts);
+            // What monitoring measures of production beyond the answer: token stats, and the embedding where the model has one.
+            return await scorer.predict(texts, { tokenStats: true, ...(scorer.embeddings && { embeddings: true }) });
           } catch (e) {
             throw new HttpError(500, `scoring failed with model ${served.model} v${served.version}: ${(e as Error).message}`);
           }
@@ -50,6 +53,8 @@ export class ScoreBatchers {
               text: job.texts[i]!,
               label: p.label,
               probabilities: p.probabilities,
+              ...(p.embedding && { embedding: p.embedding }),
+              ...(p.tokenStats && { tokens: p.tokenStats.count, truncated: p.tokenStats.truncated, fallbackTokens: p.tokenStats.fallback }),
             })),
           );
           try {

@@ -4,7 +4,7 @@
 // every prediction before answering, and takes labelled feedback. It refuses what it cannot
 // serve well rather than slowing down for everyone: per-key rate limits (429), big bodies
 // (413), requests past their time limit and load past the process's bounds (503), each with
-// Retry-After where retrying helps.
+// Retry-After where retrying helps. GET /metrics serves Prometheus metrics (metrics.ts).
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -15,12 +15,15 @@ import { ApiKeys } from './api-keys';
 import { registerGuards } from './guards';
 import { HttpError, invalidBody, parseBody, toHttpError } from './http-error';
 import { resolveLimits, type EndpointLimits, type EndpointLimitsInput } from './limits';
+import { EndpointMetrics } from './metrics';
 import { QueueFullError } from './micro-batcher';
+import type { MonitoringSnapshot } from './monitoring-gauges';
 import { ScoreBatchers, type VersionBatchStats } from './score-batchers';
 import { feedbackRequestSchema, scoreRequestSchema } from './schemas';
 import { ScorerPool, type Deployment, type Lease } from './scorer-pool';
 
 export type { Deployment } from './scorer-pool';
+export type { MonitoringSnapshot } from './monitoring-gauges';
 export { DEFAULT_ENDPOINT_LIMITS, MAX_BODY_BYTES, type EndpointLimits, type EndpointLimitsInput } from './limits';
 export { MAX_FEEDBACK_ITEMS, MAX_TEXT_CHARS, MAX_TEXTS, feedbackRequestSchema, scoreRequestSchema } from './schemas';
 
@@ -42,6 +45,11 @@ export interface EndpointOptions {
   limits?: EndpointLimitsInput;
   /** The audit package page of a model version (self-contained HTML); null: there is none. Absent: not served here. */
   auditPage?: (model: string, version: number) => Promise<string | null>;
+  /**
+   * Each deployed model's latest monitoring report, for /metrics' gauges; read when Prometheus
+   * scrapes, and reused for cacheMs (default 5 s). Absent: /metrics has no monitoring gauges.
+   */
+  monitoring?: { read: () => Promise<MonitoringSnapshot[]>; cacheMs?: number };
 }
 
 /** The page forbids every request; the header says so again for browsers that read only headers. */
@@ -60,7 +68,7 @@ export interface Endpoint {
   close(): Promise<void>;
 }
 
-const ROUTES = 'routes: GET /health, POST /score, POST /feedback, GET /models/<model>/versions/<n>/audit';
+const ROUTES = 'routes: GET /health, POST /score, POST /feedback, GET /metrics, GET /models/<model>/versions/<n>/audit';
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 const UNAUTHORIZED = 'missing or wrong API key: send "Authorization: Bearer <key>" (the key is MLC_ENDPOINT_KEY or .data/secrets/endpoint.key)';
 
@@ -155,11 +163,19 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
   }
 
   const batchers = new ScoreBatchers(options.logPredictions, limits.batching);
+  const metrics = new EndpointMetrics({
+    ...(options.monitoring && { readMonitoring: options.monitoring.read }),
+    monitoringCacheMs: options.monitoring?.cacheMs ?? 5000,
+    onError: (error) => report(error, { requestId: '-', route: 'GET /metrics (reading monitoring reports)' }),
+  });
+  /** The version that served a /score request, for its latency once answered. */
+  const servedBy = new WeakMap<FastifyRequest, Deployment>();
 
   async function score(req: FastifyRequest, reply: FastifyReply) {
     const body = parseBody(scoreRequestSchema, req.body);
     const deployment = await deploymentFor(body.model);
     return withScorer(deployment, async (lease) => {
+      servedBy.set(req, lease.deployment);
       // Answered already (the time limit) or the client left: drop the texts if still queued.
       const gone = new AbortController();
       const onClose = () => gone.abort(new Error('the request was answered or abandoned before it was scored'));
@@ -181,6 +197,8 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
       } finally {
         reply.raw.off('close', onClose);
       }
+      // Past the time limit the client got a 503 instead: these were logged, never answered.
+      if (!reply.sent) metrics.countPredictions(lease.deployment.model, lease.deployment.version, predictions);
       return {
         model: lease.deployment.model,
         version: lease.deployment.version,
@@ -221,10 +239,17 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
   const requireKey = async (req: FastifyRequest) => {
     if (!identityOf(req)) throw new HttpError(401, UNAUTHORIZED, {}, { 'www-authenticate': 'Bearer' });
   };
+  // Every answer to a /score request that reached a deployed version, refusals included (a 503 is latency too).
+  const observeLatency = async (req: FastifyRequest, reply: FastifyReply) => {
+    const served = servedBy.get(req);
+    if (served) metrics.observeRequest(served.model, served.version, reply.statusCode, reply.elapsedTime / 1000);
+  };
+  const scrape = async (_req: FastifyRequest, reply: FastifyReply) => reply.header('content-type', metrics.contentType).send(await metrics.render());
   const routes = [
     { url: '/health', method: 'GET', handler: health },
-    { url: '/score', method: 'POST', handler: score, preParsing: requireKey },
+    { url: '/score', method: 'POST', handler: score, preParsing: requireKey, onResponse: observeLatency },
     { url: '/feedback', method: 'POST', handler: feedback, preParsing: requireKey },
+    { url: '/metrics', method: 'GET', handler: scrape, preParsing: requireKey },
   ] as const;
   for (const { url, method, ...rest } of routes) {
     app.route({ url, method, ...rest });

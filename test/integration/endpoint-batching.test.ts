@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PredictionRecord } from '../../adapters/db/port';
 import { startEndpoint, type Endpoint } from '../../adapters/endpoint/server';
+import { loadScorerInThread } from '../../adapters/endpoint/scorer-thread';
 import { loadScorer } from '../../adapters/scoring/onnx-scorer';
 import type { LoadScorer } from '../../adapters/scoring/port';
 import { normalizeText } from '../../domain/dataset';
@@ -67,6 +68,19 @@ describe('micro-batching on the real scorer', () => {
       }
     } finally {
       await alone.close();
+    }
+  });
+
+  it('scores in a worker thread exactly as on the event loop, embeddings included', async () => {
+    const texts = [...TOKENIZER_PROBES, ...tinyDataset(40, 9).map((r) => r.text)].map(normalizeText);
+    const [here, there] = await Promise.all([loadScorer(model.dir), loadScorerInThread(model.dir)]);
+    try {
+      expect(there.labels).toEqual(here.labels);
+      expect(there.embeddings).toBe(here.embeddings);
+      const options = here.embeddings ? { embeddings: true } : undefined;
+      expect(await there.predict(texts, options)).toEqual(await here.predict(texts, options));
+    } finally {
+      await Promise.all([here.close(), there.close()]);
     }
   });
 });

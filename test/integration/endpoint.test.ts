@@ -44,7 +44,12 @@ describe('local endpoint with a model trained by slurm/train.py', () => {
     const watched: LoadScorer = async (dir, options) => {
       loads.push(dir);
       const scorer = await loadScorer(dir, options);
-      return { labels: scorer.labels, predict: (t) => scorer.predict(t), close: async () => (closes.push(dir), scorer.close()) };
+      return {
+        labels: scorer.labels,
+        embeddings: scorer.embeddings,
+        predict: (t, o) => scorer.predict(t, o),
+        close: async () => (closes.push(dir), scorer.close()),
+      };
     };
     endpoint = await startEndpoint({
       host: '127.0.0.1',
@@ -100,6 +105,9 @@ describe('local endpoint with a model trained by slurm/train.py', () => {
     } finally {
       await direct.close();
     }
+    // Logged beside the answer: what monitoring measures of production (token stats, the projected embedding).
+    const direct2 = await loadScorer(model.dir);
+    const observed = await direct2.predict(texts, { tokenStats: true, embeddings: true }).finally(() => direct2.close());
     expect(logged).toEqual(
       texts.map((text, i) => ({
         model: 'thai-sentiment',
@@ -108,8 +116,13 @@ describe('local endpoint with a model trained by slurm/train.py', () => {
         text,
         label: body.predictions[i].label,
         probabilities: body.predictions[i].probabilities,
+        embedding: observed[i]!.embedding,
+        tokens: observed[i]!.tokenStats!.count,
+        truncated: observed[i]!.tokenStats!.truncated,
+        fallbackTokens: observed[i]!.tokenStats!.fallback,
       })),
     );
+    expect(logged[0]!.embedding).toHaveLength(32);
     expect((await json(await fetch(`${endpoint.url}/health`))).models).toEqual([{ model: 'thai-sentiment', version: 1, sha256: deployment!.sha256 }]);
     expect(loads).toEqual([model.dir]);
   });

@@ -9,6 +9,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRegistry } from '../../adapters/db/open';
 import type { PredictionRecord, Registry } from '../../adapters/db/port';
+import { scoredRowOf } from '../../activities/monitoring-window';
 import { summarize, type ScoredRow, type WindowSummary } from '../../domain/monitoring/features';
 import { seededRandom } from '../../domain/random';
 import { TOKENIZER_PROBES, tinyDataset } from './helpers/tiny-model';
@@ -51,9 +52,7 @@ function predictionRows(n: number, seed: number, version: number, prefix: string
   });
 }
 
-/** A logged row as the fold sees it: the flat token columns back into TokenStats. */
-const scored = (rows: PredictionRecord[]): ScoredRow[] =>
-  rows.map((r) => ({ ...r, tokenStats: r.tokens == null ? null : { count: r.tokens, truncated: !!r.truncated, fallback: r.fallbackTokens ?? 0 } }));
+const scored = (rows: PredictionRecord[]): ScoredRow[] => rows.map(scoredRowOf);
 
 function expectSame(sql: WindowSummary, ts: WindowSummary) {
   expect(sql.rows).toBe(ts.rows);
