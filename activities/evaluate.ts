@@ -23,7 +23,7 @@ import { AUDIT_PACKAGE_SCHEMA, type AuditPackage, type Explanations } from './au
 import { readRunSources } from './audit-package/sources';
 import { renderModelCard } from './model-card';
 import type { ActivityDeps } from './deps';
-import { comparePrecisions, timedScoring, type PrecisionResult } from './precision-comparison';
+import { comparePrecisions, observedScoring, timedScoring, type PrecisionResult } from './precision-comparison';
 import { parseJsonl, scoreAll } from './scoring-helpers';
 
 export interface EvaluateInput {
@@ -107,16 +107,15 @@ export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps
       let explanations: Explanations;
       let validation: { confidence: number; correct: boolean }[];
       let servedSeconds: number;
-      let observed: Prediction[];
       try {
-        ({ predictions, seconds: servedSeconds } = await timedScoring(scorer, texts, (done) => ctx.heartbeat(`${done}/${test.length}`)));
-        // Monitoring's reference sees the test split as the endpoint logs production: with each
-        // text's token stats and, where the model exports one, its projected embedding. A pass
-        // of its own, so the timed one above measures plain scoring.
-        observed = await scoreAll(scorer, texts, (done) => ctx.heartbeat(`reference ${done}/${test.length}`), 256, {
-          tokenStats: true,
-          embeddings: scorer.embeddings === true,
-        });
+        // Monitoring's reference sees the test split as the endpoint logs production: token stats
+        // and, where the model exports one, the projected embedding, from this same pass.
+        ({ predictions, seconds: servedSeconds } = await timedScoring(
+          scorer,
+          texts,
+          (done) => ctx.heartbeat(`${done}/${test.length}`),
+          observedScoring(scorer),
+        ));
         validation = await scoreValidation(scorer, (done) => ctx.heartbeat(`validation ${done}`));
         const scored = test.map((r, i) => ({ ...r, predicted: predictions[i]!.label, confidence: confidenceOf(predictions[i]!) }));
         explanations = await explainExamples(scorer, input.labels, scored, (done) => ctx.heartbeat(`explained ${done}`));
@@ -150,8 +149,8 @@ export function evaluateActivities({ store, registry, loadScorer }: ActivityDeps
           text: r.text,
           label: predictions[i]!.label,
           probabilities: predictions[i]!.probabilities,
-          embedding: observed[i]!.embedding,
-          tokenStats: observed[i]!.tokenStats,
+          embedding: predictions[i]!.embedding,
+          tokenStats: predictions[i]!.tokenStats,
         })),
         validation,
         predicted.map((p, i) => ({ confidence: confidences[i]!, correct: p === truth[i] })),

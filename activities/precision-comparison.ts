@@ -2,7 +2,7 @@
 // files and the spec picks the one deployed (serving.precision), so the auditor sees what the
 // choice costs in accuracy and buys in speed, measured on the same texts in the same activity.
 import { ModelFileMissingError } from '../adapters/scoring/errors';
-import type { LoadScorer, Prediction, Scorer } from '../adapters/scoring/port';
+import type { LoadScorer, PredictOptions, Prediction, Scorer } from '../adapters/scoring/port';
 import type { ServingPrecision } from '../domain/artifact-layout';
 import { servingPrecisions } from '../domain/artifact-layout';
 import { classificationReport } from '../domain/metrics';
@@ -23,15 +23,23 @@ export interface PrecisionResult {
 // Not timed: the first batches pay for onnxruntime's lazy initialisation and the caches.
 const WARMUP_TEXTS = 64;
 
+/**
+ * What evaluation asks of every pass it times: token stats and, where the file has the output,
+ * the projected embedding (monitoring's reference needs both; bench/scoring.ts measured their
+ * cost at 1.02–1.03×). Every precision is timed with the same options, so they compare fairly.
+ */
+export const observedScoring = (scorer: Scorer): PredictOptions => ({ tokenStats: true, embeddings: scorer.embeddings === true });
+
 /** Scores `texts` with the scorer, timing the whole pass after a short warm-up. */
 export async function timedScoring(
   scorer: Scorer,
   texts: string[],
   onProgress: (done: number) => void,
+  options: PredictOptions = {},
 ): Promise<{ predictions: Prediction[]; seconds: number }> {
-  await scorer.predict(texts.slice(0, WARMUP_TEXTS));
+  await scorer.predict(texts.slice(0, WARMUP_TEXTS), options);
   const started = performance.now();
-  const predictions = await scoreAll(scorer, texts, onProgress);
+  const predictions = await scoreAll(scorer, texts, onProgress, undefined, options);
   return { predictions, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -78,7 +86,7 @@ export async function comparePrecisions(
       continue;
     }
     try {
-      const { predictions, seconds } = await timedScoring(scorer, test.texts, (done) => onProgress(precision, done));
+      const { predictions, seconds } = await timedScoring(scorer, test.texts, (done) => onProgress(precision, done), observedScoring(scorer));
       results.push(summarise(precision, predictions, seconds));
     } finally {
       await scorer.close();

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMemoryRegistry } from '../adapters/db/memory';
 import type { Registry } from '../adapters/db/port';
+import { seedRun } from '../test/fakes/registry-fixtures';
 import { gitCommitOf, metricPointsFrom, recordTrainingHistory, workerGitCommit } from './run-tracking';
 
 // The shape pipeline.py writes; values as a 2-epoch, 30-step run would give them.
@@ -51,16 +52,7 @@ describe('recordTrainingHistory', () => {
   let registry: Registry;
   beforeAll(async () => {
     registry = await openMemoryRegistry();
-    await registry.createRun({
-      runKey: 'r1',
-      model: 'm',
-      generation: 1,
-      attempt: 1,
-      datasetHash: 'd',
-      cluster: 'local',
-      params: {},
-      artifactUri: 'file:///r1',
-    });
+    await seedRun(registry, { version: false });
   }, 120_000); // PGlite starts and migrates in seconds, far slower on a busy machine
   afterAll(() => registry.close());
 

@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMemoryRegistry } from '../adapters/db/memory';
 import type { Registry } from '../adapters/db/port';
+import { seedRun } from '../test/fakes/registry-fixtures';
 import { trackingActivities } from './tracking';
 
 describe('answerTrackingRequest', () => {
@@ -13,17 +14,7 @@ describe('answerTrackingRequest', () => {
   beforeAll(async () => {
     registry = await openMemoryRegistry();
     activities = trackingActivities({ registry });
-    await registry.createRun({
-      runKey: 'r1',
-      model: 'm',
-      generation: 1,
-      attempt: 1,
-      datasetHash: 'd',
-      cluster: 'local',
-      params: { lr: 1 },
-      artifactUri: 'file:///r1',
-    });
-    await registry.registerModelVersion({ model: 'm', runKey: 'r1', artifactUri: 'file:///r1', sha256: 's', metrics: {} });
+    await seedRun(registry, { params: { lr: 1 } });
   }, 120_000); // PGlite starts and migrates in seconds, far slower on a busy machine
   afterAll(() => registry.close());
 

@@ -26,12 +26,12 @@
 //    here (bytes there, one character at a time alike), a character no piece starts with is
 //    <unk> scored min_score − 10, and runs of <unk> fuse into one.
 
-const NMT_DROPPED = '[\\u0001-\\u0008\\u000B\\u000E-\\u001F\\u007F\\u008F\\u009F]';
+// ASCII control characters: both Nmt and sentencepiece's nmt_nfkc table drop them.
+const CONTROLS = '[\\u0001-\\u0008\\u000B\\u000E-\\u001F\\u007F\\u008F\\u009F]';
+// What Rust's Nmt turns into a space.
 const NMT_TO_SPACE = '[\\u0009\\u000A\\u000C\\u000D\\u1680\\u200B-\\u200F\\u2028\\u2029\\u2581\\uFEFF\\uFFFD]';
 
-// Control characters are the point of these two patterns.
-// eslint-disable-next-line no-control-regex
-const NMT_NFKC_DROPPED = /[\u0001-\u0008\u000B\u000E-\u001F\u007F\u008F\u009F]/g;
+const NMT_NFKC_DROPPED = new RegExp(CONTROLS, 'g');
 // transformers.js's set, less U+200D (nmt_nfkc keeps the joiner), plus U+061C (nmt_nfkc: a space).
 // eslint-disable-next-line no-control-regex
 const NMT_NFKC_TO_SPACE = /[\u0009\u000A\u000C\u000D\u00A0\u061C\u1680\u2000-\u200C\u200E\u200F\u2028\u2029\u202F\u205F\u2581\u3000\uFEFF\uFFFD]/g;
@@ -78,7 +78,7 @@ function rewrite(normalizer: unknown): unknown {
     return {
       type: 'Sequence',
       normalizers: [
-        { type: 'Replace', pattern: { Regex: NMT_DROPPED }, content: '' },
+        { type: 'Replace', pattern: { Regex: CONTROLS }, content: '' },
         { type: 'Replace', pattern: { Regex: NMT_TO_SPACE }, content: ' ' },
       ],
     };

@@ -14,14 +14,16 @@ export interface EmbeddingDriftOptions {
   auc: number;
   /** Below this many rows a side, the AUC must also beat the 95th percentile of AUCs on shuffled labels. */
   smallSample: number;
-  /** Label shuffles for that baseline, and permutations for MMD's p-value. */
+  /** Label shuffles for that baseline: each refits the classifier twice, so few (40 lets p reach 1/41). */
+  shuffles: number;
+  /** Permutations for MMD's p-value (cheap: the kernel matrix is computed once). */
   permutations: number;
   /** MMD's permutation p-value below this is drift. */
   alpha: number;
   seed: number;
 }
 
-export const DEFAULT_EMBEDDING_DRIFT_OPTIONS: EmbeddingDriftOptions = { auc: 0.55, smallSample: 1000, permutations: 100, alpha: 0.05, seed: 17 };
+export const DEFAULT_EMBEDDING_DRIFT_OPTIONS: EmbeddingDriftOptions = { auc: 0.55, smallSample: 1000, shuffles: 40, permutations: 100, alpha: 0.05, seed: 17 };
 
 export interface EmbeddingDrift {
   referenceRows: number;
@@ -188,8 +190,8 @@ export function embeddingDrift(reference: Vectors, current: Vectors, options: Em
   let baseline: { aucP: number; aucBaseline95: number } | undefined;
   if (Math.min(reference.length, current.length) < options.smallSample) {
     // A classifier finds some pattern in any small sample: drift only when it beats what it
-    // finds in shuffled labels. 40 shuffles: a p-value can reach 1/41, under alpha 0.05.
-    const shuffled = Array.from({ length: Math.min(options.permutations, 40) }, () => heldOutAuc(rows, shuffle([...labels], rand), rand)).sort((a, b) => a - b);
+    // finds in shuffled labels.
+    const shuffled = Array.from({ length: options.shuffles }, () => heldOutAuc(rows, shuffle([...labels], rand), rand)).sort((a, b) => a - b);
     baseline = {
       aucP: (1 + shuffled.filter((a) => a >= auc).length) / (shuffled.length + 1),
       aucBaseline95: shuffled[Math.ceil(0.95 * shuffled.length) - 1]!,

@@ -17,7 +17,7 @@ import { loadScorer } from '../../adapters/scoring/onnx-scorer';
 import { artifactLayout } from '../../domain/artifact-layout';
 import { normalizeText } from '../../domain/dataset';
 import { parseSpec } from '../../domain/spec';
-import { loadConfig } from '../../temporal.config';
+import { localActivityDeps } from './helpers/activity-deps';
 import { tinyDataset, tinyModel, TINY_LABELS, type TinyModel } from './helpers/tiny-model';
 
 let dir: string;
@@ -86,20 +86,7 @@ beforeAll(async () => {
     logPredictions: (r) => registry.logPredictions(r),
     addFeedback: (r) => registry.addFeedback(r),
   });
-  deps = {
-    config: loadConfig({ ...process.env, MLC_DATA_ROOTS: dir }),
-    registry,
-    store,
-    executor: () => {
-      throw new Error('no cluster in this test');
-    },
-    loadScorer,
-    temporal: null as never,
-    endpointUrl: endpoint.url,
-    azureMl: () => {
-      throw new Error('no Azure ML workspace in this test');
-    },
-  };
+  deps = localActivityDeps({ dataRoot: dir, registry, store, endpointUrl: endpoint.url });
 });
 
 afterAll(async () => {

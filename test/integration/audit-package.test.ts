@@ -22,8 +22,8 @@ import { loadScorer } from '../../adapters/scoring/onnx-scorer';
 import { artifactLayout } from '../../domain/artifact-layout';
 import type { EvaluationSummary } from '../../domain/lifecycle';
 import { parseSpec, type TrainingParams } from '../../domain/spec';
-import { loadConfig } from '../../temporal.config';
 import { Browser, CHROMIUM, countColour, decodePng } from './helpers/chromium';
+import { localActivityDeps } from './helpers/activity-deps';
 import { tinyDataset, tinyModel, TINY_LABELS, TINY_PARAMS, type TinyModel } from './helpers/tiny-model';
 
 const name = 'audit-test';
@@ -66,20 +66,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'mlc-audit-'));
   registry = await openRegistry({ dataDir: dir });
   store = new FsArtifactStore(path.join(dir, 'artifacts'));
-  deps = {
-    config: loadConfig({ ...process.env, MLC_DATA_ROOTS: dir }),
-    registry,
-    store,
-    executor: () => {
-      throw new Error('no cluster in this test');
-    },
-    loadScorer,
-    temporal: null as never,
-    endpointUrl: '',
-    azureMl: () => {
-      throw new Error('no Azure ML workspace in this test');
-    },
-  };
+  deps = localActivityDeps({ dataRoot: dir, registry, store });
   // Real preprocessing, so the data report has duplicates and quarantined rows to show.
   const rows = tinyDataset(240, 11);
   const lines = [...rows, rows[0], rows[1]].map((r) => JSON.stringify(r));

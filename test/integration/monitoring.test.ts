@@ -22,8 +22,8 @@ import type { Prediction } from '../../adapters/scoring/port';
 import { artifactLayout } from '../../domain/artifact-layout';
 import type { MonitoringReport } from '../../domain/monitoring/report';
 import { parseSpec } from '../../domain/spec';
-import { loadConfig } from '../../temporal.config';
 import { Browser, CHROMIUM } from './helpers/chromium';
+import { localActivityDeps } from './helpers/activity-deps';
 import { tinyDataset, tinyModel, TINY_LABELS, TINY_PARAMS, type TinyModel } from './helpers/tiny-model';
 
 const call = <A, R>(env: MockActivityEnvironment, fn: (input: A) => Promise<R>, input: A): Promise<R> => env.run<[A], R, typeof fn>(fn, input);
@@ -145,21 +145,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
   const { port } = webhook.address() as { port: number };
-  const config = loadConfig({ ...process.env, MLC_DATA_ROOTS: dir });
-  deps = {
-    config: { ...config, monitoring: { alertWebhookUrl: `http://127.0.0.1:${port}/alerts?token=secret` } },
+  deps = localActivityDeps({
+    dataRoot: dir,
     registry,
     store,
-    executor: () => {
-      throw new Error('no cluster in this test');
-    },
-    loadScorer,
-    temporal: null as never,
-    endpointUrl: '',
-    azureMl: () => {
-      throw new Error('no Azure ML workspace in this test');
-    },
-  };
+    config: { monitoring: { alertWebhookUrl: `http://127.0.0.1:${port}/alerts?token=secret` } },
+  });
   await writeFile(
     path.join(dir, 'data.jsonl'),
     tinyDataset(1500, 11)

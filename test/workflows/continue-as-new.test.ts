@@ -7,7 +7,6 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECENT_DECISIONS_KEPT } from '../../domain/history-summary';
-import type { LifecycleStatus } from '../../domain/lifecycle';
 import { parseSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, rollbackRequestSignal, statusQuery } from '../../workflows/messages';
@@ -32,8 +31,8 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function until(read: () => Promise<LifecycleStatus | null>, done: (s: LifecycleStatus) => boolean, what: string): Promise<LifecycleStatus> {
-  let last: LifecycleStatus | null = null;
+async function until<T>(read: () => Promise<T | null>, done: (s: T) => boolean, what: string): Promise<T> {
+  let last: T | null = null;
   for (let i = 0; i < 600; i++) {
     last = await read().catch(() => null);
     if (last && done(last)) return last;
@@ -66,8 +65,13 @@ describe('a long monitoring wait', () => {
           (s) => fakes.decisions.length === 2 + 60 && s.decisions.length < fakes.decisions.length,
           'recorded every refusal and continued as new',
         );
-        const runs = [];
-        for await (const run of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(run.status.name);
+        // Visibility is eventually consistent: the closed run can reach the list a moment after the new one answers.
+        const listed = async () => {
+          const statuses: string[] = [];
+          for await (const run of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) statuses.push(run.status.name);
+          return statuses;
+        };
+        const runs = await until(listed, (r) => r.includes('CONTINUED_AS_NEW'), 'listed the continued run').catch(() => listed());
         expect(runs.filter((s) => s === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(1);
         expect(resumed).toMatchObject({ stage: 'monitoring', generation: 1, deployedVersion: 1, version: 1, artifactSha256: 'sha-1' });
         expect(resumed.decisions.length).toBeLessThanOrEqual(RECENT_DECISIONS_KEPT + 1);

@@ -7,6 +7,7 @@ import { withPermanentErrors } from '../../activities/errors';
 import { trackingActivities } from '../../activities/tracking';
 import { openMemoryRegistry } from '../../adapters/db/memory';
 import type { Registry } from '../../adapters/db/port';
+import { seedRun } from '../fakes/registry-fixtures';
 import { CliError } from '../../cli/context';
 import { workerRegistry } from '../../cli/registry-access';
 import { taskQueues } from '../../domain/temporal-names';
@@ -18,17 +19,7 @@ let registry: Registry;
 
 beforeAll(async () => {
   [env, bundle, registry] = await Promise.all([timeSkippingEnv(), workflowBundle(), openMemoryRegistry()]);
-  await registry.createRun({
-    runKey: 'r1',
-    model: 'm',
-    generation: 1,
-    attempt: 1,
-    datasetHash: 'd',
-    cluster: 'local',
-    params: { lr: 1 },
-    artifactUri: 'file:///r1',
-  });
-  await registry.registerModelVersion({ model: 'm', runKey: 'r1', artifactUri: 'file:///r1', sha256: 's', metrics: {} });
+  await seedRun(registry, { params: { lr: 1 } });
 });
 afterAll(async () => {
   await registry?.close();

@@ -157,9 +157,6 @@ class Model:
             raise ValueError(f"tokenizer frame {frame} differs from the one recorded at packaging {expected}")
         return frame
 
-    def encode(self, text: str) -> list[int]:
-        return self.encode_with_stats(text)[0]
-
     def is_fallback(self, token_id: int) -> bool:
         """<unk>, or a piece that decodes to one character (as the Node scorer decides it)."""
         known = self._fallback.get(token_id)
@@ -176,10 +173,6 @@ class Model:
         stats = {"tokens": len(kept) + len(self.prefix) + len(self.suffix), "truncated": len(content) > room,
                  "fallbackTokens": sum(1 for t in kept if self.is_fallback(t))}
         return self.prefix + kept + self.suffix, stats
-
-    def predict(self, texts: list[str]) -> list[dict]:
-        """The answer for each text: label and probabilities."""
-        return [answer for answer, _ in self.predict_observed(texts)]
 
     def predict_observed(self, texts: list[str]) -> list[tuple[dict, dict]]:
         """Each text's answer, and what the request log keeps beside it for monitoring."""
