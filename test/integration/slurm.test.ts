@@ -191,6 +191,15 @@ describe('SlurmExecutor on the dev cluster', () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     const final = await f.done;
+    // On failure, say what SLURM saw: every state we polled, the job's record and its log.
+    const why = async () =>
+      [
+        JSON.stringify(final),
+        f.states.map((s) => s.state).join(' → '),
+        (await sh(`scontrol show job ${jobId}`)).stdout,
+        await executor.logTail(req.runDir, jobId, 20),
+      ].join('\n');
+    if (final.state !== 'COMPLETED') expect.fail(await why());
     expect(final).toMatchObject({ state: 'COMPLETED', phase: 'succeeded', restarts: 1 });
     const seq = f.states.map((s) => s.state);
     const firstRun = seq.indexOf('RUNNING');
