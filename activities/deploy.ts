@@ -22,7 +22,11 @@ export function deployActivities({ store, registry, temporal, endpointUrl }: Act
       actor: string;
       deploymentKey: string;
     }): Promise<{ endpointUrl: string }> {
-      const { sha256 } = await verifyAuditedArtifact(store, registry, input.model, input.version, input.auditedSha256);
+      // Re-hashing a large model on NFS can outlast the 30 s heartbeat timeout: beat meanwhile.
+      const ctx = Context.current();
+      ctx.heartbeat('verifying the audited artifact');
+      const beat = setInterval(() => ctx.heartbeat('verifying the audited artifact'), 5_000);
+      const { sha256 } = await verifyAuditedArtifact(store, registry, input.model, input.version, input.auditedSha256).finally(() => clearInterval(beat));
       await registry.recordDeployment({
         model: input.model,
         version: input.version,

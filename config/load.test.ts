@@ -82,6 +82,15 @@ describe('loadConfigWithSources', () => {
     expect(shown).toContain('postgres://mlc:****@db/mlc');
   });
 
+  it('the endpoint scores on its event loop unless endpoint.scoring or MLC_ENDPOINT_SCORING says thread; anything else is refused', () => {
+    expect(loadConfigWithSources(repo, {}).config.endpoint.scoring).toBe('event-loop');
+    expect(loadConfigWithSources(repo, withFile('endpoint:\n  scoring: thread\n')).config.endpoint.scoring).toBe('thread');
+    const fromEnv = loadConfigWithSources(repo, { MLC_ENDPOINT_SCORING: 'thread' });
+    expect(fromEnv.config.endpoint.scoring).toBe('thread');
+    expect(fromEnv.sources.get('endpoint.scoring')).toBe('env MLC_ENDPOINT_SCORING');
+    expect(() => loadConfigWithSources(repo, { MLC_ENDPOINT_SCORING: 'gpu' })).toThrow(/endpoint\.scoring: .*"event-loop"\|"thread".*env MLC_ENDPOINT_SCORING/);
+  });
+
   it('a bad file names the field, the problem and the file', () => {
     const env = withFile(
       'clusters:\n  hpc:\n    executor: slurm\n    host: x\n    username: u\n    codeDir: /c\n    artifactsRoot: /a\n    python: /p\n    pollIntervalMs: 1000\n    passwd: oops\n',

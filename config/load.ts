@@ -160,6 +160,7 @@ function defaults(repoRoot: string, data: string, env: NodeJS.ProcessEnv): [stri
     [['dataRoots'], [path.join(repoRoot, 'data'), path.join(repoRoot, 'examples')]],
     [['endpoint', 'host'], '127.0.0.1'],
     [['endpoint', 'port'], 8765],
+    [['endpoint', 'scoring'], 'event-loop'],
     // The one-node SLURM cluster scripts/services.sh runs on this machine, over sshd on loopback.
     [['clusters', 'local', 'executor'], 'slurm'],
     [['clusters', 'local', 'host'], '127.0.0.1'],
@@ -219,6 +220,7 @@ function overrides(env: NodeJS.ProcessEnv): [string, string[], string | string[]
     ['MLC_DATA_ROOTS', ['dataRoots'], dataRoots],
     ['MLC_ENDPOINT_HOST', ['endpoint', 'host'], env.MLC_ENDPOINT_HOST],
     ['MLC_ENDPOINT_PORT', ['endpoint', 'port'], env.MLC_ENDPOINT_PORT],
+    ['MLC_ENDPOINT_SCORING', ['endpoint', 'scoring'], env.MLC_ENDPOINT_SCORING],
     ['MLC_SLURM_HOST', local('host'), env.MLC_SLURM_HOST],
     ['MLC_SLURM_PORT', local('port'), env.MLC_SLURM_PORT],
     ['MLC_SLURM_USER', local('username'), env.MLC_SLURM_USER],

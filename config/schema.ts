@@ -127,6 +127,12 @@ export const configSchema = z.strictObject({
   endpoint: z.strictObject({
     host: z.string(),
     port: z.coerce.number().int().positive(),
+    /**
+     * Where the built-in endpoint runs the model: on its event loop (cheapest CPU per text on a
+     * busy 2-core machine), or in a worker thread of its own, which keeps HTTP and logging
+     * responsive while a batch scores and pays off with cores to spare (bench/README.md).
+     */
+    scoring: z.enum(['event-loop', 'thread']),
   }),
   clusters: z.record(name, clusterSchema),
   workspaces: z.record(name, workspaceSchema).default({}),

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createControlActivities, createScoringActivities } from '../activities';
 import { loadEndpointKey } from '../adapters/endpoint/secret';
 import { DEFAULT_ENDPOINT_LIMITS, startEndpoint, type Endpoint } from '../adapters/endpoint/server';
+import { loadScorerInThread } from '../adapters/endpoint/scorer-thread';
 import { taskQueues, type MlcConfig } from '../temporal.config';
 import { buildDeps, type ProcessDeps } from './deps';
 import { auditPageReader, deploymentResolver, latestMonitoringReader } from './serving';
@@ -58,9 +59,8 @@ export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, 
         apiKey: await loadEndpointKey(config.paths.secrets, process.env),
         resolveDeployment: deploymentResolver(deps.registry, deps.store),
         auditPage: auditPageReader(deps.registry, deps.store),
-        // On the event loop: on 2 shared cores that costs less CPU per text than a scoring thread
-        // (adapters/endpoint/scorer-thread.ts, bench/README.md); with cores to spare, pass that.
-        loadScorer: deps.loadScorer,
+        // endpoint.scoring (config/schema.ts): on the event loop by default, or in a thread.
+        loadScorer: config.endpoint.scoring === 'thread' ? loadScorerInThread : deps.loadScorer,
         logPredictions: (records) => deps.registry.logPredictions(records),
         addFeedback: (records) => deps.registry.addFeedback(records),
         monitoring: { read: latestMonitoringReader(deps.registry) },

@@ -11,6 +11,16 @@ export const control = proxyActivities<ControlActivities>({
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
+// Deploying to the built-in endpoint: a registry write, then a wait (at most two minutes) until
+// the endpoint serves the version, heartbeating every second. The heartbeat timeout hands the
+// activity to another worker within 30 s if this one dies, instead of at start-to-close.
+export const localDeploy = proxyActivities<ControlActivities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
 // Each call waits for the next change of a job's state (at most `maxWaitMs`), so history
 // grows with state changes, not with polls. The heartbeat timeout moves the wait to another
 // worker within a minute if this one dies; the job itself is untouched.

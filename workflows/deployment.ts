@@ -6,7 +6,7 @@
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import { sameTraffic, trafficStep, type TrafficMap } from '../domain/rollout';
 import type { ModelSpec } from '../domain/spec';
-import { azure, control } from './activities';
+import { azure, control, localDeploy } from './activities';
 
 export interface DeployVersionInput {
   spec: ModelSpec;
@@ -33,7 +33,7 @@ export async function deployVersion(input: DeployVersionInput): Promise<DeployOu
   const { spec } = input;
   try {
     if (spec.deployment.target === 'local') {
-      const { endpointUrl } = await control.deployModelVersion({
+      const { endpointUrl } = await localDeploy.deployModelVersion({
         model: spec.name,
         version: input.version,
         auditedSha256: input.auditedSha256,
