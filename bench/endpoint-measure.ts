@@ -4,6 +4,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadScorer } from '../adapters/scoring/onnx-scorer';
+import type { LoadScorer } from '../adapters/scoring/port';
 import type { ClientsJob, ClientsResult } from './endpoint-clients';
 
 /** Cores busy since `from` (1 = one core all the time), for this whole process: every thread. */
@@ -14,15 +15,28 @@ function coresSince(from: { cpu: NodeJS.CpuUsage; at: number }): number {
 
 const now = () => ({ cpu: process.cpuUsage(), at: performance.now() });
 
-/** The scorer alone, one predict after another, on batches of `size` texts. */
-export async function scorerThroughput(modelDir: string, texts: string[], size: number, ms: number): Promise<{ textsPerS: number; cores: number }> {
-  const scorer = await loadScorer(modelDir);
+/**
+ * The scorer alone on batches of `size` texts: one predict after another, or with a scorer that
+ * runs several at once (Scorer.concurrency), that many loops side by side.
+ */
+export async function scorerThroughput(
+  modelDir: string,
+  texts: string[],
+  size: number,
+  ms: number,
+  load: LoadScorer = loadScorer,
+): Promise<{ textsPerS: number; cores: number }> {
+  const scorer = await load(modelDir);
   try {
-    const batch = (i: number) => Array.from({ length: size }, (_, k) => texts[(i * size + k) % texts.length]!);
-    for (let i = 0; i < 5; i++) await scorer.predict(batch(i)); // warm up onnxruntime
+    let next = 0;
+    const batch = () => Array.from({ length: size }, () => texts[next++ % texts.length]!);
+    for (let i = 0; i < 5; i++) await Promise.all(Array.from({ length: scorer.concurrency ?? 1 }, () => scorer.predict(batch()))); // warm up onnxruntime
     let done = 0;
     const start = now();
-    for (let i = 0; performance.now() - start.at < ms; i++) done += (await scorer.predict(batch(i))).length;
+    const loop = async () => {
+      while (performance.now() - start.at < ms) done += (await scorer.predict(batch())).length;
+    };
+    await Promise.all(Array.from({ length: scorer.concurrency ?? 1 }, loop));
     const cores = coresSince(start);
     return { textsPerS: done / ((performance.now() - start.at) / 1000), cores };
   } finally {

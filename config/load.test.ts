@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigWithSources } from './load';
@@ -82,13 +82,17 @@ describe('loadConfigWithSources', () => {
     expect(shown).toContain('postgres://mlc:****@db/mlc');
   });
 
-  it('the endpoint scores on its event loop unless endpoint.scoring or MLC_ENDPOINT_SCORING says thread; anything else is refused', () => {
-    expect(loadConfigWithSources(repo, {}).config.endpoint.scoring).toBe('event-loop');
-    expect(loadConfigWithSources(repo, withFile('endpoint:\n  scoring: thread\n')).config.endpoint.scoring).toBe('thread');
-    const fromEnv = loadConfigWithSources(repo, { MLC_ENDPOINT_SCORING: 'thread' });
-    expect(fromEnv.config.endpoint.scoring).toBe('thread');
+  it('the endpoint scores in one thread per core unless endpoint.scoring says event-loop; anything else is refused', () => {
+    expect(loadConfigWithSources(repo, {}).config.endpoint).toMatchObject({ scoring: 'threads', scoringThreads: os.availableParallelism() });
+    const fromFile = loadConfigWithSources(repo, withFile('endpoint:\n  scoring: event-loop\n  scoringThreads: 3\n')).config.endpoint;
+    expect(fromFile).toMatchObject({ scoring: 'event-loop', scoringThreads: 3 });
+    const fromEnv = loadConfigWithSources(repo, { MLC_ENDPOINT_SCORING: 'event-loop', MLC_ENDPOINT_SCORING_THREADS: '4' });
+    expect(fromEnv.config.endpoint).toMatchObject({ scoring: 'event-loop', scoringThreads: 4 });
     expect(fromEnv.sources.get('endpoint.scoring')).toBe('env MLC_ENDPOINT_SCORING');
-    expect(() => loadConfigWithSources(repo, { MLC_ENDPOINT_SCORING: 'gpu' })).toThrow(/endpoint\.scoring: .*"event-loop"\|"thread".*env MLC_ENDPOINT_SCORING/);
+    expect(() => loadConfigWithSources(repo, { MLC_ENDPOINT_SCORING: 'gpu' })).toThrow(
+      /endpoint\.scoring: .*"threads"\|"event-loop".*env MLC_ENDPOINT_SCORING/,
+    );
+    expect(() => loadConfigWithSources(repo, { MLC_ENDPOINT_SCORING_THREADS: '0' })).toThrow(/endpoint\.scoringThreads/);
   });
 
   it('a bad file names the field, the problem and the file', () => {

@@ -3,6 +3,7 @@
 // containers and CI). Every value is validated at start-up, and every value remembers its
 // source, so `mlc config show` can say why a worker talks to the cluster it does.
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type MlcConfig } from './schema';
@@ -160,7 +161,8 @@ function defaults(repoRoot: string, data: string, env: NodeJS.ProcessEnv): [stri
     [['dataRoots'], [path.join(repoRoot, 'data'), path.join(repoRoot, 'examples')]],
     [['endpoint', 'host'], '127.0.0.1'],
     [['endpoint', 'port'], 8765],
-    [['endpoint', 'scoring'], 'event-loop'],
+    [['endpoint', 'scoring'], 'threads'],
+    [['endpoint', 'scoringThreads'], os.availableParallelism()],
     // The one-node SLURM cluster scripts/services.sh runs on this machine, over sshd on loopback.
     [['clusters', 'local', 'executor'], 'slurm'],
     [['clusters', 'local', 'host'], '127.0.0.1'],
@@ -221,6 +223,7 @@ function overrides(env: NodeJS.ProcessEnv): [string, string[], string | string[]
     ['MLC_ENDPOINT_HOST', ['endpoint', 'host'], env.MLC_ENDPOINT_HOST],
     ['MLC_ENDPOINT_PORT', ['endpoint', 'port'], env.MLC_ENDPOINT_PORT],
     ['MLC_ENDPOINT_SCORING', ['endpoint', 'scoring'], env.MLC_ENDPOINT_SCORING],
+    ['MLC_ENDPOINT_SCORING_THREADS', ['endpoint', 'scoringThreads'], env.MLC_ENDPOINT_SCORING_THREADS],
     ['MLC_SLURM_HOST', local('host'), env.MLC_SLURM_HOST],
     ['MLC_SLURM_PORT', local('port'), env.MLC_SLURM_PORT],
     ['MLC_SLURM_USER', local('username'), env.MLC_SLURM_USER],

@@ -128,11 +128,14 @@ export const configSchema = z.strictObject({
     host: z.string(),
     port: z.coerce.number().int().positive(),
     /**
-     * Where the built-in endpoint runs the model: on its event loop (cheapest CPU per text on a
-     * busy 2-core machine), or in a worker thread of its own, which keeps HTTP and logging
-     * responsive while a batch scores and pays off with cores to spare (bench/README.md).
+     * Where the built-in endpoint runs the model: `threads`, copies of it in worker threads,
+     * one core each, scoring batches side by side while the event loop serves HTTP and logs
+     * (adapters/endpoint/scorer-instances.ts); or `event-loop`, one copy on the event loop,
+     * which holds HTTP while a batch scores (bench/README.md compares them).
      */
-    scoring: z.enum(['event-loop', 'thread']),
+    scoring: z.enum(['threads', 'event-loop']),
+    /** How many copies `threads` runs; default: one per core (os.availableParallelism()). */
+    scoringThreads: z.coerce.number().int().min(1).max(256),
   }),
   clusters: z.record(name, clusterSchema),
   workspaces: z.record(name, workspaceSchema).default({}),

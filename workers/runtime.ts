@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createControlActivities, createScoringActivities } from '../activities';
 import { loadEndpointKey } from '../adapters/endpoint/secret';
 import { DEFAULT_ENDPOINT_LIMITS, startEndpoint, type Endpoint } from '../adapters/endpoint/server';
+import { scorerInstances } from '../adapters/endpoint/scorer-instances';
 import { loadScorerInThread } from '../adapters/endpoint/scorer-thread';
 import { taskQueues, type MlcConfig } from '../temporal.config';
 import { buildDeps, type ProcessDeps } from './deps';
@@ -59,8 +60,8 @@ export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, 
         apiKey: await loadEndpointKey(config.paths.secrets, process.env),
         resolveDeployment: deploymentResolver(deps.registry, deps.store),
         auditPage: auditPageReader(deps.registry, deps.store),
-        // endpoint.scoring (config/schema.ts): on the event loop by default, or in a thread.
-        loadScorer: config.endpoint.scoring === 'thread' ? loadScorerInThread : deps.loadScorer,
+        // endpoint.scoring (config/schema.ts): copies in worker threads, or one on the event loop.
+        loadScorer: config.endpoint.scoring === 'threads' ? scorerInstances(loadScorerInThread, config.endpoint.scoringThreads) : deps.loadScorer,
         logPredictions: (records) => deps.registry.logPredictions(records),
         addFeedback: (records) => deps.registry.addFeedback(records),
         monitoring: { read: latestMonitoringReader(deps.registry) },

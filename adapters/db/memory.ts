@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Registry } from './port';
 import { DrizzleRegistry, type RegistryDb } from './registry';
+import { pgliteExecutor } from './open';
 
 const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
 
@@ -15,5 +16,5 @@ export async function openMemoryRegistry(): Promise<Registry> {
   const pg = drizzle({ client });
   await migrate(pg, { migrationsFolder });
   const db: RegistryDb = pg;
-  return new DrizzleRegistry(db, () => client.close());
+  return new DrizzleRegistry(db, () => client.close(), pgliteExecutor(client));
 }

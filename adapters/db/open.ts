@@ -9,7 +9,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PGlite } from '@electric-sql/pglite';
+import type { Sql } from 'postgres';
 import type { Registry } from './port';
+import type { ExecuteSql } from './prediction-insert';
 import { DrizzleRegistry, type RegistryDb } from './registry';
 import { acquireFolderLock } from './lock';
 import { RegistryConnectionError, RegistryOpenError, errorCode, redactUrl } from './errors';
@@ -58,7 +61,7 @@ async function openPostgres(url: string): Promise<Registry> {
 
   const client = postgres(url, clientOptions);
   const db: RegistryDb = drizzle({ client });
-  return new DrizzleRegistry(db, () => client.end({ timeout: 5 }));
+  return new DrizzleRegistry(db, () => client.end({ timeout: 5 }), postgresExecutor(client));
 }
 
 async function openPglite(dir: string): Promise<Registry> {
@@ -82,15 +85,38 @@ async function openPglite(dir: string): Promise<Registry> {
       throw new RegistryOpenError(dir, 'migrate', { cause: error });
     }
     const db: RegistryDb = pg;
-    return new DrizzleRegistry(db, async () => {
-      try {
-        await client.close();
-      } finally {
-        await lock.release();
-      }
-    });
+    return new DrizzleRegistry(
+      db,
+      async () => {
+        try {
+          await client.close();
+        } finally {
+          await lock.release();
+        }
+      },
+      pgliteExecutor(client),
+    );
   } catch (error) {
     await lock.release();
     throw error;
   }
+}
+
+/** Raw statements on postgres-js: one alone, several in one transaction. */
+function postgresExecutor(client: Sql): ExecuteSql {
+  return async (statements) => {
+    if (statements.length === 1) await client.unsafe(statements[0]!.text, statements[0]!.params as never[]);
+    else await client.begin(async (tx) => void (await Promise.all(statements.map((s) => tx.unsafe(s.text, s.params as never[])))));
+  };
+}
+
+/** Raw statements on PGlite: one alone, several in one transaction. */
+export function pgliteExecutor(client: PGlite): ExecuteSql {
+  return async (statements) => {
+    if (statements.length === 1) await client.query(statements[0]!.text, statements[0]!.params);
+    else
+      await client.transaction(async (tx) => {
+        for (const s of statements) await tx.query(s.text, s.params);
+      });
+  };
 }

@@ -26,6 +26,7 @@ import { aliasHistory, listModelAliases, moveChampion, setModelAlias } from './a
 import { listRuns, metricHistory, recordMetricHistory } from './run-tracking';
 import { monitoringReports, predictionsByRequestIds, summarizePredictions, type PredictionWindow } from './prediction-window';
 import * as t from './schema';
+import { predictionInserts, type ExecuteSql } from './prediction-insert';
 import { InvalidFeedbackError, RegistryConflictError, RunNotFoundError, errorCode } from './errors';
 
 export type RegistryDb = PgDatabase<PgQueryResultHKT>;
@@ -37,6 +38,8 @@ export class DrizzleRegistry implements Registry {
   constructor(
     private readonly db: RegistryDb,
     private readonly onClose: () => Promise<void>,
+    /** The driver's own statement runner, for the one write drizzle's builder makes too slow. */
+    private readonly execute: ExecuteSql,
   ) {}
 
   async ensureModel(name: string, spec: Record<string, unknown>): Promise<void> {
@@ -249,7 +252,7 @@ export class DrizzleRegistry implements Registry {
 
   async logPredictions(records: PredictionRecord[]): Promise<void> {
     if (records.length === 0) return;
-    await this.db.insert(t.predictions).values(records).onConflictDoNothing();
+    await this.execute(predictionInserts(records));
   }
 
   async predictionsSince(model: string, since: string) {

@@ -212,6 +212,24 @@ describe('MicroBatcher', () => {
     expect(await b.submit('r3', ['1', '2', '3', '4', '5', '6'])).toHaveLength(6);
   });
 
+  it('keeps as many batches scoring as the scorer runs at once, and no more', async () => {
+    const hold = deferred();
+    const { steps: s, calls } = steps({ holdPredict: hold.promise });
+    const b = new MicroBatcher(s, limits({ maxWaitMs: 0 }), undefined, 2);
+    const first = b.submit('r0', ['a']);
+    await tick();
+    const second = b.submit('r1', ['b']); // a second copy is free: scored at once
+    await tick();
+    const waiting = [b.submit('r2', ['c']), b.submit('r3', ['d'])]; // both copies busy: these wait, together
+    await tick();
+    expect(calls.predict).toEqual([['a'], ['b']]);
+    hold.resolve();
+    await Promise.all([first, second, ...waiting]);
+    expect(calls.predict).toEqual([['a'], ['b'], ['c', 'd']]);
+    expect(b.stats.texts).toBe(4);
+    expect(() => new MicroBatcher(s, limits(), undefined, 0)).toThrow(RangeError);
+  });
+
   it('drops a request aborted while it waits, unscored and unlogged', async () => {
     const hold = deferred();
     const { steps: s, calls } = steps({ holdPredict: hold.promise });

@@ -3,10 +3,11 @@
 // is ~3x faster per text at batch 32 than one text at a time, and HTTP clients mostly send one
 // text each. A batch leaves when `maxBatchTexts` texts wait or the oldest has waited
 // `maxWaitMs`; it is scored with one predict, and none of its requests is answered before its
-// predictions are logged. Scoring and logging are two stages with one call in flight each: batch
-// N+1 is scored while batch N's log call waits on the database, and batches scored while a log
-// call is in flight are logged together by the next one (a group commit): a slow log costs
-// fewer, larger writes (cheaper per row) instead of holding the scorer.
+// predictions are logged. Scoring and logging are two stages: as many predict calls in flight as
+// the scorer runs at once (`concurrency`: copies of the model side by side, else one), and one
+// log call. Batch N+1 is scored while batch N's log call waits on the database, and batches
+// scored while a log call is in flight are logged together by the next one (a group commit): a
+// slow log costs fewer, larger writes (cheaper per row) instead of holding the scorer.
 import type { Prediction } from '../scoring/port';
 
 export interface MicroBatchLimits {
@@ -67,8 +68,8 @@ export class MicroBatcher<J> {
   private queue: Waiting<J>[] = [];
   private queuedTexts = 0;
   private pendingTexts = 0;
-  /** A predict is in flight. */
-  private scoring = false;
+  /** Predict calls in flight (at most `concurrency`). */
+  private scoring = 0;
   /** A commit is in flight. */
   private committing = false;
   /** Scored and waiting for the log call in flight to end; the next one takes them all. */
@@ -82,7 +83,11 @@ export class MicroBatcher<J> {
     private readonly limits: MicroBatchLimits,
     /** Counted into; pass one object to several batchers to add them up. */
     readonly stats: MicroBatcherStats = { predictCalls: 0, commitCalls: 0, requests: 0, texts: 0 },
-  ) {}
+    /** Batches the scorer may score at once (Scorer.concurrency). */
+    private readonly concurrency = 1,
+  ) {
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+  }
 
   /**
    * Queues one request's texts; resolves to its own predictions once they are logged. An abort
@@ -127,7 +132,7 @@ export class MicroBatcher<J> {
    * requests do come together, that is while the last batch held more than one.
    */
   private schedule(): void {
-    if (this.scoring || this.queue.length === 0) return;
+    if (this.scoring >= this.concurrency || this.queue.length === 0) return;
     const waited = performance.now() - this.queue[0]!.arrivedAt;
     const wait = this.lastBatchRequests > 1 ? this.limits.maxWaitMs : 0;
     if (this.queuedTexts >= this.limits.maxBatchTexts) {
@@ -136,7 +141,7 @@ export class MicroBatcher<J> {
     } else if (waited >= wait) {
       this.immediate ??= setImmediate(() => {
         this.immediate = null;
-        if (this.scoring || this.queue.length === 0) return;
+        if (this.scoring >= this.concurrency || this.queue.length === 0) return;
         this.clearTimers();
         void this.runBatch(this.takeBatch());
       });
@@ -169,14 +174,14 @@ export class MicroBatcher<J> {
 
   /** Scores one batch and hands it to the log; the next batch may leave as soon as it is scored. */
   private async runBatch(batch: Waiting<J>[]): Promise<void> {
-    this.scoring = true;
+    this.scoring++;
     try {
       // Not this.scored.push(...(await ...)): that would read this.scored before the await and
       // push into a list a log call may have taken meanwhile (answered, never logged).
       const scored = await this.score(batch);
       this.scored.push(...scored);
     } finally {
-      this.scoring = false;
+      this.scoring--;
       void this.commitScored();
       this.schedule();
     }

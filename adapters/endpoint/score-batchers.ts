@@ -67,6 +67,7 @@ export class ScoreBatchers {
       },
       this.limits,
       counters,
+      scorer.concurrency ?? 1,
     );
     this.batchers.set(scorer, batcher);
     return batcher;

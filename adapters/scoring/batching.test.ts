@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunk, frameIds, padBatch, softmax, specialFrame, toPredictions } from './batching';
+import { chunk, frameIds, lengthBuckets, padBatch, softmax, specialFrame, toPredictions } from './batching';
 
 describe('special tokens and truncation', () => {
   it('finds the frame around the content', () => {
@@ -43,6 +43,53 @@ describe('chunk', () => {
     expect(chunk([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
     expect(chunk([], 32)).toEqual([]);
     expect(() => chunk([1], 0)).toThrow(RangeError);
+  });
+});
+
+describe('lengthBuckets', () => {
+  const cost = (lengths: number[], batches: number[][], overhead: number) =>
+    batches.reduce((sum, b) => sum + overhead + b.length * Math.max(...b.map((i) => lengths[i]!)), 0);
+
+  it('puts a long text in a batch of its own instead of padding 31 short ones to it', () => {
+    const lengths = [...Array<number>(15).fill(8), 128, ...Array<number>(16).fill(8)];
+    const batches = lengthBuckets(lengths, 32, 58);
+    expect(batches).toEqual([[...Array.from({ length: 15 }, (_, i) => i), ...Array.from({ length: 16 }, (_, i) => 16 + i)], [15]]);
+  });
+
+  it('keeps texts of one length in full batches, each index once', () => {
+    const batches = lengthBuckets(Array<number>(70).fill(10), 32, 58);
+    expect(batches).toHaveLength(3);
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(32);
+    expect(batches.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: 70 }, (_, i) => i));
+  });
+
+  it('costs no more than any split of the sorted rows (brute force), and never more than one batch or one text per call', () => {
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + Math.floor(rand() * 9);
+      const lengths = Array.from({ length: n }, () => 3 + Math.floor(rand() * 125));
+      const [maxBatch, overhead] = [1 + Math.floor(rand() * 6), Math.floor(rand() * 100)];
+      const batches = lengthBuckets(lengths, maxBatch, overhead);
+      expect(batches.flat().sort((a, b) => a - b)).toEqual(lengths.map((_, i) => i));
+      expect(batches.every((b) => b.length >= 1 && b.length <= maxBatch)).toBe(true);
+      const sorted = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+      let least = Infinity;
+      for (let mask = 0; mask < 2 ** (n - 1); mask++) {
+        const split: number[][] = [[sorted[0]!]];
+        for (let i = 1; i < n; i++) {
+          if (mask & (1 << (i - 1))) split.push([sorted[i]!]);
+          else split.at(-1)!.push(sorted[i]!);
+        }
+        if (split.every((b) => b.length <= maxBatch)) least = Math.min(least, cost(lengths, split, overhead));
+      }
+      expect(cost(lengths, batches, overhead)).toBe(least);
+    }
+  });
+
+  it('refuses a batch size below one', () => {
+    expect(() => lengthBuckets([1], 0, 10)).toThrow(RangeError);
+    expect(lengthBuckets([], 32, 10)).toEqual([]);
   });
 });
 

@@ -68,6 +68,38 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/**
+ * Groups rows of different lengths into batches that waste little on padding. A batch costs
+ * about one call's overhead plus its rows × its width (the longest row), so one batch of 32
+ * mixed texts pads most of them to the longest and pays for tokens that do not exist, while 32
+ * batches of one pay 32 overheads. The rows are sorted by length and split where that sum is
+ * least (an exact dynamic programme over the sorted order, O(rows × maxBatch)); the model's
+ * answers do not depend on the grouping (masked pooling), so callers put them back in order.
+ * `overheadTokens`: one call's fixed cost in padded tokens (calibrated: onnx-scorer.ts).
+ */
+export function lengthBuckets(lengths: readonly number[], maxBatch: number, overheadTokens: number): number[][] {
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`batch size must be a positive integer, got ${maxBatch}`);
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+  const n = order.length;
+  // best[j]: least cost of the first j sorted rows; cut[j]: where its last batch starts.
+  const best = new Float64Array(n + 1).fill(Infinity);
+  const cut = new Int32Array(n + 1);
+  best[0] = 0;
+  for (let j = 1; j <= n; j++) {
+    const width = lengths[order[j - 1]!]!;
+    for (let i = Math.max(0, j - maxBatch); i < j; i++) {
+      const cost = best[i]! + overheadTokens + (j - i) * width;
+      if (cost < best[j]!) {
+        best[j] = cost;
+        cut[j] = i;
+      }
+    }
+  }
+  const batches: number[][] = [];
+  for (let j = n; j > 0; j = cut[j]!) batches.push(order.slice(cut[j], j));
+  return batches.reverse();
+}
+
 /** Softmax of one row, in float64 and shifted by the max so large logits do not overflow. */
 export function softmax(logits: ArrayLike<number>): number[] {
   let max = -Infinity;

@@ -45,6 +45,8 @@ export interface Scorer {
   readonly precision?: ServingPrecision;
   /** Whether predict can add embeddings (models exported before the `embedding` output cannot). */
   readonly embeddings?: boolean;
+  /** How many predict calls it runs at once (copies side by side); callers may keep that many in flight. Absent: one. */
+  readonly concurrency?: number;
   predict(texts: string[], options?: PredictOptions): Promise<Prediction[]>;
   /**
    * Leave-one-token-out attribution of `label` on one text: the text scored once whole and
@@ -63,6 +65,11 @@ export interface LoadScorerOptions {
    * spec's serving.precision), else model.onnx. Evaluation names each to compare them.
    */
   precision?: ServingPrecision;
+  /**
+   * Threads onnxruntime may use within one call. Absent: its default (one per core). Several
+   * scorers of one model side by side (an endpoint's instances) each want a share of the cores.
+   */
+  intraOpThreads?: number;
 }
 
 /** Loads labels.json, tokenizer files and the ONNX model from a local folder; never from a hub. */

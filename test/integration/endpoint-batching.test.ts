@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PredictionRecord } from '../../adapters/db/port';
 import { startEndpoint, type Endpoint } from '../../adapters/endpoint/server';
+import { scorerInstances } from '../../adapters/endpoint/scorer-instances';
 import { loadScorerInThread } from '../../adapters/endpoint/scorer-thread';
 import { loadScorer } from '../../adapters/scoring/onnx-scorer';
 import type { LoadScorer } from '../../adapters/scoring/port';
@@ -81,6 +82,30 @@ describe('micro-batching on the real scorer', () => {
       expect(await there.predict(texts, options)).toEqual(await here.predict(texts, options));
     } finally {
       await Promise.all([here.close(), there.close()]);
+    }
+  });
+
+  it('scores with copies in threads, one core each, side by side, as one copy does', async () => {
+    const texts = [...TOKENIZER_PROBES, ...tinyDataset(60, 13).map((r) => r.text)].map(normalizeText);
+    const [one, copies] = await Promise.all([loadScorer(model.dir), scorerInstances(loadScorerInThread, 2)(model.dir)]);
+    try {
+      expect(copies.concurrency).toBe(2);
+      expect(copies.runtime).toMatch(/in a worker thread, 2 instances$/);
+      const expected = await one.predict(texts, { tokenStats: true });
+      // Four calls at once over two copies: each answer is still its own texts'.
+      const parts = [0, 1, 2, 3].map((k) => texts.filter((_, i) => i % 4 === k));
+      const answers = await Promise.all(parts.map((part) => copies.predict(part, { tokenStats: true })));
+      parts.forEach((part, k) =>
+        part.forEach((text, j) => {
+          const want = expected[texts.indexOf(text)]!;
+          const got = answers[k]![j]!;
+          expect(got.label, text).toBe(want.label);
+          expect(got.tokenStats).toEqual(want.tokenStats);
+          for (const label of model.labels) expect(got.probabilities[label], `${text}: ${label}`).toBeCloseTo(want.probabilities[label]!, 5);
+        }),
+      );
+    } finally {
+      await Promise.all([one.close(), copies.close()]);
     }
   });
 });

@@ -376,6 +376,37 @@ describe.each(backends)('registry on $name', (backend) => {
     expect(await registry.predictionsSince('predicted', new Date(Date.now() + 60_000).toISOString())).toEqual([]);
   });
 
+  it('logs every field of a prediction, 2,500 rows in one call, hostile text as data', async () => {
+    const embedding = [0.5, -1.25, 1e-7, 3.4e38];
+    const rows = Array.from({ length: 2500 }, (_, i) => ({
+      model: 'bulk',
+      version: 2,
+      requestId: `r${i}`,
+      text: i === 0 ? `'); drop table predictions; -- $1 \\ "ๆ"` : `ข้อความ ${i}`,
+      label: 'neg',
+      probabilities: { neg: 0.5, pos: 0.5 },
+      embedding,
+      tokens: 7,
+      truncated: i % 2 === 0,
+      fallbackTokens: 1,
+    }));
+    await registry.logPredictions(rows);
+    await registry.logPredictions(rows.slice(0, 10)); // a retried call adds nothing
+    const logged = await registry.predictionsSince('bulk', '2000-01-01T00:00:00Z');
+    expect(logged).toHaveLength(2500);
+    const byId = new Map(logged.map((r) => [r.requestId, r]));
+    expect(byId.get('r0')).toMatchObject({ ...rows[0], embedding });
+    expect(byId.get('r2499')).toMatchObject({ text: 'ข้อความ 2499', truncated: false, tokens: 7, fallbackTokens: 1 });
+    expect(byId.get('r1')).toMatchObject({ textChars: 9, thaiChars: 7, digitChars: 1, spaceChars: 1 });
+    // A call that fails part-way (a row the schema refuses, past the first statement) writes none of its rows.
+    const broken = [
+      ...rows.map((r) => ({ ...r, model: 'bulk-broken' })),
+      { ...rows[0]!, model: 'bulk-broken', requestId: 'bad', label: null as unknown as string },
+    ];
+    await expect(registry.logPredictions(broken)).rejects.toThrow();
+    expect(await registry.predictionsSince('bulk-broken', '2000-01-01T00:00:00Z')).toEqual([]);
+  });
+
   it('adds feedback once, counting only new rows', async () => {
     const f = (text: string, label = 'neg') => ({ model: 'fed', text, label, source: 'analyst:bob' });
     expect(await registry.addFeedback([f('bad'), f('good', 'pos')])).toBe(2);
