@@ -13,6 +13,7 @@ import { InferenceError, ModelFileMissingError, ModelFormatError, ScorerClosedEr
 import type { LoadScorer, Prediction, Scorer, TokenAttribution } from './port';
 import { servingFile } from './serving-choice';
 import { alignSentencePiece, withSupportedNormalizers } from './sentencepiece-parity';
+import { byteLevelBpe } from './byte-level-bpe';
 
 // Never reach a model hub: the tokenizer is built from the folder's JSON below, and these
 // make any other transformers.js loader in this process fail fast instead of downloading.
@@ -114,6 +115,9 @@ export async function loadEncoder(modelDir: string, options: { maxLength?: numbe
     throw new ModelFormatError(modelDir, 'tokenizer.json', `transformers.js cannot build a tokenizer from it: ${(cause as Error).message}`, { cause });
   }
   alignByteLevelWhitespace(tokenizer);
+  // The same ids, faster, for the byte-level BPE train.py writes; anything else through transformers.js.
+  const fast = byteLevelBpe(json, tokenizer);
+  const contentIds = (text: string): number[] => fast?.encode(text) ?? tokenizer.encode(text, { add_special_tokens: false });
   const padId = tokenizer.pad_token_id;
   if (typeof padId !== 'number')
     throw new ModelFormatError(modelDir, 'tokenizer_config.json', `no pad token id (pad_token is ${JSON.stringify(cfg.pad_token)})`);
@@ -135,9 +139,9 @@ export async function loadEncoder(modelDir: string, options: { maxLength?: numbe
     maxLength,
     padId,
     frame,
-    encode: (texts) => texts.map((t) => frameIds(tokenizer.encode(t, { add_special_tokens: false }), frame, maxLength)),
+    encode: (texts) => texts.map((t) => frameIds(contentIds(t), frame, maxLength)),
     encodeWithStats: (texts) => {
-      const contents = texts.map((t) => tokenizer.encode(t, { add_special_tokens: false }));
+      const contents = texts.map(contentIds);
       return {
         ids: contents.map((c) => frameIds(c, frame, maxLength)),
         stats: contents.map((c) => {

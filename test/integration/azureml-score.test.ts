@@ -102,7 +102,7 @@ function parityTexts(): string[] {
   return texts.slice(0, 200);
 }
 
-function expectSamePredictions(actual: Prediction[], expected: Prediction[]): void {
+function expectSamePredictions(actual: Prediction[], expected: Prediction[], tolerance = 1e-5): void {
   expect(actual).toHaveLength(expected.length);
   let worst = 0;
   actual.forEach((p, i) => {
@@ -110,7 +110,7 @@ function expectSamePredictions(actual: Prediction[], expected: Prediction[]): vo
     expect(Object.keys(p.probabilities)).toEqual(Object.keys(expected[i]!.probabilities));
     for (const [label, prob] of Object.entries(expected[i]!.probabilities)) worst = Math.max(worst, Math.abs(p.probabilities[label]! - prob));
   });
-  expect(worst).toBeLessThan(1e-5);
+  expect(worst).toBeLessThan(tolerance);
 }
 
 async function freePort(): Promise<number> {
@@ -220,7 +220,10 @@ describe('Azure ML scoring package (score.py) against the Node scorer', () => {
         env: { ...identity, AZUREML_MODEL_DIR: laidOut.modelRoot },
         bodies: [JSON.stringify({ texts: some })],
       });
-      expectSamePredictions(answers[0]!.body.predictions, await int8Scorer.predict(some.map(normalizeText)));
+      // Dynamic int8 quantizes each call's activations with a scale taken over the whole batch, so
+      // a text's probabilities move slightly with the texts scored beside it; the Node scorer
+      // groups texts by length and score.py does not.
+      expectSamePredictions(answers[0]!.body.predictions, await int8Scorer.predict(some.map(normalizeText)), 5e-3);
     } finally {
       await int8Scorer.close();
     }

@@ -1,0 +1,162 @@
+// The tokenizers train.py writes are byte-level BPE: a regex splits the text into pieces, each
+// piece's UTF-8 bytes become characters, and merges join them by rank. transformers.js runs that
+// through its general machinery (merges keyed by JSON.stringify([a, b]), a priority queue of
+// objects per piece, an LRU of 10,000 pieces), which on Thai, where a piece runs to the next
+// space, was most of the Node scorer's time outside the model. This encoder gives the same ids
+// with integer-keyed merges over typed arrays and a cache of pieces to ids. It takes only what it
+// can match exactly — a BPE model without dropout, affixes or byte fallback, no normalizer, and a
+// pre-tokenizer of ByteLevel alone or Split then ByteLevel without its regex — and hands any text
+// holding an added token (`<s>`, `<mask>`…) back to transformers.js, which splits those out first.
+// The parity tests compare both, and Python's ids, over the corpus and every code point.
+
+interface PieceSplitter {
+  pre_tokenize_text(text: string): string[];
+}
+
+/** What of transformers.js's tokenizer this needs: its pre-tokenizer objects, already built from tokenizer.json. */
+interface BuiltTokenizer {
+  _tokenizer?: { pre_tokenizer?: unknown; normalizer?: unknown };
+}
+
+interface BpeJson {
+  model?: {
+    type?: string;
+    vocab?: Record<string, number>;
+    merges?: (string | [string, string])[];
+    dropout?: unknown;
+    continuing_subword_prefix?: unknown;
+    end_of_word_suffix?: unknown;
+    byte_fallback?: unknown;
+    ignore_merges?: unknown;
+  };
+  normalizer?: unknown;
+  pre_tokenizer?: PreTokenizerJson;
+  added_tokens?: { content: string }[];
+}
+
+export interface ContentEncoder {
+  /** The text's content ids (no special tokens, untruncated), or null when only transformers.js can say. */
+  encode(text: string): number[] | null;
+}
+
+const PIECE_CACHE_LIMIT = 100_000;
+// Ids stay below 2^21 (2 million) in any vocabulary this meets; a pair packs into one number.
+const ID_BITS = 2 ** 21;
+
+/** The byte → character table of GPT-2's byte-level BPE (the printable bytes map to themselves). */
+function byteCharacters(): string[] {
+  const direct = [...range(0x21, 0x7e), ...range(0xa1, 0xac), ...range(0xae, 0xff)];
+  const table = new Array<string>(256);
+  let shifted = 0;
+  for (let b = 0; b < 256; b++) table[b] = String.fromCharCode(direct.includes(b) ? b : 256 + shifted++);
+  return table;
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+type PreTokenizerJson = {
+  type?: string;
+  add_prefix_space?: boolean;
+  use_regex?: boolean;
+  invert?: boolean;
+  behavior?: string;
+  pretokenizers?: PreTokenizerJson[];
+};
+
+/**
+ * The splitter to run before the byte mapping, or null when the pre-tokenizer is not one this
+ * matches. The shape is read from tokenizer.json; the splitting itself is done by the objects
+ * transformers.js built from it (with the White_Space pattern onnx-scorer.ts puts in), so the
+ * pieces are the ones it would make.
+ */
+function pieceSplitter(pre: PreTokenizerJson | undefined, built: BuiltTokenizer): ((text: string) => string[]) | null {
+  const node = built._tokenizer?.pre_tokenizer as { pattern?: unknown; tokenizers?: unknown[] } | undefined;
+  const byteLevel = (p: PreTokenizerJson | undefined, regex: boolean) => p?.type === 'ByteLevel' && !p.add_prefix_space && (p.use_regex ?? true) === regex;
+  if (byteLevel(pre, true) && node?.pattern instanceof RegExp) {
+    const pattern = node.pattern;
+    return (text) => text.match(pattern) ?? [];
+  }
+  const [split, last, ...rest] = pre?.type === 'Sequence' ? (pre.pretokenizers ?? []) : [];
+  const splitter = node?.tokenizers?.[0] as PieceSplitter | undefined;
+  if (
+    rest.length === 0 &&
+    split?.type === 'Split' &&
+    !split.invert &&
+    split.behavior === 'Isolated' &&
+    byteLevel(last, false) &&
+    typeof splitter?.pre_tokenize_text === 'function'
+  ) {
+    return (text) => splitter.pre_tokenize_text(text);
+  }
+  return null;
+}
+
+export function byteLevelBpe(json: unknown, built: BuiltTokenizer): ContentEncoder | null {
+  const j = json as BpeJson;
+  const m = j.model;
+  if (m?.type !== 'BPE' || !m.vocab || !Array.isArray(m.merges) || j.normalizer || built._tokenizer?.normalizer) return null;
+  if (m.dropout || m.continuing_subword_prefix || m.end_of_word_suffix || m.byte_fallback || m.ignore_merges) return null;
+  const split = pieceSplitter(j.pre_tokenizer, built);
+  if (!split) return null;
+
+  const vocab = new Map(Object.entries(m.vocab));
+  if ([...vocab.values()].some((id) => !Number.isInteger(id) || id < 0 || id >= ID_BITS)) return null;
+  // (left id, right id) → rank × ID_BITS + merged id.
+  const merges = new Map<number, number>();
+  for (const [rank, merge] of m.merges.entries()) {
+    const [a, b] = typeof merge === 'string' ? (merge.split(' ', 2) as [string, string]) : merge;
+    const [left, right, merged] = [vocab.get(a), vocab.get(b), vocab.get(a + b)];
+    if (left === undefined || right === undefined || merged === undefined) continue; // transformers.js cannot apply it either
+    const key = left * ID_BITS + right;
+    if (!merges.has(key)) merges.set(key, rank * ID_BITS + merged);
+  }
+  const bytes = byteCharacters().map((c) => vocab.get(c) ?? -1);
+  const added = (j.added_tokens ?? []).map((t) => t.content).filter((c) => c.length > 0);
+  const encoder = new TextEncoder();
+  const cache = new Map<string, number[]>();
+
+  /** BPE over one piece: the lowest-ranked adjacent pair merges first, the leftmost on a tie. */
+  function pieceIds(piece: string): number[] | null {
+    const utf8 = encoder.encode(piece);
+    const ids: number[] = new Array<number>(utf8.length);
+    for (let i = 0; i < utf8.length; i++) {
+      const id = bytes[utf8[i]!]!;
+      if (id < 0) return null;
+      ids[i] = id;
+    }
+    for (;;) {
+      let best = Infinity;
+      let at = -1;
+      for (let i = 0; i + 1 < ids.length; i++) {
+        const merge = merges.get(ids[i]! * ID_BITS + ids[i + 1]!);
+        if (merge !== undefined && merge < best) {
+          best = merge;
+          at = i;
+        }
+      }
+      if (at < 0) return ids;
+      ids.splice(at, 2, best % ID_BITS);
+    }
+  }
+
+  return {
+    encode(text) {
+      for (const a of added) if (text.includes(a)) return null;
+      const out: number[] = [];
+      for (const piece of split(text)) {
+        if (piece.length === 0) continue;
+        let ids = cache.get(piece);
+        if (!ids) {
+          const fresh = pieceIds(piece);
+          if (!fresh) return null;
+          if (cache.size >= PIECE_CACHE_LIMIT) cache.clear();
+          cache.set(piece, (ids = fresh));
+        }
+        for (const id of ids) out.push(id);
+      }
+      return out;
+    },
+  };
+}
