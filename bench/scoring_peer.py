@@ -64,7 +64,8 @@ def run(texts: list[str], batch: int, tokenizer: Tokenizer, pad_id: int, infer, 
 
 def main() -> None:
     model_dir, texts_file, max_length = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
-    batches = [int(b) for b in sys.argv[4:]]
+    warm_all = "--warm-all" in sys.argv[4:]
+    batches = [int(b) for b in sys.argv[4:] if b != "--warm-all"]
     given = json.loads(texts_file.read_text(encoding="utf-8"))
     texts, truth = (given["texts"], given.get("truth")) if isinstance(given, dict) else (given, None)
     labels = json.loads((model_dir / "labels.json").read_text(encoding="utf-8"))
@@ -93,7 +94,7 @@ def main() -> None:
     out = {**{name: {} for name in onnx}, "pytorch-eager": {}}
     for batch in batches:
         for name, infer in onnx.items():
-            run(texts[:64], batch, tokenizer, pad_id, infer)  # warm-up
+            run(texts if warm_all else texts[:64], batch, tokenizer, pad_id, infer)  # warm-up
             out[name][batch] = run(texts, batch, tokenizer, pad_id, infer, labels, truth)
         run(texts[:64], batch, tokenizer, pad_id, eager)
         out["pytorch-eager"][batch] = run(texts, batch, tokenizer, pad_id, eager)
