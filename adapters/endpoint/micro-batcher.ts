@@ -1,8 +1,8 @@
 // Dynamic micro-batching of concurrent /score requests for one deployed version, as Triton's
 // dynamic batcher (max_queue_delay) and TorchServe (batch_size, max_batch_delay) do: the scorer
-// is ~3x faster per text at batch 32 than one text at a time, and HTTP clients mostly send one
-// text each. A batch leaves when `maxBatchTexts` texts wait or the oldest has waited
-// `maxWaitMs`; it is scored with one predict, and none of its requests is answered before its
+// is 1.5-1.9x faster per text at batch 32 than one text at a time (bench/endpoint.ts), and HTTP
+// clients mostly send one text each. A batch leaves when `maxBatchTexts` texts wait or the oldest
+// has waited `maxWaitMs`; it is scored with one predict, and none of its requests is answered before its
 // predictions are logged. Scoring and logging are two stages: as many predict calls in flight as
 // the scorer runs at once (`concurrency`: copies of the model side by side, else one), and one
 // log call. Batch N+1 is scored while batch N's log call waits on the database, and batches
