@@ -29,7 +29,6 @@ import { parseArgs } from 'node:util';
 import type { PredictionRecord, Registry } from '../adapters/db/port';
 import { openRegistry } from '../adapters/db/open';
 import { DEFAULT_ENDPOINT_LIMITS, startEndpoint, type EndpointLimitsInput } from '../adapters/endpoint/server';
-import { availableParallelism } from 'node:os';
 import { scorerInstances } from '../adapters/endpoint/scorer-instances';
 import { loadScorerInThread } from '../adapters/endpoint/scorer-thread';
 import { loadScorer } from '../adapters/scoring/onnx-scorer';
@@ -39,6 +38,7 @@ import type { ClientKind } from './endpoint-clients';
 import { runClientsProcess, scorerThroughput } from './endpoint-measure';
 import { demoSizedModel } from './endpoint-model';
 import { printTable, type Row } from './endpoint-table';
+import { loadConfig } from '../temporal.config';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,8 +55,8 @@ const { values: args } = parseArgs({
 const clientCounts = args.clients.split(',').map(Number);
 const measureMs = Number(args.seconds) * 1000;
 const warmupMs = Number(args.warmup) * 1000;
-// As the worker configures it by default: endpoint.scoringThreads = one per core.
-const copies = availableParallelism();
+// As the worker configures it (endpoint.scoringThreads: one per core unless configured).
+const copies = loadConfig().endpoint.scoringThreads;
 const inThreads = scorerInstances(loadScorerInThread, copies);
 const modes: Record<string, { limits: EndpointLimitsInput; load: LoadScorer }> = {
   threads: { limits: {}, load: inThreads },

@@ -28,6 +28,7 @@ import { classificationReport } from '../domain/metrics';
 import { PYTHON, REPO_ROOT, tinyModel } from '../test/integration/helpers/tiny-model';
 
 const BATCHES = [1, 32];
+const warmAll = process.argv.includes('--warm-all');
 const ROUNDS = 3;
 type Figures = { textsPerSecond: number; textsPerCpuSecond?: number; p50Ms: number; p99Ms: number; outsideShare: number; macroF1?: number };
 
@@ -77,7 +78,7 @@ interface NodeVariant {
 async function nodeFigures(modelDir: string, texts: string[], truth: string[], batch: number, { precision, embeddings }: NodeVariant): Promise<Figures> {
   const scorer = await loadScorer(modelDir, { batchSize: batch, precision });
   try {
-    await scorer.predict(process.argv.includes('--warm-all') ? texts : texts.slice(0, 64)); // warm-up
+    await scorer.predict(warmAll ? texts : texts.slice(0, 64)); // warm-up
     insideMs = 0;
     const latencies: number[] = [];
     const predicted: string[] = [];
@@ -137,14 +138,7 @@ async function main() {
   await writeFile(file, JSON.stringify({ texts, truth }));
   const { stdout } = await promisify(execFile)(
     PYTHON,
-    [
-      path.join(REPO_ROOT, 'bench/scoring_peer.py'),
-      modelDir,
-      file,
-      String(maxLength),
-      ...BATCHES.map(String),
-      ...(process.argv.includes('--warm-all') ? ['--warm-all'] : []),
-    ],
+    [path.join(REPO_ROOT, 'bench/scoring_peer.py'), modelDir, file, String(maxLength), ...BATCHES.map(String), ...(warmAll ? ['--warm-all'] : [])],
     { maxBuffer: 1 << 20 },
   );
   const peers = JSON.parse(stdout) as Record<string, Record<number, Figures>>;

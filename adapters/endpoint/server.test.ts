@@ -374,9 +374,16 @@ describe('local endpoint under load (fake scorer)', () => {
 
   it('scores concurrent requests in fewer predict calls than requests, each answered with its own texts in order', async () => {
     const ep = await start({ limits: { batching: { maxWaitMs: 20 } } });
-    f.state.hold = sleep(30); // the first batch takes a while, as a real one does: the others arrive meanwhile
+    // The first batch takes a while, as a real one does: the others arrive meanwhile. Counted from
+    // the first predict, not from here, so a busy machine that delivers the requests late still
+    // has them all queued behind it.
+    const open = holdScoring();
     const bodies = Array.from({ length: 12 }, (_, i) => (i % 2 ? [`good ${i}`, `meh ${i}`] : [`meh ${i}`]));
-    const answers = await Promise.all(bodies.map((texts) => post(ep, { texts }).then(j)));
+    const pending = Promise.all(bodies.map((texts) => post(ep, { texts }).then(j)));
+    while (f.state.predictCalls.length === 0) await sleep(5);
+    await sleep(250);
+    open();
+    const answers = await pending;
     expect(f.state.predictCalls.length).toBeLessThan(bodies.length);
     expect(f.state.predictCalls.flat().sort()).toEqual(bodies.flat().sort());
     answers.forEach((answer, i) => {

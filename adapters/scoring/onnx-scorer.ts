@@ -150,10 +150,7 @@ export async function loadEncoder(modelDir: string, options: { maxLength?: numbe
         }),
       };
     },
-    units: (text) =>
-      readableUnits(tokenizer.encode(text, { add_special_tokens: false }), (ids) =>
-        tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }),
-      ),
+    units: (text) => readableUnits(contentIds(text), (ids) => tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false })),
     pieces: (text) => {
       const pre = (tokenizer as unknown as { _tokenizer?: { pre_tokenizer?: { pre_tokenize?: (t: string) => string[] } | null } })._tokenizer?.pre_tokenizer;
       return pre?.pre_tokenize ? pre.pre_tokenize(text) : [text];
