@@ -39,7 +39,11 @@ async function openPostgres(url: string): Promise<Registry> {
   const { drizzle } = await import('drizzle-orm/postgres-js');
   const { migrate } = await import('drizzle-orm/postgres-js/migrator');
   const where = redactUrl(url);
-  const clientOptions = { connect_timeout: 10, onnotice: () => {} };
+  // fetch_types off: postgres.js 3.4.9 runs its array-type query on every new connection and drops
+  // that promise, so a connection cut while it runs (a PostgreSQL restart) rejects with nothing
+  // listening and the unhandled rejection stops the Temporal worker (porsager/postgres#1192,
+  // #1223). The registry reads its one array column as JSON instead (prediction-window.ts).
+  const clientOptions = { connect_timeout: 10, onnotice: () => {}, fetch_types: false };
 
   // Migrate on one dedicated connection holding a session advisory lock, so workers that
   // start together do not race to create the same tables.

@@ -143,7 +143,7 @@ export async function summarizePredictions(db: RegistryDb, w: PredictionWindow):
     db.execute(sql`select count(*)::int as distinct_texts from (select 1 from ${t.predictions} where ${filter} group by hashtext(${t.predictions.text})) d`),
     // A uniform sample, bounded: a top-N sort keeps only EMBEDDING_SAMPLE rows in memory.
     db.execute(
-      sql`select ${t.predictions.embedding} as embedding from ${t.predictions} where ${filter} and ${t.predictions.embedding} is not null order by random() limit ${EMBEDDING_SAMPLE}`,
+      sql`select array_to_json(${t.predictions.embedding}) as embedding from ${t.predictions} where ${filter} and ${t.predictions.embedding} is not null order by random() limit ${EMBEDDING_SAMPLE}`,
     ),
   ]);
   const embeddings = rowsOf(embedded).map((r) => (r.embedding as number[]).map(Number));
