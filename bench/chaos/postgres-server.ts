@@ -91,7 +91,9 @@ export class PrivatePostgres {
   }
 
   private async accepting(): Promise<boolean> {
-    const db = postgres(this.url.replace(/\/[^/]*$/, '/postgres'), { max: 1, connect_timeout: 2, onnotice: () => {} });
+    // fetch_types off, as the registry's (adapters/db/open.ts): a probe cut while the server starts up
+    // must fail the probe, not reject unhandled in the bench's process.
+    const db = postgres(this.url.replace(/\/[^/]*$/, '/postgres'), { max: 1, connect_timeout: 2, onnotice: () => {}, fetch_types: false });
     try {
       await db`select 1`;
       return true;
