@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { loadScorer } from '../adapters/scoring/onnx-scorer';
+import { loadEncoder, loadScorer } from '../adapters/scoring/onnx-scorer';
 import type { ServingPrecision } from '../domain/artifact-layout';
 import { normalizeText } from '../domain/dataset';
 import { classificationReport } from '../domain/metrics';
@@ -115,12 +115,19 @@ async function main() {
   const modelDir = flag('model') ?? (await newestDemoRun()) ?? (await tinyModel()).dir;
   const count = Number(flag('texts') ?? 1024);
   const corpus = (await readFile(path.join(REPO_ROOT, 'data/wisesight/valid.jsonl'), 'utf8')).split('\n').filter(Boolean);
-  const rows = corpus.slice(0, count).map((line) => JSON.parse(line) as { text: string; category?: string; label?: string });
+  // The tiny fallback model knows three of the corpus's four labels: score only texts it can be right about.
+  const modelLabels = JSON.parse(await readFile(path.join(modelDir, 'labels.json'), 'utf8')) as string[];
+  const labelled = corpus
+    .map((line) => JSON.parse(line) as { text: string; category?: string; label?: string })
+    .map((r) => ({ text: r.text, label: r.label ?? r.category ?? '' }));
+  const rows = labelled.filter((r) => modelLabels.includes(r.label)).slice(0, count);
+  if (rows.length < labelled.slice(0, count).length)
+    console.log(`(texts labelled other than ${modelLabels.join(', ')} are left out: the model cannot predict them)`);
   const texts = rows.map((r) => normalizeText(r.text));
-  const truth = rows.map((r) => r.label ?? r.category ?? '');
+  const truth = rows.map((r) => r.label);
   const precisions: ServingPrecision[] = existsSync(path.join(modelDir, 'model.int8.onnx')) ? ['fp32', 'int8'] : ['fp32'];
-  const config = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8').catch(() => '{}')) as { params?: { maxLength?: number } };
-  const maxLength = config.params?.maxLength ?? 128;
+  // The length the Node scorer cuts at (the folder's model_max_length), so Python cuts alike.
+  const { maxLength } = await loadEncoder(modelDir);
   console.log(
     `model ${modelDir}\n${texts.length} texts of data/wisesight/valid.jsonl, maxLength ${maxLength}, ${(await import('node:os')).cpus().length} cores\n`,
   );
