@@ -13,7 +13,8 @@
 // micro-batches of up to 32 texts, no wait; one copy of the model per core, each in a worker
 // thread on one core, scorer-instances.ts); "wait-2ms" and "wait-5ms" are "threads" waiting that
 // long for company while requests come together; "event-loop" scores one copy on the event loop
-// (endpoint.scoring: event-loop); "unbatched" is "threads" with maxBatchTexts 1: one request per predict.
+// (endpoint.scoring: event-loop); "unbatched" is "threads" with maxBatchTexts 1: one request per predict;
+// "after-answer" is "threads" answering once scored and logging right behind (endpoint.predictionLog).
 // --client: "node" (node:http clients) or "raw" (a minimal HTTP client, as a load generator).
 // --texts: the Wisesight valid split's texts (real lengths: median 41 characters, a tenth over
 // 200), or the integration tests' short synthetic sentences, which the scorer reads so fast that
@@ -28,6 +29,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { PredictionRecord, Registry } from '../adapters/db/port';
 import { openRegistry } from '../adapters/db/open';
+import type { PredictionLogging } from '../adapters/endpoint/micro-batcher';
 import { DEFAULT_ENDPOINT_LIMITS, startEndpoint, type EndpointLimitsInput } from '../adapters/endpoint/server';
 import { scorerInstances } from '../adapters/endpoint/scorer-instances';
 import { loadScorerInThread } from '../adapters/endpoint/scorer-thread';
@@ -58,8 +60,9 @@ const warmupMs = Number(args.warmup) * 1000;
 // As the worker configures it (endpoint.scoringThreads: one per core unless configured).
 const copies = loadConfig().endpoint.scoringThreads;
 const inThreads = scorerInstances(loadScorerInThread, copies);
-const modes: Record<string, { limits: EndpointLimitsInput; load: LoadScorer }> = {
+const modes: Record<string, { limits: EndpointLimitsInput; load: LoadScorer; logging?: PredictionLogging }> = {
   threads: { limits: {}, load: inThreads },
+  'after-answer': { limits: {}, load: inThreads, logging: 'after-answer' },
   'wait-2ms': { limits: { batching: { maxWaitMs: 2 } }, load: inThreads },
   'wait-5ms': { limits: { batching: { maxWaitMs: 5 } }, load: inThreads },
   'event-loop': { limits: {}, load: loadScorer },
@@ -103,6 +106,7 @@ async function measure(
     addFeedback: async () => 0,
     onError: (e) => console.error(`endpoint error (${mode}, ${clients} clients):`, e),
     limits: modes[mode]!.limits,
+    predictionLogging: modes[mode]!.logging ?? 'before-answer',
   });
   try {
     // Loads the model before the clock starts.
@@ -123,7 +127,8 @@ async function measure(
       textsPerBatch: stats ? stats.texts / Math.max(1, stats.predictCalls) : NaN,
       serverCores,
       clientCores: result.cpuCores,
-      logged: await count(name),
+      // After-answer: what was answered is logged right behind; let the log catch up before counting.
+      logged: (await endpoint.whenLogged(30_000), await count(name)),
       answered: result.answeredTexts,
     };
   } finally {

@@ -95,6 +95,16 @@ describe('loadConfigWithSources', () => {
     expect(() => loadConfigWithSources(repo, { MLC_ENDPOINT_SCORING_THREADS: '0' })).toThrow(/endpoint\.scoringThreads/);
   });
 
+  it('the endpoint logs predictions before answering unless endpoint.predictionLog says after-answer', () => {
+    expect(loadConfigWithSources(repo, {}).config.endpoint.predictionLog).toBe('before-answer');
+    expect(loadConfigWithSources(repo, withFile('endpoint:\n  predictionLog: after-answer\n')).config.endpoint.predictionLog).toBe('after-answer');
+    const fromEnv = loadConfigWithSources(repo, { MLC_ENDPOINT_PREDICTION_LOG: 'after-answer' });
+    expect(fromEnv.sources.get('endpoint.predictionLog')).toBe('env MLC_ENDPOINT_PREDICTION_LOG');
+    expect(() => loadConfigWithSources(repo, { MLC_ENDPOINT_PREDICTION_LOG: 'never' })).toThrow(
+      /endpoint\.predictionLog: .*"before-answer"\|"after-answer".*env MLC_ENDPOINT_PREDICTION_LOG/,
+    );
+  });
+
   it('a bad file names the field, the problem and the file', () => {
     const env = withFile(
       'clusters:\n  hpc:\n    executor: slurm\n    host: x\n    username: u\n    codeDir: /c\n    artifactsRoot: /a\n    python: /p\n    pollIntervalMs: 1000\n    passwd: oops\n',

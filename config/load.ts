@@ -163,6 +163,7 @@ function defaults(repoRoot: string, data: string, env: NodeJS.ProcessEnv): [stri
     [['endpoint', 'port'], 8765],
     [['endpoint', 'scoring'], 'threads'],
     [['endpoint', 'scoringThreads'], os.availableParallelism()],
+    [['endpoint', 'predictionLog'], 'before-answer'],
     // The one-node SLURM cluster scripts/services.sh runs on this machine, over sshd on loopback.
     [['clusters', 'local', 'executor'], 'slurm'],
     [['clusters', 'local', 'host'], '127.0.0.1'],
@@ -224,6 +225,7 @@ function overrides(env: NodeJS.ProcessEnv): [string, string[], string | string[]
     ['MLC_ENDPOINT_PORT', ['endpoint', 'port'], env.MLC_ENDPOINT_PORT],
     ['MLC_ENDPOINT_SCORING', ['endpoint', 'scoring'], env.MLC_ENDPOINT_SCORING],
     ['MLC_ENDPOINT_SCORING_THREADS', ['endpoint', 'scoringThreads'], env.MLC_ENDPOINT_SCORING_THREADS],
+    ['MLC_ENDPOINT_PREDICTION_LOG', ['endpoint', 'predictionLog'], env.MLC_ENDPOINT_PREDICTION_LOG],
     ['MLC_SLURM_HOST', local('host'), env.MLC_SLURM_HOST],
     ['MLC_SLURM_PORT', local('port'), env.MLC_SLURM_PORT],
     ['MLC_SLURM_USER', local('username'), env.MLC_SLURM_USER],

@@ -136,6 +136,13 @@ export const configSchema = z.strictObject({
     scoring: z.enum(['threads', 'event-loop']),
     /** How many copies `threads` runs; default: one per core (os.availableParallelism()). */
     scoringThreads: z.coerce.number().int().min(1).max(256),
+    /**
+     * `before-answer`: a /score answer waits until its predictions are logged, so every answer is
+     * on record; `after-answer`: answered once scored and logged right behind (retried while the
+     * log is down), faster, but predictions answered just before a crash may never be logged
+     * (adapters/endpoint/micro-batcher.ts; bench/README.md measures both).
+     */
+    predictionLog: z.enum(['before-answer', 'after-answer']),
   }),
   clusters: z.record(name, clusterSchema),
   workspaces: z.record(name, workspaceSchema).default({}),

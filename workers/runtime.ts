@@ -63,6 +63,7 @@ export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, 
         // endpoint.scoring (config/schema.ts): copies in worker threads, or one on the event loop.
         loadScorer: config.endpoint.scoring === 'threads' ? scorerInstances(loadScorerInThread, config.endpoint.scoringThreads) : deps.loadScorer,
         logPredictions: (records) => deps.registry.logPredictions(records),
+        predictionLogging: config.endpoint.predictionLog,
         addFeedback: (records) => deps.registry.addFeedback(records),
         monitoring: { read: latestMonitoringReader(deps.registry) },
         // Rate, size, time, load-shedding and batching limits (adapters/endpoint/limits.ts).

@@ -215,7 +215,7 @@ describe('MicroBatcher', () => {
   it('keeps as many batches scoring as the scorer runs at once, and no more', async () => {
     const hold = deferred();
     const { steps: s, calls } = steps({ holdPredict: hold.promise });
-    const b = new MicroBatcher(s, limits({ maxWaitMs: 0 }), undefined, 2);
+    const b = new MicroBatcher(s, limits({ maxWaitMs: 0 }), undefined, { concurrency: 2 });
     const first = b.submit('r0', ['a']);
     await tick();
     const second = b.submit('r1', ['b']); // a second copy is free: scored at once
@@ -227,7 +227,7 @@ describe('MicroBatcher', () => {
     await Promise.all([first, second, ...waiting]);
     expect(calls.predict).toEqual([['a'], ['b'], ['c', 'd']]);
     expect(b.stats.texts).toBe(4);
-    expect(() => new MicroBatcher(s, limits(), undefined, 0)).toThrow(RangeError);
+    expect(() => new MicroBatcher(s, limits(), undefined, { concurrency: 0 })).toThrow(RangeError);
   });
 
   it('drops a request aborted while it waits, unscored and unlogged', async () => {
@@ -246,5 +246,73 @@ describe('MicroBatcher', () => {
     expect(calls.predict).toEqual([['a'], ['kept']]);
     expect(calls.commit).toEqual([['r0'], ['r2']]);
     expect(b.stats.texts).toBe(2);
+  });
+
+  describe("logging: 'after-answer'", () => {
+    it('answers once scored, logs right behind, and says when every answer is on record', async () => {
+      const hold = deferred();
+      const { steps: s, calls } = steps({ holdCommit: hold.promise });
+      const b = new MicroBatcher(s, limits({ maxWaitMs: 0 }), undefined, { logging: 'after-answer' });
+      // Answered while the log call still hangs (before-answer would wait for it).
+      expect(labels(await b.submit('r0', ['a', 'b']))).toEqual(['L:a', 'L:b']);
+      expect(calls.commit).toEqual([['r0']]);
+      expect(b.unloggedTexts).toBe(2);
+      let idle = false;
+      const whenIdle = b.whenIdle().then(() => (idle = true));
+      await tick();
+      expect(idle).toBe(false);
+      hold.resolve();
+      await whenIdle;
+      expect(b.unloggedTexts).toBe(0);
+      expect(b.stats).toEqual({ predictCalls: 1, commitCalls: 1, requests: 1, texts: 2 });
+    });
+
+    it('retries a failed log call with the same predictions, once each, and reports the failure', async () => {
+      let failures = 1;
+      const committed: string[][] = [];
+      const reported: { texts: number; retryInMs: number }[] = [];
+      const b = new MicroBatcher<string>(
+        {
+          predict: async (texts) => texts.map((t) => ({ label: `L:${t}`, probabilities: { [t]: 1 } })),
+          async commit(results) {
+            if (failures-- > 0) throw new Error('the log is down');
+            committed.push(results.map((r) => r.job));
+          },
+        },
+        limits({ maxWaitMs: 0 }),
+        undefined,
+        { logging: 'after-answer', retryDelayMs: () => 20, onLogError: (_e, context) => reported.push(context) },
+      );
+      expect(labels(await b.submit('r0', ['a']))).toEqual(['L:a']);
+      expect(labels(await b.submit('r1', ['b']))).toEqual(['L:b']); // answered while r0's log waits for its retry
+      await b.whenIdle();
+      expect(reported).toEqual([{ texts: 1, retryInMs: 20 }]);
+      expect(committed.flat().sort()).toEqual(['r0', 'r1']);
+      expect(b.unloggedTexts).toBe(0);
+    });
+
+    it('counts unlogged texts as pending, so a log that stays down sheds new requests', async () => {
+      const b = new MicroBatcher<string>(
+        {
+          predict: async (texts) => texts.map((t) => ({ label: `L:${t}`, probabilities: { [t]: 1 } })),
+          commit: async () => {
+            throw new Error('the log is down');
+          },
+        },
+        limits({ maxWaitMs: 0, maxPendingTexts: 3 }),
+        undefined,
+        { logging: 'after-answer', retryDelayMs: () => 60_000 },
+      );
+      await b.submit('r0', ['a', 'b']);
+      await b.submit('r1', ['c']);
+      await expect(b.submit('r2', ['d'])).rejects.toBeInstanceOf(QueueFullError);
+      expect(b.unloggedTexts).toBe(3);
+    });
+
+    it('refuses an unknown logging mode', () => {
+      expect(() => new MicroBatcher(steps().steps, limits(), undefined, { logging: 'never' as never })).toThrow(
+        /logging must be one of before-answer, after-answer/,
+      );
+    });
   });
 });

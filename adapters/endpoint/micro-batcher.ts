@@ -2,12 +2,19 @@
 // dynamic batcher (max_queue_delay) and TorchServe (batch_size, max_batch_delay) do: the scorer
 // is 1.5-1.9x faster per text at batch 32 than one text at a time (bench/endpoint.ts), and HTTP
 // clients mostly send one text each. A batch leaves when `maxBatchTexts` texts wait or the oldest
-// has waited `maxWaitMs`; it is scored with one predict, and none of its requests is answered before its
-// predictions are logged. Scoring and logging are two stages: as many predict calls in flight as
-// the scorer runs at once (`concurrency`: copies of the model side by side, else one), and one
-// log call. Batch N+1 is scored while batch N's log call waits on the database, and batches
+// has waited `maxWaitMs`; it is scored with one predict, and (by default) none of its requests is
+// answered before its predictions are logged. Scoring and logging are two stages: as many predict
+// calls in flight as the scorer runs at once (`concurrency`: copies of the model side by side,
+// else one), and one log call. Batch N+1 is scored while batch N's log call waits on the database, and batches
 // scored while a log call is in flight are logged together by the next one (a group commit): a
 // slow log costs fewer, larger writes (cheaper per row) instead of holding the scorer.
+//
+// With `logging: 'after-answer'` a request is answered as soon as it is scored and its
+// predictions are logged behind it, as SageMaker's data capture does: the answer no longer waits
+// for a commit (about 1 ms on PostgreSQL with its fsync, bench/README.md), at the price that
+// predictions answered in the last moments before a crash may never be logged. A failed log call
+// is retried with backoff, and unlogged texts count as pending, so a log that stays down sheds new
+// requests (QueueFullError) instead of holding unbounded memory.
 import type { Prediction } from '../scoring/port';
 
 export interface MicroBatchLimits {
@@ -20,6 +27,23 @@ export interface MicroBatchLimits {
   maxWaitMs: number;
   /** Texts accepted and not yet answered (waiting, scoring, logging); beyond it, QueueFullError. */
   maxPendingTexts: number;
+}
+
+/**
+ * `before-answer` (the default): a request is answered once its predictions are logged, so every
+ * answer is on record. `after-answer`: answered once scored, logged right behind.
+ */
+export type PredictionLogging = 'before-answer' | 'after-answer';
+export const PREDICTION_LOGGING: readonly PredictionLogging[] = ['before-answer', 'after-answer'];
+
+export interface MicroBatcherOptions {
+  /** Batches the scorer may score at once (Scorer.concurrency). */
+  concurrency?: number;
+  logging?: PredictionLogging;
+  /** After-answer only: a log call failed and will be retried after `retryInMs` (its answers are out already). */
+  onLogError?: (error: unknown, context: { texts: number; retryInMs: number }) => void;
+  /** After-answer only: how long to wait before retry n (1, 2, …) of a failed log call. */
+  retryDelayMs?: (attempt: number) => number;
 }
 
 export interface BatchSteps<J> {
@@ -72,6 +96,13 @@ export class MicroBatcher<J> {
   private scoring = 0;
   /** A commit is in flight. */
   private committing = false;
+  /** After-answer: the texts of the log call in flight, consecutive failed calls, and the timer of the next try. */
+  private inFlightLogTexts = 0;
+  private logFailures = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly idleWaiters: (() => void)[] = [];
+  private readonly concurrency: number;
+  private readonly logging: PredictionLogging;
   /** Scored and waiting for the log call in flight to end; the next one takes them all. */
   private scored: Scored<J>[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -83,10 +114,33 @@ export class MicroBatcher<J> {
     private readonly limits: MicroBatchLimits,
     /** Counted into; pass one object to several batchers to add them up. */
     readonly stats: MicroBatcherStats = { predictCalls: 0, commitCalls: 0, requests: 0, texts: 0 },
-    /** Batches the scorer may score at once (Scorer.concurrency). */
-    private readonly concurrency = 1,
+    private readonly options: MicroBatcherOptions = {},
   ) {
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+    this.concurrency = options.concurrency ?? 1;
+    this.logging = options.logging ?? 'before-answer';
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${this.concurrency}`);
+    if (!PREDICTION_LOGGING.includes(this.logging))
+      throw new RangeError(`logging must be one of ${PREDICTION_LOGGING.join(', ')}, got ${String(this.logging)}`);
+  }
+
+  /** Texts answered and not yet logged (after-answer only; before-answer answers nothing unlogged). */
+  get unloggedTexts(): number {
+    return this.logging === 'after-answer' ? this.scored.reduce((n, s) => n + s.predictions.length, 0) + this.inFlightLogTexts : 0;
+  }
+
+  /** Resolves once nothing is being scored or waits to be logged: every answer given so far is on record. */
+  whenIdle(): Promise<void> {
+    if (this.idle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private idle(): boolean {
+    return this.scoring === 0 && !this.committing && this.scored.length === 0 && this.queue.length === 0;
+  }
+
+  private notifyIfIdle(): void {
+    if (!this.idle()) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   /**
@@ -179,36 +233,61 @@ export class MicroBatcher<J> {
       // Not this.scored.push(...(await ...)): that would read this.scored before the await and
       // push into a list a log call may have taken meanwhile (answered, never logged).
       const scored = await this.score(batch);
+      if (this.logging === 'after-answer') this.answer(scored);
       this.scored.push(...scored);
     } finally {
       this.scoring--;
       void this.commitScored();
       this.schedule();
+      this.notifyIfIdle();
     }
+  }
+
+  private answer(scored: Scored<J>[]): void {
+    for (const { waiting, predictions } of scored) waiting.resolve(predictions);
+    this.stats.requests += scored.length;
+    this.stats.texts += scored.reduce((n, s) => n + s.predictions.length, 0);
   }
 
   /**
    * Logs everything scored since the last log call began, in one call, then answers it. An
    * answer that was not logged is not given: a failed call fails the requests it held, and
-   * only them (those that failed scoring were answered already).
+   * only them (those that failed scoring were answered already). After-answer, the requests
+   * were answered already: a failed call is tried again, with what was scored meanwhile.
    */
   private async commitScored(): Promise<void> {
-    if (this.committing || this.scored.length === 0) return;
+    if (this.committing || this.retryTimer || this.scored.length === 0) return;
     this.committing = true;
     const scored = this.scored;
     this.scored = [];
+    const afterAnswer = this.logging === 'after-answer';
+    let logged = true;
     try {
       this.stats.commitCalls++;
+      if (afterAnswer) this.inFlightLogTexts = scored.reduce((n, s) => n + s.predictions.length, 0);
       await this.steps.commit(scored.map(({ waiting, predictions }) => ({ job: waiting.job, predictions })));
-      for (const { waiting, predictions } of scored) waiting.resolve(predictions);
-      this.stats.requests += scored.length;
-      this.stats.texts += scored.reduce((n, s) => n + s.predictions.length, 0);
+      this.logFailures = 0;
+      if (!afterAnswer) this.answer(scored);
     } catch (error) {
-      for (const { waiting } of scored) waiting.reject(error);
+      if (afterAnswer) {
+        // Answered already: keep them, first in line, and try again later.
+        logged = false;
+        this.inFlightLogTexts = 0;
+        this.scored = [...scored, ...this.scored];
+        const retryInMs = (this.options.retryDelayMs ?? defaultRetryDelayMs)(++this.logFailures);
+        this.options.onLogError?.(error, { texts: this.unloggedTexts, retryInMs });
+        // Unref'd: a closing endpoint waits for the log (server.ts), a retry does not hold the process.
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          void this.commitScored();
+        }, retryInMs).unref();
+      } else for (const { waiting } of scored) waiting.reject(error);
     } finally {
-      for (const { waiting } of scored) this.pendingTexts -= waiting.texts.length;
+      this.inFlightLogTexts = 0;
+      if (logged) for (const { waiting } of scored) this.pendingTexts -= waiting.texts.length;
       this.committing = false;
       void this.commitScored();
+      this.notifyIfIdle();
     }
   }
 
@@ -250,4 +329,9 @@ export class MicroBatcher<J> {
     if (predictions.length !== texts.length) throw new Error(`the scorer returned ${predictions.length} predictions for ${texts.length} texts`);
     return predictions;
   }
+}
+
+/** 0.5 s, doubling, at most 30 s: a restarting database is back within the first few tries. */
+function defaultRetryDelayMs(attempt: number): number {
+  return Math.min(30_000, 500 * 2 ** (attempt - 1));
 }

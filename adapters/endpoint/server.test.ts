@@ -420,6 +420,32 @@ describe('local endpoint under load (fake scorer)', () => {
     expect((await post(ep, { texts: ['good later'] })).status).toBe(200);
   });
 
+  it("with predictionLogging 'after-answer', answers before the log call ends, retries a failed one, and close waits for it", async () => {
+    let release!: () => void;
+    const logHeld = new Promise<void>((r) => (release = r));
+    let failures = 1;
+    const reported: string[] = [];
+    const ep = await start({
+      predictionLogging: 'after-answer',
+      onError: (_e, { route }) => reported.push(route),
+      logPredictions: async (records) => {
+        if (failures-- > 0) throw new Error('database is down');
+        await logHeld;
+        f.state.logged.push(...records);
+      },
+    });
+    const res = await post(ep, { texts: ['good one'] });
+    expect(res.status).toBe(200);
+    expect((await j(res)).predictions).toEqual([{ label: 'pos', probabilities: { neg: 0.1, pos: 0.9 } }]);
+    expect(f.state.logged).toEqual([]); // answered, not on record yet
+    expect(reported).toEqual([expect.stringMatching(/^prediction log: 1 answered texts not logged yet, next try in \d+ s$/)]);
+    expect(await ep.whenLogged(50)).toBe(1);
+    const closed = ep.close();
+    release();
+    await closed;
+    expect(f.state.logged.map((r) => r.text)).toEqual(['good one']);
+  });
+
   it('refuses limits that make no sense, naming the field', async () => {
     await expect(start({ limits: { batching: { maxBatchTexts: 0 } } })).rejects.toThrow(/invalid endpoint limits: batching\.maxBatchTexts: /);
   });

@@ -1,7 +1,8 @@
 // The built-in local deployment endpoint, on fastify. It serves whatever version the registry
 // says is deployed (asked per request, so a deploy or rollback takes effect on the next
 // request), scores concurrent /score requests in micro-batches per deployed version, logs
-// every prediction before answering, and takes labelled feedback. It refuses what it cannot
+// every prediction before answering (or right after, with predictionLogging 'after-answer'),
+// and takes labelled feedback. It refuses what it cannot
 // serve well rather than slowing down for everyone: per-key rate limits (429), big bodies
 // (413), requests past their time limit and load past the process's bounds (503), each with
 // Retry-After where retrying helps. GET /metrics serves Prometheus metrics (metrics.ts).
@@ -16,7 +17,7 @@ import { registerGuards } from './guards';
 import { HttpError, invalidBody, parseBody, toHttpError } from './http-error';
 import { resolveLimits, type EndpointLimits, type EndpointLimitsInput } from './limits';
 import { EndpointMetrics } from './metrics';
-import { QueueFullError } from './micro-batcher';
+import { QueueFullError, type PredictionLogging } from './micro-batcher';
 import type { MonitoringSnapshot } from './monitoring-gauges';
 import { ScoreBatchers, type VersionBatchStats } from './score-batchers';
 import { feedbackRequestSchema, scoreRequestSchema } from './schemas';
@@ -38,6 +39,12 @@ export interface EndpointOptions {
   resolveDeployment: (model?: string) => Promise<Deployment | null>;
   loadScorer: LoadScorer;
   logPredictions: (records: PredictionRecord[]) => Promise<void>;
+  /**
+   * 'before-answer' (default): a /score answer waits until its predictions are logged.
+   * 'after-answer': answered once scored, logged right behind, retried while the log is down;
+   * faster, but what was answered just before a crash may be missing from monitoring.
+   */
+  predictionLogging?: PredictionLogging;
   addFeedback: (records: FeedbackRecord[]) => Promise<number>;
   /** Told about failures the client only sees as a 5xx (load, logging, internal errors); not about shed load. */
   onError?: (error: unknown, context: { requestId: string; route: string }) => void;
@@ -65,6 +72,9 @@ export interface Endpoint {
   limits: EndpointLimits;
   /** How /score requests were batched, per deployed version served since start. */
   batchStats(): VersionBatchStats[];
+  /** Resolves once every answer given so far is logged (at once, before-answer), or after timeoutMs; to the texts still unlogged. */
+  whenLogged(timeoutMs: number): Promise<number>;
+  /** Stops taking requests, waits up to 10 s for the prediction log to catch up, unloads the models. */
   close(): Promise<void>;
 }
 
@@ -162,7 +172,11 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
     }
   }
 
-  const batchers = new ScoreBatchers(options.logPredictions, limits.batching);
+  const batchers = new ScoreBatchers(options.logPredictions, limits.batching, {
+    logging: options.predictionLogging ?? 'before-answer',
+    onLogError: (error, { texts, retryInMs }) =>
+      report(error, { requestId: '-', route: `prediction log: ${texts} answered texts not logged yet, next try in ${Math.round(retryInMs / 1000)} s` }),
+  });
   const metrics = new EndpointMetrics({
     ...(options.monitoring && { readMonitoring: options.monitoring.read }),
     monitoringCacheMs: options.monitoring?.cacheMs ?? 5000,
@@ -287,8 +301,15 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
     url: `http://${host}:${address.port}`,
     limits,
     batchStats: () => batchers.stats(),
+    whenLogged: (timeoutMs) => batchers.whenLogged(timeoutMs),
     async close() {
       await app.close();
+      const unlogged = await batchers.whenLogged(10_000);
+      if (unlogged > 0)
+        report(new Error(`${unlogged} answered predictions were never logged: the prediction log stayed down while the endpoint closed`), {
+          requestId: '-',
+          route: 'close',
+        });
       await pool.close();
     },
   };
