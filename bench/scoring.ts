@@ -68,15 +68,22 @@ async function timeSessionRuns(modelPath: string): Promise<void> {
   await probe.release();
 }
 
-/** One way of running the Node scorer: a precision, with or without projected embeddings. */
+/** One way of running the Node scorer: a precision, with or without projected embeddings, on onnxruntime's default threads or one. */
 interface NodeVariant {
   name: string;
   precision: ServingPrecision;
   embeddings: boolean;
+  intraOpThreads?: number;
 }
 
-async function nodeFigures(modelDir: string, texts: string[], truth: string[], batch: number, { precision, embeddings }: NodeVariant): Promise<Figures> {
-  const scorer = await loadScorer(modelDir, { batchSize: batch, precision });
+async function nodeFigures(
+  modelDir: string,
+  texts: string[],
+  truth: string[],
+  batch: number,
+  { precision, embeddings, intraOpThreads }: NodeVariant,
+): Promise<Figures> {
+  const scorer = await loadScorer(modelDir, { batchSize: batch, precision, ...(intraOpThreads && { intraOpThreads }) });
   try {
     await scorer.predict(warmAll ? texts : texts.slice(0, 64)); // warm-up
     insideMs = 0;
@@ -137,6 +144,8 @@ async function main() {
   const variants: NodeVariant[] = [
     ...precisions.map((precision) => ({ name: precision, precision, embeddings: false })),
     { name: 'fp32+embedding', precision: 'fp32', embeddings: true },
+    // As each of the endpoint's copies runs it (scorer-instances.ts): no thread pool to wake per operator.
+    { name: 'fp32-1-thread', precision: 'fp32', embeddings: false, intraOpThreads: 1 },
   ];
   const nodeByVariant: Record<string, Record<number, Figures>> = Object.fromEntries(variants.map((v) => [v.name, {}]));
   for (const b of BATCHES) for (const [name, f] of Object.entries(await nodeRounds(modelDir, texts, truth, b, variants))) nodeByVariant[name]![b] = f;
@@ -153,6 +162,7 @@ async function main() {
     ['node (transformers.js + onnxruntime-node)', node] as const,
     ...(nodeByVariant.int8 ? [['node int8', nodeByVariant.int8] as const] : []),
     ['node with { embeddings: true }', nodeByVariant['fp32+embedding']!] as const,
+    ['node, one onnxruntime thread', nodeByVariant['fp32-1-thread']!] as const,
     ...Object.entries(peers).map(([k, v]) => [k, v] as const),
   ];
 
@@ -172,6 +182,12 @@ async function main() {
     const vsOrt = node[b]!.textsPerSecond / peers['python-onnxruntime']![b]!.textsPerSecond;
     const vsEager = node[b]!.textsPerSecond / peers['pytorch-eager']![b]!.textsPerSecond;
     console.log(`batch ${b}: node / python onnxruntime = ${vsOrt.toFixed(2)}× (target ≥ 1.0), node / pytorch eager = ${vsEager.toFixed(2)}× (target ≥ 3)`);
+  }
+  for (const b of BATCHES) {
+    const oneThread = nodeByVariant['fp32-1-thread']![b]!;
+    console.log(
+      `batch ${b}: node on one thread / python onnxruntime = ${(oneThread.textsPerSecond / peers['python-onnxruntime']![b]!.textsPerSecond).toFixed(2)}× texts/s, ${(oneThread.textsPerCpuSecond! / peers['python-onnxruntime']![b]!.textsPerCpuSecond!).toFixed(2)}× texts/cpu-s`,
+    );
   }
   console.log('');
   for (const b of BATCHES) {
