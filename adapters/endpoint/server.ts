@@ -2,10 +2,9 @@
 // says is deployed (asked per request, so a deploy or rollback takes effect on the next
 // request), scores concurrent /score requests in micro-batches per deployed version, logs
 // every prediction before answering (or right after, with predictionLogging 'after-answer'),
-// and takes labelled feedback. It refuses what it cannot
-// serve well rather than slowing down for everyone: per-key rate limits (429), big bodies
-// (413), requests past their time limit and load past the process's bounds (503), each with
-// Retry-After where retrying helps. GET /metrics serves Prometheus metrics (metrics.ts).
+// and takes labelled feedback. It refuses what it cannot serve well rather than slowing down
+// for everyone: per-key rate limits (429), big bodies (413), requests past their time limit and
+// load past the process's bounds (503), each with Retry-After where retrying helps. GET /metrics serves Prometheus metrics (metrics.ts).
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
