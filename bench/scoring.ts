@@ -186,7 +186,7 @@ async function main() {
   for (const b of BATCHES) {
     const oneThread = nodeByVariant['fp32-1-thread']![b]!;
     console.log(
-      `batch ${b}: node on one thread / python onnxruntime = ${(oneThread.textsPerSecond / peers['python-onnxruntime']![b]!.textsPerSecond).toFixed(2)}× texts/s, ${(oneThread.textsPerCpuSecond! / peers['python-onnxruntime']![b]!.textsPerCpuSecond!).toFixed(2)}× texts/cpu-s`,
+      `batch ${b}: node on one thread (as each endpoint copy runs) / python onnxruntime = ${(oneThread.textsPerSecond / peers['python-onnxruntime']![b]!.textsPerSecond).toFixed(2)}× texts/s, ${(oneThread.textsPerCpuSecond! / peers['python-onnxruntime']![b]!.textsPerCpuSecond!).toFixed(2)}× texts/cpu-s; / pytorch eager = ${(oneThread.textsPerSecond / peers['pytorch-eager']![b]!.textsPerSecond).toFixed(2)}×`,
     );
   }
   console.log('');
