@@ -252,7 +252,7 @@ describe('MicroBatcher', () => {
     it('answers once scored, logs right behind, and says when every answer is on record', async () => {
       const hold = deferred();
       const { steps: s, calls } = steps({ holdCommit: hold.promise });
-      const b = new MicroBatcher(s, limits({ maxWaitMs: 0 }), undefined, { logging: 'after-answer' });
+      const b = new MicroBatcher(s, limits({ maxWaitMs: 0 }), undefined, { logging: 'after-answer', logDelayMs: 0 });
       // Answered while the log call still hangs (before-answer would wait for it).
       expect(labels(await b.submit('r0', ['a', 'b']))).toEqual(['L:a', 'L:b']);
       expect(calls.commit).toEqual([['r0']]);
@@ -281,7 +281,7 @@ describe('MicroBatcher', () => {
         },
         limits({ maxWaitMs: 0 }),
         undefined,
-        { logging: 'after-answer', retryDelayMs: () => 20, onLogError: (_e, context) => reported.push(context) },
+        { logging: 'after-answer', logDelayMs: 0, retryDelayMs: () => 20, onLogError: (_e, context) => reported.push(context) },
       );
       expect(labels(await b.submit('r0', ['a']))).toEqual(['L:a']);
       expect(labels(await b.submit('r1', ['b']))).toEqual(['L:b']); // answered while r0's log waits for its retry
@@ -307,6 +307,17 @@ describe('MicroBatcher', () => {
       await b.submit('r1', ['c']);
       await expect(b.submit('r2', ['d'])).rejects.toBeInstanceOf(QueueFullError);
       expect(b.unloggedTexts).toBe(3);
+    });
+
+    it('holds the log call up to logDelayMs, so the answers of that time are logged in one call', async () => {
+      const { steps: s, calls } = steps();
+      const b = new MicroBatcher(s, limits({ maxWaitMs: 0 }), undefined, { logging: 'after-answer', logDelayMs: 80 });
+      for (const job of ['r0', 'r1', 'r2']) await b.submit(job, [job]); // one after another: three batches
+      expect(calls.predict).toEqual([['r0'], ['r1'], ['r2']]);
+      expect(calls.commit).toEqual([]);
+      expect(b.unloggedTexts).toBe(3);
+      await b.whenIdle();
+      expect(calls.commit).toEqual([['r0', 'r1', 'r2']]);
     });
 
     it('refuses an unknown logging mode', () => {

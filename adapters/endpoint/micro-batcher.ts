@@ -12,9 +12,12 @@
 // With `logging: 'after-answer'` a request is answered as soon as it is scored and its
 // predictions are logged behind it, as SageMaker's data capture does: the answer no longer waits
 // for a commit (about 1 ms on PostgreSQL with its fsync, bench/README.md), at the price that
-// predictions answered in the last moments before a crash may never be logged. A failed log call
-// is retried with backoff, and unlogged texts count as pending, so a log that stays down sheds new
-// requests (QueueFullError) instead of holding unbounded memory.
+// predictions answered in the last moments before a crash may never be logged. As nobody waits
+// for it, the log call also waits to be worth making: up to `logDelayMs` (100 ms) or 500 rows,
+// so it writes hundreds of rows at once instead of one or two a millisecond, each call costing
+// the database and the driver CPU on the cores that score. A failed log call is retried with
+// backoff, and unlogged texts count as pending, so a log that stays down sheds new requests
+// (QueueFullError) instead of holding unbounded memory.
 import type { Prediction } from '../scoring/port';
 
 export interface MicroBatchLimits {
@@ -44,7 +47,13 @@ export interface MicroBatcherOptions {
   onLogError?: (error: unknown, context: { texts: number; retryInMs: number }) => void;
   /** After-answer only: how long to wait before retry n (1, 2, …) of a failed log call. */
   retryDelayMs?: (attempt: number) => number;
+  /** After-answer only: how long the oldest unlogged prediction may wait for company before the log call (default 100 ms). */
+  logDelayMs?: number;
 }
+
+const DEFAULT_LOG_DELAY_MS = 100;
+/** After-answer: a log call leaves at once with this many rows; half the registry's rows per statement. */
+const LOG_CALL_ROWS = 500;
 
 export interface BatchSteps<J> {
   /** Scores one batch's texts; returns one prediction per text, in order. */
@@ -100,6 +109,9 @@ export class MicroBatcher<J> {
   private inFlightLogTexts = 0;
   private logFailures = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** After-answer: when the oldest prediction waiting for the log was scored, and the timer that sends it. */
+  private oldestUnloggedAt = 0;
+  private logTimer: NodeJS.Timeout | null = null;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly concurrency: number;
   private readonly logging: PredictionLogging;
@@ -234,6 +246,7 @@ export class MicroBatcher<J> {
       // push into a list a log call may have taken meanwhile (answered, never logged).
       const scored = await this.score(batch);
       if (this.logging === 'after-answer') this.answer(scored);
+      if (this.scored.length === 0) this.oldestUnloggedAt = performance.now();
       this.scored.push(...scored);
     } finally {
       this.scoring--;
@@ -257,10 +270,23 @@ export class MicroBatcher<J> {
    */
   private async commitScored(): Promise<void> {
     if (this.committing || this.retryTimer || this.scored.length === 0) return;
+    const afterAnswer = this.logging === 'after-answer';
+    if (afterAnswer) {
+      const waited = performance.now() - this.oldestUnloggedAt;
+      const delay = this.options.logDelayMs ?? DEFAULT_LOG_DELAY_MS;
+      if (waited < delay && this.unloggedTexts < LOG_CALL_ROWS) {
+        this.logTimer ??= setTimeout(() => {
+          this.logTimer = null;
+          void this.commitScored();
+        }, delay - waited);
+        return;
+      }
+      if (this.logTimer) clearTimeout(this.logTimer);
+      this.logTimer = null;
+    }
     this.committing = true;
     const scored = this.scored;
     this.scored = [];
-    const afterAnswer = this.logging === 'after-answer';
     let logged = true;
     try {
       this.stats.commitCalls++;
@@ -274,6 +300,7 @@ export class MicroBatcher<J> {
         logged = false;
         this.inFlightLogTexts = 0;
         this.scored = [...scored, ...this.scored];
+        this.oldestUnloggedAt = 0; // the retry sends them as soon as it fires
         const retryInMs = (this.options.retryDelayMs ?? defaultRetryDelayMs)(++this.logFailures);
         this.options.onLogError?.(error, { texts: this.unloggedTexts, retryInMs });
         // Unref'd: a closing endpoint waits for the log (server.ts), a retry does not hold the process.
