@@ -92,7 +92,7 @@ export interface MicroBatcherStats {
   predictCalls: number;
   /** commit calls made: at most one per batch, fewer when batches are logged together. */
   commitCalls: number;
-  /** Requests answered with predictions (scored and logged), and their texts. */
+  /** Requests answered with predictions (scored, and logged unless after-answer), and their texts. */
   requests: number;
   texts: number;
 }
@@ -156,7 +156,8 @@ export class MicroBatcher<J> {
   }
 
   /**
-   * Queues one request's texts; resolves to its own predictions once they are logged. An abort
+   * Queues one request's texts; resolves to its own predictions once they are logged (after-answer:
+   * once scored). An abort
    * (the request timed out, the client left) while it still waits drops it unscored; once its
    * batch has left, it runs to the end and is logged.
    */
@@ -173,6 +174,7 @@ export class MicroBatcher<J> {
         this.queuedTexts -= texts.length;
         this.pendingTexts -= texts.length;
         reject(signal!.reason);
+        this.notifyIfIdle();
       };
       const waiting: Waiting<J> = {
         job,
