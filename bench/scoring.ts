@@ -128,7 +128,7 @@ async function main() {
     .map((line) => JSON.parse(line) as { text: string; category?: string; label?: string })
     .map((r) => ({ text: r.text, label: r.label ?? r.category ?? '' }));
   const rows = labelled.filter((r) => modelLabels.includes(r.label)).slice(0, count);
-  if (rows.length < labelled.slice(0, count).length)
+  if (labelled.some((r) => !modelLabels.includes(r.label)))
     console.log(`(texts labelled other than ${modelLabels.join(', ')} are left out: the model cannot predict them)`);
   const texts = rows.map((r) => normalizeText(r.text));
   const truth = rows.map((r) => r.label);
@@ -184,9 +184,10 @@ async function main() {
     console.log(`batch ${b}: node / python onnxruntime = ${vsOrt.toFixed(2)}× (target ≥ 1.0), node / pytorch eager = ${vsEager.toFixed(2)}× (target ≥ 3)`);
   }
   for (const b of BATCHES) {
-    const oneThread = nodeByVariant['fp32-1-thread']![b]!;
+    const [oneThread, ort, eager] = [nodeByVariant['fp32-1-thread']![b]!, peers['python-onnxruntime']![b]!, peers['pytorch-eager']![b]!];
     console.log(
-      `batch ${b}: node on one thread (as each endpoint copy runs) / python onnxruntime = ${(oneThread.textsPerSecond / peers['python-onnxruntime']![b]!.textsPerSecond).toFixed(2)}× texts/s, ${(oneThread.textsPerCpuSecond! / peers['python-onnxruntime']![b]!.textsPerCpuSecond!).toFixed(2)}× texts/cpu-s; / pytorch eager = ${(oneThread.textsPerSecond / peers['pytorch-eager']![b]!.textsPerSecond).toFixed(2)}×`,
+      `batch ${b}: node on one thread (as each endpoint copy runs) / python onnxruntime = ${(oneThread.textsPerSecond / ort.textsPerSecond).toFixed(2)}× texts/s, ` +
+        `${(oneThread.textsPerCpuSecond! / ort.textsPerCpuSecond!).toFixed(2)}× texts/cpu-s; / pytorch eager = ${(oneThread.textsPerSecond / eager.textsPerSecond).toFixed(2)}×`,
     );
   }
   console.log('');

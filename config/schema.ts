@@ -5,6 +5,10 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 
+/** endpoint.predictionLog: when the built-in endpoint logs a prediction, relative to its answer (adapters/endpoint/micro-batcher.ts). */
+export const PREDICTION_LOGGING = ['before-answer', 'after-answer'] as const;
+export type PredictionLogging = (typeof PREDICTION_LOGGING)[number];
+
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'a name: lower-case letters, digits and dashes');
 
 const clusterCommon = {
@@ -142,7 +146,7 @@ export const configSchema = z.strictObject({
      * log is down), faster, but predictions answered just before a crash may never be logged
      * (adapters/endpoint/micro-batcher.ts; bench/README.md measures both).
      */
-    predictionLog: z.enum(['before-answer', 'after-answer']),
+    predictionLog: z.enum(PREDICTION_LOGGING),
   }),
   clusters: z.record(name, clusterSchema),
   workspaces: z.record(name, workspaceSchema).default({}),

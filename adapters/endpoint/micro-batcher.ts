@@ -18,7 +18,10 @@
 // the database and the driver CPU on the cores that score. A failed log call is retried with
 // backoff, and unlogged texts count as pending, so a log that stays down sheds new requests
 // (QueueFullError) instead of holding unbounded memory.
+import { PREDICTION_LOGGING, type PredictionLogging } from '../../config/schema';
 import type { Prediction } from '../scoring/port';
+
+export type { PredictionLogging } from '../../config/schema';
 
 export interface MicroBatchLimits {
   /** A batch leaves as soon as this many texts wait (the scorer's own batch size is a good value). */
@@ -32,16 +35,13 @@ export interface MicroBatchLimits {
   maxPendingTexts: number;
 }
 
-/**
- * `before-answer` (the default): a request is answered once its predictions are logged, so every
- * answer is on record. `after-answer`: answered once scored, logged right behind.
- */
-export type PredictionLogging = 'before-answer' | 'after-answer';
-export const PREDICTION_LOGGING: readonly PredictionLogging[] = ['before-answer', 'after-answer'];
-
 export interface MicroBatcherOptions {
   /** Batches the scorer may score at once (Scorer.concurrency). */
   concurrency?: number;
+  /**
+   * `before-answer` (the default): a request is answered once its predictions are logged, so every
+   * answer is on record. `after-answer`: answered once scored, logged right behind.
+   */
   logging?: PredictionLogging;
   /** After-answer only: a log call failed and will be retried after `retryInMs` (its answers are out already). */
   onLogError?: (error: unknown, context: { texts: number; retryInMs: number }) => void;

@@ -439,7 +439,11 @@ describe('local endpoint under load (fake scorer)', () => {
     expect((await j(res)).predictions).toEqual([{ label: 'pos', probabilities: { neg: 0.1, pos: 0.9 } }]);
     expect(f.state.logged).toEqual([]); // answered, not on record yet
     // The log call leaves within 100 ms (it waits for company: nobody waits for it) and fails once.
-    await vi.waitFor(() => expect(reported).toEqual([expect.stringMatching(/^prediction log: 1 answered texts not logged yet, next try in \d+ s$/)]));
+    await vi.waitFor(() =>
+      expect(reported).toEqual([
+        expect.stringMatching(/^prediction log: 1 answered texts not logged yet, next try in \d+ s \(is the registry's database up\?\)$/),
+      ]),
+    );
     expect(await ep.whenLogged(50)).toBe(1);
     const closed = ep.close();
     release();

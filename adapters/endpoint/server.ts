@@ -174,7 +174,10 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
   const batchers = new ScoreBatchers(options.logPredictions, limits.batching, {
     logging: options.predictionLogging ?? 'before-answer',
     onLogError: (error, { texts, retryInMs }) =>
-      report(error, { requestId: '-', route: `prediction log: ${texts} answered texts not logged yet, next try in ${Math.round(retryInMs / 1000)} s` }),
+      report(error, {
+        requestId: '-',
+        route: `prediction log: ${texts} answered texts not logged yet, next try in ${Math.round(retryInMs / 1000)} s (is the registry's database up?)`,
+      }),
   });
   const metrics = new EndpointMetrics({
     ...(options.monitoring && { readMonitoring: options.monitoring.read }),
