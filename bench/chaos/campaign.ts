@@ -55,7 +55,8 @@ export async function injectAsPlanned(stack: ChaosStack, plan: PlannedFault[], o
     for (;;) {
       for (const crash of stack.workers.crashed()) {
         crashes.push(crash.why);
-        o.log(`✗ a worker exited by itself: ${crash.why.split('\n')[0]}; restarting it`);
+        // The whole tail: the worker's last lines are the only account of why it exited.
+        o.log(`✗ a worker exited by itself, restarting it: ${crash.why}`);
         await stack.workers.start(crash.role);
       }
       // One at a time, a new lifecycle waits for the recovery under way: it would pass its
