@@ -47,12 +47,15 @@ fi
 
 # --- npm packages ----------------------------------------------------------------------
 command -v npm >/dev/null || die "node/npm not found: install Node.js >= 20.3 (https://nodejs.org or your distribution), then rerun"
-npm_key=$(fingerprint "node $(node --version)" package-lock.json)
+# patches/ holds fixes to installed packages (patch-package); a changed patch means a clean reinstall.
+npm_key=$(fingerprint "node $(node --version)" package-lock.json patches/*.patch)
 if [ -d node_modules ] && stamp_matches npm "$npm_key"; then
   ok "npm packages up to date"
 elif [ ! -f "$STAMP_DIR/npm" ] && [ -f node_modules/.package-lock.json ] &&
   ! [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # Installed before stamps existed, from this lock file: adopt it rather than reinstall.
+  npx --no-install patch-package --error-on-fail >>"$LOG_DIR/setup-npm.log" 2>&1 </dev/null ||
+    die "applying patches/ to node_modules failed (log: $LOG_DIR/setup-npm.log)"
   stamp_write npm "$npm_key"
   ok "npm packages up to date (existing node_modules adopted)"
 else
@@ -62,6 +65,11 @@ else
   if ! ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm ci --no-audit --no-fund >"$LOG_DIR/setup-npm.log" 2>&1 </dev/null; then
     show_log "$LOG_DIR/setup-npm.log"
     die "npm ci failed (full log: $LOG_DIR/setup-npm.log)"
+  fi
+  # ignore-scripts keeps npm from running a postinstall, so the patches are applied here.
+  if ! npx --no-install patch-package --error-on-fail >>"$LOG_DIR/setup-npm.log" 2>&1 </dev/null; then
+    show_log "$LOG_DIR/setup-npm.log"
+    die "applying patches/ to node_modules failed (full log: $LOG_DIR/setup-npm.log)"
   fi
   stamp_write npm "$npm_key"
   ok "npm packages installed"

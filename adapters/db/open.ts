@@ -43,7 +43,12 @@ async function openPostgres(url: string): Promise<Registry> {
   // that promise, so a connection cut while it runs (a PostgreSQL restart) rejects with nothing
   // listening and the unhandled rejection stops the Temporal worker (porsager/postgres#1192,
   // #1223). The registry reads its one array column as JSON instead (prediction-window.ts).
-  const clientOptions = { connect_timeout: 10, onnotice: () => {}, fetch_types: false };
+  //
+  // backoff: a connection closed by an error waits before it reconnects, and postgres.js grows
+  // that wait with every error across the pool (3^n / 100 s, up to 20 s). A restart of a few
+  // seconds makes every connection fail several times, so calls queued on them waited up to 20 s
+  // after the server was back. Here: 0.1 s doubling, at most 2 s, with jitter.
+  const clientOptions = { connect_timeout: 10, onnotice: () => {}, fetch_types: false, backoff: reconnectDelaySeconds };
 
   // Migrate on one dedicated connection holding a session advisory lock, so workers that
   // start together do not race to create the same tables.
@@ -107,6 +112,10 @@ async function openPglite(dir: string): Promise<Registry> {
 }
 
 /** Raw statements on postgres-js: one alone, several in one transaction. */
+function reconnectDelaySeconds(errorsInARow: number): number {
+  return Math.min(0.1 * 2 ** errorsInARow, 2) * (0.5 + Math.random() / 2);
+}
+
 function postgresExecutor(client: Sql): ExecuteSql {
   return async (statements) => {
     if (statements.length === 1) await client.unsafe(statements[0]!.text, statements[0]!.params as never[]);
