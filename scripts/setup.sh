@@ -49,13 +49,19 @@ fi
 command -v npm >/dev/null || die "node/npm not found: install Node.js >= 20.3 (https://nodejs.org or your distribution), then rerun"
 # patches/ holds fixes to installed packages (patch-package); a changed patch means a clean reinstall.
 npm_key=$(fingerprint "node $(node --version)" package-lock.json patches/*.patch)
+# ignore-scripts keeps npm from running a postinstall, so the patches are applied here.
+apply_patches() {
+  if ! npx --no-install patch-package --error-on-fail >>"$LOG_DIR/setup-npm.log" 2>&1 </dev/null; then
+    show_log "$LOG_DIR/setup-npm.log"
+    die "applying patches/ to node_modules failed (full log: $LOG_DIR/setup-npm.log): the log names the patch; if its package's version changed, remake it (npx patch-package <package>) or delete it"
+  fi
+}
 if [ -d node_modules ] && stamp_matches npm "$npm_key"; then
   ok "npm packages up to date"
 elif [ ! -f "$STAMP_DIR/npm" ] && [ -f node_modules/.package-lock.json ] &&
   ! [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # Installed before stamps existed, from this lock file: adopt it rather than reinstall.
-  npx --no-install patch-package --error-on-fail >>"$LOG_DIR/setup-npm.log" 2>&1 </dev/null ||
-    die "applying patches/ to node_modules failed (log: $LOG_DIR/setup-npm.log)"
+  apply_patches
   stamp_write npm "$npm_key"
   ok "npm packages up to date (existing node_modules adopted)"
 else
@@ -66,11 +72,7 @@ else
     show_log "$LOG_DIR/setup-npm.log"
     die "npm ci failed (full log: $LOG_DIR/setup-npm.log)"
   fi
-  # ignore-scripts keeps npm from running a postinstall, so the patches are applied here.
-  if ! npx --no-install patch-package --error-on-fail >>"$LOG_DIR/setup-npm.log" 2>&1 </dev/null; then
-    show_log "$LOG_DIR/setup-npm.log"
-    die "applying patches/ to node_modules failed (full log: $LOG_DIR/setup-npm.log)"
-  fi
+  apply_patches
   stamp_write npm "$npm_key"
   ok "npm packages installed"
 fi

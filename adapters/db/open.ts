@@ -111,11 +111,12 @@ async function openPglite(dir: string): Promise<Registry> {
   }
 }
 
-/** Raw statements on postgres-js: one alone, several in one transaction. */
-function reconnectDelaySeconds(errorsInARow: number): number {
+/** postgres.js's `backoff`: seconds before a connection closed by an error reconnects. */
+export function reconnectDelaySeconds(errorsInARow: number): number {
   return Math.min(0.1 * 2 ** errorsInARow, 2) * (0.5 + Math.random() / 2);
 }
 
+/** Raw statements on postgres-js: one alone, several in one transaction. */
 function postgresExecutor(client: Sql): ExecuteSql {
   return async (statements) => {
     if (statements.length === 1) await client.unsafe(statements[0]!.text, statements[0]!.params as never[]);
