@@ -29,9 +29,10 @@ describe('loadEndpointKey', () => {
     expect((await readFile(join(dir, 'endpoint.key'), 'utf8')).trim()).toBe(key);
   });
 
-  it('gives concurrent first callers the same key', async () => {
+  it('gives concurrent first callers the same key, never a half-written file', async () => {
+    // CI once caught a caller reading the file between its creation and its write ("is empty").
     const dir = join(root, 'secrets');
-    const keys = await Promise.all([loadEndpointKey(dir, {}), loadEndpointKey(dir, {}), loadEndpointKey(dir, {})]);
+    const keys = await Promise.all(Array.from({ length: 20 }, () => loadEndpointKey(dir, {})));
     expect(new Set(keys).size).toBe(1);
   });
 

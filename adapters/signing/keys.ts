@@ -5,6 +5,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, typ
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { createSecretFile, readSecretFile } from '../secrets/secret-file';
 
 const PREFIX = 'ed25519:';
 // DER header of an Ed25519 SubjectPublicKeyInfo; the 32 raw key bytes follow it.
@@ -98,17 +99,10 @@ export async function loadPrivateKeyFile(file: string, name = path.basename(file
 
 /** The worker's own key (it signs the monitor's requests), created on first use beside the other secrets. */
 export async function loadOrCreateServiceKey(file: string): Promise<{ privateKey: KeyObject; publicKey: string }> {
-  try {
-    await stat(file);
-  } catch {
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    const pair = generateSigningKey();
-    try {
-      await writeFile(file, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
-    } catch (e) {
-      // Another worker made it first: use theirs.
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
+  if ((await readSecretFile(file)) === null) {
+    // Several workers may start at once: the file appears whole, and all of them use the one that won.
+    const pem = generateSigningKey().privateKey.export({ type: 'pkcs8', format: 'pem' });
+    await createSecretFile(file, pem.toString());
   }
   return loadPrivateKeyFile(file);
 }

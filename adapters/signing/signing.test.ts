@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { checkStatement, type ExpectedDecision } from '../../domain/decision-statement';
 import { signDecision, openDecision, type UnsignedPredicate } from './decisions';
 import { pae } from './dsse';
-import { generateSigningKey, initPrivateKey, loadPrivateKey, parsePublicKey } from './keys';
+import { generateSigningKey, initPrivateKey, loadOrCreateServiceKey, loadPrivateKey, parsePublicKey } from './keys';
 
 const alice = generateSigningKey();
 const bob = generateSigningKey();
@@ -94,5 +94,12 @@ describe('key files', () => {
     await expect(loadPrivateKey('nobody', dir)).rejects.toThrow(/mlc keys init --as nobody/);
     await writeFile(path.join(dir, 'x'), '');
     expect(() => parsePublicKey('ssh-ed25519 AAAA')).toThrow(/ed25519:/);
+  });
+
+  it('gives workers starting at once one service key, never a half-written file', async () => {
+    const file = path.join(await mkdtemp(path.join(tmpdir(), 'mlc-keys-')), 'secrets', 'worker-signing.key');
+    const keys = await Promise.all(Array.from({ length: 12 }, () => loadOrCreateServiceKey(file)));
+    expect(new Set(keys.map((k) => k.publicKey)).size).toBe(1);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
   });
 });

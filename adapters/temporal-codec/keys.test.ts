@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CodecConfig } from '../../config/schema';
 import { CodecKeyError, loadKeyring, newKeyEntry, parseKeys } from './keys';
-import { SecretFileError } from './secret-file';
+import { SecretFileError } from '../secrets/secret-file';
 import { loadCodecServerToken } from './server-token';
 
 const key = () => randomBytes(32).toString('base64');

@@ -6,7 +6,7 @@
 // anywhere, the first key file is created holding one new key.
 import { randomBytes } from 'node:crypto';
 import type { CodecConfig } from '../../config/schema';
-import { createSecretFile, readSecretFile } from './secret-file';
+import { createSecretFile, readSecretFile } from '../secrets/secret-file';
 
 export class CodecKeyError extends Error {
   override name = 'CodecKeyError';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CodecConfig } from '../../config/schema';
 import { CodecKeyError } from './keys';
-import { createSecretFile, readSecretFile } from './secret-file';
+import { createSecretFile, readSecretFile } from '../secrets/secret-file';
 
 const URL_SAFE_TOKEN = /^[A-Za-z0-9._~-]{24,256}$/;
 

@@ -1,6 +1,7 @@
-// Files that hold the codec's secrets (its keys, the codec server's token): readable by this
-// user only, and created whole or not at all, because several processes (three worker roles,
-// the codec server, the CLI) may all find the file missing at the same moment on a fresh machine.
+// Files in the secrets folder (the codec's keys and server token, the endpoint key, the worker's
+// signing key): readable by this user only, and created whole or not at all, because several
+// processes (three worker roles, the codec server, the CLI) may all find a file missing at the
+// same moment on a fresh machine.
 import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
