@@ -32,6 +32,17 @@ describe('metric history from metrics.json', () => {
     expect(points.some((p) => p.metric === 'epoch' || p.metric === 'step')).toBe(false);
   });
 
+  it("records masked-language-model pretraining's curve beside fine-tuning's, and a file without it (pretrain: null)", () => {
+    const pretrained = {
+      ...metricsFile,
+      pretrain: { history: [1, 2].map((epoch) => ({ epoch, step: 15 * epoch, mlm_loss: 6 - epoch, mlm_accuracy: 0.1 * epoch })), seconds: 4 },
+    };
+    const points = metricPointsFrom(pretrained);
+    expect(points).toHaveLength(2 * 4 + 3 * 2 + 2 * 2);
+    expect(points).toContainEqual({ metric: 'mlm_loss', step: 30, epoch: 2, value: 4 });
+    expect(metricPointsFrom({ ...metricsFile, pretrain: null })).toEqual(metricPointsFrom(metricsFile));
+  });
+
   it('skips what is not a finite number or lacks a step, and tolerates a file without curves', () => {
     const odd = { history: [{ epoch: 1, step: 5, val_loss: null, val_accuracy: 'x', val_macro_f1: 0.3 }], steps: [{ loss: 1 }, { step: 1.5, loss: 2 }] };
     expect(metricPointsFrom(odd)).toEqual([{ metric: 'val_macro_f1', step: 5, epoch: 1, value: 0.3 }]);

@@ -1,6 +1,7 @@
 // What a finished training job leaves in the registry beyond the run's summary numbers: its
-// curves (per-epoch validation metrics and mean loss, per-step loss and learning rate, from
-// metrics.json) as metric history, and the commit of the code that trained it. Safe to run
+// curves (per-epoch validation metrics and mean loss, per-step loss and learning rate, and the
+// masked-language-model pretraining's per-epoch loss and accuracy when it ran, from metrics.json)
+// as metric history, and the commit of the code that trained it. Safe to run
 // twice: history points are keyed by (run, metric, step), and the commit is the same value.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -13,6 +14,8 @@ const finite = z.number().refine(Number.isFinite);
 const metricsFileSchema = z.object({
   history: z.array(z.record(z.string(), z.unknown())).optional(),
   steps: z.array(z.record(z.string(), z.unknown())).optional(),
+  // Its metric names (mlm_loss, mlm_accuracy) are its own, so its steps never collide with fine-tuning's.
+  pretrain: z.object({ history: z.array(z.record(z.string(), z.unknown())).optional() }).nullish(),
   code: z
     .object({
       git_commit: z
@@ -23,7 +26,7 @@ const metricsFileSchema = z.object({
     .optional(),
 });
 
-/** The points of metrics.json's `history` (one per epoch) and `steps` (every few steps). */
+/** The points of metrics.json's `history` (one per epoch), `steps` (every few steps) and `pretrain.history`. */
 export function metricPointsFrom(metricsFile: unknown): MetricPoint[] {
   const parsed = metricsFileSchema.safeParse(metricsFile);
   if (!parsed.success) return [];
@@ -38,8 +41,10 @@ export function metricPointsFrom(metricsFile: unknown): MetricPoint[] {
       }
     }
   };
-  add(parsed.data.history, (e) => (Number.isInteger(e.epoch) ? (e.epoch as number) : null));
+  const epochOf = (e: Record<string, unknown>) => (Number.isInteger(e.epoch) ? (e.epoch as number) : null);
+  add(parsed.data.history, epochOf);
   add(parsed.data.steps, () => null);
+  add(parsed.data.pretrain?.history, epochOf);
   return points;
 }
 

@@ -315,6 +315,7 @@ interface TrainMetricsFile {
   best?: { val_macro_f1?: number; val_accuracy?: number; epoch?: number };
   onnx_parity?: { max_abs_logit_diff?: number; label_agreement?: number };
   train_seconds?: number;
+  pretrain?: { seconds?: number } | null;
 }
 
 function flattenTrainMetrics(m: TrainMetricsFile): Record<string, number> {
@@ -328,5 +329,6 @@ function flattenTrainMetrics(m: TrainMetricsFile): Record<string, number> {
   put('onnx_max_abs_logit_diff', m.onnx_parity?.max_abs_logit_diff);
   put('onnx_label_agreement', m.onnx_parity?.label_agreement);
   put('train_seconds', m.train_seconds);
+  put('pretrain_seconds', m.pretrain?.seconds);
   return out;
 }

@@ -18,10 +18,12 @@ from . import checkpoint
 from .augment import with_rare_copies
 from .config import JobConfig
 from .data import read_splits, tokenize_cached
+from .errors import ConfigError
 from .export import DEPLOY_FILE, PRECISION_FILES, assert_parity, check_parity, compare_int8, export_onnx, quantize_int8
 from .metrics import class_weights
 from .model import build_model, model_artifact
 from .outputs import log, sha256_file, torch_save, warn, write_json
+from .pretrain import PretrainOutcome, pretrain_encoder
 from .signals import StopRequest
 from .tokenizer import load_tokenizer, save_tokenizer, train_bpe
 from .trainer import Outcome, Setup, train
@@ -134,6 +136,16 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
         log("class weights " + " ".join(f"{label}={w:.3f}" for label, w in zip(job.labels, weights)))
     setup = Setup(params=p, device=device, precision=precision, pad_id=tokenizer.pad_token_id,
                   num_labels=len(job.labels), checkpoint_dir=checkpoint_dir, fingerprint=job.fingerprint())
+    pretrained = None
+    if p["mlmEpochs"]:
+        if tokenizer.mask_token_id is None:
+            raise ConfigError("params.mlmEpochs: the tokenizer has no mask token to pretrain with; set mlmEpochs to 0 "
+                              "or use a tokenizer with <mask>")
+        # A resumed fine-tuning loads its own weights over these; pretraining is then only read back, never redone.
+        pretrained = pretrain_encoder(model.encoder, encoded["train"], tokenizer, setup, stop, checkpoint_dir,
+                                      job.fingerprint())
+        if pretrained.interrupted_by:
+            return pretrained.interrupted_by
     train_ids, train_labels, copies = with_rare_copies(tokenizer, splits["train"], encoded["train"], len(job.labels), p)
     if copies:
         log(f"augmentation: {copies} varied copies of rare-class rows added to train")
@@ -141,13 +153,13 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
                     weights, setup, stop, resume)
     if outcome.interrupted_by:
         return outcome.interrupted_by
-    finish(job, model, outcome, setup, encoded["test"] if len(encoded["test"]) else encoded["valid"])
+    finish(job, model, outcome, setup, encoded["test"] if len(encoded["test"]) else encoded["valid"], pretrained)
     if stop.requested:
         log(f"{stop.name} arrived after training finished; the outputs are complete")
     return None
 
 
-def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out) -> None:
+def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out, pretrained: PretrainOutcome | None) -> None:
     out, state = job.out_dir, outcome.state
     best = out / "checkpoints" / checkpoint.BEST
     if best.is_file():
@@ -180,6 +192,8 @@ def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out) -> N
         "onnx_int8": int8,
         "trial": job.trial,
         "train_seconds": round(state.train_seconds, 3),
+        # Masked-language-model pretraining before fine-tuning (mlmEpochs): its curve and time, apart.
+        "pretrain": None if pretrained is None else {"history": pretrained.history, "seconds": round(pretrained.seconds, 3)},
         "code": {"git_commit": code_commit()},
         # Lineage for the audit package: where and with what the job ran.
         "node": os.environ.get("SLURMD_NODENAME") or socket.gethostname(),
