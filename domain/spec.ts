@@ -64,6 +64,9 @@ export const trainingParamsSchema = z.strictObject({
   mlmEpochs: z.number().int().min(0).max(100).default(0),
   /** The share of tokens masked in that pretraining (RoBERTa's 0.15). */
   mlmProbability: z.number().min(0.01).max(0.5).default(0.15),
+  /** Its own batch size and peak learning rate: predicting tokens learns slowly at fine-tuning's. */
+  mlmBatchSize: z.number().int().min(1).max(4096).default(64),
+  mlmLearningRate: z.number().positive().max(1).default(0.002),
 });
 export type TrainingParams = z.infer<typeof trainingParamsSchema>;
 

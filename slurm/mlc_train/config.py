@@ -78,6 +78,8 @@ PARAMS: dict[str, tuple[Any, Check]] = {
     "rareClassCopies": (0, _int(0, 20)),
     "mlmEpochs": (0, _int(0, 100)),
     "mlmProbability": (0.15, _num(0.01, 0.5)),
+    "mlmBatchSize": (64, _int(1, 4096)),
+    "mlmLearningRate": (2e-3, _num(0, 1, lo_open=True)),
 }
 
 # Params that may change between an interrupted run and its resumption without invalidating the

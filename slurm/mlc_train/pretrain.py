@@ -77,8 +77,8 @@ def pretrain_encoder(encoder: torch.nn.Module, train: Encoded, tokenizer, setup,
 
     head = lm_head(encoder)
     both = torch.nn.ModuleDict({"encoder": encoder, "head": head}).to(setup.device)
-    batches_per_epoch = len(BucketBatchSampler(train.lengths, p["batchSize"], p["seed"] + SAMPLER_SEED_OFFSET, 0))
-    optimizer = make_optimizer(both, p)
+    batches_per_epoch = len(BucketBatchSampler(train.lengths, p["mlmBatchSize"], p["seed"] + SAMPLER_SEED_OFFSET, 0))
+    optimizer = make_optimizer(both, {**p, "learningRate": p["mlmLearningRate"]})
     scheduler = make_scheduler(optimizer, batches_per_epoch * p["mlmEpochs"], p["warmupRatio"])
     generator = torch.Generator().manual_seed(p["seed"] + SAMPLER_SEED_OFFSET)
     outcome, first_epoch = PretrainOutcome(), 0
@@ -100,33 +100,36 @@ def pretrain_encoder(encoder: torch.nn.Module, train: Encoded, tokenizer, setup,
     started, seconds_before = time.monotonic(), outcome.seconds
     for epoch in range(first_epoch, p["mlmEpochs"]):
         both.train()
-        sampler = BucketBatchSampler(train.lengths, p["batchSize"], p["seed"] + SAMPLER_SEED_OFFSET, epoch)
+        sampler = BucketBatchSampler(train.lengths, p["mlmBatchSize"], p["seed"] + SAMPLER_SEED_OFFSET, epoch)
         loader = DataLoader(TokenDataset(train, labels), batch_sampler=sampler, collate_fn=PadCollator(setup.pad_id),
                             num_workers=p["numWorkers"], worker_init_fn=ignore_in_worker if p["numWorkers"] else None)
-        loss_sum, hits, chosen = 0.0, 0, 0
+        loss_sum, learned, hits, chosen = 0.0, 0, 0, 0
         for step, batch in enumerate(loader, 1):
             inputs, targets = mask_tokens(batch["input_ids"], batch["attention_mask"], tokenizer.mask_token_id,
                                           encoder.config.vocab_size, special_ids, p["mlmProbability"], generator)
-            inputs, targets = inputs.to(setup.device), targets.to(setup.device)
-            with autocast(setup):
-                states = encoder(input_ids=inputs, attention_mask=batch["attention_mask"].to(setup.device)).last_hidden_state
-                logits = head(states[targets != -100])
-            loss = torch.nn.functional.cross_entropy(logits.float(), targets[targets != -100])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(both.parameters(), p["gradClip"])
-            optimizer.step()
-            scheduler.step()
-            loss_sum += loss.item()
-            hits += int((logits.argmax(-1) == targets[targets != -100]).sum())
-            chosen += int((targets != -100).sum())
+            picked = targets != -100
+            if picked.any():  # a batch of very short rows may draw no token at all: nothing to learn from
+                with autocast(setup):
+                    states = encoder(input_ids=inputs.to(setup.device),
+                                     attention_mask=batch["attention_mask"].to(setup.device)).last_hidden_state
+                    logits = head(states[picked.to(setup.device)])
+                truth = targets[picked].to(setup.device)
+                loss = torch.nn.functional.cross_entropy(logits.float(), truth)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(both.parameters(), p["gradClip"])
+                optimizer.step()
+                loss_sum, learned = loss_sum + loss.item(), learned + 1
+                hits += int((logits.argmax(-1) == truth).sum())
+                chosen += len(truth)
+            scheduler.step()  # every batch, so the schedule's length is the epochs' batches
             if step % 200 == 0:
-                log(f"pretrain step {step}/{batches_per_epoch} (epoch {epoch + 1}/{p['mlmEpochs']}) mlm_loss {loss_sum / step:.4f}")
+                log(f"pretrain step {step}/{batches_per_epoch} (epoch {epoch + 1}/{p['mlmEpochs']}) mlm_loss {loss_sum / max(1, learned):.4f}")
             if stop.requested:  # the epoch in flight is redone on resume; the finished ones are kept
                 outcome.seconds = seconds_before + time.monotonic() - started
                 outcome.interrupted_by = stop.name
                 return outcome
-        outcome.history.append({"epoch": epoch + 1, "step": (epoch + 1) * batches_per_epoch, "mlm_loss": loss_sum / max(1, batches_per_epoch),
+        outcome.history.append({"epoch": epoch + 1, "step": (epoch + 1) * batches_per_epoch, "mlm_loss": loss_sum / max(1, learned),
                                 "mlm_accuracy": hits / max(1, chosen)})
         outcome.seconds = seconds_before + time.monotonic() - started
         log(f"pretrain epoch {epoch + 1}/{p['mlmEpochs']} mlm_loss {outcome.history[-1]['mlm_loss']:.4f} "

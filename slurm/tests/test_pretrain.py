@@ -29,7 +29,7 @@ def test_masking_never_touches_special_tokens_or_padding_and_follows_80_10_10():
 
 
 def test_pretraining_learns_and_is_recorded(tmp_path, dataset):
-    code, log, err = run_job(write_config(tmp_path / "c.json", {"epochs": 1, "mlmEpochs": 3}), dataset, tmp_path / "out")
+    code, log, err = run_job(write_config(tmp_path / "c.json", {"epochs": 1, "mlmEpochs": 3, "mlmBatchSize": 16}), dataset, tmp_path / "out")
     assert code == 0, err
     assert "pretrain epoch 3/3" in log and "epoch 1/1 step" in log
     m = json.loads((tmp_path / "out" / "metrics.json").read_text())
@@ -42,7 +42,7 @@ def test_pretraining_learns_and_is_recorded(tmp_path, dataset):
 
 
 def test_a_job_stopped_mid_pretraining_resumes_after_its_last_finished_epoch(tmp_path, dataset, monkeypatch):
-    params = {"epochs": 1, "mlmEpochs": 2}
+    params = {"epochs": 1, "mlmEpochs": 2, "mlmBatchSize": 16}
     code, _, err = run_job(write_config(tmp_path / "c.json", params), dataset, tmp_path / "whole")
     assert code == 0, err
 
