@@ -69,7 +69,7 @@ def pretrain_encoder(encoder: torch.nn.Module, train: Encoded, tokenizer, setup,
     p = setup.params
     done = folder / DONE
     if done.is_file():
-        blob = torch.load(done, map_location=setup.device, weights_only=False)
+        blob = torch.load(done, map_location=setup.device, weights_only=True)  # tensors and plain values only
         if blob.get("fingerprint") == fingerprint:
             encoder.load_state_dict(blob["encoder"])
             log(f"pretrained encoder loaded from {done} ({len(blob['history'])} epochs, not repeated)")
