@@ -6,6 +6,7 @@ import random
 import torch
 
 from conftest import make_rows, run_job, write_config
+import mlc_train.pretrain as pretrain
 from mlc_train.model import load_model
 from mlc_train.tokenizer import load_tokenizer
 from sentencepiece_fixture import build
@@ -35,3 +36,26 @@ def test_fine_tunes_from_a_sentencepiece_pretrained_folder(tmp_path, dataset):
     key = next(k for k in start if k.endswith("word_embeddings.weight"))
     assert not torch.equal(start[key], tuned.encoder.state_dict()["embeddings.word_embeddings.weight"])  # fine-tuned
     assert json.loads((out / "DONE").read_text())["status"] == "done"
+
+
+def test_continues_pretraining_a_sentencepiece_model_on_the_corpus_before_fine_tuning(tmp_path, dataset, monkeypatch):
+    """Domain-adaptive pretraining: mlmEpochs on a pretrained folder masks with its own <mask> id and
+    keeps its special tokens, wherever its vocabulary puts them, out of the masking."""
+    folder = build(tmp_path / "wangchan-like", [r["text"] for r in make_rows(400, random.Random(5))], max_length=64)
+    tokenizer = load_tokenizer(folder, 64)
+    seen = []
+    real = pretrain.mask_tokens
+
+    def recording(input_ids, attention_mask, mask_id, vocab_size, special_ids, *rest):
+        seen.append((mask_id, vocab_size, set(special_ids.tolist())))
+        return real(input_ids, attention_mask, mask_id, vocab_size, special_ids, *rest)
+
+    monkeypatch.setattr(pretrain, "mask_tokens", recording)
+    config = write_config(tmp_path / "config.json", {"epochs": 1, "maxLength": 64, "mlmEpochs": 2, "mlmBatchSize": 16},
+                          pretrained=str(folder))
+    code, log, err = run_job(config, dataset, tmp_path / "out")
+    assert code == 0, err
+    assert "pretrain epoch 2/2" in log
+    history = json.loads((tmp_path / "out" / "metrics.json").read_text())["pretrain"]["history"]
+    assert [h["epoch"] for h in history] == [1, 2] and all(h["mlm_loss"] > 0 for h in history)
+    assert seen and all(s == (tokenizer.mask_token_id, len(tokenizer), set(tokenizer.all_special_ids)) for s in seen)
