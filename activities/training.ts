@@ -312,7 +312,7 @@ export interface RegisteredModel {
 
 interface TrainMetricsFile {
   params?: Record<string, unknown>;
-  best?: { val_macro_f1?: number; val_accuracy?: number; epoch?: number };
+  best?: { val_macro_f1?: number; val_accuracy?: number; epoch?: number; averaged_epochs?: number[] };
   onnx_parity?: { max_abs_logit_diff?: number; label_agreement?: number };
   train_seconds?: number;
   pretrain?: { seconds?: number } | null;
@@ -326,6 +326,8 @@ function flattenTrainMetrics(m: TrainMetricsFile): Record<string, number> {
   put('best_val_macro_f1', m.best?.val_macro_f1);
   put('best_val_accuracy', m.best?.val_accuracy);
   put('best_epoch', m.best?.epoch);
+  // How many epochs' weights were averaged into the exported model (averageEpochs), when the average won.
+  put('averaged_epochs', m.best?.averaged_epochs?.length);
   put('onnx_max_abs_logit_diff', m.onnx_parity?.max_abs_logit_diff);
   put('onnx_label_agreement', m.onnx_parity?.label_agreement);
   put('train_seconds', m.train_seconds);

@@ -60,6 +60,8 @@ export const trainingParamsSchema = z.strictObject({
   tokenSwap: z.number().min(0).max(0.5).default(0),
   /** Extra augmented copies of every training row of a rare class (under 5% of the rows, e.g. `q`). */
   rareClassCopies: z.number().int().min(0).max(20).default(0),
+  /** Also validate the mean of the last N epochs' weights, kept when it beats the best epoch; 1 is off. */
+  averageEpochs: z.number().int().min(1).max(20).default(1),
   /** Epochs of masked-language-model pretraining of the encoder on the training texts before fine-tuning; 0 is off. */
   mlmEpochs: z.number().int().min(0).max(100).default(0),
   /** The share of tokens masked in that pretraining (RoBERTa's 0.15). */

@@ -32,6 +32,7 @@ class TrainState:
     window_loss_sum: float = 0.0  # loss since the last entry in `steps`
     window_batches: int = 0
     train_seconds: float = 0.0  # summed over every run that trained this model (resumes included)
+    averaged: dict[str, Any] | None = None  # averageEpochs: the average's epochs, metrics and whether it was kept
     history: list[dict[str, Any]] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
 
@@ -68,6 +69,25 @@ def save(folder: Path, fingerprint: str, state: TrainState, model, optimizer, sc
 
 def save_best(folder: Path, model) -> None:
     torch_save(folder / BEST, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+
+
+def save_epoch(folder: Path, model, epoch: int, keep: int) -> None:
+    """This epoch's validated weights, for the average over the last `keep` epochs (averageEpochs);
+    older ones are removed, so at most `keep` files are ever on disk."""
+    torch_save(folder / f"epoch-{epoch}.pt", {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+    for old in folder.glob("epoch-*.pt"):
+        if int(old.stem.split("-")[1]) <= epoch - keep:
+            old.unlink(missing_ok=True)
+
+
+def load_epochs(folder: Path, keep: int) -> tuple[list[int], dict[str, torch.Tensor]]:
+    """The epochs saved by save_epoch (the last `keep`) and the mean of their weights; integer
+    buffers are taken from the last epoch."""
+    epochs = sorted(int(f.stem.split("-")[1]) for f in folder.glob("epoch-*.pt"))[-keep:]
+    states = [torch.load(folder / f"epoch-{e}.pt", map_location="cpu", weights_only=True) for e in epochs]
+    mean = {k: (torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point() else v)
+            for k, v in states[-1].items()}
+    return epochs, mean
 
 
 def load_matching(folder: Path, fingerprint: str, device: torch.device) -> dict[str, Any] | None:

@@ -76,6 +76,7 @@ PARAMS: dict[str, tuple[Any, Check]] = {
     "tokenDropout": (0.0, _num(0, 0.5)),
     "tokenSwap": (0.0, _num(0, 0.5)),
     "rareClassCopies": (0, _int(0, 20)),
+    "averageEpochs": (1, _int(1, 20)),
     "mlmEpochs": (0, _int(0, 100)),
     "mlmProbability": (0.15, _num(0.01, 0.5)),
     "mlmBatchSize": (64, _int(1, 4096)),

@@ -180,11 +180,14 @@ def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out, pret
     # approves) covers the choice as well as both files.
     write_json(out / DEPLOY_FILE, {"precision": job.serving_precision, "file": PRECISION_FILES[job.serving_precision]})
     best_summary = {"epoch": state.best_epoch, "val_macro_f1": state.best_score, "val_accuracy": state.best_accuracy}
+    if state.averaged is not None and state.averaged["kept"]:  # the exported weights are that average
+        best_summary["averaged_epochs"] = state.averaged["epochs"]
     metrics = {
         "history": state.history,
         "steps": bounded_steps(state.steps),
         "best": best_summary,
         "stopped_early": state.stopped_early,
+        "averaged": state.averaged,
         "device": setup.device.type,
         "precision": setup.precision,
         "params": job.params,
@@ -206,5 +209,6 @@ def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out, pret
     write_json(out / "DONE", {"status": "done", "config_hash": job.full_hash(), "best": best_summary,
                               "epochs_trained": state.epoch, "stopped_early": state.stopped_early,
                               "onnx_parity": parity, "trial": job.trial, "train_seconds": metrics["train_seconds"]})
-    log(f"done: best epoch {state.best_epoch} val_macro_f1 {state.best_score:.4f} val_acc {state.best_accuracy:.4f}; "
-        f"outputs in {out}")
+    kept = best_summary.get("averaged_epochs")
+    which = f"the average of epochs {kept[0]}-{kept[-1]}" if kept else f"best epoch {state.best_epoch}"
+    log(f"done: {which} val_macro_f1 {state.best_score:.4f} val_acc {state.best_accuracy:.4f}; outputs in {out}")

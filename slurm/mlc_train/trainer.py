@@ -216,6 +216,12 @@ def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encod
         state.history.append({"epoch": epoch + 1, "step": state.step, "train_loss": train_loss, **metrics})
         log(f"epoch {epoch + 1}/{p['epochs']} step {state.step} loss {train_loss:.4f} "
             f"val_macro_f1 {metrics['val_macro_f1']:.4f} val_acc {metrics['val_accuracy']:.4f} val_loss {metrics['val_loss']:.4f}")
+        if p["averageEpochs"] > 1:
+            if average is not None:
+                with average.swapped_in(model):
+                    checkpoint.save_epoch(setup.checkpoint_dir, model, epoch + 1, p["averageEpochs"])
+            else:
+                checkpoint.save_epoch(setup.checkpoint_dir, model, epoch + 1, p["averageEpochs"])
         if metrics["val_macro_f1"] > state.best_score:
             state.best_score, state.best_epoch, state.best_accuracy = metrics["val_macro_f1"], epoch + 1, metrics["val_accuracy"]
             state.bad_epochs = 0
@@ -236,5 +242,25 @@ def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encod
             log(f"checkpoint saved (reason: signal) at epoch {state.epoch} step {state.step}")
             return Outcome(state, stop.name)
 
+    if p["averageEpochs"] > 1 and state.averaged is None:
+        state.averaged = average_last_epochs(model, valid_data, setup, criterion, state)
     state.train_seconds = seconds_before + time.monotonic() - started
     return Outcome(state, None)
+
+
+def average_last_epochs(model, valid_data, setup: Setup, criterion, state: TrainState) -> dict[str, Any]:
+    """The mean of the last `averageEpochs` epochs' validated weights (an average over checkpoints, as
+    in stochastic weight averaging), validated like an epoch; it replaces the best weights only if its
+    validation macro-F1 beats theirs. Returns what the job records as `averaged`."""
+    epochs, weights = checkpoint.load_epochs(setup.checkpoint_dir, setup.params["averageEpochs"])
+    own = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(weights)
+    metrics = evaluate(model, *valid_data, setup, criterion)
+    kept = metrics["val_macro_f1"] > state.best_score
+    if kept:
+        checkpoint.save_best(setup.checkpoint_dir, model)
+        state.best_score, state.best_accuracy = metrics["val_macro_f1"], metrics["val_accuracy"]
+    model.load_state_dict(own)
+    log(f"average of epochs {epochs[0]}-{epochs[-1]}: val_macro_f1 {metrics['val_macro_f1']:.4f} "
+        f"val_acc {metrics['val_accuracy']:.4f}; {'kept' if kept else 'not kept'} (best epoch {state.best_epoch})")
+    return {"epochs": epochs, "kept": kept, **metrics}

@@ -43,7 +43,7 @@ def test_a_run_writes_every_output(trained):
 def test_metrics_json_has_the_contract_fields(trained):
     root, _, _ = trained
     m = json.loads((root / "runs" / "v1" / "metrics.json").read_text())
-    assert set(m) == {"history", "steps", "best", "stopped_early", "device", "precision", "params", "onnx_parity",
+    assert set(m) == {"history", "steps", "best", "stopped_early", "averaged", "device", "precision", "params", "onnx_parity",
                       "onnx_int8", "trial", "train_seconds", "pretrain", "code", "node", "slurm", "versions"}
     # Lineage for the audit package: the node it ran on and the versions that shaped the files.
     assert m["node"] and set(m["versions"]) == {"python", "torch", "transformers", "onnx", "onnxruntime"}
@@ -56,7 +56,7 @@ def test_metrics_json_has_the_contract_fields(trained):
     assert m["best"]["val_macro_f1"] == max(h["val_macro_f1"] for h in m["history"])
     assert (m["device"], m["precision"], m["trial"], m["stopped_early"]) == ("cpu", "fp32", None, False)
     assert m["params"]["numWorkers"] == 1 and m["params"]["seed"] == 13  # resolved: defaults filled in
-    assert m["train_seconds"] > 0 and m["pretrain"] is None  # mlmEpochs 0: no pretraining
+    assert m["train_seconds"] > 0 and m["pretrain"] is None and m["averaged"] is None  # both off by default
     # The commit of the training code: this checkout's HEAD, or null where git cannot say.
     head = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"], capture_output=True, text=True)
     assert m["code"]["git_commit"] == (head.stdout.strip() if head.returncode == 0 else None)
