@@ -4,6 +4,7 @@ weights, per-epoch validation, early stopping on macro-F1, and checkpoints that 
 resumes from."""
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -134,6 +135,12 @@ class WeightAverage:
         return Swap()
 
 
+def validated_weights(model: torch.nn.Module, average: WeightAverage | None):
+    """Context: the model holds the weights that are validated, kept as best and exported: the
+    moving average's when there is one (emaDecay), else its own."""
+    return average.swapped_in(model) if average is not None else contextlib.nullcontext()
+
+
 @dataclass
 class Outcome:
     state: TrainState
@@ -207,28 +214,19 @@ def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encod
             if state.step % p["checkpointEverySteps"] == 0:
                 save("interval")
 
-        if average is not None:  # validated, kept as best and exported: the averaged weights
-            with average.swapped_in(model):
-                metrics = evaluate(model, *valid_data, setup, criterion)
-        else:
+        with validated_weights(model, average):
             metrics = evaluate(model, *valid_data, setup, criterion)
         train_loss = state.epoch_loss_sum / max(1, state.epoch_batches)
         state.history.append({"epoch": epoch + 1, "step": state.step, "train_loss": train_loss, **metrics})
         log(f"epoch {epoch + 1}/{p['epochs']} step {state.step} loss {train_loss:.4f} "
             f"val_macro_f1 {metrics['val_macro_f1']:.4f} val_acc {metrics['val_accuracy']:.4f} val_loss {metrics['val_loss']:.4f}")
         if p["averageEpochs"] > 1:
-            if average is not None:
-                with average.swapped_in(model):
-                    checkpoint.save_epoch(setup.checkpoint_dir, model, epoch + 1, p["averageEpochs"])
-            else:
+            with validated_weights(model, average):
                 checkpoint.save_epoch(setup.checkpoint_dir, model, epoch + 1, p["averageEpochs"])
         if metrics["val_macro_f1"] > state.best_score:
             state.best_score, state.best_epoch, state.best_accuracy = metrics["val_macro_f1"], epoch + 1, metrics["val_accuracy"]
             state.bad_epochs = 0
-            if average is not None:
-                with average.swapped_in(model):
-                    checkpoint.save_best(setup.checkpoint_dir, model)
-            else:
+            with validated_weights(model, average):
                 checkpoint.save_best(setup.checkpoint_dir, model)
         else:
             state.bad_epochs += 1
