@@ -1,8 +1,7 @@
 // The local endpoint's API key: MLC_ENDPOINT_KEY when set (production injects it), else a key
 // kept in the secrets folder, created on first use, readable by this user only.
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createSecretFile, readSecretFile } from '../secrets/secret-file';
+import { newHexSecret, readOrCreateSecretFile } from '../secrets/secret-file';
 
 export class EndpointKeyError extends Error {
   override name = 'EndpointKeyError';
@@ -27,7 +26,7 @@ export async function loadEndpointKey(secretsDir: string, env: Record<string, st
   try {
     // Created whole or not at all: the worker, the endpoint and the CLI may all start at once on a
     // fresh machine, and every one of them must end up with the key that won.
-    text = (await readSecretFile(path)) ?? (await createSecretFile(path, `${randomBytes(32).toString('hex')}\n`));
+    text = await readOrCreateSecretFile(path, newHexSecret);
   } catch (cause) {
     throw new EndpointKeyError(`${(cause as Error).message}, or set MLC_ENDPOINT_KEY`, path, { cause });
   }

@@ -55,3 +55,16 @@ export async function createSecretFile(file: string, text: string): Promise<stri
   if (now === null) throw new SecretFileError(`${file} vanished right after it was created`, file);
   return now;
 }
+
+/**
+ * The file's text; when it does not exist, creates it from `make()` (called only then) as
+ * createSecretFile does, and returns what won if another process created it first.
+ */
+export async function readOrCreateSecretFile(file: string, make: () => string): Promise<string> {
+  return (await readSecretFile(file)) ?? (await createSecretFile(file, make()));
+}
+
+/** 32 random bytes as hex and a newline: the text of a new token or API key file. */
+export function newHexSecret(): string {
+  return `${randomBytes(32).toString('hex')}\n`;
+}

@@ -5,7 +5,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, typ
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { createSecretFile, readSecretFile } from '../secrets/secret-file';
+import { readOrCreateSecretFile } from '../secrets/secret-file';
 
 const PREFIX = 'ed25519:';
 // DER header of an Ed25519 SubjectPublicKeyInfo; the 32 raw key bytes follow it.
@@ -99,10 +99,7 @@ export async function loadPrivateKeyFile(file: string, name = path.basename(file
 
 /** The worker's own key (it signs the monitor's requests), created on first use beside the other secrets. */
 export async function loadOrCreateServiceKey(file: string): Promise<{ privateKey: KeyObject; publicKey: string }> {
-  if ((await readSecretFile(file)) === null) {
-    // Several workers may start at once: the file appears whole, and all of them use the one that won.
-    const pem = generateSigningKey().privateKey.export({ type: 'pkcs8', format: 'pem' });
-    await createSecretFile(file, pem.toString());
-  }
+  // Several workers may start at once: the file appears whole, and all of them use the one that won.
+  await readOrCreateSecretFile(file, () => generateSigningKey().privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   return loadPrivateKeyFile(file);
 }
