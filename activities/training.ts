@@ -316,6 +316,7 @@ interface TrainMetricsFile {
   onnx_parity?: { max_abs_logit_diff?: number; label_agreement?: number };
   train_seconds?: number;
   pretrain?: { seconds?: number } | null;
+  teacher?: { seconds?: number; oof_accuracy?: number } | null;
 }
 
 function flattenTrainMetrics(m: TrainMetricsFile): Record<string, number> {
@@ -332,5 +333,8 @@ function flattenTrainMetrics(m: TrainMetricsFile): Record<string, number> {
   put('onnx_label_agreement', m.onnx_parity?.label_agreement);
   put('train_seconds', m.train_seconds);
   put('pretrain_seconds', m.pretrain?.seconds);
+  // The distillation teacher (distillWeight): its time and its out-of-fold accuracy on the train split.
+  put('teacher_seconds', m.teacher?.seconds);
+  put('teacher_oof_accuracy', m.teacher?.oof_accuracy);
   return out;
 }

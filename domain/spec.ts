@@ -69,6 +69,8 @@ export const trainingParamsSchema = z.strictObject({
   /** Its own batch size and peak learning rate: predicting tokens learns slowly at fine-tuning's. */
   mlmBatchSize: z.number().int().min(1).max(4096).default(64),
   mlmLearningRate: z.number().positive().max(1).default(0.002),
+  /** Knowledge distillation: the share of each training target that is a TF-IDF teacher's out-of-fold probabilities; 0 is off. */
+  distillWeight: z.number().min(0).max(0.9).default(0),
 });
 export type TrainingParams = z.infer<typeof trainingParamsSchema>;
 

@@ -29,7 +29,7 @@ mkdir -p "$OUT"
 node --import tsx scripts/eval-recipe.ts prep "$SPEC" "$OUT" "${PARAMS:-}"
 started=$(date +%s.%N)
 "$PY" slurm/train.py --config "$OUT/config.json" --data-dir "$OUT/data" --out-dir "$OUT/run" --cache-dir "$OUT/cache" \
-  | tee "$OUT/train.log" | grep -E '^(rows|tokenizer vocab|epoch |early stopping|average of|pretrain epoch|done)'
+  | tee "$OUT/train.log" | grep -E '^(rows|tokenizer vocab|distillation teacher|epoch |early stopping|average of|pretrain epoch|done)'
 wall=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
 echo "train.py wall ${wall}s (train_seconds $(node -p 'require(process.argv[1]).train_seconds.toFixed(0)' "$OUT/run/metrics.json")s in the loop)"
 node --import tsx scripts/eval-recipe.ts score "$OUT/run" "$OUT/data/test.jsonl" "$HELD_OUT"

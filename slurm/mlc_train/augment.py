@@ -94,31 +94,33 @@ def vary_text(text: str, rng: np.random.Generator) -> str:
     return text
 
 
+def rare_copy_origins(labels: np.ndarray, num_labels: int, copies: int) -> np.ndarray:
+    """For each extra row rare_class_copies makes, in its order, the training row it is a copy of."""
+    rows = [np.repeat(np.flatnonzero(labels == c), copies) for c in rare_classes(labels, num_labels)] if copies else []
+    return np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, dtype=np.int64)
+
+
 def rare_class_copies(split: Split, num_labels: int, copies: int, seed: int) -> Split:
     """The extra rows only (texts varied, labels kept), in a fixed order for a given seed."""
     rng = np.random.default_rng([seed, 7919])
-    texts: list[str] = []
-    labels: list[int] = []
-    for c in rare_classes(split.labels, num_labels) if copies else []:
-        for i in np.flatnonzero(split.labels == c):
-            for _ in range(copies):
-                texts.append(vary_text(split.texts[i], rng))
-                labels.append(c)
-    return Split(texts, np.asarray(labels, dtype=np.int64))
+    origins = rare_copy_origins(split.labels, num_labels, copies)
+    texts = [vary_text(split.texts[i], rng) for i in origins]
+    return Split(texts, split.labels[origins].astype(np.int64))
 
 
 def concat(a: Encoded, b: Encoded) -> Encoded:
     return Encoded(np.concatenate([a.ids, b.ids]), np.concatenate([a.offsets, a.offsets[-1] + b.offsets[1:]]))
 
 
-def with_rare_copies(tokenizer, split: Split, encoded: Encoded, num_labels: int, params: dict) -> tuple[Encoded, np.ndarray, int]:
+def with_rare_copies(tokenizer, split: Split, encoded: Encoded, num_labels: int, params: dict) -> tuple[Encoded, np.ndarray, np.ndarray]:
     """The training rows plus their augmented copies (tokenized here: the cache holds the split as
-    preprocess wrote it). Returns the ids, the labels and how many copies were added."""
+    preprocess wrote it). Returns the ids, the labels and, for each copy, the row it copies."""
     extra = rare_class_copies(split, num_labels, params["rareClassCopies"], params["seed"])
+    origins = rare_copy_origins(split.labels, num_labels, params["rareClassCopies"])
     if not extra.texts:
-        return encoded, split.labels, 0
+        return encoded, split.labels, origins
     return (concat(encoded, encode(tokenizer, extra.texts, params["maxLength"])),
-            np.concatenate([split.labels, extra.labels]), len(extra.texts))
+            np.concatenate([split.labels, extra.labels]), origins)
 
 
 def corrupt_ids(ids: np.ndarray, rng: np.random.Generator, dropout: float, swap: float) -> np.ndarray:
@@ -148,6 +150,6 @@ class AugmentedRows(TokenDataset):
         self.seed, self.epoch = params["seed"], epoch
         self.dropout, self.swap = params["tokenDropout"], params["tokenSwap"]
 
-    def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
+    def __getitem__(self, i: int) -> tuple[np.ndarray, int | np.ndarray]:
         ids, label = super().__getitem__(i)
         return corrupt_ids(ids, np.random.default_rng([self.seed, self.epoch, i]), self.dropout, self.swap), label

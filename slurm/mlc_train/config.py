@@ -81,6 +81,7 @@ PARAMS: dict[str, tuple[Any, Check]] = {
     "mlmProbability": (0.15, _num(0.01, 0.5)),
     "mlmBatchSize": (64, _int(1, 4096)),
     "mlmLearningRate": (2e-3, _num(0, 1, lo_open=True)),
+    "distillWeight": (0.0, _num(0, 0.9)),
 }
 
 # Params that may change between an interrupted run and its resumption without invalidating the

@@ -118,8 +118,10 @@ class TokenDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.encoded)
 
-    def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
-        return self.encoded.row(i), int(self.labels[i])
+    def __getitem__(self, i: int) -> tuple[np.ndarray, int | np.ndarray]:
+        # A label index, or a row of soft targets (probabilities over the labels) when distilling.
+        label = self.labels[i]
+        return self.encoded.row(i), (label if self.labels.ndim == 2 else int(label))
 
 
 class PadCollator:
@@ -136,7 +138,7 @@ class PadCollator:
             input_ids[r, :len(ids)] = torch.from_numpy(ids.astype(np.int64))
             mask[r, :len(ids)] = 1
         return {"input_ids": input_ids, "attention_mask": mask,
-                "labels": torch.tensor([label for _, label in batch], dtype=torch.long)}
+                "labels": torch.from_numpy(np.asarray([label for _, label in batch]))}
 
 
 class BucketBatchSampler(torch.utils.data.Sampler):

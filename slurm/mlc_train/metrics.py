@@ -1,4 +1,4 @@
-"""Validation metrics and class weights in numpy (the cluster image carries no scikit-learn)."""
+"""Validation metrics and class weights in numpy: the training loop needs nothing beyond torch's own environment (scikit-learn only serves distillWeight's teacher)."""
 from __future__ import annotations
 
 import numpy as np

@@ -25,6 +25,7 @@ from .model import build_model, model_artifact
 from .outputs import log, sha256_file, torch_save, warn, write_json
 from .pretrain import PretrainOutcome, pretrain_encoder
 from .signals import StopRequest
+from .teacher import Teacher, load_or_fit, soft_targets
 from .tokenizer import load_tokenizer, save_tokenizer, train_bpe
 from .trainer import Outcome, Setup, train
 
@@ -146,20 +147,26 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
                                       job.fingerprint())
         if pretrained.interrupted_by:
             return pretrained.interrupted_by
-    train_ids, train_labels, copies = with_rare_copies(tokenizer, splits["train"], encoded["train"], len(job.labels), p)
-    if copies:
-        log(f"augmentation: {copies} varied copies of rare-class rows added to train")
+    train_ids, train_labels, copy_origins = with_rare_copies(tokenizer, splits["train"], encoded["train"], len(job.labels), p)
+    if len(copy_origins):
+        log(f"augmentation: {len(copy_origins)} varied copies of rare-class rows added to train")
+    teacher = None
+    if p["distillWeight"]:
+        teacher = load_or_fit(splits["train"].texts, splits["train"].labels, len(job.labels), p["seed"],
+                              checkpoint_dir, job.fingerprint())
+        train_labels = soft_targets(train_labels, teacher.probabilities, copy_origins, p["distillWeight"])
     outcome = train(model, (train_ids, train_labels), (encoded["valid"], splits["valid"].labels),
                     weights, setup, stop, resume)
     if outcome.interrupted_by:
         return outcome.interrupted_by
-    finish(job, model, outcome, setup, encoded["test"] if len(encoded["test"]) else encoded["valid"], pretrained)
+    finish(job, model, outcome, setup, encoded["test"] if len(encoded["test"]) else encoded["valid"], pretrained, teacher)
     if stop.requested:
         log(f"{stop.name} arrived after training finished; the outputs are complete")
     return None
 
 
-def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out, pretrained: PretrainOutcome | None) -> None:
+def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out, pretrained: PretrainOutcome | None,
+           teacher: Teacher | None) -> None:
     out, state = job.out_dir, outcome.state
     best = out / "checkpoints" / checkpoint.BEST
     if best.is_file():
@@ -197,6 +204,8 @@ def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out, pret
         "train_seconds": round(state.train_seconds, 3),
         # Masked-language-model pretraining before fine-tuning (mlmEpochs): its curve and time, apart.
         "pretrain": None if pretrained is None else {"history": pretrained.history, "seconds": round(pretrained.seconds, 3)},
+        # The distillation teacher (distillWeight): what it was, how well it did out of fold, its time.
+        "teacher": None if teacher is None else teacher.summary(),
         "code": {"git_commit": code_commit()},
         # Lineage for the audit package: where and with what the job ran.
         "node": os.environ.get("SLURMD_NODENAME") or socket.gethostname(),

@@ -79,13 +79,14 @@ def test_concat_and_with_rare_copies_append_tokenized_copies():
     tokenizer = train_bpe(split.texts, 300, 32)
     encoded = Encoded.from_lists(tokenizer(split.texts)["input_ids"])
     params = {"rareClassCopies": 2, "seed": 13, "maxLength": 32}
-    ids, labels, added = with_rare_copies(tokenizer, split, encoded, 4, params)
-    assert added == 10 and len(ids) == len(labels) == 130
+    ids, labels, origins = with_rare_copies(tokenizer, split, encoded, 4, params)
+    assert len(origins) == 10 and len(ids) == len(labels) == 130
+    assert (split.labels[origins] == 3).all() and (np.bincount(origins) <= 2).all()  # each q row copied twice
     np.testing.assert_array_equal(ids.row(0), encoded.row(0))
     assert (labels[120:] == 3).all()
     both = concat(Encoded.from_lists([[1, 2]]), Encoded.from_lists([[3], [4, 5, 6]]))
     assert [both.row(i).tolist() for i in range(3)] == [[1, 2], [3], [4, 5, 6]]
-    assert with_rare_copies(tokenizer, split, encoded, 4, {**params, "rareClassCopies": 0})[2] == 0
+    assert len(with_rare_copies(tokenizer, split, encoded, 4, {**params, "rareClassCopies": 0})[2]) == 0
 
 
 def test_weight_average_follows_the_weights_and_swaps_back():

@@ -1,0 +1,107 @@
+"""Knowledge distillation from a lexical teacher (param `distillWeight`).
+
+The teacher is the baseline the demo's model is measured against (bench/tfidf-baseline.py),
+character 1-3-gram TF-IDF and a logistic regression, fitted with class-balanced weights. It reads
+the text differently from a small transformer trained from scratch (every character n-gram at
+once, where the student sees BPE tokens through attention), so its probabilities carry what
+one-hot labels cannot: how neutral a "neg" message looks, which statements read like questions.
+Balanced, because what the student lacks is the rare classes: the unweighted baseline's teacher
+(C=4) made the student more accurate but no better on macro-F1, as it calls nearly every question
+neutral (q recall 0.10); the balanced one (q recall 0.55) lifted both (bench/recipe.md). The
+student is trained on the mixture
+
+    target = (1 - distillWeight) * one_hot(label) + distillWeight * teacher_probabilities
+
+(cross-entropy against a mixture is the usual distillation loss at temperature 1, and label
+smoothing is the case of a uniform teacher).
+
+Out of fold: each training row's probabilities come from a teacher fitted on the other folds, so
+they say what the teacher generalizes, not what it learned by heart (a teacher scored on its own
+training rows is nearly one-hot again). An augmented copy of a rare-class row takes its original's
+probabilities. The probabilities are saved beside the checkpoints, so a requeued job reads them
+back instead of fitting the teacher again; the fit is deterministic, so either way they are the same.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError
+from .outputs import log, torch_save
+
+FOLDS = 5
+TEACHER_FILE = "teacher.pt"
+
+
+@dataclass
+class Teacher:
+    probabilities: np.ndarray  # (training rows, labels), out of fold
+    folds: int
+    oof_accuracy: float
+    seconds: float
+
+    def summary(self) -> dict:
+        return {"kind": "char 1-3-gram tf-idf + class-balanced logistic regression", "folds": self.folds,
+                "oof_accuracy": round(self.oof_accuracy, 4), "seconds": round(self.seconds, 3)}
+
+
+def _fit_and_predict(train_texts: list[str], train_labels: np.ndarray, texts: list[str], num_labels: int) -> np.ndarray:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=2, sublinear_tf=True, max_features=200_000)
+    model = LogisticRegression(max_iter=2000, C=1.0, class_weight="balanced")
+    model.fit(vectorizer.fit_transform(train_texts), train_labels)
+    out = np.zeros((len(texts), num_labels), dtype=np.float32)
+    out[:, model.classes_] = model.predict_proba(vectorizer.transform(texts))  # a label absent from a fold gets 0
+    return out
+
+
+def out_of_fold(texts: list[str], labels: np.ndarray, num_labels: int, seed: int) -> Teacher:
+    try:
+        from sklearn.model_selection import StratifiedKFold
+    except ImportError:
+        raise ConfigError("params.distillWeight needs scikit-learn in the training environment "
+                          "(pip install -r slurm/requirements.txt), or set distillWeight to 0") from None
+    started = time.monotonic()
+    probabilities = np.zeros((len(texts), num_labels), dtype=np.float32)
+    # Stratified so the rare class is in every fold; fewer folds than a class has rows is refused by
+    # scikit-learn, so a tiny split is folded only as far as its rarest class allows.
+    counts = np.bincount(labels, minlength=num_labels)
+    folds = max(2, min(FOLDS, int(counts[counts > 0].min())))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fit_rows, held_rows in splitter.split(np.zeros(len(labels)), labels):
+        probabilities[held_rows] = _fit_and_predict([texts[i] for i in fit_rows], labels[fit_rows],
+                                                    [texts[i] for i in held_rows], num_labels)
+    accuracy = float((probabilities.argmax(axis=1) == labels).mean())
+    return Teacher(probabilities, folds, accuracy, time.monotonic() - started)
+
+
+def load_or_fit(texts: list[str], labels: np.ndarray, num_labels: int, seed: int, checkpoint_dir: Path,
+                fingerprint: str) -> Teacher:
+    import torch
+
+    path = checkpoint_dir / TEACHER_FILE
+    if path.is_file():
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        if saved.get("fingerprint") == fingerprint and len(saved["probabilities"]) == len(texts):
+            log(f"distillation teacher read back from {path}")
+            return Teacher(saved["probabilities"].numpy(), int(saved["folds"]), float(saved["oof_accuracy"]),
+                           float(saved["seconds"]))
+    teacher = out_of_fold(texts, labels, num_labels, seed)
+    log(f"distillation teacher: {teacher.folds}-fold tf-idf + class-balanced logistic regression, out-of-fold accuracy "
+        f"{teacher.oof_accuracy:.4f} in {teacher.seconds:.1f}s")
+    torch_save(path, {"fingerprint": fingerprint, "probabilities": torch.from_numpy(teacher.probabilities),
+                      "folds": teacher.folds, "oof_accuracy": teacher.oof_accuracy, "seconds": teacher.seconds})
+    return teacher
+
+
+def soft_targets(labels: np.ndarray, teacher: np.ndarray, origins: np.ndarray, weight: float) -> np.ndarray:
+    """The training targets: rows of the split first, then their augmented copies (each with its
+    original's teacher probabilities), as float32 (rows, labels) summing to 1."""
+    per_row = np.concatenate([teacher, teacher[origins]]) if len(origins) else teacher
+    one_hot = np.eye(teacher.shape[1], dtype=np.float32)[labels]
+    return ((1 - weight) * one_hot + weight * per_row).astype(np.float32)
