@@ -68,8 +68,8 @@ def out_of_fold(texts: list[str], labels: np.ndarray, num_labels: int, seed: int
                           "(pip install -r slurm/requirements.txt), or set distillWeight to 0") from None
     started = time.monotonic()
     probabilities = np.zeros((len(texts), num_labels), dtype=np.float32)
-    # Stratified so the rare class is in every fold; fewer folds than a class has rows is refused by
-    # scikit-learn, so a tiny split is folded only as far as its rarest class allows.
+    # Stratified, so the rare class is in every fold; a tiny split is folded only as far as its
+    # rarest class allows (down to 2), so each fold still holds some of its rows.
     counts = np.bincount(labels, minlength=num_labels)
     folds = max(2, min(FOLDS, int(counts[counts > 0].min())))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
