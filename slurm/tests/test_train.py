@@ -44,7 +44,7 @@ def test_metrics_json_has_the_contract_fields(trained):
     root, _, _ = trained
     m = json.loads((root / "runs" / "v1" / "metrics.json").read_text())
     assert set(m) == {"history", "steps", "best", "stopped_early", "averaged", "device", "precision", "params", "onnx_parity",
-                      "onnx_int8", "trial", "train_seconds", "pretrain", "code", "node", "slurm", "versions"}
+                      "onnx_int8", "trial", "train_seconds", "pretrain", "teacher", "code", "node", "slurm", "versions"}
     # Lineage for the audit package: the node it ran on and the versions that shaped the files.
     assert m["node"] and set(m["versions"]) == {"python", "torch", "transformers", "onnx", "onnxruntime"}
     assert m["versions"]["torch"] == torch.__version__
