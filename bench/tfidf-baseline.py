@@ -16,13 +16,14 @@ import time
 from pathlib import Path
 
 try:
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, classification_report, f1_score
 except ImportError:
     sys.exit("bench/tfidf-baseline.py needs scikit-learn, which slurm/requirements.txt installs: bash scripts/setup.sh")
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "slurm"))
+from mlc_train.teacher import TEACHER_CLASSIFIER, tfidf_features  # noqa: E402  the teacher is this baseline
 
 
 def read(path: Path) -> tuple[list[str], list[str]]:
@@ -34,7 +35,7 @@ def read(path: Path) -> tuple[list[str], list[str]]:
 # (slurm/mlc_train/teacher.py): two points on the accuracy / macro-F1 trade-off.
 BASELINES = {
     "logistic regression (C 4)": {"C": 4.0},
-    "class-balanced logistic regression (C 1, the distillation teacher)": {"C": 1.0, "class_weight": "balanced"},
+    "class-balanced logistic regression (C 1, the distillation teacher)": TEACHER_CLASSIFIER,
 }
 
 
@@ -48,7 +49,7 @@ def main() -> None:
     examples += [json.loads(line) for line in (ROOT / "test/fixtures/obvious-examples.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     for name, settings in BASELINES.items():
         started = time.perf_counter()
-        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=2, sublinear_tf=True, max_features=200_000)
+        vectorizer = tfidf_features()
         classifier = LogisticRegression(max_iter=2000, **settings)
         classifier.fit(vectorizer.fit_transform(train_x), train_y)
         predicted = classifier.predict(vectorizer.transform(valid_x))

@@ -100,12 +100,13 @@ def rare_copy_origins(labels: np.ndarray, num_labels: int, copies: int) -> np.nd
     return np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, dtype=np.int64)
 
 
-def rare_class_copies(split: Split, num_labels: int, copies: int, seed: int) -> Split:
-    """The extra rows only (texts varied, labels kept), in a fixed order for a given seed."""
+def rare_class_copies(split: Split, num_labels: int, copies: int, seed: int) -> tuple[Split, np.ndarray]:
+    """The extra rows only (texts varied, labels kept), in a fixed order for a given seed, and for
+    each the training row it copies."""
     rng = np.random.default_rng([seed, 7919])
     origins = rare_copy_origins(split.labels, num_labels, copies)
     texts = [vary_text(split.texts[i], rng) for i in origins]
-    return Split(texts, split.labels[origins].astype(np.int64))
+    return Split(texts, split.labels[origins].astype(np.int64)), origins
 
 
 def concat(a: Encoded, b: Encoded) -> Encoded:
@@ -115,8 +116,7 @@ def concat(a: Encoded, b: Encoded) -> Encoded:
 def with_rare_copies(tokenizer, split: Split, encoded: Encoded, num_labels: int, params: dict) -> tuple[Encoded, np.ndarray, np.ndarray]:
     """The training rows plus their augmented copies (tokenized here: the cache holds the split as
     preprocess wrote it). Returns the ids, the labels and, for each copy, the row it copies."""
-    extra = rare_class_copies(split, num_labels, params["rareClassCopies"], params["seed"])
-    origins = rare_copy_origins(split.labels, num_labels, params["rareClassCopies"])
+    extra, origins = rare_class_copies(split, num_labels, params["rareClassCopies"], params["seed"])
     if not extra.texts:
         return encoded, split.labels, origins
     return (concat(encoded, encode(tokenizer, extra.texts, params["maxLength"])),

@@ -1,4 +1,5 @@
-"""Validation metrics and class weights in numpy: the training loop needs nothing beyond torch's own environment (scikit-learn only serves distillWeight's teacher)."""
+"""Validation metrics and class weights in numpy: the training loop needs nothing beyond torch's
+own environment (scikit-learn only serves distillWeight's teacher)."""
 from __future__ import annotations
 
 import numpy as np

@@ -48,12 +48,23 @@ class Teacher:
                 "oof_accuracy": round(self.oof_accuracy, 4), "seconds": round(self.seconds, 3)}
 
 
-def _fit_and_predict(train_texts: list[str], train_labels: np.ndarray, texts: list[str], num_labels: int) -> np.ndarray:
+# The teacher's logistic regression: the baseline's, class-balanced and less regularized away from it.
+TEACHER_CLASSIFIER = {"C": 1.0, "class_weight": "balanced"}
+
+
+def tfidf_features():
+    """The baseline's features, which the teacher shares (bench/tfidf-baseline.py builds both from
+    here): Thai has no spaces between words, so character n-grams stand in for them."""
     from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=2, sublinear_tf=True, max_features=200_000)
+
+
+def _fit_and_predict(train_texts: list[str], train_labels: np.ndarray, texts: list[str], num_labels: int) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
 
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=2, sublinear_tf=True, max_features=200_000)
-    model = LogisticRegression(max_iter=2000, C=1.0, class_weight="balanced")
+    vectorizer = tfidf_features()
+    model = LogisticRegression(max_iter=2000, **TEACHER_CLASSIFIER)
     model.fit(vectorizer.fit_transform(train_texts), train_labels)
     out = np.zeros((len(texts), num_labels), dtype=np.float32)
     out[:, model.classes_] = model.predict_proba(vectorizer.transform(texts))  # a label absent from a fold gets 0

@@ -30,12 +30,13 @@ def test_rare_classes_are_those_under_five_percent_that_occur():
 
 def test_rare_class_copies_vary_the_rare_rows_and_are_fixed_by_the_seed():
     split = split_with_rare_q()
-    extra = rare_class_copies(split, 4, 3, seed=13)
+    extra, origins = rare_class_copies(split, 4, 3, seed=13)
     assert len(extra.texts) == 15 and set(extra.labels.tolist()) == {3}
-    assert extra.texts == rare_class_copies(split, 4, 3, seed=13).texts
-    assert extra.texts != rare_class_copies(split, 4, 3, seed=14).texts
+    assert (split.labels[origins] == extra.labels).all() and len(origins) == 15
+    assert extra.texts == rare_class_copies(split, 4, 3, seed=13)[0].texts
+    assert extra.texts != rare_class_copies(split, 4, 3, seed=14)[0].texts
     assert sum(t not in QUESTIONS for t in extra.texts) >= 12  # nearly every copy differs from its row
-    assert rare_class_copies(split, 4, 0, seed=13).texts == []
+    assert rare_class_copies(split, 4, 0, seed=13)[0].texts == []
 
 
 def test_variations_keep_the_message_and_the_normalized_forms():
