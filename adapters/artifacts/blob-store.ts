@@ -17,7 +17,7 @@ import type { BlobClient, ContainerClient } from '@azure/storage-blob';
 import type { ArtifactEntry, ArtifactStore, Manifest } from './port';
 import { ArtifactIntegrityError, ArtifactLocationError, ArtifactNotFoundError } from './errors';
 import { joinKey, keyOfUri, uriOfKey, validateKey, validatePrefix } from './keys';
-import { MANIFEST, checkAgainstManifest, manifestKeyOf, newManifest, parseManifest, relativeKey, serializeManifest } from './manifest';
+import { MANIFEST, checkAgainstManifest, manifestKeyOf, parseManifest, relativeKey, verifyManifestOf, writeManifestOf, type ManifestAccess } from './manifest';
 import { filesOf, hashFile, sha256Of } from './local-files';
 import { putFolderWith } from './put-folder';
 
@@ -121,23 +121,12 @@ export class BlobArtifactStore implements ArtifactStore {
     }
   }
 
-  async writeManifest(prefix: string): Promise<Manifest> {
-    const folder = validatePrefix(prefix);
-    const manifestKey = manifestKeyOf(folder);
-    const files: ArtifactEntry[] = [];
-    for (const key of await this.list(folder)) {
-      if (key !== manifestKey) files.push({ key, ...(await download(this.blob(key))) });
-    }
-    const manifest = newManifest(folder, files);
-    await this.put(manifestKey, serializeManifest(manifest));
-    return manifest;
+  writeManifest(prefix: string): Promise<Manifest> {
+    return writeManifestOf(this.manifestAccess(), prefix);
   }
 
-  async verifyManifest(prefix: string): Promise<Manifest> {
-    const folder = validatePrefix(prefix);
-    const manifest = parseManifest(folder, await this.getIfExists(manifestKeyOf(folder)));
-    await checkAgainstManifest(manifest, (key) => this.hashIfExists(key), await this.list(folder));
-    return manifest;
+  verifyManifest(prefix: string): Promise<Manifest> {
+    return verifyManifestOf(this.manifestAccess(), prefix);
   }
 
   putFolder(localDir: string, prefix: string): Promise<Manifest> {
@@ -224,6 +213,16 @@ export class BlobArtifactStore implements ArtifactStore {
       if (isStatus(error, 404)) return undefined;
       throw error;
     }
+  }
+
+  private manifestAccess(): ManifestAccess {
+    return {
+      list: (folder) => this.list(folder),
+      put: (key, data) => this.put(key, data),
+      getIfExists: (key) => this.getIfExists(key),
+      hashIfExists: (key) => this.hashIfExists(key),
+      hash: async (key) => download(this.blob(key)),
+    };
   }
 
   private async getIfExists(key: string): Promise<Buffer | undefined> {

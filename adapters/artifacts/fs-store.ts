@@ -14,7 +14,7 @@ import { writeFileAtomic } from './atomic';
 import type { ArtifactEntry, ArtifactStore, Manifest } from './port';
 import { ArtifactKeyError, ArtifactNotFoundError } from './errors';
 import { TEMP_NAME, joinKey, keyOfUri, tempNameFor, uriOfKey, validateKey, validatePrefix } from './keys';
-import { checkAgainstManifest, manifestKeyOf, newManifest, parseManifest, serializeManifest } from './manifest';
+import { manifestKeyOf, verifyManifestOf, writeManifestOf, type ManifestAccess } from './manifest';
 import { hashFile } from './local-files';
 import { putFolderWith } from './put-folder';
 
@@ -105,23 +105,12 @@ export class FsArtifactStore implements ArtifactStore {
     return (await hashFile(await this.existingPath(key))).sha256;
   }
 
-  async writeManifest(prefix: string): Promise<Manifest> {
-    const folder = validatePrefix(prefix);
-    const manifestKey = manifestKeyOf(folder);
-    const files: ArtifactEntry[] = [];
-    for (const key of await this.list(folder)) {
-      if (key !== manifestKey) files.push({ key, ...(await hashFile(await this.existingPath(key))) });
-    }
-    const manifest = newManifest(folder, files);
-    await this.put(manifestKey, serializeManifest(manifest));
-    return manifest;
+  writeManifest(prefix: string): Promise<Manifest> {
+    return writeManifestOf(this.manifestAccess(), prefix);
   }
 
-  async verifyManifest(prefix: string): Promise<Manifest> {
-    const folder = validatePrefix(prefix);
-    const manifest = parseManifest(folder, await this.getIfExists(manifestKeyOf(folder)));
-    await checkAgainstManifest(manifest, (key) => this.hashIfExists(key), await this.list(folder));
-    return manifest;
+  verifyManifest(prefix: string): Promise<Manifest> {
+    return verifyManifestOf(this.manifestAccess(), prefix);
   }
 
   putFolder(localDir: string, prefix: string): Promise<Manifest> {
@@ -157,6 +146,16 @@ export class FsArtifactStore implements ArtifactStore {
     } catch (error) {
       if (!isMissing(error)) throw error;
     }
+  }
+
+  private manifestAccess(): ManifestAccess {
+    return {
+      list: (folder) => this.list(folder),
+      put: (key, data) => this.put(key, data),
+      getIfExists: (key) => this.getIfExists(key),
+      hashIfExists: (key) => this.hashIfExists(key),
+      hash: async (key) => hashFile(await this.existingPath(key)),
+    };
   }
 
   private async getIfExists(key: string): Promise<Buffer | undefined> {

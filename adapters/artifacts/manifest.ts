@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { ArtifactEntry, Manifest } from './port';
 import { ArtifactIntegrityError } from './errors';
-import { joinKey, validateKey } from './keys';
+import { joinKey, validateKey, validatePrefix } from './keys';
 
 export const MANIFEST = 'manifest.json';
 
@@ -70,6 +70,39 @@ export async function checkAgainstManifest(
   if (missing.length || changed.length || extra.length) {
     throw new ArtifactIntegrityError(manifest.prefix, missing, changed, extra);
   }
+}
+
+/** What writing and verifying a folder's manifest needs of a store; the rules are the same for all. */
+export interface ManifestAccess {
+  /** The keys under a folder, now. */
+  list(folder: string): Promise<string[]>;
+  put(key: string, data: string): Promise<unknown>;
+  getIfExists(key: string): Promise<Uint8Array | undefined>;
+  /** Size and hash of a stored file; undefined when it is missing. */
+  hashIfExists(key: string): Promise<{ size: number; sha256: string } | undefined>;
+  /** Size and hash of a file just listed (the store's own cheapest way to read it); throws when missing. */
+  hash(key: string): Promise<{ size: number; sha256: string }>;
+}
+
+/** Hashes every file under `prefix` but the manifest and writes manifest.json beside them. */
+export async function writeManifestOf(store: ManifestAccess, prefix: string): Promise<Manifest> {
+  const folder = validatePrefix(prefix);
+  const manifestKey = manifestKeyOf(folder);
+  const files: ArtifactEntry[] = [];
+  for (const key of await store.list(folder)) {
+    if (key !== manifestKey) files.push({ key, ...(await store.hash(key)) });
+  }
+  const manifest = newManifest(folder, files);
+  await store.put(manifestKey, serializeManifest(manifest));
+  return manifest;
+}
+
+/** The folder's manifest, once every file matches it and no file is there that it does not name. */
+export async function verifyManifestOf(store: ManifestAccess, prefix: string): Promise<Manifest> {
+  const folder = validatePrefix(prefix);
+  const manifest = parseManifest(folder, await store.getIfExists(manifestKeyOf(folder)));
+  await checkAgainstManifest(manifest, (key) => store.hashIfExists(key), await store.list(folder));
+  return manifest;
 }
 
 /** The part of `key` below `folder` (a relative path inside a local copy of the folder). */
