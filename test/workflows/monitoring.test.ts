@@ -1,41 +1,28 @@
 // modelMonitoring on its own: what it does when the lifecycle it reports to is gone, and what it
 // passes on from the report (the decision is the activity's: it reads past windows from the
 // registry). The monitor → retrain → next generation path is in lifecycle.test.ts.
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MonitoringReportResult } from '../../activities/monitoring';
 import type { LifecycleStatus } from '../../domain/lifecycle';
 import { parseSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../../workflows/messages';
 import type { MonitoringOutcome } from '../../workflows/monitoring';
-import { timeSkippingEnv, workflowBundle } from './env';
+import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 
 const spec = parseSpec({ name: 'wf-monitor', labels: ['neg', 'pos'], data: { path: 'data.jsonl' }, roles: { auditors: ['alice'], deployers: ['bob'] } });
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([timeSkippingEnv(), workflowBundle()]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = timeSkippingSuite();
 
 async function monitorOnce(degraded: boolean, lifecycleWorkflowId: string) {
   const fakes = fakeActivities({ degraded });
-  const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
-  const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
-  const outcome = (await control.runUntil(
-    scoring.runUntil(() =>
-      env.client.workflow.execute('modelMonitoring', {
-        taskQueue: taskQueues.control,
-        workflowId: `monitor-${lifecycleWorkflowId}`,
-        args: [{ model: spec.name, lifecycleWorkflowId, labels: spec.labels, monitoring: spec.monitoring }],
-      }),
-    ),
+  const outcome = (await suite.withWorkers(fakes, () =>
+    suite.env.client.workflow.execute('modelMonitoring', {
+      taskQueue: taskQueues.control,
+      workflowId: `monitor-${lifecycleWorkflowId}`,
+      args: [{ model: spec.name, lifecycleWorkflowId, labels: spec.labels, monitoring: spec.monitoring }],
+    }),
   )) as MonitoringOutcome;
   return { outcome, fakes };
 }
@@ -46,33 +33,29 @@ describe('modelMonitoring with a live lifecycle', () => {
   /** A lifecycle deployed and monitoring, and one monitoring run whose report is scripted. */
   async function monitorLive(report: Partial<MonitoringReportResult>, id: string) {
     const fakes = fakeActivities({ monitoringReport: report });
-    const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
-    const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
-    return control.runUntil(
-      scoring.runUntil(async () => {
-        const h = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: id, args: [{ spec, specDir: '/tmp' }] });
-        const status = async (done: (s: LifecycleStatus) => boolean) => {
-          for (let i = 0; i < 400; i++) {
-            const s = await h.query(statusQuery).catch(() => null);
-            if (s && done(s)) return s;
-            await new Promise((r) => setTimeout(r, 50));
-          }
-          throw new Error(`lifecycle ${id} never got there: ${JSON.stringify(await h.query(statusQuery).catch((e) => String(e)))}`);
-        };
-        await status((s) => s.stage === 'awaiting_audit');
-        await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
-        await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
-        await status((s) => s.stage === 'monitoring');
-        const outcome = (await env.client.workflow.execute('modelMonitoring', {
-          taskQueue: taskQueues.control,
-          workflowId: `monitor-${id}`,
-          args: [{ model: spec.name, lifecycleWorkflowId: id, labels: spec.labels, monitoring: spec.monitoring }],
-        })) as MonitoringOutcome;
-        const after = outcome.retrainRequested ? await status((s) => s.generation === 2) : await h.query(statusQuery);
-        await h.terminate('test done');
-        return { outcome, after, fakes };
-      }),
-    );
+    return suite.withWorkers(fakes, async () => {
+      const h = await suite.env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: id, args: [{ spec, specDir: '/tmp' }] });
+      const status = async (done: (s: LifecycleStatus) => boolean) => {
+        for (let i = 0; i < 400; i++) {
+          const s = await h.query(statusQuery).catch(() => null);
+          if (s && done(s)) return s;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        throw new Error(`lifecycle ${id} never got there: ${JSON.stringify(await h.query(statusQuery).catch((e) => String(e)))}`);
+      };
+      await status((s) => s.stage === 'awaiting_audit');
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+      await status((s) => s.stage === 'monitoring');
+      const outcome = (await suite.env.client.workflow.execute('modelMonitoring', {
+        taskQueue: taskQueues.control,
+        workflowId: `monitor-${id}`,
+        args: [{ model: spec.name, lifecycleWorkflowId: id, labels: spec.labels, monitoring: spec.monitoring }],
+      })) as MonitoringOutcome;
+      const after = outcome.retrainRequested ? await status((s) => s.generation === 2) : await h.query(statusQuery);
+      await h.terminate('test done');
+      return { outcome, after, fakes };
+    });
   }
 
   it('a falling estimate with no labels at all asks for a retrain, with the report’s reasons as the retrain’s reason', async () => {

@@ -3,9 +3,7 @@
 // stays one registry run and one model version; past training.maxInfraRetries the lifecycle
 // fails naming the states and the bound.
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SubmitInput } from '../../activities/training';
 import { stateInfo } from '../../adapters/slurm/states';
 import type { LifecycleStatus } from '../../domain/lifecycle';
@@ -13,7 +11,7 @@ import { parseSpec, type ModelSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
 import { statusQuery } from '../../workflows/messages';
 import { RESUBMIT_SAME_RUN_FOLDER } from '../../workflows/training';
-import { timeSkippingEnv, workflowBundle } from './env';
+import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 
 const spec = parseSpec({
@@ -23,25 +21,13 @@ const spec = parseSpec({
   roles: { auditors: ['alice'], deployers: ['bob'] },
 });
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
+const suite = timeSkippingSuite();
 let n = 0;
 
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([timeSkippingEnv(), workflowBundle()]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
-
-async function run<T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promise<T>): Promise<T> {
-  const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
-  const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
-  return control.runUntil(scoring.runUntil(fn));
-}
+const run = <T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promise<T>): Promise<T> => suite.withWorkers(fakes, fn);
 
 function start(withSpec: ModelSpec = spec): Promise<WorkflowHandle> {
-  return env.client.workflow.start('modelLifecycle', {
+  return suite.env.client.workflow.start('modelLifecycle', {
     taskQueue: taskQueues.control,
     workflowId: `resubmit-${++n}`,
     args: [{ spec: withSpec, specDir: '/tmp' }],

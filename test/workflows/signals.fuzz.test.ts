@@ -3,10 +3,8 @@
 // answers, nothing fails), records each one as refused with its reason, and then takes the
 // real audit and deployment as usual.
 import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
 import { parseSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
@@ -21,7 +19,7 @@ import {
 } from '../../workflows/messages';
 import { fuzzSeed, mutated, nastyJson, nudged } from '../fuzz/arbitraries';
 import { messageKinds } from '../fuzz/messages';
-import { timeSkippingEnv, workflowBundle } from './env';
+import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 
 const spec = parseSpec({ name: 'wf-fuzz', labels: ['neg', 'pos'], data: { path: 'data.jsonl' }, roles: { auditors: ['alice'], deployers: ['bob'] } });
@@ -42,14 +40,7 @@ const fuzzedSignals = fc
   })
   .filter(([, payload]) => (JSON.stringify(payload) ?? '').length < 200_000);
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([timeSkippingEnv(), workflowBundle()]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = timeSkippingSuite();
 
 async function until(h: WorkflowHandle, done: (s: LifecycleStatus) => boolean, what: string): Promise<LifecycleStatus> {
   for (let i = 0; i < 400; i++) {
@@ -65,54 +56,50 @@ describe('modelLifecycle under fuzzed signals', () => {
   it('refuses and records every one, answers its status throughout, and then takes the real decisions', async () => {
     const batch = fc.sample(fuzzedSignals, { numRuns: 60, seed: fuzzSeed });
     const fakes = fakeActivities();
-    const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
-    const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
-    await control.runUntil(
-      scoring.runUntil(async () => {
-        const h = await env.client.workflow.start('modelLifecycle', {
-          taskQueue: taskQueues.control,
-          workflowId: 'lifecycle-fuzzed-signals',
-          args: [{ spec, specDir: '/tmp' }],
-        });
-        await reach(h, 'awaiting_audit');
-        for (const [k, payload] of batch) {
-          await h.signal(signals[k]!, payload as never);
-          expect((await h.query(statusQuery)).error).toBeNull();
-        }
-        // Behind the fuzzed audits in the inbox: judged after every one of them.
-        expect(await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'meets the bar', version: 1 }] })).toEqual({
-          accepted: true,
-        });
-        await reach(h, 'awaiting_deploy');
-        expect(await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'release 1' }] })).toEqual({ accepted: true });
-        await reach(h, 'monitoring');
+    await suite.withWorkers(fakes, async () => {
+      const h = await suite.env.client.workflow.start('modelLifecycle', {
+        taskQueue: taskQueues.control,
+        workflowId: 'lifecycle-fuzzed-signals',
+        args: [{ spec, specDir: '/tmp' }],
+      });
+      await reach(h, 'awaiting_audit');
+      for (const [k, payload] of batch) {
+        await h.signal(signals[k]!, payload as never);
+        expect((await h.query(statusQuery)).error).toBeNull();
+      }
+      // Behind the fuzzed audits in the inbox: judged after every one of them.
+      expect(await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'meets the bar', version: 1 }] })).toEqual({
+        accepted: true,
+      });
+      await reach(h, 'awaiting_deploy');
+      expect(await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'release 1' }] })).toEqual({ accepted: true });
+      await reach(h, 'monitoring');
 
-        // Queued deploy, retrain and rollback signals are refused as their stages come.
-        const refused = () => fakes.decisions.filter((d) => d.outcome === 'refused');
-        await until(h, () => refused().length >= batch.length, `recorded ${batch.length} refusals (have ${refused().length})`);
-        expect(
-          refused()
-            .map((d) => d.kind)
-            .sort(),
-        ).toEqual(batch.map(([k]) => kinds[k]).sort());
-        // Both kinds of refusal were exercised: invalid payloads, and valid ones that may not count.
-        expect(refused().filter((d) => d.reason.startsWith('invalid message: ')).length).toBeGreaterThan(5);
-        expect(refused().filter((d) => !d.reason.startsWith('invalid message: ')).length).toBeGreaterThan(5);
-        for (const d of refused()) {
-          expect(d.reason.trim()).not.toBe('');
-          expect(d.reason.length).toBeLessThanOrEqual(4_000);
-          expect(d.actor.length).toBeLessThanOrEqual(64);
-        }
-        expect(fakes.decisions.filter((d) => d.outcome !== 'refused').map((d) => [d.kind, d.outcome, d.actor])).toEqual([
-          ['audit', 'approved', 'alice'],
-          ['deploy', 'approved', 'bob'],
-        ]);
-        expect(new Set(fakes.decisions.map((d) => d.decisionKey)).size).toBe(fakes.decisions.length);
-        const status = await h.query(statusQuery);
-        expect(status).toMatchObject({ stage: 'monitoring', deployedVersion: 1, error: null });
-        expect((await h.describe()).status.name).toBe('RUNNING');
-        await h.terminate('test done');
-      }),
-    );
+      // Queued deploy, retrain and rollback signals are refused as their stages come.
+      const refused = () => fakes.decisions.filter((d) => d.outcome === 'refused');
+      await until(h, () => refused().length >= batch.length, `recorded ${batch.length} refusals (have ${refused().length})`);
+      expect(
+        refused()
+          .map((d) => d.kind)
+          .sort(),
+      ).toEqual(batch.map(([k]) => kinds[k]).sort());
+      // Both kinds of refusal were exercised: invalid payloads, and valid ones that may not count.
+      expect(refused().filter((d) => d.reason.startsWith('invalid message: ')).length).toBeGreaterThan(5);
+      expect(refused().filter((d) => !d.reason.startsWith('invalid message: ')).length).toBeGreaterThan(5);
+      for (const d of refused()) {
+        expect(d.reason.trim()).not.toBe('');
+        expect(d.reason.length).toBeLessThanOrEqual(4_000);
+        expect(d.actor.length).toBeLessThanOrEqual(64);
+      }
+      expect(fakes.decisions.filter((d) => d.outcome !== 'refused').map((d) => [d.kind, d.outcome, d.actor])).toEqual([
+        ['audit', 'approved', 'alice'],
+        ['deploy', 'approved', 'bob'],
+      ]);
+      expect(new Set(fakes.decisions.map((d) => d.decisionKey)).size).toBe(fakes.decisions.length);
+      const status = await h.query(statusQuery);
+      expect(status).toMatchObject({ stage: 'monitoring', deployedVersion: 1, error: null });
+      expect((await h.describe()).status.name).toBe('RUNNING');
+      await h.terminate('test done');
+    });
   }, 120_000);
 });

@@ -2,37 +2,23 @@
 // as a statement signed by a registered key of its author, about this lifecycle's version and
 // evidence, fresh and never presented before; the monitor signs with the worker's key; and
 // separation of duties keeps whoever approved a version from deploying it.
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
 import { parseSpec, SpecError } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, statusQuery } from '../../workflows/messages';
-import { timeSkippingEnv, workflowBundle } from './env';
+import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 import { fakeEvidence, fakeSigning } from './fake-signing';
 
 const roles = { auditors: ['alice'], deployers: ['bob'], signatures: 'required' as const };
 const spec = parseSpec({ name: 'signed', labels: ['neg', 'pos'], data: { path: 'd.jsonl' }, roles });
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
+const suite = timeSkippingSuite();
 let n = 0;
 
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([timeSkippingEnv(), workflowBundle()]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
-
-async function run<T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promise<T>): Promise<T> {
-  const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
-  const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
-  return control.runUntil(scoring.runUntil(fn));
-}
+const run = <T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promise<T>): Promise<T> => suite.withWorkers(fakes, fn);
 
 async function reach(h: WorkflowHandle, stage: Stage, generation = 1): Promise<LifecycleStatus> {
   for (let i = 0; i < 400; i++) {
@@ -47,7 +33,7 @@ describe('signed decisions', () => {
   it('refuses unsigned, forged, non-auditor, other-version and replayed statements, and records the signer of the one that counts', async () => {
     const fakes = fakeActivities({ gatesPassed: [false, true] });
     await run(fakes, async () => {
-      const h = await env.client.workflow.start('modelLifecycle', {
+      const h = await suite.env.client.workflow.start('modelLifecycle', {
         taskQueue: taskQueues.control,
         workflowId: `signed-${++n}`,
         args: [{ spec, specDir: '/tmp' }],
@@ -105,7 +91,7 @@ describe('signed decisions', () => {
   it('takes a signed deploy by another person, and a retrain request only when the monitor signed it', async () => {
     const fakes = fakeActivities({ degraded: true });
     await run(fakes, async () => {
-      const h = await env.client.workflow.start('modelLifecycle', {
+      const h = await suite.env.client.workflow.start('modelLifecycle', {
         taskQueue: taskQueues.control,
         workflowId: `signed-${++n}`,
         args: [{ spec, specDir: '/tmp' }],
@@ -122,7 +108,7 @@ describe('signed decisions', () => {
       await reach(h, 'monitoring');
 
       await h.signal(retrainRequestSignal, { actor: 'mlc-monitor', reason: 'drift, honest' });
-      await env.client.workflow.execute('modelMonitoring', {
+      await suite.env.client.workflow.execute('modelMonitoring', {
         taskQueue: taskQueues.control,
         workflowId: `signed-monitor-${n}`,
         args: [{ model: spec.name, lifecycleWorkflowId: h.workflowId, labels: spec.labels, monitoring: spec.monitoring }],
@@ -142,7 +128,7 @@ describe('signed decisions', () => {
     const waived = parseSpec({ name: 'sod', labels: ['a', 'b'], data: { path: 'd.jsonl' }, roles: { ...both, separationOfDuties: false } });
     const fakes = fakeActivities();
     await run(fakes, async () => {
-      const h = await env.client.workflow.start('modelLifecycle', {
+      const h = await suite.env.client.workflow.start('modelLifecycle', {
         taskQueue: taskQueues.control,
         workflowId: `signed-${++n}`,
         args: [{ spec: waived, specDir: '/tmp' }],
@@ -161,7 +147,7 @@ describe('signed decisions', () => {
     const signing = fakeSigning(['alice', 'bob'], true);
     const fakes = fakeActivities({}, signing);
     await run(fakes, async () => {
-      const h = await env.client.workflow.start('modelLifecycle', {
+      const h = await suite.env.client.workflow.start('modelLifecycle', {
         taskQueue: taskQueues.control,
         workflowId: `signed-${++n}`,
         args: [{ spec, specDir: '/tmp' }],
