@@ -83,6 +83,29 @@ wait_until() {
   "$@" >/dev/null 2>&1
 }
 
+# await_started WHAT PID_FILE MATCH TIMEOUT LOG READY...: after a server was started in the
+# background, polls READY until it succeeds. Fails with the log's last lines if the process
+# (PID_FILE, its command line holding MATCH) exits first, or if TIMEOUT seconds pass.
+await_started() {
+  local what=$1 pid_file=$2 match=$3 timeout=$4 log=$5 deadline
+  shift 5
+  deadline=$((SECONDS + timeout))
+  until "$@"; do
+    if ! pid_alive "$pid_file" "$match"; then
+      fail "$what exited during start-up (log: $log)"
+      show_log "$log"
+      rm -f "$pid_file"
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      fail "$what: not ready after $timeout s (log: $log)"
+      show_log "$log"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
 # True when something accepts TCP connections on host $1 port $2.
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 

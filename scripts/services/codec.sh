@@ -29,7 +29,7 @@ codec_where() {
 codec_up() { pid_alive "$CODEC_PID" "$CODEC_MATCH" && port_open "$CODEC_HOST" "$CODEC_PORT"; }
 
 codec_start() {
-  local log=$LOG_DIR/codec.log deadline
+  local log=$LOG_DIR/codec.log
   codec_where || die "codec: cannot read its settings (temporal.codec; the error is above; scripts/setup.sh installs node packages)"
   if codec_up; then
     ok "codec server already running ($CODEC_URL; the Web UI decodes payloads through it)"
@@ -42,21 +42,7 @@ codec_start() {
   # setsid: the server outlives this script and ignores the terminal's signals.
   setsid node --import tsx "$CODEC_ENTRY" </dev/null >>"$log" 2>&1 &
   echo $! >"$CODEC_PID"
-  deadline=$((SECONDS + ${MLC_CODEC_START_TIMEOUT:-60}))
-  until codec_up; do
-    if ! pid_alive "$CODEC_PID" "$CODEC_MATCH"; then
-      fail "codec: the codec server exited during start-up (log: $log)"
-      show_log "$log"
-      rm -f "$CODEC_PID"
-      return 1
-    fi
-    if ((SECONDS >= deadline)); then
-      fail "codec: not listening on $CODEC_URL after ${MLC_CODEC_START_TIMEOUT:-60} s (log: $log)"
-      show_log "$log"
-      return 1
-    fi
-    sleep 0.5
-  done
+  await_started "codec: the codec server at $CODEC_URL" "$CODEC_PID" "$CODEC_MATCH" "${MLC_CODEC_START_TIMEOUT:-60}" "$log" codec_up || return 1
   ok "codec server started ($CODEC_URL; payloads in history are encrypted and the Web UI decodes them through it; log $log)"
 }
 

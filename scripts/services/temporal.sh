@@ -64,7 +64,7 @@ temporal_register_attributes() {
 }
 
 temporal_start() {
-  local log=$LOG_DIR/temporal.log pid_file=$RUN_DIR/temporal.pid sa args=() deadline codec_endpoint
+  local log=$LOG_DIR/temporal.log pid_file=$RUN_DIR/temporal.pid sa args=() codec_endpoint
   [ -x "$TEMPORAL_BIN" ] || die "temporal: $TEMPORAL_BIN missing; run scripts/setup.sh first"
   if temporal_ready; then
     ok "temporal already running ($TEMPORAL_ADDRESS, UI http://127.0.0.1:$TEMPORAL_UI_PORT)"
@@ -99,21 +99,7 @@ temporal_start() {
     --namespace "$TEMPORAL_NAMESPACE" "${args[@]}" --log-level warn \
     </dev/null >>"$log" 2>&1 &
   echo $! >"$pid_file"
-  deadline=$((SECONDS + ${MLC_TEMPORAL_START_TIMEOUT:-90}))
-  until temporal_ready; do
-    if ! pid_alive "$pid_file" "$TEMPORAL_MATCH"; then
-      fail "temporal: the dev server exited during start-up (log: $log)"
-      show_log "$log"
-      rm -f "$pid_file"
-      return 1
-    fi
-    if ((SECONDS >= deadline)); then
-      fail "temporal: not ready after ${MLC_TEMPORAL_START_TIMEOUT:-90} s (log: $log)"
-      show_log "$log"
-      return 1
-    fi
-    sleep 0.5
-  done
+  await_started "temporal: the dev server" "$pid_file" "$TEMPORAL_MATCH" "${MLC_TEMPORAL_START_TIMEOUT:-90}" "$log" temporal_ready || return 1
   ok "temporal started ($TEMPORAL_ADDRESS, UI http://127.0.0.1:$TEMPORAL_UI_PORT decoding payloads through the codec server, db .data/temporal/temporal.db)"
 }
 
