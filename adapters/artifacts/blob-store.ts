@@ -17,7 +17,7 @@ import type { BlobClient, ContainerClient } from '@azure/storage-blob';
 import type { ArtifactEntry, ArtifactStore, Manifest } from './port';
 import { ArtifactIntegrityError, ArtifactLocationError, ArtifactNotFoundError } from './errors';
 import { joinKey, keyOfUri, uriOfKey, validateKey, validatePrefix } from './keys';
-import { MANIFEST, checkAgainstManifest, manifestKeyOf, parseManifest, relativeKey, verifyManifestOf, writeManifestOf, type ManifestAccess } from './manifest';
+import { MANIFEST, checkAgainstManifest, getIfExists, manifestKeyOf, parseManifest, relativeKey, verifyManifestOf, writeManifestOf } from './manifest';
 import { filesOf, hashFile, sha256Of } from './local-files';
 import { putFolderWith } from './put-folder';
 
@@ -122,11 +122,11 @@ export class BlobArtifactStore implements ArtifactStore {
   }
 
   writeManifest(prefix: string): Promise<Manifest> {
-    return writeManifestOf(this.manifestAccess(), prefix);
+    return writeManifestOf(this, async (key) => download(this.blob(key)), prefix);
   }
 
   verifyManifest(prefix: string): Promise<Manifest> {
-    return verifyManifestOf(this.manifestAccess(), prefix);
+    return verifyManifestOf(this, (key) => this.hashIfExists(key), prefix);
   }
 
   putFolder(localDir: string, prefix: string): Promise<Manifest> {
@@ -148,7 +148,7 @@ export class BlobArtifactStore implements ArtifactStore {
 
   async localFolder(prefix: string): Promise<string> {
     const folder = validatePrefix(prefix);
-    const manifestBytes = await this.getIfExists(manifestKeyOf(folder));
+    const manifestBytes = await getIfExists(this, manifestKeyOf(folder));
     await mkdir(this.cacheDir, { recursive: true });
     if (!manifestBytes) return this.downloadUnverified(folder, prefix);
 
@@ -211,25 +211,6 @@ export class BlobArtifactStore implements ArtifactStore {
       return await download(this.blob(key), path);
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
-      throw error;
-    }
-  }
-
-  private manifestAccess(): ManifestAccess {
-    return {
-      list: (folder) => this.list(folder),
-      put: (key, data) => this.put(key, data),
-      getIfExists: (key) => this.getIfExists(key),
-      hashIfExists: (key) => this.hashIfExists(key),
-      hash: async (key) => download(this.blob(key)),
-    };
-  }
-
-  private async getIfExists(key: string): Promise<Buffer | undefined> {
-    try {
-      return await this.get(key);
-    } catch (error) {
-      if (error instanceof ArtifactNotFoundError) return undefined;
       throw error;
     }
   }

@@ -14,7 +14,7 @@ import { writeFileAtomic } from './atomic';
 import type { ArtifactEntry, ArtifactStore, Manifest } from './port';
 import { ArtifactKeyError, ArtifactNotFoundError } from './errors';
 import { TEMP_NAME, joinKey, keyOfUri, tempNameFor, uriOfKey, validateKey, validatePrefix } from './keys';
-import { manifestKeyOf, verifyManifestOf, writeManifestOf, type ManifestAccess } from './manifest';
+import { manifestKeyOf, verifyManifestOf, writeManifestOf } from './manifest';
 import { hashFile } from './local-files';
 import { putFolderWith } from './put-folder';
 
@@ -106,11 +106,11 @@ export class FsArtifactStore implements ArtifactStore {
   }
 
   writeManifest(prefix: string): Promise<Manifest> {
-    return writeManifestOf(this.manifestAccess(), prefix);
+    return writeManifestOf(this, async (key) => hashFile(await this.existingPath(key)), prefix);
   }
 
   verifyManifest(prefix: string): Promise<Manifest> {
-    return verifyManifestOf(this.manifestAccess(), prefix);
+    return verifyManifestOf(this, (key) => this.hashIfExists(key), prefix);
   }
 
   putFolder(localDir: string, prefix: string): Promise<Manifest> {
@@ -145,25 +145,6 @@ export class FsArtifactStore implements ArtifactStore {
       await unlink(path);
     } catch (error) {
       if (!isMissing(error)) throw error;
-    }
-  }
-
-  private manifestAccess(): ManifestAccess {
-    return {
-      list: (folder) => this.list(folder),
-      put: (key, data) => this.put(key, data),
-      getIfExists: (key) => this.getIfExists(key),
-      hashIfExists: (key) => this.hashIfExists(key),
-      hash: async (key) => hashFile(await this.existingPath(key)),
-    };
-  }
-
-  private async getIfExists(key: string): Promise<Buffer | undefined> {
-    try {
-      return await this.get(key);
-    } catch (error) {
-      if (error instanceof ArtifactNotFoundError) return undefined;
-      throw error;
     }
   }
 

@@ -2,8 +2,8 @@
 // store and one written to Blob are checked by the same rules (changed / missing / extra) and
 // a manifest.json means the same thing wherever it lies.
 import { z } from 'zod';
-import type { ArtifactEntry, Manifest } from './port';
-import { ArtifactIntegrityError } from './errors';
+import type { ArtifactEntry, ArtifactStore, Manifest } from './port';
+import { ArtifactIntegrityError, ArtifactNotFoundError } from './errors';
 import { joinKey, validateKey, validatePrefix } from './keys';
 
 export const MANIFEST = 'manifest.json';
@@ -72,36 +72,50 @@ export async function checkAgainstManifest(
   }
 }
 
-/** What writing and verifying a folder's manifest needs of a store; the rules are the same for all. */
-export interface ManifestAccess {
-  /** The keys under a folder, now. */
-  list(folder: string): Promise<string[]>;
-  put(key: string, data: string): Promise<unknown>;
-  getIfExists(key: string): Promise<Uint8Array | undefined>;
-  /** Size and hash of a stored file; undefined when it is missing. */
-  hashIfExists(key: string): Promise<{ size: number; sha256: string } | undefined>;
-  /** Size and hash of a file just listed (the store's own cheapest way to read it); throws when missing. */
-  hash(key: string): Promise<{ size: number; sha256: string }>;
+type FileHash = { size: number; sha256: string };
+
+/** `store.get`, or undefined when the key does not exist. */
+export async function getIfExists(store: Pick<ArtifactStore, 'get'>, key: string): Promise<Buffer | undefined> {
+  try {
+    return await store.get(key);
+  } catch (error) {
+    if (error instanceof ArtifactNotFoundError) return undefined;
+    throw error;
+  }
 }
 
-/** Hashes every file under `prefix` but the manifest and writes manifest.json beside them. */
-export async function writeManifestOf(store: ManifestAccess, prefix: string): Promise<Manifest> {
+/**
+ * Hashes every file under `prefix` but the manifest and writes manifest.json beside them; `hashOf`
+ * is the store's cheapest way to read a file just listed (throws when it is gone).
+ */
+export async function writeManifestOf(
+  store: Pick<ArtifactStore, 'list' | 'put'>,
+  hashOf: (key: string) => Promise<FileHash>,
+  prefix: string,
+): Promise<Manifest> {
   const folder = validatePrefix(prefix);
   const manifestKey = manifestKeyOf(folder);
   const files: ArtifactEntry[] = [];
   for (const key of await store.list(folder)) {
-    if (key !== manifestKey) files.push({ key, ...(await store.hash(key)) });
+    if (key !== manifestKey) files.push({ key, ...(await hashOf(key)) });
   }
   const manifest = newManifest(folder, files);
   await store.put(manifestKey, serializeManifest(manifest));
   return manifest;
 }
 
-/** The folder's manifest, once every file matches it and no file is there that it does not name. */
-export async function verifyManifestOf(store: ManifestAccess, prefix: string): Promise<Manifest> {
+/**
+ * The folder's manifest, once every file matches it and no file is there that it does not name;
+ * `hashIfExists` gives undefined for a missing file.
+ */
+export async function verifyManifestOf(
+  store: Pick<ArtifactStore, 'list' | 'get'>,
+  hashIfExists: (key: string) => Promise<FileHash | undefined>,
+  prefix: string,
+): Promise<Manifest> {
   const folder = validatePrefix(prefix);
-  const manifest = parseManifest(folder, await store.getIfExists(manifestKeyOf(folder)));
-  await checkAgainstManifest(manifest, (key) => store.hashIfExists(key), await store.list(folder));
+  const manifest = parseManifest(folder, await getIfExists(store, manifestKeyOf(folder)));
+  await checkAgainstManifest(manifest, hashIfExists, await store.list(folder));
   return manifest;
 }
 
