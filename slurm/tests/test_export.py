@@ -70,6 +70,22 @@ def test_int8_copy_keeps_both_outputs_and_is_smaller(exported):
     assert result["bytes_int8"] < result["bytes_fp32"]
 
 
+def test_int8_weights_fit_seven_bits(exported):
+    """Without VNNI, onnxruntime's u8×s8 kernel saturates 16-bit pair sums of full 8-bit weights
+    (export.py); 7-bit weights cannot. Checked on the file, so it holds whatever this CPU has."""
+    import onnx
+    from onnx import numpy_helper
+
+    _, folder, encoded, pad_id = exported
+    quantize_int8(folder / "model.onnx", folder / "model.int8.onnx")
+    weights = [numpy_helper.to_array(t) for t in onnx.load(str(folder / "model.int8.onnx")).graph.initializer
+               if t.data_type == onnx.TensorProto.INT8 and t.name.endswith("_quantized")]
+    # onnxruntime's reduced int8 range is [-64, 64]: two products of a uint8 activation and such a
+    # weight add up to at most 2·255·64 = 32,640, inside int16.
+    assert weights and all(np.abs(w.astype(np.int32)).max() <= 64 for w in weights)
+    assert compare_int8(folder / "model.onnx", folder / "model.int8.onnx", encoded, pad_id)["max_abs_logit_diff"] < 0.05
+
+
 def test_a_run_writes_the_int8_file_and_the_spec_choice(tmp_path, dataset):
     config = write_config(tmp_path / "c.json", {"epochs": 1}, serving={"precision": "int8"})
     code, log, err = run_job(config, dataset, tmp_path / "out")
