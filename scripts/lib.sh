@@ -83,12 +83,14 @@ wait_until() {
   "$@" >/dev/null 2>&1
 }
 
-# await_started WHAT PID_FILE MATCH TIMEOUT LOG READY...: after a server was started in the
-# background, polls READY until it succeeds. Fails with the log's last lines if the process
-# (PID_FILE, its command line holding MATCH) exits first, or if TIMEOUT seconds pass.
+# await_started WHAT PID_FILE MATCH TIMEOUT_VAR DEFAULT LOG READY...: after a server was started
+# in the background, polls READY until it succeeds. Fails with the log's last lines if the process
+# (PID_FILE, its command line holding MATCH) exits first, or if the seconds in the environment
+# variable TIMEOUT_VAR (DEFAULT when unset) pass; that failure names the variable to raise.
 await_started() {
-  local what=$1 pid_file=$2 match=$3 timeout=$4 log=$5 deadline
-  shift 5
+  local what=$1 pid_file=$2 match=$3 timeout_var=$4 log=$6 timeout deadline
+  timeout=${!timeout_var:-$5}
+  shift 6
   deadline=$((SECONDS + timeout))
   until "$@"; do
     if ! pid_alive "$pid_file" "$match"; then
@@ -98,7 +100,7 @@ await_started() {
       return 1
     fi
     if ((SECONDS >= deadline)); then
-      fail "$what: not ready after $timeout s (log: $log)"
+      fail "$what: not ready after $timeout s (log: $log); if it is only slow, allow more with $timeout_var=SECONDS"
       show_log "$log"
       return 1
     fi

@@ -18,7 +18,7 @@ import type { ArtifactEntry, ArtifactStore, Manifest } from './port';
 import { ArtifactIntegrityError, ArtifactLocationError, ArtifactNotFoundError } from './errors';
 import { joinKey, keyOfUri, uriOfKey, validateKey, validatePrefix } from './keys';
 import { MANIFEST, checkAgainstManifest, getIfExists, manifestKeyOf, parseManifest, relativeKey, verifyManifestOf, writeManifestOf } from './manifest';
-import { filesOf, hashFile, sha256Of } from './local-files';
+import { filesOf, hashFile, sha256Of, type FileHash } from './local-files';
 import { putFolderWith } from './put-folder';
 
 export interface BlobRoot {
@@ -122,7 +122,7 @@ export class BlobArtifactStore implements ArtifactStore {
   }
 
   writeManifest(prefix: string): Promise<Manifest> {
-    return writeManifestOf(this, async (key) => download(this.blob(key)), prefix);
+    return writeManifestOf(this, (key) => download(this.blob(key)), prefix);
   }
 
   verifyManifest(prefix: string): Promise<Manifest> {
@@ -171,7 +171,7 @@ export class BlobArtifactStore implements ArtifactStore {
 
     const temp = join(this.cacheDir, `.partial-${digest}-${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
-      const hashes = new Map<string, { size: number; sha256: string } | undefined>();
+      const hashes = new Map<string, FileHash | undefined>();
       for (const entry of manifest.files) {
         hashes.set(entry.key, await this.downloadIfExists(entry.key, join(temp, relativeKey(entry.key, folder))));
       }
@@ -206,7 +206,7 @@ export class BlobArtifactStore implements ArtifactStore {
     return target;
   }
 
-  private async downloadIfExists(key: string, path: string): Promise<{ size: number; sha256: string } | undefined> {
+  private async downloadIfExists(key: string, path: string): Promise<FileHash | undefined> {
     try {
       return await download(this.blob(key), path);
     } catch (error) {
@@ -215,7 +215,7 @@ export class BlobArtifactStore implements ArtifactStore {
     }
   }
 
-  private async hashIfExists(key: string): Promise<{ size: number; sha256: string } | undefined> {
+  private async hashIfExists(key: string): Promise<FileHash | undefined> {
     try {
       return await download(this.blob(key));
     } catch (error) {
@@ -234,7 +234,7 @@ export class BlobArtifactStore implements ArtifactStore {
 }
 
 /** Streams a blob through sha256, into a new file at `path` when given. */
-async function download(blob: BlobClient, path?: string): Promise<{ size: number; sha256: string }> {
+async function download(blob: BlobClient, path?: string): Promise<FileHash> {
   const response = await blob.download(0, undefined, { maxRetryRequests: 5 });
   const hash = createHash('sha256');
   let size = 0;

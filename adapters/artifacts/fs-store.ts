@@ -15,7 +15,7 @@ import type { ArtifactEntry, ArtifactStore, Manifest } from './port';
 import { ArtifactKeyError, ArtifactNotFoundError } from './errors';
 import { TEMP_NAME, joinKey, keyOfUri, tempNameFor, uriOfKey, validateKey, validatePrefix } from './keys';
 import { manifestKeyOf, verifyManifestOf, writeManifestOf } from './manifest';
-import { hashFile } from './local-files';
+import { hashFile, type FileHash } from './local-files';
 import { putFolderWith } from './put-folder';
 
 export class FsArtifactStore implements ArtifactStore {
@@ -148,7 +148,7 @@ export class FsArtifactStore implements ArtifactStore {
     }
   }
 
-  private async hashIfExists(key: string): Promise<{ size: number; sha256: string } | undefined> {
+  private async hashIfExists(key: string): Promise<FileHash | undefined> {
     try {
       return await hashFile(await this.existingPath(key));
     } catch (error) {

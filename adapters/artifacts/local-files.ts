@@ -32,7 +32,10 @@ export async function filesOf(dir: string): Promise<LocalFile[]> {
   return files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
 
-export async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
+/** A stored file's size and SHA-256, as a manifest records it. */
+export type FileHash = { size: number; sha256: string };
+
+export async function hashFile(path: string): Promise<FileHash> {
   const hash = createHash('sha256');
   let size = 0;
   for await (const chunk of createReadStream(path)) {

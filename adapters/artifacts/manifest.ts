@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { ArtifactEntry, ArtifactStore, Manifest } from './port';
 import { ArtifactIntegrityError, ArtifactNotFoundError } from './errors';
 import { joinKey, validateKey, validatePrefix } from './keys';
+import type { FileHash } from './local-files';
 
 export const MANIFEST = 'manifest.json';
 
@@ -52,11 +53,7 @@ export function parseManifest(folder: string, bytes: Uint8Array | undefined): Ma
  * (`hashOf` gives undefined for a missing one) and `listed` (the folder's keys now) holds no
  * file the manifest does not name.
  */
-export async function checkAgainstManifest(
-  manifest: Manifest,
-  hashOf: (key: string) => Promise<{ size: number; sha256: string } | undefined>,
-  listed: string[],
-): Promise<void> {
+export async function checkAgainstManifest(manifest: Manifest, hashOf: (key: string) => Promise<FileHash | undefined>, listed: string[]): Promise<void> {
   const missing: string[] = [];
   const changed: string[] = [];
   for (const entry of manifest.files) {
@@ -71,8 +68,6 @@ export async function checkAgainstManifest(
     throw new ArtifactIntegrityError(manifest.prefix, missing, changed, extra);
   }
 }
-
-type FileHash = { size: number; sha256: string };
 
 /** `store.get`, or undefined when the key does not exist. */
 export async function getIfExists(store: Pick<ArtifactStore, 'get'>, key: string): Promise<Buffer | undefined> {

@@ -42,7 +42,7 @@ codec_start() {
   # setsid: the server outlives this script and ignores the terminal's signals.
   setsid node --import tsx "$CODEC_ENTRY" </dev/null >>"$log" 2>&1 &
   echo $! >"$CODEC_PID"
-  await_started "codec: the codec server at $CODEC_URL" "$CODEC_PID" "$CODEC_MATCH" "${MLC_CODEC_START_TIMEOUT:-60}" "$log" codec_up || return 1
+  await_started "codec: the codec server at $CODEC_URL" "$CODEC_PID" "$CODEC_MATCH" MLC_CODEC_START_TIMEOUT 60 "$log" codec_up || return 1
   ok "codec server started ($CODEC_URL; payloads in history are encrypted and the Web UI decodes them through it; log $log)"
 }
 

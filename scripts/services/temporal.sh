@@ -99,7 +99,7 @@ temporal_start() {
     --namespace "$TEMPORAL_NAMESPACE" "${args[@]}" --log-level warn \
     </dev/null >>"$log" 2>&1 &
   echo $! >"$pid_file"
-  await_started "temporal: the dev server" "$pid_file" "$TEMPORAL_MATCH" "${MLC_TEMPORAL_START_TIMEOUT:-90}" "$log" temporal_ready || return 1
+  await_started "temporal: the dev server" "$pid_file" "$TEMPORAL_MATCH" MLC_TEMPORAL_START_TIMEOUT 90 "$log" temporal_ready || return 1
   ok "temporal started ($TEMPORAL_ADDRESS, UI http://127.0.0.1:$TEMPORAL_UI_PORT decoding payloads through the codec server, db .data/temporal/temporal.db)"
 }
 

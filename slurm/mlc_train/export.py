@@ -117,7 +117,8 @@ def quantize_int8(fp32_path: Path, target: Path) -> None:
             # without VNNI (AVX2 only, as on many AMD EPYC VMs) onnxruntime's u8×s8 kernel adds
             # products in saturating 16-bit pairs: with full 8-bit weights the demo model's logits
             # moved 0.26 from fp32 there, and a small model's labels agreed on 34 % of texts
-            # (bench/README.md, "scoring"); with 7 bits, 0.04 and 99 %. VNNI CPUs lose one bit of weight precision.
+            # (bench/README.md, "scoring"); with 7 bits, 0.04 and 99 %. VNNI CPUs lose one bit of
+            # weight precision.
             quantize_dynamic(str(fp32_path), str(tmp), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
         finally:
             logging.getLogger().setLevel(quiet)

@@ -58,32 +58,37 @@ def test_embedding_matches_pytorch_pooled_output_in_padded_batches(exported):
     np.testing.assert_allclose(logits, expected_logits, atol=1e-4)
 
 
-def test_int8_copy_keeps_both_outputs_and_is_smaller(exported):
+@pytest.fixture(scope="module")
+def int8(exported):
+    """The int8 copy, quantized once, and how far it moves from fp32."""
     _, folder, encoded, pad_id = exported
     quantize_int8(folder / "model.onnx", folder / "model.int8.onnx")
+    return folder, compare_int8(folder / "model.onnx", folder / "model.int8.onnx", encoded, pad_id)
+
+
+def test_int8_copy_keeps_both_outputs_and_is_smaller(int8):
+    folder, result = int8
     session = ort.InferenceSession(str(folder / "model.int8.onnx"), providers=["CPUExecutionProvider"])
     assert [o.name for o in session.get_outputs()] == ["logits", "embedding"]
     assert any(n.op_type.startswith("DynamicQuantize") or n.op_type == "MatMulInteger"
                for n in __import__("onnx").load(str(folder / "model.int8.onnx")).graph.node)
-    result = compare_int8(folder / "model.onnx", folder / "model.int8.onnx", encoded, pad_id)
     assert result["n"] == 40 and 0 <= result["label_agreement"] <= 1
     assert result["bytes_int8"] < result["bytes_fp32"]
 
 
-def test_int8_weights_fit_seven_bits(exported):
+def test_int8_weights_fit_seven_bits(int8):
     """Without VNNI, onnxruntime's u8×s8 kernel saturates 16-bit pair sums of full 8-bit weights
     (export.py); 7-bit weights cannot. Checked on the file, so it holds whatever this CPU has."""
     import onnx
     from onnx import numpy_helper
 
-    _, folder, encoded, pad_id = exported
-    quantize_int8(folder / "model.onnx", folder / "model.int8.onnx")
+    folder, result = int8
     weights = [numpy_helper.to_array(t) for t in onnx.load(str(folder / "model.int8.onnx")).graph.initializer
                if t.data_type == onnx.TensorProto.INT8 and t.name.endswith("_quantized")]
     # onnxruntime's reduced int8 range is [-64, 64]: two products of a uint8 activation and such a
     # weight add up to at most 2·255·64 = 32,640, inside int16.
     assert weights and all(np.abs(w.astype(np.int32)).max() <= 64 for w in weights)
-    assert compare_int8(folder / "model.onnx", folder / "model.int8.onnx", encoded, pad_id)["max_abs_logit_diff"] < 0.05
+    assert result["max_abs_logit_diff"] < 0.05
 
 
 def test_a_run_writes_the_int8_file_and_the_spec_choice(tmp_path, dataset):

@@ -20,7 +20,7 @@ function awaitSleep(name: string, sleepSeconds: number, ready: string, timeoutSe
     `source ${JSON.stringify(path.join(repoRoot, 'scripts/lib.sh'))}`,
     // Its own stdio, as the services start theirs: bash and its pipes must not wait for it.
     `sleep ${sleepSeconds} </dev/null >/dev/null 2>&1 & echo $! >${JSON.stringify(pidFile)}`,
-    `await_started "${name}: the server" ${JSON.stringify(pidFile)} sleep ${timeoutSeconds} ${JSON.stringify(log)} ${ready}`,
+    `MLC_TEST_START_TIMEOUT=${timeoutSeconds} await_started "${name}: the server" ${JSON.stringify(pidFile)} sleep MLC_TEST_START_TIMEOUT 99 ${JSON.stringify(log)} ${ready}`,
   ].join('\n');
   const started = Date.now();
   const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 30_000 });
@@ -51,6 +51,7 @@ describe('await_started (scripts/lib.sh)', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('✗ stuck: the server: not ready after 1 s (log: ');
     expect(r.stderr).toContain('stuck log line');
+    expect(r.stderr).toContain('allow more with MLC_TEST_START_TIMEOUT=SECONDS');
     expect(r.pidFileKept).toBe(true); // still running: the caller decides what to do with it
   });
 });
