@@ -29,6 +29,16 @@ def test_the_teacher_is_out_of_fold():
     assert teacher.oof_accuracy > 0.9  # the four phrases are easy
 
 
+def test_the_cached_n_grams_are_the_baselines_features_exactly():
+    texts, _ = corpus(10)
+    texts += ["ร้านนี้อร่อยมากกกก 555", "ส่งช้า!!  แย่ๆ 😡", "Open กี่โมง?"]
+    plain = teacher_module.tfidf_features()
+    grams = [plain.build_analyzer()(text) for text in texts]
+    cached = teacher_module.tfidf_features(analyzer=grams.__getitem__)
+    expected, got = plain.fit_transform(texts), cached.fit_transform(range(len(texts)))
+    assert cached.vocabulary_ == plain.vocabulary_ and (expected != got).nnz == 0
+
+
 def test_on_noise_the_teacher_knows_nothing_because_no_row_is_scored_by_a_fit_on_itself():
     rng = random.Random(0)
     letters = "กขคงจฉชซญดตถทธนบปผพฟภมยรลวศสหอ"
