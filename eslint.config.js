@@ -22,6 +22,7 @@ export default defineConfig(
           // Files tsconfig.json does not include (scripts run by tsx), checked with its options.
           allowDefaultProject: [
             'eslint.config.js',
+            'test/integration/helpers/*.mjs',
             'data/sample-wisesight.ts',
             'slurm/tests/training_params.ts',
             'adapters/temporal-codec/failure-converter.cjs',

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openMemoryRegistry } from '../adapters/db/memory';
 import type { Registry } from '../adapters/db/port';
 import { aliasListCommand, aliasSetCommand, parseVersion, resolveVersion } from './aliases';
-import { CliError } from './context';
+import { CliError } from './cli-error';
 
 async function printed(fn: () => Promise<void>): Promise<string> {
   const lines: string[] = [];

@@ -6,7 +6,7 @@ import type { TrackingRegistry } from '../activities/tracking';
 import { aliasRefusal } from '../adapters/db/aliases';
 import type { AliasEvent, ModelAlias } from '../adapters/db/port';
 import { userNameSchema } from '../domain/spec';
-import { CliError } from './context';
+import { CliError } from './cli-error';
 import { formatTable } from './format';
 
 export function parseVersion(text: string): number {

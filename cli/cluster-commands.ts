@@ -4,7 +4,7 @@
 import { checkCluster, type ClusterCheckReport } from '../adapters/slurm/cluster-check';
 import type { ClusterProfile } from '../domain/spec';
 import { loadConfig } from '../temporal.config';
-import { CliError } from './context';
+import { CliError } from './cli-error';
 import { readSpecFile } from './spec-file';
 
 export interface ClusterCheckFlags {

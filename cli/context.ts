@@ -5,16 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { dataConverterFor } from '../adapters/temporal-codec/data-converter';
 import { lifecycleWorkflowId } from '../domain/temporal-names';
 import { loadConfig, type MlcConfig } from '../temporal.config';
-
-export class CliError extends Error {
-  override name = 'CliError';
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
+import { CliError } from './cli-error';
 
 export interface CliContext {
   config: MlcConfig;

@@ -3,7 +3,7 @@
 import { loadEndpointKey } from '../adapters/endpoint/secret';
 import { rootCauseMessage } from '../domain/errors';
 import { loadConfig } from '../temporal.config';
-import { CliError } from './context';
+import { CliError } from './cli-error';
 
 export interface EndpointClient {
   base: string;

@@ -3,7 +3,7 @@ import { readDataset } from '../adapters/datasets/read';
 import { workspaceClients } from '../adapters/azureml/client';
 import { AzureMlDeployer } from '../adapters/azureml/deployer';
 import { loadConfig } from '../temporal.config';
-import { CliError } from './context';
+import { CliError } from './cli-error';
 import { endpointClient } from './endpoint-client';
 
 interface EndpointOptions {

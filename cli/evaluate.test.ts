@@ -10,7 +10,7 @@ import { FsArtifactStore } from '../adapters/artifacts/fs-store';
 import { openMemoryRegistry } from '../adapters/db/memory';
 import type { Registry } from '../adapters/db/port';
 import type { LoadScorer } from '../adapters/scoring/port';
-import { CliError } from './context';
+import { CliError } from './cli-error';
 import { evaluateGoldenSet, formatGoldenSet } from './evaluate';
 
 describe('mlc evaluate', () => {

@@ -11,7 +11,7 @@ import { cleanRows, type CleanResult } from '../domain/dataset';
 import { bootstrapReport, classificationReport, type ClassificationReport, type ReportIntervals } from '../domain/metrics';
 import { scoreAll } from '../activities/scoring-helpers';
 import { resolveVersion } from './aliases';
-import { CliError } from './context';
+import { CliError } from './cli-error';
 
 // The model card's bootstrap (activities/evaluate.ts), so the two intervals mean the same.
 const BOOTSTRAP = { iterations: 500, seed: 7 };

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../temporal.config';
-import { CliError } from './context';
+import { CliError } from './cli-error';
 import { formatDecision, historyCommand, historyRow } from './history';
 
 const decision = {

@@ -5,7 +5,7 @@
 import { openRegistry } from '../adapters/db/open';
 import type { DecisionRecord } from '../adapters/db/port';
 import { loadConfig, type MlcConfig } from '../temporal.config';
-import { CliError } from './context';
+import { CliError } from './cli-error';
 
 /** Why `mlc history` cannot run on the embedded registry, and the two ways round it. */
 export function embeddedRegistryRefusal(model: string, config: MlcConfig): string {

@@ -5,7 +5,8 @@ import { durationMs, durationSchema, trainingParamOverridesSchema } from '../dom
 import { lifecycleWorkflowId, searchAttributes, taskQueues } from '../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../workflows/messages';
 import { printSignal, signFor } from './signing';
-import { CliError, uiLink, workflowIdOf, type CliContext } from './context';
+import { CliError } from './cli-error';
+import { uiLink, workflowIdOf, type CliContext } from './context';
 import { formatStatus } from './format';
 import { latestMonitoringLine } from './monitor';
 import { Progress } from './progress';

@@ -3,7 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { LifecycleStatus } from '../domain/lifecycle';
 import { statusQuery } from '../workflows/messages';
-import { CliError, workflowIdOf, type CliContext } from './context';
+import { CliError } from './cli-error';
+import { workflowIdOf, type CliContext } from './context';
 
 export async function logsCommand(ctx: CliContext, id: string, opts: { follow?: boolean; lines?: string }) {
   const handle = ctx.client.workflow.getHandle(workflowIdOf(id));

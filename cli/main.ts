@@ -1,28 +1,59 @@
 // mlc: drive model lifecycles from a terminal. Every command is also possible with the
 // `temporal` CLI or the Web UI; this one adds validation, readable output and waiting.
+//
+// Each command loads its modules when it runs, not when mlc starts: the Temporal client, the Azure
+// SDK, the ONNX runtime and the registry's drivers took seconds to load, and every command, even
+// --help, paid for all of them.
 import { Command } from 'commander';
-import { SpecError } from '../domain/spec';
-import { CliError, openContext, type CliContext } from './context';
-import { clusterCheckCommand, type ClusterCheckFlags } from './cluster-commands';
-import { feedbackCommand, predictCommand } from './endpoint-commands';
-import { historyCommand } from './history';
-import { aliasListCommand, aliasSetCommand } from './aliases';
-import { evaluateCommand, type EvaluateFlags } from './evaluate';
-import { openTracking } from './registry-access';
-import { runsCompareCommand, runsListCommand, runsShowCommand } from './runs';
+import type { CliContext } from './context';
+import type { ClusterCheckFlags } from './cluster-commands';
+import type { EvaluateFlags } from './evaluate';
 import type { TrackingRegistry } from '../activities/tracking';
-import { openConfiguredArtifactStore } from '../adapters/artifacts/from-config';
-import { auditVerifyCommand, keysAddCommand, keysInitCommand, keysListCommand, keysRevokeCommand, keysShowCommand } from './keys-commands';
-import { auditCommand, deployCommand, rollbackCommand, startCommand, statusCommand, waitCommand } from './lifecycle-commands';
-import { monitorCommand, monitorHistoryCommand } from './monitor';
-import { logsCommand } from './logs';
-import { readSpecFile } from './spec-file';
-import { renderConfig } from '../config/show';
-import { ConfigError, loadConfig, loadConfigAndSources } from '../temporal.config';
+
+type AnyFunction = (...args: never[]) => unknown;
+/** `name` from the module `load` imports, imported on the first call. */
+function lazy<M extends Record<K, AnyFunction>, K extends keyof M>(load: () => Promise<M>, name: K) {
+  return async (...args: Parameters<M[K]>): Promise<Awaited<ReturnType<M[K]>>> => (await load())[name](...args) as Awaited<ReturnType<M[K]>>;
+}
+const lifecycle = () => import('./lifecycle-commands');
+const keyCommands = () => import('./keys-commands');
+const runCommands = () => import('./runs');
+const aliasCommands = () => import('./aliases');
+const monitoring = () => import('./monitor');
+const endpoint = () => import('./endpoint-commands');
+const startCommand = lazy(lifecycle, 'startCommand');
+const statusCommand = lazy(lifecycle, 'statusCommand');
+const waitCommand = lazy(lifecycle, 'waitCommand');
+const auditCommand = lazy(lifecycle, 'auditCommand');
+const deployCommand = lazy(lifecycle, 'deployCommand');
+const rollbackCommand = lazy(lifecycle, 'rollbackCommand');
+const auditVerifyCommand = lazy(keyCommands, 'auditVerifyCommand');
+const keysAddCommand = lazy(keyCommands, 'keysAddCommand');
+const keysInitCommand = lazy(keyCommands, 'keysInitCommand');
+const keysListCommand = lazy(keyCommands, 'keysListCommand');
+const keysRevokeCommand = lazy(keyCommands, 'keysRevokeCommand');
+const keysShowCommand = lazy(keyCommands, 'keysShowCommand');
+const runsCompareCommand = lazy(runCommands, 'runsCompareCommand');
+const runsListCommand = lazy(runCommands, 'runsListCommand');
+const runsShowCommand = lazy(runCommands, 'runsShowCommand');
+const aliasListCommand = lazy(aliasCommands, 'aliasListCommand');
+const aliasSetCommand = lazy(aliasCommands, 'aliasSetCommand');
+const monitorCommand = lazy(monitoring, 'monitorCommand');
+const monitorHistoryCommand = lazy(monitoring, 'monitorHistoryCommand');
+const feedbackCommand = lazy(endpoint, 'feedbackCommand');
+const predictCommand = lazy(endpoint, 'predictCommand');
+const logsCommand = lazy(() => import('./logs'), 'logsCommand');
+const historyCommand = lazy(() => import('./history'), 'historyCommand');
+const clusterCheckCommand = lazy(() => import('./cluster-commands'), 'clusterCheckCommand');
+const evaluateCommand = lazy(() => import('./evaluate'), 'evaluateCommand');
+const readSpecFile = lazy(() => import('./spec-file'), 'readSpecFile');
+const renderConfig = lazy(() => import('../config/show'), 'renderConfig');
+const openConfiguredArtifactStore = lazy(() => import('../adapters/artifacts/from-config'), 'openConfiguredArtifactStore');
 
 const withTemporal =
   <A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<void>) =>
   async (...args: A) => {
+    const { openContext } = await import('./context');
     const ctx = await openContext();
     try {
       await fn(ctx, ...args);
@@ -34,6 +65,7 @@ const withTemporal =
 const withTracking =
   <A extends unknown[]>(fn: (registry: TrackingRegistry, ...args: A) => Promise<void>) =>
   async (...args: A) => {
+    const { openTracking } = await import('./registry-access');
     const access = await openTracking();
     try {
       await fn(access.registry, ...args);
@@ -41,7 +73,7 @@ const withTracking =
       await access.close();
     }
   };
-const openStore = () => openConfiguredArtifactStore(loadConfig());
+const openStore = async () => openConfiguredArtifactStore((await import('../temporal.config')).loadConfig());
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 const program = new Command('mlc')
@@ -64,7 +96,7 @@ program
   .description('the effective configuration')
   .command('show')
   .description('every setting, where it came from (default, file, environment), secrets masked')
-  .action(() => console.log(renderConfig(loadConfigAndSources())));
+  .action(async () => console.log(await renderConfig((await import('../temporal.config')).loadConfigAndSources())));
 
 program
   .command('start')
@@ -287,7 +319,9 @@ program
   .option('--timeout <seconds>', 'give up on the probe job after this long, queueing included', '300')
   .action((name: string, opts: ClusterCheckFlags) => clusterCheckCommand(name, opts));
 
-program.parseAsync().catch((err: unknown) => {
+program.parseAsync().catch(async (err: unknown) => {
+  // Imported here, not up front: a command that threw one of these has already loaded its module.
+  const [{ SpecError }, { ConfigError }, { CliError }] = await Promise.all([import('../domain/spec'), import('../temporal.config'), import('./cli-error')]);
   if (err instanceof SpecError || err instanceof ConfigError) {
     console.error(err.message);
     process.exit(2);

@@ -9,7 +9,8 @@ import { summarizeStoredReport, type MonitoringRunSummary } from '../domain/moni
 import { monitoringScheduleId, taskQueues } from '../domain/temporal-names';
 import type { MlcConfig } from '../temporal.config';
 import type { MonitoringOutcome } from '../workflows/monitoring';
-import { CliError, type CliContext } from './context';
+import { CliError } from './cli-error';
+import { type CliContext } from './context';
 import { artifactLocation } from './format';
 import { workerFailure } from './registry-access';
 

@@ -2,7 +2,7 @@
 // arguments, and a worker's refusal or absence comes back as a message a user can act on.
 import { ActivityFailure, ApplicationFailure, TimeoutFailure, WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { CliError } from './context';
+import { CliError } from './cli-error';
 import { workerRegistry } from './registry-access';
 
 function fakeClient(result: () => Promise<unknown>) {

@@ -7,7 +7,8 @@ import { trackingMethods, type TrackingRegistry } from '../activities/tracking';
 import { openRegistry } from '../adapters/db/open';
 import { taskQueues } from '../domain/temporal-names';
 import { loadConfig, type MlcConfig } from '../temporal.config';
-import { CliError, openContext } from './context';
+import { CliError } from './cli-error';
+import { openContext } from './context';
 
 export interface TrackingAccess {
   registry: TrackingRegistry;

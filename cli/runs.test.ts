@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FsArtifactStore } from '../adapters/artifacts/fs-store';
 import { openMemoryRegistry } from '../adapters/db/memory';
 import type { Registry, RunSummary } from '../adapters/db/port';
-import { CliError } from './context';
+import { CliError } from './cli-error';
 import { compareRuns, curvesOf, formatRunList, runsCompareCommand, runsListCommand, runsShowCommand, splitParams } from './runs';
 
 const summary = (runKey: string, params: Record<string, unknown>, metrics: Record<string, number>, extra: Partial<RunSummary> = {}): RunSummary => ({

@@ -4,7 +4,7 @@ import type { TrackingRegistry } from '../activities/tracking';
 import { manifestKeyOf, parseManifest } from '../adapters/artifacts/manifest';
 import type { ArtifactStore } from '../adapters/artifacts/port';
 import type { MetricPoint, RunSummary } from '../adapters/db/port';
-import { CliError } from './context';
+import { CliError } from './cli-error';
 import { formatDuration, formatNumber, formatTable, sparkline } from './format';
 
 // The numbers a reader compares runs by first; the rest are in `mlc runs show`.

@@ -9,7 +9,7 @@ import { keysDir, loadPrivateKey, privateKeyPath } from '../adapters/signing/key
 import type { Envelope, SignedDecisionKind } from '../domain/decision-statement';
 import type { LifecycleStatus } from '../domain/lifecycle';
 import { statusQuery } from '../workflows/messages';
-import { CliError } from './context';
+import { CliError } from './cli-error';
 
 export interface SignRequest {
   kind: SignedDecisionKind;

@@ -1,6 +1,6 @@
 // The mlc command as a user runs it: exit codes and messages that say what to fix.
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,8 +11,12 @@ const run = promisify(execFile);
 let dir: string;
 
 async function mlc(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return mlcWith({}, ...args);
+}
+
+async function mlcWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(path.join(repoRoot, 'bin/mlc'), args, { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' } });
+    const { stdout, stderr } = await run(path.join(repoRoot, 'bin/mlc'), args, { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', ...env } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -29,6 +33,25 @@ describe('mlc', () => {
     const r = await mlc('validate', 'examples/thai-sentiment.yaml');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('model thai-sentiment, labels neg, neu, pos, q');
+  });
+
+  it('loads only what the command needs: no Temporal client, Azure SDK, ONNX runtime or database driver for help or a key', async () => {
+    const heavy = ['@temporalio/client', '@azure/', 'onnxruntime-node', '@electric-sql/pglite', '/postgres/'];
+    const loaded = async (...args: string[]) => {
+      const file = path.join(dir, `imports-${args[0]}-${Date.now()}.txt`);
+      const hook = path.join(repoRoot, 'test/integration/helpers/record-imports.mjs');
+      const r = await mlcWith({ MLC_RECORD_IMPORTS: file, NODE_OPTIONS: `--import=${hook}`, MLC_KEYS_DIR: path.join(dir, 'keys') }, ...args);
+      expect(r.code, r.stderr).toBe(0);
+      return (await readFile(file, 'utf8')).split('\n');
+    };
+    for (const args of [['--help'], ['keys', 'init', '--as', 'carol']]) {
+      const urls = await loaded(...args);
+      expect(urls.some((u) => u.endsWith('/cli/main.ts'))).toBe(true); // the hook saw the command load
+      expect(urls.filter((u) => heavy.some((h) => u.includes(h)))).toEqual([]);
+    }
+    // What a command needs is recorded: validate loads the spec's schema.
+    const urls = await loaded('validate', 'examples/thai-sentiment.yaml');
+    expect(urls.some((u) => u.includes('/domain/spec.ts'))).toBe(true);
   });
 
   it('names every bad field of a spec and exits 2', async () => {

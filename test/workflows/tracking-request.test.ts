@@ -8,7 +8,7 @@ import { trackingActivities } from '../../activities/tracking';
 import { openMemoryRegistry } from '../../adapters/db/memory';
 import type { Registry } from '../../adapters/db/port';
 import { seedRun } from '../fakes/registry-fixtures';
-import { CliError } from '../../cli/context';
+import { CliError } from '../../cli/cli-error';
 import { workerRegistry } from '../../cli/registry-access';
 import { taskQueues } from '../../domain/temporal-names';
 import { timeSkippingEnv, workflowBundle } from './env';
