@@ -1,6 +1,7 @@
 // train: prepare a run folder, submit it to the cluster idempotently, follow it, register
 // what it produced. The job runs for hours or days; these activities only bookkeep.
 import { Context, log } from '@temporalio/activity';
+import { posix } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { RunState, RunUpdate } from '../adapters/db/port';
 import type { JobStatus } from '../adapters/slurm/port';
@@ -23,6 +24,8 @@ export interface PrepareRunInput {
   labels: string[];
   params: TrainingParams;
   pretrainedDir: string | null;
+  /** Warm start: the job starts from this version's weights and tokenizer (training.retrain.from: champion). */
+  initFromVersion?: number;
   /** The spec's serving.precision: which ONNX file the job marks for deployment (deploy.json). */
   servingPrecision?: ServingPrecision;
   cluster: string;
@@ -69,6 +72,21 @@ export type ObservedJob = JobStatus & { logTail?: string };
 const phaseToRunState: Record<JobStatus['phase'], RunState> = { queued: 'queued', running: 'running', succeeded: 'succeeded', failed: 'failed' };
 
 export function trainingActivities({ store, registry, executor }: ActivityDeps) {
+  /**
+   * The folder of `version`'s run, relative to the new run's folder (`../<run key>`): the job
+   * resolves it against its own folder, so it holds on the cluster's mount of the store too.
+   */
+  async function warmStartFolder(model: string, version: number, runDir: string): Promise<string> {
+    const found = await registry.getModelVersion(model, version);
+    if (!found) {
+      throw userError(
+        'WarmStartVersionMissing',
+        `training.retrain.from is champion, but version ${version} of ${model} is not in the registry; retrain from scratch (training.retrain.from: scratch).`,
+      );
+    }
+    return posix.relative(runDir, store.keyOf(found.artifactUri));
+  }
+
   return {
     async prepareTrainingRun(input: PrepareRunInput): Promise<PreparedRun> {
       // Jobs read datasets from, and write runs to, the filesystem they share with the workers.
@@ -84,6 +102,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
         labels: input.labels,
         datasetHash: input.datasetHash,
         pretrainedDir: input.pretrainedDir,
+        ...(input.initFromVersion !== undefined ? { initFrom: await warmStartFolder(input.model, input.initFromVersion, runDir) } : {}),
         params: input.params,
         // Only when not the default: a run prepared before serving existed must compare equal on a retry.
         ...(input.servingPrecision && input.servingPrecision !== 'fp32' ? { serving: { precision: input.servingPrecision } } : {}),

@@ -65,6 +65,14 @@ describe('parseSpec', () => {
       expect.objectContaining({ path: 'training.params.hiddenSize', message: expect.stringContaining('divisible by numHeads') }),
     ]);
     expect(issues({ training: { params: { hiddenSize: 64, numHeads: 4 } } })).toEqual([]);
+    // A warm start keeps the deployed version's architecture; from scratch, a retrain may change it.
+    expect(issues({ training: { retrain: { from: 'champion', params: { epochs: 1, lstmHidden: 32 } } } })).toEqual([
+      expect.objectContaining({ path: 'training.retrain.params', message: expect.stringContaining("keeps the deployed version's architecture") }),
+    ]);
+    expect(issues({ training: { retrain: { from: 'scratch', params: { lstmHidden: 32 } } } })).toEqual([]);
+    expect(issues({ training: { retrain: { from: 'champion', params: { epoch: 1 } } } })).toEqual([
+      expect.objectContaining({ path: 'training.retrain.params' }),
+    ]);
     expect(issues({ deployment: { target: 'azureml', workspace: 'prod', endpoint: 'ep-1', rollout: [10, 50] } })).toEqual([
       expect.objectContaining({ path: 'deployment.rollout' }),
     ]);

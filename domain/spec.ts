@@ -83,6 +83,9 @@ export const trainingParamOverridesSchema = z.strictObject(
   Object.fromEntries(Object.entries(trainingParamsSchema.shape).map(([k, v]) => [k, v.unwrap().optional()])),
 ) as unknown as z.ZodType<Partial<TrainingParams>>;
 
+/** Params that shape the model (and its tokenizer): a warm start must keep them (slurm/mlc_train/warm_start.py). */
+const warmStartFixed = ['hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'lstmHidden', 'maxLength', 'vocabSize', 'preTokenizer'] as const;
+
 const sbatchValue = z.string().regex(/^[A-Za-z0-9._:,=+/-]{1,128}$/, 'letters, digits and . _ : , = + / - only');
 /** Where and how the job runs on SLURM. An MI-100 example is in README ("Cluster profiles"). */
 export const clusterProfileSchema = z.strictObject({
@@ -195,6 +198,22 @@ export const modelSpecSchema = z.strictObject({
               z.array(z.union([z.number(), z.string(), z.boolean()])).min(1),
             )
             .refine((s) => Object.keys(s).length > 0, 'name at least one parameter to search over'),
+        })
+        .optional(),
+      /**
+       * How a retrain (generation 2 on) trains: from scratch (the default), or from the deployed
+       * version's weights and tokenizer (`champion`: a warm start, a fraction of the time, for new
+       * rows on the same task); `params` change the spec's for retrains (fewer epochs, a lower
+       * learning rate). A warm start keeps the architecture, so `params` may not change it.
+       */
+      retrain: z
+        .strictObject({
+          from: z.enum(['scratch', 'champion']).default('scratch'),
+          params: trainingParamOverridesSchema.optional(),
+        })
+        .refine((r) => r.from !== 'champion' || !warmStartFixed.some((k) => r.params?.[k] !== undefined), {
+          message: `a warm start (from: champion) keeps the deployed version's architecture: retrain.params may not set ${warmStartFixed.join(', ')}; retrain from scratch to change it`,
+          path: ['params'],
         })
         .optional(),
       /** How often a failed job may be retried when the cluster is at fault (NODE_FAIL, PREEMPTED...). */

@@ -187,9 +187,13 @@ class Lifecycle {
 
   /** train → evaluate → audit, until an auditor approves; a reject's changes go into the next attempt. */
   async trainUntilApproved(dataset: PreparedDataset): Promise<void> {
-    let params = this.spec.training.params;
+    // A retrain may train differently (spec training.retrain): its own params, and from the live
+    // version's weights instead of from scratch.
+    const retrain = this.generation > 1 ? this.spec.training.retrain : undefined;
+    let params = applyOverride(this.spec.training.params, retrain?.params);
+    const initFromVersion = retrain?.from === 'champion' ? this.status.deployedVersion : null;
     for (;;) {
-      const trained = await this.train(dataset, params);
+      const trained = await this.train(dataset, params, initFromVersion);
       const evaluation = await this.evaluate(dataset, trained);
       const decision = await this.audit(trained, evaluation);
       if (decision.decision === 'approve') return;
@@ -198,7 +202,7 @@ class Lifecycle {
     }
   }
 
-  async train(dataset: PreparedDataset, params: TrainingParams): Promise<TrainedModel> {
+  async train(dataset: PreparedDataset, params: TrainingParams, initFromVersion: number | null = null): Promise<TrainedModel> {
     const { spec, status } = this;
     this.enter('training', `training on cluster "${spec.training.cluster}"`);
     const trained = await trainModel({
@@ -207,6 +211,7 @@ class Lifecycle {
       generation: this.generation,
       attempt: status.attempt,
       params,
+      initFromVersion,
       datasetHash: dataset.datasetHash,
       datasetDir: dataset.datasetDir,
       onProgress: (view) => {

@@ -18,6 +18,8 @@ export interface TrainingRequest {
   generation: number;
   attempt: number;
   params: TrainingParams;
+  /** Warm start: the version whose weights and tokenizer the job starts from (null: from scratch). */
+  initFromVersion?: number | null;
   datasetHash: string;
   datasetDir: string;
   /** Called on every change so the lifecycle's status query shows the job live. */
@@ -109,6 +111,8 @@ function prepareRun(req: TrainingRequest, runKey: string): Promise<PreparedRun> 
     labels: spec.labels,
     params: req.params,
     pretrainedDir: spec.training.pretrainedDir ?? null,
+    // Only when set: a run prepared before warm starts existed must get the same input on a retry.
+    ...(req.initFromVersion != null ? { initFromVersion: req.initFromVersion } : {}),
     // Optional chaining: a spec parsed before `serving` existed (an older history) has none.
     servingPrecision: spec.serving?.precision ?? 'fp32',
     cluster: spec.training.cluster,

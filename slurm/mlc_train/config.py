@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
 from .outputs import sha256_json
+from .warm_start import check_folder
 
 # name -> (default, check). A check returns an error message or None.
 Check = Callable[[Any], "str | None"]
@@ -88,7 +89,7 @@ PARAMS: dict[str, tuple[Any, Check]] = {
 # checkpoint: more epochs continue training, the rest do not touch the weights' trajectory so far.
 RESUMABLE_CHANGES = frozenset({"epochs", "patience", "numWorkers", "checkpointEverySteps", "precision"})
 
-TOP_LEVEL = ("labels", "datasetHash", "pretrainedDir", "params", "serving")
+TOP_LEVEL = ("labels", "datasetHash", "pretrainedDir", "initFrom", "params", "serving")
 # Which exported ONNX file is deployed (the spec's serving.precision); absent means fp32.
 SERVING_PRECISIONS = ("fp32", "int8")
 
@@ -105,16 +106,20 @@ class JobConfig:
     cache_dir: Path
     data_dir: Path
     serving_precision: str = "fp32"
+    init_from: Path | None = None  # warm start: an earlier run's folder (mlc_train/warm_start.py)
 
     def fingerprint(self) -> str:
         """Identifies the training run a checkpoint belongs to (resume only onto the same run)."""
-        return sha256_json({
+        run = {
             "format": 1,
             "labels": self.labels,
             "datasetHash": self.dataset_hash,
             "pretrainedDir": str(self.pretrained_dir) if self.pretrained_dir else None,
             "params": {k: v for k, v in self.params.items() if k not in RESUMABLE_CHANGES},
-        })
+        }
+        if self.init_from is not None:  # only when set, so checkpoints written before it existed still match
+            run["initFrom"] = str(self.init_from)
+        return sha256_json(run)
 
     def full_hash(self) -> str:
         """Identifies the whole request; a DONE marker with the same hash means nothing is left to do."""
@@ -201,6 +206,14 @@ def load_job_config(config_path: Path, data_dir: Path, out_dir: Path, cache_dir:
                 raise ConfigError(f"pretrainedDir: {pretrained_dir / needed} not found (a local RoBERTa folder "
                                   "needs config.json, weights and tokenizer.json; hub ids are not accepted)")
 
+    init_from = raw.get("initFrom")
+    if init_from is not None:
+        if not isinstance(init_from, str) or not init_from:
+            raise ConfigError(f"initFrom: must be null or a run folder's path (absolute, or relative to --out-dir), got {init_from!r}")
+        # Relative to this run's folder: the lifecycle names an earlier run of the same model, its sibling.
+        init_from = (out_dir / init_from).resolve()
+        check_folder(init_from)
+
     serving = raw.get("serving", {})
     precision = serving.get("precision", "fp32") if isinstance(serving, dict) else None
     if precision not in SERVING_PRECISIONS or set(serving) - {"precision"}:
@@ -219,4 +232,4 @@ def load_job_config(config_path: Path, data_dir: Path, out_dir: Path, cache_dir:
     cache = cache_dir if cache_dir is not None else out_dir.parent / ".cache"
     return JobConfig(labels=labels, dataset_hash=dataset_hash, pretrained_dir=pretrained_dir, params=params,
                      trial=trial, out_dir=target, base_out_dir=out_dir, cache_dir=cache, data_dir=data_dir,
-                     serving_precision=precision)
+                     serving_precision=precision, init_from=init_from)

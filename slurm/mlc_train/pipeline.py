@@ -26,6 +26,7 @@ from .outputs import log, sha256_file, torch_save, warn, write_json
 from .pretrain import PretrainOutcome, pretrain_encoder
 from .signals import StopRequest
 from .teacher import Teacher, load_or_fit, soft_targets
+from .warm_start import load_weights
 from .tokenizer import load_tokenizer, save_tokenizer, train_bpe
 from .trainer import Outcome, Setup, train
 
@@ -122,7 +123,9 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
         tokenizer = load_tokenizer(job.out_dir, p["maxLength"])  # the very tokenizer the checkpoint was trained with
         tokenizer_sha = sha256_file(job.out_dir / "tokenizer.json")
     else:
-        if job.pretrained_dir is not None:
+        if job.init_from is not None:
+            tokenizer = load_tokenizer(job.init_from, p["maxLength"])  # its embeddings are numbered by it
+        elif job.pretrained_dir is not None:
             tokenizer = load_tokenizer(job.pretrained_dir, p["maxLength"])
         else:
             tokenizer = train_bpe(splits["train"].texts, p["vocabSize"], p["maxLength"], p["preTokenizer"])  # train split only: no leakage
@@ -131,6 +134,10 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
     encoded, _ = tokenize_cached(tokenizer, tokenizer_sha, splits, job.dataset_hash, p["maxLength"], job.cache_dir)
 
     model = build_model(p, len(job.labels), tokenizer, job.pretrained_dir)
+    warm_start = None
+    if job.init_from is not None:  # a resumed run then loads its own checkpoint over these weights
+        warm_start = load_weights(model, job.init_from, job.labels, p)
+        log(f"warm start from {job.init_from} (model.pt sha256 {warm_start['model_sha256'][:12]})")
     weights = None
     if p["classWeights"]:
         weights = class_weights(splits["train"].labels, len(job.labels), p["classWeightPower"])
@@ -138,7 +145,9 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
     setup = Setup(params=p, device=device, precision=precision, pad_id=tokenizer.pad_token_id,
                   num_labels=len(job.labels), checkpoint_dir=checkpoint_dir, fingerprint=job.fingerprint())
     pretrained = None
-    if p["mlmEpochs"]:
+    if p["mlmEpochs"] and warm_start is not None:
+        log("mlmEpochs: skipped, the warm start's encoder is already trained")
+    elif p["mlmEpochs"]:
         if tokenizer.mask_token_id is None:
             raise ConfigError("params.mlmEpochs: the tokenizer has no mask token to pretrain with; set mlmEpochs to 0 "
                               "or use a tokenizer with <mask>")
@@ -159,14 +168,15 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
                     weights, setup, stop, resume)
     if outcome.interrupted_by:
         return outcome.interrupted_by
-    finish(job, model, outcome, setup, encoded["test"] if len(encoded["test"]) else encoded["valid"], pretrained, teacher)
+    finish(job, model, outcome, setup, encoded["test"] if len(encoded["test"]) else encoded["valid"], pretrained, teacher,
+           warm_start)
     if stop.requested:
         log(f"{stop.name} arrived after training finished; the outputs are complete")
     return None
 
 
 def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out, pretrained: PretrainOutcome | None,
-           teacher: Teacher | None) -> None:
+           teacher: Teacher | None, warm_start: dict | None = None) -> None:
     out, state = job.out_dir, outcome.state
     best = out / "checkpoints" / checkpoint.BEST
     if best.is_file():
@@ -206,6 +216,8 @@ def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out, pret
         "pretrain": None if pretrained is None else {"history": pretrained.history, "seconds": round(pretrained.seconds, 3)},
         # The distillation teacher (distillWeight): what it was, how well it did out of fold, its time.
         "teacher": None if teacher is None else teacher.summary(),
+        # The earlier version this run started from (initFrom), or None when it started from scratch.
+        "warm_start": warm_start,
         "code": {"git_commit": code_commit()},
         # Lineage for the audit package: where and with what the job ran.
         "node": os.environ.get("SLURMD_NODENAME") or socket.gethostname(),

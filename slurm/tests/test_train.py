@@ -11,6 +11,7 @@ import torch
 
 from conftest import LABELS, TINY, run_job, write_config
 from mlc_train.model import load_model
+from mlc_train.outputs import sha256_file
 
 OUTPUTS = ["model.pt", "model.onnx", "model.int8.onnx", "deploy.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
            "labels.json", "metrics.json", "DONE", "checkpoints/last.pt", "checkpoints/best.pt"]
@@ -44,7 +45,8 @@ def test_metrics_json_has_the_contract_fields(trained):
     root, _, _ = trained
     m = json.loads((root / "runs" / "v1" / "metrics.json").read_text())
     assert set(m) == {"history", "steps", "best", "stopped_early", "averaged", "device", "precision", "params", "onnx_parity",
-                      "onnx_int8", "trial", "train_seconds", "pretrain", "teacher", "code", "node", "slurm", "versions"}
+                      "onnx_int8", "trial", "train_seconds", "pretrain", "teacher", "warm_start", "code", "node", "slurm",
+                      "versions"}
     # Lineage for the audit package: the node it ran on and the versions that shaped the files.
     assert m["node"] and set(m["versions"]) == {"python", "torch", "transformers", "onnx", "onnxruntime"}
     assert m["versions"]["torch"] == torch.__version__
@@ -57,6 +59,7 @@ def test_metrics_json_has_the_contract_fields(trained):
     assert (m["device"], m["precision"], m["trial"], m["stopped_early"]) == ("cpu", "fp32", None, False)
     assert m["params"]["numWorkers"] == 1 and m["params"]["seed"] == 13  # resolved: defaults filled in
     assert m["train_seconds"] > 0 and m["pretrain"] is None and m["averaged"] is None  # both off by default
+    assert m["warm_start"] is None  # from scratch
     # The commit of the training code: this checkout's HEAD, or null where git cannot say.
     head = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"], capture_output=True, text=True)
     assert m["code"]["git_commit"] == (head.stdout.strip() if head.returncode == 0 else None)
@@ -171,3 +174,34 @@ def test_pretrained_folder_is_loaded_locally(tmp_path, dataset, trained):
     assert (tmp_path / "out" / "tokenizer.json").read_bytes() == (folder / "tokenizer.json").read_bytes()
     tuned, _ = load_model(tmp_path / "out" / "model.pt")
     assert tuned.encoder.config.hidden_size == 32
+
+
+def test_a_warm_start_continues_from_an_earlier_run_with_its_tokenizer(trained, dataset):
+    """initFrom (a retrain from the deployed version): its tokenizer and weights, not new ones. With a
+    learning rate too small to move anything, the new run's model is the earlier one."""
+    root = trained[0]
+    earlier = root / "runs" / "v1"
+    config = write_config(root / "warm.json", {"epochs": 1, "learningRate": 1e-12}, initFrom="../v1")
+    code, log, err = run_job(config, dataset, root / "runs" / "v2")
+    assert code == 0, err
+    later = root / "runs" / "v2"
+    assert f"warm start from {earlier}" in log
+    assert (later / "tokenizer.json").read_bytes() == (earlier / "tokenizer.json").read_bytes()
+    warm = json.loads((later / "metrics.json").read_text())["warm_start"]
+    assert warm["from"] == str(earlier) and warm["model_sha256"] == sha256_file(earlier / "model.pt")
+    before, _ = load_model(earlier / "model.pt")
+    after, _ = load_model(later / "model.pt")
+    for name, weight in before.state_dict().items():
+        assert torch.allclose(weight, after.state_dict()[name], atol=1e-6), name
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"initFrom": "../nowhere"}, "model.pt not found; a warm start needs an earlier run's folder"),
+    ({"initFrom": "../v1", "labels": ["pos", "neg", "neu", "q"]}, "needs the same labels in the same order"),
+    ({"initFrom": "../v1", "params": {**TINY, "hiddenSize": 64}}, "params change it: hiddenSize 64 (earlier 32)"),
+])
+def test_a_warm_start_that_cannot_fit_is_refused_naming_why(trained, dataset, tmp_path, change, message):
+    config = write_config(tmp_path / "c.json")
+    config.write_text(json.dumps({**json.loads(config.read_text()), **change}))
+    code, _, err = run_job(config, dataset, trained[0] / "runs" / "refused")
+    assert code == 2 and message in err, err

@@ -75,7 +75,9 @@ afterAll(async () => {
 describe('the whole lifecycle on real services', () => {
   it('trains on SLURM, audits, deploys, serves, monitors, retrains and rolls back', async () => {
     const model = `e2e-${Date.now().toString(36)}`;
-    const spec = specFor(model, await sampleData(900));
+    // The retrain starts from the deployed version (a warm start), as the example spec's does.
+    const base = specFor(model, await sampleData(900));
+    const spec = parseSpec({ ...base, training: { ...base.training, retrain: { from: 'champion', params: { learningRate: 0.001 } } } });
     const runtime: Runtime = await startRuntime(config);
     const id = lifecycleWorkflowId(model);
     await runtime.runUntil(async () => {
@@ -163,6 +165,12 @@ describe('the whole lifecycle on real services', () => {
       ]);
       expect(next.version).toBe(audit.version! + 1);
       expect(next.datasetHash).not.toBe(audit.datasetHash);
+      // Generation 2's job started from version 1's run: its weights and its very tokenizer.
+      const runFolder = (view: typeof audit) => path.join(config.paths.artifacts, view.training!.runDir);
+      const retrained = JSON.parse(await fs.readFile(path.join(runFolder(next), 'metrics.json'), 'utf8'));
+      expect(retrained.warm_start.from).toBe(await fs.realpath(runFolder(audit)));
+      expect(retrained.params.learningRate).toBe(0.001);
+      expect(await fs.readFile(path.join(runFolder(next), 'tokenizer.json'))).toEqual(await fs.readFile(path.join(runFolder(audit), 'tokenizer.json')));
       const report = await registry.latestMonitoringReport(model);
       expect(report?.degraded).toBe(true);
       const decisions = await registry.listDecisions(model);

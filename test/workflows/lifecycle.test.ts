@@ -254,6 +254,29 @@ describe('modelLifecycle', () => {
     });
   });
 
+  it('a retrain with training.retrain.from: champion starts from the deployed version with its own params; generation 1 from scratch', async () => {
+    const warmSpec = parseSpec({ ...spec, training: { ...spec.training, retrain: { from: 'champion', params: { epochs: 1, learningRate: 0.0002 } } } });
+    const fakes = fakeActivities({ degraded: true });
+    await run(fakes, async () => {
+      const h = await start(warmSpec);
+      await reach(h, 'awaiting_audit');
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v1 ok' }] });
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+      await reach(h, 'monitoring');
+      await suite.env.client.workflow.execute('modelMonitoring', {
+        taskQueue: taskQueues.control,
+        workflowId: `monitor-warm-${n}`,
+        args: [{ model: warmSpec.name, lifecycleWorkflowId: h.workflowId, labels: warmSpec.labels, monitoring: warmSpec.monitoring }],
+      });
+      await reach(h, 'awaiting_audit', 2);
+      const [first, retrain] = fakes.named('prepareTrainingRun') as { initFromVersion?: number; params: { epochs: number; learningRate: number } }[];
+      expect(first!.initFromVersion).toBeUndefined();
+      expect(first!.params).toMatchObject({ epochs: warmSpec.training.params.epochs, learningRate: warmSpec.training.params.learningRate });
+      expect(retrain).toMatchObject({ initFromVersion: 1, params: { epochs: 1, learningRate: 0.0002, maxLength: warmSpec.training.params.maxLength } });
+      await h.terminate('test done');
+    });
+  });
+
   it('rolls a version out to Azure ML step by step, restores traffic when a step fails, and retries on the next deploy request', async () => {
     const azureSpec = parseSpec({ ...spec, deployment: { target: 'azureml', workspace: 'prod', endpoint: 'wf-endpoint', rollout: [10, 50, 100] } });
     const script = { degraded: true, failRolloutAt: [] as number[] };
