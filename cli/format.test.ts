@@ -35,6 +35,12 @@ describe('formatStatus', () => {
     expect(at('2026-11-29T10:05:00Z')).toContain('job 7 RUNNING, 300s since submission');
   });
 
+  it('says which version a warm-started job began from', () => {
+    const ended = { jobState: 'COMPLETED', jobPhase: 'succeeded' as const, elapsedSeconds: 95 };
+    expect(formatStatus(status({ ...ended, warmStartFrom: 3 }), 0)).toContain("COMPLETED, 95s elapsed, from version 3's weights");
+    expect(formatStatus(status(ended), 0)).not.toContain('weights');
+  });
+
   it('shows the cluster’s own elapsed time once the job has ended', () => {
     expect(formatStatus(status({ jobState: 'COMPLETED', jobPhase: 'succeeded', elapsedSeconds: 95 }), Date.parse('2026-11-29T12:00:00Z'))).toContain(
       'COMPLETED, 95s elapsed',

@@ -23,7 +23,8 @@ export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot
   ];
   if (s.training) {
     const t = s.training;
-    lines.push(`training    run ${t.runKey} on ${t.cluster}: job ${t.jobId ?? '—'} ${t.jobState ?? ''}${jobTime(t, now)}`);
+    const warm = t.warmStartFrom !== undefined ? `, from version ${t.warmStartFrom}'s weights` : '';
+    lines.push(`training    run ${t.runKey} on ${t.cluster}: job ${t.jobId ?? '—'} ${t.jobState ?? ''}${jobTime(t, now)}${warm}`);
   }
   lines.push(`version     ${s.version ?? '—'}${s.artifactSha256 ? `  (model.onnx sha256 ${s.artifactSha256.slice(0, 16)}…)` : ''}`);
   if (s.evaluation) {

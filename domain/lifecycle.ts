@@ -66,6 +66,8 @@ export interface TrainingView {
    * Absent in status recorded before resubmissions were tracked.
    */
   resubmittedAfter?: EndedJob[];
+  /** A warm start: the version whose weights the job started from (training.retrain.from: champion). */
+  warmStartFrom?: number;
 }
 
 /** A job the cluster ended, as the run that resubmitted it remembers it. */

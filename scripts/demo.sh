@@ -77,7 +77,7 @@ mlc monitor "$MODEL" --history
 report=$(ls -t "$DATA/artifacts/monitoring/$MODEL/"*.html 2>/dev/null | head -1 || true)
 [ -n "$report" ] || die "no monitoring report appeared; see $LOG_DIR/worker.log"
 
-step "9/9 retrain: generation 2 adds the feedback rows, trains one epoch from version 1's weights (training.retrain), and goes back to audit"
+step "9/9 retrain: generation 2 adds the feedback rows, trains one epoch from the deployed version's weights (training.retrain), and goes back to audit"
 mlc wait "$MODEL" --stage awaiting_audit --generation 2 --timeout 20m
 mlc status "$MODEL"
 echo "── the decision log: every hash link and signature (mlc audit verify $MODEL)"

@@ -60,6 +60,7 @@ export async function trainModel(req: TrainingRequest): Promise<TrainedModel> {
       startedAt: new Date().toISOString(),
       elapsedSeconds: null,
       resubmittedAfter: [...ended],
+      ...(req.initFromVersion != null ? { warmStartFrom: req.initFromVersion } : {}),
     };
     req.onProgress(view);
     const { jobId } = await control.submitTrainingJob({

@@ -61,6 +61,8 @@ function fixture(
       datasetHash: 'abc123',
       gitCommit: null,
       params: { epochs: 2, learningRate: 0.001 },
+      warmStart: null,
+      pretrainedDir: null,
       cluster: 'local',
       slurmJobId: '42',
       node: null,
@@ -152,6 +154,16 @@ describe('renderAuditPage', () => {
     expect(lineage).toContain('<code>abc123</code>');
     expect(lineage).toContain('12.5 s');
     expect(lineage).toContain('learningRate');
+    expect(lineage).toMatch(/started from<\/td><td>random weights \(trained from scratch\)/);
+  });
+
+  it('names the run a warm-started version began from, with the hash of its weights', () => {
+    const base = fixture();
+    const html = renderAuditPage({ ...base, lineage: { ...base.lineage, warmStart: { run: 'mlc-m-abc-g1-a1', modelSha256: 'f00d' } } });
+    const lineage = html.slice(html.indexOf('id="lineage"'));
+    expect(lineage).toContain(
+      'started from</td><td>the weights and tokenizer of run <code>mlc-m-abc-g1-a1</code> (a warm start, its <code>model.pt</code> sha256 <code>f00d</code>)',
+    );
   });
 
   it('highlights tokens by weight and marks the ones past the maximum length', () => {

@@ -51,6 +51,10 @@ export interface Lineage {
   datasetHash: string | null;
   gitCommit: string | null;
   params: Record<string, unknown> | null;
+  /** A warm start's earlier run (its folder's name) and the sha256 of the model.pt it started from. */
+  warmStart: { run: string; modelSha256: string | null } | null;
+  /** The pretrained encoder's folder (training.pretrainedDir), when one was used. */
+  pretrainedDir: string | null;
   cluster: string | null;
   slurmJobId: string | null;
   node: string | null;

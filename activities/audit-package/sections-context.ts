@@ -187,6 +187,16 @@ export function dataSection(p: AuditPackage): string {
   return section('data', 'Data report', `<div class="grid2">${counts}${facts}${reasons}</div>${chart}<h3>Warnings</h3>${warnings}`);
 }
 
+/** The weights training began with: an earlier version's (a warm start), a pretrained encoder, or none. */
+function startedFrom(l: AuditPackage['lineage']): string {
+  if (l.warmStart) {
+    const sha = l.warmStart.modelSha256 ? `, its <code>model.pt</code> sha256 <code>${esc(l.warmStart.modelSha256)}</code>` : '';
+    return `the weights and tokenizer of run <code>${esc(l.warmStart.run)}</code> (a warm start${sha})`;
+  }
+  if (l.pretrainedDir) return `the pretrained encoder in <code>${esc(l.pretrainedDir)}</code>`;
+  return 'random weights (trained from scratch)';
+}
+
 export function lineageSection(p: AuditPackage): string {
   const l = p.lineage;
   const versions = (v: Record<string, string>) =>
@@ -200,6 +210,7 @@ export function lineageSection(p: AuditPackage): string {
     ['run', `${esc(p.runKey)}<br><code>${esc(p.runUri)}</code>`],
     ['dataset hash', l.datasetHash ? `<code>${esc(l.datasetHash)}</code>` : notRecorded],
     ['dataset folder', `<code>${esc(p.datasetUri)}</code>`],
+    ['started from', startedFrom(l)],
     ['git commit of the training code', l.gitCommit ? `<code>${esc(l.gitCommit)}</code>` : notRecorded],
     ['cluster', orNotRecorded(l.cluster)],
     ['SLURM job id', orNotRecorded(l.slurmJobId)],

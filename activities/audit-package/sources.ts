@@ -80,11 +80,15 @@ export async function readRunSources(
     stoppedEarly: typeof metrics.stopped_early === 'boolean' ? metrics.stopped_early : null,
   };
   const params = obj(metrics.params) ?? obj(config.params) ?? (run && Object.keys(run.params).length ? run.params : null);
+  const warm = obj(metrics.warm_start);
+  const warmFrom = str(warm?.from);
   const lineage: RunSources['lineage'] = {
     datasetHash: str(config.datasetHash, run?.datasetHash, input.datasetDir.split('/').pop()),
     // Names a later train.py or worker may use; the first one present wins.
     gitCommit: str(metrics.gitCommit, metrics.git_commit, code.gitCommit, code.commit, config.gitCommit, config.git_commit),
     params,
+    warmStart: warmFrom ? { run: warmFrom.split('/').pop()!, modelSha256: str(warm?.model_sha256) } : null,
+    pretrainedDir: str(config.pretrainedDir),
     cluster: str(run?.cluster),
     slurmJobId: str(run?.slurmJobId, slurm.jobId, slurm.job_id, metrics.slurm_job_id),
     node: str(metrics.node, metrics.hostname, slurm.node, slurm.nodelist),

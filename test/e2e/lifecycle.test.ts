@@ -171,6 +171,8 @@ describe('the whole lifecycle on real services', () => {
       expect(retrained.warm_start.from).toBe(await fs.realpath(runFolder(audit)));
       expect(retrained.params.learningRate).toBe(0.001);
       expect(await fs.readFile(path.join(runFolder(next), 'tokenizer.json'))).toEqual(await fs.readFile(path.join(runFolder(audit), 'tokenizer.json')));
+      const retrainedCard = await fs.readFile(path.join(config.paths.artifacts, next.evaluation!.auditPackageKey), 'utf8');
+      expect(retrainedCard).toContain(`the weights and tokenizer of run <code>${audit.training!.runKey}</code> (a warm start`);
       const report = await registry.latestMonitoringReport(model);
       expect(report?.degraded).toBe(true);
       const decisions = await registry.listDecisions(model);

@@ -268,7 +268,8 @@ describe('modelLifecycle', () => {
         workflowId: `monitor-warm-${n}`,
         args: [{ model: warmSpec.name, lifecycleWorkflowId: h.workflowId, labels: warmSpec.labels, monitoring: warmSpec.monitoring }],
       });
-      await reach(h, 'awaiting_audit', 2);
+      const second = await reach(h, 'awaiting_audit', 2);
+      expect(second.training?.warmStartFrom).toBe(1); // what mlc status shows
       const [first, retrain] = fakes.named('prepareTrainingRun') as { initFromVersion?: number; params: { epochs: number; learningRate: number } }[];
       expect(first!.initFromVersion).toBeUndefined();
       expect(first!.params).toMatchObject({ epochs: warmSpec.training.params.epochs, learningRate: warmSpec.training.params.learningRate });
