@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { artifactLayout } from '../../domain/artifact-layout';
 import { messageOf } from '../../domain/errors';
 import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
-import { parseSpec } from '../../domain/spec';
+import { parseSpec, type ModelSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
 import { auditDecisionSignal, auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../../workflows/messages';
 import { timeSkippingSuite } from './env';
@@ -44,6 +44,20 @@ async function until(handle: WorkflowHandle, done: (s: LifecycleStatus) => boole
 
 function reach(handle: WorkflowHandle, stage: Stage, generation = 1): Promise<LifecycleStatus> {
   return until(handle, (s) => s.stage === stage && s.generation === generation, `reached ${stage} (generation ${generation})`);
+}
+
+/** v1 approved and deployed, then a degraded monitoring run: generation 2 waiting for its audit. */
+async function retrainAfterDeploying(h: WorkflowHandle, withSpec: ModelSpec): Promise<LifecycleStatus> {
+  await reach(h, 'awaiting_audit');
+  await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v1 ok' }] });
+  await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+  await reach(h, 'monitoring');
+  await suite.env.client.workflow.execute('modelMonitoring', {
+    taskQueue: taskQueues.control,
+    workflowId: `monitor-${h.workflowId}`,
+    args: [{ model: withSpec.name, lifecycleWorkflowId: h.workflowId, labels: withSpec.labels, monitoring: withSpec.monitoring }],
+  });
+  return reach(h, 'awaiting_audit', 2);
 }
 
 describe('modelLifecycle', () => {
@@ -230,16 +244,7 @@ describe('modelLifecycle', () => {
     const fakes = fakeActivities({ degraded: true });
     await run(fakes, async () => {
       const h = await start();
-      await reach(h, 'awaiting_audit');
-      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v1 ok' }] });
-      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
-      await reach(h, 'monitoring');
-      await suite.env.client.workflow.execute('modelMonitoring', {
-        taskQueue: taskQueues.control,
-        workflowId: `monitor-rb-${n}`,
-        args: [{ model: spec.name, lifecycleWorkflowId: h.workflowId, labels: spec.labels, monitoring: spec.monitoring }],
-      });
-      await reach(h, 'awaiting_audit', 2);
+      await retrainAfterDeploying(h, spec);
       await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v2 ok' }] });
       await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
       await reach(h, 'monitoring', 2);
@@ -259,16 +264,7 @@ describe('modelLifecycle', () => {
     const fakes = fakeActivities({ degraded: true });
     await run(fakes, async () => {
       const h = await start(warmSpec);
-      await reach(h, 'awaiting_audit');
-      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v1 ok' }] });
-      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
-      await reach(h, 'monitoring');
-      await suite.env.client.workflow.execute('modelMonitoring', {
-        taskQueue: taskQueues.control,
-        workflowId: `monitor-warm-${n}`,
-        args: [{ model: warmSpec.name, lifecycleWorkflowId: h.workflowId, labels: warmSpec.labels, monitoring: warmSpec.monitoring }],
-      });
-      const second = await reach(h, 'awaiting_audit', 2);
+      const second = await retrainAfterDeploying(h, warmSpec);
       expect(second.training?.warmStartFrom).toBe(1); // what mlc status shows
       const [first, retrain] = fakes.named('prepareTrainingRun') as { initFromVersion?: number; params: { epochs: number; learningRate: number } }[];
       expect(first!.initFromVersion).toBeUndefined();
