@@ -189,4 +189,24 @@ describe('a training job whose node fails', () => {
     await expect(inActivity(() => control.prepareTrainingRun(other))).rejects.toMatchObject({ type: 'RunConflict', nonRetryable: true });
     await expect(inActivity(() => control.prepareTrainingRun({ ...input, datasetHash: 'another' }))).rejects.toMatchObject({ type: 'RunConflict' });
   });
+
+  it("points a warm start at the deployed version's run folder, beside its own, and refuses a version the registry lacks", async () => {
+    const warmModel = `${model}-warm`;
+    const earlierRun = `${runKey}-earlier`;
+    const version = await registry.registerModelVersion({
+      model: warmModel,
+      runKey: earlierRun,
+      artifactUri: store.uriOf(artifactLayout.run(warmModel, earlierRun)),
+      sha256: 'f'.repeat(64),
+      metrics: {},
+    });
+    const warm = { ...input, model: warmModel, runKey: `${runKey}-g2`, generation: 2, initFromVersion: version };
+    const prepared = await inActivity(() => control.prepareTrainingRun(warm));
+    // Relative to the new run's folder, so it resolves on the cluster's mount of the store as well.
+    expect(JSON.parse((await store.get(prepared.configFile)).toString())).toMatchObject({ initFrom: `../${earlierRun}` });
+    await expect(inActivity(() => control.prepareTrainingRun({ ...warm, runKey: `${runKey}-g3`, initFromVersion: version + 5 }))).rejects.toMatchObject({
+      type: 'WarmStartVersionMissing',
+      nonRetryable: true,
+    });
+  });
 });
