@@ -8,7 +8,7 @@ import { userNameSchema } from '../domain/spec';
 import { taskQueues } from '../domain/temporal-names';
 import type { SigningKeyChange } from '../workflows/admin';
 import { CliError } from './cli-error';
-import { type CliContext } from './context';
+import type { CliContext } from './context';
 
 export async function keysInitCommand(opts: { as: string }) {
   const { path, publicKey } = await initPrivateKey(checkedName(opts.as));

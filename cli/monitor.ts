@@ -10,7 +10,7 @@ import { monitoringScheduleId, taskQueues } from '../domain/temporal-names';
 import type { MlcConfig } from '../temporal.config';
 import type { MonitoringOutcome } from '../workflows/monitoring';
 import { CliError } from './cli-error';
-import { type CliContext } from './context';
+import type { CliContext } from './context';
 import { artifactLocation } from './format';
 import { workerFailure } from './registry-access';
 
