@@ -83,8 +83,8 @@ export const trainingParamOverridesSchema = z.strictObject(
   Object.fromEntries(Object.entries(trainingParamsSchema.shape).map(([k, v]) => [k, v.unwrap().optional()])),
 ) as unknown as z.ZodType<Partial<TrainingParams>>;
 
-/** Params that shape the model (and its tokenizer): a warm start must keep them (slurm/mlc_train/warm_start.py). */
-const warmStartFixed = ['hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'lstmHidden', 'maxLength', 'vocabSize', 'preTokenizer'] as const;
+/** Params that shape the model (and its tokenizer): a warm start must keep them (slurm/mlc_train/warm_start.py, ARCHITECTURE). */
+export const warmStartFixed = ['hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'lstmHidden', 'maxLength', 'vocabSize', 'preTokenizer'] as const;
 
 const sbatchValue = z.string().regex(/^[A-Za-z0-9._:,=+/-]{1,128}$/, 'letters, digits and . _ : , = + / - only');
 /** Where and how the job runs on SLURM. An MI-100 example is in README ("Cluster profiles"). */

@@ -15,8 +15,12 @@ from .outputs import sha256_file
 
 MODEL_FILE = "model.pt"
 TOKENIZER_FILE = "tokenizer.json"
-# What must match between the params and the earlier version's, for its weights to fit.
-ARCHITECTURE = ("hiddenSize", "numLayers", "numHeads", "intermediateSize", "lstmHidden", "maxLength")
+# What must match between the params and the earlier version's, for its weights to fit. The
+# tokenizer's two are reused from the earlier folder whatever the params say, so a change to them
+# would be ignored without a word: refused instead. domain/spec.ts refuses the same list in a spec's
+# retrain.params (warmStartFixed; test_params_contract.py holds the two lists together).
+ARCHITECTURE = ("hiddenSize", "numLayers", "numHeads", "intermediateSize", "lstmHidden", "maxLength",
+                "vocabSize", "preTokenizer")
 
 
 def check_folder(folder: Path) -> None:
@@ -40,5 +44,20 @@ def load_weights(model, folder: Path, labels: list[str], params: dict) -> dict:
     if differ:
         raise ConfigError(f"initFrom: a warm start keeps {folder.name}'s architecture, but params change it: "
                           f"{', '.join(differ)}; set them back, or retrain from scratch (training.retrain.from: scratch)")
+    _check_shapes(model.state_dict(), blob["state_dict"], folder)
     model.load_state_dict(blob["state_dict"])
     return {"from": str(folder), "model_sha256": sha256_file(folder / MODEL_FILE)}
+
+
+def _check_shapes(built: dict, earlier: dict, folder: Path) -> None:
+    """The params can agree while the encoders differ: a version fine-tuned from a pretrainedDir has
+    that encoder's shape, not the params'. Named here, rather than as PyTorch's size-mismatch trace."""
+    differ = [f"{k} {tuple(earlier[k].shape)} (this run {tuple(v.shape)})" for k, v in built.items()
+              if k in earlier and earlier[k].shape != v.shape]
+    differ += [f"{k} only in this run" for k in built if k not in earlier]
+    differ += [f"{k} only in {folder.name}" for k in earlier if k not in built]
+    if differ:
+        more = f" and {len(differ) - 3} more" if len(differ) > 3 else ""
+        raise ConfigError(f"initFrom: {folder.name}'s weights do not fit the model this run builds: {'; '.join(differ[:3])}{more}. "
+                          "A warm start needs the earlier version's encoder: the same pretrainedDir (or none) and "
+                          "architecture; or retrain from scratch (training.retrain.from: scratch)")

@@ -77,3 +77,12 @@ def test_both_sides_accept_the_same_ranges(ts):
                 assert not accepts(name, top + step), f"{name}: config.py takes more than {top}"
         else:
             pytest.fail(f"{name}: no contract check for {prop}")
+
+
+def test_both_sides_refuse_the_same_changes_in_a_warm_start(ts):
+    """A spec's retrain.params may not set what warm_start.py would refuse (or, for the tokenizer's
+    params, silently ignore): the same names on both sides, each of them a real param."""
+    from mlc_train.warm_start import ARCHITECTURE
+
+    assert sorted(ts["warmStartFixed"]) == sorted(ARCHITECTURE)
+    assert set(ARCHITECTURE) <= set(PARAMS)

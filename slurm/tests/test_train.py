@@ -205,3 +205,22 @@ def test_a_warm_start_that_cannot_fit_is_refused_naming_why(trained, dataset, tm
     config.write_text(json.dumps({**json.loads(config.read_text()), **change}))
     code, _, err = run_job(config, dataset, trained[0] / "runs" / "refused")
     assert code == 2 and message in err, err
+
+
+def test_a_warm_start_onto_another_encoder_is_refused_naming_the_weights(trained, dataset, tmp_path):
+    """The params agree, but this run fine-tunes a pretrainedDir of another width than the earlier
+    version's encoder: refused as a config error that names the weights, not PyTorch's size mismatch."""
+    from transformers import RobertaConfig, RobertaModel
+
+    earlier = trained[0] / "runs" / "v1"
+    _, blob = load_model(earlier / "model.pt")
+    narrower = RobertaConfig.from_dict({**blob["encoder_config"], "hidden_size": 16, "intermediate_size": 32})
+    folder = tmp_path / "pretrained"
+    RobertaModel(narrower, add_pooling_layer=False).save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        (folder / name).write_bytes((earlier / name).read_bytes())
+    job = write_config(tmp_path / "c.json", {"epochs": 1}, pretrained=str(folder), initFrom="../v1")
+    code, _, err = run_job(job, dataset, trained[0] / "runs" / "onto-another")
+    assert code == 2, err
+    assert "v1's weights do not fit the model this run builds" in err and "(this run (" in err, err
+    assert "size mismatch" not in err
