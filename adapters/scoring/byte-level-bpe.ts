@@ -117,28 +117,55 @@ export function byteLevelBpe(json: unknown, built: BuiltTokenizer): ContentEncod
   const encoder = new TextEncoder();
   const cache = new Map<string, number[]>();
 
-  /** BPE over one piece: the lowest-ranked adjacent pair merges first, the leftmost on a tie. */
+  const NONE = Infinity;
+  const pairRank = (left: number, right: number) => merges.get(left * ID_BITS + right) ?? NONE;
+
+  /**
+   * BPE over one piece: the lowest-ranked adjacent pair merges first, the leftmost on a tie. A
+   * Thai piece runs to the next space, a hundred bytes or more, and merges nearly down to words:
+   * each pair's rank is looked up once and kept beside it, and a merge looks up only the two
+   * pairs it changes, so each round is a scan of plain numbers rather than of the merges table.
+   */
   function pieceIds(piece: string): number[] | null {
     const utf8 = encoder.encode(piece);
-    const ids: number[] = new Array<number>(utf8.length);
-    for (let i = 0; i < utf8.length; i++) {
+    const n = utf8.length;
+    const ids = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
       const id = bytes[utf8[i]!]!;
       if (id < 0) return null;
       ids[i] = id;
     }
+    // A linked list over the byte positions: next[i] is the token after the one starting at i.
+    const next = new Int32Array(n);
+    const prev = new Int32Array(n);
+    const rank = new Float64Array(n); // rank × ID_BITS + merged id of the pair (i, next[i]), or NONE
+    for (let i = 0; i < n; i++) {
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
+      rank[i] = i + 1 < n ? pairRank(ids[i]!, ids[i + 1]!) : NONE;
+    }
     for (;;) {
-      let best = Infinity;
+      let best = NONE;
       let at = -1;
-      for (let i = 0; i + 1 < ids.length; i++) {
-        const merge = merges.get(ids[i]! * ID_BITS + ids[i + 1]!);
-        if (merge !== undefined && merge < best) {
-          best = merge;
+      for (let i = 0; i >= 0; i = next[i]!) {
+        if (rank[i]! < best) {
+          best = rank[i]!;
           at = i;
         }
       }
-      if (at < 0) return ids;
-      ids.splice(at, 2, best % ID_BITS);
+      if (at < 0) break;
+      ids[at] = best % ID_BITS;
+      const gone = next[at]!;
+      const after = next[gone]!;
+      next[at] = after;
+      if (after >= 0) prev[after] = at;
+      rank[at] = after >= 0 ? pairRank(ids[at]!, ids[after]!) : NONE;
+      const before = prev[at]!;
+      if (before >= 0) rank[before] = pairRank(ids[before]!, ids[at]!);
     }
+    const out: number[] = [];
+    for (let i = 0; i >= 0; i = next[i]!) out.push(ids[i]!);
+    return out;
   }
 
   return {
