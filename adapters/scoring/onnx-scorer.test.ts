@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModelFileMissingError, ModelFormatError, ScoringError } from './errors';
-import { loadScorer, readLabels } from './onnx-scorer';
+import { intraOpThreadsFor, loadScorer, readLabels } from './onnx-scorer';
 
 describe('loadScorer on a broken folder', () => {
   let dir: string;
@@ -40,5 +40,14 @@ describe('loadScorer on a broken folder', () => {
     await writeFile(join(dir, 'labels.json'), '["neg", "pos"]');
     await expect(loadScorer(dir)).rejects.toMatchObject({ name: 'ModelFileMissingError', file: 'tokenizer.json' });
     await expect(loadScorer(dir, { batchSize: 0 })).rejects.toThrow(/batchSize must be a positive integer/);
+  });
+});
+
+describe('intra-op threads', () => {
+  it('one for a small model, onnxruntime’s default for a large one, the caller’s when given', () => {
+    expect(intraOpThreadsFor(2_172_611)).toBe(1); // the demo model's model.onnx
+    expect(intraOpThreadsFor(20_562_621)).toBeUndefined(); // hidden 256, 4 layers
+    expect(intraOpThreadsFor(2_172_611, 2)).toBe(2);
+    expect(intraOpThreadsFor(20_562_621, 1)).toBe(1);
   });
 });

@@ -209,11 +209,27 @@ export function alignByteLevelWhitespace(tokenizer: transformers.PreTrainedToken
 
 const KNOWN_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids']);
 
+// Below this an ONNX file scores fastest on one thread. A model of the demo's size (hidden 64,
+// 2 MB) runs many small operators, and waking a second thread for each costs more than it shares:
+// one thread gave 1.2-1.4x the texts/s of onnxruntime's default at batch 1 and 1.03-1.05x at 32,
+// on less CPU. From hidden 256 (20 MB) up the default wins, 1.1-1.5x, and 1.6-1.8x at hidden 768
+// (bench/README.md, "scoring"). The size stands in for each operator's work; a large vocabulary
+// only makes a small model look large, which keeps the default.
+const ONE_THREAD_BELOW_BYTES = 8 * 2 ** 20;
+
+/** The session's intra-op threads: the caller's, else one for a small model, else onnxruntime's default (undefined). */
+export function intraOpThreadsFor(modelBytes: number, requested?: number): number | undefined {
+  return requested ?? (modelBytes < ONE_THREAD_BELOW_BYTES ? 1 : undefined);
+}
+
+const withThreads = (threads: number | undefined) => (threads === undefined ? {} : { intraOpNumThreads: threads });
+
 async function openSession(modelDir: string, file: string, intraOpThreads?: number): Promise<ort.InferenceSession> {
   const path = join(modelDir, file);
   // Checked here because onnxruntime's message for a missing file is opaque.
+  let bytes: number;
   try {
-    await stat(path);
+    bytes = (await stat(path)).size;
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new ModelFileMissingError(modelDir, file, PRODUCED_BY, { cause });
     throw new ScoringError(`cannot read ${file} in ${modelDir}: ${(cause as Error).message}`, modelDir, { cause });
@@ -227,7 +243,7 @@ async function openSession(modelDir: string, file: string, intraOpThreads?: numb
     session = await ort.InferenceSession.create(path, {
       graphOptimizationLevel: 'all',
       extra: noSpinning,
-      ...(intraOpThreads !== undefined && { intraOpNumThreads: intraOpThreads }),
+      ...withThreads(intraOpThreadsFor(bytes, intraOpThreads)),
     });
   } catch (cause) {
     throw new ModelFormatError(modelDir, file, `onnxruntime cannot load it: ${(cause as Error).message ?? String(cause)}`, { cause });

@@ -66,8 +66,10 @@ export interface LoadScorerOptions {
    */
   precision?: ServingPrecision;
   /**
-   * Threads onnxruntime may use within one call. Absent: its default (one per core). Several
-   * scorers of one model side by side (an endpoint's instances) each want a share of the cores.
+   * Threads onnxruntime may use within one call. Absent: one for a small model (an ONNX file
+   * under 8 MiB, such as the demo's), onnxruntime's default (one per core) for a larger one; see
+   * onnx-scorer.ts. Several scorers of one model side by side (an endpoint's instances) each want
+   * a share of the cores.
    */
   intraOpThreads?: number;
 }
