@@ -102,66 +102,86 @@ export function byteLevelBpe(json: unknown, built: BuiltTokenizer): ContentEncod
   if (!split) return null;
 
   const vocab = new Map(Object.entries(m.vocab));
-  if ([...vocab.values()].some((id) => !Number.isInteger(id) || id < 0 || id >= ID_BITS)) return null;
-  // (left id, right id) → rank × ID_BITS + merged id.
+  let top = 0;
+  for (const id of vocab.values()) {
+    if (!Number.isInteger(id) || id < 0 || id >= ID_BITS) return null;
+    top = Math.max(top, id);
+  }
+  // (left id, right id) → rank; the merged token's id is mergedIds[rank]. With ids under 2^15 (a
+  // vocabulary of up to 32,768, the demo's 6,000 and WangchanBERTa's 25,000 among them) the pair
+  // packs into a small integer, which V8's Map hashes far faster than a larger number.
+  const packed = top < 2 ** 15;
+  const pairKey = packed ? (left: number, right: number) => (left << 15) | right : (left: number, right: number) => left * ID_BITS + right;
   const merges = new Map<number, number>();
+  const mergedIds = new Int32Array(m.merges.length);
   for (const [rank, merge] of m.merges.entries()) {
     const [a, b] = typeof merge === 'string' ? (merge.split(' ', 2) as [string, string]) : merge;
     const [left, right, merged] = [vocab.get(a), vocab.get(b), vocab.get(a + b)];
     if (left === undefined || right === undefined || merged === undefined) continue; // transformers.js cannot apply it either
-    const key = left * ID_BITS + right;
-    if (!merges.has(key)) merges.set(key, rank * ID_BITS + merged);
+    const key = pairKey(left, right);
+    if (!merges.has(key)) merges.set(key, rank);
+    mergedIds[rank] = merged;
   }
   const bytes = byteCharacters().map((c) => vocab.get(c) ?? -1);
   const added = (j.added_tokens ?? []).map((t) => t.content).filter((c) => c.length > 0);
   const encoder = new TextEncoder();
   const cache = new Map<string, number[]>();
 
-  const NONE = Infinity;
-  const pairRank = (left: number, right: number) => merges.get(left * ID_BITS + right) ?? NONE;
+  const NONE = 0x7fffffff;
+  const pairRank = (left: number, right: number) => merges.get(pairKey(left, right)) ?? NONE;
+  // Scratch space for pieceIds, grown to the longest piece seen: no allocation per piece.
+  let room = 0;
+  let utf8 = new Uint8Array(0);
+  let ids = new Int32Array(0);
+  let next = new Int32Array(0);
+  let prev = new Int32Array(0);
+  let pairRanks = new Int32Array(0); // the rank of the pair (i, next[i]), or NONE
+  const queue = new PairQueue();
 
   /**
    * BPE over one piece: the lowest-ranked adjacent pair merges first, the leftmost on a tie. A
-   * Thai piece runs to the next space, a hundred bytes or more, and merges nearly down to words:
-   * each pair's rank is looked up once and kept beside it, and a merge looks up only the two
-   * pairs it changes, so each round is a scan of plain numbers rather than of the merges table.
+   * Thai piece runs to the next space, a hundred bytes or more, and merges nearly down to words,
+   * so rescanning every pair for each merge costs the square of its length. Instead, as Hugging
+   * Face's own BPE does, a linked list over the bytes holds the tokens, each pair's rank is kept
+   * beside it, and a queue ordered by (rank, position) gives the next merge; a merge looks up only
+   * the two pairs it changes, and queue entries it made stale are skipped when they come up.
    */
   function pieceIds(piece: string): number[] | null {
-    const utf8 = encoder.encode(piece);
-    const n = utf8.length;
-    const ids = new Array<number>(n);
+    if (piece.length * 3 >= ID_BITS) return null; // past what a queue key holds: transformers.js takes it
+    if (piece.length * 3 > room) {
+      room = Math.max(piece.length * 3, 2 * room, 256);
+      [utf8, ids, next, prev, pairRanks] = [new Uint8Array(room), new Int32Array(room), new Int32Array(room), new Int32Array(room), new Int32Array(room)];
+    }
+    const n = encoder.encodeInto(piece, utf8).written; // UTF-8 takes at most 3 bytes per UTF-16 unit
     for (let i = 0; i < n; i++) {
       const id = bytes[utf8[i]!]!;
       if (id < 0) return null;
       ids[i] = id;
     }
-    // A linked list over the byte positions: next[i] is the token after the one starting at i.
-    const next = new Int32Array(n);
-    const prev = new Int32Array(n);
-    const rank = new Float64Array(n); // rank × ID_BITS + merged id of the pair (i, next[i]), or NONE
+    queue.clear();
     for (let i = 0; i < n; i++) {
       next[i] = i + 1 < n ? i + 1 : -1;
       prev[i] = i - 1;
-      rank[i] = i + 1 < n ? pairRank(ids[i]!, ids[i + 1]!) : NONE;
+      pairRanks[i] = i + 1 < n ? pairRank(ids[i]!, ids[i + 1]!) : NONE;
+      if (pairRanks[i] !== NONE) queue.push(pairRanks[i]!, i);
     }
-    for (;;) {
-      let best = NONE;
-      let at = -1;
-      for (let i = 0; i >= 0; i = next[i]!) {
-        if (rank[i]! < best) {
-          best = rank[i]!;
-          at = i;
-        }
-      }
-      if (at < 0) break;
-      ids[at] = best % ID_BITS;
+    while (queue.size > 0) {
+      const key = queue.pop();
+      const [best, at] = [Math.floor(key / ID_BITS), key % ID_BITS];
+      if (pairRanks[at] !== best) continue; // that pair changed (or its left token merged away) since
+      ids[at] = mergedIds[best]!;
       const gone = next[at]!;
+      pairRanks[gone] = NONE;
       const after = next[gone]!;
       next[at] = after;
       if (after >= 0) prev[after] = at;
-      rank[at] = after >= 0 ? pairRank(ids[at]!, ids[after]!) : NONE;
+      pairRanks[at] = after >= 0 ? pairRank(ids[at], ids[after]!) : NONE;
+      if (pairRanks[at] !== NONE) queue.push(pairRanks[at], at);
       const before = prev[at]!;
-      if (before >= 0) rank[before] = pairRank(ids[before]!, ids[at]!);
+      if (before >= 0) {
+        pairRanks[before] = pairRank(ids[before]!, ids[at]);
+        if (pairRanks[before] !== NONE) queue.push(pairRanks[before], before);
+      }
     }
     const out: number[] = [];
     for (let i = 0; i >= 0; i = next[i]!) out.push(ids[i]!);
@@ -186,4 +206,50 @@ export function byteLevelBpe(json: unknown, built: BuiltTokenizer): ContentEncod
       return out;
     },
   };
+}
+
+/** A binary min-heap of (rank, position) pairs, packed into one number so that a tie in rank goes to the leftmost. */
+class PairQueue {
+  private heap = new Float64Array(256);
+  size = 0;
+
+  clear(): void {
+    this.size = 0;
+  }
+
+  push(rank: number, position: number): void {
+    if (this.size === this.heap.length) {
+      const grown = new Float64Array(this.heap.length * 2);
+      grown.set(this.heap);
+      this.heap = grown;
+    }
+    const heap = this.heap;
+    const key = rank * ID_BITS + position;
+    let i = this.size++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]! <= key) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = key;
+  }
+
+  /** The smallest pair, as rank × ID_BITS + position; the queue must not be empty. */
+  pop(): number {
+    const heap = this.heap;
+    const top = heap[0]!;
+    const last = heap[--this.size]!;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= this.size) break;
+      if (child + 1 < this.size && heap[child + 1]! < heap[child]!) child++;
+      if (heap[child]! >= last) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = last;
+    return top;
+  }
 }

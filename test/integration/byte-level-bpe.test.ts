@@ -45,6 +45,8 @@ function texts(): string[] {
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const alphabet = [...'กขคงจฉชซญดตถทนบปผพฟมยรลวศสหอฮะาำิีึืุูเแโใไ่้๊๋็์ๆ๑๒ abcXYZ019 \t\n.,!?\'"😊👍🏽\u200b\u00a0\u0085\ufeff'];
   for (let i = 0; i < 400; i++) out.push(Array.from({ length: 1 + Math.floor(rand() * 60) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join(''));
+  // Pieces far longer than any above (a message with no space in it): the merge queue grows.
+  out.push('ร้านนี้อร่อยมากกกก'.repeat(300), 'ดีมากๆ5555'.repeat(120) + ' ' + 'ก'.repeat(3000));
   return out;
 }
 
