@@ -39,6 +39,17 @@ def test_outputs_are_logits_then_embedding(exported):
     assert embedding.shape == (1, 2 * TINY["lstmHidden"])  # the BiLSTM's pooled output
 
 
+def test_attention_is_traced_plainly_and_the_model_keeps_its_own(exported):
+    """The graph carries transformers' plain attention, not SDPA's traced NaN guards (IsNaN), and
+    the module goes back to the attention it had, for whatever runs after the export."""
+    import onnx
+
+    model, folder, _, _ = exported
+    ops = {n.op_type for n in onnx.load(str(folder / "model.onnx")).graph.node}
+    assert "Softmax" in ops and "IsNaN" not in ops
+    assert model.encoder.config._attn_implementation != "eager"
+
+
 def test_embedding_matches_pytorch_pooled_output_in_padded_batches(exported):
     model, folder, encoded, pad_id = exported
     parity = check_parity(model, folder / "model.onnx", encoded, pad_id, TINY["maxLength"])
