@@ -212,7 +212,7 @@ const KNOWN_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids']);
 // Below this an ONNX file scores fastest on one thread. A model of the demo's size (hidden 64,
 // 2 MB) runs many small operators, and waking a second thread for each costs more than it shares:
 // one thread gave 1.2-1.4x the texts/s of onnxruntime's default at batch 1 and 1.03-1.05x at 32,
-// on less CPU. From hidden 256 (20 MB) up the default wins, 1.1-1.5x, and 1.6-1.8x at hidden 768
+// on less CPU. From hidden 256 (20 MB) up the default wins, 1.1-1.6x, and 1.6-1.9x at hidden 768
 // (bench/README.md, "scoring"). The size stands in for each operator's work; a large vocabulary
 // only makes a small model look large, which keeps the default.
 const ONE_THREAD_BELOW_BYTES = 8 * 2 ** 20;
