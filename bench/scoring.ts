@@ -185,12 +185,12 @@ async function main() {
     console.log(`batch ${b}: node / python onnxruntime = ${vsOrt.toFixed(2)}× (target ≥ 1.0), node / pytorch eager = ${vsEager.toFixed(2)}× (target ≥ 3)`);
   }
   for (const b of BATCHES) {
-    const [node1, ort] = [node[b]!, peers['python-onnxruntime']![b]!];
+    const [fp32, ort] = [node[b]!, peers['python-onnxruntime']![b]!];
     const perCore = nodeByVariant['fp32-per-core']![b]!;
     console.log(
-      `batch ${b}: node / python onnxruntime per CPU-second = ${(node1.textsPerCpuSecond! / ort.textsPerCpuSecond!).toFixed(2)}×; ` +
-        `node with a thread per core (onnxruntime's default) / node = ${(perCore.textsPerSecond / node1.textsPerSecond).toFixed(2)}× texts/s, ` +
-        `${(perCore.textsPerCpuSecond! / node1.textsPerCpuSecond!).toFixed(2)}× texts/cpu-s`,
+      `batch ${b}: node / python onnxruntime per CPU-second = ${(fp32.textsPerCpuSecond! / ort.textsPerCpuSecond!).toFixed(2)}×; ` +
+        `node with a thread per core (onnxruntime's default) / node = ${(perCore.textsPerSecond / fp32.textsPerSecond).toFixed(2)}× texts/s, ` +
+        `${(perCore.textsPerCpuSecond! / fp32.textsPerCpuSecond!).toFixed(2)}× texts/cpu-s`,
     );
   }
   console.log('');

@@ -138,6 +138,13 @@ export function byteLevelBpe(json: unknown, built: BuiltTokenizer): ContentEncod
   let pairRanks = new Int32Array(0); // the rank of the pair (i, next[i]), or NONE
   const queue = new PairQueue();
 
+  /** Ranks the pair that starts at token i (with the token after it) and queues it if it merges. */
+  function rankPairAt(i: number): void {
+    const after = next[i]!;
+    pairRanks[i] = after >= 0 ? pairRank(ids[i]!, ids[after]!) : NONE;
+    if (pairRanks[i] !== NONE) queue.push(pairRanks[i], i);
+  }
+
   /**
    * BPE over one piece: the lowest-ranked adjacent pair merges first, the leftmost on a tie. A
    * Thai piece runs to the next space, a hundred bytes or more, and merges nearly down to words,
@@ -158,13 +165,12 @@ export function byteLevelBpe(json: unknown, built: BuiltTokenizer): ContentEncod
       if (id < 0) return null;
       ids[i] = id;
     }
-    queue.clear();
     for (let i = 0; i < n; i++) {
       next[i] = i + 1 < n ? i + 1 : -1;
       prev[i] = i - 1;
-      pairRanks[i] = i + 1 < n ? pairRank(ids[i]!, ids[i + 1]!) : NONE;
-      if (pairRanks[i] !== NONE) queue.push(pairRanks[i]!, i);
     }
+    queue.clear();
+    for (let i = 0; i < n; i++) rankPairAt(i);
     while (queue.size > 0) {
       const key = queue.pop();
       const [best, at] = [Math.floor(key / ID_BITS), key % ID_BITS];
@@ -175,13 +181,8 @@ export function byteLevelBpe(json: unknown, built: BuiltTokenizer): ContentEncod
       const after = next[gone]!;
       next[at] = after;
       if (after >= 0) prev[after] = at;
-      pairRanks[at] = after >= 0 ? pairRank(ids[at], ids[after]!) : NONE;
-      if (pairRanks[at] !== NONE) queue.push(pairRanks[at], at);
-      const before = prev[at]!;
-      if (before >= 0) {
-        pairRanks[before] = pairRank(ids[before]!, ids[at]);
-        if (pairRanks[before] !== NONE) queue.push(pairRanks[before], before);
-      }
+      rankPairAt(at);
+      if (prev[at]! >= 0) rankPairAt(prev[at]!);
     }
     const out: number[] = [];
     for (let i = 0; i >= 0; i = next[i]!) out.push(ids[i]!);

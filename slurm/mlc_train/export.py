@@ -48,13 +48,12 @@ def export_onnx(model: torch.nn.Module, target: Path, pad_id: int) -> None:
     # traced form adds NaN guards and mask ops around each softmax: the same logits (within 4e-7
     # on the demo model), 49 fewer nodes, 6-7 % more texts/s in onnxruntime's model call alone and
     # 1-5 % through the Node scorer (bench/README.md, "scoring").
-    config = model.encoder.config
-    attention = config._attn_implementation
-    config._attn_implementation = "eager"
+    attention = model.encoder.config._attn_implementation
+    model.encoder.set_attn_implementation("eager")
     try:
         _trace(model, target, ids, mask)
     finally:
-        config._attn_implementation = attention
+        model.encoder.set_attn_implementation(attention)
 
 
 def _trace(model: torch.nn.Module, target: Path, ids: torch.Tensor, mask: torch.Tensor) -> None:
