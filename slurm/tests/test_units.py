@@ -135,3 +135,25 @@ def test_step_curve_is_bounded_and_keeps_means_and_the_last_learning_rate():
     odd = bounded_steps(steps[:401], 200)  # 401 points in groups of 3: the last group holds two
     assert len(odd) == 134 and odd[-1] == {"step": 4010, "loss": 399.5, "lr": steps[400]["lr"]}
     assert bounded_steps(steps[:200], 200) == steps[:200]
+
+
+def test_a_warm_start_names_weights_missing_on_either_side_and_counts_the_rest(tmp_path):
+    """The earlier version's weights against this run's model: a tensor of another shape, one only
+    this run has and one only the earlier version has are each named; past three it says how many more."""
+    from mlc_train.warm_start import _check_shapes
+
+    folder = tmp_path / "run-v1"
+    built = {"a": torch.zeros(2, 3), "b": torch.zeros(4), "new.head": torch.zeros(1)}
+    earlier = {"a": torch.zeros(3, 3), "b": torch.zeros(4), "old.head": torch.zeros(1)}
+    with pytest.raises(ConfigError) as refused:
+        _check_shapes(built, earlier, folder)
+    message = str(refused.value)
+    assert "run-v1's weights do not fit" in message
+    assert "a (3, 3) (this run (2, 3))" in message
+    assert "new.head only in this run" in message and "old.head only in run-v1" in message
+    assert "more" not in message and "b " not in message
+
+    many = {f"extra{i}": torch.zeros(1) for i in range(5)}
+    with pytest.raises(ConfigError, match=r"extra0 only in this run; extra1 only in this run; extra2 only in this run and 2 more\."):
+        _check_shapes({**built, **many}, {**built}, folder)
+    _check_shapes(built, dict(built), folder)  # the same shapes: no complaint

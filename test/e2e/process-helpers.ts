@@ -3,7 +3,6 @@
 // stops what it spawned (a local-process training job); every one is tracked so a failing
 // test still stops them all.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { repoRoot } from '../../temporal.config';
 
@@ -87,16 +86,6 @@ export function mlc(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResul
   });
 }
 
-/** A port nothing listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../infra/free-port';
 
 export const tail = (text: string, lines = 40) => text.split('\n').slice(-lines).join('\n');

@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
@@ -18,6 +17,7 @@ import type { Prediction, Scorer } from '../../adapters/scoring/port';
 import { normalizeText } from '../../domain/dataset';
 import { seededRandom } from '../../domain/random';
 import { startAzurite, type Azurite } from '../../infra/azure-emulated/azurite';
+import { freePort } from '../../infra/free-port';
 import { REPO_ROOT, tinyDataset, tinyModel, TOKENIZER_PROBES, type TinyModel } from './helpers/tiny-model';
 
 const SERVING_VENV = join(REPO_ROOT, '.venv-serving');
@@ -111,17 +111,6 @@ function expectSamePredictions(actual: Prediction[], expected: Prediction[], tol
     for (const [label, prob] of Object.entries(expected[i]!.probabilities)) worst = Math.max(worst, Math.abs(p.probabilities[label]! - prob));
   });
   expect(worst).toBeLessThan(tolerance);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Writes the package as Azure lays it out: code in one folder, the model in a subfolder of AZUREML_MODEL_DIR. */

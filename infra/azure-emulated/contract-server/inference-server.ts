@@ -2,7 +2,7 @@
 // child process in its own process group, so stop() ends it and its gunicorn workers.
 // "Ready" means its liveness route answers 200, as the platform's readiness probe checks.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../../free-port';
 
 export interface InferenceServerOptions {
   bin: string;
@@ -25,17 +25,6 @@ export interface InferenceServer {
 
 export class InferenceServerStartError extends Error {
   override name = 'InferenceServerStartError';
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startInferenceServer(options: InferenceServerOptions): Promise<InferenceServer> {
