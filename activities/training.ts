@@ -3,10 +3,12 @@
 import { Context, log } from '@temporalio/activity';
 import { posix } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { getIfExists } from '../adapters/artifacts/manifest';
 import type { RunState, RunUpdate } from '../adapters/db/port';
 import type { JobStatus } from '../adapters/slurm/port';
 import { artifactLayout, runFiles, type ServingPrecision } from '../domain/artifact-layout';
 import type { EndedJob } from '../domain/lifecycle';
+import { parseTrainingProgress, PROGRESS_FILE, type JobWatchBeat, type TrainingProgress } from '../domain/training-progress';
 import { bestTrial, expandTrials, type SearchSpec } from '../domain/search';
 import type { ClusterProfile, TrainingParams } from '../domain/spec';
 import type { ActivityDeps } from './deps';
@@ -68,6 +70,11 @@ export interface AwaitJobInput {
 }
 
 export type ObservedJob = JobStatus & { logTail?: string };
+
+// How often the job watcher reads progress.json and heartbeats: also what keeps it inside its
+// one-minute heartbeat timeout. What reaches the server is throttled by the worker
+// (maxHeartbeatThrottleInterval, workers/runtime.ts).
+const PROGRESS_READ_MS = 5_000;
 
 const phaseToRunState: Record<JobStatus['phase'], RunState> = { queued: 'queued', running: 'running', succeeded: 'succeeded', failed: 'failed' };
 
@@ -151,14 +158,27 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       return result;
     },
 
-    /** Wait for the job's next state change (or maxWaitMs), heartbeating all the while. */
+    /**
+     * Wait for the job's next state change (or maxWaitMs), heartbeating all the while. Each
+     * heartbeat carries the job's state and what the job last wrote to progress.json (epoch, step,
+     * loss, last validation), which `mlc status` and the Web UI's pending activity show.
+     */
     async awaitJobChange(input: AwaitJobInput): Promise<ObservedJob> {
       const ctx = Context.current();
       const cluster = executor(input.cluster);
       const abort = new AbortController();
       ctx.cancelled.catch(() => abort.abort());
       let latest: JobStatus | null = null;
-      const beat = setInterval(() => ctx.heartbeat(latest?.state ?? 'waiting'), 10_000);
+      let progress: TrainingProgress | null = null;
+      const heartbeat = () => ctx.heartbeat({ jobState: latest?.state ?? null, progress } satisfies JobWatchBeat);
+      const beat = setInterval(
+        () =>
+          void readProgress(input.runDir).then((p) => {
+            progress = p ?? progress;
+            heartbeat();
+          }),
+        PROGRESS_READ_MS,
+      );
       const timer = setTimeout(() => abort.abort(), input.maxWaitMs ?? 10 * 60_000);
       try {
         const status = await new Promise<JobStatus>((resolve, reject) => {
@@ -167,7 +187,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
               signal: abort.signal,
               onUpdate: (s) => {
                 latest = s;
-                ctx.heartbeat(s.state);
+                heartbeat();
                 if (s.state !== input.lastState) resolve(s);
               },
             })
@@ -247,6 +267,16 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
     }
     const before: unknown = JSON.parse((await store.get(key)).toString('utf8'));
     if (!sameJson(before, value)) throw runConflict(runKey, key);
+  }
+
+  /** progress.json as the job last wrote it; null when there is none yet or the store could not say (it is only a view). */
+  async function readProgress(runDir: string): Promise<TrainingProgress | null> {
+    try {
+      const bytes = await getIfExists(store, `${runDir}/${PROGRESS_FILE}`);
+      return bytes ? parseTrainingProgress(bytes.toString('utf8')) : null;
+    } catch {
+      return null;
+    }
   }
 
   async function readMetricsFile(runDir: string): Promise<TrainMetricsFile> {

@@ -41,6 +41,16 @@ describe('formatStatus', () => {
     expect(formatStatus(status(ended), 0)).not.toContain('weights');
   });
 
+  it('shows what the running job last reported under its line, and nothing once the stage has moved on', () => {
+    const progress = { phase: 'training', epoch: 2, epochs: 5, step: 100, steps: 400, updatedAt: '2026-11-29T10:00:20.000Z' };
+    const now = Date.parse('2026-11-29T10:00:30Z');
+    expect(formatStatus(status({}), now, undefined, progress)).toContain(
+      'job 7 RUNNING, 30s since submission\nprogress    epoch 2/5 · step 100/400 (25%) · 10s ago',
+    );
+    expect(formatStatus({ ...status({}), stage: 'evaluating' }, now, undefined, progress)).not.toContain('progress');
+    expect(formatStatus(status({}), now)).not.toContain('progress');
+  });
+
   it('shows the cluster’s own elapsed time once the job has ended', () => {
     expect(formatStatus(status({ jobState: 'COMPLETED', jobPhase: 'succeeded', elapsedSeconds: 95 }), Date.parse('2026-11-29T12:00:00Z'))).toContain(
       'COMPLETED, 95s elapsed',

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LifecycleStatus } from '../domain/lifecycle';
+import { formatTrainingProgress, type TrainingProgress } from '../domain/training-progress';
 
 /** Where an artifact key lies, for a person to open: a local path under a folder root, the URI under Blob. */
 export function artifactLocation(artifactsRoot: string, key: string): string {
@@ -13,8 +14,9 @@ export function artifactLocation(artifactsRoot: string, key: string): string {
 /**
  * `now` is the reader's clock: a job still queued or running is timed from its submission, so the line stays current between the workflow's updates (which come only when the job's state changes).
  * `artifactsRoot` (config paths.artifacts) turns the audit package's key into a path or URI to open.
+ * `progress`: what the running job last reported (cli/job-progress.ts), shown while it runs.
  */
-export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot?: string): string {
+export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot?: string, progress?: TrainingProgress | null): string {
   const lines = [
     `model       ${s.model}`,
     `stage       ${s.stage}`,
@@ -25,6 +27,7 @@ export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot
     const t = s.training;
     const warm = t.warmStartFrom !== undefined ? `, from version ${t.warmStartFrom}'s weights` : '';
     lines.push(`training    run ${t.runKey} on ${t.cluster}: job ${t.jobId ?? '—'} ${t.jobState ?? ''}${jobTime(t, now)}${warm}`);
+    if (progress && s.stage === 'training') lines.push(`progress    ${formatTrainingProgress(progress, now)}`);
   }
   lines.push(`version     ${s.version ?? '—'}${s.artifactSha256 ? `  (model.onnx sha256 ${s.artifactSha256.slice(0, 16)}…)` : ''}`);
   if (s.evaluation) {

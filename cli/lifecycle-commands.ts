@@ -1,6 +1,7 @@
 // start, status, audit, deploy, monitor: everything that talks to the lifecycle workflow.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { LifecycleStatus, Verdict } from '../domain/lifecycle';
+import { formatTrainingProgress } from '../domain/training-progress';
 import { durationMs, durationSchema, trainingParamOverridesSchema } from '../domain/spec';
 import { lifecycleWorkflowId, searchAttributes, taskQueues } from '../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../workflows/messages';
@@ -8,6 +9,7 @@ import { printSignal, signFor } from './signing';
 import { CliError } from './cli-error';
 import { uiLink, workflowIdOf, type CliContext } from './context';
 import { formatStatus } from './format';
+import { jobProgressOf } from './job-progress';
 import { latestMonitoringLine } from './monitor';
 import { Progress } from './progress';
 import { readSpecFile } from './spec-file';
@@ -46,11 +48,13 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
     console.log(rows.length ? rows.join('\n') : 'no running lifecycles (start one with: mlc start <spec.yaml>)');
     return;
   }
-  const status = await queryStatus(handleOf(ctx, id));
-  if (opts.json) return console.log(JSON.stringify(status, null, 2));
+  const handle = handleOf(ctx, id);
+  const status = await queryStatus(handle);
+  const progress = status.stage === 'training' ? await jobProgressOf(ctx.client, await handle.describe()) : null;
+  if (opts.json) return console.log(JSON.stringify({ ...status, ...(progress ? { trainingProgress: progress } : {}) }, null, 2));
   const monitoring = status.deployedVersion ? await latestMonitoringLine(ctx, status.model) : null;
   console.log(
-    `${formatStatus(status, Date.now(), ctx.config.paths.artifacts)}${monitoring ? `\n${monitoring}` : ''}\n  web UI: ${uiLink(ctx.config, workflowIdOf(id))}`,
+    `${formatStatus(status, Date.now(), ctx.config.paths.artifacts, progress)}${monitoring ? `\n${monitoring}` : ''}\n  web UI: ${uiLink(ctx.config, workflowIdOf(id))}`,
   );
 }
 
@@ -134,7 +138,9 @@ async function waitUntil(
       progress.done(`${workflowId}: ${s.stage}${s.deployedVersion ? `, version ${s.deployedVersion} live` : ''}`);
       return s;
     }
-    const job = s.training && s.stage === 'training' ? ` (job ${s.training.jobId ?? '…'} ${s.training.jobState ?? ''})` : '';
+    const training = s.training && s.stage === 'training' ? s.training : null;
+    const reported = training?.jobPhase === 'running' ? await jobProgressOf(ctx.client, desc) : null;
+    const job = training ? ` (job ${training.jobId ?? '…'} ${training.jobState ?? ''}${reported ? ` · ${formatTrainingProgress(reported)}` : ''})` : '';
     progress.update(`${workflowId}: generation ${s.generation} ${s.stage}${job}`);
     if (Date.now() > deadline)
       throw new CliError(

@@ -24,6 +24,7 @@ from .metrics import class_weights
 from .model import build_model, model_artifact
 from .outputs import log, sha256_file, torch_save, warn, write_json
 from .pretrain import PretrainOutcome, pretrain_encoder
+from .progress import Progress
 from .signals import StopRequest
 from .teacher import Teacher, load_or_fit, soft_targets
 from .warm_start import load_weights
@@ -112,6 +113,8 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
     device, precision = pick_device(p["precision"])
     threads = set_threads()
     log(f"device {device.type} precision {precision} threads {threads} trial {job.trial} out {job.out_dir}")
+    progress = Progress(job.out_dir)
+    progress.phase("preparing")
     seed_everything(p["seed"])
 
     splits = read_splits(job.data_dir, job.labels)
@@ -143,7 +146,8 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
         weights = class_weights(splits["train"].labels, len(job.labels), p["classWeightPower"])
         log("class weights " + " ".join(f"{label}={w:.3f}" for label, w in zip(job.labels, weights)))
     setup = Setup(params=p, device=device, precision=precision, pad_id=tokenizer.pad_token_id,
-                  num_labels=len(job.labels), checkpoint_dir=checkpoint_dir, fingerprint=job.fingerprint())
+                  num_labels=len(job.labels), checkpoint_dir=checkpoint_dir, fingerprint=job.fingerprint(),
+                  progress=progress)
     pretrained = None
     if p["mlmEpochs"] and warm_start is not None:
         log("mlmEpochs: skipped, the warm start's encoder is already trained")
@@ -152,6 +156,7 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
             raise ConfigError("params.mlmEpochs: the tokenizer has no mask token to pretrain with; set mlmEpochs to 0 "
                               "or use a tokenizer with <mask>")
         # A resumed fine-tuning loads its own weights over these; pretraining is then only read back, never redone.
+        progress.phase("pretraining")
         pretrained = pretrain_encoder(model.encoder, encoded["train"], tokenizer, setup, stop, checkpoint_dir,
                                       job.fingerprint())
         if pretrained.interrupted_by:
@@ -161,6 +166,7 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
         log(f"augmentation: {len(copy_origins)} varied copies of rare-class rows added to train")
     teacher = None
     if p["distillWeight"]:
+        progress.phase("teacher")
         teacher = load_or_fit(splits["train"].texts, splits["train"].labels, len(job.labels), p["seed"],
                               checkpoint_dir, job.fingerprint())
         train_labels = soft_targets(train_labels, teacher.probabilities, copy_origins, p["distillWeight"])
@@ -178,6 +184,8 @@ def train_and_export(job: JobConfig, stop: StopRequest) -> str | None:
 def finish(job: JobConfig, model, outcome: Outcome, setup: Setup, held_out, pretrained: PretrainOutcome | None,
            teacher: Teacher | None, warm_start: dict | None = None) -> None:
     out, state = job.out_dir, outcome.state
+    if setup.progress is not None:
+        setup.progress.phase("exporting")
     best = out / "checkpoints" / checkpoint.BEST
     if best.is_file():
         model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True))

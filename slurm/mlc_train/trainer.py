@@ -20,6 +20,7 @@ from .checkpoint import TrainState
 from .data import BucketBatchSampler, Encoded, PadCollator, TokenDataset, eval_batches
 from .metrics import accuracy, macro_f1
 from .outputs import log
+from .progress import Progress
 from .signals import StopRequest, ignore_in_worker
 
 STEP_RECORD_EVERY = 10  # metrics.json "steps" granularity
@@ -35,6 +36,7 @@ class Setup:
     num_labels: int
     checkpoint_dir: Any  # Path
     fingerprint: str
+    progress: Progress | None = None  # progress.json for the people waiting; None in unit tests
 
 
 def autocast(setup: Setup):
@@ -205,6 +207,8 @@ def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encod
                 lr = scheduler.get_last_lr()[0]
                 state.steps.append({"step": state.step, "loss": state.window_loss_sum / state.window_batches, "lr": lr})
                 state.window_loss_sum, state.window_batches = 0.0, 0
+                if setup.progress is not None:
+                    setup.progress.step(epoch + 1, p["epochs"], state.step, batches_per_epoch * p["epochs"], state.steps[-1]["loss"])
                 if state.step % STEP_LOG_EVERY == 0:
                     # Starts with "step", so only the per-epoch summaries start with "epoch".
                     log(f"step {state.step} (epoch {epoch + 1}/{p['epochs']}) loss {state.steps[-1]['loss']:.4f} lr {lr:.2e}")
@@ -218,6 +222,8 @@ def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encod
             metrics = evaluate(model, *valid_data, setup, criterion)
         train_loss = state.epoch_loss_sum / max(1, state.epoch_batches)
         state.history.append({"epoch": epoch + 1, "step": state.step, "train_loss": train_loss, **metrics})
+        if setup.progress is not None:
+            setup.progress.validated(epoch + 1, {k: metrics[k] for k in ("val_macro_f1", "val_accuracy")})
         log(f"epoch {epoch + 1}/{p['epochs']} step {state.step} loss {train_loss:.4f} "
             f"val_macro_f1 {metrics['val_macro_f1']:.4f} val_acc {metrics['val_accuracy']:.4f} val_loss {metrics['val_loss']:.4f}")
         if p["averageEpochs"] > 1:

@@ -14,7 +14,7 @@ from mlc_train.model import load_model
 from mlc_train.outputs import sha256_file
 
 OUTPUTS = ["model.pt", "model.onnx", "model.int8.onnx", "deploy.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-           "labels.json", "metrics.json", "DONE", "checkpoints/last.pt", "checkpoints/best.pt"]
+           "labels.json", "metrics.json", "DONE", "progress.json", "checkpoints/last.pt", "checkpoints/best.pt"]
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +67,16 @@ def test_metrics_json_has_the_contract_fields(trained):
     assert parity["n"] == 48 and parity["max_abs_logit_diff"] <= 1e-3 and parity["label_agreement"] >= 0.99
     done = json.loads((root / "runs" / "v1" / "DONE").read_text())
     assert done["status"] == "done" and done["best"] == m["best"] and done["onnx_parity"] == parity
+
+
+def test_progress_json_ends_at_the_last_step_and_validation(trained):
+    """What the watching worker last read before the job ended: the export, after the last epoch."""
+    root, _, _ = trained
+    progress = json.loads((root / "runs" / "v1" / "progress.json").read_text())
+    assert progress["phase"] == "exporting"
+    assert (progress["epoch"], progress["epochs"], progress["step"], progress["steps"]) == (2, 2, 30, 30)
+    assert progress["loss"] > 0 and progress["updatedAt"].endswith("+00:00")
+    assert progress["validation"]["epoch"] == 2 and set(progress["validation"]) == {"epoch", "val_macro_f1", "val_accuracy"}
 
 
 def test_model_pt_and_onnx_agree_and_tokenizer_reloads(trained):

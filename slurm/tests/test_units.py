@@ -157,3 +157,32 @@ def test_a_warm_start_names_weights_missing_on_either_side_and_counts_the_rest(t
     with pytest.raises(ConfigError, match=r"extra0 only in this run; extra1 only in this run; extra2 only in this run and 2 more\."):
         _check_shapes({**built, **many}, {**built}, folder)
     _check_shapes(built, dict(built), folder)  # the same shapes: no complaint
+
+
+def test_progress_writes_phases_and_validations_at_once_and_steps_at_most_every_few_seconds(tmp_path):
+    from mlc_train.progress import MIN_SECONDS_BETWEEN_STEPS, Progress
+
+    now = [100.0]
+    progress = Progress(tmp_path, clock=lambda: now[0])
+    read = lambda: json.loads((tmp_path / "progress.json").read_text())  # noqa: E731
+    progress.phase("teacher")
+    assert read()["phase"] == "teacher"
+    now[0] += MIN_SECONDS_BETWEEN_STEPS
+    progress.step(1, 3, 10, 90, 1.23456)
+    assert read()["step"] == 10 and read()["loss"] == 1.2346 and read()["phase"] == "training"
+    now[0] += MIN_SECONDS_BETWEEN_STEPS / 2
+    progress.step(1, 3, 20, 90, 1.0)
+    assert read()["step"] == 10  # too soon: not written
+    progress.validated(1, {"val_macro_f1": 0.51234, "val_accuracy": 0.6})
+    assert read()["step"] == 20 and read()["validation"] == {"epoch": 1, "val_macro_f1": 0.5123, "val_accuracy": 0.6}
+    now[0] += MIN_SECONDS_BETWEEN_STEPS
+    progress.step(2, 3, 40, 90, 0.9)
+    assert read()["step"] == 40 and read()["validation"]["epoch"] == 1  # the last validation stays in view
+
+
+def test_progress_that_cannot_be_written_only_warns(tmp_path, capsys):
+    from mlc_train.progress import Progress
+
+    (tmp_path / "progress.json").mkdir()  # a folder where the file should go: the rename fails
+    Progress(tmp_path).phase("training")
+    assert "could not write" in capsys.readouterr().err

@@ -1,0 +1,66 @@
+// What a running training job says it is doing (progress.json in its run folder, written by
+// slurm/mlc_train/progress.py), as the job watcher carries it in its heartbeat: SLURM alone
+// says only RUNNING for the whole of a job. A view for people, never an input to a decision.
+import { z } from 'zod';
+
+export const PROGRESS_FILE = 'progress.json';
+
+const count = z.number().int().nonnegative();
+
+export const trainingProgressSchema = z.object({
+  /** preparing | pretraining | teacher | training | exporting (the job's words, shown as written). */
+  phase: z.string().min(1).max(40),
+  epoch: count.optional(),
+  epochs: count.optional(),
+  step: count.optional(),
+  steps: count.optional(),
+  loss: z.number().finite().optional(),
+  /** The last epoch's validation: its number and metrics. */
+  validation: z.object({ epoch: count }).catchall(z.number().finite()).optional(),
+  updatedAt: z.string().max(40),
+});
+export type TrainingProgress = z.infer<typeof trainingProgressSchema>;
+
+/** The job watcher's heartbeat details: the job's state and, when the job wrote one, its progress. */
+export const jobWatchBeatSchema = z.object({ jobState: z.string().nullable(), progress: trainingProgressSchema.nullable() });
+export type JobWatchBeat = z.infer<typeof jobWatchBeatSchema>;
+
+/** progress.json's text, or null when it is not (yet) a progress file: a half-copied or foreign file only costs the view. */
+export function parseTrainingProgress(text: string): TrainingProgress | null {
+  try {
+    const parsed = trainingProgressSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+const PHASES: Record<string, string> = {
+  preparing: 'preparing (data, tokenizer)',
+  pretraining: 'pretraining the encoder (mlmEpochs)',
+  teacher: 'fitting the distillation teacher',
+  exporting: 'exporting ONNX and checking parity',
+};
+
+/**
+ * One line: "epoch 2/5 · step 1,450/5,460 (27%) · loss 0.8123 · validation (epoch 1) macro_f1 0.5512 accuracy 0.6800 · 4s ago".
+ * Without `now`, no age: a line printed whenever it changes must not change every second.
+ */
+export function formatTrainingProgress(p: TrainingProgress, now?: number): string {
+  const parts: string[] = [];
+  if (p.phase !== 'training') parts.push(PHASES[p.phase] ?? p.phase);
+  else {
+    if (p.epoch !== undefined && p.epochs !== undefined) parts.push(`epoch ${p.epoch}/${p.epochs}`);
+    if (p.step !== undefined && p.steps)
+      parts.push(`step ${p.step.toLocaleString('en')}/${p.steps.toLocaleString('en')} (${Math.floor((100 * p.step) / p.steps)}%)`);
+    if (p.loss !== undefined) parts.push(`loss ${p.loss.toFixed(4)}`);
+  }
+  if (p.validation) {
+    const { epoch, ...metrics } = p.validation;
+    const shown = Object.entries(metrics).map(([k, v]) => `${k.replace(/^val_/, '')} ${v.toFixed(4)}`);
+    parts.push(`validation (epoch ${epoch}) ${shown.join(' ')}`.trimEnd());
+  }
+  const at = Date.parse(p.updatedAt);
+  if (now !== undefined && Number.isFinite(at)) parts.push(`${Math.max(0, Math.round((now - at) / 1000))}s ago`);
+  return parts.join(' · ');
+}

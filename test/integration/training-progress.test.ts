@@ -1,0 +1,149 @@
+// While a job runs, SLURM says only RUNNING. The job writes progress.json into its run folder
+// (slurm/mlc_train/progress.py, the real module here), the job watcher reads it and carries it
+// in its heartbeat, and `mlc status` reads that heartbeat back through the payload codec. Here:
+// a real job on the dev cluster (one that sleeps: what it runs does not matter to the watcher),
+// the real watcher activity over SSH, heartbeats captured by the SDK's mock activity context,
+// then one of them encrypted with the product's codec and decoded as the CLI does.
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { defaultPayloadConverter, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createControlActivities, type ActivityDeps } from '../../activities';
+import { FsArtifactStore } from '../../adapters/artifacts/fs-store';
+import { openRegistry } from '../../adapters/db/open';
+import type { Registry } from '../../adapters/db/port';
+import { SlurmExecutor } from '../../adapters/slurm/executor';
+import { shellCommand } from '../../adapters/slurm/shell';
+import { EncryptionCodec } from '../../adapters/temporal-codec/codec';
+import type { CodecKey } from '../../adapters/temporal-codec/keys';
+import { jobProgressOf, JOB_WATCH_ACTIVITY } from '../../cli/job-progress';
+import { jobWatchBeatSchema, formatTrainingProgress, type JobWatchBeat } from '../../domain/training-progress';
+import { loadConfig, type SlurmClusterConfig } from '../../temporal.config';
+import { PYTHON, REPO_ROOT } from './helpers/tiny-model';
+
+const config = loadConfig();
+const cluster = config.clusters.local as SlurmClusterConfig;
+const runKey = `it-progress-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+const runDir = `models/it-progress/runs/${runKey}`;
+const env = new MockActivityEnvironment();
+const beats: unknown[] = [];
+env.on('heartbeat', (details: unknown) => beats.push(details));
+const inActivity = <R>(fn: () => Promise<R>): Promise<R> => env.run<[], R, typeof fn>(fn);
+
+let executor: SlurmExecutor;
+let registry: Registry;
+let store: FsArtifactStore;
+let control: ReturnType<typeof createControlActivities>;
+let jobId: string;
+
+/** progress.json as the job writes it: the job side's own module, in the run folder the cluster shares. */
+async function writeProgress(calls: string): Promise<void> {
+  // A clock 10 s on at each reading: every call writes, however fast they come.
+  const script = `import itertools\nfrom pathlib import Path\nfrom mlc_train.progress import Progress\ntick = itertools.count(0, 10)\np = Progress(Path(${JSON.stringify(path.join(store.root, runDir))}), clock=lambda: next(tick))\n${calls}`;
+  await promisify(execFile)(PYTHON, ['-c', script], { cwd: path.join(REPO_ROOT, 'slurm') });
+}
+
+beforeAll(async () => {
+  executor = new SlurmExecutor(cluster, { watcher: { intervalMs: 500 } });
+  registry = await openRegistry({ dataDir: mkdtempSync(path.join(tmpdir(), 'mlc-progress-')) });
+  store = new FsArtifactStore(cluster.artifactsRoot);
+  await registry.createRun({
+    runKey,
+    model: 'it-progress',
+    generation: 1,
+    attempt: 1,
+    datasetHash: 'h',
+    cluster: 'local',
+    params: {},
+    artifactUri: store.uriOf(runDir),
+  });
+  const deps = { config, registry, store, executor: () => executor } as unknown as ActivityDeps;
+  control = createControlActivities(deps);
+  const submitted = await executor.runner.exec(
+    shellCommand([
+      'sbatch',
+      '--parsable',
+      `--job-name=mlc-${runKey}`,
+      '--partition=cpu',
+      '--mem=100M',
+      '--time=00:02:00',
+      '--output=/dev/null',
+      '--wrap',
+      'sleep 90',
+    ]),
+    { timeoutMs: 30_000 },
+  );
+  expect(submitted.code, submitted.stderr).toBe(0);
+  jobId = submitted.stdout.trim().split(';')[0]!;
+});
+
+afterAll(async () => {
+  if (jobId) await executor.runner.exec(shellCommand(['scancel', jobId]), { timeoutMs: 30_000 }).catch(() => undefined);
+  await executor?.close();
+  await registry?.close();
+});
+
+describe("the job watcher's heartbeat", () => {
+  it('carries what the running job last wrote to progress.json, and the CLI decodes it through the codec', async () => {
+    for (let i = 0; i < 120; i++) {
+      const s = await inActivity(() => control.awaitJobChange({ cluster: 'local', jobId, runKey, runDir, lastState: null }));
+      if (s.state === 'RUNNING') break;
+      expect(s.phase, `job ${jobId} is ${s.state}`).toBe('queued'); // other suites' jobs may hold the node for a while
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await writeProgress(`p.phase("teacher")\np.validated(1, {"val_macro_f1": 0.5123, "val_accuracy": 0.6})\np.step(2, 5, 1450, 5460, 0.81234)`);
+
+    beats.length = 0;
+    // No state change comes while it sleeps: the watcher waits and heartbeats until maxWaitMs.
+    const still = await inActivity(() => control.awaitJobChange({ cluster: 'local', jobId, runKey, runDir, lastState: 'RUNNING', maxWaitMs: 7_000 }));
+    expect(still.state).toBe('RUNNING');
+    const parsed = beats.map((b) => jobWatchBeatSchema.safeParse(b));
+    expect(
+      parsed.every((p) => p.success),
+      JSON.stringify(beats),
+    ).toBe(true);
+    const withProgress = parsed.flatMap((p) => (p.success && p.data.progress ? [p.data] : []));
+    expect(withProgress.length, JSON.stringify(beats)).toBeGreaterThan(0);
+    const beat: JobWatchBeat = withProgress.at(-1)!;
+    expect(beat).toMatchObject({
+      jobState: 'RUNNING',
+      progress: {
+        phase: 'training',
+        epoch: 2,
+        epochs: 5,
+        step: 1450,
+        steps: 5460,
+        loss: 0.8123,
+        validation: { epoch: 1, val_macro_f1: 0.5123, val_accuracy: 0.6 },
+      },
+    });
+    expect(formatTrainingProgress(beat.progress!)).toBe(
+      'epoch 2/5 · step 1,450/5,460 (26%) · loss 0.8123 · validation (epoch 1) macro_f1 0.5123 accuracy 0.6000',
+    );
+
+    // The heartbeat as the server holds it (encrypted by the worker's codec), read back by the CLI.
+    const key: CodecKey = { id: 'k1', key: randomBytes(32), source: 'test' };
+    const codec = new EncryptionCodec({ primary: key, keys: new Map([['k1', key]]), places: ['test'] });
+    const stored = await codec.encode([defaultPayloadConverter.toPayload(beat)]);
+    expect(Buffer.from(stored[0]!.data!).toString('latin1')).not.toContain('val_macro_f1');
+    const description = { raw: { pendingActivities: [{ activityType: { name: JOB_WATCH_ACTIVITY }, heartbeatDetails: { payloads: stored } }] } };
+    const client = { options: { loadedDataConverter: { payloadCodecs: [codec], payloadConverter: defaultPayloadConverter } } };
+    expect(await jobProgressOf(client as unknown as Client, description as unknown as WorkflowExecutionDescription)).toEqual(beat.progress);
+    // Without the key, or a heartbeat of another shape (an older worker's bare state): no progress, no error.
+    const plainOnly = { options: { loadedDataConverter: { payloadCodecs: [], payloadConverter: defaultPayloadConverter } } };
+    expect(await jobProgressOf(plainOnly as unknown as Client, description as unknown as WorkflowExecutionDescription)).toBeNull();
+    const older = {
+      raw: {
+        pendingActivities: [
+          { activityType: { name: JOB_WATCH_ACTIVITY }, heartbeatDetails: { payloads: await codec.encode([defaultPayloadConverter.toPayload('RUNNING')]) } },
+        ],
+      },
+    };
+    expect(await jobProgressOf(client as unknown as Client, older as unknown as WorkflowExecutionDescription)).toBeNull();
+  });
+});
