@@ -3,19 +3,20 @@ import { formatTrainingProgress, parseTrainingProgress } from './training-progre
 
 const at = '2026-11-30T12:00:00+00:00';
 const now = Date.parse(at) + 4_000;
+/** As the job writes it in the middle of epoch 2 (slurm/mlc_train/progress.py). */
+const written = {
+  phase: 'training',
+  epoch: 2,
+  epochs: 5,
+  step: 1450,
+  steps: 5460,
+  loss: 0.8123,
+  validation: { epoch: 1, val_macro_f1: 0.5512, val_accuracy: 0.68 },
+  updatedAt: at,
+};
 
 describe('training progress (progress.json)', () => {
   it('reads what the job writes, and nothing else', () => {
-    const written = {
-      phase: 'training',
-      epoch: 2,
-      epochs: 5,
-      step: 1450,
-      steps: 5460,
-      loss: 0.8123,
-      validation: { epoch: 1, val_macro_f1: 0.55 },
-      updatedAt: at,
-    };
     expect(parseTrainingProgress(JSON.stringify(written))).toEqual(written);
     expect(parseTrainingProgress(JSON.stringify({ phase: 'teacher', updatedAt: at }))).toEqual({ phase: 'teacher', updatedAt: at });
     // Half a file, another file's JSON, or nonsense in a field: no view rather than an error.
@@ -26,21 +27,11 @@ describe('training progress (progress.json)', () => {
   });
 
   it('says where training is, the last validation and how old the news is', () => {
-    const p = {
-      phase: 'training',
-      epoch: 2,
-      epochs: 5,
-      step: 1450,
-      steps: 5460,
-      loss: 0.8123,
-      validation: { epoch: 1, val_macro_f1: 0.5512, val_accuracy: 0.68 },
-      updatedAt: at,
-    };
-    expect(formatTrainingProgress(p, now)).toBe(
+    expect(formatTrainingProgress(written, now)).toBe(
       'epoch 2/5 · step 1,450/5,460 (26%) · loss 0.8123 · validation (epoch 1) macro_f1 0.5512 accuracy 0.6800 · 4s ago',
     );
     // The wait line prints whenever it changes: without a clock it does not change every second.
-    expect(formatTrainingProgress(p)).not.toContain('ago');
+    expect(formatTrainingProgress(written)).not.toContain('ago');
     expect(formatTrainingProgress({ phase: 'teacher', updatedAt: at }, now)).toBe('fitting the distillation teacher · 4s ago');
     expect(formatTrainingProgress({ phase: 'something new', updatedAt: 'not a date' }, now)).toBe('something new');
   });
