@@ -41,8 +41,10 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
     const rows: string[] = [];
     for await (const wf of ctx.client.workflow.list({ query: `WorkflowType = 'modelLifecycle' AND ExecutionStatus = 'Running'` })) {
       const attrs = wf.searchAttributes as Record<string, (string | number)[] | undefined>;
+      const stage = String(attrs[searchAttributes.stage]?.[0] ?? '?');
+      const progress = stage === 'training' ? await jobProgressOf(ctx.client, await ctx.client.workflow.getHandle(wf.workflowId).describe()) : null;
       rows.push(
-        `${wf.workflowId.padEnd(32)} ${String(attrs[searchAttributes.stage]?.[0] ?? '?').padEnd(16)} version ${String(attrs[searchAttributes.version]?.[0] ?? '—')}`,
+        `${wf.workflowId.padEnd(32)} ${stage.padEnd(16)} version ${String(attrs[searchAttributes.version]?.[0] ?? '—')}${progress ? `  ${formatTrainingProgress(progress)}` : ''}`,
       );
     }
     console.log(rows.length ? rows.join('\n') : 'no running lifecycles (start one with: mlc start <spec.yaml>)');
