@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMemoryRegistry } from '../adapters/db/memory';
 import type { Registry } from '../adapters/db/port';
 import { seedRun } from '../test/fakes/registry-fixtures';
-import { gitCommitOf, metricPointsFrom, recordTrainingHistory, workerGitCommit } from './run-tracking';
+import { gitCommitOf, liveMetricPoints, metricPointsFrom, recordTrainingHistory, workerGitCommit } from './run-tracking';
 
 // The shape pipeline.py writes; values as a 2-epoch, 30-step run would give them.
 const metricsFile = {
@@ -30,6 +30,14 @@ describe('metric history from metrics.json', () => {
     expect(points).toContainEqual({ metric: 'lr', step: 20, epoch: null, value: 0.0003 });
     expect(points.filter((p) => p.metric === 'loss').map((p) => p.step)).toEqual([10, 20, 30]);
     expect(points.some((p) => p.metric === 'epoch' || p.metric === 'step')).toBe(false);
+  });
+
+  it("the live points of a running job (progress.json) are its last epoch's, as the finished job records them", () => {
+    const running = { phase: 'training', step: 20, loss: 1.0, lr: 0.0003, validation: metricsFile.history[0]!, updatedAt: '2026-11-30T12:00:00+00:00' };
+    const live = liveMetricPoints(running);
+    expect(live).toHaveLength(4); // the epoch's; step points wait for the finished file (merged past 200)
+    for (const point of live) expect(metricPointsFrom(metricsFile)).toContainEqual(point);
+    expect(liveMetricPoints({ phase: 'teacher', updatedAt: running.updatedAt })).toEqual([]);
   });
 
   it("records masked-language-model pretraining's curve beside fine-tuning's, and a file without it (pretrain: null)", () => {

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { MetricPoint, Registry } from '../adapters/db/port';
+import type { TrainingProgress } from '../domain/training-progress';
 import { repoRoot } from '../temporal.config';
 
 const finite = z.number().refine(Number.isFinite);
@@ -66,6 +67,16 @@ export function workerGitCommit(): Promise<string | null> {
 }
 
 /** Records the run's curves and code commit from its parsed metrics.json. */
+/**
+ * The per-epoch points a running job's progress.json holds (its last validation), keyed and valued
+ * as metrics.json's `history` will hold them, so the epoch curves grow in the registry while the
+ * job runs. Not its step loss: a long run's metrics.json merges step points into 200
+ * (bounded_steps), so a live step point could be one the finished run does not have.
+ */
+export function liveMetricPoints(progress: TrainingProgress): MetricPoint[] {
+  return metricPointsFrom({ history: progress.validation ? [progress.validation] : [] });
+}
+
 export async function recordTrainingHistory(registry: Registry, runKey: string, metricsFile: unknown): Promise<void> {
   await registry.updateRun(runKey, { gitCommit: await gitCommitOf(metricsFile) });
   await registry.recordMetricHistory(runKey, metricPointsFrom(metricsFile));

@@ -13,7 +13,7 @@ import { bestTrial, expandTrials, type SearchSpec } from '../domain/search';
 import type { ClusterProfile, TrainingParams } from '../domain/spec';
 import type { ActivityDeps } from './deps';
 import { userError } from './errors';
-import { recordTrainingHistory } from './run-tracking';
+import { liveMetricPoints, recordTrainingHistory } from './run-tracking';
 import { flattenTrainMetrics, type TrainMetricsFile } from './train-metrics';
 
 export interface PrepareRunInput {
@@ -173,9 +173,12 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       const heartbeat = () => ctx.heartbeat({ jobState: latest?.state ?? null, progress } satisfies JobWatchBeat);
       const beat = setInterval(
         () =>
-          void readProgress(input.runDir).then((p) => {
+          void readProgress(input.runDir).then(async (p) => {
+            if (abort.signal.aborted) return; // answered meanwhile: no heartbeat after the result
+            const fresh = p && p.updatedAt !== progress?.updatedAt;
             progress = p ?? progress;
             heartbeat();
+            if (fresh) await recordLiveCurves(input.runKey, p);
           }),
         PROGRESS_READ_MS,
       );
@@ -276,6 +279,15 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       return bytes ? parseTrainingProgress(bytes.toString('utf8')) : null;
     } catch {
       return null;
+    }
+  }
+
+  /** Live curves (as MLflow logs them while a run trains); a failed write only costs the live view: the finished job records every point. */
+  async function recordLiveCurves(runKey: string, progress: TrainingProgress): Promise<void> {
+    try {
+      await registry.recordMetricHistory(runKey, liveMetricPoints(progress));
+    } catch (err) {
+      log.warn('could not record live training curves', { runKey, error: (err as Error).message });
     }
   }
 

@@ -11,7 +11,8 @@ const written = {
   step: 1450,
   steps: 5460,
   loss: 0.8123,
-  validation: { epoch: 1, val_macro_f1: 0.5512, val_accuracy: 0.68 },
+  lr: 0.00045,
+  validation: { epoch: 1, step: 1092, train_loss: 0.9, val_loss: 0.74, val_accuracy: 0.68, val_macro_f1: 0.5512 },
   updatedAt: at,
 };
 

@@ -14,9 +14,11 @@ export const trainingProgressSchema = z.object({
   epochs: count.optional(),
   step: count.optional(),
   steps: count.optional(),
+  /** metrics.json's `steps` entry at `step`: the loss over the last few steps, and the learning rate. */
   loss: z.number().finite().optional(),
-  /** The last epoch's validation: its number and metrics. */
-  validation: z.object({ epoch: count }).catchall(z.number().finite()).optional(),
+  lr: z.number().finite().optional(),
+  /** metrics.json's `history` entry of the last epoch validated: epoch, step, train_loss, val_loss, val_accuracy, val_macro_f1. */
+  validation: z.object({ epoch: count, step: count.optional() }).catchall(z.number().finite()).optional(),
   updatedAt: z.string().max(40),
 });
 export type TrainingProgress = z.infer<typeof trainingProgressSchema>;
@@ -34,6 +36,9 @@ export function parseTrainingProgress(text: string): TrainingProgress | null {
     return null;
   }
 }
+
+// The early-stopping metric and accuracy; the losses are in the registry's curves (mlc runs show).
+const SHOWN_VALIDATION = ['val_macro_f1', 'val_accuracy'];
 
 const PHASES: Record<string, string> = {
   preparing: 'preparing (data, tokenizer)',
@@ -56,9 +61,8 @@ export function formatTrainingProgress(p: TrainingProgress, now?: number): strin
     if (p.loss !== undefined) parts.push(`loss ${p.loss.toFixed(4)}`);
   }
   if (p.validation) {
-    const { epoch, ...metrics } = p.validation;
-    const shown = Object.entries(metrics).map(([k, v]) => `${k.replace(/^val_/, '')} ${v.toFixed(4)}`);
-    parts.push(`validation (epoch ${epoch}) ${shown.join(' ')}`.trimEnd());
+    const shown = SHOWN_VALIDATION.filter((k) => p.validation![k] !== undefined).map((k) => `${k.replace(/^val_/, '')} ${p.validation![k]!.toFixed(4)}`);
+    parts.push(`validation (epoch ${p.validation.epoch}) ${shown.join(' ')}`.trimEnd());
   }
   const at = Date.parse(p.updatedAt);
   if (now !== undefined && Number.isFinite(at)) parts.push(`${Math.max(0, Math.round((now - at) / 1000))}s ago`);

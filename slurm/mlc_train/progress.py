@@ -30,14 +30,17 @@ class Progress:
         self.state = {**self.state, "phase": name, **fields}
         self._write()
 
-    def step(self, epoch: int, epochs: int, step: int, steps: int, loss: float) -> None:
+    def step(self, epoch: int, epochs: int, step: int, steps: int, loss: float, lr: float) -> None:
+        """`loss` and `lr` are metrics.json's `steps` entry at `step`: the worker records them as metric
+        history while the job runs, under the same (metric, step) the finished job's file gives them."""
         self.state = {**self.state, "phase": "training", "epoch": epoch, "epochs": epochs, "step": step, "steps": steps,
-                      "loss": round(loss, 4)}
+                      "loss": loss, "lr": lr}
         if self.last_write is None or self.clock() - self.last_write >= MIN_SECONDS_BETWEEN_STEPS:
             self._write()
 
-    def validated(self, epoch: int, metrics: dict[str, float]) -> None:
-        self.state = {**self.state, "validation": {"epoch": epoch, **{k: round(v, 4) for k, v in metrics.items()}}}
+    def validated(self, entry: dict[str, Any]) -> None:
+        """metrics.json's `history` entry of the epoch just validated (epoch, step, train_loss, val_*)."""
+        self.state = {**self.state, "validation": dict(entry)}
         self._write()
 
     def _write(self) -> None:

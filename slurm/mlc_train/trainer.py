@@ -208,7 +208,7 @@ def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encod
                 state.steps.append({"step": state.step, "loss": state.window_loss_sum / state.window_batches, "lr": lr})
                 state.window_loss_sum, state.window_batches = 0.0, 0
                 if setup.progress is not None:
-                    setup.progress.step(epoch + 1, p["epochs"], state.step, batches_per_epoch * p["epochs"], state.steps[-1]["loss"])
+                    setup.progress.step(epoch + 1, p["epochs"], state.step, batches_per_epoch * p["epochs"], state.steps[-1]["loss"], lr)
                 if state.step % STEP_LOG_EVERY == 0:
                     # Starts with "step", so only the per-epoch summaries start with "epoch".
                     log(f"step {state.step} (epoch {epoch + 1}/{p['epochs']}) loss {state.steps[-1]['loss']:.4f} lr {lr:.2e}")
@@ -223,7 +223,7 @@ def train(model, train_data: tuple[Encoded, np.ndarray], valid_data: tuple[Encod
         train_loss = state.epoch_loss_sum / max(1, state.epoch_batches)
         state.history.append({"epoch": epoch + 1, "step": state.step, "train_loss": train_loss, **metrics})
         if setup.progress is not None:
-            setup.progress.validated(epoch + 1, {k: metrics[k] for k in ("val_macro_f1", "val_accuracy")})
+            setup.progress.validated(state.history[-1])
         log(f"epoch {epoch + 1}/{p['epochs']} step {state.step} loss {train_loss:.4f} "
             f"val_macro_f1 {metrics['val_macro_f1']:.4f} val_acc {metrics['val_accuracy']:.4f} val_loss {metrics['val_loss']:.4f}")
         if p["averageEpochs"] > 1:

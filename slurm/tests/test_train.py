@@ -69,14 +69,17 @@ def test_metrics_json_has_the_contract_fields(trained):
     assert done["status"] == "done" and done["best"] == m["best"] and done["onnx_parity"] == parity
 
 
-def test_progress_json_ends_at_the_last_step_and_validation(trained):
-    """What the watching worker last read before the job ended: the export, after the last epoch."""
+def test_progress_json_ends_at_the_last_step_and_validation_as_metrics_json_has_them(trained):
+    """What the watching worker last read before the job ended: the export, after the last epoch; its
+    step and validation are metrics.json's last `steps` and `history` entries, value for value (the
+    worker records them as metric history while the job runs, under the same keys)."""
     root, _, _ = trained
     progress = json.loads((root / "runs" / "v1" / "progress.json").read_text())
-    assert progress["phase"] == "exporting"
+    metrics = json.loads((root / "runs" / "v1" / "metrics.json").read_text())
+    assert progress["phase"] == "exporting" and progress["updatedAt"].endswith("+00:00")
     assert (progress["epoch"], progress["epochs"], progress["step"], progress["steps"]) == (2, 2, 30, 30)
-    assert progress["loss"] > 0 and progress["updatedAt"].endswith("+00:00")
-    assert progress["validation"]["epoch"] == 2 and set(progress["validation"]) == {"epoch", "val_macro_f1", "val_accuracy"}
+    assert {"step": progress["step"], "loss": progress["loss"], "lr": progress["lr"]} == metrics["steps"][-1]
+    assert progress["validation"] == metrics["history"][-1]
 
 
 def test_model_pt_and_onnx_agree_and_tokenizer_reloads(trained):

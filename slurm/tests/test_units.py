@@ -168,15 +168,16 @@ def test_progress_writes_phases_and_validations_at_once_and_steps_at_most_every_
     progress.phase("teacher")
     assert read()["phase"] == "teacher"
     now[0] += MIN_SECONDS_BETWEEN_STEPS
-    progress.step(1, 3, 10, 90, 1.23456)
-    assert read()["step"] == 10 and read()["loss"] == 1.2346 and read()["phase"] == "training"
+    progress.step(1, 3, 10, 90, 1.23456, 5e-4)
+    assert (read()["step"], read()["loss"], read()["lr"], read()["phase"]) == (10, 1.23456, 5e-4, "training")
     now[0] += MIN_SECONDS_BETWEEN_STEPS / 2
-    progress.step(1, 3, 20, 90, 1.0)
+    progress.step(1, 3, 20, 90, 1.0, 4e-4)
     assert read()["step"] == 10  # too soon: not written
-    progress.validated(1, {"val_macro_f1": 0.51234, "val_accuracy": 0.6})
-    assert read()["step"] == 20 and read()["validation"] == {"epoch": 1, "val_macro_f1": 0.5123, "val_accuracy": 0.6}
+    entry = {"epoch": 1, "step": 30, "train_loss": 1.1, "val_loss": 0.9, "val_accuracy": 0.6, "val_macro_f1": 0.51234}
+    progress.validated(entry)
+    assert read()["step"] == 20 and read()["validation"] == entry
     now[0] += MIN_SECONDS_BETWEEN_STEPS
-    progress.step(2, 3, 40, 90, 0.9)
+    progress.step(2, 3, 40, 90, 0.9, 3e-4)
     assert read()["step"] == 40 and read()["validation"]["epoch"] == 1  # the last validation stays in view
 
 

@@ -3,7 +3,8 @@
 // in its heartbeat, and `mlc status` reads that heartbeat back through the payload codec. Here:
 // a real job on the dev cluster (one that sleeps: what it runs does not matter to the watcher),
 // the real watcher activity over SSH, heartbeats captured by the SDK's mock activity context,
-// then one of them encrypted with the product's codec and decoded as the CLI does.
+// then one of them encrypted with the product's codec and decoded as the CLI does; the points it
+// holds go into the registry as metric history while the job runs.
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { defaultPayloadConverter, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { execFile } from 'node:child_process';
@@ -89,14 +90,17 @@ afterAll(async () => {
 });
 
 describe("the job watcher's heartbeat", () => {
-  it('carries what the running job last wrote to progress.json, and the CLI decodes it through the codec', async () => {
+  it('carries what the running job last wrote to progress.json, records its points as live curves, and the CLI decodes it through the codec', async () => {
     for (let i = 0; i < 120; i++) {
       const s = await inActivity(() => control.awaitJobChange({ cluster: 'local', jobId, runKey, runDir, lastState: null }));
       if (s.state === 'RUNNING') break;
       expect(s.phase, `job ${jobId} is ${s.state}`).toBe('queued'); // other suites' jobs may hold the node for a while
       await new Promise((r) => setTimeout(r, 1000));
     }
-    await writeProgress(`p.phase("teacher")\np.validated(1, {"val_macro_f1": 0.5123, "val_accuracy": 0.6})\np.step(2, 5, 1450, 5460, 0.81234)`);
+    await writeProgress(
+      `p.phase("teacher")\np.validated({"epoch": 1, "step": 1092, "train_loss": 0.9, "val_loss": 0.74, "val_accuracy": 0.6, "val_macro_f1": 0.5123})\n` +
+        `p.step(2, 5, 1450, 5460, 0.81234, 4.5e-4)`,
+    );
 
     beats.length = 0;
     // No state change comes while it sleeps: the watcher waits and heartbeats until maxWaitMs.
@@ -118,10 +122,18 @@ describe("the job watcher's heartbeat", () => {
         epochs: 5,
         step: 1450,
         steps: 5460,
-        loss: 0.8123,
-        validation: { epoch: 1, val_macro_f1: 0.5123, val_accuracy: 0.6 },
+        loss: 0.81234,
+        lr: 4.5e-4,
+        validation: { epoch: 1, step: 1092, val_macro_f1: 0.5123, val_accuracy: 0.6 },
       },
     });
+    // The epoch curves grow in the registry while the job runs, as the finished job's metrics.json will hold them.
+    expect(await registry.metricHistory(runKey)).toEqual([
+      { metric: 'train_loss', step: 1092, epoch: 1, value: 0.9 },
+      { metric: 'val_accuracy', step: 1092, epoch: 1, value: 0.6 },
+      { metric: 'val_loss', step: 1092, epoch: 1, value: 0.74 },
+      { metric: 'val_macro_f1', step: 1092, epoch: 1, value: 0.5123 },
+    ]);
     expect(formatTrainingProgress(beat.progress!)).toBe(
       'epoch 2/5 · step 1,450/5,460 (26%) · loss 0.8123 · validation (epoch 1) macro_f1 0.5123 accuracy 0.6000',
     );
