@@ -8,7 +8,7 @@ import { FsArtifactStore } from '../adapters/artifacts/fs-store';
 import { openMemoryRegistry } from '../adapters/db/memory';
 import type { Registry, RunSummary } from '../adapters/db/port';
 import { CliError } from './cli-error';
-import { compareRuns, curvesOf, formatRunList, runsCompareCommand, runsListCommand, runsShowCommand, splitParams } from './runs';
+import { compareRuns, curvesOf, formatRunDetail, formatRunList, runsCompareCommand, runsListCommand, runsShowCommand, splitParams } from './runs';
 
 const summary = (runKey: string, params: Record<string, unknown>, metrics: Record<string, number>, extra: Partial<RunSummary> = {}): RunSummary => ({
   runKey,
@@ -140,6 +140,14 @@ describe('mlc runs commands', () => {
     expect(text).toMatch(/loss \(per step\)\s+█[▁-█]{38}▁ {2}2 → 1\.0100 {2}\(min 1\.0100, max 2; 100 points, steps 10–1000\)/);
     expect(text).toMatch(/model\.onnx\s+10 B/);
     expect(text).toMatch(/checkpoints\/\s+1 file, 4 B/);
+  });
+
+  it('lists a run still training (no manifest yet) without sizes it does not know', async () => {
+    const run = (await registry.describeRun('m-g1-a2'))!;
+    const listed = [{ key: 'progress.json', size: -1 }, ...['last.pt', 'best.pt'].map((f) => ({ key: `checkpoints/${f}`, size: -1 }))];
+    const text = formatRunDetail(run, [], { uri: run.artifactUri, files: listed });
+    expect(text).toMatch(/^ {2}progress\.json$/m);
+    expect(text).toMatch(/^ {2}checkpoints\/ +2 files$/m);
   });
 
   it('says when the artifact store cannot be opened, and still shows the run', async () => {

@@ -102,11 +102,12 @@ function artifactLines(files: { key: string; size: number }[]): string[] {
   for (const f of files.filter((x) => x.key.includes('/'))) {
     const dir = f.key.slice(0, f.key.indexOf('/'));
     const agg = folders.get(dir) ?? { n: 0, size: 0 };
-    folders.set(dir, { n: agg.n + 1, size: agg.size + Math.max(0, f.size) });
+    // A listing (no manifest yet: the run is still training) has no sizes: the sum is unknown too.
+    folders.set(dir, { n: agg.n + 1, size: agg.size < 0 || f.size < 0 ? -1 : agg.size + f.size });
   }
   return [
     ...top.map((f) => `  ${f.key.padEnd(28)} ${bytes(f.size)}`.trimEnd()),
-    ...[...folders.entries()].map(([dir, a]) => `  ${`${dir}/`.padEnd(28)} ${a.n} file${a.n === 1 ? '' : 's'}, ${bytes(a.size)}`),
+    ...[...folders.entries()].map(([dir, a]) => `  ${`${dir}/`.padEnd(28)} ${a.n} file${a.n === 1 ? '' : 's'}${a.size < 0 ? '' : `, ${bytes(a.size)}`}`),
   ];
 }
 
