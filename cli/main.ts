@@ -108,7 +108,7 @@ program
 program
   .command('status')
   .argument('[id]', 'model name or workflow id; omit to list running lifecycles')
-  .description('stage, job, metrics and last decision')
+  .description('stage, job (epoch, step and last validation while it trains), metrics and last decision')
   .option('--json', 'print the raw status')
   .action(withTemporal((ctx, id: string | undefined, opts: { json?: boolean }) => statusCommand(ctx, id, opts)));
 
