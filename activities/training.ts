@@ -71,9 +71,9 @@ export interface AwaitJobInput {
 
 export type ObservedJob = JobStatus & { logTail?: string };
 
-// How often the job watcher reads progress.json and heartbeats: also what keeps it inside its
-// one-minute heartbeat timeout. What reaches the server is throttled by the worker
-// (maxHeartbeatThrottleInterval, workers/runtime.ts).
+// How often the job watcher heartbeats and reads progress.json: well inside its 30-second
+// heartbeat timeout (workflows/activities.ts). What reaches the server is throttled by the
+// worker to one beat in 10 s (maxHeartbeatThrottleInterval, workers/runtime.ts).
 const PROGRESS_READ_MS = 5_000;
 
 const phaseToRunState: Record<JobStatus['phase'], RunState> = { queued: 'queued', running: 'running', succeeded: 'succeeded', failed: 'failed' };
@@ -171,17 +171,25 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       let latest: JobStatus | null = null;
       let progress: TrainingProgress | null = null;
       const heartbeat = () => ctx.heartbeat({ jobState: latest?.state ?? null, progress } satisfies JobWatchBeat);
-      const beat = setInterval(
-        () =>
-          void readProgress(input.runDir).then(async (p) => {
-            if (abort.signal.aborted) return; // answered meanwhile: no heartbeat after the result
-            const fresh = p && p.updatedAt !== progress?.updatedAt;
-            progress = p ?? progress;
-            heartbeat();
-            if (fresh) await recordLiveCurves(input.runKey, p);
-          }),
-        PROGRESS_READ_MS,
-      );
+      // The beat never waits for the read: a hung share must not stop the heartbeats that keep
+      // this watch alive. One read at a time; a fresh one is beaten at once and its epoch recorded.
+      let reading = false;
+      const refresh = async () => {
+        reading = true;
+        try {
+          const read = await readProgress(input.runDir);
+          if (!read || read.updatedAt === progress?.updatedAt || abort.signal.aborted) return;
+          progress = read;
+          heartbeat();
+          await recordLiveCurves(input.runKey, read);
+        } finally {
+          reading = false;
+        }
+      };
+      const beat = setInterval(() => {
+        heartbeat();
+        if (!reading) void refresh();
+      }, PROGRESS_READ_MS);
       const timer = setTimeout(() => abort.abort(), input.maxWaitMs ?? 10 * 60_000);
       try {
         const status = await new Promise<JobStatus>((resolve, reject) => {

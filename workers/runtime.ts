@@ -45,8 +45,8 @@ export async function startRuntime(config: MlcConfig, roles: Role[] = allRoles, 
         ...workflows,
         activities: createControlActivities(deps),
         // The job watcher's heartbeat carries the training's progress (epoch, step, loss) for
-        // `mlc status` and the Web UI: let it reach the server every 10 s, not only every 48 s
-        // (0.8 of its one-minute heartbeat timeout). One small call per watched job per 10 s.
+        // `mlc status` and the Web UI: let it reach the server every 10 s, not only every 24 s
+        // (0.8 of its 30-second heartbeat timeout). One small call per watched job per 10 s.
         maxHeartbeatThrottleInterval: '10 seconds',
       }),
     );

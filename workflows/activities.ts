@@ -22,12 +22,13 @@ export const localDeploy = proxyActivities<ControlActivities>({
 });
 
 // Each call waits for the next change of a job's state (at most `maxWaitMs`), so history
-// grows with state changes, not with polls. The heartbeat timeout moves the wait to another
-// worker within a minute if this one dies; the job itself is untouched.
+// grows with state changes, not with polls. It heartbeats every 5 s (the worker lets one through
+// every 10 s: workers/runtime.ts), so the heartbeat timeout moves the wait to another worker
+// within 30 s if this one dies; the job itself is untouched.
 export const jobWatch = proxyActivities<ControlActivities>({
   taskQueue: taskQueues.control,
   startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2s', maximumInterval: '30s' },
 });
 
