@@ -26,20 +26,20 @@ class Progress:
         self.last_write: float | None = None
 
     def phase(self, name: str, **fields: Any) -> None:
-        """A new phase (fitting the teacher, pretraining, training, exporting, done): always written."""
+        """A new phase (preparing, pretraining, teacher, exporting; `step` sets training): always written."""
         self.state = {**self.state, "phase": name, **fields}
         self._write()
 
     def step(self, epoch: int, epochs: int, step: int, steps: int, loss: float, lr: float) -> None:
-        """`loss` and `lr` are metrics.json's `steps` entry at `step`: the worker records them as metric
-        history while the job runs, under the same (metric, step) the finished job's file gives them."""
+        """`loss` and `lr` are metrics.json's `steps` entry at `step`, value for value."""
         self.state = {**self.state, "phase": "training", "epoch": epoch, "epochs": epochs, "step": step, "steps": steps,
                       "loss": loss, "lr": lr}
         if self.last_write is None or self.clock() - self.last_write >= MIN_SECONDS_BETWEEN_STEPS:
             self._write()
 
     def validated(self, entry: dict[str, Any]) -> None:
-        """metrics.json's `history` entry of the epoch just validated (epoch, step, train_loss, val_*)."""
+        """metrics.json's `history` entry of the epoch just validated (epoch, step, train_loss, val_*): the
+        worker records it as metric history while the job runs, under the keys the finished file gives it."""
         self.state = {**self.state, "validation": dict(entry)}
         self._write()
 
