@@ -8,7 +8,14 @@ import type { RunState, RunUpdate } from '../adapters/db/port';
 import type { JobStatus } from '../adapters/slurm/port';
 import { artifactLayout, runFiles, type ServingPrecision } from '../domain/artifact-layout';
 import type { EndedJob } from '../domain/lifecycle';
-import { parseTrainingProgress, PROGRESS_FILE, type JobWatchBeat, type TrainingProgress } from '../domain/training-progress';
+import {
+  parseTrainingProgress,
+  PROGRESS_FILE,
+  trialOfProgressKey,
+  type JobWatchBeat,
+  type TrainingProgress,
+  type TrialProgress,
+} from '../domain/training-progress';
 import { bestTrial, expandTrials, type SearchSpec } from '../domain/search';
 import type { ClusterProfile, TrainingParams } from '../domain/spec';
 import type { ActivityDeps } from './deps';
@@ -75,6 +82,8 @@ export type ObservedJob = JobStatus & { logTail?: string };
 // heartbeat timeout (workflows/activities.ts). What reaches the server is throttled by the
 // worker to one beat in 10 s (maxHeartbeatThrottleInterval, workers/runtime.ts).
 const PROGRESS_READ_MS = 5_000;
+
+type JobProgress = Pick<JobWatchBeat, 'progress' | 'trials'>;
 
 const phaseToRunState: Record<JobStatus['phase'], RunState> = { queued: 'queued', running: 'running', succeeded: 'succeeded', failed: 'failed' };
 
@@ -169,8 +178,8 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       const abort = new AbortController();
       ctx.cancelled.catch(() => abort.abort());
       let latest: JobStatus | null = null;
-      let progress: TrainingProgress | null = null;
-      const heartbeat = () => ctx.heartbeat({ jobState: latest?.state ?? null, progress } satisfies JobWatchBeat);
+      let written: JobProgress = { progress: null, trials: [] };
+      const heartbeat = () => ctx.heartbeat({ jobState: latest?.state ?? null, ...written } satisfies JobWatchBeat);
       // The beat never waits for the read: a hung share must not stop the heartbeats that keep
       // this watch alive. One read at a time; a fresh one is beaten at once and its epoch recorded.
       let reading = false;
@@ -178,10 +187,11 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
         reading = true;
         try {
           const read = await readProgress(input.runDir);
-          if (!read || read.updatedAt === progress?.updatedAt || abort.signal.aborted) return;
-          progress = read;
+          if (!read || isDeepStrictEqual(read, written) || abort.signal.aborted) return;
+          written = read;
           heartbeat();
-          await recordLiveCurves(input.runKey, read);
+          // A search's trials become runs of their own only when it has finished: no live curves for them.
+          if (read.progress) await recordLiveCurves(input.runKey, read.progress);
         } finally {
           reading = false;
         }
@@ -281,10 +291,21 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
   }
 
   /** progress.json as the job last wrote it; null when there is none yet or the store could not say (it is only a view). */
-  async function readProgress(runDir: string): Promise<TrainingProgress | null> {
+  /**
+   * What the job last wrote: a run's progress.json, or each started trial's `trial-<i>/progress.json`
+   * for a search; null when the store could not say (it is only a view: the last reading stays).
+   */
+  async function readProgress(runDir: string): Promise<JobProgress | null> {
     try {
-      const bytes = await getIfExists(store, `${runDir}/${PROGRESS_FILE}`);
-      return bytes ? parseTrainingProgress(bytes.toString('utf8')) : null;
+      const own = await getIfExists(store, `${runDir}/${PROGRESS_FILE}`);
+      if (own) return { progress: parseTrainingProgress(own.toString('utf8')), trials: [] };
+      const trials: TrialProgress[] = [];
+      for (const key of await store.list(runDir)) {
+        const trial = trialOfProgressKey(runDir, key);
+        const progress = trial === null ? null : parseTrainingProgress((await store.get(key)).toString('utf8'));
+        if (trial !== null && progress) trials.push({ trial, progress });
+      }
+      return { progress: null, trials: trials.sort((a, b) => a.trial - b.trial) };
     } catch {
       return null;
     }

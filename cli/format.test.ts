@@ -42,13 +42,19 @@ describe('formatStatus', () => {
   });
 
   it('shows what the running job last reported under its line, and nothing once the stage has moved on', () => {
-    const progress = { phase: 'training', epoch: 2, epochs: 5, step: 100, steps: 400, updatedAt: '2026-11-29T10:00:20.000Z' };
+    const written = { phase: 'training', epoch: 2, epochs: 5, step: 100, steps: 400, updatedAt: '2026-11-29T10:00:20.000Z' };
+    const progress = { progress: written, trials: [] };
     const now = Date.parse('2026-11-29T10:00:30Z');
     expect(formatStatus(status({}), now, undefined, progress)).toContain(
       'job 7 RUNNING, 30s since submission\nprogress    epoch 2/5 · step 100/400 (25%) · 10s ago',
     );
     expect(formatStatus({ ...status({}), stage: 'evaluating' }, now, undefined, progress)).not.toContain('progress');
     expect(formatStatus(status({}), now)).not.toContain('progress');
+    // A search: a line per trial that has started, in trial order.
+    const search = { progress: null, trials: [0, 2].map((trial) => ({ trial, progress: { ...written, step: 50 * (trial + 1) } })) };
+    expect(formatStatus(status({}), now, undefined, search)).toContain(
+      'progress    trial 0: epoch 2/5 · step 50/400 (12%) · 10s ago\n            trial 2: epoch 2/5 · step 150/400 (37%) · 10s ago',
+    );
   });
 
   it('shows the cluster’s own elapsed time once the job has ended', () => {

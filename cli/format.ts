@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LifecycleStatus } from '../domain/lifecycle';
-import { formatTrainingProgress, type TrainingProgress } from '../domain/training-progress';
+import { formatJobProgress, type JobWatchBeat } from '../domain/training-progress';
 
 /** Where an artifact key lies, for a person to open: a local path under a folder root, the URI under Blob. */
 export function artifactLocation(artifactsRoot: string, key: string): string {
@@ -16,7 +16,12 @@ export function artifactLocation(artifactsRoot: string, key: string): string {
  * `artifactsRoot` (config paths.artifacts) turns the audit package's key into a path or URI to open.
  * `progress`: what the running job last reported (cli/job-progress.ts), shown while it runs.
  */
-export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot?: string, progress?: TrainingProgress | null): string {
+export function formatStatus(
+  s: LifecycleStatus,
+  now = Date.now(),
+  artifactsRoot?: string,
+  progress?: Pick<JobWatchBeat, 'progress' | 'trials'> | null,
+): string {
   const lines = [
     `model       ${s.model}`,
     `stage       ${s.stage}`,
@@ -27,7 +32,7 @@ export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot
     const t = s.training;
     const warm = t.warmStartFrom !== undefined ? `, from version ${t.warmStartFrom}'s weights` : '';
     lines.push(`training    run ${t.runKey} on ${t.cluster}: job ${t.jobId ?? '—'} ${t.jobState ?? ''}${jobTime(t, now)}${warm}`);
-    if (progress && s.stage === 'training') lines.push(`progress    ${formatTrainingProgress(progress, now)}`);
+    if (progress && s.stage === 'training') formatJobProgress(progress, now).forEach((line, i) => lines.push(`${i ? '           ' : 'progress   '} ${line}`));
   }
   lines.push(`version     ${s.version ?? '—'}${s.artifactSha256 ? `  (model.onnx sha256 ${s.artifactSha256.slice(0, 16)}…)` : ''}`);
   if (s.evaluation) {

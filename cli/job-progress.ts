@@ -3,12 +3,15 @@
 // decoded like every payload (through the codec: heartbeats are encrypted too).
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
-import { jobWatchBeatSchema, type TrainingProgress } from '../domain/training-progress';
+import { jobWatchBeatSchema, type JobWatchBeat } from '../domain/training-progress';
+
+/** A run's progress, or a search's trials' (domain/training-progress.ts, formatJobProgress). */
+export type JobProgress = Pick<JobWatchBeat, 'progress' | 'trials'>;
 
 export const JOB_WATCH_ACTIVITY = 'awaitJobChange';
 
 /** Null when no job is being watched, the job has written no progress yet, or the heartbeat is of another shape (an older worker's). */
-export async function jobProgressOf(client: Client, description: WorkflowExecutionDescription): Promise<TrainingProgress | null> {
+export async function jobProgressOf(client: Client, description: WorkflowExecutionDescription): Promise<JobProgress | null> {
   const watch = description.raw.pendingActivities?.find((a) => a.activityType?.name === JOB_WATCH_ACTIVITY);
   let payloads = (watch?.heartbeatDetails?.payloads ?? []) as Payload[];
   if (!payloads.length) return null;
@@ -16,7 +19,8 @@ export async function jobProgressOf(client: Client, description: WorkflowExecuti
   try {
     for (const codec of [...payloadCodecs].reverse()) payloads = await codec.decode(payloads);
     const beat = jobWatchBeatSchema.safeParse(payloadConverter.fromPayload(payloads[0]!));
-    return beat.success ? beat.data.progress : null;
+    if (!beat.success || (!beat.data.progress && !beat.data.trials?.length)) return null;
+    return { progress: beat.data.progress, trials: beat.data.trials ?? [] };
   } catch {
     return null; // not a payload this CLI can read: the view is only a view
   }

@@ -1,7 +1,7 @@
 // start, status, audit, deploy, monitor: everything that talks to the lifecycle workflow.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { LifecycleStatus, Verdict } from '../domain/lifecycle';
-import { formatTrainingProgress } from '../domain/training-progress';
+import { formatJobProgress } from '../domain/training-progress';
 import { durationMs, durationSchema, trainingParamOverridesSchema } from '../domain/spec';
 import { lifecycleWorkflowId, searchAttributes, taskQueues } from '../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../workflows/messages';
@@ -44,7 +44,7 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
       const stage = String(attrs[searchAttributes.stage]?.[0] ?? '?');
       const progress = stage === 'training' ? await jobProgressOf(ctx.client, await ctx.client.workflow.getHandle(wf.workflowId).describe()) : null;
       rows.push(
-        `${wf.workflowId.padEnd(32)} ${stage.padEnd(16)} version ${String(attrs[searchAttributes.version]?.[0] ?? '—')}${progress ? `  ${formatTrainingProgress(progress)}` : ''}`,
+        `${wf.workflowId.padEnd(32)} ${stage.padEnd(16)} version ${String(attrs[searchAttributes.version]?.[0] ?? '—')}${progress ? `  ${formatJobProgress(progress).join(' | ')}` : ''}`,
       );
     }
     console.log(rows.length ? rows.join('\n') : 'no running lifecycles (start one with: mlc start <spec.yaml>)');
@@ -142,7 +142,7 @@ async function waitUntil(
     }
     const training = s.training && s.stage === 'training' ? s.training : null;
     const reported = training?.jobPhase === 'running' ? await jobProgressOf(ctx.client, desc) : null;
-    const job = training ? ` (job ${training.jobId ?? '…'} ${training.jobState ?? ''}${reported ? ` · ${formatTrainingProgress(reported)}` : ''})` : '';
+    const job = training ? ` (job ${training.jobId ?? '…'} ${training.jobState ?? ''}${reported ? ` · ${formatJobProgress(reported).join(' | ')}` : ''})` : '';
     progress.update(`${workflowId}: generation ${s.generation} ${s.stage}${job}`);
     if (Date.now() > deadline)
       throw new CliError(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatTrainingProgress, parseTrainingProgress } from './training-progress';
+import { formatJobProgress, formatTrainingProgress, parseTrainingProgress, trialOfProgressKey } from './training-progress';
 
 const at = '2026-11-30T12:00:00+00:00';
 const now = Date.parse(at) + 4_000;
@@ -35,5 +35,25 @@ describe('training progress (progress.json)', () => {
     expect(formatTrainingProgress(written)).not.toContain('ago');
     expect(formatTrainingProgress({ phase: 'teacher', updatedAt: at }, now)).toBe('fitting the distillation teacher · 4s ago');
     expect(formatTrainingProgress({ phase: 'something new', updatedAt: 'not a date' }, now)).toBe('something new');
+  });
+
+  it("finds a search's trials by their progress file, and nothing else", () => {
+    const run = 'models/m/runs/r1';
+    expect(trialOfProgressKey(run, `${run}/trial-12/progress.json`)).toBe(12);
+    for (const other of [
+      `${run}/progress.json`,
+      `${run}/trial-1/checkpoints/progress.json`,
+      `${run}/trial-x/progress.json`,
+      `models/m/runs/r10/trial-1/progress.json`,
+    ])
+      expect(trialOfProgressKey(run, other), other).toBeNull();
+  });
+
+  it("says a run's progress in one line, a search's in a line per trial", () => {
+    expect(formatJobProgress({ progress: written, trials: [{ trial: 3, progress: written }] })).toHaveLength(1);
+    expect(formatJobProgress({ progress: null, trials: [{ trial: 3, progress: { phase: 'teacher', updatedAt: at } }] })).toEqual([
+      'trial 3: fitting the distillation teacher',
+    ]);
+    expect(formatJobProgress({ progress: null })).toEqual([]);
   });
 });

@@ -23,9 +23,32 @@ export const trainingProgressSchema = z.object({
 });
 export type TrainingProgress = z.infer<typeof trainingProgressSchema>;
 
-/** The job watcher's heartbeat details: the job's state and, when the job wrote one, its progress. */
-export const jobWatchBeatSchema = z.object({ jobState: z.string().nullable(), progress: trainingProgressSchema.nullable() });
+/** A search's trial (one task of the job array), by its index, and what it last wrote in trial-<i>/. */
+export const trialProgressSchema = z.object({ trial: count, progress: trainingProgressSchema });
+export type TrialProgress = z.infer<typeof trialProgressSchema>;
+
+/**
+ * The job watcher's heartbeat details: the job's state and what the job last wrote, as one
+ * progress (a run) or one per trial that has started (a search); absent `trials` reads as none.
+ */
+export const jobWatchBeatSchema = z.object({
+  jobState: z.string().nullable(),
+  progress: trainingProgressSchema.nullable(),
+  trials: z.array(trialProgressSchema).max(1000).optional(),
+});
 export type JobWatchBeat = z.infer<typeof jobWatchBeatSchema>;
+
+/** Where a search's trial writes its progress: `<runDir>/trial-<i>/progress.json`; its index, or null for any other key. */
+export function trialOfProgressKey(runDir: string, key: string): number | null {
+  const m = /^trial-(\d{1,6})\/progress\.json$/.exec(key.startsWith(`${runDir}/`) ? key.slice(runDir.length + 1) : '');
+  return m ? Number(m[1]) : null;
+}
+
+/** What a beat says of the job: its own progress, else a line per trial ("trial 2: epoch 1/5 · …"). */
+export function formatJobProgress(beat: Pick<JobWatchBeat, 'progress' | 'trials'>, now?: number): string[] {
+  if (beat.progress) return [formatTrainingProgress(beat.progress, now)];
+  return (beat.trials ?? []).map((t) => `trial ${t.trial}: ${formatTrainingProgress(t.progress, now)}`);
+}
 
 /** progress.json's text, or null when it is not (yet) a progress file: a half-copied or foreign file only costs the view. */
 export function parseTrainingProgress(text: string): TrainingProgress | null {

@@ -43,9 +43,9 @@ let control: ReturnType<typeof createControlActivities>;
 let jobId: string;
 
 /** progress.json as the job writes it: the job side's own module, in the run folder the cluster shares. */
-async function writeProgress(calls: string): Promise<void> {
+async function writeProgress(calls: string, folder = runDir): Promise<void> {
   // A clock 10 s on at each reading: every call writes, however fast they come.
-  const script = `import itertools\nfrom pathlib import Path\nfrom mlc_train.progress import Progress\ntick = itertools.count(0, 10)\np = Progress(Path(${JSON.stringify(path.join(store.root, runDir))}), clock=lambda: next(tick))\n${calls}`;
+  const script = `import itertools\nfrom pathlib import Path\nfrom mlc_train.progress import Progress\ntick = itertools.count(0, 10)\np = Progress(Path(${JSON.stringify(path.join(store.root, folder))}), clock=lambda: next(tick))\n${calls}`;
   await promisify(execFile)(PYTHON, ['-c', script], { cwd: path.join(REPO_ROOT, 'slurm') });
 }
 
@@ -145,7 +145,10 @@ describe("the job watcher's heartbeat", () => {
     expect(Buffer.from(stored[0]!.data!).toString('latin1')).not.toContain('val_macro_f1');
     const description = { raw: { pendingActivities: [{ activityType: { name: JOB_WATCH_ACTIVITY }, heartbeatDetails: { payloads: stored } }] } };
     const client = { options: { loadedDataConverter: { payloadCodecs: [codec], payloadConverter: defaultPayloadConverter } } };
-    expect(await jobProgressOf(client as unknown as Client, description as unknown as WorkflowExecutionDescription)).toEqual(beat.progress);
+    expect(await jobProgressOf(client as unknown as Client, description as unknown as WorkflowExecutionDescription)).toEqual({
+      progress: beat.progress,
+      trials: [],
+    });
     // Without the key, or a heartbeat of another shape (an older worker's bare state): no progress, no error.
     const plainOnly = { options: { loadedDataConverter: { payloadCodecs: [], payloadConverter: defaultPayloadConverter } } };
     expect(await jobProgressOf(plainOnly as unknown as Client, description as unknown as WorkflowExecutionDescription)).toBeNull();
@@ -157,5 +160,22 @@ describe("the job watcher's heartbeat", () => {
       },
     };
     expect(await jobProgressOf(client as unknown as Client, older as unknown as WorkflowExecutionDescription)).toBeNull();
+  });
+
+  it("carries a search's trials, each from its trial-<i>/progress.json, in trial order, and records no curve for them", async () => {
+    const searchDir = `${runDir}-search`;
+    await writeProgress('p.phase("teacher")', `${searchDir}/trial-1`);
+    await writeProgress('p.step(1, 3, 40, 90, 1.1, 3e-4)', `${searchDir}/trial-0`);
+    await store.put(`${searchDir}/trial-2/progress.json`, '{"phase": "trai'); // half-written: left out, not an error
+    const before = await registry.metricHistory(runKey);
+    beats.length = 0;
+    await inActivity(() => control.awaitJobChange({ cluster: 'local', jobId, runKey, runDir: searchDir, lastState: 'RUNNING', maxWaitMs: 7_000 }));
+    const beat = jobWatchBeatSchema.parse(beats.at(-1));
+    expect(beat.progress).toBeNull();
+    expect(beat.trials!.map((t) => [t.trial, t.progress.phase, t.progress.step ?? null])).toEqual([
+      [0, 'training', 40],
+      [1, 'teacher', null],
+    ]);
+    expect(await registry.metricHistory(runKey)).toEqual(before);
   });
 });
