@@ -12,6 +12,7 @@ import {
   parseTrainingProgress,
   PROGRESS_FILE,
   trialOfProgressKey,
+  type JobProgress,
   type JobWatchBeat,
   type TrainingProgress,
   type TrialProgress,
@@ -82,8 +83,6 @@ export type ObservedJob = JobStatus & { logTail?: string };
 // heartbeat timeout (workflows/activities.ts). What reaches the server is throttled by the
 // worker to one beat in 10 s (maxHeartbeatThrottleInterval, workers/runtime.ts).
 const PROGRESS_READ_MS = 5_000;
-
-type JobProgress = Pick<JobWatchBeat, 'progress' | 'trials'>;
 
 const phaseToRunState: Record<JobStatus['phase'], RunState> = { queued: 'queued', running: 'running', succeeded: 'succeeded', failed: 'failed' };
 
@@ -198,7 +197,9 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       };
       const beat = setInterval(() => {
         heartbeat();
-        if (!reading) void refresh();
+        // A queued job (hours, on a busy cluster) has written nothing yet, or only what the job it
+        // replaces left behind: no reads of the store until it runs.
+        if (!reading && latest?.phase === 'running') void refresh();
       }, PROGRESS_READ_MS);
       const timer = setTimeout(() => abort.abort(), input.maxWaitMs ?? 10 * 60_000);
       try {

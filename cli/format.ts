@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LifecycleStatus } from '../domain/lifecycle';
-import { formatJobProgress, type JobWatchBeat } from '../domain/training-progress';
+import { formatJobProgress, type JobProgress } from '../domain/training-progress';
 
 /** Where an artifact key lies, for a person to open: a local path under a folder root, the URI under Blob. */
 export function artifactLocation(artifactsRoot: string, key: string): string {
@@ -16,12 +16,7 @@ export function artifactLocation(artifactsRoot: string, key: string): string {
  * `artifactsRoot` (config paths.artifacts) turns the audit package's key into a path or URI to open.
  * `progress`: what the running job last reported (cli/job-progress.ts), shown while it runs.
  */
-export function formatStatus(
-  s: LifecycleStatus,
-  now = Date.now(),
-  artifactsRoot?: string,
-  progress?: Pick<JobWatchBeat, 'progress' | 'trials'> | null,
-): string {
+export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot?: string, progress?: JobProgress | null): string {
   const lines = [
     `model       ${s.model}`,
     `stage       ${s.stage}`,
@@ -32,7 +27,7 @@ export function formatStatus(
     const t = s.training;
     const warm = t.warmStartFrom !== undefined ? `, from version ${t.warmStartFrom}'s weights` : '';
     lines.push(`training    run ${t.runKey} on ${t.cluster}: job ${t.jobId ?? '—'} ${t.jobState ?? ''}${jobTime(t, now)}${warm}`);
-    if (progress && s.stage === 'training') formatJobProgress(progress, now).forEach((line, i) => lines.push(`${i ? '           ' : 'progress   '} ${line}`));
+    if (progress && s.stage === 'training') formatJobProgress(progress, now).forEach((line, i) => lines.push(`${(i ? '' : 'progress').padEnd(11)} ${line}`));
   }
   lines.push(`version     ${s.version ?? '—'}${s.artifactSha256 ? `  (model.onnx sha256 ${s.artifactSha256.slice(0, 16)}…)` : ''}`);
   if (s.evaluation) {

@@ -3,10 +3,7 @@
 // decoded like every payload (through the codec: heartbeats are encrypted too).
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
-import { jobWatchBeatSchema, type JobWatchBeat } from '../domain/training-progress';
-
-/** A run's progress, or a search's trials' (domain/training-progress.ts, formatJobProgress). */
-export type JobProgress = Pick<JobWatchBeat, 'progress' | 'trials'>;
+import { jobWatchBeatSchema, type JobProgress } from '../domain/training-progress';
 
 export const JOB_WATCH_ACTIVITY = 'awaitJobChange';
 

@@ -37,6 +37,8 @@ export const jobWatchBeatSchema = z.object({
   trials: z.array(trialProgressSchema).max(1000).optional(),
 });
 export type JobWatchBeat = z.infer<typeof jobWatchBeatSchema>;
+/** What the job last wrote, without its state: a run's progress, or a search's trials'. */
+export type JobProgress = Pick<JobWatchBeat, 'progress' | 'trials'>;
 
 /** Where a search's trial writes its progress: `<runDir>/trial-<i>/progress.json`; its index, or null for any other key. */
 export function trialOfProgressKey(runDir: string, key: string): number | null {
@@ -45,7 +47,7 @@ export function trialOfProgressKey(runDir: string, key: string): number | null {
 }
 
 /** What a beat says of the job: its own progress, else a line per trial ("trial 2: epoch 1/5 · …"). */
-export function formatJobProgress(beat: Pick<JobWatchBeat, 'progress' | 'trials'>, now?: number): string[] {
+export function formatJobProgress(beat: JobProgress, now?: number): string[] {
   if (beat.progress) return [formatTrainingProgress(beat.progress, now)];
   return (beat.trials ?? []).map((t) => `trial ${t.trial}: ${formatTrainingProgress(t.progress, now)}`);
 }

@@ -1,10 +1,11 @@
 // Registry rows several tests start from, written once here.
 import type { Registry } from '../../adapters/db/port';
 
-/** Run "r1" of model "m" (generation 1, attempt 1), and, unless `version: false`, its version 1. */
-export async function seedRun(registry: Registry, o: { params?: Record<string, unknown>; version?: boolean } = {}): Promise<void> {
+/** Run "r1" (or `runKey`) of model "m" (generation 1, attempt 1), and, unless `version: false`, its version 1. */
+export async function seedRun(registry: Registry, o: { runKey?: string; params?: Record<string, unknown>; version?: boolean } = {}): Promise<void> {
+  const runKey = o.runKey ?? 'r1';
   await registry.createRun({
-    runKey: 'r1',
+    runKey,
     model: 'm',
     generation: 1,
     attempt: 1,
@@ -13,5 +14,5 @@ export async function seedRun(registry: Registry, o: { params?: Record<string, u
     params: o.params ?? {},
     artifactUri: 'file:///r1',
   });
-  if (o.version !== false) await registry.registerModelVersion({ model: 'm', runKey: 'r1', artifactUri: 'file:///r1', sha256: 's', metrics: {} });
+  if (o.version !== false) await registry.registerModelVersion({ model: 'm', runKey, artifactUri: 'file:///r1', sha256: 's', metrics: {} });
 }

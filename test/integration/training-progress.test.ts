@@ -25,6 +25,7 @@ import type { CodecKey } from '../../adapters/temporal-codec/keys';
 import { jobProgressOf, JOB_WATCH_ACTIVITY } from '../../cli/job-progress';
 import { jobWatchBeatSchema, formatTrainingProgress, type JobWatchBeat } from '../../domain/training-progress';
 import { loadConfig, type SlurmClusterConfig } from '../../temporal.config';
+import { seedRun } from '../fakes/registry-fixtures';
 import { PYTHON, REPO_ROOT } from './helpers/tiny-model';
 
 const config = loadConfig();
@@ -53,16 +54,7 @@ beforeAll(async () => {
   executor = new SlurmExecutor(cluster, { watcher: { intervalMs: 500 } });
   registry = await openRegistry({ dataDir: mkdtempSync(path.join(tmpdir(), 'mlc-progress-')) });
   store = new FsArtifactStore(cluster.artifactsRoot);
-  await registry.createRun({
-    runKey,
-    model: 'it-progress',
-    generation: 1,
-    attempt: 1,
-    datasetHash: 'h',
-    cluster: 'local',
-    params: {},
-    artifactUri: store.uriOf(runDir),
-  });
+  await seedRun(registry, { runKey, version: false }); // its own registry: only the run key matters
   const deps = { config, registry, store, executor: () => executor } as unknown as ActivityDeps;
   control = createControlActivities(deps);
   const submitted = await executor.runner.exec(
@@ -160,6 +152,28 @@ describe("the job watcher's heartbeat", () => {
       },
     };
     expect(await jobProgressOf(client as unknown as Client, older as unknown as WorkflowExecutionDescription)).toBeNull();
+  });
+
+  it("reads nothing while the job waits in the queue: what is in its folder is an earlier job's", async () => {
+    const queuedDir = `${runDir}-queued`;
+    await writeProgress('p.step(3, 3, 80, 90, 0.7, 1e-4)', queuedDir); // as a job the cluster killed left it
+    const queued = await executor.runner.exec(
+      shellCommand(['sbatch', '--parsable', `--job-name=mlc-${runKey}-q`, '--partition=cpu', '--begin=now+1hour', '--output=/dev/null', '--wrap', 'true']),
+      { timeoutMs: 30_000 },
+    );
+    expect(queued.code, queued.stderr).toBe(0);
+    const queuedId = queued.stdout.trim().split(';')[0]!;
+    try {
+      beats.length = 0;
+      const s = await inActivity(() =>
+        control.awaitJobChange({ cluster: 'local', jobId: queuedId, runKey, runDir: queuedDir, lastState: 'PENDING', maxWaitMs: 7_000 }),
+      );
+      expect(s).toMatchObject({ state: 'PENDING', phase: 'queued' });
+      expect(beats.length).toBeGreaterThan(0);
+      expect(beats.map((b) => jobWatchBeatSchema.parse(b))).toEqual(beats.map(() => ({ jobState: 'PENDING', progress: null, trials: [] })));
+    } finally {
+      await executor.runner.exec(shellCommand(['scancel', queuedId]), { timeoutMs: 30_000 });
+    }
   });
 
   it("carries a search's trials, each from its trial-<i>/progress.json, in trial order, and records no curve for them", async () => {
