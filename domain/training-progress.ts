@@ -73,7 +73,7 @@ const PHASES: Record<string, string> = {
 };
 
 /**
- * One line: "epoch 2/5 · step 1,450/5,460 (27%) · loss 0.8123 · validation (epoch 1) macro_f1 0.5512 accuracy 0.6800 · 4s ago".
+ * One line: "epoch 2/5 · step 1,450/5,460 (26%) · loss 0.8123 · validation (epoch 1) macro_f1 0.5512 accuracy 0.6800 · 4s ago".
  * Without `now`, no age: a line printed whenever it changes must not change every second.
  */
 export function formatTrainingProgress(p: TrainingProgress, now?: number): string {

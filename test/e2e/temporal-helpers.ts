@@ -26,6 +26,12 @@ export async function connectToFreshNamespace(namespace: string): Promise<{ clie
   shareOneCodecKeyWithThisRun();
   const dataConverter = await dataConverterFor(loadConfig());
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  await registerFreshNamespace(connection, namespace);
+  return { client: new Client({ connection, namespace, dataConverter }), connection };
+}
+
+/** Registers `namespace` (kept a day) with our search attributes, and waits until it can be used. */
+export async function registerFreshNamespace(connection: Connection, namespace: string): Promise<void> {
   const svc = connection.workflowService;
   try {
     await svc.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } });
@@ -41,14 +47,13 @@ export async function connectToFreshNamespace(namespace: string): Promise<{ clie
           Object.values(searchAttributes).map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
         ),
       });
-      break;
+      return;
     } catch (err) {
-      if (String(err).includes('already')) break;
+      if (String(err).includes('already')) return;
       if (i > 20) throw err; // a fresh namespace takes a moment to be usable
       await new Promise((r) => setTimeout(r, 500));
     }
   }
-  return { client: new Client({ connection, namespace, dataConverter }), connection };
 }
 
 /** Poll the status query until `done` holds; a lifecycle that ended throws its failure. */

@@ -3,34 +3,23 @@
 // write, read back through the commands, and a golden set scored through the product's scorer.
 // Through a worker (the embedded registry) each call is the trackingRequest workflow; the two
 // halves are tested in cli/registry-access.test.ts and activities/tracking.test.ts.
-import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { recordTrainingHistory } from '../../activities/run-tracking';
 import { FsArtifactStore } from '../../adapters/artifacts/fs-store';
 import { openRegistry } from '../../adapters/db/open';
-import { repoRoot } from '../../temporal.config';
+import { mlc as runMlc } from '../e2e/process-helpers';
 import { tinyDataset, tinyModel } from './helpers/tiny-model';
 
-const run = promisify(execFile);
 const base = new URL(process.env.MLC_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mlc_test');
 const databaseUrl = Object.assign(new URL(base), { pathname: '/mlc_cli_tracking' }).toString();
 let env: NodeJS.ProcessEnv;
 let dir: string;
 
-async function mlc(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(path.join(repoRoot, 'bin/mlc'), args, { cwd: repoRoot, env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const mlc = (...args: string[]) => runMlc(env, ...args);
 
 beforeAll(async () => {
   const admin = postgres(Object.assign(new URL(base), { pathname: '/postgres' }).toString(), { max: 1, onnotice: () => {} });

@@ -1,28 +1,15 @@
 // The mlc command as a user runs it: exit codes and messages that say what to fix.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../temporal.config';
+import { mlc as runMlc } from '../e2e/process-helpers';
 
-const run = promisify(execFile);
 let dir: string;
 
-async function mlc(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return mlcWith({}, ...args);
-}
-
-async function mlcWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(path.join(repoRoot, 'bin/mlc'), args, { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const mlcWith = (env: NodeJS.ProcessEnv, ...args: string[]) => runMlc({ ...process.env, ...env }, ...args);
+const mlc = (...args: string[]) => mlcWith({}, ...args);
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'mlc-cli-'));

@@ -2,17 +2,16 @@
 // healthy configurations pass every check, and each broken setting fails on its own line with
 // its fix. Broken clusters are the default one with one field changed. Probe jobs are tiny
 // (a few seconds each); the file takes about 30 s.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import ssh2 from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkCluster, type CheckResult, type ClusterCheckReport } from '../../adapters/slurm/cluster-check';
 import { SlurmExecutor } from '../../adapters/slurm/executor';
 import { clusterProfileSchema } from '../../domain/spec';
 import { loadConfig, repoRoot, type ClusterConfig, type SlurmClusterConfig } from '../../temporal.config';
+import { mlc as runMlc } from '../e2e/process-helpers';
 
 const config = loadConfig();
 const local = config.clusters.local as SlurmClusterConfig;
@@ -35,15 +34,7 @@ const leftovers = (root: string, jobId: string) =>
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function mlc(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(path.join(repoRoot, 'bin/mlc'), args, { cwd: repoRoot });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const mlc = (...args: string[]) => runMlc(process.env, ...args);
 
 describe('cluster check on the dev cluster', () => {
   it('passes everything on the local SLURM cluster: python, torch, no GPU, nonce read back', async () => {

@@ -8,6 +8,7 @@ import type { ObservedJob } from '../../activities/training';
 import type { DecisionRecord } from '../../adapters/db/port';
 import { stateInfo } from '../../adapters/slurm/states';
 import { artifactLayout } from '../../domain/artifact-layout';
+import type { JobWatchBeat } from '../../domain/training-progress';
 import { fakeSigning } from './fake-signing';
 
 export interface Script {
@@ -19,6 +20,8 @@ export interface Script {
   failRolloutAt: number[];
   /** Preprocessing fails for good with this DatasetError message. */
   preprocessFails: string;
+  /** What a hanging job's watcher heartbeats (the real one's JobWatchBeat); none by default. */
+  watchBeat: JobWatchBeat;
   /** What computeMonitoringReport returns, over the defaults `degraded` picks. */
   monitoringReport: Partial<MonitoringReportResult>;
 }
@@ -59,7 +62,7 @@ export function fakeActivities(script: Partial<Script> = {}, signing = fakeSigni
         // A job that never ends: heartbeat until the workflow cancels us, as the real one does.
         const ctx = Context.current();
         for (;;) {
-          ctx.heartbeat();
+          ctx.heartbeat(script.watchBeat);
           await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 100))]);
         }
       }

@@ -2,6 +2,7 @@
 // --remote-debugging-pipe (no port), which reports every request the page makes, behind a
 // proxy that refuses everything. Shared by the audit package's and the monitoring report's tests.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -20,6 +21,8 @@ export class Browser {
   private readonly waiting = new Map<number, { resolve: (m: CdpMessage) => void; reject: (e: Error) => void }>();
   private readonly listeners = new Set<(m: CdpMessage) => void>();
   private sessionId = '';
+  /** Every URL the page has requested since launch, in order. */
+  readonly requests: string[] = [];
 
   private constructor(
     private readonly child: ChildProcess,
@@ -41,7 +44,10 @@ export class Browser {
     });
   }
 
-  static async launch(workDir: string): Promise<Browser> {
+  /** `reachable`: the only origins (host:port) the page may reach, beside its own files; nothing by default. */
+  static async launch(workDir: string, reachable: string[] = []): Promise<Browser> {
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} not found: install Debian's chromium (scripts/setup.sh does; or apt-get install -y chromium), or set MLC_CHROMIUM`);
     const proxy = createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const { port } = proxy.address() as { port: number };
@@ -56,7 +62,7 @@ export class Browser {
         '--remote-debugging-pipe',
         `--user-data-dir=${path.join(workDir, 'chromium-profile')}`,
         `--proxy-server=http://127.0.0.1:${port}`,
-        '--proxy-bypass-list=<-loopback>',
+        `--proxy-bypass-list=${['<-loopback>', ...reachable].join(';')}`,
         '--no-first-run',
         '--disable-background-networking',
         '--disable-component-update',
@@ -64,6 +70,10 @@ export class Browser {
       { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] },
     );
     const browser = new Browser(child, proxy);
+    browser.listeners.add((m) => {
+      if (m.sessionId === browser.sessionId && m.method === 'Network.requestWillBeSent')
+        browser.requests.push((m.params as { request: { url: string } }).request.url);
+    });
     const { targetId } = (await browser.send('Target.createTarget', { url: 'about:blank' })) as { targetId: string };
     browser.sessionId = ((await browser.send('Target.attachToTarget', { targetId, flatten: true })) as { sessionId: string }).sessionId;
     await browser.send('Network.enable', {}, true);
@@ -90,22 +100,23 @@ export class Browser {
     });
   }
 
-  /** Navigates and waits for the load event (plus a moment for late requests); returns every URL the page requested. */
-  async open(file: string): Promise<{ requests: string[] }> {
-    const requests: string[] = [];
+  /**
+   * Navigates to a file (an absolute path) or a URL and waits for the load event (plus a moment
+   * for late requests); returns every URL the page requested meanwhile.
+   */
+  async open(fileOrUrl: string): Promise<{ requests: string[] }> {
+    const first = this.requests.length;
     let loaded!: () => void;
     const load = new Promise<void>((resolve) => (loaded = resolve));
     const listener = (m: CdpMessage) => {
-      if (m.sessionId !== this.sessionId) return;
-      if (m.method === 'Network.requestWillBeSent') requests.push((m.params as { request: { url: string } }).request.url);
-      if (m.method === 'Page.loadEventFired') loaded();
+      if (m.sessionId === this.sessionId && m.method === 'Page.loadEventFired') loaded();
     };
     this.listeners.add(listener);
     try {
-      await this.send('Page.navigate', { url: `file://${file}` }, true);
+      await this.send('Page.navigate', { url: fileOrUrl.startsWith('/') ? `file://${fileOrUrl}` : fileOrUrl }, true);
       await load;
       await new Promise((resolve) => setTimeout(resolve, 500));
-      return { requests };
+      return { requests: this.requests.slice(first) };
     } finally {
       this.listeners.delete(listener);
     }
