@@ -23,6 +23,7 @@ import type { ActivityDeps } from './deps';
 import { userError } from './errors';
 import { liveMetricPoints, recordTrainingHistory } from './run-tracking';
 import { flattenTrainMetrics, type TrainMetricsFile } from './train-metrics';
+import { ensureTrialRun, readTrialOverrides, trialDir, trialRunKey } from './trial-runs';
 
 export interface PrepareRunInput {
   model: string;
@@ -178,6 +179,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       ctx.cancelled.catch(() => abort.abort());
       let latest: JobStatus | null = null;
       let written: JobProgress = { progress: null, trials: [] };
+      const startedTrials = new Set<number>();
       const heartbeat = () => ctx.heartbeat({ jobState: latest?.state ?? null, ...written } satisfies JobWatchBeat);
       // The beat never waits for the read: a hung share must not stop the heartbeats that keep
       // this watch alive. One read at a time; a fresh one is beaten at once and its epoch recorded.
@@ -187,10 +189,19 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
         try {
           const read = await readProgress(input.runDir);
           if (!read || isDeepStrictEqual(read, written) || abort.signal.aborted) return;
+          const before = written;
           written = read;
           heartbeat();
-          // A search's trials become runs of their own only when it has finished: no live curves for them.
           if (read.progress) await recordLiveCurves(input.runKey, read.progress);
+          for (const trial of read.trials ?? []) {
+            if (
+              !isDeepStrictEqual(
+                trial,
+                before.trials?.find((t) => t.trial === trial.trial),
+              )
+            )
+              await recordTrialProgress(input, trial, startedTrials);
+          }
         } finally {
           reading = false;
         }
@@ -241,43 +252,31 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
      */
     async registerTrainedModel(input: { model: string; runKey: string; runDir: string; trials?: number }): Promise<RegisteredModel> {
       if (!input.trials) return { ...(await registerOutputs(input.model, input.runKey, input.runDir)), runDir: input.runDir, trials: [] };
-      const parent = await registry.getRun(input.runKey);
+      const overrides = await readTrialOverrides(store, input.runDir);
       const trials: TrialOutcome[] = [];
       for (let trial = 0; trial < input.trials; trial++) {
-        const trialDir = `${input.runDir}/trial-${trial}`;
-        const trialKey = `${input.runKey}-t${trial}`;
-        const file = (await store.exists(`${trialDir}/DONE`)) ? await readMetricsFile(trialDir) : null;
+        const dir = trialDir(input.runDir, trial);
+        const key = trialRunKey(input.runKey, trial);
+        const file = (await store.exists(`${dir}/DONE`)) ? await readMetricsFile(dir) : null;
         const metrics = file ? flattenTrainMetrics(file) : {};
-        if (parent) {
-          const { model, generation, attempt, datasetHash, cluster } = parent;
-          await registry.createRun({
-            model,
-            generation,
-            attempt,
-            datasetHash,
-            cluster,
-            runKey: trialKey,
-            trial,
-            params: file?.params ?? {},
-            artifactUri: store.uriOf(trialDir),
-          });
-          await registry.updateRun(trialKey, {
+        if (await ensureTrialRun(registry, store, input.runKey, input.runDir, trial, overrides)) {
+          await registry.updateRun(key, {
             state: file ? 'succeeded' : 'failed',
             finished: true,
             metrics,
             error: file ? null : 'trial did not finish: see its log',
           });
-          if (file) await recordTrainingHistory(registry, trialKey, file);
+          if (file) await recordTrainingHistory(registry, key, file);
         }
-        trials.push({ trial, runKey: trialKey, score: metrics.best_val_macro_f1 ?? null });
+        trials.push({ trial, runKey: key, score: metrics.best_val_macro_f1 ?? null });
       }
       const best = bestTrial(trials);
       if (best === null)
         throw userError('AllTrialsFailed', `None of the ${input.trials} trials of ${input.runKey} finished; read their logs (${input.runDir}/slurm-*_N.out).`);
       const winner = trials[best]!;
-      const registered = await registerOutputs(input.model, winner.runKey, `${input.runDir}/trial-${best}`);
+      const registered = await registerOutputs(input.model, winner.runKey, trialDir(input.runDir, best));
       await registry.updateRun(input.runKey, { state: 'succeeded', finished: true, metrics: { ...registered.trainMetrics, best_trial: best } });
-      return { ...registered, runDir: `${input.runDir}/trial-${best}`, trials };
+      return { ...registered, runDir: trialDir(input.runDir, best), trials };
     },
   };
 
@@ -291,7 +290,6 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
     if (!sameJson(before, value)) throw runConflict(runKey, key);
   }
 
-  /** progress.json as the job last wrote it; null when there is none yet or the store could not say (it is only a view). */
   /**
    * What the job last wrote: a run's progress.json, or each started trial's `trial-<i>/progress.json`
    * for a search; null when the store could not say (it is only a view: the last reading stays).
@@ -319,6 +317,24 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
     } catch (err) {
       log.warn('could not record live training curves', { runKey, error: (err as Error).message });
     }
+  }
+
+  /**
+   * A trial that has started is a run of its own from then on (running until the search is
+   * registered), and its curves grow live like a single run's. Only a view: failures are logged.
+   */
+  async function recordTrialProgress(input: AwaitJobInput, { trial, progress }: TrialProgress, started: Set<number>): Promise<void> {
+    if (!started.has(trial)) {
+      try {
+        if (!(await ensureTrialRun(registry, store, input.runKey, input.runDir, trial))) return;
+        await registry.updateRun(trialRunKey(input.runKey, trial), { state: 'running' });
+        started.add(trial);
+      } catch (err) {
+        log.warn("could not record a search trial's run", { runKey: input.runKey, trial, error: (err as Error).message });
+        return;
+      }
+    }
+    await recordLiveCurves(trialRunKey(input.runKey, trial), progress);
   }
 
   async function readMetricsFile(runDir: string): Promise<TrainMetricsFile> {

@@ -176,10 +176,15 @@ describe("the job watcher's heartbeat", () => {
     }
   });
 
-  it("carries a search's trials, each from its trial-<i>/progress.json, in trial order, and records no curve for them", async () => {
+  it("carries a search's trials, each from its trial-<i>/progress.json in trial order; a trial that starts becomes a run with live curves", async () => {
     const searchDir = `${runDir}-search`;
+    const overrides = [{ learningRate: 0.002 }, { learningRate: 0.0001 }, { learningRate: 0.0005 }];
+    await store.put(`${searchDir}/trials.json`, JSON.stringify(overrides));
     await writeProgress('p.phase("teacher")', `${searchDir}/trial-1`);
-    await writeProgress('p.step(1, 3, 40, 90, 1.1, 3e-4)', `${searchDir}/trial-0`);
+    await writeProgress(
+      'p.validated({"epoch": 1, "step": 30, "train_loss": 1.2, "val_loss": 1.0, "val_accuracy": 0.55, "val_macro_f1": 0.41})\np.step(2, 3, 40, 90, 1.1, 3e-4)',
+      `${searchDir}/trial-0`,
+    );
     await store.put(`${searchDir}/trial-2/progress.json`, '{"phase": "trai'); // half-written: left out, not an error
     const before = await registry.metricHistory(runKey);
     beats.length = 0;
@@ -190,6 +195,32 @@ describe("the job watcher's heartbeat", () => {
       [0, 'training', 40],
       [1, 'teacher', null],
     ]);
+    // The search's own run gets no points; each started trial is a run of its own, running, with its curves.
     expect(await registry.metricHistory(runKey)).toEqual(before);
+    const parent = (await registry.getRun(runKey))!;
+    const t0 = await registry.getRun(`${runKey}-t0`);
+    expect(t0).toMatchObject({ trial: 0, state: 'running', model: parent.model, params: { ...parent.params, learningRate: 0.002 } });
+    expect(t0!.artifactUri).toBe(store.uriOf(`${searchDir}/trial-0`));
+    expect(await registry.metricHistory(`${runKey}-t0`)).toEqual([
+      { metric: 'train_loss', step: 30, epoch: 1, value: 1.2 },
+      { metric: 'val_accuracy', step: 30, epoch: 1, value: 0.55 },
+      { metric: 'val_loss', step: 30, epoch: 1, value: 1.0 },
+      { metric: 'val_macro_f1', step: 30, epoch: 1, value: 0.41 },
+    ]);
+    expect(await registry.getRun(`${runKey}-t1`)).toMatchObject({ trial: 1, state: 'running', params: { learningRate: 0.0001 } });
+    expect(await registry.metricHistory(`${runKey}-t1`)).toEqual([]);
+    expect(await registry.getRun(`${runKey}-t2`)).toBeNull();
+
+    // Registering the search (here: none finished) ends every trial's run, the one that never started made the same way.
+    await expect(inActivity(() => control.registerTrainedModel({ model: parent.model, runKey, runDir: searchDir, trials: 3 }))).rejects.toThrow(
+      /None of the 3 trials/,
+    );
+    const ended = await Promise.all([0, 1, 2].map((t) => registry.getRun(`${runKey}-t${t}`)));
+    expect(ended.map((r) => [r?.trial, r?.state, r?.params.learningRate])).toEqual([
+      [0, 'failed', 0.002],
+      [1, 'failed', 0.0001],
+      [2, 'failed', 0.0005],
+    ]);
+    expect(await registry.metricHistory(`${runKey}-t0`)).toHaveLength(4); // the live points stay
   });
 });

@@ -1,0 +1,46 @@
+// A hyperparameter search's trials as runs of their own in the registry, children of the
+// search's run, as MLflow nests a tuning job's trials under its parent. A trial's run is made
+// when the job watcher first sees it start (so its curves grow live, like a single run's) or,
+// for a trial that never started, when the search is registered; both make the same record.
+import type { ArtifactStore } from '../adapters/artifacts/port';
+import type { Registry, RunRecord } from '../adapters/db/port';
+
+export const trialRunKey = (runKey: string, trial: number): string => `${runKey}-t${trial}`;
+export const trialDir = (runDir: string, trial: number): string => `${runDir}/trial-${trial}`;
+
+/** trials.json as prepareTrainingRun wrote it: each trial's parameter overrides, by index. */
+export async function readTrialOverrides(store: ArtifactStore, runDir: string): Promise<Record<string, unknown>[]> {
+  return JSON.parse((await store.get(`${runDir}/trials.json`)).toString('utf8')) as Record<string, unknown>[];
+}
+
+/**
+ * Makes trial `trial`'s run unless it exists: the parent's model, generation, dataset and
+ * cluster, the trial's overrides over the parent's params (what the spec asked this trial to
+ * train with), the trial's folder. False when the parent run is not in the registry.
+ */
+export async function ensureTrialRun(
+  registry: Registry,
+  store: ArtifactStore,
+  parentKey: string,
+  runDir: string,
+  trial: number,
+  overrides?: Record<string, unknown>[],
+): Promise<boolean> {
+  const parent = await registry.getRun(parentKey);
+  if (!parent) return false;
+  const { model, generation, attempt, datasetHash, cluster } = parent;
+  const ownOverrides = (overrides ?? (await readTrialOverrides(store, runDir)))[trial] ?? {};
+  const record: RunRecord = {
+    model,
+    generation,
+    attempt,
+    datasetHash,
+    cluster,
+    runKey: trialRunKey(parentKey, trial),
+    trial,
+    params: { ...parent.params, ...ownOverrides },
+    artifactUri: store.uriOf(trialDir(runDir, trial)),
+  };
+  await registry.createRun(record); // a run made before is kept as it is
+  return true;
+}
