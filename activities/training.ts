@@ -23,7 +23,7 @@ import type { ActivityDeps } from './deps';
 import { userError } from './errors';
 import { liveMetricPoints, recordTrainingHistory } from './run-tracking';
 import { flattenTrainMetrics, type TrainMetricsFile } from './train-metrics';
-import { ensureTrialRun, readTrialOverrides, trialDir, trialRunKey } from './trial-runs';
+import { endOpenTrialRuns, ensureTrialRun, readTrialOverrides, trialDir, trialRunKey } from './trial-runs';
 
 export interface PrepareRunInput {
   model: string;
@@ -227,12 +227,14 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
             .then(resolve, (err) => (latest && abort.signal.aborted ? resolve(latest) : reject(err)));
         });
         abort.abort();
+        const error = status.phase === 'failed' ? `${status.state}: ${status.reason ?? ''}` : null;
         await registry.updateRun(input.runKey, {
           state: phaseToRunState[status.phase],
           finished: status.phase === 'succeeded' || status.phase === 'failed',
-          error: status.phase === 'failed' ? `${status.state}: ${status.reason ?? ''}` : null,
+          error,
         });
         if (status.phase !== 'failed') return status;
+        await endOpenTrialRuns(registry, input.runKey, { state: 'failed', error });
         const logTail = await cluster.logTail(input.runDir, input.jobId, 40).catch((e: Error) => `(log unavailable: ${e.message})`);
         return { ...status, logTail };
       } finally {
@@ -243,7 +245,9 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
 
     async cancelTrainingJob(input: { cluster: string; jobId: string; runKey: string }): Promise<void> {
       await executor(input.cluster).cancel(input.jobId);
-      await registry.updateRun(input.runKey, { state: 'cancelled', finished: true, error: 'cancelled with the lifecycle' });
+      const ended = { state: 'cancelled', error: 'cancelled with the lifecycle' } as const;
+      await registry.updateRun(input.runKey, { ...ended, finished: true });
+      await endOpenTrialRuns(registry, input.runKey, ended);
     },
 
     /**

@@ -3,7 +3,7 @@
 // when the job watcher first sees it start (so its curves grow live, like a single run's) or,
 // for a trial that never started, when the search is registered; both make the same record.
 import type { ArtifactStore } from '../adapters/artifacts/port';
-import type { Registry, RunRecord } from '../adapters/db/port';
+import type { Registry, RunRecord, RunUpdate } from '../adapters/db/port';
 
 export const trialRunKey = (runKey: string, trial: number): string => `${runKey}-t${trial}`;
 export const trialDir = (runDir: string, trial: number): string => `${runDir}/trial-${trial}`;
@@ -43,4 +43,16 @@ export async function ensureTrialRun(
   };
   await registry.createRun(record); // a run made before is kept as it is
   return true;
+}
+
+/**
+ * Ends the trial runs of `parentKey` still open, as the parent ended: a search whose job failed
+ * or was cancelled is never registered, and its started trials must not stay running forever.
+ */
+export async function endOpenTrialRuns(registry: Registry, parentKey: string, update: RunUpdate): Promise<void> {
+  const parent = await registry.getRun(parentKey);
+  if (!parent) return;
+  const runs = await registry.listRuns(parent.model);
+  const open = runs.filter((r) => r.trial !== null && r.runKey === trialRunKey(parentKey, r.trial) && r.finishedAt === null);
+  for (const run of open) await registry.updateRun(run.runKey, { ...update, finished: true });
 }

@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { progressInEpoch2, progressInEpoch2Line } from '../test/fakes/training-progress';
 import { formatJobProgress, formatTrainingProgress, parseTrainingProgress, trialOfProgressKey } from './training-progress';
 
 const at = '2026-11-30T12:00:00+00:00';
 const now = Date.parse(at) + 4_000;
-/** As the job writes it in the middle of epoch 2 (slurm/mlc_train/progress.py). */
-const written = {
-  phase: 'training',
-  epoch: 2,
-  epochs: 5,
-  step: 1450,
-  steps: 5460,
-  loss: 0.8123,
-  lr: 0.00045,
-  validation: { epoch: 1, step: 1092, train_loss: 0.9, val_loss: 0.74, val_accuracy: 0.68, val_macro_f1: 0.5512 },
-  updatedAt: at,
-};
+const written = progressInEpoch2(at);
 
 describe('training progress (progress.json)', () => {
   it('reads what the job writes, and nothing else', () => {
@@ -28,9 +18,7 @@ describe('training progress (progress.json)', () => {
   });
 
   it('says where training is, the last validation and how old the news is', () => {
-    expect(formatTrainingProgress(written, now)).toBe(
-      'epoch 2/5 · step 1,450/5,460 (26%) · loss 0.8123 · validation (epoch 1) macro_f1 0.5512 accuracy 0.6800 · 4s ago',
-    );
+    expect(formatTrainingProgress(written, now)).toBe(`${progressInEpoch2Line} · 4s ago`);
     // The wait line prints whenever it changes: without a clock it does not change every second.
     expect(formatTrainingProgress(written)).not.toContain('ago');
     expect(formatTrainingProgress({ phase: 'teacher', updatedAt: at }, now)).toBe('fitting the distillation teacher · 4s ago');

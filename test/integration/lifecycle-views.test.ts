@@ -17,9 +17,10 @@ import { httpUrl } from '../../adapters/temporal-codec/codec-server';
 import { dataConverterFor } from '../../adapters/temporal-codec/data-converter';
 import { parseSpec } from '../../domain/spec';
 import { lifecycleWorkflowId, taskQueues } from '../../domain/temporal-names';
-import { jobWatchBeatSchema } from '../../domain/training-progress';
+import type { JobWatchBeat } from '../../domain/training-progress';
 import { loadConfig } from '../../temporal.config';
 import { registerFreshNamespace } from '../e2e/temporal-helpers';
+import { progressInEpoch2, progressInEpoch2Line } from '../fakes/training-progress';
 import { fakeActivities } from '../workflows/fake-activities';
 import { workflowBundle } from '../workflows/env';
 import { mlc } from '../e2e/process-helpers';
@@ -33,21 +34,8 @@ const namespace = `mlc-web-ui-${run}`;
 const model = `web-ui-${run}`;
 const workflowId = lifecycleWorkflowId(model);
 const description = `ข้อความที่ต้องถอดรหัส ร้านนี้อร่อยมาก ${run}`;
-// What the job watcher heartbeats while epoch 2 trains (slurm/mlc_train/progress.py's fields).
-const beat = jobWatchBeatSchema.parse({
-  jobState: 'RUNNING',
-  progress: {
-    phase: 'training',
-    epoch: 2,
-    epochs: 5,
-    step: 1450,
-    steps: 5460,
-    loss: 0.8123,
-    lr: 0.0004,
-    validation: { epoch: 1, step: 1092, train_loss: 0.9114, val_loss: 0.8731, val_accuracy: 0.6676, val_macro_f1: 0.5305 },
-    updatedAt: new Date().toISOString(),
-  },
-});
+// What the job watcher heartbeats while epoch 2 trains.
+const beat: JobWatchBeat = { jobState: 'RUNNING', progress: progressInEpoch2(new Date().toISOString()) };
 const uiUrl = new URL(config.temporal.uiUrl);
 const codecUrl = new URL(httpUrl(config.temporal.codec.server.host, config.temporal.codec.server.port));
 
@@ -144,13 +132,12 @@ describe('the Temporal Web UI shows payloads decoded through the codec server', 
     const { runId } = await client.workflow.getHandle(workflowId).describe();
     await browser.open(`${uiUrl.origin}/namespaces/${namespace}/workflows/${workflowId}/${runId}/pending-activities`);
     const text = await pageTextWith(['awaitJobChange', '"phase": "training"', '0.8123', '5460']);
-    expect(text).toContain('"val_macro_f1": 0.5305');
+    expect(text).toContain('"val_macro_f1": 0.5512');
   });
 });
 
 describe('mlc status reads the same progress through the codec', () => {
   const cliEnv = () => ({ ...process.env, TEMPORAL_NAMESPACE: namespace });
-  const progressLine = 'epoch 2/5 · step 1,450/5,460 (26%) · loss 0.8123';
 
   it('for the model: a progress line under its stage', async () => {
     await pendingWatch();
@@ -158,8 +145,7 @@ describe('mlc status reads the same progress through the codec', () => {
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/^stage\s+training/m);
     const line = shown.stdout.split('\n').find((l) => l.startsWith('progress'));
-    expect(line, shown.stdout).toContain(progressLine);
-    expect(shown.stdout).toContain('validation (epoch 1) macro_f1 0.5305 accuracy 0.6676');
+    expect(line, shown.stdout).toContain(progressInEpoch2Line);
   });
 
   it('without a name: the lifecycle listed with its progress beside it', async () => {
@@ -168,6 +154,6 @@ describe('mlc status reads the same progress through the codec', () => {
     const row = listed.stdout.split('\n').find((l) => l.startsWith(workflowId));
     expect(row, listed.stdout).toBeDefined();
     expect(row).toMatch(/training/);
-    expect(row).toContain(progressLine);
+    expect(row).toContain(progressInEpoch2Line);
   });
 });
