@@ -193,14 +193,9 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
           written = read;
           heartbeat();
           if (read.progress) await recordLiveCurves(input.runKey, read.progress);
+          const seen = new Map((before.trials ?? []).map((t) => [t.trial, t]));
           for (const trial of read.trials ?? []) {
-            if (
-              !isDeepStrictEqual(
-                trial,
-                before.trials?.find((t) => t.trial === trial.trial),
-              )
-            )
-              await recordTrialProgress(input, trial, startedTrials);
+            if (!isDeepStrictEqual(trial, seen.get(trial.trial))) await recordTrialProgress(input, trial, startedTrials);
           }
         } finally {
           reading = false;
