@@ -11,7 +11,7 @@ import type { EndedJob } from '../domain/lifecycle';
 import {
   parseTrainingProgress,
   PROGRESS_FILE,
-  trialOfProgressKey,
+  trialOfKey,
   type JobProgress,
   type JobWatchBeat,
   type TrainingProgress,
@@ -23,7 +23,7 @@ import type { ActivityDeps } from './deps';
 import { userError } from './errors';
 import { liveMetricPoints, recordTrainingHistory } from './run-tracking';
 import { flattenTrainMetrics, type TrainMetricsFile } from './train-metrics';
-import { endOpenTrialRuns, ensureTrialRun, readTrialOverrides, trialDir, trialRunKey } from './trial-runs';
+import { endOpenTrialRuns, ensureTrialRun, readTrialOverrides, recordTrialOutcome, trialDir, trialRunKey } from './trial-runs';
 
 export interface PrepareRunInput {
   model: string;
@@ -180,6 +180,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       let latest: JobStatus | null = null;
       let written: JobProgress = { progress: null, trials: [] };
       const startedTrials = new Set<number>();
+      const finishedTrials = new Set<number>();
       const heartbeat = () => ctx.heartbeat({ jobState: latest?.state ?? null, ...written } satisfies JobWatchBeat);
       // The beat never waits for the read: a hung share must not stop the heartbeats that keep
       // this watch alive. One read at a time; a fresh one is beaten at once and its epoch recorded.
@@ -187,15 +188,18 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       const refresh = async () => {
         reading = true;
         try {
-          const read = await readProgress(input.runDir);
-          if (!read || isDeepStrictEqual(read, written) || abort.signal.aborted) return;
+          const reading = await readProgress(input.runDir);
+          if (!reading || abort.signal.aborted) return;
+          for (const trial of reading.finishedTrials) if (!finishedTrials.has(trial)) await recordFinishedTrial(input, trial, finishedTrials);
+          const read = reading.view;
+          if (isDeepStrictEqual(read, written)) return;
           const before = written;
           written = read;
           heartbeat();
           if (read.progress) await recordLiveCurves(input.runKey, read.progress);
           const seen = new Map((before.trials ?? []).map((t) => [t.trial, t]));
           for (const trial of read.trials ?? []) {
-            if (!isDeepStrictEqual(trial, seen.get(trial.trial))) await recordTrialProgress(input, trial, startedTrials);
+            if (!isDeepStrictEqual(trial, seen.get(trial.trial)) && !finishedTrials.has(trial.trial)) await recordTrialProgress(input, trial, startedTrials);
           }
         } finally {
           reading = false;
@@ -257,16 +261,8 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
         const dir = trialDir(input.runDir, trial);
         const key = trialRunKey(input.runKey, trial);
         const file = (await store.exists(`${dir}/DONE`)) ? await readMetricsFile(dir) : null;
-        const metrics = file ? flattenTrainMetrics(file) : {};
-        if (await ensureTrialRun(registry, store, input.runKey, input.runDir, trial, overrides)) {
-          await registry.updateRun(key, {
-            state: file ? 'succeeded' : 'failed',
-            finished: true,
-            metrics,
-            error: file ? null : 'trial did not finish: see its log',
-          });
-          if (file) await recordTrainingHistory(registry, key, file);
-        }
+        const known = await ensureTrialRun(registry, store, input.runKey, input.runDir, trial, overrides);
+        const metrics = known ? await recordTrialOutcome(registry, key, file) : file ? flattenTrainMetrics(file) : {};
         trials.push({ trial, runKey: key, score: metrics.best_val_macro_f1 ?? null });
       }
       const best = bestTrial(trials);
@@ -291,19 +287,23 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
 
   /**
    * What the job last wrote: a run's progress.json, or each started trial's `trial-<i>/progress.json`
-   * for a search; null when the store could not say (it is only a view: the last reading stays).
+   * for a search, and which trials have finished (their `DONE`); null when the store could not say
+   * (it is only a view: the last reading stays).
    */
-  async function readProgress(runDir: string): Promise<JobProgress | null> {
+  async function readProgress(runDir: string): Promise<{ view: JobProgress; finishedTrials: number[] } | null> {
     try {
       const own = await getIfExists(store, `${runDir}/${PROGRESS_FILE}`);
-      if (own) return { progress: parseTrainingProgress(own.toString('utf8')), trials: [] };
+      if (own) return { view: { progress: parseTrainingProgress(own.toString('utf8')), trials: [] }, finishedTrials: [] };
       const trials: TrialProgress[] = [];
+      const finishedTrials: number[] = [];
       for (const key of await store.list(runDir)) {
-        const trial = trialOfProgressKey(runDir, key);
+        const trial = trialOfKey(runDir, key);
         const progress = trial === null ? null : parseTrainingProgress((await store.get(key)).toString('utf8'));
         if (trial !== null && progress) trials.push({ trial, progress });
+        const finished = trialOfKey(runDir, key, 'DONE');
+        if (finished !== null) finishedTrials.push(finished);
       }
-      return { progress: null, trials: trials.sort((a, b) => a.trial - b.trial) };
+      return { view: { progress: null, trials: trials.sort((a, b) => a.trial - b.trial) }, finishedTrials };
     } catch {
       return null;
     }
@@ -334,6 +334,17 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       }
     }
     await recordLiveCurves(trialRunKey(input.runKey, trial), progress);
+  }
+
+  /** A trial that has finished is recorded at once, its metrics and curves, as the search's registration will. Only a view: failures are logged. */
+  async function recordFinishedTrial(input: AwaitJobInput, trial: number, finished: Set<number>): Promise<void> {
+    try {
+      if (!(await ensureTrialRun(registry, store, input.runKey, input.runDir, trial))) return;
+      await recordTrialOutcome(registry, trialRunKey(input.runKey, trial), await readMetricsFile(trialDir(input.runDir, trial)));
+      finished.add(trial);
+    } catch (err) {
+      log.warn("could not record a finished search trial's run", { runKey: input.runKey, trial, error: (err as Error).message });
+    }
   }
 
   async function readMetricsFile(runDir: string): Promise<TrainMetricsFile> {

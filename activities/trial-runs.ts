@@ -4,6 +4,8 @@
 // for a trial that never started, when the search is registered; both make the same record.
 import type { ArtifactStore } from '../adapters/artifacts/port';
 import type { Registry, RunRecord, RunUpdate } from '../adapters/db/port';
+import { recordTrainingHistory } from './run-tracking';
+import { flattenTrainMetrics, type TrainMetricsFile } from './train-metrics';
 
 export const trialRunKey = (runKey: string, trial: number): string => `${runKey}-t${trial}`;
 export const trialDir = (runDir: string, trial: number): string => `${runDir}/trial-${trial}`;
@@ -43,6 +45,18 @@ export async function ensureTrialRun(
   };
   await registry.createRun(record); // a run made before is kept as it is
   return true;
+}
+
+/**
+ * A trial's end on its run: succeeded with the metrics and curves of its metrics.json, or failed
+ * when it left none. Safe to repeat (the first finish time stays): the job watcher records a trial
+ * as soon as it finishes, and registering the search records every trial again.
+ */
+export async function recordTrialOutcome(registry: Registry, runKey: string, file: TrainMetricsFile | null): Promise<Record<string, number>> {
+  const metrics = file ? flattenTrainMetrics(file) : {};
+  await registry.updateRun(runKey, { state: file ? 'succeeded' : 'failed', finished: true, metrics, error: file ? null : 'trial did not finish: see its log' });
+  if (file) await recordTrainingHistory(registry, runKey, file);
+  return metrics;
 }
 
 /**

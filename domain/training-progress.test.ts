@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { progressInEpoch2, progressInEpoch2Line } from '../test/fakes/training-progress';
-import { formatJobProgress, formatTrainingProgress, parseTrainingProgress, trialOfProgressKey } from './training-progress';
+import { formatJobProgress, formatTrainingProgress, parseTrainingProgress, trialOfKey } from './training-progress';
 
 const at = '2026-11-30T12:00:00+00:00';
 const now = Date.parse(at) + 4_000;
@@ -25,16 +25,19 @@ describe('training progress (progress.json)', () => {
     expect(formatTrainingProgress({ phase: 'something new', updatedAt: 'not a date' }, now)).toBe('something new');
   });
 
-  it("finds a search's trials by their progress file, and nothing else", () => {
+  it("finds a search's trials by their progress file (or another file named), and nothing else", () => {
     const run = 'models/m/runs/r1';
-    expect(trialOfProgressKey(run, `${run}/trial-12/progress.json`)).toBe(12);
+    expect(trialOfKey(run, `${run}/trial-12/progress.json`)).toBe(12);
+    expect(trialOfKey(run, `${run}/trial-3/DONE`, 'DONE')).toBe(3);
+    expect(trialOfKey(run, `${run}/trial-3/DONE`)).toBeNull();
+    expect(trialOfKey(run, `${run}/trial-3/checkpoints/DONE`, 'DONE')).toBeNull();
     for (const other of [
       `${run}/progress.json`,
       `${run}/trial-1/checkpoints/progress.json`,
       `${run}/trial-x/progress.json`,
       `models/m/runs/r10/trial-1/progress.json`,
     ])
-      expect(trialOfProgressKey(run, other), other).toBeNull();
+      expect(trialOfKey(run, other), other).toBeNull();
   });
 
   it("says a run's progress in one line, a search's in a line per trial", () => {

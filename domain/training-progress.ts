@@ -40,10 +40,14 @@ export type JobWatchBeat = z.infer<typeof jobWatchBeatSchema>;
 /** What the job last wrote, without its state: a run's progress, or a search's trials'. */
 export type JobProgress = Pick<JobWatchBeat, 'progress' | 'trials'>;
 
-/** Where a search's trial writes its progress: `<runDir>/trial-<i>/progress.json`; its index, or null for any other key. */
-export function trialOfProgressKey(runDir: string, key: string): number | null {
-  const m = /^trial-(\d{1,6})\/progress\.json$/.exec(key.startsWith(`${runDir}/`) ? key.slice(runDir.length + 1) : '');
-  return m ? Number(m[1]) : null;
+/**
+ * A search's trial writes its files in `<runDir>/trial-<i>/`: the index of the trial whose `file`
+ * (progress.json by default; DONE when it has finished) `key` is, or null for any other key.
+ */
+export function trialOfKey(runDir: string, key: string, file = PROGRESS_FILE): number | null {
+  const rest = key.startsWith(`${runDir}/`) ? key.slice(runDir.length + 1) : '';
+  const m = /^trial-(\d{1,6})\/(.+)$/.exec(rest);
+  return m && m[2] === file ? Number(m[1]) : null;
 }
 
 /** What a beat says of the job: its own progress, else a line per trial ("trial 2: epoch 1/5 · …"). */

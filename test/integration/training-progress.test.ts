@@ -176,9 +176,9 @@ describe("the job watcher's heartbeat", () => {
     }
   });
 
-  it("carries a search's trials, each from its trial-<i>/progress.json in trial order; a trial that starts becomes a run with live curves", async () => {
+  it("carries a search's trials, each from its trial-<i>/progress.json in trial order; a trial that starts becomes a run with live curves, one that finishes is recorded at once", async () => {
     const searchDir = `${runDir}-search`;
-    const overrides = [{ learningRate: 0.002 }, { learningRate: 0.0001 }, { learningRate: 0.0005 }];
+    const overrides = [{ learningRate: 0.002 }, { learningRate: 0.0001 }, { learningRate: 0.0005 }, { learningRate: 0.001 }];
     await store.put(`${searchDir}/trials.json`, JSON.stringify(overrides));
     await writeProgress('p.phase("teacher")', `${searchDir}/trial-1`);
     await writeProgress(
@@ -186,6 +186,15 @@ describe("the job watcher's heartbeat", () => {
       `${searchDir}/trial-0`,
     );
     await store.put(`${searchDir}/trial-2/progress.json`, '{"phase": "trai'); // half-written: left out, not an error
+    // Trial 3 has finished: its metrics.json (as pipeline.py writes it) and DONE.
+    const finished = {
+      history: [{ epoch: 1, step: 30, train_loss: 1.0, val_loss: 0.9, val_accuracy: 0.62, val_macro_f1: 0.47 }],
+      steps: [{ step: 30, loss: 0.95, lr: 0.0 }],
+      best: { epoch: 1, val_macro_f1: 0.47, val_accuracy: 0.62 },
+      train_seconds: 12.5,
+    };
+    await store.put(`${searchDir}/trial-3/metrics.json`, JSON.stringify(finished));
+    await store.put(`${searchDir}/trial-3/DONE`, '');
     const before = await registry.metricHistory(runKey);
     beats.length = 0;
     await inActivity(() => control.awaitJobChange({ cluster: 'local', jobId, runKey, runDir: searchDir, lastState: 'RUNNING', maxWaitMs: 7_000 }));
@@ -210,17 +219,32 @@ describe("the job watcher's heartbeat", () => {
     expect(await registry.getRun(`${runKey}-t1`)).toMatchObject({ trial: 1, state: 'running', params: { learningRate: 0.0001 } });
     expect(await registry.metricHistory(`${runKey}-t1`)).toEqual([]);
     expect(await registry.getRun(`${runKey}-t2`)).toBeNull();
+    // The finished trial is recorded at once, as the search's registration would record it.
+    expect(await registry.getRun(`${runKey}-t3`)).toMatchObject({
+      trial: 3,
+      state: 'succeeded',
+      params: { learningRate: 0.001 },
+      metrics: { best_val_macro_f1: 0.47, best_val_accuracy: 0.62, best_epoch: 1, train_seconds: 12.5 },
+    });
+    expect(await registry.metricHistory(`${runKey}-t3`)).toHaveLength(6);
+    const finishedAt = async () => (await registry.listRuns(parent.model)).find((r) => r.runKey === `${runKey}-t3`)!.finishedAt;
+    const firstFinish = await finishedAt();
+    expect(firstFinish).not.toBeNull();
 
-    // Registering the search (here: none finished) ends every trial's run, the one that never started made the same way.
-    await expect(inActivity(() => control.registerTrainedModel({ model: parent.model, runKey, runDir: searchDir, trials: 3 }))).rejects.toThrow(
-      /None of the 3 trials/,
+    // Registering the search ends every trial's run, the one that never started made the same way;
+    // the finished one keeps its first finish. (Its folder holds no model here, so registration
+    // then stops at the winner's missing files.)
+    await expect(inActivity(() => control.registerTrainedModel({ model: parent.model, runKey, runDir: searchDir, trials: 4 }))).rejects.toThrow(
+      /trial-3\/model\.onnx is missing/,
     );
-    const ended = await Promise.all([0, 1, 2].map((t) => registry.getRun(`${runKey}-t${t}`)));
+    const ended = await Promise.all([0, 1, 2, 3].map((t) => registry.getRun(`${runKey}-t${t}`)));
     expect(ended.map((r) => [r?.trial, r?.state, r?.params.learningRate])).toEqual([
       [0, 'failed', 0.002],
       [1, 'failed', 0.0001],
       [2, 'failed', 0.0005],
+      [3, 'succeeded', 0.001],
     ]);
+    expect(await finishedAt()).toBe(firstFinish);
     expect(await registry.metricHistory(`${runKey}-t0`)).toHaveLength(4); // the live points stay
   });
 });
