@@ -23,7 +23,7 @@ import type { ActivityDeps } from './deps';
 import { userError } from './errors';
 import { liveMetricPoints, recordTrainingHistory } from './run-tracking';
 import { flattenTrainMetrics, type TrainMetricsFile } from './train-metrics';
-import { endOpenTrialRuns, ensureTrialRun, readTrialOverrides, recordTrialOutcome, trialDir, trialRunKey } from './trial-runs';
+import { endOpenTrialRuns, ensureTrialRun, readTrialOverrides, recordTrialOutcome, trialRunKey } from './trial-runs';
 
 export interface PrepareRunInput {
   model: string;
@@ -128,7 +128,10 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       let search: Pick<PreparedRun, 'trialsFile' | 'trials'> = {};
       if (input.search) {
         const trials = expandTrials(input.search, input.params.seed);
-        search = { trialsFile: `${runDir}/trials.json`, trials: { count: trials.length, concurrency: Math.min(input.search.concurrency, trials.length) } };
+        search = {
+          trialsFile: artifactLayout.trialsFile(runDir),
+          trials: { count: trials.length, concurrency: Math.min(input.search.concurrency, trials.length) },
+        };
         await putOnce(input.runKey, search.trialsFile!, trials);
       }
       const existing = await registry.getRun(input.runKey);
@@ -258,7 +261,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       const overrides = await readTrialOverrides(store, input.runDir);
       const trials: TrialOutcome[] = [];
       for (let trial = 0; trial < input.trials; trial++) {
-        const dir = trialDir(input.runDir, trial);
+        const dir = artifactLayout.trial(input.runDir, trial);
         const key = trialRunKey(input.runKey, trial);
         const file = (await store.exists(`${dir}/DONE`)) ? await readMetricsFile(dir) : null;
         const known = await ensureTrialRun(registry, store, input.runKey, input.runDir, trial, overrides);
@@ -269,9 +272,9 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       if (best === null)
         throw userError('AllTrialsFailed', `None of the ${input.trials} trials of ${input.runKey} finished; read their logs (${input.runDir}/slurm-*_N.out).`);
       const winner = trials[best]!;
-      const registered = await registerOutputs(input.model, winner.runKey, trialDir(input.runDir, best));
+      const registered = await registerOutputs(input.model, winner.runKey, artifactLayout.trial(input.runDir, best));
       await registry.updateRun(input.runKey, { state: 'succeeded', finished: true, metrics: { ...registered.trainMetrics, best_trial: best } });
-      return { ...registered, runDir: trialDir(input.runDir, best), trials };
+      return { ...registered, runDir: artifactLayout.trial(input.runDir, best), trials };
     },
   };
 
@@ -340,7 +343,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
   async function recordFinishedTrial(input: AwaitJobInput, trial: number, finished: Set<number>): Promise<void> {
     try {
       if (!(await ensureTrialRun(registry, store, input.runKey, input.runDir, trial))) return;
-      await recordTrialOutcome(registry, trialRunKey(input.runKey, trial), await readMetricsFile(trialDir(input.runDir, trial)));
+      await recordTrialOutcome(registry, trialRunKey(input.runKey, trial), await readMetricsFile(artifactLayout.trial(input.runDir, trial)));
       finished.add(trial);
     } catch (err) {
       log.warn("could not record a finished search trial's run", { runKey: input.runKey, trial, error: (err as Error).message });

@@ -1,18 +1,19 @@
 // A hyperparameter search's trials as runs of their own in the registry, children of the
 // search's run, as MLflow nests a tuning job's trials under its parent. A trial's run is made
 // when the job watcher first sees it start (so its curves grow live, like a single run's) or,
-// for a trial that never started, when the search is registered; both make the same record.
+// for a trial that never started, when the search is registered; both make the same record. A
+// trial is recorded as soon as it finishes, and again, harmlessly, at the search's registration.
 import type { ArtifactStore } from '../adapters/artifacts/port';
 import type { Registry, RunRecord, RunUpdate } from '../adapters/db/port';
+import { artifactLayout } from '../domain/artifact-layout';
 import { recordTrainingHistory } from './run-tracking';
 import { flattenTrainMetrics, type TrainMetricsFile } from './train-metrics';
 
 export const trialRunKey = (runKey: string, trial: number): string => `${runKey}-t${trial}`;
-export const trialDir = (runDir: string, trial: number): string => `${runDir}/trial-${trial}`;
 
 /** trials.json as prepareTrainingRun wrote it: each trial's parameter overrides, by index. */
 export async function readTrialOverrides(store: ArtifactStore, runDir: string): Promise<Record<string, unknown>[]> {
-  return JSON.parse((await store.get(`${runDir}/trials.json`)).toString('utf8')) as Record<string, unknown>[];
+  return JSON.parse((await store.get(artifactLayout.trialsFile(runDir))).toString('utf8')) as Record<string, unknown>[];
 }
 
 /**
@@ -41,7 +42,7 @@ export async function ensureTrialRun(
     runKey: trialRunKey(parentKey, trial),
     trial,
     params: { ...parent.params, ...ownOverrides },
-    artifactUri: store.uriOf(trialDir(runDir, trial)),
+    artifactUri: store.uriOf(artifactLayout.trial(runDir, trial)),
   };
   await registry.createRun(record); // a run made before is kept as it is
   return true;

@@ -31,6 +31,10 @@ export const artifactLayout = {
   feedback: (model: string, generation: number) => `datasets/${model}/feedback/g${generation}.jsonl`,
   /** What a training job writes (model.onnx, tokenizer, metrics); its manifest is what an auditor approves. */
   run: (model: string, runKey: string) => `models/${model}/runs/${runKey}`,
+  /** A search's trial parameters, one object of overrides per trial, in its run folder. */
+  trialsFile: (runDir: string) => `${runDir}/trials.json`,
+  /** Where trial `trial` of a search (a SLURM array task) writes what a single run would. */
+  trial: (runDir: string, trial: number) => `${runDir}/trial-${trial}`,
   evaluation,
   /** The audit page (self-contained HTML); audit-package.json beside it holds its data. */
   auditPackage: (runDir: string) => `${evaluation(runDir)}/audit-package.html`,
