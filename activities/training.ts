@@ -191,10 +191,10 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       const refresh = async () => {
         reading = true;
         try {
-          const reading = await readProgress(input.runDir);
-          if (!reading || abort.signal.aborted) return;
-          for (const trial of reading.finishedTrials) if (!finishedTrials.has(trial)) await recordFinishedTrial(input, trial, finishedTrials);
-          const read = reading.view;
+          const found = await readProgress(input.runDir);
+          if (!found || abort.signal.aborted) return;
+          for (const trial of found.finishedTrials) if (!finishedTrials.has(trial)) await recordFinishedTrial(input, trial, finishedTrials);
+          const read = found.view;
           if (isDeepStrictEqual(read, written)) return;
           const before = written;
           written = read;
@@ -264,8 +264,9 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
         const dir = artifactLayout.trial(input.runDir, trial);
         const key = trialRunKey(input.runKey, trial);
         const file = (await store.exists(`${dir}/DONE`)) ? await readMetricsFile(dir) : null;
-        const known = await ensureTrialRun(registry, store, input.runKey, input.runDir, trial, overrides);
-        const metrics = known ? await recordTrialOutcome(registry, key, file) : file ? flattenTrainMetrics(file) : {};
+        if (await ensureTrialRun(registry, store, input.runKey, input.runDir, trial, overrides))
+          await recordTrialOutcome(registry, input.runKey, input.runDir, trial, file);
+        const metrics = file ? flattenTrainMetrics(file) : {};
         trials.push({ trial, runKey: key, score: metrics.best_val_macro_f1 ?? null });
       }
       const best = bestTrial(trials);
@@ -339,11 +340,18 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
     await recordLiveCurves(trialRunKey(input.runKey, trial), progress);
   }
 
-  /** A trial that has finished is recorded at once, its metrics and curves, as the search's registration will. Only a view: failures are logged. */
+  /**
+   * A trial that has finished is recorded at once, its metrics and curves, as the search's
+   * registration will; once: a later watch finds it succeeded and reads nothing again. Only a
+   * view: failures are logged.
+   */
   async function recordFinishedTrial(input: AwaitJobInput, trial: number, finished: Set<number>): Promise<void> {
+    const key = trialRunKey(input.runKey, trial);
     try {
-      if (!(await ensureTrialRun(registry, store, input.runKey, input.runDir, trial))) return;
-      await recordTrialOutcome(registry, trialRunKey(input.runKey, trial), await readMetricsFile(artifactLayout.trial(input.runDir, trial)));
+      if ((await registry.getRun(key))?.state !== 'succeeded') {
+        if (!(await ensureTrialRun(registry, store, input.runKey, input.runDir, trial))) return;
+        await recordTrialOutcome(registry, input.runKey, input.runDir, trial, await readMetricsFile(artifactLayout.trial(input.runDir, trial)));
+      }
       finished.add(trial);
     } catch (err) {
       log.warn("could not record a finished search trial's run", { runKey: input.runKey, trial, error: (err as Error).message });

@@ -61,5 +61,11 @@ describe('trial runs', () => {
     ]);
     const finished = (await registry.listRuns('m')).filter((r) => r.runKey.startsWith('search-1-t')).map((r) => r.finishedAt);
     expect(finished.every((at) => at !== null)).toBe(true);
+
+    // A resubmitted job reopens a trial (its first finish time stays); a later failure ends it again.
+    await registry.updateRun('search-1-t0', { state: 'running', error: null });
+    await endOpenTrialRuns(registry, 'search-1', { state: 'failed', error: 'NODE_FAIL: node died' });
+    expect(await registry.getRun('search-1-t0')).toMatchObject({ state: 'failed', error: 'NODE_FAIL: node died' });
+    expect((await registry.getRun('search-1-t2'))?.state).toBe('succeeded');
   });
 });

@@ -4,7 +4,7 @@
 // for a trial that never started, when the search is registered; both make the same record. A
 // trial is recorded as soon as it finishes, and again, harmlessly, at the search's registration.
 import type { ArtifactStore } from '../adapters/artifacts/port';
-import type { Registry, RunRecord, RunUpdate } from '../adapters/db/port';
+import type { Registry, RunRecord, RunState, RunUpdate } from '../adapters/db/port';
 import { artifactLayout } from '../domain/artifact-layout';
 import { recordTrainingHistory } from './run-tracking';
 import { flattenTrainMetrics, type TrainMetricsFile } from './train-metrics';
@@ -53,21 +53,26 @@ export async function ensureTrialRun(
  * when it left none. Safe to repeat (the first finish time stays): the job watcher records a trial
  * as soon as it finishes, and registering the search records every trial again.
  */
-export async function recordTrialOutcome(registry: Registry, runKey: string, file: TrainMetricsFile | null): Promise<Record<string, number>> {
+export async function recordTrialOutcome(registry: Registry, parentKey: string, runDir: string, trial: number, file: TrainMetricsFile | null): Promise<void> {
+  const runKey = trialRunKey(parentKey, trial);
   const metrics = file ? flattenTrainMetrics(file) : {};
-  await registry.updateRun(runKey, { state: file ? 'succeeded' : 'failed', finished: true, metrics, error: file ? null : 'trial did not finish: see its log' });
+  // The array task's log, as adapters/slurm/sbatch.ts names it (slurm-<array job>_<task>.out).
+  const error = file ? null : `trial ${trial} left no outputs (no DONE): read its log, ${runDir}/slurm-*_${trial}.out`;
+  await registry.updateRun(runKey, { state: file ? 'succeeded' : 'failed', finished: true, metrics, error });
   if (file) await recordTrainingHistory(registry, runKey, file);
-  return metrics;
 }
+
+const ENDED: readonly RunState[] = ['succeeded', 'failed', 'cancelled'];
 
 /**
  * Ends the trial runs of `parentKey` still open, as the parent ended: a search whose job failed
  * or was cancelled is never registered, and its started trials must not stay running forever.
+ * Open by state, not by finish time: a trial reopened by a resubmitted job keeps its first finish.
  */
 export async function endOpenTrialRuns(registry: Registry, parentKey: string, update: RunUpdate): Promise<void> {
   const parent = await registry.getRun(parentKey);
   if (!parent) return;
   const runs = await registry.listRuns(parent.model);
-  const open = runs.filter((r) => r.trial !== null && r.runKey === trialRunKey(parentKey, r.trial) && r.finishedAt === null);
+  const open = runs.filter((r) => r.trial !== null && r.runKey === trialRunKey(parentKey, r.trial) && !ENDED.includes(r.state));
   for (const run of open) await registry.updateRun(run.runKey, { ...update, finished: true });
 }

@@ -19,11 +19,11 @@ import { parseSpec } from '../../domain/spec';
 import { lifecycleWorkflowId, taskQueues } from '../../domain/temporal-names';
 import type { JobWatchBeat } from '../../domain/training-progress';
 import { loadConfig } from '../../temporal.config';
+import { mlc } from '../e2e/process-helpers';
 import { registerFreshNamespace } from '../e2e/temporal-helpers';
 import { progressInEpoch2, progressInEpoch2Line } from '../fakes/training-progress';
 import { fakeActivities } from '../workflows/fake-activities';
 import { workflowBundle } from '../workflows/env';
-import { mlc } from '../e2e/process-helpers';
 import { Browser } from './helpers/chromium';
 
 const config = loadConfig();
@@ -42,6 +42,7 @@ const codecUrl = new URL(httpUrl(config.temporal.codec.server.host, config.tempo
 let dir: string;
 let connection: Connection;
 let client: Client;
+let workerConnection: NativeConnection;
 let worker: Worker;
 let workerRun: Promise<void>;
 let browser: Browser;
@@ -51,14 +52,16 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
   await registerFreshNamespace(connection, namespace);
   // The product's codec with the configuration's keys: those the codec server decrypts with.
-  client = new Client({ connection, namespace, dataConverter: await dataConverterFor(config) });
+  const dataConverter = await dataConverterFor(config);
+  client = new Client({ connection, namespace, dataConverter });
+  workerConnection = await NativeConnection.connect({ address: config.temporal.address });
   worker = await Worker.create({
-    connection: await NativeConnection.connect({ address: config.temporal.address }),
+    connection: workerConnection,
     namespace,
     taskQueue: taskQueues.control,
     workflowBundle: await workflowBundle(),
     activities: fakeActivities({ jobEnds: ['HANG'], watchBeat: beat }).control,
-    dataConverter: await dataConverterFor(config),
+    dataConverter,
   });
   workerRun = worker.run();
   const spec = parseSpec({
@@ -80,6 +83,7 @@ afterAll(async () => {
   await browser?.close();
   worker?.shutdown();
   await workerRun?.catch(() => undefined);
+  await workerConnection?.close();
   await connection?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });

@@ -245,6 +245,7 @@ describe("the job watcher's heartbeat", () => {
       [3, 'succeeded', 0.001],
     ]);
     expect(await finishedAt()).toBe(firstFinish);
+    expect(ended[2]?.error).toBe(`trial 2 left no outputs (no DONE): read its log, ${searchDir}/slurm-*_2.out`);
     expect(await registry.metricHistory(`${runKey}-t0`)).toHaveLength(4); // the live points stay
   });
 });

@@ -1,6 +1,7 @@
 // Headless Chromium (Debian's `chromium`) for tests that open a generated page: driven over
 // --remote-debugging-pipe (no port), which reports every request the page makes, behind a
-// proxy that refuses everything. Shared by the audit package's and the monitoring report's tests.
+// proxy that refuses everything but the origins a test names. Shared by the audit package's and
+// the monitoring report's tests (no origin: the page must load nothing) and the Web UI's.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
