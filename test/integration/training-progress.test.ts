@@ -64,10 +64,10 @@ beforeAll(async () => {
       `--job-name=mlc-${runKey}`,
       '--partition=cpu',
       '--mem=100M',
-      '--time=00:02:00',
+      '--time=00:03:00',
       '--output=/dev/null',
       '--wrap',
-      'sleep 90',
+      'sleep 150',
     ]),
     { timeoutMs: 30_000 },
   );
@@ -230,6 +230,13 @@ describe("the job watcher's heartbeat", () => {
     const finishedAt = async () => (await registry.listRuns(parent.model)).find((r) => r.runKey === `${runKey}-t3`)!.finishedAt;
     const firstFinish = await finishedAt();
     expect(firstFinish).not.toBeNull();
+
+    // A later watch (one starts at each state change, or every ten minutes) finds trial 3 succeeded
+    // and does not read or record it again: a metrics.json changed since is not taken up.
+    await store.put(`${searchDir}/trial-3/metrics.json`, JSON.stringify({ ...finished, train_seconds: 99 }));
+    await inActivity(() => control.awaitJobChange({ cluster: 'local', jobId, runKey, runDir: searchDir, lastState: 'RUNNING', maxWaitMs: 7_000 }));
+    expect((await registry.getRun(`${runKey}-t3`))?.metrics.train_seconds).toBe(12.5);
+    await store.put(`${searchDir}/trial-3/metrics.json`, JSON.stringify(finished));
 
     // Registering the search ends every trial's run, the one that never started made the same way;
     // the finished one keeps its first finish. (Its folder holds no model here, so registration
