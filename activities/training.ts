@@ -330,7 +330,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
     if (!started.has(trial)) {
       try {
         if (!(await ensureTrialRun(registry, store, input.runKey, input.runDir, trial))) return;
-        await registry.updateRun(trialRunKey(input.runKey, trial), { state: 'running' });
+        await registry.updateRun(trialRunKey(input.runKey, trial), { state: 'running', error: null, finished: false }); // reopened by a resubmitted job, too
         started.add(trial);
       } catch (err) {
         log.warn("could not record a search trial's run", { runKey: input.runKey, trial, error: (err as Error).message });
@@ -420,7 +420,7 @@ export function resubmissionUpdate(after: EndedJob[]): RunUpdate {
     const name = `resubmissions_${job.state.toLowerCase().replace(/[^a-z0-9]+/g, '_')}`;
     metrics[name] = (metrics[name] ?? 0) + 1;
   }
-  return { error: null, metrics };
+  return { error: null, finished: false, metrics };
 }
 
 export interface TrialOutcome {

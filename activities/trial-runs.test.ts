@@ -62,10 +62,14 @@ describe('trial runs', () => {
     const finished = (await registry.listRuns('m')).filter((r) => r.runKey.startsWith('search-1-t')).map((r) => r.finishedAt);
     expect(finished.every((at) => at !== null)).toBe(true);
 
-    // A resubmitted job reopens a trial (its first finish time stays); a later failure ends it again.
-    await registry.updateRun('search-1-t0', { state: 'running', error: null });
+    // A resubmitted job reopens a trial, as the job watcher does when it runs again: live, no finish
+    // time; a later failure ends it again.
+    const t0FinishedAt = async () => (await registry.listRuns('m')).find((r) => r.runKey === 'search-1-t0')!.finishedAt;
+    await registry.updateRun('search-1-t0', { state: 'running', error: null, finished: false });
+    expect(await t0FinishedAt()).toBeNull();
     await endOpenTrialRuns(registry, 'search-1', { state: 'failed', error: 'NODE_FAIL: node died' });
     expect(await registry.getRun('search-1-t0')).toMatchObject({ state: 'failed', error: 'NODE_FAIL: node died' });
+    expect(await t0FinishedAt()).not.toBeNull();
     expect((await registry.getRun('search-1-t2'))?.state).toBe('succeeded');
   });
 });

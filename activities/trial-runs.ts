@@ -67,7 +67,7 @@ const ENDED: readonly RunState[] = ['succeeded', 'failed', 'cancelled'];
 /**
  * Ends the trial runs of `parentKey` still open, as the parent ended: a search whose job failed
  * or was cancelled is never registered, and its started trials must not stay running forever.
- * Open by state, not by finish time: a trial reopened by a resubmitted job keeps its first finish.
+ * Open by state, which says whether a run is live (a trial reopened by a resubmitted job is running again).
  */
 export async function endOpenTrialRuns(registry: Registry, parentKey: string, update: RunUpdate): Promise<void> {
   const parent = await registry.getRun(parentKey);

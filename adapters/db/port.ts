@@ -37,6 +37,7 @@ export interface RunUpdate {
   error?: string | null;
   /** Merged into the run's metrics (a key given again is overwritten). */
   metrics?: Record<string, number>;
+  /** true: finished now (a finish already recorded stays); false: live again (a resubmitted job), no finish time. */
   finished?: boolean;
   /** The commit of the code that trained the run. */
   gitCommit?: string | null;

@@ -66,8 +66,9 @@ export class DrizzleRegistry implements Registry {
     if (u.gitCommit !== undefined) set.gitCommit = u.gitCommit;
     // Metrics accumulate, as in MLflow: training, evaluation and search each add theirs.
     if (u.metrics !== undefined) set.metrics = sql`coalesce(${t.runs.metrics}, '{}'::jsonb) || ${JSON.stringify(u.metrics)}::jsonb`;
-    // coalesce: a repeated "finished" keeps the first finish time.
-    const finishedAt = u.finished ? { finishedAt: sql`coalesce(${t.runs.finishedAt}, now())` } : {};
+    // coalesce: a repeated "finished" keeps the first finish time; a run live again has none, so
+    // its duration runs on until its next end.
+    const finishedAt = u.finished === true ? { finishedAt: sql`coalesce(${t.runs.finishedAt}, now())` } : u.finished === false ? { finishedAt: null } : {};
     const updated = await this.db
       .update(t.runs)
       .set({ ...set, ...finishedAt, runKey }) // runKey keeps the SET list non-empty

@@ -144,6 +144,9 @@ describe('a training job whose node fails', () => {
     const dead = await follow(first.jobId, prepared.runDir);
     expect(dead, await log1()).toMatchObject({ state: 'NODE_FAIL', phase: 'failed', retryable: true });
     expect(await registry.getRun(runKey)).toMatchObject({ state: 'failed', slurmJobId: first.jobId });
+    const finishedAt = async () => (await registry.listRuns(model)).find((r) => r.runKey === runKey)!.finishedAt;
+    const failedAt = await finishedAt();
+    expect(failedAt).not.toBeNull();
     const checkpoint = path.join(store.root, prepared.runDir, 'checkpoints/last.pt');
     expect(existsSync(checkpoint)).toBe(true);
 
@@ -164,6 +167,7 @@ describe('a training job whose node fails', () => {
       error: null,
       metrics: { resubmissions: 1, resubmissions_node_fail: 1 },
     });
+    expect(await finishedAt()).toBeNull(); // live again: its duration (mlc runs) runs on until it ends
 
     const final = await follow(second.jobId, prepared.runDir);
     const log2 = await executor.logTail(prepared.runDir, second.jobId, 400);
@@ -182,6 +186,7 @@ describe('a training job whose node fails', () => {
     expect(registered.version).toBe(1);
     expect(await registry.getModelVersion(model, 2)).toBeNull();
     expect(await registry.getRun(runKey)).toMatchObject({ state: 'succeeded', slurmJobId: second.jobId, metrics: { resubmissions: 1 } });
+    expect(Date.parse((await finishedAt())!)).toBeGreaterThan(Date.parse(failedAt!));
   });
 
   it('refuses to prepare the same run key with other parameters: its checkpoints belong to the first', async () => {
