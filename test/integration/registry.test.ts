@@ -284,6 +284,13 @@ describe.each(backends)('registry on $name', (backend) => {
     expect(first).toMatchObject({ state: 'succeeded', gitCommit: 'a'.repeat(40), metrics: { best_val_macro_f1: 0.7 }, version: 1, trial: null });
     expect(Date.parse(first!.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(first!.createdAt));
     expect((await registry.describeRun('listed-2'))?.finishedAt).toBeNull();
+    // Finished again: the first finish stays. Live again (a resubmitted job): no finish, until the next.
+    await registry.updateRun('listed-1', { finished: true });
+    expect((await registry.describeRun('listed-1'))?.finishedAt).toBe(first!.finishedAt);
+    await registry.updateRun('listed-1', { state: 'running', finished: false });
+    expect((await registry.describeRun('listed-1'))?.finishedAt).toBeNull();
+    await registry.updateRun('listed-1', { state: 'succeeded', finished: true });
+    expect((await registry.describeRun('listed-1'))?.finishedAt).not.toBeNull();
     expect(await registry.describeRun('missing')).toBeNull();
     expect(await registry.listRuns('nobody')).toEqual([]);
   });
