@@ -11,6 +11,7 @@ import type { EndedJob } from '../domain/lifecycle';
 import {
   parseTrainingProgress,
   PROGRESS_FILE,
+  TRIAL_DONE_PHASE,
   trialOfKey,
   type JobProgress,
   type JobWatchBeat,
@@ -201,8 +202,10 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
           heartbeat();
           if (read.progress) await recordLiveCurves(input.runKey, read.progress);
           const seen = new Map((before.trials ?? []).map((t) => [t.trial, t]));
+          // A trial with its DONE is never reopened, even when recording its end just failed.
+          const done = new Set(found.finishedTrials);
           for (const trial of read.trials ?? []) {
-            if (!isDeepStrictEqual(trial, seen.get(trial.trial)) && !finishedTrials.has(trial.trial)) await recordTrialProgress(input, trial, startedTrials);
+            if (!isDeepStrictEqual(trial, seen.get(trial.trial)) && !done.has(trial.trial)) await recordTrialProgress(input, trial, startedTrials);
           }
         } finally {
           reading = false;
@@ -298,14 +301,14 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
     try {
       const own = await getIfExists(store, `${runDir}/${PROGRESS_FILE}`);
       if (own) return { view: { progress: parseTrainingProgress(own.toString('utf8')), trials: [] }, finishedTrials: [] };
+      const keys = await store.list(runDir);
+      const finishedTrials = keys.map((key) => trialOfKey(runDir, key, 'DONE')).filter((t) => t !== null);
       const trials: TrialProgress[] = [];
-      const finishedTrials: number[] = [];
-      for (const key of await store.list(runDir)) {
+      for (const key of keys) {
         const trial = trialOfKey(runDir, key);
         const progress = trial === null ? null : parseTrainingProgress((await store.get(key)).toString('utf8'));
-        if (trial !== null && progress) trials.push({ trial, progress });
-        const finished = trialOfKey(runDir, key, 'DONE');
-        if (finished !== null) finishedTrials.push(finished);
+        // A finished trial's file stays at its last phase (exporting); the view says it is done.
+        if (trial !== null && progress) trials.push({ trial, progress: finishedTrials.includes(trial) ? { ...progress, phase: TRIAL_DONE_PHASE } : progress });
       }
       return { view: { progress: null, trials: trials.sort((a, b) => a.trial - b.trial) }, finishedTrials };
     } catch {

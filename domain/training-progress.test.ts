@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { progressInEpoch2, progressInEpoch2Line } from '../test/fakes/training-progress';
-import { formatJobProgress, formatTrainingProgress, parseTrainingProgress, trialOfKey } from './training-progress';
+import { formatJobProgress, formatTrainingProgress, parseTrainingProgress, trialOfKey, TRIAL_DONE_PHASE } from './training-progress';
 
 const at = '2026-11-30T12:00:00+00:00';
 const now = Date.parse(at) + 4_000;
@@ -42,9 +42,16 @@ describe('training progress (progress.json)', () => {
 
   it("says a run's progress in one line, a search's in a line per trial", () => {
     expect(formatJobProgress({ progress: written, trials: [{ trial: 3, progress: written }] })).toHaveLength(1);
-    expect(formatJobProgress({ progress: null, trials: [{ trial: 3, progress: { phase: 'teacher', updatedAt: at } }] })).toEqual([
-      'trial 3: fitting the distillation teacher',
-    ]);
+    const trial = (phase: string) => ({ phase, updatedAt: at, validation: { epoch: 2, val_macro_f1: 0.5 } });
+    expect(
+      formatJobProgress({
+        progress: null,
+        trials: [
+          { trial: 3, progress: trial('teacher') },
+          { trial: 4, progress: trial(TRIAL_DONE_PHASE) },
+        ],
+      }),
+    ).toEqual(['trial 3: fitting the distillation teacher · validation (epoch 2) macro_f1 0.5000', 'trial 4: finished · validation (epoch 2) macro_f1 0.5000']);
     expect(formatJobProgress({ progress: null })).toEqual([]);
   });
 });

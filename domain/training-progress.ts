@@ -4,11 +4,13 @@
 import { z } from 'zod';
 
 export const PROGRESS_FILE = 'progress.json';
+/** The phase the job watcher gives a search's trial that has written its DONE. */
+export const TRIAL_DONE_PHASE = 'done';
 
 const count = z.number().int().nonnegative();
 
 export const trainingProgressSchema = z.object({
-  /** preparing | pretraining | teacher | training | exporting (the job's words, shown as written). */
+  /** preparing | pretraining | teacher | training | exporting (the job's words), or done for a search's finished trial. */
   phase: z.string().min(1).max(40),
   epoch: count.optional(),
   epochs: count.optional(),
@@ -74,6 +76,7 @@ const PHASES: Record<string, string> = {
   pretraining: 'pretraining the encoder (mlmEpochs)',
   teacher: 'fitting the distillation teacher',
   exporting: 'exporting ONNX and checking parity',
+  [TRIAL_DONE_PHASE]: 'finished',
 };
 
 /**

@@ -23,7 +23,7 @@ import { shellCommand } from '../../adapters/slurm/shell';
 import { EncryptionCodec } from '../../adapters/temporal-codec/codec';
 import type { CodecKey } from '../../adapters/temporal-codec/keys';
 import { jobProgressOf, JOB_WATCH_ACTIVITY } from '../../cli/job-progress';
-import { jobWatchBeatSchema, formatTrainingProgress, type JobWatchBeat } from '../../domain/training-progress';
+import { jobWatchBeatSchema, formatJobProgress, formatTrainingProgress, type JobWatchBeat } from '../../domain/training-progress';
 import { loadConfig, type SlurmClusterConfig } from '../../temporal.config';
 import { seedRun } from '../fakes/registry-fixtures';
 import { PYTHON, REPO_ROOT } from './helpers/tiny-model';
@@ -186,13 +186,14 @@ describe("the job watcher's heartbeat", () => {
       `${searchDir}/trial-0`,
     );
     await store.put(`${searchDir}/trial-2/progress.json`, '{"phase": "trai'); // half-written: left out, not an error
-    // Trial 3 has finished: its metrics.json (as pipeline.py writes it) and DONE.
+    // Trial 3 has finished: its progress.json left at its last phase, its metrics.json (as pipeline.py writes it) and DONE.
     const finished = {
       history: [{ epoch: 1, step: 30, train_loss: 1.0, val_loss: 0.9, val_accuracy: 0.62, val_macro_f1: 0.47 }],
       steps: [{ step: 30, loss: 0.95, lr: 0.0 }],
       best: { epoch: 1, val_macro_f1: 0.47, val_accuracy: 0.62 },
       train_seconds: 12.5,
     };
+    await writeProgress('p.phase("exporting")', `${searchDir}/trial-3`);
     await store.put(`${searchDir}/trial-3/metrics.json`, JSON.stringify(finished));
     await store.put(`${searchDir}/trial-3/DONE`, '');
     const before = await registry.metricHistory(runKey);
@@ -203,7 +204,9 @@ describe("the job watcher's heartbeat", () => {
     expect(beat.trials!.map((t) => [t.trial, t.progress.phase, t.progress.step ?? null])).toEqual([
       [0, 'training', 40],
       [1, 'teacher', null],
+      [3, 'done', null], // not "exporting", where its file stays
     ]);
+    expect(formatJobProgress(beat).at(-1)).toBe('trial 3: finished');
     // The search's own run gets no points; each started trial is a run of its own, running, with its curves.
     expect(await registry.metricHistory(runKey)).toEqual(before);
     const parent = (await registry.getRun(runKey))!;
