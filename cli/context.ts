@@ -1,7 +1,7 @@
 // What every command needs: config, a Temporal client (with the payload codec, like every
 // client of the product), and the way users name a lifecycle (the model name, or the workflow
 // id itself).
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { dataConverterFor } from '../adapters/temporal-codec/data-converter';
 import { lifecycleWorkflowId } from '../domain/temporal-names';
 import { loadConfig, type MlcConfig } from '../temporal.config';
@@ -25,6 +25,15 @@ export async function openContext(): Promise<CliContext> {
     );
   }
   return { config, client: new Client({ connection, namespace: config.temporal.namespace, dataConverter }), close: () => connection.close() };
+}
+
+/**
+ * Whatever a command did with a lifecycle the server does not have (status, logs, audit, deploy,
+ * rollback, wait): one message that names it, the namespace looked in, and how to list them.
+ */
+export function describeTemporalError(ctx: CliContext, err: unknown): unknown {
+  if (!(err instanceof WorkflowNotFoundError)) return err;
+  return new CliError(`No lifecycle ${err.workflowId} in namespace ${ctx.config.temporal.namespace}. List them with: mlc status`);
 }
 
 /** "thai-sentiment" and "mlc-thai-sentiment" both name the same lifecycle. */

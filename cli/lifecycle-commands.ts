@@ -1,5 +1,5 @@
 // start, status, audit, deploy, monitor: everything that talks to the lifecycle workflow.
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import type { LifecycleStatus, Verdict } from '../domain/lifecycle';
 import { formatJobProgress } from '../domain/training-progress';
 import { durationMs, durationSchema, trainingParamOverridesSchema } from '../domain/spec';
@@ -51,7 +51,7 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
     return;
   }
   const handle = handleOf(ctx, id);
-  const status = await queryStatus(handle);
+  const status: LifecycleStatus = await handle.query(statusQuery);
   const progress = status.stage === 'training' ? await jobProgressOf(ctx.client, await handle.describe()) : null;
   if (opts.json) return console.log(JSON.stringify({ ...status, ...(progress ? { trainingProgress: progress } : {}) }, null, 2));
   const monitoring = status.deployedVersion ? await latestMonitoringLine(ctx, status.model) : null;
@@ -135,7 +135,7 @@ async function waitUntil(
       progress.fail(`${workflowId} is ${desc.status.name}`);
       throw new CliError(`${workflowId} ended ${desc.status.name}; see why with: mlc status ${workflowId} or temporal workflow show -w ${workflowId}`);
     }
-    const s = await queryStatus(handle);
+    const s: LifecycleStatus = await handle.query(statusQuery);
     if (done(s)) {
       progress.done(`${workflowId}: ${s.stage}${s.deployedVersion ? `, version ${s.deployedVersion} live` : ''}`);
       return s;
@@ -154,15 +154,6 @@ async function waitUntil(
 
 function handleOf(ctx: CliContext, id: string): WorkflowHandle {
   return ctx.client.workflow.getHandle(workflowIdOf(id));
-}
-
-async function queryStatus(handle: WorkflowHandle): Promise<LifecycleStatus> {
-  try {
-    return await handle.query(statusQuery);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CliError(`No lifecycle ${handle.workflowId}. List them with: mlc status`);
-    throw err;
-  }
 }
 
 function reportVerdict(verdict: Verdict, okText: string) {

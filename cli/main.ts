@@ -53,10 +53,12 @@ const openConfiguredArtifactStore = lazy(() => import('../adapters/artifacts/fro
 const withTemporal =
   <A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<void>) =>
   async (...args: A) => {
-    const { openContext } = await import('./context');
+    const { openContext, describeTemporalError } = await import('./context');
     const ctx = await openContext();
     try {
       await fn(ctx, ...args);
+    } catch (err) {
+      throw describeTemporalError(ctx, err);
     } finally {
       await ctx.close();
     }

@@ -82,9 +82,21 @@ describe('mlc', () => {
     expect(r.stderr).toMatch(/--as <user>/);
   });
 
-  it('names a lifecycle that does not exist, and how to list them', async () => {
-    const r = await mlc('status', 'no-such-model');
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/No lifecycle mlc-no-such-model.*mlc status/);
+  it('names a lifecycle that does not exist, the namespace looked in, and how to list them, whichever command asked', async () => {
+    const commands = [
+      ['status', 'no-such-model'],
+      ['logs', 'no-such-model'],
+      ['wait', 'no-such-model', '--stage', 'monitoring'],
+      ['audit', 'approve', 'no-such-model', '--as', 'alice', '--reason', 'looks good'],
+      ['deploy', 'no-such-model', '--as', 'bob'],
+      ['rollback', 'no-such-model', '--to', '1', '--as', 'bob', '--reason', 'bad version'],
+    ];
+    for (const args of commands) {
+      const r = await mlc(...args);
+      expect([r.code, r.stderr.trim()], args.join(' ')).toEqual([
+        1,
+        expect.stringMatching(/^mlc: No lifecycle mlc-no-such-model in namespace \S+\. List them with: mlc status$/),
+      ]);
+    }
   });
 });
