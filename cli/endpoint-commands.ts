@@ -1,9 +1,9 @@
 // predict and feedback: talk to the built-in endpoint over HTTP with its bearer key.
-import { readDataset } from '../adapters/datasets/read';
 import { workspaceClients } from '../adapters/azureml/client';
 import { AzureMlDeployer } from '../adapters/azureml/deployer';
 import { loadConfig } from '../temporal.config';
 import { CliError } from './cli-error';
+import { readCliDataFile } from './data-file';
 import { endpointClient } from './endpoint-client';
 
 interface EndpointOptions {
@@ -41,7 +41,7 @@ export async function feedbackCommand(
   opts: EndpointOptions & { model: string; textField?: string; labelField?: string; requestIdField?: string; source?: string },
 ) {
   const fields: FeedbackFields = { text: opts.textField ?? 'text', label: opts.labelField ?? 'label', requestId: opts.requestIdField ?? 'requestId' };
-  const { rows } = await readDataset(file);
+  const { rows } = await readCliDataFile(file, file);
   const items: FeedbackItem[] = [];
   const bad: string[] = [];
   for (const row of rows) {

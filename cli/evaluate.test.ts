@@ -86,7 +86,7 @@ describe('mlc evaluate', () => {
     expect(metricsTable(report, intervals)).toContain('| accuracy | 50.0% | 20.0% – 80.0% |');
   });
 
-  it('names what to fix: an unknown version or alias, a missing file, a file with nothing to score', async () => {
+  it('names what to fix: an unknown version or alias, a missing file, a file of neither format, a file with nothing to score', async () => {
     const deps = { registry, openStore: async () => store, loadScorer };
     const fail = (p: Promise<unknown>) =>
       p.then(
@@ -97,6 +97,10 @@ describe('mlc evaluate', () => {
     expect((await fail(evaluateGoldenSet('m', { version: 'staging', data: 'x' }, deps)))?.message).toMatch(/no alias "staging"/);
     expect((await fail(evaluateGoldenSet('m', { version: '2', data: path.join(dir, 'nope.jsonl') }, deps)))?.message).toMatch(
       /--data .*nope\.jsonl: no such file/,
+    );
+    // The reader's own hint names a spec's data.format; there is no spec here.
+    expect((await fail(evaluateGoldenSet('m', { version: '2', data: '/etc/hostname' }, deps)))?.message).toBe(
+      '--data /etc/hostname: cannot tell JSONL from CSV by the extension ""; name the file .jsonl or .csv',
     );
     const wrong = path.join(dir, 'wrong.jsonl');
     await writeFile(wrong, `${JSON.stringify({ sentence: 'ดี', y: 'pos' })}\n`);

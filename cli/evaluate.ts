@@ -1,11 +1,10 @@
 // mlc evaluate: score any labelled file — a team's own golden set — with a registered version,
 // through the same normalisation (cleanRows) and ONNX scorer as the product, and print the
 // model card's metric tables. Read-only: nothing is recorded and the lifecycle is untouched.
-import path from 'node:path';
 import { metricsTable, perClassTable, confusionTable } from '../activities/metrics-table';
 import type { TrackingRegistry } from '../activities/tracking';
 import type { ArtifactStore } from '../adapters/artifacts/port';
-import { DatasetNotFoundError, readDataset } from '../adapters/datasets';
+import { readCliDataFile } from './data-file';
 import type { LoadScorer } from '../adapters/scoring/port';
 import { cleanRows, type CleanResult } from '../domain/dataset';
 import { bootstrapReport, classificationReport, type ClassificationReport, type ReportIntervals } from '../domain/metrics';
@@ -49,11 +48,7 @@ export async function evaluateGoldenSet(model: string, flags: EvaluateFlags, dep
   const store = await deps.openStore();
   const scorer = await deps.loadScorer(await store.localFolder(store.keyOf(record.artifactUri)));
   try {
-    const { rows: raw } = await readDataset(path.resolve(flags.data)).catch((e: unknown) => {
-      // The reader's hint speaks of a spec's data.path; here the file came from --data.
-      if (e instanceof DatasetNotFoundError) throw new CliError(`--data ${flags.data}: no such file`, 2);
-      throw e;
-    });
+    const { rows: raw } = await readCliDataFile(flags.data, `--data ${flags.data}`);
     const cleaned = cleanRows(raw, { labels: scorer.labels, textField: flags.textField ?? 'text', labelField: flags.labelField ?? 'label' });
     if (!cleaned.rows.length) {
       const first = cleaned.quarantined[0];
