@@ -2,7 +2,7 @@
 // reader's hints speak of a spec's data.path and data.format; here there is no spec, so a missing
 // file or an extension that says neither JSONL nor CSV is worded for the flag that named it.
 import path from 'node:path';
-import { DatasetNotFoundError, detectFormat, readDataset, type ReadResult } from '../adapters/datasets';
+import { DatasetNotFoundError, detectFormat, readDataset, type ReadResult } from '../adapters/datasets/read';
 import { CliError } from './cli-error';
 
 /** Reads `file` as JSONL or CSV by its extension; `named` is how the user gave it ("--data x.jsonl"). */
