@@ -3,7 +3,7 @@
 // Reports are read from PostgreSQL when DATABASE_URL is set, else through a worker
 // (workflows/admin.ts), since the embedded registry belongs to the worker's process.
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { openRegistry } from '../adapters/db/open';
 import { summarizeStoredReport, type MonitoringRunSummary } from '../domain/monitoring/report';
 import { monitoringScheduleId, taskQueues } from '../domain/temporal-names';
@@ -71,9 +71,8 @@ export async function monitorCommand(ctx: CliContext, model: string, opts: { wai
   try {
     before = new Set(started(await schedule.describe()));
   } catch (err) {
-    throw new CliError(
-      `no monitoring Schedule for ${model} (${(err as Error).message}): it exists once a version of ${model} is deployed (mlc status ${model})`,
-    );
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+    throw new CliError(`no monitoring Schedule for ${model}: it exists once a version of ${model} is deployed (mlc status ${model})`);
   }
   await schedule.trigger();
   if (opts.wait === false) {

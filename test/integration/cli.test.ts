@@ -98,5 +98,10 @@ describe('mlc', () => {
         expect.stringMatching(/^mlc: No lifecycle mlc-no-such-model in namespace \S+\. List them with: mlc status$/),
       ]);
     }
+    const monitor = await mlc('monitor', 'no-such-model');
+    expect([monitor.code, monitor.stderr.trim()]).toEqual([
+      1,
+      'mlc: no monitoring Schedule for no-such-model: it exists once a version of no-such-model is deployed (mlc status no-such-model)',
+    ]);
   });
 });
