@@ -1,7 +1,7 @@
 // What every command needs: config, a Temporal client (with the payload codec, like every
 // client of the product), and the way users name a lifecycle (the model name, or the workflow
 // id itself).
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { dataConverterFor } from '../adapters/temporal-codec/data-converter';
 import { lifecycleWorkflowId } from '../domain/temporal-names';
 import { loadConfig, type MlcConfig } from '../temporal.config';
@@ -28,12 +28,16 @@ export async function openContext(): Promise<CliContext> {
 }
 
 /**
- * Whatever a command did with a lifecycle the server does not have (status, logs, audit, deploy,
- * rollback, wait): one message that names it, the namespace looked in, and how to list them.
+ * What the server said, worded for the command line. A lifecycle it does not have (status, logs,
+ * audit, deploy, rollback, wait): one message that names it, the namespace looked in, and how to
+ * list them. An update the lifecycle refused (a deployment asked for while it awaits its audit):
+ * the lifecycle's own reason, which the SDK keeps in the error's cause.
  */
 export function describeTemporalError(ctx: CliContext, err: unknown): unknown {
-  if (!(err instanceof WorkflowNotFoundError)) return err;
-  return new CliError(`No lifecycle ${err.workflowId} in namespace ${ctx.config.temporal.namespace}. List them with: mlc status`);
+  if (err instanceof WorkflowNotFoundError)
+    return new CliError(`No lifecycle ${err.workflowId} in namespace ${ctx.config.temporal.namespace}. List them with: mlc status`);
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof Error) return new CliError(`refused: ${err.cause.message}`);
+  return err;
 }
 
 /** "thai-sentiment" and "mlc-thai-sentiment" both name the same lifecycle. */

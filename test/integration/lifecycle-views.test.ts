@@ -160,4 +160,12 @@ describe('mlc status reads the same progress through the codec', () => {
     expect(row).toMatch(/training/);
     expect(row).toContain(progressInEpoch2Line);
   });
+
+  it("a request the lifecycle refuses in this stage: the lifecycle's own reason, not the SDK's 'Workflow Update failed'", async () => {
+    const refused = await mlc(cliEnv(), 'deploy', model, '--as', 'bob', '--no-wait');
+    expect([refused.code, refused.stderr.trim()]).toEqual([
+      1,
+      `mlc: refused: deployments are requested only while awaiting_deploy; ${model} is training now (mlc status ${model})`,
+    ]);
+  });
 });
