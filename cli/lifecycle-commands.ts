@@ -1,6 +1,6 @@
 // start, status, audit, deploy, monitor: everything that talks to the lifecycle workflow.
 import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
-import type { LifecycleStatus, Verdict } from '../domain/lifecycle';
+import { stages, type LifecycleStatus, type Verdict } from '../domain/lifecycle';
 import { formatJobProgress } from '../domain/training-progress';
 import { durationMs, durationSchema, trainingParamOverridesSchema } from '../domain/spec';
 import { lifecycleWorkflowId, searchAttributes, taskQueues } from '../domain/temporal-names';
@@ -109,6 +109,9 @@ export async function rollbackCommand(ctx: CliContext, id: string, opts: { to: s
 }
 
 export async function waitCommand(ctx: CliContext, id: string, opts: { stage: string[]; generation?: string; timeout?: string }) {
+  // A stage no lifecycle reaches would only be found out at the timeout, an hour later by default.
+  const unknown = opts.stage.filter((s) => !(stages as readonly string[]).includes(s));
+  if (unknown.length) throw new CliError(`--stage ${unknown.join(', ')}: not a stage; a lifecycle goes through ${stages.join(', ')}`, 2);
   if (opts.timeout && !durationSchema.safeParse(opts.timeout).success) throw new CliError(`--timeout ${opts.timeout}: use a duration like 90s, 20m or 2h`, 2);
   const timeoutMs = opts.timeout ? durationMs(opts.timeout) : 60 * 60_000;
   await waitForStage(ctx, workflowIdOf(id), opts.stage, timeoutMs, opts.generation ? Number(opts.generation) : 1);

@@ -76,6 +76,14 @@ describe('mlc', () => {
     expect(r.stderr).toMatch(/--set: epochs/);
   });
 
+  it('refuses a stage no lifecycle reaches at once, rather than at the timeout', async () => {
+    const r = await mlc('wait', 'thai-sentiment', '--stage', 'monitoring', '--stage', 'deployed');
+    expect([r.code, r.stderr.trim()]).toEqual([
+      2,
+      expect.stringMatching(/^mlc: --stage deployed: not a stage; a lifecycle goes through preprocessing, training, .*monitoring/),
+    ]);
+  });
+
   it('asks for the required options', async () => {
     const r = await mlc('audit', 'approve', 'thai-sentiment');
     expect(r.code).not.toBe(0);
