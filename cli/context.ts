@@ -1,6 +1,6 @@
 // What every command needs: config, a Temporal client (with the payload codec, like every
-// client of the product), and the way users name a lifecycle (the model name, or the workflow
-// id itself).
+// client of the product), the way users name a lifecycle (the model name, or the workflow id
+// itself), and the server's refusals worded for them.
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { dataConverterFor } from '../adapters/temporal-codec/data-converter';
 import { lifecycleWorkflowId } from '../domain/temporal-names';
