@@ -21,6 +21,7 @@ describe('answerTrackingRequest', () => {
   it('answers allowed reads and the alias write', async () => {
     expect(await answer({ method: 'listRuns', args: ['m'] })).toMatchObject([{ runKey: 'r1', version: 1, params: { lr: 1 } }]);
     expect(await answer({ method: 'getModelVersion', args: ['m', 1] })).toMatchObject({ runKey: 'r1', version: 1 });
+    expect(await answer({ method: 'listDecisions', args: ['m'] })).toEqual(await registry.listDecisions('m'));
     const change = { model: 'm', alias: 'golden', version: 1, setBy: 'carol', reason: 'best on the golden set', changeKey: 'k1' };
     expect(await answer({ method: 'setModelAlias', args: [change] })).toEqual({ applied: true, previousVersion: null });
     expect(await answer({ method: 'listModelAliases', args: ['m'] })).toMatchObject([{ alias: 'golden', version: 1, setBy: 'carol' }]);

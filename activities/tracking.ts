@@ -1,4 +1,4 @@
-// `mlc runs`, `mlc alias` and `mlc evaluate` read the registry through a worker when it is the
+// `mlc runs`, `mlc alias`, `mlc evaluate` and `mlc history` read the registry through a worker when it is the
 // embedded one (PGlite belongs to the worker's process). One activity answers them all, for an
 // allow-list of registry methods, each with its arguments checked: nothing else of the registry
 // is reachable this way, and the one write (setModelAlias) keeps its own checks.
@@ -18,6 +18,7 @@ export const trackingRequestArgs = {
   getModelVersion: z.tuple([name, version]),
   listModelAliases: z.tuple([name]),
   aliasHistory: z.tuple([name]),
+  listDecisions: z.tuple([name]),
   setModelAlias: z.tuple([z.object({ model: name, alias: name, version, setBy: name, reason: z.string().min(1).max(2000), changeKey: name })]),
 } satisfies { [K in keyof Registry]?: z.ZodType };
 

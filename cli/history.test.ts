@@ -1,13 +1,8 @@
-// mlc history on the embedded registry must refuse before touching it: opening PGlite from
-// the CLI would fight the worker for the folder. The PostgreSQL path runs in
-// test/e2e/separate-processes.test.ts.
-import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../temporal.config';
-import { CliError } from './cli-error';
+// mlc history reads whatever registry it is given: PostgreSQL directly (the path run in
+// test/e2e/separate-processes.test.ts), or the embedded one through a worker's trackingRequest
+// (activities/tracking.test.ts answers listDecisions; cli/registry-access.test.ts the client half).
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openMemoryRegistry } from '../adapters/db/memory';
 import { formatDecision, historyCommand, historyRow } from './history';
 
 const decision = {
@@ -24,17 +19,27 @@ const decision = {
 };
 
 describe('mlc history', () => {
-  it('refuses on embedded PGlite, says why and what to do instead, and leaves the folder alone', async () => {
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'mlc-history-'));
-    const config = loadConfig({ ...process.env, MLC_CONFIG: '', DATABASE_URL: '', MLC_DATA_DIR: dataDir });
-    const refusal = await historyCommand('thai-sentiment', {}, config).catch((e: unknown) => e);
-    expect(refusal).toBeInstanceOf(CliError);
-    expect((refusal as CliError).exitCode).toBe(2);
-    const message = (refusal as CliError).message;
-    expect(message).toContain('single-process');
-    expect(message).toContain('Set DATABASE_URL');
-    expect(message).toContain('mlc status thai-sentiment --json');
-    expect(existsSync(path.join(dataDir, 'registry'))).toBe(false);
+  afterEach(() => vi.restoreAllMocks());
+
+  it("prints a model's decisions oldest first, as lines or JSON, and says when there are none", async () => {
+    const registry = await openMemoryRegistry();
+    try {
+      await registry.recordDecision(decision);
+      await registry.recordDecision({ ...decision, kind: 'deploy', actor: 'bob', reason: 'ship it', decidedAt: '2026-01-02T04:00:00.000Z', decisionKey: 'k2' });
+      const printed: string[] = [];
+      vi.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+      await historyCommand(registry, 'm', {});
+      await historyCommand(registry, 'm', { json: true });
+      await historyCommand(registry, 'other', {});
+      expect(printed[0]!.split('\n')).toEqual([
+        '2026-01-02T03:04:05.000Z  audit    approved  v2   by alice: gates met',
+        '2026-01-02T04:00:00.000Z  deploy   approved  v2   by bob: ship it',
+      ]);
+      expect((JSON.parse(printed[1]!) as { actor: string }[]).map((d) => d.actor)).toEqual(['alice', 'bob']);
+      expect(printed[2]).toBe('no decisions recorded for other (the first comes with its first audit)');
+    } finally {
+      await registry.close();
+    }
   });
 
   it('prints who, when, what, outcome, version and why', () => {

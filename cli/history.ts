@@ -1,30 +1,12 @@
 // mlc history: every decision about a model (audits, deploys, rollbacks, retrains, refusals),
-// read straight from the registry rather than from one workflow's status, so it covers every
-// generation and lifecycle the model ever had. Reading the registry from a second process
-// needs PostgreSQL: embedded PGlite belongs to the one process that opened it (the worker).
-import { openRegistry } from '../adapters/db/open';
+// read from the registry rather than from one workflow's status, so it covers every generation
+// and lifecycle the model ever had. Like mlc runs, it reads PostgreSQL directly when DATABASE_URL
+// is set, else the embedded registry through a running worker (cli/registry-access.ts).
+import type { TrackingRegistry } from '../activities/tracking';
 import type { DecisionRecord } from '../adapters/db/port';
-import { loadConfig, type MlcConfig } from '../temporal.config';
-import { CliError } from './cli-error';
 
-/** Why `mlc history` cannot run on the embedded registry, and the two ways round it. */
-export function embeddedRegistryRefusal(model: string, config: MlcConfig): string {
-  return (
-    `mlc history reads the registry directly, and the embedded registry (PGlite under ${config.paths.data}/registry) ` +
-    `is single-process: it belongs to the worker that opened it. Set DATABASE_URL to the PostgreSQL database the worker uses, ` +
-    `or ask the worker: mlc status ${model} --json lists the decisions of the running lifecycle.`
-  );
-}
-
-export async function historyCommand(model: string, opts: { json?: boolean }, config: MlcConfig = loadConfig()) {
-  if (!config.databaseUrl) throw new CliError(embeddedRegistryRefusal(model, config), 2);
-  const registry = await openRegistry({ databaseUrl: config.databaseUrl, dataDir: config.paths.data });
-  let decisions: DecisionRecord[];
-  try {
-    decisions = await registry.listDecisions(model);
-  } finally {
-    await registry.close();
-  }
+export async function historyCommand(registry: Pick<TrackingRegistry, 'listDecisions'>, model: string, opts: { json?: boolean }) {
+  const decisions = await registry.listDecisions(model);
   if (opts.json) return console.log(JSON.stringify(decisions.map(historyRow), null, 2));
   if (!decisions.length) return console.log(`no decisions recorded for ${model} (the first comes with its first audit)`);
   console.log(decisions.map(formatDecision).join('\n'));

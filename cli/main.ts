@@ -202,9 +202,9 @@ program
 program
   .command('history')
   .argument('<model>', 'model name')
-  .description('every decision about the model from the registry: who, when, what, outcome, why, version (needs DATABASE_URL)')
+  .description('every decision about the model from the registry: who, when, what, outcome, why, version')
   .option('--json', 'print the decisions as JSON')
-  .action((model: string, opts: { json?: boolean }) => historyCommand(model, opts));
+  .action(withTracking((registry, model: string, opts: { json?: boolean }) => historyCommand(registry, model, opts)));
 
 const runs = program
   .command('runs')

@@ -1,4 +1,4 @@
-// Where `mlc runs`, `mlc alias` and `mlc evaluate` read the registry: PostgreSQL directly when
+// Where `mlc runs`, `mlc alias`, `mlc evaluate` and `mlc history` read the registry: PostgreSQL directly when
 // DATABASE_URL is set; otherwise through a running worker, because the embedded registry
 // (PGlite) belongs to the worker's process (see workflows/admin.ts, activities/tracking.ts).
 import { randomUUID } from 'node:crypto';
