@@ -184,7 +184,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
       let latest: JobStatus | null = null;
       let written: JobProgress = { progress: null, trials: [] };
       const startedTrials = new Set<number>();
-      const finishedTrials = new Set<number>();
+      const recordedTrials = new Set<number>(); // finished trials this watch has recorded (or found recorded)
       const heartbeat = () => ctx.heartbeat({ jobState: latest?.state ?? null, ...written } satisfies JobWatchBeat);
       // The beat never waits for the read: a hung share must not stop the heartbeats that keep
       // this watch alive. One read at a time; a fresh one is beaten at once and its epoch recorded.
@@ -194,7 +194,7 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
         try {
           const found = await readProgress(input.runDir);
           if (!found || abort.signal.aborted) return;
-          for (const trial of found.finishedTrials) if (!finishedTrials.has(trial)) await recordFinishedTrial(input, trial, finishedTrials);
+          for (const trial of found.finishedTrials) if (!recordedTrials.has(trial)) await recordFinishedTrial(input, trial, recordedTrials);
           const read = found.view;
           if (isDeepStrictEqual(read, written)) return;
           const before = written;
@@ -202,10 +202,10 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
           heartbeat();
           if (read.progress) await recordLiveCurves(input.runKey, read.progress);
           const seen = new Map((before.trials ?? []).map((t) => [t.trial, t]));
-          // A trial with its DONE is never reopened, even when recording its end just failed.
-          const done = new Set(found.finishedTrials);
           for (const trial of read.trials ?? []) {
-            if (!isDeepStrictEqual(trial, seen.get(trial.trial)) && !done.has(trial.trial)) await recordTrialProgress(input, trial, startedTrials);
+            // A trial with its DONE is never reopened, even when recording its end just failed.
+            if (!isDeepStrictEqual(trial, seen.get(trial.trial)) && !found.finishedTrials.has(trial.trial))
+              await recordTrialProgress(input, trial, startedTrials);
           }
         } finally {
           reading = false;
@@ -297,18 +297,18 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
    * for a search, and which trials have finished (their `DONE`); null when the store could not say
    * (it is only a view: the last reading stays).
    */
-  async function readProgress(runDir: string): Promise<{ view: JobProgress; finishedTrials: number[] } | null> {
+  async function readProgress(runDir: string): Promise<{ view: JobProgress; finishedTrials: Set<number> } | null> {
     try {
       const own = await getIfExists(store, `${runDir}/${PROGRESS_FILE}`);
-      if (own) return { view: { progress: parseTrainingProgress(own.toString('utf8')), trials: [] }, finishedTrials: [] };
+      if (own) return { view: { progress: parseTrainingProgress(own.toString('utf8')), trials: [] }, finishedTrials: new Set() };
       const keys = await store.list(runDir);
-      const finishedTrials = keys.map((key) => trialOfKey(runDir, key, 'DONE')).filter((t) => t !== null);
+      const finishedTrials = new Set(keys.map((key) => trialOfKey(runDir, key, 'DONE')).filter((t) => t !== null));
       const trials: TrialProgress[] = [];
       for (const key of keys) {
         const trial = trialOfKey(runDir, key);
         const progress = trial === null ? null : parseTrainingProgress((await store.get(key)).toString('utf8'));
         // A finished trial's file stays at its last phase (exporting); the view says it is done.
-        if (trial !== null && progress) trials.push({ trial, progress: finishedTrials.includes(trial) ? { ...progress, phase: TRIAL_DONE_PHASE } : progress });
+        if (trial !== null && progress) trials.push({ trial, progress: finishedTrials.has(trial) ? { ...progress, phase: TRIAL_DONE_PHASE } : progress });
       }
       return { view: { progress: null, trials: trials.sort((a, b) => a.trial - b.trial) }, finishedTrials };
     } catch {

@@ -98,8 +98,9 @@ describe('mlc evaluate', () => {
     expect((await fail(evaluateGoldenSet('m', { version: '2', data: path.join(dir, 'nope.jsonl') }, deps)))?.message).toMatch(
       /--data .*nope\.jsonl: no such file/,
     );
-    // The reader's own hint names a spec's data.format; there is no spec here.
-    expect((await fail(evaluateGoldenSet('m', { version: '2', data: '/etc/hostname' }, deps)))?.message).toBe(
+    // The reader's own hint names a spec's data.format; there is no spec here. Said before the model is loaded.
+    const noModel = { ...deps, loadScorer: () => Promise.reject(new Error('the model was loaded for a file that cannot be read')) };
+    expect((await fail(evaluateGoldenSet('m', { version: '2', data: '/etc/hostname' }, noModel)))?.message).toBe(
       '--data /etc/hostname: cannot tell JSONL from CSV by the extension ""; name the file .jsonl or .csv',
     );
     const wrong = path.join(dir, 'wrong.jsonl');

@@ -45,10 +45,11 @@ export async function evaluateGoldenSet(model: string, flags: EvaluateFlags, dep
   const version = await resolveVersion(deps.registry, model, flags.version);
   const record = await deps.registry.getModelVersion(model, version);
   if (!record) throw new CliError(`${model} has no version ${version} in the registry; mlc runs ${model} lists the versions`, 2);
+  // The file before the model: a bad path or extension is reported without fetching and loading it.
+  const { rows: raw } = await readCliDataFile(flags.data, `--data ${flags.data}`);
   const store = await deps.openStore();
   const scorer = await deps.loadScorer(await store.localFolder(store.keyOf(record.artifactUri)));
   try {
-    const { rows: raw } = await readCliDataFile(flags.data, `--data ${flags.data}`);
     const cleaned = cleanRows(raw, { labels: scorer.labels, textField: flags.textField ?? 'text', labelField: flags.labelField ?? 'label' });
     if (!cleaned.rows.length) {
       const first = cleaned.quarantined[0];
