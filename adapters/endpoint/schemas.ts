@@ -5,6 +5,8 @@ import { z } from 'zod';
 export const MAX_TEXTS = 256;
 export const MAX_TEXT_CHARS = 5000;
 export const MAX_FEEDBACK_ITEMS = 1000;
+/** Said for a /score text that normalizes to nothing; score.py says the same. */
+export const BLANK_TEXT = 'has nothing to score once whitespace and invisible characters (zero-width space, BOM) are removed; leave it out of the request';
 
 const text = z.string().max(MAX_TEXT_CHARS);
 const modelName = z.string().min(1).max(63);

@@ -129,6 +129,8 @@ describe('local endpoint (fake scorer)', () => {
       [{ texts: Array(257).fill('a') }, 'texts'],
       [{ text: ['a'] }, 'texts'],
       [{ texts: ['a'], model: '' }, 'model'],
+      [{ texts: ['ok', '  '] }, 'texts.1'],
+      [{ texts: ['\u200b \ufeff\u00a0\n', 'ok'] }, 'texts.0'],
     ];
     for (const [body, path] of cases) {
       const res = await post('/score', body);
@@ -140,6 +142,11 @@ describe('local endpoint (fake scorer)', () => {
     const bad = await post('/score', '{"texts": [');
     expect(bad.status).toBe(400);
     expect((await j(bad)).error).toMatch(/not valid JSON/);
+    const blank = await j(await post('/score', { texts: ['\u200b'] }));
+    expect(blank.error).toBe(
+      'invalid request body: texts.0: has nothing to score once whitespace and invisible characters (zero-width space, BOM) are removed; leave it out of the request',
+    );
+    expect(f.state.scored).toEqual([]);
     expect(f.state.logged).toEqual([]);
   });
 

@@ -19,7 +19,7 @@ import { EndpointMetrics } from './metrics';
 import { QueueFullError, type PredictionLogging } from './micro-batcher';
 import type { MonitoringSnapshot } from './monitoring-gauges';
 import { ScoreBatchers, type VersionBatchStats } from './score-batchers';
-import { feedbackRequestSchema, scoreRequestSchema } from './schemas';
+import { BLANK_TEXT, feedbackRequestSchema, scoreRequestSchema } from './schemas';
 import { ScorerPool, type Deployment, type Lease } from './scorer-pool';
 
 export type { Deployment } from './scorer-pool';
@@ -189,6 +189,9 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
 
   async function score(req: FastifyRequest, reply: FastifyReply) {
     const body = parseBody(scoreRequestSchema, req.body);
+    // The same normalization the training data went through (NFC, whitespace, ZWSP).
+    const normalized = body.texts.map(normalizeText);
+    refuseBlankTexts(normalized);
     const deployment = await deploymentFor(body.model);
     return withScorer(deployment, async (lease) => {
       servedBy.set(req, lease.deployment);
@@ -198,8 +201,7 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
       reply.raw.once('close', onClose);
       let predictions;
       try {
-        // The same normalization the training data went through (NFC, whitespace, ZWSP).
-        predictions = await batchers.for(lease).submit({ requestId: req.id, texts: body.texts }, body.texts.map(normalizeText), gone.signal);
+        predictions = await batchers.for(lease).submit({ requestId: req.id, texts: body.texts }, normalized, gone.signal);
       } catch (e) {
         if (e instanceof QueueFullError)
           throw new HttpError(
@@ -315,4 +317,11 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
       await pool.close();
     },
   };
+}
+
+/** A text with nothing left once normalized gives the model nothing to judge: its answer would mean
+ *  nothing and, logged, would count as traffic in monitoring. Preprocessing quarantines such rows. */
+function refuseBlankTexts(normalized: string[]): void {
+  const issues = normalized.flatMap((t, i) => (t ? [] : [{ path: `texts.${i}`, message: BLANK_TEXT }]));
+  if (issues.length) throw invalidBody(issues);
 }

@@ -46,6 +46,7 @@ NORMALIZATION = "nfc-collapse-whitespace-drop-zwsp-fold-thai-repeats/2"
 MAX_BODY_BYTES = 1024 * 1024
 MAX_TEXTS = 256
 MAX_TEXT_CHARS = 5000
+BLANK_TEXT = "has nothing to score once whitespace and invisible characters (zero-width space, BOM) are removed; leave it out of the request"
 EXPECTED_SHAPE = (
     f'expected a JSON object {{"texts": ["...", ...]}} with 1 to {MAX_TEXTS} strings of at most '
     f'{MAX_TEXT_CHARS} characters, or {{"text": "..."}}, optionally with "smoke": true'
@@ -409,6 +410,10 @@ def parse_request(raw: bytes) -> tuple[list[str], bool]:
     for i, t in enumerate(texts):
         if not isinstance(t, str) or len(t) > MAX_TEXT_CHARS:
             raise BadRequest(f"texts[{i}] is not a string of at most {MAX_TEXT_CHARS} characters; {EXPECTED_SHAPE}")
+        # Nothing left to judge: its answer would mean nothing and would count as traffic in
+        # monitoring (the built-in endpoint refuses it in the same words).
+        if not normalize_text(t):
+            raise BadRequest(f"texts[{i}] {BLANK_TEXT}")
     return texts, smoke
 
 
