@@ -352,8 +352,10 @@ export function trainingActivities({ store, registry, executor }: ActivityDeps) 
     const key = trialRunKey(input.runKey, trial);
     try {
       if ((await registry.getRun(key))?.state !== 'succeeded') {
+        // Read before anything is written: a metrics.json that cannot be read leaves no run behind.
+        const file = await readMetricsFile(artifactLayout.trial(input.runDir, trial));
         if (!(await ensureTrialRun(registry, store, input.runKey, input.runDir, trial))) return;
-        await recordTrialOutcome(registry, input.runKey, input.runDir, trial, await readMetricsFile(artifactLayout.trial(input.runDir, trial)));
+        await recordTrialOutcome(registry, input.runKey, input.runDir, trial, file);
       }
       finished.add(trial);
     } catch (err) {

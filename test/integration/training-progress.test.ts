@@ -178,7 +178,7 @@ describe("the job watcher's heartbeat", () => {
 
   it("carries a search's trials, each from its trial-<i>/progress.json in trial order; a trial that starts becomes a run with live curves, one that finishes is recorded at once", async () => {
     const searchDir = `${runDir}-search`;
-    const overrides = [{ learningRate: 0.002 }, { learningRate: 0.0001 }, { learningRate: 0.0005 }, { learningRate: 0.001 }];
+    const overrides = [{ learningRate: 0.002 }, { learningRate: 0.0001 }, { learningRate: 0.0005 }, { learningRate: 0.001 }, { learningRate: 0.003 }];
     await store.put(`${searchDir}/trials.json`, JSON.stringify(overrides));
     await writeProgress('p.phase("teacher")', `${searchDir}/trial-1`);
     await writeProgress(
@@ -196,6 +196,10 @@ describe("the job watcher's heartbeat", () => {
     await writeProgress('p.phase("exporting")', `${searchDir}/trial-3`);
     await store.put(`${searchDir}/trial-3/metrics.json`, JSON.stringify(finished));
     await store.put(`${searchDir}/trial-3/DONE`, '');
+    // Trial 4 has its DONE but its metrics.json cannot be read yet, so recording its end fails.
+    await writeProgress('p.phase("exporting")', `${searchDir}/trial-4`);
+    await store.put(`${searchDir}/trial-4/metrics.json`, '{"history": [');
+    await store.put(`${searchDir}/trial-4/DONE`, '');
     const before = await registry.metricHistory(runKey);
     beats.length = 0;
     await inActivity(() => control.awaitJobChange({ cluster: 'local', jobId, runKey, runDir: searchDir, lastState: 'RUNNING', maxWaitMs: 7_000 }));
@@ -205,8 +209,9 @@ describe("the job watcher's heartbeat", () => {
       [0, 'training', 40],
       [1, 'teacher', null],
       [3, 'done', null], // not "exporting", where its file stays
+      [4, 'done', null],
     ]);
-    expect(formatJobProgress(beat).at(-1)).toBe('trial 3: finished');
+    expect(formatJobProgress(beat).slice(-2)).toEqual(['trial 3: finished', 'trial 4: finished']);
     // The search's own run gets no points; each started trial is a run of its own, running, with its curves.
     expect(await registry.metricHistory(runKey)).toEqual(before);
     const parent = (await registry.getRun(runKey))!;
@@ -222,6 +227,8 @@ describe("the job watcher's heartbeat", () => {
     expect(await registry.getRun(`${runKey}-t1`)).toMatchObject({ trial: 1, state: 'running', params: { learningRate: 0.0001 } });
     expect(await registry.metricHistory(`${runKey}-t1`)).toEqual([]);
     expect(await registry.getRun(`${runKey}-t2`)).toBeNull();
+    // A finished trial whose end could not be recorded is not opened as a running one.
+    expect(await registry.getRun(`${runKey}-t4`)).toBeNull();
     // The finished trial is recorded at once, as the search's registration would record it.
     expect(await registry.getRun(`${runKey}-t3`)).toMatchObject({
       trial: 3,
