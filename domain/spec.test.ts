@@ -61,6 +61,13 @@ describe('parseSpec', () => {
     expect(issues({ monitoring: { every: '0s' } })).toEqual([
       expect.objectContaining({ path: 'monitoring.every', message: expect.stringContaining('longer than zero') }),
     ]);
+    // One issue a field: a malformed duration is not also said to be zero.
+    expect(issues({ monitoring: { every: '1 hour' } })).toEqual([
+      expect.objectContaining({ path: 'monitoring.every', message: expect.stringContaining('like "30s"') }),
+    ]);
+    expect(issues({ labels: ['neg', 'pos', 'neg', 'q', 'pos'] })).toEqual([
+      expect.objectContaining({ path: 'labels', message: 'labels must be unique: "neg", "pos" given more than once' }),
+    ]);
     expect(issues({ training: { params: { hiddenSize: 63, numHeads: 2 } } })).toEqual([
       expect.objectContaining({ path: 'training.params.hiddenSize', message: expect.stringContaining('divisible by numHeads') }),
     ]);

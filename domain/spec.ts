@@ -10,7 +10,7 @@ export const userNameSchema = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'a use
 /** Durations such as "90s", "5m", "1h", "2d". */
 export const durationSchema = z
   .string()
-  .regex(/^\d+(s|m|h|d)$/, 'a duration like "30s", "5m", "1h" or "1d"')
+  .regex(/^\d+(s|m|h|d)$/, { error: 'a duration like "30s", "5m", "1h" or "1d"', abort: true }) // not also "longer than zero"
   .refine((d) => Number(d.slice(0, -1)) > 0, 'a duration longer than zero, like "30s" or "1h"');
 
 export function durationMs(d: string): number {
@@ -157,7 +157,10 @@ export const modelSpecSchema = z.strictObject({
   labels: z
     .array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a label: letters, digits, "_" or "-"'))
     .min(2)
-    .refine((l) => new Set(l).size === l.length, 'labels must be unique'),
+    .superRefine((l, ctx) => {
+      const repeated = [...new Set(l.filter((label, i) => l.indexOf(label) !== i))];
+      if (repeated.length) ctx.addIssue({ code: 'custom', message: `labels must be unique: ${repeated.map((r) => `"${r}"`).join(', ')} given more than once` });
+    }),
   data: z.strictObject({
     /** JSONL or CSV; relative paths are resolved against the spec file's folder. */
     path: z.string().min(1),
