@@ -46,7 +46,7 @@ const logsCommand = lazy(() => import('./logs'), 'logsCommand');
 const historyCommand = lazy(() => import('./history'), 'historyCommand');
 const clusterCheckCommand = lazy(() => import('./cluster-commands'), 'clusterCheckCommand');
 const evaluateCommand = lazy(() => import('./evaluate'), 'evaluateCommand');
-const readSpecFile = lazy(() => import('./spec-file'), 'readSpecFile');
+const validateCommand = lazy(() => import('./validate'), 'validateCommand');
 const renderConfig = lazy(() => import('../config/show'), 'renderConfig');
 const openConfiguredArtifactStore = lazy(() => import('../adapters/artifacts/from-config'), 'openConfiguredArtifactStore');
 
@@ -87,11 +87,9 @@ const program = new Command('mlc')
 program
   .command('validate')
   .argument('<spec>', 'model spec, YAML or JSON')
-  .description('check a model spec without starting anything')
-  .action(async (spec: string) => {
-    const { spec: s } = await readSpecFile(spec);
-    console.log(`✓ ${spec}: model ${s.name}, labels ${s.labels.join(', ')}`);
-  });
+  .description('check a model spec and its data (as preprocess will read them) without starting anything')
+  .option('--no-data', 'check the spec only, when the data is readable only where the worker runs')
+  .action((spec: string, opts: { data: boolean }) => validateCommand(spec, opts));
 
 program
   .command('config')

@@ -359,7 +359,11 @@ export function dataReport(cleaned: CleanResult, splits: Splits, labels: readonl
  * spec has no row at all. The message names the file (`fields.path`, the spec's data.path),
  * the label, and says what to check.
  */
-export function assertTrainable(cleaned: CleanResult, labels: readonly string[], fields: { textField: string; labelField: string; path?: string }): void {
+export function assertTrainable(
+  cleaned: CleanResult,
+  labels: readonly string[],
+  fields: { textField: string; labelField: string; path?: string; /** Where the quarantined rows can be read. */ quarantineListing?: string },
+): void {
   const inFile = fields.path === undefined ? '' : ` in ${fields.path}`;
   const byReason = (reason: QuarantineReason) => cleaned.quarantined.filter((q) => q.reason === reason).length;
   const unknown = Object.entries(cleaned.unknownLabels)
@@ -380,7 +384,7 @@ export function assertTrainable(cleaned: CleanResult, labels: readonly string[],
     }[top ?? 'malformed'];
     throw new DatasetError(
       `No usable rows${inFile}: all ${input} input rows were quarantined or duplicates (${reasons.map(([r, n]) => `${r} ${n}`).join(', ') || 'the file is empty'}).`,
-      `${hint} quarantine.jsonl lists every row with its reason.`,
+      `${hint} ${fields.quarantineListing ?? 'quarantine.jsonl lists every row with its reason.'}`,
     );
   }
   const present = new Set(cleaned.rows.map((r) => r.label));

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetError } from '../../domain/dataset';
-import { preprocessDataset, sha256Hex } from './preprocess';
+import { checkDataset, preprocessDataset, sha256Hex } from './preprocess';
 import { DatasetNotFoundError } from './read';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -203,5 +203,37 @@ describe('preprocessDataset', () => {
     expect(err).toBeInstanceOf(DatasetNotFoundError);
     expect((err as DatasetNotFoundError).path).toBe(join(dir, 'missing/train.jsonl'));
     expect((err as Error).message).toMatch(/Check data\.path/);
+  });
+});
+
+describe('checkDataset (mlc validate)', () => {
+  it('finds what preprocess finds: the same hash, report and quarantined rows', async () => {
+    const outDir = join(dir, 'checked');
+    const input = { spec: { labels, data: data('data/bad-rows.jsonl') }, specDir: repo };
+    const check = await checkDataset(input);
+    const done = await preprocessDataset({ ...input, outDir });
+    expect(check).toMatchObject({ usable: true, hash: done.hash, sources: done.report.sources });
+    if (!check.usable) return;
+    const { hash: _h, labels: _l, sources: _s, split: _sp, normalization: _n, ...report } = done.report;
+    expect(check.report).toEqual(report);
+    expect(check.quarantined).toEqual(await jsonl(join(outDir, 'quarantine.jsonl')));
+  });
+
+  it('says why data cannot be trained on, with the rows quarantined, instead of throwing', async () => {
+    const file = await corpusFile('wrong-field.jsonl');
+    const check = await checkDataset({ spec: { labels, data: data(file, { textField: 'body' }) }, specDir: dir });
+    expect(check.usable).toBe(false);
+    if (check.usable) return;
+    expect(check.error).toBeInstanceOf(DatasetError);
+    expect(check.error.message).toMatch(/No usable rows[\s\S]*Check data\.textField \("body"\)[\s\S]*The first quarantined rows follow\./);
+    expect(check.error.message).not.toMatch(/quarantine\.jsonl/);
+    expect(check.quarantined).toHaveLength(400);
+    expect(check.quarantined[0]).toMatchObject({ line: 1, reason: 'missing_field' });
+  });
+
+  it('refuses a path outside the data roots before reading it, as preprocess does', async () => {
+    const file = await corpusFile('outside.jsonl');
+    const dataAccess = { roots: [join(repo, 'data')], secrets: [], dataDir: join(dir, 'worker') };
+    await expect(checkDataset({ spec: { labels, data: data(file) }, specDir: dir, dataAccess })).rejects.toThrow(/outside every data root/);
   });
 });

@@ -8,11 +8,14 @@ import {
   assertTrainable,
   canonicalDataset,
   cleanRows,
+  DatasetError,
   dataReport,
   splitNames,
   stratifiedSplit,
   toJsonl,
+  type CleanResult,
   type DataReport,
+  type QuarantinedRow,
   type RawRow,
   type SplitName,
   type Splits,
@@ -96,8 +99,9 @@ function asFeedback(rows: RawRow[], textField: string, labelField: string): RawR
   });
 }
 
-export async function preprocessDataset(input: PreprocessInput): Promise<PreprocessResult> {
-  const { spec, specDir, outDir, extraFiles = [], dataAccess } = input;
+/** What preprocess reads and keeps, before anything is written. */
+async function readAndClean(input: Omit<PreprocessInput, 'outDir'>): Promise<{ sources: SourceSummary[]; cleaned: CleanResult }> {
+  const { spec, specDir, extraFiles = [], dataAccess } = input;
   const { labels, data } = spec;
   // Nothing is read before the path is allowed; what is read is the checked real path.
   const mainPath = dataAccess ? await confineDataPath(resolve(specDir, data.path), dataAccess) : resolve(specDir, data.path);
@@ -111,8 +115,37 @@ export async function preprocessDataset(input: PreprocessInput): Promise<Preproc
     sources.push({ path: extra.name, format: read.format, records: read.rows.length, blankLines: read.blankLines });
     raw.push(...asFeedback(read.rows, data.textField, data.labelField));
   }
+  return { sources, cleaned: cleanRows(raw, { labels, textField: data.textField, labelField: data.labelField }) };
+}
 
-  const cleaned = cleanRows(raw, { labels, textField: data.textField, labelField: data.labelField });
+/** A spec's data as preprocess would find it: usable, with its report and hash, or not, and why. */
+export type DatasetCheck = { sources: SourceSummary[]; quarantined: QuarantinedRow[] } & (
+  { usable: true; hash: string; report: DataReport } | { usable: false; error: DatasetError }
+);
+
+/**
+ * Preprocess without writing anything: what `mlc validate` says of a spec's data before a
+ * lifecycle is started on it. The same confinement, reading, cleaning, checks and split, so
+ * it refuses what preprocess would refuse and gives the dataset hash the first generation gets.
+ */
+export async function checkDataset(input: Omit<PreprocessInput, 'outDir' | 'extraFiles'>): Promise<DatasetCheck> {
+  const { labels, data } = input.spec;
+  const { sources, cleaned } = await readAndClean(input);
+  const { quarantined } = cleaned;
+  try {
+    assertTrainable(cleaned, labels, { ...data, quarantineListing: 'The first quarantined rows follow.' });
+  } catch (error) {
+    if (error instanceof DatasetError) return { usable: false, error, sources, quarantined };
+    throw error;
+  }
+  const splits = stratifiedSplit(cleaned.rows, data);
+  return { usable: true, hash: datasetHash(splits, labels), report: dataReport(cleaned, splits, labels), sources, quarantined };
+}
+
+export async function preprocessDataset(input: PreprocessInput): Promise<PreprocessResult> {
+  const { spec, outDir } = input;
+  const { labels, data } = spec;
+  const { sources, cleaned } = await readAndClean(input);
   await mkdir(outDir, { recursive: true });
   const quarantineFile = await writeDatasetFile(join(outDir, 'quarantine.jsonl'), toJsonl(cleaned.quarantined));
   // Quarantine is written first so that, when the data is unusable, it is there to read.

@@ -16,10 +16,41 @@ beforeAll(async () => {
 });
 
 describe('mlc', () => {
-  it('validates the example spec', async () => {
+  it('validates the example spec and its data, as preprocess will read them', async () => {
     const r = await mlc('validate', 'examples/thai-sentiment.yaml');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('model thai-sentiment, labels neg, neu, pos, q');
+    expect(r.stdout).toContain('✓ data ../data/wisesight/train.jsonl (jsonl): 21,628 records, 21,450 kept: train 16,087 · valid 2,145 · test 3,218');
+    expect(r.stdout).toMatch(/removed {5}85 quarantined \(conflicting_label 85\), 93 duplicates/);
+    expect(r.stdout).toMatch(/dataset {5}[0-9a-f]{64} \(the hash its first generation will record\)/);
+  });
+
+  it('refuses a spec whose data preprocess would refuse, naming the cause and the rows, and skips the data with --no-data', async () => {
+    const sample = path.join(repoRoot, 'data/wisesight-sample/train.jsonl');
+    const spec = async (name: string, data: string) => {
+      const file = path.join(dir, `${name}.yaml`);
+      await writeFile(file, `name: checked\nlabels: [neg, neu, pos, q]\ndata: {${data}}\nroles: {auditors: [alice], deployers: [bob]}\n`);
+      return file;
+    };
+    const wrongField = await mlc('validate', await spec('wrong-field', `path: ${sample}, textField: body`));
+    expect(wrongField.code).toBe(2);
+    expect(wrongField.stderr).toMatch(/No usable rows in .*: all \d+ input rows were quarantined or duplicates \(missing_field \d+\)/);
+    expect(wrongField.stderr).toContain('  line 1: missing_field: missing "body" (fields present: text, label)');
+
+    const outside = path.join(dir, 'outside.jsonl');
+    await writeFile(outside, '{"text": "ดี", "label": "pos"}\n');
+    const refused = await mlc('validate', await spec('outside', 'path: outside.jsonl'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`Refused to read data.path ${outside}`);
+    expect(refused.stderr).toContain('it lies outside every data root');
+
+    const missingFile = await spec('missing', `path: ${path.join(repoRoot, 'data/nope.jsonl')}`);
+    const missing = await mlc('validate', missingFile);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/data\.path .*nope\.jsonl: no such file here .* validate with --no-data/);
+    const skipped = await mlc('validate', '--no-data', missingFile);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stdout).toContain('data not checked (--no-data)');
   });
 
   it('loads only what the command needs: no Temporal client, Azure SDK, ONNX runtime or database driver for help or a key', async () => {
