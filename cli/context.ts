@@ -1,9 +1,10 @@
 // What every command needs: config, a Temporal client (with the payload codec, like every
 // client of the product), the way users name a lifecycle (the model name, or the workflow id
 // itself), and the server's refusals worded for them.
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, Connection, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { dataConverterFor } from '../adapters/temporal-codec/data-converter';
-import { lifecycleWorkflowId } from '../domain/temporal-names';
+import { lifecycleWorkflowId, searchAttributes } from '../domain/temporal-names';
 import { loadConfig, type MlcConfig } from '../temporal.config';
 import { CliError } from './cli-error';
 
@@ -37,7 +38,59 @@ export function describeTemporalError(ctx: CliContext, err: unknown): unknown {
   if (err instanceof WorkflowNotFoundError)
     return new CliError(`No lifecycle ${err.workflowId} in namespace ${ctx.config.temporal.namespace}. List them with: mlc status`);
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof Error) return new CliError(`refused: ${err.cause.message}`);
+  // The worker went away after lifecycleHandle looked: the server waited 30 s for it.
+  const details = err instanceof ServiceError ? (err.cause as { details?: unknown } | undefined)?.details : undefined;
+  if (typeof details === 'string' && /no poller/i.test(details)) return new CliError(`The lifecycle did not answer: ${details}. ${START_WORKER}`);
   return err;
+}
+
+const START_WORKER =
+  'Start one with npm run worker (README, "Driving it"): a worker answers a lifecycle\'s status, audits and deployments, and the lifecycle waits safely until one does.';
+/** A worker that polled this recently is taken to be running: an idle one long-polls for up to a minute. */
+const LIVE_POLL_MS = 2 * 60_000;
+
+/**
+ * The lifecycle's handle, once a worker is there to answer it. Its status, audits and deployments
+ * are queries and updates, which only a worker polling its task queue answers; without one, the
+ * server waits 30 s and says "Failed to query Workflow". So the command says at once what to
+ * start, and where the lifecycle stands (from its search attributes, which need no worker).
+ */
+export async function lifecycleHandle(ctx: CliContext, id: string): Promise<WorkflowHandle> {
+  const handle = ctx.client.workflow.getHandle(workflowIdOf(id));
+  const described = await handle.describe(); // a lifecycle that does not exist is said as such
+  let lastPoll = await lastPollOf(ctx, described.taskQueue);
+  // A worker started a moment ago (a script that starts one, then mlc) gets a few seconds to poll.
+  for (let wait = 0; lastPoll !== undefined && !isLive(lastPoll) && wait < 3; wait++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    lastPoll = await lastPollOf(ctx, described.taskQueue);
+  }
+  if (lastPoll === undefined || isLive(lastPoll)) return handle;
+  const attrs = described.searchAttributes as Record<string, (string | number)[] | undefined>;
+  const stage = attrs[searchAttributes.stage]?.[0];
+  const version = attrs[searchAttributes.version]?.[0];
+  const where =
+    described.status.name === 'RUNNING' && stage
+      ? `${handle.workflowId} was last ${stage}${version ? ` (version ${version})` : ''}`
+      : `${handle.workflowId} is ${described.status.name}`;
+  const seen = lastPoll === null ? 'none has polled it lately' : `the last poll was ${Math.max(2, Math.round((Date.now() - lastPoll) / 60_000))} min ago`;
+  throw new CliError(`No worker is answering on task queue ${described.taskQueue} (${seen}). ${where}. ${START_WORKER}`);
+}
+
+const isLive = (lastPoll: number | null) => lastPoll !== null && Date.now() - lastPoll < LIVE_POLL_MS;
+
+/** When a worker last polled `taskQueue` for workflow tasks: null when none lately; undefined when the server would not say (the query then tells). */
+async function lastPollOf(ctx: CliContext, taskQueue: string): Promise<number | null | undefined> {
+  try {
+    const { pollers } = await ctx.client.workflowService.describeTaskQueue({
+      namespace: ctx.config.temporal.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    });
+    const times = pollers.flatMap((p) => (p.lastAccessTime ? [Number(p.lastAccessTime.seconds ?? 0) * 1000 + (p.lastAccessTime.nanos ?? 0) / 1e6] : []));
+    return times.length ? Math.max(...times) : null;
+  } catch {
+    return undefined; // e.g. a server whose authorizer does not allow describing queues
+  }
 }
 
 /** "thai-sentiment" and "mlc-thai-sentiment" both name the same lifecycle. */

@@ -1,5 +1,5 @@
 // start, status, audit, deploy, monitor: everything that talks to the lifecycle workflow.
-import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { stages, type LifecycleStatus, type Verdict } from '../domain/lifecycle';
 import { formatJobProgress } from '../domain/training-progress';
 import { durationMs, durationSchema, trainingParamOverridesSchema } from '../domain/spec';
@@ -7,7 +7,7 @@ import { lifecycleWorkflowId, searchAttributes, taskQueues } from '../domain/tem
 import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../workflows/messages';
 import { printSignal, signFor } from './signing';
 import { CliError } from './cli-error';
-import { uiLink, workflowIdOf, type CliContext } from './context';
+import { lifecycleHandle, uiLink, workflowIdOf, type CliContext } from './context';
 import { formatStatus } from './format';
 import { jobProgressOf } from './job-progress';
 import { latestMonitoringLine } from './monitor';
@@ -50,7 +50,7 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
     console.log(rows.length ? rows.join('\n') : 'no running lifecycles (start one with: mlc start <spec.yaml>)');
     return;
   }
-  const handle = handleOf(ctx, id);
+  const handle = await lifecycleHandle(ctx, id);
   const status: LifecycleStatus = await handle.query(statusQuery);
   const progress = status.stage === 'training' ? await jobProgressOf(ctx.client, await handle.describe()) : null;
   if (opts.json) return console.log(JSON.stringify({ ...status, ...(progress ? { trainingProgress: progress } : {}) }, null, 2));
@@ -67,7 +67,7 @@ export async function auditCommand(
   opts: { as: string; reason: string; version?: string; set?: string[] } & SigningFlags,
 ) {
   const paramsOverride = opts.set?.length ? parseOverrides(opts.set) : undefined;
-  const handle = handleOf(ctx, id);
+  const handle = await lifecycleHandle(ctx, id);
   const version = opts.version ? Number(opts.version) : undefined;
   const message = {
     decision,
@@ -84,7 +84,7 @@ export async function auditCommand(
 }
 
 export async function deployCommand(ctx: CliContext, id: string, opts: { as: string; reason?: string; version?: string; wait?: boolean } & SigningFlags) {
-  const handle = handleOf(ctx, id);
+  const handle = await lifecycleHandle(ctx, id);
   const reason = opts.reason ?? 'manual deployment';
   const version = opts.version ? Number(opts.version) : undefined;
   const signed = await signFor(handle, { kind: 'deploy', actor: opts.as, reason, version, require: !!opts.printSignal });
@@ -99,7 +99,7 @@ export async function deployCommand(ctx: CliContext, id: string, opts: { as: str
 export async function rollbackCommand(ctx: CliContext, id: string, opts: { to: string; as: string; reason: string } & SigningFlags) {
   const version = Number(opts.to);
   if (!Number.isInteger(version) || version < 1) throw new CliError(`--to ${opts.to}: give the version number to roll back to, e.g. --to 3`, 2);
-  const handle = handleOf(ctx, id);
+  const handle = await lifecycleHandle(ctx, id);
   const signed = await signFor(handle, { kind: 'rollback', actor: opts.as, reason: opts.reason, version, require: !!opts.printSignal });
   const message = { actor: opts.as, version, reason: opts.reason, ...(signed ? { signed } : {}) };
   if (opts.printSignal) return printSignal(handle.workflowId, 'rollbackRequest', message);
@@ -129,8 +129,8 @@ async function waitUntil(
   what: string,
   timeoutMs: number,
 ): Promise<LifecycleStatus> {
+  const handle = await lifecycleHandle(ctx, workflowId);
   const progress = new Progress();
-  const handle = ctx.client.workflow.getHandle(workflowId);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const desc = await handle.describe();
@@ -153,10 +153,6 @@ async function waitUntil(
       );
     await new Promise((r) => setTimeout(r, 1000));
   }
-}
-
-function handleOf(ctx: CliContext, id: string): WorkflowHandle {
-  return ctx.client.workflow.getHandle(workflowIdOf(id));
 }
 
 function reportVerdict(verdict: Verdict, okText: string) {

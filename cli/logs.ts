@@ -4,10 +4,10 @@ import path from 'node:path';
 import type { LifecycleStatus } from '../domain/lifecycle';
 import { statusQuery } from '../workflows/messages';
 import { CliError } from './cli-error';
-import { workflowIdOf, type CliContext } from './context';
+import { lifecycleHandle, type CliContext } from './context';
 
 export async function logsCommand(ctx: CliContext, id: string, opts: { follow?: boolean; lines?: string }) {
-  const handle = ctx.client.workflow.getHandle(workflowIdOf(id));
+  const handle = await lifecycleHandle(ctx, id);
   let status: LifecycleStatus = await handle.query(statusQuery);
   const t = status.training;
   if (!t?.jobId) throw new CliError(`${handle.workflowId} has no training job yet (stage: ${status.stage}).`);

@@ -2,6 +2,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../temporal.config';
 import { mlc as runMlc } from '../e2e/process-helpers';
@@ -142,5 +143,41 @@ describe('mlc', () => {
       1,
       'mlc: no monitoring Schedule for no-such-model: it exists once a version of no-such-model is deployed (mlc status no-such-model)',
     ]);
+  });
+
+  it('says at once that no worker answers a lifecycle, where it stands, and what to start, rather than "Failed to query Workflow" 30 s later', async () => {
+    // A lifecycle on a task queue no worker ever polls (the real server; nothing else runs on it).
+    const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+    const client = new Client({ connection });
+    const model = `idle-${Date.now()}`;
+    const taskQueue = `mlc-cli-test-${model}`;
+    const handle = await client.workflow.start('modelLifecycle', {
+      taskQueue,
+      workflowId: `mlc-${model}`,
+      args: [],
+      searchAttributes: { MlcModel: [model], MlcStage: ['awaiting_audit'], MlcVersion: ['2'] },
+    });
+    try {
+      const commands = [
+        ['status', model],
+        ['logs', model],
+        ['wait', model, '--stage', 'monitoring'],
+        ['audit', 'approve', model, '--as', 'alice', '--reason', 'ok'],
+        ['deploy', model, '--as', 'bob'],
+      ];
+      for (const args of commands) {
+        const started = Date.now();
+        const r = await mlc(...args);
+        expect([r.code, r.stderr.trim()], args.join(' ')).toEqual([
+          1,
+          `mlc: No worker is answering on task queue ${taskQueue} (none has polled it lately). mlc-${model} was last awaiting_audit (version 2). ` +
+            'Start one with npm run worker (README, "Driving it"): a worker answers a lifecycle\'s status, audits and deployments, and the lifecycle waits safely until one does.',
+        ]);
+        expect(Date.now() - started, args.join(' ')).toBeLessThan(20_000); // not the server's 30 s wait
+      }
+    } finally {
+      await handle.terminate('test over');
+      await connection.close();
+    }
   });
 });

@@ -1,0 +1,28 @@
+import { ServiceError } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+import { CliError } from './cli-error';
+import { describeTemporalError, type CliContext } from './context';
+
+const ctx = { config: { temporal: { namespace: 'default' } } } as unknown as CliContext;
+
+describe('describeTemporalError', () => {
+  it("words the server's 30-second give-up on a worker that went away after the command looked", () => {
+    // What the server answers a query when no worker polls the queue (code 9, FAILED_PRECONDITION).
+    const cause = Object.assign(new Error('9 FAILED_PRECONDITION: no poller seen for task queue recently, worker may be down'), {
+      code: 9,
+      details: 'no poller seen for task queue recently, worker may be down',
+    });
+    const said = describeTemporalError(ctx, new ServiceError('Failed to query Workflow', { cause }));
+    expect(said).toBeInstanceOf(CliError);
+    expect((said as CliError).message).toMatch(
+      /^The lifecycle did not answer: no poller seen for task queue recently, worker may be down\. Start one with npm run worker/,
+    );
+  });
+
+  it('passes any other service error through as it is', () => {
+    const other = new ServiceError('Failed to query Workflow', {
+      cause: Object.assign(new Error('14 UNAVAILABLE'), { code: 14, details: 'connection refused' }),
+    });
+    expect(describeTemporalError(ctx, other)).toBe(other);
+  });
+});
