@@ -58,13 +58,8 @@ const LIVE_POLL_MS = 2 * 60_000;
 export async function lifecycleHandle(ctx: CliContext, id: string): Promise<WorkflowHandle> {
   const handle = ctx.client.workflow.getHandle(workflowIdOf(id));
   const described = await handle.describe(); // a lifecycle that does not exist is said as such
-  let lastPoll = await lastPollOf(ctx, described.taskQueue);
-  // A worker started a moment ago (a script that starts one, then mlc) gets a few seconds to poll.
-  for (let wait = 0; lastPoll !== undefined && !isLive(lastPoll) && wait < 3; wait++) {
-    await new Promise((r) => setTimeout(r, 1000));
-    lastPoll = await lastPollOf(ctx, described.taskQueue);
-  }
-  if (lastPoll === undefined || isLive(lastPoll)) return handle;
+  const absent = await workerAbsence(ctx, described.taskQueue);
+  if (absent === null) return handle;
   const attrs = described.searchAttributes as Record<string, (string | number)[] | undefined>;
   const stage = attrs[searchAttributes.stage]?.[0];
   const version = attrs[searchAttributes.version]?.[0];
@@ -72,8 +67,22 @@ export async function lifecycleHandle(ctx: CliContext, id: string): Promise<Work
     described.status.name === 'RUNNING' && stage
       ? `${handle.workflowId} was last ${stage}${version ? ` (version ${version})` : ''}`
       : `${handle.workflowId} is ${described.status.name}`;
-  const seen = lastPoll === null ? 'none has polled it lately' : `the last poll was ${Math.max(2, Math.round((Date.now() - lastPoll) / 60_000))} min ago`;
-  throw new CliError(`No worker is answering on task queue ${described.taskQueue} (${seen}). ${where}. ${START_WORKER}`);
+  throw new CliError(`No worker is answering on task queue ${described.taskQueue} (${absent}). ${where}. ${START_WORKER}`);
+}
+
+/**
+ * Null when a worker polls `taskQueue` (or the server will not say: the call then tells);
+ * otherwise since when none has, in words. A worker started a moment ago (a script that starts
+ * one, then mlc) gets a few seconds to poll.
+ */
+export async function workerAbsence(ctx: CliContext, taskQueue: string): Promise<string | null> {
+  let lastPoll = await lastPollOf(ctx, taskQueue);
+  for (let wait = 0; lastPoll !== undefined && !isLive(lastPoll) && wait < 3; wait++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    lastPoll = await lastPollOf(ctx, taskQueue);
+  }
+  if (lastPoll === undefined || isLive(lastPoll)) return null;
+  return lastPoll === null ? 'none has polled it lately' : `the last poll was ${Math.max(2, Math.round((Date.now() - lastPoll) / 60_000))} min ago`;
 }
 
 const isLive = (lastPoll: number | null) => lastPoll !== null && Date.now() - lastPoll < LIVE_POLL_MS;

@@ -8,7 +8,7 @@ import { openRegistry } from '../adapters/db/open';
 import { taskQueues } from '../domain/temporal-names';
 import { loadConfig, type MlcConfig } from '../temporal.config';
 import { CliError } from './cli-error';
-import { openContext } from './context';
+import { openContext, workerAbsence } from './context';
 
 export interface TrackingAccess {
   registry: TrackingRegistry;
@@ -21,8 +21,16 @@ export async function openTracking(config: MlcConfig = loadConfig()): Promise<Tr
     return { registry, close: () => registry.close() };
   }
   const ctx = await openContext();
+  const absent = await workerAbsence(ctx, taskQueues.control);
+  if (absent !== null) {
+    await ctx.close();
+    throw new CliError(`no worker polls task queue ${taskQueues.control} (${absent}): ${THROUGH_A_WORKER}`);
+  }
   return { registry: workerRegistry(ctx.client), close: () => ctx.close() };
 }
+
+const THROUGH_A_WORKER =
+  'the embedded registry is read through a running worker. Start one (npm run worker; restart it if it predates this mlc), or set DATABASE_URL to the PostgreSQL registry the workers use.';
 
 // Long enough for a busy worker; short enough that a missing one is reported, not waited for.
 const WORKER_ANSWER_TIMEOUT = '1 minute';
@@ -51,10 +59,7 @@ export function workerFailure(err: unknown): unknown {
   while (cause instanceof Error && !(cause instanceof ApplicationFailure) && !(cause instanceof TimeoutFailure) && cause.cause) cause = cause.cause;
   if (cause instanceof ApplicationFailure) return new CliError(cause.message, cause.nonRetryable ? 2 : 1);
   if (cause instanceof TimeoutFailure || err.cause instanceof TimeoutFailure) {
-    return new CliError(
-      `no worker answered on task queue ${taskQueues.control} within ${WORKER_ANSWER_TIMEOUT}: the embedded registry is read through a running worker. ` +
-        `Start one (npm run worker; restart it if it predates this mlc), or set DATABASE_URL to the PostgreSQL registry the workers use.`,
-    );
+    return new CliError(`no worker answered on task queue ${taskQueues.control} within ${WORKER_ANSWER_TIMEOUT}: ${THROUGH_A_WORKER}`);
   }
   return err;
 }

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../temporal.config';
+import { repoRoot, taskQueues } from '../../temporal.config';
 import { mlc as runMlc } from '../e2e/process-helpers';
+import { registerFreshNamespace } from '../e2e/temporal-helpers';
 
 let dir: string;
 
@@ -145,14 +146,16 @@ describe('mlc', () => {
     ]);
   });
 
+  // A namespace where no worker ever polls (other test files run workers in "default", whose pollers the server remembers for minutes).
+  const idle = { namespace: 'mlc-cli-no-workers', env: { TEMPORAL_NAMESPACE: 'mlc-cli-no-workers' } };
+
   it('says at once that no worker answers a lifecycle, where it stands, and what to start, rather than "Failed to query Workflow" 30 s later', async () => {
-    // A lifecycle on a task queue no worker ever polls (the real server; nothing else runs on it).
     const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
-    const client = new Client({ connection });
+    await registerFreshNamespace(connection, idle.namespace);
+    const client = new Client({ connection, namespace: idle.namespace });
     const model = `idle-${Date.now()}`;
-    const taskQueue = `mlc-cli-test-${model}`;
     const handle = await client.workflow.start('modelLifecycle', {
-      taskQueue,
+      taskQueue: taskQueues.control,
       workflowId: `mlc-${model}`,
       args: [],
       searchAttributes: { MlcModel: [model], MlcStage: ['awaiting_audit'], MlcVersion: ['2'] },
@@ -167,10 +170,10 @@ describe('mlc', () => {
       ];
       for (const args of commands) {
         const started = Date.now();
-        const r = await mlc(...args);
+        const r = await mlcWith(idle.env, ...args);
         expect([r.code, r.stderr.trim()], args.join(' ')).toEqual([
           1,
-          `mlc: No worker is answering on task queue ${taskQueue} (none has polled it lately). mlc-${model} was last awaiting_audit (version 2). ` +
+          `mlc: No worker is answering on task queue mlc-control (none has polled it lately). mlc-${model} was last awaiting_audit (version 2). ` +
             'Start one with npm run worker (README, "Driving it"): a worker answers a lifecycle\'s status, audits and deployments, and the lifecycle waits safely until one does.',
         ]);
         expect(Date.now() - started, args.join(' ')).toBeLessThan(20_000); // not the server's 30 s wait
@@ -179,5 +182,18 @@ describe('mlc', () => {
       await handle.terminate('test over');
       await connection.close();
     }
+  });
+
+  it('says at once that no worker serves the embedded registry, rather than after a minute', async () => {
+    const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+    await registerFreshNamespace(connection, idle.namespace).finally(() => connection.close());
+    const started = Date.now();
+    const r = await mlcWith({ ...idle.env, DATABASE_URL: '' }, 'runs', 'thai-sentiment');
+    expect([r.code, r.stderr.trim()]).toEqual([
+      1,
+      'mlc: no worker polls task queue mlc-control (none has polled it lately): the embedded registry is read through a running worker. ' +
+        'Start one (npm run worker; restart it if it predates this mlc), or set DATABASE_URL to the PostgreSQL registry the workers use.',
+    ]);
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 });
