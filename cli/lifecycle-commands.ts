@@ -7,7 +7,7 @@ import { lifecycleWorkflowId, searchAttributes, taskQueues } from '../domain/tem
 import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../workflows/messages';
 import { printSignal, signFor } from './signing';
 import { CliError } from './cli-error';
-import { lifecycleHandle, uiLink, workflowIdOf, type CliContext } from './context';
+import { lifecycleHandle, uiLink, workerAbsence, workflowIdOf, type CliContext } from './context';
 import { formatStatus } from './format';
 import { jobProgressOf } from './job-progress';
 import { latestMonitoringLine } from './monitor';
@@ -33,6 +33,9 @@ export async function startCommand(ctx: CliContext, specPath: string, opts: { wa
     throw err;
   }
   console.log(`started ${workflowId}\n  web UI: ${uiLink(ctx.config, workflowId)}\n  status: mlc status ${spec.name}`);
+  const absent = await workerAbsence(ctx, taskQueues.control);
+  if (absent)
+    console.error(`⚠ no worker polls task queue ${taskQueues.control} (${absent}): the lifecycle begins once one does. Start one with: npm run worker`);
   if (opts.wait) await waitForStage(ctx, workflowId, ['awaiting_audit', 'failed']);
 }
 

@@ -184,6 +184,28 @@ describe('mlc', () => {
     }
   });
 
+  it('starts a lifecycle with no worker polling, and warns that it begins once one does', async () => {
+    const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+    await registerFreshNamespace(connection, idle.namespace);
+    const model = `idle-start-${Date.now()}`;
+    const spec = path.join(dir, `${model}.yaml`);
+    await writeFile(spec, `name: ${model}\nlabels: [neg, pos]\ndata: {path: x.jsonl}\nroles: {auditors: [alice], deployers: [bob]}\n`);
+    try {
+      const r = await mlcWith(idle.env, 'start', spec);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`started mlc-${model}`);
+      expect(r.stderr.trim()).toBe(
+        '⚠ no worker polls task queue mlc-control (none has polled it lately): the lifecycle begins once one does. Start one with: npm run worker',
+      );
+    } finally {
+      await new Client({ connection, namespace: idle.namespace }).workflow
+        .getHandle(`mlc-${model}`)
+        .terminate('test over')
+        .catch(() => undefined);
+      await connection.close();
+    }
+  });
+
   it('says at once that no worker serves the embedded registry, rather than after a minute', async () => {
     const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
     await registerFreshNamespace(connection, idle.namespace).finally(() => connection.close());
