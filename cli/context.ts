@@ -1,6 +1,6 @@
 // What every command needs: config, a Temporal client (with the payload codec, like every
 // client of the product), the way users name a lifecycle (the model name, or the workflow id
-// itself), and the server's refusals worded for them.
+// itself), whether a worker is there to answer it, and the server's refusals worded for them.
 import { Client, Connection, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { dataConverterFor } from '../adapters/temporal-codec/data-converter';
@@ -32,7 +32,8 @@ export async function openContext(): Promise<CliContext> {
  * What the server said, worded for the command line. A lifecycle it does not have (status, logs,
  * audit, deploy, rollback, wait): one message that names it, the namespace looked in, and how to
  * list them. An update the lifecycle refused (a deployment asked for while it awaits its audit):
- * the lifecycle's own reason, which the SDK keeps in the error's cause.
+ * the lifecycle's own reason, which the SDK keeps in the error's cause. A query no worker took up:
+ * what to start.
  */
 export function describeTemporalError(ctx: CliContext, err: unknown): unknown {
   if (err instanceof WorkflowNotFoundError)
