@@ -51,6 +51,10 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
       );
     }
     console.log(rows.length ? rows.join('\n') : 'no running lifecycles (start one with: mlc start <spec.yaml>)');
+    // The list needs no worker, so it would look the same with none there to move them on.
+    const absent = rows.length ? await workerAbsence(ctx, taskQueues.control) : null;
+    if (absent)
+      console.error(`⚠ no worker polls task queue ${taskQueues.control} (${absent}): these lifecycles wait until one does. Start one with: npm run worker`);
     return;
   }
   const handle = await lifecycleHandle(ctx, id);

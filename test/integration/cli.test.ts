@@ -179,6 +179,13 @@ describe('mlc', () => {
             'Start one with npm run worker (README, "Driving it"): a worker answers a lifecycle\'s status, audits and deployments, and the lifecycle waits safely until one does.',
         ]),
       );
+      // The list needs no worker: it shows the lifecycle, and warns that nothing moves it on.
+      const list = await mlcWith(idle.env, 'status');
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toMatch(new RegExp(`^mlc-${model} +awaiting_audit +version 2$`, 'm'));
+      expect(list.stderr.trim()).toBe(
+        '⚠ no worker polls task queue mlc-control (none has polled it lately): these lifecycles wait until one does. Start one with: npm run worker',
+      );
     } finally {
       await handle.terminate('test over');
       await connection.close();
