@@ -33,9 +33,7 @@ export async function startCommand(ctx: CliContext, specPath: string, opts: { wa
     throw err;
   }
   console.log(`started ${workflowId}\n  web UI: ${uiLink(ctx.config, workflowId)}\n  status: mlc status ${spec.name}`);
-  const absent = await workerAbsence(ctx, taskQueues.control);
-  if (absent)
-    console.error(`⚠ no worker polls task queue ${taskQueues.control} (${absent}): the lifecycle begins once one does. Start one with: npm run worker`);
+  await warnIfNoWorker(ctx, 'the lifecycle begins once one does');
   if (opts.wait) await waitForStage(ctx, workflowId, ['awaiting_audit', 'failed']);
 }
 
@@ -52,9 +50,7 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
     }
     console.log(rows.length ? rows.join('\n') : 'no running lifecycles (start one with: mlc start <spec.yaml>)');
     // The list needs no worker, so it would look the same with none there to move them on.
-    const absent = rows.length ? await workerAbsence(ctx, taskQueues.control) : null;
-    if (absent)
-      console.error(`⚠ no worker polls task queue ${taskQueues.control} (${absent}): these lifecycles wait until one does. Start one with: npm run worker`);
+    if (rows.length) await warnIfNoWorker(ctx, 'these lifecycles wait until one does');
     return;
   }
   const handle = await lifecycleHandle(ctx, id);
@@ -160,6 +156,12 @@ async function waitUntil(
       );
     await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+/** For commands that work without a worker but whose lifecycles do not move on without one. */
+async function warnIfNoWorker(ctx: CliContext, consequence: string): Promise<void> {
+  const absent = await workerAbsence(ctx, taskQueues.control);
+  if (absent) console.error(`⚠ no worker polls task queue ${taskQueues.control} (${absent}): ${consequence}. Start one with: npm run worker`);
 }
 
 function reportVerdict(verdict: Verdict, okText: string) {
