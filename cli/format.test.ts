@@ -57,6 +57,34 @@ describe('formatStatus', () => {
     );
   });
 
+  it('clips a monitor’s long retrain reason and says where the whole one is; a short reason stays whole', () => {
+    const decision = (reason: string) => ({
+      kind: 'retrain' as const,
+      outcome: 'requested' as const,
+      actor: 'mlc-monitor',
+      reason,
+      version: 1,
+      at: '2026-12-01T10:04:21.612Z',
+    });
+    const drifted = Array.from({ length: 8 }, (_, i) => `output "p_${i}" drifted: Kolmogorov–Smirnov p 9.44e-6 is below 0.05`).join('; ');
+    const last = (reason: string) =>
+      formatStatus({ ...status({}), lastDecision: decision(reason) }, 0)
+        .split('\n')
+        .find((l) => l.startsWith('last'))!;
+    const long = last(`2 consecutive windows breached: retraining; ${drifted}`);
+    expect(long.length).toBeLessThan(400);
+    expect(long).toMatch(
+      /^last {8}retrain requested by mlc-monitor at 2026-12-01T10:04:21.612Z: 2 consecutive windows breached: retraining; output "p_0" drifted/,
+    );
+    expect(long).toMatch(/… \(\d+ more characters\); the whole reason: mlc history m$/);
+    expect(last('first release')).toBe('last        retrain requested by mlc-monitor at 2026-12-01T10:04:21.612Z: first release');
+  });
+
+  it('shows throughputs as throughputs and scores to four places', () => {
+    const evaluation = { metrics: { test_macro_f1: 0.59, texts_per_second_fp32: 4591.7742 }, gates: [], gatesPassed: true, auditPackageKey: 'k' };
+    expect(formatStatus({ ...status({}), evaluation }, 0)).toContain('metrics     test_macro_f1 0.5900  texts_per_second_fp32 4591.8\n');
+  });
+
   it('shows the cluster’s own elapsed time once the job has ended', () => {
     expect(formatStatus(status({ jobState: 'COMPLETED', jobPhase: 'succeeded', elapsedSeconds: 95 }), Date.parse('2026-11-29T12:00:00Z'))).toContain(
       'COMPLETED, 95s elapsed',

@@ -1,6 +1,7 @@
 // Human-readable status for the terminal.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { clipText } from '../domain/clip-text';
 import type { LifecycleStatus } from '../domain/lifecycle';
 import { formatJobProgress, type JobProgress } from '../domain/training-progress';
 
@@ -34,7 +35,7 @@ export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot
     const m = s.evaluation.metrics;
     lines.push(
       `metrics     ${Object.entries(m)
-        .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+        .map(([k, v]) => `${k} ${formatNumber(v)}`)
         .join('  ')}`,
     );
     lines.push(
@@ -46,10 +47,19 @@ export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot
   lines.push(`deployed    ${s.deployedVersion ?? '—'}`);
   if (s.lastDecision) {
     const d = s.lastDecision;
-    lines.push(`last        ${d.kind} ${d.outcome} by ${d.actor} at ${d.at}: ${d.reason}`);
+    lines.push(`last        ${d.kind} ${d.outcome} by ${d.actor} at ${d.at}: ${lastReason(d.reason, s.model)}`);
   }
   if (s.error) lines.push(`error       ${s.error}`);
   return lines.join('\n');
+}
+
+// A monitor's retrain request names every drifted feature with its test: thousands of characters,
+// which buried the rest of the status. The decision log keeps it whole.
+const LAST_REASON_CHARS = 240;
+
+function lastReason(reason: string, model: string): string {
+  const clipped = clipText(reason, LAST_REASON_CHARS);
+  return clipped === reason ? reason : `${clipped}; the whole reason: mlc history ${model}`;
 }
 
 function jobTime(t: NonNullable<LifecycleStatus['training']>, now: number): string {

@@ -3,6 +3,7 @@
 // that end up there are held to narrow character sets, and the renderer quotes them anyway.
 import { z } from 'zod';
 import { servingPrecisions } from './artifact-layout';
+import { clipText } from './clip-text';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lower-case letters, digits and dashes (max 63), e.g. "thai-sentiment"');
 /** Who a role names and who a decision is recorded under: one pattern for specs and messages. */
@@ -280,13 +281,6 @@ export const modelSpecSchema = z.strictObject({
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 
-/** The first characters of `s`, never half a surrogate pair, saying how many were left out. */
-function clip(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const cut = s.slice(0, /[\ud800-\udbff]/.test(s[max - 1]!) ? max - 1 : max);
-  return `${cut}… (${s.length - cut.length} more characters)`;
-}
-
 /** A problem with one field of some input: its dotted path ('' = the whole input) and what is wrong. */
 export interface FieldIssue {
   path: string;
@@ -299,7 +293,7 @@ export interface FieldIssue {
  */
 export function fieldIssue(issue: { path: string | readonly PropertyKey[]; message: string }): FieldIssue {
   const path = typeof issue.path === 'string' ? issue.path : issue.path.map(String).join('.');
-  return { path: clip(path, 120), message: clip(issue.message, 400) };
+  return { path: clipText(path, 120), message: clipText(issue.message, 400) };
 }
 
 /** The first `listed` issues as "path: message" lines, then how many more there were. */
@@ -320,7 +314,7 @@ export class SpecError extends Error {
   ) {
     const clipped = issues.map((i) => fieldIssue(i));
     super(
-      `Invalid model spec ${clip(source, 300)}:\n${listIssues(clipped, 10)
+      `Invalid model spec ${clipText(source, 300)}:\n${listIssues(clipped, 10)
         .map((line) => `  - ${line}`)
         .join('\n')}\nFix these fields and start again (see README, "Model spec").`,
     );
