@@ -1,7 +1,15 @@
 // What every command needs: config, a Temporal client (with the payload codec, like every
 // client of the product), the way users name a lifecycle (the model name, or the workflow id
 // itself), whether a worker is there to answer it, and the server's refusals worded for them.
-import { Client, Connection, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  ServiceError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { dataConverterFor } from '../adapters/temporal-codec/data-converter';
 import { lifecycleWorkflowId, searchAttributes } from '../domain/temporal-names';
@@ -56,9 +64,12 @@ const LIVE_POLL_MS = 2 * 60_000;
  * server waits 30 s and says "Failed to query Workflow". So the command says at once what to
  * start, and where the lifecycle stands (from its search attributes, which need no worker).
  */
-export async function lifecycleHandle(ctx: CliContext, id: string): Promise<WorkflowHandle> {
+export async function lifecycleHandle(ctx: CliContext, id: string, opts: { toDecide?: boolean } = {}): Promise<WorkflowHandle> {
   const handle = ctx.client.workflow.getHandle(workflowIdOf(id));
   const described = await handle.describe(); // a lifecycle that does not exist is said as such
+  // The server answers an update to an ended execution as if it did not exist ("No lifecycle").
+  const ended = endedAs(described);
+  if (opts.toDecide && ended) throw new CliError(`${handle.workflowId} ${ended}, so it takes no more decisions. ${START_ANEW}`);
   const absent = await workerAbsence(ctx, described.taskQueue);
   if (absent === null) return handle;
   const attrs = described.searchAttributes as Record<string, (string | number)[] | undefined>;
@@ -69,6 +80,16 @@ export async function lifecycleHandle(ctx: CliContext, id: string): Promise<Work
       ? `${handle.workflowId} was last ${stage}${version ? ` (version ${version})` : ''}`
       : `${handle.workflowId} is ${described.status.name}`;
   throw new CliError(`No worker is answering on task queue ${described.taskQueue} (${absent}). ${where}. ${START_WORKER}`);
+}
+
+const START_ANEW = 'Its records stay (mlc status, mlc history); start a new lifecycle for the model with: mlc start <spec>.';
+
+/** How an execution that is no longer running ended, in words ("was CANCELLED at …"); null while it runs. */
+export function endedAs(described: WorkflowExecutionDescription): string | null {
+  const { name } = described.status;
+  if (name === 'RUNNING') return null;
+  const at = described.closeTime ? ` at ${described.closeTime.toISOString()}` : '';
+  return name === 'FAILED' ? `failed${at} (see why with: mlc status ${described.workflowId})` : `was ${name}${at}`;
 }
 
 /**

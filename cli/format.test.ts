@@ -80,6 +80,14 @@ describe('formatStatus', () => {
     expect(last('first release')).toBe('last        retrain requested by mlc-monitor at 2026-12-01T10:04:21.612Z: first release');
   });
 
+  it('says under the stage when the lifecycle has ended, and nothing while it runs', () => {
+    const ended = 'was TERMINATED at 2026-12-01T10:10:01.308Z';
+    expect(formatStatus(status({}), 0, undefined, null, ended)).toContain(
+      'stage       training\nended       was TERMINATED at 2026-12-01T10:10:01.308Z; nothing moves it on\n',
+    );
+    expect(formatStatus(status({}), 0, undefined, null, null)).not.toContain('ended');
+  });
+
   it('shows throughputs as throughputs and scores to four places', () => {
     const evaluation = { metrics: { test_macro_f1: 0.59, texts_per_second_fp32: 4591.7742 }, gates: [], gatesPassed: true, auditPackageKey: 'k' };
     expect(formatStatus({ ...status({}), evaluation }, 0)).toContain('metrics     test_macro_f1 0.5900  texts_per_second_fp32 4591.8\n');

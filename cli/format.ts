@@ -16,11 +16,13 @@ export function artifactLocation(artifactsRoot: string, key: string): string {
  * `now` is the reader's clock: a job still queued or running is timed from its submission, so the line stays current between the workflow's updates (which come only when the job's state changes).
  * `artifactsRoot` (config paths.artifacts) turns the audit package's key into a path or URI to open.
  * `progress`: what the running job last reported (cli/job-progress.ts), shown while it runs.
+ * `ended`: how the execution ended (cli/context.ts endedAs), when it has.
  */
-export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot?: string, progress?: JobProgress | null): string {
+export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot?: string, progress?: JobProgress | null, ended?: string | null): string {
   const lines = [
     `model       ${s.model}`,
     `stage       ${s.stage}`,
+    ...(ended ? [`ended       ${ended}; nothing moves it on`] : []),
     `generation  ${s.generation}   attempt ${s.attempt}`,
     `dataset     ${s.datasetHash ?? '—'}`,
   ];

@@ -7,7 +7,7 @@ import { lifecycleWorkflowId, searchAttributes, taskQueues } from '../domain/tem
 import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../workflows/messages';
 import { printSignal, signFor } from './signing';
 import { CliError } from './cli-error';
-import { lifecycleHandle, uiLink, workerAbsence, workflowIdOf, type CliContext } from './context';
+import { endedAs, lifecycleHandle, uiLink, workerAbsence, workflowIdOf, type CliContext } from './context';
 import { formatStatus } from './format';
 import { jobProgressOf } from './job-progress';
 import { latestMonitoringLine } from './monitor';
@@ -55,11 +55,14 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
   }
   const handle = await lifecycleHandle(ctx, id);
   const status: LifecycleStatus = await handle.query(statusQuery);
-  const progress = status.stage === 'training' ? await jobProgressOf(ctx.client, await handle.describe()) : null;
-  if (opts.json) return console.log(JSON.stringify({ ...status, ...(progress ? { trainingProgress: progress } : {}) }, null, 2));
+  const described = await handle.describe();
+  const progress = status.stage === 'training' ? await jobProgressOf(ctx.client, described) : null;
+  // A terminated lifecycle ran no code on its way out: its stage is where it stood.
+  const ended = endedAs(described);
+  if (opts.json) return console.log(JSON.stringify({ ...status, ...(progress ? { trainingProgress: progress } : {}), ...(ended ? { ended } : {}) }, null, 2));
   const monitoring = status.deployedVersion ? await latestMonitoringLine(ctx, status.model) : null;
   console.log(
-    `${formatStatus(status, Date.now(), ctx.config.paths.artifacts, progress)}${monitoring ? `\n${monitoring}` : ''}\n  web UI: ${uiLink(ctx.config, workflowIdOf(id))}`,
+    `${formatStatus(status, Date.now(), ctx.config.paths.artifacts, progress, ended)}${monitoring ? `\n${monitoring}` : ''}\n  web UI: ${uiLink(ctx.config, workflowIdOf(id))}`,
   );
 }
 
@@ -70,7 +73,7 @@ export async function auditCommand(
   opts: { as: string; reason: string; version?: string; set?: string[] } & SigningFlags,
 ) {
   const paramsOverride = opts.set?.length ? parseOverrides(opts.set) : undefined;
-  const handle = await lifecycleHandle(ctx, id);
+  const handle = await lifecycleHandle(ctx, id, { toDecide: true });
   const version = opts.version ? Number(opts.version) : undefined;
   const message = {
     decision,
@@ -87,7 +90,7 @@ export async function auditCommand(
 }
 
 export async function deployCommand(ctx: CliContext, id: string, opts: { as: string; reason?: string; version?: string; wait?: boolean } & SigningFlags) {
-  const handle = await lifecycleHandle(ctx, id);
+  const handle = await lifecycleHandle(ctx, id, { toDecide: true });
   const reason = opts.reason ?? 'manual deployment';
   const version = opts.version ? Number(opts.version) : undefined;
   const signed = await signFor(handle, { kind: 'deploy', actor: opts.as, reason, version, require: !!opts.printSignal });
@@ -102,7 +105,7 @@ export async function deployCommand(ctx: CliContext, id: string, opts: { as: str
 export async function rollbackCommand(ctx: CliContext, id: string, opts: { to: string; as: string; reason: string } & SigningFlags) {
   const version = Number(opts.to);
   if (!Number.isInteger(version) || version < 1) throw new CliError(`--to ${opts.to}: give the version number to roll back to, e.g. --to 3`, 2);
-  const handle = await lifecycleHandle(ctx, id);
+  const handle = await lifecycleHandle(ctx, id, { toDecide: true });
   const signed = await signFor(handle, { kind: 'rollback', actor: opts.as, reason: opts.reason, version, require: !!opts.printSignal });
   const message = { actor: opts.as, version, reason: opts.reason, ...(signed ? { signed } : {}) };
   if (opts.printSignal) return printSignal(handle.workflowId, 'rollbackRequest', message);

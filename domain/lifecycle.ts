@@ -15,6 +15,8 @@ export const stages = [
   'monitoring',
   'retraining',
   'failed',
+  // Ended by a Temporal cancel request; nothing moves it on.
+  'cancelled',
 ] as const;
 export type Stage = (typeof stages)[number];
 

@@ -89,6 +89,19 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Capture[]>> = {
       return chain(h);
     }),
 
+  // Cancelled (temporal workflow cancel, the Web UI) while its version is live and monitored.
+  'lifecycle-cancelled': ({ env, run }) =>
+    run({}, async () => {
+      const h = await start(env, 'lifecycle-cancelled');
+      await reach(h, 'awaiting_audit');
+      await audit(h, { decision: 'approve', actor: 'alice', reason: 'v1 ok' });
+      await deploy(h, 'bob');
+      await reach(h, 'monitoring');
+      await h.cancel();
+      await h.result().catch(() => undefined);
+      return chain(h);
+    }),
+
   // A node failure resubmits; the out-of-memory that follows ends the lifecycle failed.
   'job-failed': ({ env, run }) =>
     run({ jobEnds: ['NODE_FAIL', 'OUT_OF_MEMORY'] }, async () => {

@@ -6,6 +6,7 @@
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   ContinueAsNew,
   continueAsNew,
@@ -65,6 +66,8 @@ export { MONITOR_ACTOR } from '../domain/lifecycle';
 
 /** patched() id of "decisions are checked against signed statements" (docs/changing-workflows.md). */
 export const SIGNED_DECISIONS = 'signed-decisions';
+/** patched() id of "a cancelled lifecycle pauses its monitoring and says it was cancelled". */
+export const CANCEL_PAUSES_MONITORING = 'cancel-pauses-monitoring';
 
 /** A message that may carry its signed statement. */
 interface Signable {
@@ -99,6 +102,8 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
     const request = await lifecycle.monitor();
     return await lifecycle.retrain(request);
   } catch (err) {
+    // Histories cancelled before this change end right here; patched() keeps their replay so.
+    if (isCancellation(err) && patched(CANCEL_PAUSES_MONITORING)) await CancellationScope.nonCancellable(() => lifecycle.cancelled());
     lifecycle.fail(err);
     throw err;
   }
@@ -386,6 +391,20 @@ class Lifecycle {
       deployedVersion: status.deployedVersion,
       nonces: this.unexpiredNonces(),
     });
+  }
+
+  /**
+   * Cancelled (`temporal workflow cancel`, the Web UI): a running job was cancelled on the way
+   * out (workflows/training.ts). The monitoring Schedule would go on judging a version that no
+   * lifecycle will retrain, so it is paused; the version stays deployed. The stage says so.
+   */
+  async cancelled(): Promise<void> {
+    const { spec, status } = this;
+    const live = status.deployedVersion;
+    const unmonitored = live === null ? '' : `; version ${live} stays deployed, its monitoring paused until a new lifecycle deploys`;
+    const note = `lifecycle ${this.workflowId} was cancelled while ${status.stage}${unmonitored}`;
+    if (live !== null) await control.pauseMonitoringSchedule({ model: spec.name, note });
+    this.enter('cancelled', note);
   }
 
   /** Failed lifecycles stay findable (MlcStage = "failed") and explain themselves to `status`. */

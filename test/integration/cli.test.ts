@@ -192,6 +192,33 @@ describe('mlc', () => {
     }
   });
 
+  it('says a lifecycle that has ended takes no more decisions, rather than "No lifecycle" (the server’s answer to an update)', async () => {
+    const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+    await registerFreshNamespace(connection, idle.namespace);
+    const client = new Client({ connection, namespace: idle.namespace });
+    const model = `ended-${Date.now()}`;
+    try {
+      const handle = await client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: `mlc-${model}`, args: [] });
+      await handle.terminate('an operator ended it');
+      const closed = (await handle.describe()).closeTime!.toISOString();
+      const commands = [
+        ['audit', 'approve', model, '--as', 'alice', '--reason', 'ok'],
+        ['deploy', model, '--as', 'bob'],
+        ['rollback', model, '--to', '1', '--as', 'bob', '--reason', 'back'],
+      ];
+      const answers = await Promise.all(commands.map((args) => mlcWith(idle.env, ...args)));
+      answers.forEach((r, i) =>
+        expect([r.code, r.stderr.trim()], commands[i]!.join(' ')).toEqual([
+          1,
+          `mlc: mlc-${model} was TERMINATED at ${closed}, so it takes no more decisions. ` +
+            'Its records stay (mlc status, mlc history); start a new lifecycle for the model with: mlc start <spec>.',
+        ]),
+      );
+    } finally {
+      await connection.close();
+    }
+  });
+
   it('starts a lifecycle with no worker polling, and warns that it begins once one does', async () => {
     const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
     await registerFreshNamespace(connection, idle.namespace);

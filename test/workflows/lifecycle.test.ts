@@ -398,6 +398,27 @@ describe('modelLifecycle', () => {
       await h.cancel();
       await expect(h.result()).rejects.toThrow();
       expect(fakes.named('cancelTrainingJob')).toEqual([expect.objectContaining({ jobId: '101' })]);
+      // Nothing was deployed, so there is no monitoring to pause; the stage says what happened.
+      expect(fakes.named('pauseMonitoringSchedule')).toEqual([]);
+      expect(await h.query(statusQuery)).toMatchObject({ stage: 'cancelled', error: null });
+      expect((await h.describe()).searchAttributes).toMatchObject({ MlcStage: ['cancelled'] });
+    });
+  });
+
+  it('cancelling a monitored lifecycle pauses its monitoring Schedule and leaves the version deployed', async () => {
+    const fakes = fakeActivities({});
+    await run(fakes, async () => {
+      const h = await start();
+      await reach(h, 'awaiting_audit');
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+      await reach(h, 'monitoring');
+      await h.cancel();
+      await expect(h.result()).rejects.toThrow(WorkflowFailedError);
+      const note = `lifecycle ${h.workflowId} was cancelled while monitoring; version 1 stays deployed, its monitoring paused until a new lifecycle deploys`;
+      expect(fakes.named('pauseMonitoringSchedule')).toEqual([{ model: spec.name, note }]);
+      expect(await h.query(statusQuery)).toMatchObject({ stage: 'cancelled', deployedVersion: 1 });
+      expect((await h.describe()).status.name).toBe('CANCELLED');
     });
   });
 
