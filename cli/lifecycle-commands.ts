@@ -1,8 +1,10 @@
 // start, status, audit, deploy, monitor: everything that talks to the lifecycle workflow.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { z } from 'zod';
 import { stages, type LifecycleStatus, type Verdict } from '../domain/lifecycle';
 import { formatJobProgress } from '../domain/training-progress';
-import { durationMs, durationSchema, trainingParamOverridesSchema } from '../domain/spec';
+import { closestName } from '../domain/closest-name';
+import { durationMs, durationSchema, trainingParamOverridesSchema, trainingParamsSchema } from '../domain/spec';
 import { lifecycleWorkflowId, searchAttributes, taskQueues } from '../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../workflows/messages';
 import { printSignal, signFor } from './signing';
@@ -185,8 +187,20 @@ export function parseOverrides(pairs: string[]): Record<string, unknown> {
     raw[pair.slice(0, eq)] = value === 'true' ? true : value === 'false' ? false : Number.isNaN(Number(value)) ? value : Number(value);
   }
   const parsed = trainingParamOverridesSchema.safeParse(raw);
-  if (!parsed.success) throw new CliError(`--set: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`, 2);
+  if (!parsed.success) throw new CliError(parsed.error.issues.map((i) => overrideProblem(i, pairs)).join('\n'), 2);
   return parsed.data;
+}
+
+/** One line per refused pair, naming it as typed; a name that is no param gets a guess and the list of those that are. */
+function overrideProblem(issue: z.core.$ZodIssue, pairs: string[]): string {
+  const typed = (name: string) => pairs.find((p) => p.startsWith(`${name}=`)) ?? name;
+  if (issue.code !== 'unrecognized_keys') return `--set ${typed(String(issue.path[0]))}: ${issue.message}`;
+  const params = Object.keys(trainingParamsSchema.shape);
+  const unknown = issue.keys.map((k) => {
+    const guess = closestName(k, params);
+    return `--set ${typed(k)}: ${k} is not a training param${guess ? ` (did you mean ${guess}?)` : ''}`;
+  });
+  return [...unknown, `  the params: ${params.join(', ')}`].join('\n');
 }
 
 /** Instead of sending: print the signed message as a `temporal workflow signal` command. */

@@ -4,6 +4,8 @@
 // Accounting rule: every input row ends up in exactly one place — kept, quarantined (with a
 // reason) or counted as a duplicate. Tests assert rows + quarantined + duplicates = input.
 
+import { closestName } from './closest-name';
+
 /** One record as the reader produced it. `line` is where it starts in its file (1-based). */
 export interface RawRow {
   line: number;
@@ -125,11 +127,6 @@ function describeType(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
-function closestLabel(value: string, labels: readonly string[]): string | undefined {
-  const v = value.toLowerCase();
-  return labels.find((l) => l.toLowerCase() === v) ?? labels.find((l) => v.startsWith(l.toLowerCase()) || l.toLowerCase().startsWith(v));
-}
-
 type Candidate = Row & { index: number; line: number; source?: string; raw: string };
 
 /**
@@ -173,7 +170,7 @@ export function cleanRows(rawRows: readonly RawRow[], options: CleanOptions): Cl
     if (lab === '') return reject('missing_field', `"${labelField}" is empty`);
     if (!known.has(lab)) {
       unknownLabels.set(lab, (unknownLabels.get(lab) ?? 0) + 1);
-      const guess = closestLabel(lab, labels);
+      const guess = closestName(lab, labels);
       return reject('unknown_label', `label ${JSON.stringify(lab)} is not one of ${labels.join(', ')}${guess ? ` (did you mean "${guess}"?)` : ''}`);
     }
     candidates.push({ text: normalized, label: lab, index, line: r.line, ...(r.source !== undefined && { source: r.source }), raw });
