@@ -6,7 +6,7 @@ import { formatJobProgress } from '../domain/training-progress';
 import { closestName } from '../domain/closest-name';
 import { durationMs, durationSchema, trainingParamOverridesSchema, trainingParamsSchema } from '../domain/spec';
 import { lifecycleWorkflowId, searchAttributes, taskQueues } from '../domain/temporal-names';
-import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../workflows/messages';
+import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery, stopRequestUpdate } from '../workflows/messages';
 import { printSignal, signFor } from './signing';
 import { CliError } from './cli-error';
 import { endedAs, lifecycleHandle, uiLink, workerAbsence, workflowIdOf, type CliContext } from './context';
@@ -116,6 +116,19 @@ export async function rollbackCommand(ctx: CliContext, id: string, opts: { to: s
   await waitUntil(ctx, workflowIdOf(id), (s) => s.deployedVersion === version && s.stage === 'monitoring', `version ${version} to be live again`, 5 * 60_000);
 }
 
+/** End the lifecycle on the record; returns once it has ended, with how it left things. */
+export async function stopCommand(ctx: CliContext, id: string, opts: { as: string; reason: string } & SigningFlags) {
+  const handle = await lifecycleHandle(ctx, id, { toDecide: true });
+  const signed = await signFor(handle, { kind: 'stop', actor: opts.as, reason: opts.reason, require: !!opts.printSignal });
+  const message = { actor: opts.as, reason: opts.reason, ...(signed ? { signed } : {}) };
+  if (opts.printSignal) return printSignal(handle.workflowId, 'stopRequest', message);
+  const verdict: Verdict = await handle.executeUpdate(stopRequestUpdate, { args: [message] });
+  reportVerdict(verdict, `stop recorded for ${handle.workflowId}${signed ? ', signed' : ''}`);
+  // A running job is cancelled on the cluster first, which may take a poll or two.
+  const ended = (await handle.result()) as LifecycleStatus;
+  console.log(`${handle.workflowId}: ${ended.stage}${ended.deployedVersion ? `; version ${ended.deployedVersion} stays deployed, its monitoring paused` : ''}`);
+}
+
 export async function waitCommand(ctx: CliContext, id: string, opts: { stage: string[]; generation?: string; timeout?: string }) {
   // A stage no lifecycle reaches would only be found out at the timeout, an hour later by default.
   const unknown = opts.stage.filter((s) => !(stages as readonly string[]).includes(s));
@@ -127,6 +140,11 @@ export async function waitCommand(ctx: CliContext, id: string, opts: { stage: st
 
 export function waitForStage(ctx: CliContext, workflowId: string, stages: string[], timeoutMs = 60 * 60_000, minGeneration = 1): Promise<LifecycleStatus> {
   return waitUntil(ctx, workflowId, (s) => stages.includes(s.stage) && s.generation >= minGeneration, `${stages.join(' or ')}`, timeoutMs);
+}
+
+function reached(progress: Progress, workflowId: string, s: LifecycleStatus): LifecycleStatus {
+  progress.done(`${workflowId}: ${s.stage}${s.deployedVersion ? `, version ${s.deployedVersion} live` : ''}`);
+  return s;
 }
 
 /** Poll the status query, showing progress, until `done` holds; fail fast if the workflow ended. */
@@ -143,14 +161,14 @@ async function waitUntil(
   for (;;) {
     const desc = await handle.describe();
     if (desc.status.name !== 'RUNNING' && desc.status.name !== 'CONTINUED_AS_NEW') {
+      // Only a stopped lifecycle completes: `mlc wait --stage stopped` has what it waited for.
+      const last: LifecycleStatus | null = desc.status.name === 'COMPLETED' ? await handle.query(statusQuery) : null;
+      if (last && done(last)) return reached(progress, workflowId, last);
       progress.fail(`${workflowId} is ${desc.status.name}`);
       throw new CliError(`${workflowId} ended ${desc.status.name}; see why with: mlc status ${workflowId} or temporal workflow show -w ${workflowId}`);
     }
     const s: LifecycleStatus = await handle.query(statusQuery);
-    if (done(s)) {
-      progress.done(`${workflowId}: ${s.stage}${s.deployedVersion ? `, version ${s.deployedVersion} live` : ''}`);
-      return s;
-    }
+    if (done(s)) return reached(progress, workflowId, s);
     const training = s.training && s.stage === 'training' ? s.training : null;
     const reported = training?.jobPhase === 'running' ? await jobProgressOf(ctx.client, desc) : null;
     const job = training ? ` (job ${training.jobId ?? '…'} ${training.jobState ?? ''}${reported ? ` · ${formatJobProgress(reported).join(' | ')}` : ''})` : '';

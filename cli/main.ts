@@ -27,6 +27,7 @@ const waitCommand = lazy(lifecycle, 'waitCommand');
 const auditCommand = lazy(lifecycle, 'auditCommand');
 const deployCommand = lazy(lifecycle, 'deployCommand');
 const rollbackCommand = lazy(lifecycle, 'rollbackCommand');
+const stopCommand = lazy(lifecycle, 'stopCommand');
 const auditVerifyCommand = lazy(keyCommands, 'auditVerifyCommand');
 const keysAddCommand = lazy(keyCommands, 'keysAddCommand');
 const keysInitCommand = lazy(keyCommands, 'keysInitCommand');
@@ -196,6 +197,15 @@ program
   .requiredOption('--reason <text>', 'why (recorded)')
   .option('--print-signal', 'print the signed message as a `temporal workflow signal` command instead of sending it')
   .action(withTemporal((ctx, id: string, opts: { to: string; as: string; reason: string; printSignal?: boolean }) => rollbackCommand(ctx, id, opts)));
+
+program
+  .command('stop')
+  .argument('<id>', 'model name or workflow id')
+  .description('end the lifecycle (recorded): cancels a running job, pauses monitoring; the deployed version stays deployed')
+  .requiredOption('--as <user>', 'your user name; must be an auditor or deployer in the spec')
+  .requiredOption('--reason <text>', 'why (recorded)')
+  .option('--print-signal', 'print the signed message as a `temporal workflow signal` command instead of sending it')
+  .action(withTemporal((ctx, id: string, opts: { as: string; reason: string; printSignal?: boolean }) => stopCommand(ctx, id, opts)));
 
 program
   .command('history')

@@ -6,6 +6,7 @@ import {
   judgeDeployRequest,
   judgeRetrainRequest,
   judgeRollback,
+  judgeStopRequest,
   runKeyFor,
   submissionKeyFor,
   safeId,
@@ -42,6 +43,15 @@ describe('judging human decisions', () => {
   it('counts retrain requests from the monitor, auditors and deployers only', () => {
     for (const actor of [MONITOR_ACTOR, 'alice', 'bob']) expect(judgeRetrainRequest(spec, { actor })).toEqual({ accepted: true });
     expect(judgeRetrainRequest(spec, { actor: 'mallory' })).toEqual({ accepted: false, why: 'mallory may not request a retrain of m' });
+  });
+
+  it('counts stop requests from auditors and deployers, at any stage but while a version is being deployed', () => {
+    for (const actor of ['alice', 'bob']) expect(judgeStopRequest(spec, { actor }, 'training')).toEqual({ accepted: true });
+    expect(judgeStopRequest(spec, { actor: MONITOR_ACTOR }, 'monitoring').accepted).toBe(false);
+    expect(judgeStopRequest(spec, { actor: 'bob' }, 'deploying')).toEqual({
+      accepted: false,
+      why: 'm is deploying; stop it once the deployment has ended (mlc status m)',
+    });
   });
 });
 

@@ -15,13 +15,14 @@ export const stages = [
   'monitoring',
   'retraining',
   'failed',
-  // Ended by a Temporal cancel request; nothing moves it on.
+  // Ended: by an auditor's or deployer's stop request (recorded), or by a Temporal cancel request.
+  'stopped',
   'cancelled',
 ] as const;
 export type Stage = (typeof stages)[number];
 
 /** What a human decision (or the monitor's request) was about; the registry stores the same words. */
-export type DecisionKind = 'audit' | 'deploy' | 'retrain' | 'rollback';
+export type DecisionKind = 'audit' | 'deploy' | 'retrain' | 'rollback' | 'stop';
 /** `failed`: accepted, but the deployment or rollback did not succeed (the reason says why). */
 export type DecisionOutcome = 'approved' | 'rejected' | 'refused' | 'requested' | 'failed';
 
@@ -168,6 +169,14 @@ export const rollbackRequestSchema = z.strictObject({
 });
 export type RollbackRequest = z.infer<typeof rollbackRequestSchema>;
 
+/** An auditor or deployer ends the lifecycle (mlc stop); the deployed version stays deployed. */
+export const stopRequestSchema = z.strictObject({
+  actor,
+  reason: z.string().trim().min(1, 'give a reason').max(2000),
+  signed: envelopeSchema.optional(),
+});
+export type StopRequest = z.infer<typeof stopRequestSchema>;
+
 export type Verdict = { accepted: true } | { accepted: false; why: string };
 
 /** Whether an audit decision counts, given who sent it and what is awaiting audit. */
@@ -208,6 +217,20 @@ export function judgeRetrainRequest(spec: ModelSpec, r: Pick<RetrainRequest, 'ac
   const { auditors, deployers } = spec.roles;
   if (r.actor === MONITOR_ACTOR || auditors.includes(r.actor) || deployers.includes(r.actor)) return { accepted: true };
   return { accepted: false, why: `${r.actor} may not request a retrain of ${spec.name}` };
+}
+
+/** Whether a stop request counts: from someone who audits or deploys the model, and not while a version is being shipped. */
+export function judgeStopRequest(spec: ModelSpec, r: Pick<StopRequest, 'actor'>, stage: Stage): Verdict {
+  const { auditors, deployers } = spec.roles;
+  if (!auditors.includes(r.actor) && !deployers.includes(r.actor)) {
+    return {
+      accepted: false,
+      why: `${r.actor} may not stop ${spec.name}: only its auditors (${auditors.join(', ')}) and deployers (${deployers.join(', ')}) may`,
+    };
+  }
+  // Cut short, a rollout would leave the endpoint's traffic between two versions.
+  if (stage === 'deploying') return { accepted: false, why: `${spec.name} is deploying; stop it once the deployment has ended (mlc status ${spec.name})` };
+  return { accepted: true };
 }
 
 /** Versions an auditor approved in this lifecycle (any generation), with the approved bytes. */

@@ -21,7 +21,7 @@ import { taskQueues } from '../domain/temporal-names';
 import { repoRoot, searchAttributes } from '../temporal.config';
 import { fakeActivities, type Script } from '../test/workflows/fake-activities';
 import { fakeEvidence, fakeSigning } from '../test/workflows/fake-signing';
-import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../workflows/messages';
+import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery, stopRequestUpdate } from '../workflows/messages';
 
 const historiesDir = path.join(repoRoot, 'test/replay/histories');
 
@@ -99,6 +99,19 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Capture[]>> = {
       await reach(h, 'monitoring');
       await h.cancel();
       await h.result().catch(() => undefined);
+      return chain(h);
+    }),
+
+  // A deployer stops it (mlc stop) while its version is live and monitored.
+  'lifecycle-stopped': ({ env, run }) =>
+    run({}, async () => {
+      const h = await start(env, 'lifecycle-stopped');
+      await reach(h, 'awaiting_audit');
+      await audit(h, { decision: 'approve', actor: 'alice', reason: 'v1 ok' });
+      await deploy(h, 'bob');
+      await reach(h, 'monitoring');
+      await h.executeUpdate(stopRequestUpdate, { args: [{ actor: 'bob', reason: 'retired' }] });
+      await h.result();
       return chain(h);
     }),
 

@@ -30,8 +30,10 @@ import {
   judgeDeployRequest,
   judgeRetrainRequest,
   judgeRollback,
+  judgeStopRequest,
   retrainRequestSchema,
   rollbackRequestSchema,
+  stopRequestSchema,
   type AuditDecision,
   type DecisionKind,
   type DecisionView,
@@ -44,6 +46,7 @@ import {
   type Verdict,
   type RollbackRequest,
   type Stage,
+  type StopRequest,
 } from '../domain/lifecycle';
 import { parseSpec, SpecError, type ModelSpec, type TrainingParams } from '../domain/spec';
 import { searchAttributes } from '../domain/temporal-names';
@@ -59,6 +62,8 @@ import {
   rollbackRequestSignal,
   rollbackRequestUpdate,
   statusQuery,
+  stopRequestSignal,
+  stopRequestUpdate,
 } from './messages';
 import { trainModel, type TrainedModel } from './training';
 
@@ -80,7 +85,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
   // A spec from `temporal workflow start` or the Web UI gets the same schema, defaults and
   // field-naming errors as one from `mlc start`, here, before anything runs.
   const lifecycle = new Lifecycle({ ...input, spec: validSpec(input.spec) });
-  const { audits, deploys, retrains, rollbacks } = lifecycle;
+  const { audits, deploys, retrains, rollbacks, stops } = lifecycle;
   setHandler(statusQuery, () => lifecycle.status);
   // An update at the wrong moment is rejected at once (the CLI says why); a signal waits in
   // its inbox and, if still stale when its stage comes, is recorded as refused.
@@ -91,17 +96,26 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
   setHandler(retrainRequestSignal, (d) => void retrains.push(d));
   setHandler(rollbackRequestSignal, (d) => void rollbacks.push(d));
   setHandler(rollbackRequestUpdate, (d) => rollbacks.pushAndAwait(d), lifecycle.onlyIn('monitoring', 'rollbacks are taken'));
+  setHandler(stopRequestSignal, (d) => void stops.push(d));
+  setHandler(stopRequestUpdate, (d) => stops.pushAndAwait(d));
 
+  // The stages run in a scope of their own, which an accepted stop request cancels. The wait for
+  // one is not cancelled with the workflow: a Temporal cancel ends it without a stop request.
+  const stages = new CancellationScope();
+  void CancellationScope.nonCancellable(() => lifecycle.stopWhenAsked(stages));
   try {
-    // A run that continued as new from a monitoring wait goes straight back to it.
-    if (!input.resume) {
-      const dataset = await lifecycle.preprocess();
-      await lifecycle.trainUntilApproved(dataset);
-      await lifecycle.deploy();
-    }
-    const request = await lifecycle.monitor();
-    return await lifecycle.retrain(request);
+    return await stages.run(async () => {
+      // A run that continued as new from a monitoring wait goes straight back to it.
+      if (!input.resume) {
+        const dataset = await lifecycle.preprocess();
+        await lifecycle.trainUntilApproved(dataset);
+        await lifecycle.deploy();
+      }
+      const request = await lifecycle.monitor();
+      return await lifecycle.retrain(request);
+    });
   } catch (err) {
+    if (isCancellation(err) && lifecycle.stopping) return await CancellationScope.nonCancellable(() => lifecycle.stop());
     // Histories cancelled before this change end right here; patched() keeps their replay so.
     if (isCancellation(err) && patched(CANCEL_PAUSES_MONITORING)) await CancellationScope.nonCancellable(() => lifecycle.cancelled());
     lifecycle.fail(err);
@@ -125,6 +139,9 @@ class Lifecycle {
   readonly deploys = new Inbox(deployRequestSchema);
   readonly retrains = new Inbox(retrainRequestSchema);
   readonly rollbacks = new Inbox(rollbackRequestSchema);
+  readonly stops = new Inbox(stopRequestSchema);
+  /** The stop request that counted, once one has. */
+  stopping: StopRequest | null = null;
   private readonly spec: ModelSpec;
   private readonly generation: number;
   private readonly workflowId: string;
@@ -394,17 +411,50 @@ class Lifecycle {
   }
 
   /**
-   * Cancelled (`temporal workflow cancel`, the Web UI): a running job was cancelled on the way
-   * out (workflows/training.ts). The monitoring Schedule would go on judging a version that no
-   * lifecycle will retrain, so it is paused; the version stays deployed. The stage says so.
+   * Waits for a stop request that counts (an auditor's or deployer's, signed where the spec
+   * requires it), records it, and cancels `stages`; the workflow then ends in stop().
    */
-  async cancelled(): Promise<void> {
+  async stopWhenAsked(stages: CancellationScope): Promise<void> {
     const { spec, status } = this;
-    const live = status.deployedVersion;
+    const request = await this.stops.nextAccepted(
+      async (r) => (await this.authenticate(r, 'stop', status.version, null)) ?? judgeStopRequest(spec, r, status.stage),
+      this.refuser('stop'),
+    );
+    const { actor, reason } = request;
+    await this.record(
+      { kind: 'stop', outcome: 'approved', actor, reason, version: status.deployedVersion ?? status.version },
+      `stop-${this.stops.handled}`,
+      request,
+    );
+    // A deployment that began while the stop was being recorded ends first: cut short, a rollout
+    // would leave the endpoint's traffic between two versions.
+    await condition(() => status.stage !== 'deploying');
+    this.stopping = request;
+    stages.cancel();
+  }
+
+  /** Stopped on request: a running job was cancelled on the way out (workflows/training.ts). */
+  async stop(): Promise<LifecycleStatus> {
+    const { actor, reason } = this.stopping!;
+    await this.end('stopped', `stopped by ${actor} while ${this.status.stage}: ${reason}`);
+    return this.status;
+  }
+
+  /** Cancelled (`temporal workflow cancel`, the Web UI): as a stop, with no one on record. */
+  cancelled(): Promise<void> {
+    return this.end('cancelled', `lifecycle ${this.workflowId} was cancelled while ${this.status.stage}`);
+  }
+
+  /**
+   * The monitoring Schedule would go on judging a version that no lifecycle will retrain, so it
+   * is paused; the version stays deployed. The stage says so.
+   */
+  private async end(stage: 'stopped' | 'cancelled', how: string): Promise<void> {
+    const live = this.status.deployedVersion;
     const unmonitored = live === null ? '' : `; version ${live} stays deployed, its monitoring paused until a new lifecycle deploys`;
-    const note = `lifecycle ${this.workflowId} was cancelled while ${status.stage}${unmonitored}`;
-    if (live !== null) await control.pauseMonitoringSchedule({ model: spec.name, note });
-    this.enter('cancelled', note);
+    const note = `${how}${unmonitored}`;
+    if (live !== null) await control.pauseMonitoringSchedule({ model: this.spec.name, note });
+    this.enter(stage, note);
   }
 
   /** Failed lifecycles stay findable (MlcStage = "failed") and explain themselves to `status`. */

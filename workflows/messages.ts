@@ -1,7 +1,7 @@
 // Every message the lifecycle understands. Signals work from `temporal workflow signal` and
 // the Web UI; the update variants give the CLI an immediate accepted/refused answer.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AuditDecision, DeployRequest, LifecycleStatus, RetrainRequest, RollbackRequest, Verdict } from '../domain/lifecycle';
+import type { AuditDecision, DeployRequest, LifecycleStatus, RetrainRequest, RollbackRequest, StopRequest, Verdict } from '../domain/lifecycle';
 
 export const auditDecisionSignal = defineSignal<[AuditDecision]>('auditDecision');
 export const auditDecisionUpdate = defineUpdate<Verdict, [AuditDecision]>('auditDecisionUpdate');
@@ -10,5 +10,8 @@ export const deployRequestUpdate = defineUpdate<Verdict, [DeployRequest]>('deplo
 /** A deployer puts an earlier approved version back live (while monitoring). */
 export const rollbackRequestSignal = defineSignal<[RollbackRequest]>('rollbackRequest');
 export const rollbackRequestUpdate = defineUpdate<Verdict, [RollbackRequest]>('rollbackRequestUpdate');
+/** An auditor or deployer ends the lifecycle, at any stage but while a version is being deployed. */
+export const stopRequestSignal = defineSignal<[StopRequest]>('stopRequest');
+export const stopRequestUpdate = defineUpdate<Verdict, [StopRequest]>('stopRequestUpdate');
 export const retrainRequestSignal = defineSignal<[RetrainRequest]>('retrainRequest');
 export const statusQuery = defineQuery<LifecycleStatus>('status');

@@ -176,6 +176,26 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     expect(throughWorker.stdout).toBe((await ok('history', model)).stdout);
   });
 
+  it('mlc stop ends the lifecycle on the record: the real Schedule paused, the version still served', async () => {
+    const stopped = await ok('stop', model, '--as', 'bob', '--reason', 'the e2e run is over');
+    expect(stopped.stdout).toContain(`✓ stop recorded for ${lifecycleWorkflowId(model)}`);
+    expect(stopped.stdout).toContain(`${lifecycleWorkflowId(model)}: stopped; version 1 stays deployed, its monitoring paused`);
+    const schedule = await temporal!.client.schedule.getHandle(monitoringScheduleId(model)).describe();
+    expect(schedule.state.paused).toBe(true);
+    expect(schedule.state.note).toContain('stopped by bob while monitoring: the e2e run is over');
+    expect(await sql!`select kind, outcome, actor, version from decisions where model = ${model} and kind = 'stop'`).toEqual([
+      { kind: 'stop', outcome: 'approved', actor: 'bob', version: 1 },
+    ]);
+    await ok('wait', model, '--stage', 'stopped'); // it ended at the stage waited for
+    const status = await ok('status', model);
+    expect(status.stdout).toMatch(/^stage {7}stopped\nended {7}was COMPLETED at \S+; nothing moves it on$/m);
+    const deploy = await mlc(env, 'deploy', model, '--as', 'bob');
+    expect([deploy.code, deploy.stderr]).toEqual([1, expect.stringMatching(/was COMPLETED at \S+, so it takes no more decisions/)]);
+    // Stopping a lifecycle does not take its version off the endpoint.
+    const served = await ok('predict', '--model', model, '--endpoint', `http://127.0.0.1:${port}`, 'ร้านนี้อร่อยมาก');
+    expect(served.stdout).toContain(`${model} v1`);
+  });
+
   it('every role is still serving at the end, and stops on SIGTERM', async () => {
     for (const w of workers) expect(w.child.exitCode, `worker ${w.role} exited early:\n${tail(w.output())}`).toBeNull();
     await stopAll();

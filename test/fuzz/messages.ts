@@ -10,8 +10,10 @@ import {
   judgeDeployRequest,
   judgeRetrainRequest,
   judgeRollback,
+  judgeStopRequest,
   retrainRequestSchema,
   rollbackRequestSchema,
+  stopRequestSchema,
   type DecisionView,
   type Verdict,
 } from '../../domain/lifecycle';
@@ -30,7 +32,7 @@ export const specs: ModelSpec[] = [
 ];
 
 const decisionView: fc.Arbitrary<DecisionView> = fc.record({
-  kind: fc.constantFrom('audit', 'deploy', 'retrain', 'rollback'),
+  kind: fc.constantFrom('audit', 'deploy', 'retrain', 'rollback', 'stop'),
   outcome: fc.constantFrom('approved', 'rejected', 'refused', 'requested', 'failed'),
   actor: fc.constantFrom('alice', 'bob', 'carol', 'mallory'),
   reason: fc.string(),
@@ -91,5 +93,11 @@ export const messageKinds: MessageKind<unknown>[] = [
     schema: rollbackRequestSchema,
     example: { actor: 'bob', version: 1, reason: 'v2 misroutes questions', signed },
     judge: (r, s) => judgeRollback(s.spec, r, s.decisions, s.live),
+  }),
+  kind({
+    name: 'stop request',
+    schema: stopRequestSchema,
+    example: { actor: 'alice', reason: 'the data owner withdrew consent', signed },
+    judge: (r, s) => judgeStopRequest(s.spec, r, s.live === null ? 'awaiting_audit' : 'monitoring'),
   }),
 ];

@@ -16,6 +16,7 @@ import {
   retrainRequestSignal,
   rollbackRequestSignal,
   statusQuery,
+  stopRequestSignal,
 } from '../../workflows/messages';
 import { fuzzSeed, mutated, nastyJson, nudged } from '../fuzz/arbitraries';
 import { messageKinds } from '../fuzz/messages';
@@ -23,8 +24,8 @@ import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 
 const spec = parseSpec({ name: 'wf-fuzz', labels: ['neg', 'pos'], data: { path: 'data.jsonl' }, roles: { auditors: ['alice'], deployers: ['bob'] } });
-const signals = [auditDecisionSignal, deployRequestSignal, retrainRequestSignal, rollbackRequestSignal];
-const kinds = ['audit', 'deploy', 'retrain', 'rollback'] as const;
+const signals = [auditDecisionSignal, deployRequestSignal, retrainRequestSignal, rollbackRequestSignal, stopRequestSignal];
+const kinds = ['audit', 'deploy', 'retrain', 'rollback', 'stop'] as const;
 
 /**
  * Signals of each kind, made never to count: a payload the schema accepts is sent as from
@@ -32,7 +33,7 @@ const kinds = ['audit', 'deploy', 'retrain', 'rollback'] as const;
  * before the workflow sees them, which is the server's business, not the lifecycle's).
  */
 const fuzzedSignals = fc
-  .integer({ min: 0, max: 3 })
+  .integer({ min: 0, max: signals.length - 1 })
   .chain((k) => fc.tuple(fc.constant(k), fc.oneof(mutated(messageKinds[k]!.example), nudged(messageKinds[k]!.example), nastyJson)))
   .map(([k, payload]) => {
     const valid = messageKinds[k]!.schema.safeParse(payload).success;

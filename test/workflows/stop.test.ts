@@ -1,0 +1,128 @@
+// mlc stop: an auditor or deployer ends a lifecycle, with the decision on record (signed where
+// the spec requires it). A running job is cancelled on the cluster, the monitoring Schedule is
+// paused, the deployed version stays deployed, and the workflow completes at stage "stopped".
+import type { WorkflowHandle } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+import type { LifecycleStatus, Stage, StopRequest } from '../../domain/lifecycle';
+import { parseSpec } from '../../domain/spec';
+import { taskQueues } from '../../domain/temporal-names';
+import { auditDecisionUpdate, deployRequestUpdate, statusQuery, stopRequestSignal, stopRequestUpdate } from '../../workflows/messages';
+import { timeSkippingSuite } from './env';
+import { fakeActivities } from './fake-activities';
+import { fakeSigning } from './fake-signing';
+
+const roles = { auditors: ['alice'], deployers: ['bob'] };
+const spec = parseSpec({ name: 'stoppable', labels: ['neg', 'pos'], data: { path: 'd.jsonl' }, roles });
+
+const suite = timeSkippingSuite();
+let n = 0;
+
+const run = <T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promise<T>): Promise<T> => suite.withWorkers(fakes, fn);
+
+function start(withSpec = spec): Promise<WorkflowHandle> {
+  return suite.env.client.workflow.start('modelLifecycle', {
+    taskQueue: taskQueues.control,
+    workflowId: `stop-${++n}`,
+    args: [{ spec: withSpec, specDir: '/tmp' }],
+  });
+}
+
+async function reach(h: WorkflowHandle, done: (s: LifecycleStatus) => boolean, what: string): Promise<LifecycleStatus> {
+  for (let i = 0; i < 400; i++) {
+    const s = await h.query(statusQuery).catch(() => null);
+    if (s && done(s)) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`never ${what}: ${JSON.stringify(await h.query(statusQuery).catch(String))}`);
+}
+const at = (h: WorkflowHandle, stage: Stage) => reach(h, (s) => s.stage === stage, `reached ${stage}`);
+
+const stop = (h: WorkflowHandle, r: StopRequest) => h.executeUpdate(stopRequestUpdate, { args: [r] });
+
+describe('stopping a lifecycle', () => {
+  it('is refused (and recorded) from anyone but an auditor or deployer; the lifecycle goes on', async () => {
+    const fakes = fakeActivities();
+    await run(fakes, async () => {
+      const h = await start();
+      await at(h, 'awaiting_audit');
+      expect(await stop(h, { actor: 'mallory', reason: 'enough' })).toEqual({
+        accepted: false,
+        why: 'mallory may not stop stoppable: only its auditors (alice) and deployers (bob) may',
+      });
+      const s = await h.query(statusQuery);
+      expect(s.stage).toBe('awaiting_audit');
+      expect(s.lastDecision).toMatchObject({ kind: 'stop', outcome: 'refused', actor: 'mallory' });
+      expect((await h.describe()).status.name).toBe('RUNNING');
+      await h.terminate('test over');
+    });
+  });
+
+  it('while awaiting audit: recorded, nothing to pause, the workflow completes at "stopped"', async () => {
+    const fakes = fakeActivities();
+    await run(fakes, async () => {
+      const h = await start();
+      await at(h, 'awaiting_audit');
+      expect(await stop(h, { actor: 'alice', reason: 'the data owner withdrew consent' })).toEqual({ accepted: true });
+      const result: LifecycleStatus = await h.result();
+      expect(result).toMatchObject({ stage: 'stopped', version: 1, deployedVersion: null });
+      expect(result.lastDecision).toMatchObject({ kind: 'stop', outcome: 'approved', actor: 'alice', reason: 'the data owner withdrew consent', version: 1 });
+      expect(fakes.named('recordDecision').at(-1)).toMatchObject({
+        kind: 'stop',
+        outcome: 'approved',
+        actor: 'alice',
+        decisionKey: expect.stringMatching(/\/g1\/stop-1$/),
+      });
+      expect(fakes.named('pauseMonitoringSchedule')).toEqual([]);
+      const described = await h.describe();
+      expect(described.status.name).toBe('COMPLETED');
+      expect(described.searchAttributes).toMatchObject({ MlcStage: ['stopped'] });
+    });
+  });
+
+  it('while training: the job is cancelled on the cluster', async () => {
+    const fakes = fakeActivities({ jobEnds: ['HANG'] });
+    await run(fakes, async () => {
+      const h = await start();
+      for (let i = 0; i < 200 && fakes.named('awaitJobChange').length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      // As a signal, the way `temporal workflow signal` and the Web UI send it.
+      await h.signal(stopRequestSignal, { actor: 'bob', reason: 'wrong data file' });
+      expect(await h.result()).toMatchObject({ stage: 'stopped' });
+      expect(fakes.named('cancelTrainingJob')).toEqual([expect.objectContaining({ jobId: '101' })]);
+    });
+  });
+
+  it('while monitoring: the Schedule is paused, the version stays deployed', async () => {
+    const fakes = fakeActivities();
+    await run(fakes, async () => {
+      const h = await start();
+      await at(h, 'awaiting_audit');
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+      await at(h, 'monitoring');
+      expect(await stop(h, { actor: 'bob', reason: 'the product is retired' })).toEqual({ accepted: true });
+      expect(await h.result()).toMatchObject({ stage: 'stopped', deployedVersion: 1 });
+      const note = 'stopped by bob while monitoring: the product is retired; version 1 stays deployed, its monitoring paused until a new lifecycle deploys';
+      expect(fakes.named('pauseMonitoringSchedule')).toEqual([{ model: spec.name, note }]);
+    });
+  });
+
+  it('with signatures required: an unsigned stop is refused, a signed one counts and names its signer', async () => {
+    const fakes = fakeActivities({}, fakeSigning(['alice', 'bob']));
+    const signedSpec = parseSpec({ ...spec, name: 'stoppable-signed', roles: { ...roles, signatures: 'required' } });
+    await run(fakes, async () => {
+      const h = await start(signedSpec);
+      await at(h, 'awaiting_audit');
+      expect(await stop(h, { actor: 'alice', reason: 'halt' })).toMatchObject({ accepted: false, why: expect.stringContaining('unsigned') });
+      const about = { lifecycle: h.workflowId, generation: 1, model: signedSpec.name, version: 1, decision: 'stop' as const, reason: 'halt' };
+      const approval = fakes.sign('alice', { ...about, decision: 'approve' }, { manifestSha256: null, evaluationSha256: null });
+      expect(await stop(h, { actor: 'alice', reason: 'halt', signed: approval })).toMatchObject({
+        accepted: false,
+        why: expect.stringContaining('"approve", expected stop'),
+      });
+      const signed = fakes.sign('alice', about, { manifestSha256: null, evaluationSha256: null });
+      expect(await stop(h, { actor: 'alice', reason: 'halt', signed })).toEqual({ accepted: true });
+      const result: LifecycleStatus = await h.result();
+      expect(result.lastDecision).toMatchObject({ kind: 'stop', outcome: 'approved', actor: 'alice', signedBy: expect.any(String) });
+    });
+  });
+});
