@@ -142,6 +142,9 @@ class Lifecycle {
   readonly stops = new Inbox(stopRequestSchema);
   /** The stop request that counted, once one has. */
   stopping: StopRequest | null = null;
+  // While a stop request is being judged or recorded, the lifecycle must not continue as new:
+  // an accepted stop would be recorded and then lost with this run.
+  private judgingStop = false;
   private readonly spec: ModelSpec;
   private readonly generation: number;
   private readonly workflowId: string;
@@ -361,6 +364,7 @@ class Lifecycle {
   private async keepMonitoringAsNew(): Promise<never> {
     const { status, input } = this;
     await condition(allHandlersFinished);
+    await this.noStopUnderWay();
     const { attempt, datasetHash, training, version, artifactSha256, evaluation } = status;
     const resume: MonitoringResume = {
       segment: this.segment + 1,
@@ -398,6 +402,7 @@ class Lifecycle {
     this.enter('retraining', `retraining: ${r.reason}`);
     await control.pauseMonitoringSchedule({ model: spec.name, note: `retraining after: ${r.reason}` });
     const feedback = await control.exportFeedbackData({ model: spec.name, generation, deployment: spec.deployment });
+    await this.noStopUnderWay();
     const { resume: _resumedFrom, ...next } = input;
     return continueAsNew<typeof modelLifecycle>({
       ...next,
@@ -416,10 +421,14 @@ class Lifecycle {
    */
   async stopWhenAsked(stages: CancellationScope): Promise<void> {
     const { spec, status } = this;
-    const request = await this.stops.nextAccepted(
-      async (r) => (await this.authenticate(r, 'stop', status.version, null)) ?? judgeStopRequest(spec, r, status.stage),
-      this.refuser('stop'),
-    );
+    const judge = async (r: StopRequest) => (await this.authenticate(r, 'stop', status.version, null)) ?? judgeStopRequest(spec, r, status.stage);
+    let request: StopRequest | null = null;
+    while (!request) {
+      await condition(() => this.stops.hasPending());
+      this.judgingStop = true;
+      request = await this.stops.judgeOldest(judge, this.refuser('stop'));
+      this.judgingStop = request !== null;
+    }
     const { actor, reason } = request;
     await this.record(
       { kind: 'stop', outcome: 'approved', actor, reason, version: status.deployedVersion ?? status.version },
@@ -431,6 +440,14 @@ class Lifecycle {
     await condition(() => status.stage !== 'deploying');
     this.stopping = request;
     stages.cancel();
+  }
+
+  /**
+   * Before continuing as new: a stop request queued or being judged is settled first. If it
+   * counts, it cancels this wait (the stages' scope) and the lifecycle stops instead.
+   */
+  private async noStopUnderWay(): Promise<void> {
+    await condition(() => !this.judgingStop && !this.stops.hasPending());
   }
 
   /** Stopped on request: a running job was cancelled on the way out (workflows/training.ts). */

@@ -24,6 +24,8 @@ export interface Script {
   watchBeat: JobWatchBeat;
   /** What computeMonitoringReport returns, over the defaults `degraded` picks. */
   monitoringReport: Partial<MonitoringReportResult>;
+  /** Recording a decision of this kind takes this long (real milliseconds), to open a race. */
+  slowRecord: { kind: string; ms: number };
 }
 
 export function fakeActivities(script: Partial<Script> = {}, signing = fakeSigning()) {
@@ -88,6 +90,7 @@ export function fakeActivities(script: Partial<Script> = {}, signing = fakeSigni
     },
     async recordDecision(input) {
       log('recordDecision', input);
+      if (script.slowRecord?.kind === input.kind) await new Promise((r) => setTimeout(r, script.slowRecord!.ms));
       decisions.push(input);
     },
     async deployModelVersion(input) {

@@ -4,10 +4,10 @@
 // separation of duties keeps whoever approved a version from deploying it.
 import type { WorkflowHandle } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
+import type { LifecycleStatus, Stage, StopRequest } from '../../domain/lifecycle';
 import { parseSpec, SpecError } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
-import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, statusQuery } from '../../workflows/messages';
+import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, statusQuery, stopRequestUpdate } from '../../workflows/messages';
 import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 import { fakeEvidence, fakeSigning } from './fake-signing';
@@ -16,6 +16,7 @@ const roles = { auditors: ['alice'], deployers: ['bob'], signatures: 'required' 
 const spec = parseSpec({ name: 'signed', labels: ['neg', 'pos'], data: { path: 'd.jsonl' }, roles });
 
 const suite = timeSkippingSuite();
+const stop = (h: WorkflowHandle, r: StopRequest) => h.executeUpdate(stopRequestUpdate, { args: [r] });
 let n = 0;
 
 const run = <T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promise<T>): Promise<T> => suite.withWorkers(fakes, fn);
@@ -170,6 +171,29 @@ describe('signed decisions', () => {
       for (let i = 0; i < 100 && !signing.holds.length; i++) await new Promise((r) => setTimeout(r, 50));
       expect(signing.holds).toEqual(['tank/mlc@v1']);
       await h.terminate('test done');
+    });
+  });
+
+  it('with signatures required: an unsigned stop is refused, a signed one counts and names its signer', async () => {
+    const fakes = fakeActivities({}, fakeSigning(['alice', 'bob']));
+    await run(fakes, async () => {
+      const h = await suite.env.client.workflow.start('modelLifecycle', {
+        taskQueue: taskQueues.control,
+        workflowId: `signed-${++n}`,
+        args: [{ spec, specDir: '/tmp' }],
+      });
+      await reach(h, 'awaiting_audit');
+      expect(await stop(h, { actor: 'alice', reason: 'halt' })).toMatchObject({ accepted: false, why: expect.stringContaining('unsigned') });
+      const about = { lifecycle: h.workflowId, generation: 1, model: spec.name, version: 1, decision: 'stop' as const, reason: 'halt' };
+      const approval = fakes.sign('alice', { ...about, decision: 'approve' }, { manifestSha256: null, evaluationSha256: null });
+      expect(await stop(h, { actor: 'alice', reason: 'halt', signed: approval })).toMatchObject({
+        accepted: false,
+        why: expect.stringContaining('"approve", expected stop'),
+      });
+      const signed = fakes.sign('alice', about, { manifestSha256: null, evaluationSha256: null });
+      expect(await stop(h, { actor: 'alice', reason: 'halt', signed })).toEqual({ accepted: true });
+      const result: LifecycleStatus = await h.result();
+      expect(result.lastDecision).toMatchObject({ kind: 'stop', outcome: 'approved', actor: 'alice', signedBy: expect.any(String) });
     });
   });
 });

@@ -1,15 +1,16 @@
 // mlc stop: an auditor or deployer ends a lifecycle, with the decision on record (signed where
 // the spec requires it). A running job is cancelled on the cluster, the monitoring Schedule is
 // paused, the deployed version stays deployed, and the workflow completes at stage "stopped".
+// Signed stops: test/workflows/signed-decisions.test.ts (this file's hanging job skips the
+// time-skipping server's clock past a statement's expiry).
 import type { WorkflowHandle } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import type { LifecycleStatus, Stage, StopRequest } from '../../domain/lifecycle';
 import { parseSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
-import { auditDecisionUpdate, deployRequestUpdate, statusQuery, stopRequestSignal, stopRequestUpdate } from '../../workflows/messages';
+import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, statusQuery, stopRequestSignal, stopRequestUpdate } from '../../workflows/messages';
 import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
-import { fakeSigning } from './fake-signing';
 
 const roles = { auditors: ['alice'], deployers: ['bob'] };
 const spec = parseSpec({ name: 'stoppable', labels: ['neg', 'pos'], data: { path: 'd.jsonl' }, roles });
@@ -91,6 +92,24 @@ describe('stopping a lifecycle', () => {
     });
   });
 
+  it('a stop still being recorded when a retrain request would continue as new: the lifecycle stops, in generation 1', async () => {
+    // Recording the stop takes long enough for the retrain to reach its continue-as-new.
+    const fakes = fakeActivities({ slowRecord: { kind: 'stop', ms: 1500 } });
+    await run(fakes, async () => {
+      const h = await start();
+      await at(h, 'awaiting_audit');
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+      await at(h, 'monitoring');
+      await h.signal(stopRequestSignal, { actor: 'bob', reason: 'retired' });
+      await h.signal(retrainRequestSignal, { actor: 'alice', reason: 'drifted' });
+      const result: LifecycleStatus = await h.result();
+      expect(result).toMatchObject({ stage: 'stopped', generation: 1 });
+      expect(result.decisions.map((d) => `${d.kind}:${d.outcome}`)).toEqual(['audit:approved', 'deploy:approved', 'retrain:requested', 'stop:approved']);
+      expect(fakes.named('preprocessData')).toHaveLength(1); // no generation 2
+    });
+  });
+
   it('while monitoring: the Schedule is paused, the version stays deployed', async () => {
     const fakes = fakeActivities();
     await run(fakes, async () => {
@@ -103,26 +122,6 @@ describe('stopping a lifecycle', () => {
       expect(await h.result()).toMatchObject({ stage: 'stopped', deployedVersion: 1 });
       const note = 'stopped by bob while monitoring: the product is retired; version 1 stays deployed, its monitoring paused until a new lifecycle deploys';
       expect(fakes.named('pauseMonitoringSchedule')).toEqual([{ model: spec.name, note }]);
-    });
-  });
-
-  it('with signatures required: an unsigned stop is refused, a signed one counts and names its signer', async () => {
-    const fakes = fakeActivities({}, fakeSigning(['alice', 'bob']));
-    const signedSpec = parseSpec({ ...spec, name: 'stoppable-signed', roles: { ...roles, signatures: 'required' } });
-    await run(fakes, async () => {
-      const h = await start(signedSpec);
-      await at(h, 'awaiting_audit');
-      expect(await stop(h, { actor: 'alice', reason: 'halt' })).toMatchObject({ accepted: false, why: expect.stringContaining('unsigned') });
-      const about = { lifecycle: h.workflowId, generation: 1, model: signedSpec.name, version: 1, decision: 'stop' as const, reason: 'halt' };
-      const approval = fakes.sign('alice', { ...about, decision: 'approve' }, { manifestSha256: null, evaluationSha256: null });
-      expect(await stop(h, { actor: 'alice', reason: 'halt', signed: approval })).toMatchObject({
-        accepted: false,
-        why: expect.stringContaining('"approve", expected stop'),
-      });
-      const signed = fakes.sign('alice', about, { manifestSha256: null, evaluationSha256: null });
-      expect(await stop(h, { actor: 'alice', reason: 'halt', signed })).toEqual({ accepted: true });
-      const result: LifecycleStatus = await h.result();
-      expect(result.lastDecision).toMatchObject({ kind: 'stop', outcome: 'approved', actor: 'alice', signedBy: expect.any(String) });
     });
   });
 });
