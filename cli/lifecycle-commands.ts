@@ -1,4 +1,4 @@
-// start, status, audit, deploy, monitor: everything that talks to the lifecycle workflow.
+// start, status, wait, audit, deploy, rollback, stop: everything that talks to the lifecycle workflow.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { z } from 'zod';
 import { stages, type LifecycleStatus, type Verdict } from '../domain/lifecycle';

@@ -1,6 +1,8 @@
 // modelLifecycle: one workflow per model, one generation per continue-as-new.
 // requirements → preprocess → train → evaluate → ⏸ audit (reject → train again)
 //   → ⏸ deploy → monitor (Schedule) → retrain (continue-as-new with feedback data)
+// An auditor or deployer may stop it at any stage but deploying (mlc stop): recorded, then the
+// stages' scope is cancelled and the workflow completes at "stopped".
 // The workflow function only wires messages to a Lifecycle and runs its stages in order; the
 // state they share (what the status query returns) lives in the class, one method per stage.
 import {
