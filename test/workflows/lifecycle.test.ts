@@ -2,10 +2,11 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { artifactLayout } from '../../domain/artifact-layout';
 import { messageOf } from '../../domain/errors';
-import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
+import type { LifecycleStatus } from '../../domain/lifecycle';
 import { parseSpec, type ModelSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
 import { auditDecisionSignal, auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery } from '../../workflows/messages';
+import { deployFirstVersion, reach, until } from './drive';
 import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 
@@ -32,26 +33,9 @@ function start(withSpec = spec): Promise<WorkflowHandle> {
 
 const tick = () => new Promise((r) => setTimeout(r, 50));
 
-/** Poll the status query until `done` holds (20 s at most). */
-async function until(handle: WorkflowHandle, done: (s: LifecycleStatus) => boolean, what: string): Promise<LifecycleStatus> {
-  for (let i = 0; i < 400; i++) {
-    const s = await handle.query(statusQuery).catch(() => null);
-    if (s && done(s)) return s;
-    await tick();
-  }
-  throw new Error(`never ${what}; last: ${JSON.stringify(await handle.query(statusQuery).catch((e) => String(e)))}`);
-}
-
-function reach(handle: WorkflowHandle, stage: Stage, generation = 1): Promise<LifecycleStatus> {
-  return until(handle, (s) => s.stage === stage && s.generation === generation, `reached ${stage} (generation ${generation})`);
-}
-
 /** v1 approved and deployed, then a degraded monitoring run: generation 2 waiting for its audit. */
 async function retrainAfterDeploying(h: WorkflowHandle, withSpec: ModelSpec): Promise<LifecycleStatus> {
-  await reach(h, 'awaiting_audit');
-  await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'v1 ok' }] });
-  await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
-  await reach(h, 'monitoring');
+  await deployFirstVersion(h);
   await suite.env.client.workflow.execute('modelMonitoring', {
     taskQueue: taskQueues.control,
     workflowId: `monitor-${h.workflowId}`,
@@ -409,10 +393,7 @@ describe('modelLifecycle', () => {
     const fakes = fakeActivities({});
     await run(fakes, async () => {
       const h = await start();
-      await reach(h, 'awaiting_audit');
-      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
-      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
-      await reach(h, 'monitoring');
+      await deployFirstVersion(h);
       await h.cancel();
       await expect(h.result()).rejects.toThrow(WorkflowFailedError);
       const note = `lifecycle ${h.workflowId} was cancelled while monitoring; version 1 stays deployed, its monitoring paused until a new lifecycle deploys`;
@@ -426,10 +407,7 @@ describe('modelLifecycle', () => {
     const fakes = fakeActivities({ degraded: true });
     await run(fakes, async () => {
       const h = await start();
-      await reach(h, 'awaiting_audit');
-      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
-      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
-      await reach(h, 'monitoring');
+      await deployFirstVersion(h);
       const outcome = await suite.env.client.workflow.execute('modelMonitoring', {
         taskQueue: taskQueues.control,
         workflowId: `monitor-${n}`,

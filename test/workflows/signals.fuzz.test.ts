@@ -2,10 +2,8 @@
 // places, and random JSON), none of which may count: it stays healthy (the status query
 // answers, nothing fails), records each one as refused with its reason, and then takes the
 // real audit and deployment as usual.
-import type { WorkflowHandle } from '@temporalio/client';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
 import { parseSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
 import {
@@ -20,6 +18,7 @@ import {
 } from '../../workflows/messages';
 import { fuzzSeed, mutated, nastyJson, nudged } from '../fuzz/arbitraries';
 import { messageKinds } from '../fuzz/messages';
+import { reach, until } from './drive';
 import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 
@@ -42,16 +41,6 @@ const fuzzedSignals = fc
   .filter(([, payload]) => (JSON.stringify(payload) ?? '').length < 200_000);
 
 const suite = timeSkippingSuite();
-
-async function until(h: WorkflowHandle, done: (s: LifecycleStatus) => boolean, what: string): Promise<LifecycleStatus> {
-  for (let i = 0; i < 400; i++) {
-    const s = await h.query(statusQuery).catch(() => null);
-    if (s && done(s)) return s;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`never ${what}; last: ${JSON.stringify(await h.query(statusQuery).catch((e) => String(e)))}`);
-}
-const reach = (h: WorkflowHandle, stage: Stage) => until(h, (s) => s.stage === stage, `reached ${stage}`);
 
 describe('modelLifecycle under fuzzed signals', () => {
   it('refuses and records every one, answers its status throughout, and then takes the real decisions', async () => {

@@ -4,10 +4,11 @@
 // separation of duties keeps whoever approved a version from deploying it.
 import type { WorkflowHandle } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import type { LifecycleStatus, Stage, StopRequest } from '../../domain/lifecycle';
+import type { LifecycleStatus, StopRequest } from '../../domain/lifecycle';
 import { parseSpec, SpecError } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, statusQuery, stopRequestUpdate } from '../../workflows/messages';
+import { reach } from './drive';
 import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 import { fakeEvidence, fakeSigning } from './fake-signing';
@@ -20,15 +21,6 @@ const stop = (h: WorkflowHandle, r: StopRequest) => h.executeUpdate(stopRequestU
 let n = 0;
 
 const run = <T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promise<T>): Promise<T> => suite.withWorkers(fakes, fn);
-
-async function reach(h: WorkflowHandle, stage: Stage, generation = 1): Promise<LifecycleStatus> {
-  for (let i = 0; i < 400; i++) {
-    const s = await h.query(statusQuery).catch(() => null);
-    if (s?.stage === stage && s.generation === generation) return s;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`never reached ${stage}`);
-}
 
 describe('signed decisions', () => {
   it('refuses unsigned, forged, non-auditor, other-version and replayed statements, and records the signer of the one that counts', async () => {

@@ -5,10 +5,11 @@
 // time-skipping server's clock past a statement's expiry).
 import type { WorkflowHandle } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import type { LifecycleStatus, Stage, StopRequest } from '../../domain/lifecycle';
+import type { LifecycleStatus, StopRequest } from '../../domain/lifecycle';
 import { parseSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
-import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, statusQuery, stopRequestSignal, stopRequestUpdate } from '../../workflows/messages';
+import { retrainRequestSignal, statusQuery, stopRequestSignal, stopRequestUpdate } from '../../workflows/messages';
+import { deployFirstVersion, reach } from './drive';
 import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 
@@ -28,16 +29,6 @@ function start(withSpec = spec): Promise<WorkflowHandle> {
   });
 }
 
-async function reach(h: WorkflowHandle, done: (s: LifecycleStatus) => boolean, what: string): Promise<LifecycleStatus> {
-  for (let i = 0; i < 400; i++) {
-    const s = await h.query(statusQuery).catch(() => null);
-    if (s && done(s)) return s;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`never ${what}: ${JSON.stringify(await h.query(statusQuery).catch(String))}`);
-}
-const at = (h: WorkflowHandle, stage: Stage) => reach(h, (s) => s.stage === stage, `reached ${stage}`);
-
 const stop = (h: WorkflowHandle, r: StopRequest) => h.executeUpdate(stopRequestUpdate, { args: [r] });
 
 describe('stopping a lifecycle', () => {
@@ -45,7 +36,7 @@ describe('stopping a lifecycle', () => {
     const fakes = fakeActivities();
     await run(fakes, async () => {
       const h = await start();
-      await at(h, 'awaiting_audit');
+      await reach(h, 'awaiting_audit');
       expect(await stop(h, { actor: 'mallory', reason: 'enough' })).toEqual({
         accepted: false,
         why: 'mallory may not stop stoppable: only its auditors (alice) and deployers (bob) may',
@@ -62,7 +53,7 @@ describe('stopping a lifecycle', () => {
     const fakes = fakeActivities();
     await run(fakes, async () => {
       const h = await start();
-      await at(h, 'awaiting_audit');
+      await reach(h, 'awaiting_audit');
       expect(await stop(h, { actor: 'alice', reason: 'the data owner withdrew consent' })).toEqual({ accepted: true });
       const result: LifecycleStatus = await h.result();
       expect(result).toMatchObject({ stage: 'stopped', version: 1, deployedVersion: null });
@@ -97,10 +88,7 @@ describe('stopping a lifecycle', () => {
     const fakes = fakeActivities({ slowRecord: { kind: 'stop', ms: 1500 } });
     await run(fakes, async () => {
       const h = await start();
-      await at(h, 'awaiting_audit');
-      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
-      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
-      await at(h, 'monitoring');
+      await deployFirstVersion(h);
       await h.signal(stopRequestSignal, { actor: 'bob', reason: 'retired' });
       await h.signal(retrainRequestSignal, { actor: 'alice', reason: 'drifted' });
       const result: LifecycleStatus = await h.result();
@@ -114,10 +102,7 @@ describe('stopping a lifecycle', () => {
     const fakes = fakeActivities();
     await run(fakes, async () => {
       const h = await start();
-      await at(h, 'awaiting_audit');
-      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
-      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
-      await at(h, 'monitoring');
+      await deployFirstVersion(h);
       expect(await stop(h, { actor: 'bob', reason: 'the product is retired' })).toEqual({ accepted: true });
       expect(await h.result()).toMatchObject({ stage: 'stopped', deployedVersion: 1 });
       const note = 'stopped by bob while monitoring: the product is retired; version 1 stays deployed, its monitoring paused until a new lifecycle deploys';

@@ -1,0 +1,27 @@
+// Driving a lifecycle from a test: poll its status until something holds, and take version 1
+// live with the roles every workflow test's spec names (auditor alice, deployer bob).
+import type { WorkflowHandle } from '@temporalio/client';
+import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
+import { auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../../workflows/messages';
+
+/** Poll the status query until `done` holds (20 s at most), then return that status. */
+export async function until(h: WorkflowHandle, done: (s: LifecycleStatus) => boolean, what: string): Promise<LifecycleStatus> {
+  for (let i = 0; i < 400; i++) {
+    const s = await h.query(statusQuery).catch(() => null);
+    if (s && done(s)) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${h.workflowId} never ${what}; last: ${JSON.stringify(await h.query(statusQuery).catch((e) => String(e)))}`);
+}
+
+export function reach(h: WorkflowHandle, stage: Stage, generation = 1): Promise<LifecycleStatus> {
+  return until(h, (s) => s.stage === stage && s.generation === generation, `reached ${stage} (generation ${generation})`);
+}
+
+/** Version 1 approved by alice and deployed by bob: the lifecycle monitors it. */
+export async function deployFirstVersion(h: WorkflowHandle): Promise<LifecycleStatus> {
+  await reach(h, 'awaiting_audit');
+  await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
+  await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+  return reach(h, 'monitoring');
+}
