@@ -39,7 +39,8 @@ export async function modelMonitoring(input: MonitoringInput): Promise<Monitorin
   });
   const outcome = { reportKey: report.reportKey, degraded: report.degraded, reasons: report.reasons };
   if (!report.degraded) return { ...outcome, retrainRequested: false };
-  const reason = report.reasons.join('; ');
+  // One line of the request: each reason is a sentence, and "now.; output" read badly.
+  const reason = report.reasons.map((r) => r.replace(/\.$/, '')).join('; ');
   // The request is signed with the worker's service key, so a lifecycle that requires signed
   // decisions knows it comes from the monitor and not from someone typing its name.
   const signed = patched(MONITOR_SIGNS_RETRAIN_REQUESTS)

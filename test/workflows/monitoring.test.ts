@@ -70,7 +70,8 @@ describe('modelMonitoring with a live lifecycle', () => {
     expect(outcome).toMatchObject({ degraded: true, retrainRequested: true, reasons });
     const retrain = after.decisions.find((d) => d.kind === 'retrain')!;
     expect(retrain).toMatchObject({ outcome: 'requested', actor: 'mlc-monitor' });
-    expect(retrain.reason).toBe(reasons.join('; '));
+    // One line: each reason's own full stop goes, so none reads "… needed.; …".
+    expect(retrain.reason).toBe(`${reasons[0]}; ${reasons[1]!.slice(0, -1)}`);
     expect(fakes.named('computeMonitoringReport')).toHaveLength(1);
   });
 
