@@ -82,10 +82,18 @@ describe('formatStatus', () => {
 
   it('says under the stage when the lifecycle has ended, and nothing while it runs', () => {
     const ended = 'was TERMINATED at 2026-12-01T10:10:01.308Z';
-    expect(formatStatus(status({}), 0, undefined, null, ended)).toContain(
+    expect(formatStatus(status({}), 0, undefined, null, { ended })).toContain(
       'stage       training\nended       was TERMINATED at 2026-12-01T10:10:01.308Z; nothing moves it on\n',
     );
-    expect(formatStatus(status({}), 0, undefined, null, null)).not.toContain('ended');
+    expect(formatStatus(status({}), 0, undefined, null, { ended: null })).not.toContain('ended');
+  });
+
+  it('says what the endpoint serves when this lifecycle has deployed nothing yet, and only then', () => {
+    expect(formatStatus(status({}), 0, undefined, null, { champion: 1 })).toContain(
+      '\ndeployed    —  (the endpoint serves version 1, deployed by an earlier lifecycle)',
+    );
+    expect(formatStatus({ ...status({}), deployedVersion: 3 }, 0, undefined, null, { champion: 3 })).toMatch(/^deployed {4}3$/m);
+    expect(formatStatus(status({}), 0)).toContain('\ndeployed    —');
   });
 
   it('shows throughputs as throughputs and scores to four places', () => {

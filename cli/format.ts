@@ -5,6 +5,11 @@ import { clipText } from '../domain/clip-text';
 import type { LifecycleStatus } from '../domain/lifecycle';
 import { formatJobProgress, type JobProgress } from '../domain/training-progress';
 
+export interface Lives {
+  ended?: string | null;
+  champion?: number | null;
+}
+
 /** Where an artifact key lies, for a person to open: a local path under a folder root, the URI under Blob. */
 export function artifactLocation(artifactsRoot: string, key: string): string {
   if (artifactsRoot.startsWith('file://')) return path.join(fileURLToPath(artifactsRoot), key);
@@ -16,13 +21,14 @@ export function artifactLocation(artifactsRoot: string, key: string): string {
  * `now` is the reader's clock: a job still queued or running is timed from its submission, so the line stays current between the workflow's updates (which come only when the job's state changes).
  * `artifactsRoot` (config paths.artifacts) turns the audit package's key into a path or URI to open.
  * `progress`: what the running job last reported (cli/job-progress.ts), shown while it runs.
- * `ended`: how the execution ended (cli/context.ts endedAs), when it has.
+ * `lives`: how the execution ended (cli/context.ts endedAs), when it has; what the endpoint serves
+ * (the champion alias), when this lifecycle has deployed nothing yet.
  */
-export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot?: string, progress?: JobProgress | null, ended?: string | null): string {
+export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot?: string, progress?: JobProgress | null, lives: Lives = {}): string {
   const lines = [
     `model       ${s.model}`,
     `stage       ${s.stage}`,
-    ...(ended ? [`ended       ${ended}; nothing moves it on`] : []),
+    ...(lives.ended ? [`ended       ${lives.ended}; nothing moves it on`] : []),
     `generation  ${s.generation}   attempt ${s.attempt}`,
     `dataset     ${s.datasetHash ?? '—'}`,
   ];
@@ -46,7 +52,10 @@ export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot
     const key = s.evaluation.auditPackageKey;
     lines.push(`audit pkg   ${artifactsRoot ? artifactLocation(artifactsRoot, key) : key}`);
   }
-  lines.push(`deployed    ${s.deployedVersion ?? '—'}`);
+  // After a stop or a cancel, the next lifecycle starts with nothing deployed of its own, while
+  // the endpoint goes on serving the earlier one's version.
+  const elsewhere = s.deployedVersion === null && lives.champion ? `  (the endpoint serves version ${lives.champion}, deployed by an earlier lifecycle)` : '';
+  lines.push(`deployed    ${s.deployedVersion ?? '—'}${elsewhere}`);
   if (s.lastDecision) {
     const d = s.lastDecision;
     lines.push(`last        ${d.kind} ${d.outcome} by ${d.actor} at ${d.at}: ${lastReason(d.reason, s.model)}`);

@@ -14,6 +14,7 @@ import { formatStatus } from './format';
 import { jobProgressOf } from './job-progress';
 import { latestMonitoringLine } from './monitor';
 import { Progress } from './progress';
+import { championOf } from './registry-access';
 import { readSpecFile } from './spec-file';
 
 export async function startCommand(ctx: CliContext, specPath: string, opts: { wait?: boolean }) {
@@ -63,8 +64,9 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
   const ended = endedAs(described);
   if (opts.json) return console.log(JSON.stringify({ ...status, ...(progress ? { trainingProgress: progress } : {}), ...(ended ? { ended } : {}) }, null, 2));
   const monitoring = status.deployedVersion ? await latestMonitoringLine(ctx, status.model) : null;
+  const champion = status.deployedVersion === null ? await championOf(ctx, status.model) : null;
   console.log(
-    `${formatStatus(status, Date.now(), ctx.config.paths.artifacts, progress, ended)}${monitoring ? `\n${monitoring}` : ''}\n  web UI: ${uiLink(ctx.config, workflowIdOf(id))}`,
+    `${formatStatus(status, Date.now(), ctx.config.paths.artifacts, progress, { ended, champion })}${monitoring ? `\n${monitoring}` : ''}\n  web UI: ${uiLink(ctx.config, workflowIdOf(id))}`,
   );
 }
 

@@ -4,11 +4,12 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, TimeoutFailure, WorkflowFailedError, type Client } from '@temporalio/client';
 import { trackingMethods, type TrackingRegistry } from '../activities/tracking';
+import { CHAMPION } from '../adapters/db/aliases';
 import { openRegistry } from '../adapters/db/open';
-import { taskQueues } from '../domain/temporal-names';
+import { monitoringScheduleId, taskQueues } from '../domain/temporal-names';
 import { loadConfig, type MlcConfig } from '../temporal.config';
 import { CliError } from './cli-error';
-import { openContext, workerAbsence } from './context';
+import { openContext, workerAbsence, type CliContext } from './context';
 
 export interface TrackingAccess {
   registry: TrackingRegistry;
@@ -62,4 +63,29 @@ export function workerFailure(err: unknown): unknown {
     return new CliError(`no worker answered on task queue ${taskQueues.control} within ${WORKER_ANSWER_TIMEOUT}: ${THROUGH_A_WORKER}`);
   }
   return err;
+}
+
+/**
+ * The version the model's `champion` alias names: the one its endpoint serves, whichever
+ * lifecycle deployed it. Null when none is, or when the registry cannot be read now (the caller
+ * only adds it to what it shows). A model never deployed has no monitoring Schedule: that one
+ * cheap call spares the registry read (on the embedded registry, a workflow) in the common case.
+ */
+export async function championOf(ctx: CliContext, model: string): Promise<number | null> {
+  const everDeployed = await ctx.client.schedule
+    .getHandle(monitoringScheduleId(model))
+    .describe()
+    .then(() => true)
+    .catch(() => false);
+  if (!everDeployed) return null;
+  const access = ctx.config.databaseUrl ? await openTracking(ctx.config).catch(() => null) : { registry: workerRegistry(ctx.client), close: async () => {} };
+  if (!access) return null;
+  try {
+    const aliases = await access.registry.listModelAliases(model);
+    return aliases.find((a) => a.alias === CHAMPION)?.version ?? null;
+  } catch {
+    return null;
+  } finally {
+    await access.close();
+  }
 }

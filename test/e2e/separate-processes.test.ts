@@ -194,6 +194,12 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     // Stopping a lifecycle does not take its version off the endpoint.
     const served = await ok('predict', '--model', model, '--endpoint', `http://127.0.0.1:${port}`, 'ร้านนี้อร่อยมาก');
     expect(served.stdout).toContain(`${model} v1`);
+
+    // A new lifecycle for the model has deployed nothing of its own; its status says what is served.
+    await ok('start', path.join(dataDir, 'spec.json'));
+    const next = await ok('status', model);
+    expect(next.stdout).toMatch(/^stage {7}(preprocessing|training)$/m);
+    expect(next.stdout).toMatch(/^deployed {4}— {2}\(the endpoint serves version 1, deployed by an earlier lifecycle\)$/m);
   });
 
   it('every role is still serving at the end, and stops on SIGTERM', async () => {
