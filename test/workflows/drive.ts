@@ -2,7 +2,21 @@
 // live with the roles every workflow test's spec names (auditor alice, deployer bob).
 import type { WorkflowHandle } from '@temporalio/client';
 import type { LifecycleStatus, Stage } from '../../domain/lifecycle';
+import type { ModelSpec } from '../../domain/spec';
+import { taskQueues } from '../../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../../workflows/messages';
+import type { WorkflowSuite } from './env';
+
+/** Starts lifecycles of `spec` (or another) on the suite's server, as `<prefix>-1`, `<prefix>-2`, … */
+export function lifecycleStarter(suite: WorkflowSuite, prefix: string, spec: ModelSpec): (withSpec?: ModelSpec) => Promise<WorkflowHandle> {
+  let n = 0;
+  return (withSpec = spec) =>
+    suite.env.client.workflow.start('modelLifecycle', {
+      taskQueue: taskQueues.control,
+      workflowId: `${prefix}-${++n}`,
+      args: [{ spec: withSpec, specDir: '/tmp' }],
+    });
+}
 
 /** Poll the status query until `done` holds (20 s at most), then return that status. */
 export async function until(h: WorkflowHandle, done: (s: LifecycleStatus) => boolean, what: string): Promise<LifecycleStatus> {

@@ -8,7 +8,7 @@ import type { LifecycleStatus, StopRequest } from '../../domain/lifecycle';
 import { parseSpec, SpecError } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
 import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, statusQuery, stopRequestUpdate } from '../../workflows/messages';
-import { reach } from './drive';
+import { lifecycleStarter, reach } from './drive';
 import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 import { fakeEvidence, fakeSigning } from './fake-signing';
@@ -17,8 +17,8 @@ const roles = { auditors: ['alice'], deployers: ['bob'], signatures: 'required' 
 const spec = parseSpec({ name: 'signed', labels: ['neg', 'pos'], data: { path: 'd.jsonl' }, roles });
 
 const suite = timeSkippingSuite();
+const start = lifecycleStarter(suite, 'signed', spec);
 const stop = (h: WorkflowHandle, r: StopRequest) => h.executeUpdate(stopRequestUpdate, { args: [r] });
-let n = 0;
 
 const run = <T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promise<T>): Promise<T> => suite.withWorkers(fakes, fn);
 
@@ -26,11 +26,7 @@ describe('signed decisions', () => {
   it('refuses unsigned, forged, non-auditor, other-version and replayed statements, and records the signer of the one that counts', async () => {
     const fakes = fakeActivities({ gatesPassed: [false, true] });
     await run(fakes, async () => {
-      const h = await suite.env.client.workflow.start('modelLifecycle', {
-        taskQueue: taskQueues.control,
-        workflowId: `signed-${++n}`,
-        args: [{ spec, specDir: '/tmp' }],
-      });
+      const h = await start();
       const s = await reach(h, 'awaiting_audit');
       expect(s.evidence).toEqual(fakeEvidence(1));
       const about = (version: number, decision: 'approve' | 'reject', reason: string) => ({
@@ -84,11 +80,7 @@ describe('signed decisions', () => {
   it('takes a signed deploy by another person, and a retrain request only when the monitor signed it', async () => {
     const fakes = fakeActivities({ degraded: true });
     await run(fakes, async () => {
-      const h = await suite.env.client.workflow.start('modelLifecycle', {
-        taskQueue: taskQueues.control,
-        workflowId: `signed-${++n}`,
-        args: [{ spec, specDir: '/tmp' }],
-      });
+      const h = await start();
       await reach(h, 'awaiting_audit');
       const base = { lifecycle: h.workflowId, generation: 1, model: spec.name, version: 1 };
       const approve = fakes.sign('alice', { ...base, decision: 'approve', reason: 'ok' }, fakeEvidence(1));
@@ -103,7 +95,7 @@ describe('signed decisions', () => {
       await h.signal(retrainRequestSignal, { actor: 'mlc-monitor', reason: 'drift, honest' });
       await suite.env.client.workflow.execute('modelMonitoring', {
         taskQueue: taskQueues.control,
-        workflowId: `signed-monitor-${n}`,
+        workflowId: `${h.workflowId}-monitor`,
         args: [{ model: spec.name, lifecycleWorkflowId: h.workflowId, labels: spec.labels, monitoring: spec.monitoring }],
       });
       await reach(h, 'awaiting_audit', 2);
@@ -121,11 +113,7 @@ describe('signed decisions', () => {
     const waived = parseSpec({ name: 'sod', labels: ['a', 'b'], data: { path: 'd.jsonl' }, roles: { ...both, separationOfDuties: false } });
     const fakes = fakeActivities();
     await run(fakes, async () => {
-      const h = await suite.env.client.workflow.start('modelLifecycle', {
-        taskQueue: taskQueues.control,
-        workflowId: `signed-${++n}`,
-        args: [{ spec: waived, specDir: '/tmp' }],
-      });
+      const h = await start(waived);
       await reach(h, 'awaiting_audit');
       await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
       await reach(h, 'awaiting_deploy');
@@ -140,11 +128,7 @@ describe('signed decisions', () => {
     const signing = fakeSigning(['alice', 'bob'], true);
     const fakes = fakeActivities({}, signing);
     await run(fakes, async () => {
-      const h = await suite.env.client.workflow.start('modelLifecycle', {
-        taskQueue: taskQueues.control,
-        workflowId: `signed-${++n}`,
-        args: [{ spec, specDir: '/tmp' }],
-      });
+      const h = await start();
       const s = await reach(h, 'awaiting_audit');
       expect(s.evidence?.snapshot).toBe('tank/mlc@v1');
       const about = { lifecycle: h.workflowId, generation: 1, model: spec.name, version: 1, decision: 'approve' as const, reason: 'ok' };
@@ -169,11 +153,7 @@ describe('signed decisions', () => {
   it('with signatures required: an unsigned stop is refused, a signed one counts and names its signer', async () => {
     const fakes = fakeActivities({}, fakeSigning(['alice', 'bob']));
     await run(fakes, async () => {
-      const h = await suite.env.client.workflow.start('modelLifecycle', {
-        taskQueue: taskQueues.control,
-        workflowId: `signed-${++n}`,
-        args: [{ spec, specDir: '/tmp' }],
-      });
+      const h = await start();
       await reach(h, 'awaiting_audit');
       expect(await stop(h, { actor: 'alice', reason: 'halt' })).toMatchObject({ accepted: false, why: expect.stringContaining('unsigned') });
       const about = { lifecycle: h.workflowId, generation: 1, model: spec.name, version: 1, decision: 'stop' as const, reason: 'halt' };

@@ -7,9 +7,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import type { LifecycleStatus, StopRequest } from '../../domain/lifecycle';
 import { parseSpec } from '../../domain/spec';
-import { taskQueues } from '../../domain/temporal-names';
 import { retrainRequestSignal, statusQuery, stopRequestSignal, stopRequestUpdate } from '../../workflows/messages';
-import { deployFirstVersion, reach } from './drive';
+import { deployFirstVersion, lifecycleStarter, reach } from './drive';
 import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 
@@ -17,17 +16,8 @@ const roles = { auditors: ['alice'], deployers: ['bob'] };
 const spec = parseSpec({ name: 'stoppable', labels: ['neg', 'pos'], data: { path: 'd.jsonl' }, roles });
 
 const suite = timeSkippingSuite();
-let n = 0;
-
 const run = <T>(fakes: ReturnType<typeof fakeActivities>, fn: () => Promise<T>): Promise<T> => suite.withWorkers(fakes, fn);
-
-function start(withSpec = spec): Promise<WorkflowHandle> {
-  return suite.env.client.workflow.start('modelLifecycle', {
-    taskQueue: taskQueues.control,
-    workflowId: `stop-${++n}`,
-    args: [{ spec: withSpec, specDir: '/tmp' }],
-  });
-}
+const start = lifecycleStarter(suite, 'stop', spec);
 
 const stop = (h: WorkflowHandle, r: StopRequest) => h.executeUpdate(stopRequestUpdate, { args: [r] });
 
