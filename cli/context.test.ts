@@ -1,7 +1,7 @@
-import { ServiceError } from '@temporalio/client';
+import { ServiceError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { CliError } from './cli-error';
-import { describeTemporalError, type CliContext } from './context';
+import { describeTemporalError, endedAs, type CliContext } from './context';
 
 const ctx = { config: { temporal: { namespace: 'default' } } } as unknown as CliContext;
 
@@ -24,5 +24,21 @@ describe('describeTemporalError', () => {
       cause: Object.assign(new Error('14 UNAVAILABLE'), { code: 14, details: 'connection refused' }),
     });
     expect(describeTemporalError(ctx, other)).toBe(other);
+  });
+});
+
+describe('endedAs (mlc status, and the refusal of decisions on an ended lifecycle)', () => {
+  const described = (name: string, closeTime?: Date) =>
+    ({ workflowId: 'mlc-m', status: { name }, ...(closeTime ? { closeTime } : {}) }) as unknown as WorkflowExecutionDescription;
+  const at = new Date('2026-12-01T10:10:01.308Z');
+
+  it('is null while the lifecycle runs, and says how and when it ended otherwise', () => {
+    expect(endedAs(described('RUNNING'))).toBeNull();
+    expect(endedAs(described('CANCELLED', at))).toBe('was CANCELLED at 2026-12-01T10:10:01.308Z');
+    expect(endedAs(described('COMPLETED', at))).toBe('was COMPLETED at 2026-12-01T10:10:01.308Z');
+  });
+
+  it('points a failed one to where its reason is', () => {
+    expect(endedAs(described('FAILED', at))).toBe('failed at 2026-12-01T10:10:01.308Z (see why with: mlc status mlc-m)');
   });
 });

@@ -65,13 +65,22 @@ const LIVE_POLL_MS = 2 * 60_000;
  * start, and where the lifecycle stands (from its search attributes, which need no worker).
  */
 export async function lifecycleHandle(ctx: CliContext, id: string, opts: { toDecide?: boolean } = {}): Promise<WorkflowHandle> {
+  return (await describedLifecycle(ctx, id, opts)).handle;
+}
+
+/** lifecycleHandle, with the description it read (for a caller that needs it: no second call). */
+export async function describedLifecycle(
+  ctx: CliContext,
+  id: string,
+  opts: { toDecide?: boolean } = {},
+): Promise<{ handle: WorkflowHandle; described: WorkflowExecutionDescription }> {
   const handle = ctx.client.workflow.getHandle(workflowIdOf(id));
   const described = await handle.describe(); // a lifecycle that does not exist is said as such
   // The server answers an update to an ended execution as if it did not exist ("No lifecycle").
   const ended = endedAs(described);
   if (opts.toDecide && ended) throw new CliError(`${handle.workflowId} ${ended}, so it takes no more decisions. ${START_ANEW}`);
   const absent = await workerAbsence(ctx, described.taskQueue);
-  if (absent === null) return handle;
+  if (absent === null) return { handle, described };
   const attrs = described.searchAttributes as Record<string, (string | number)[] | undefined>;
   const stage = attrs[searchAttributes.stage]?.[0];
   const version = attrs[searchAttributes.version]?.[0];

@@ -9,7 +9,7 @@ import { lifecycleWorkflowId, searchAttributes, taskQueues } from '../domain/tem
 import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery, stopRequestUpdate } from '../workflows/messages';
 import { printSignal, signFor } from './signing';
 import { CliError } from './cli-error';
-import { endedAs, lifecycleHandle, uiLink, workerAbsence, workflowIdOf, type CliContext } from './context';
+import { describedLifecycle, endedAs, lifecycleHandle, uiLink, workerAbsence, workflowIdOf, type CliContext } from './context';
 import { formatStatus } from './format';
 import { jobProgressOf } from './job-progress';
 import { latestMonitoringLine } from './monitor';
@@ -56,9 +56,8 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
     if (rows.length) await warnIfNoWorker(ctx, 'these lifecycles wait until one does');
     return;
   }
-  const handle = await lifecycleHandle(ctx, id);
+  const { handle, described } = await describedLifecycle(ctx, id);
   const status: LifecycleStatus = await handle.query(statusQuery);
-  const described = await handle.describe();
   const progress = status.stage === 'training' ? await jobProgressOf(ctx.client, described) : null;
   // A terminated lifecycle ran no code on its way out: its stage is where it stood.
   const ended = endedAs(described);

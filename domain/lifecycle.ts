@@ -212,17 +212,21 @@ export function judgeDeployRequest(spec: ModelSpec, actorName: string, approvedV
   return { accepted: true };
 }
 
+/** Whether someone has a role in the model's lifecycle: they audit or deploy it. */
+function auditsOrDeploys(spec: ModelSpec, actor: string): boolean {
+  return spec.roles.auditors.includes(actor) || spec.roles.deployers.includes(actor);
+}
+
 /** Whether a retrain request counts: the monitor's, or one from someone who audits or deploys the model. */
 export function judgeRetrainRequest(spec: ModelSpec, r: Pick<RetrainRequest, 'actor'>): Verdict {
-  const { auditors, deployers } = spec.roles;
-  if (r.actor === MONITOR_ACTOR || auditors.includes(r.actor) || deployers.includes(r.actor)) return { accepted: true };
+  if (r.actor === MONITOR_ACTOR || auditsOrDeploys(spec, r.actor)) return { accepted: true };
   return { accepted: false, why: `${r.actor} may not request a retrain of ${spec.name}` };
 }
 
 /** Whether a stop request counts: from someone who audits or deploys the model, and not while a version is being shipped. */
 export function judgeStopRequest(spec: ModelSpec, r: Pick<StopRequest, 'actor'>, stage: Stage): Verdict {
   const { auditors, deployers } = spec.roles;
-  if (!auditors.includes(r.actor) && !deployers.includes(r.actor)) {
+  if (!auditsOrDeploys(spec, r.actor)) {
     return {
       accepted: false,
       why: `${r.actor} may not stop ${spec.name}: only its auditors (${auditors.join(', ')}) and deployers (${deployers.join(', ')}) may`,

@@ -15,13 +15,14 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle
 import proto from '@temporalio/proto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AuditDecision, LifecycleStatus, Stage } from '../domain/lifecycle';
+import type { AuditDecision } from '../domain/lifecycle';
 import { parseSpec, type ModelSpec } from '../domain/spec';
 import { taskQueues } from '../domain/temporal-names';
 import { repoRoot, searchAttributes } from '../temporal.config';
+import { deployFirstVersion, reach, until } from '../test/workflows/drive';
 import { fakeActivities, type Script } from '../test/workflows/fake-activities';
 import { fakeEvidence, fakeSigning } from '../test/workflows/fake-signing';
-import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery, stopRequestUpdate } from '../workflows/messages';
+import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, stopRequestUpdate } from '../workflows/messages';
 
 const historiesDir = path.join(repoRoot, 'test/replay/histories');
 
@@ -93,10 +94,7 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Capture[]>> = {
   'lifecycle-cancelled': ({ env, run }) =>
     run({}, async () => {
       const h = await start(env, 'lifecycle-cancelled');
-      await reach(h, 'awaiting_audit');
-      await audit(h, { decision: 'approve', actor: 'alice', reason: 'v1 ok' });
-      await deploy(h, 'bob');
-      await reach(h, 'monitoring');
+      await deployFirstVersion(h);
       await h.cancel();
       await h.result().catch(() => undefined);
       return chain(h);
@@ -106,10 +104,7 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Capture[]>> = {
   'lifecycle-stopped': ({ env, run }) =>
     run({}, async () => {
       const h = await start(env, 'lifecycle-stopped');
-      await reach(h, 'awaiting_audit');
-      await audit(h, { decision: 'approve', actor: 'alice', reason: 'v1 ok' });
-      await deploy(h, 'bob');
-      await reach(h, 'monitoring');
+      await deployFirstVersion(h);
       await h.executeUpdate(stopRequestUpdate, { args: [{ actor: 'bob', reason: 'retired' }] });
       await h.result();
       return chain(h);
@@ -231,21 +226,6 @@ async function chain(h: WorkflowHandleWithFirstExecutionRunId): Promise<Capture[
   }
   if (runs.length === 1) return [{ name: h.workflowId, workflowId: h.workflowId }];
   return runs.map((runId, i) => ({ name: `${h.workflowId}.run-${i + 1}`, workflowId: h.workflowId, runId }));
-}
-
-const tick = () => new Promise((r) => setTimeout(r, 50));
-
-async function until(h: WorkflowHandle, done: (s: LifecycleStatus) => boolean, what: string): Promise<LifecycleStatus> {
-  for (let i = 0; i < 400; i++) {
-    const s = await h.query(statusQuery).catch(() => null);
-    if (s && done(s)) return s;
-    await tick();
-  }
-  throw new Error(`${h.workflowId} never ${what}; last: ${JSON.stringify(await h.query(statusQuery).catch((e) => String(e)))}`);
-}
-
-function reach(h: WorkflowHandle, stage: Stage, generation = 1): Promise<LifecycleStatus> {
-  return until(h, (s) => s.stage === stage && s.generation === generation, `reached ${stage} (generation ${generation})`);
 }
 
 // test/workflows/env.ts, but loadable by Node's own ESM loader (tsx): @temporalio/proto is

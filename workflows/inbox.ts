@@ -17,6 +17,8 @@ export class Inbox<T> {
   private received = 0;
   /** How many messages were judged: numbers decision keys so each is recorded once. */
   handled = 0;
+  /** True while a message taken from the queue is being judged (its judge may ask an activity). */
+  judging = false;
 
   constructor(private readonly schema: z.ZodType<T>) {}
 
@@ -77,10 +79,15 @@ export class Inbox<T> {
   /** Judge the oldest pending message: the message if it counts, null (recorded) if refused. */
   async judgeOldest(judge: Judge<T>, onRefused: OnRefused<T>): Promise<T | null> {
     const { message, n, invalid } = this.take();
-    const verdict: Verdict = invalid ? { accepted: false, why: invalid } : await judge(message);
-    if (!verdict.accepted) await onRefused(message, verdict.why, n);
-    this.settle(n, verdict);
-    return verdict.accepted ? message : null;
+    this.judging = true;
+    try {
+      const verdict: Verdict = invalid ? { accepted: false, why: invalid } : await judge(message);
+      if (!verdict.accepted) await onRefused(message, verdict.why, n);
+      this.settle(n, verdict);
+      return verdict.accepted ? message : null;
+    } finally {
+      this.judging = false;
+    }
   }
 
   /** Refuse everything already queued: messages that arrived before their stage (about an older version, or none yet). */

@@ -144,9 +144,6 @@ class Lifecycle {
   readonly stops = new Inbox(stopRequestSchema);
   /** The stop request that counted, once one has. */
   stopping: StopRequest | null = null;
-  // While a stop request is being judged or recorded, the lifecycle must not continue as new:
-  // an accepted stop would be recorded and then lost with this run.
-  private judgingStop = false;
   private readonly spec: ModelSpec;
   private readonly generation: number;
   private readonly workflowId: string;
@@ -423,14 +420,11 @@ class Lifecycle {
    */
   async stopWhenAsked(stages: CancellationScope): Promise<void> {
     const { spec, status } = this;
-    const judge = async (r: StopRequest) => (await this.authenticate(r, 'stop', status.version, null)) ?? judgeStopRequest(spec, r, status.stage);
-    let request: StopRequest | null = null;
-    while (!request) {
-      await condition(() => this.stops.hasPending());
-      this.judgingStop = true;
-      request = await this.stops.judgeOldest(judge, this.refuser('stop'));
-      this.judgingStop = request !== null;
-    }
+    const request = await this.stops.nextAccepted(
+      async (r) => (await this.authenticate(r, 'stop', status.version, null)) ?? judgeStopRequest(spec, r, status.stage),
+      this.refuser('stop'),
+    );
+    this.stopping = request;
     const { actor, reason } = request;
     await this.record(
       { kind: 'stop', outcome: 'approved', actor, reason, version: status.deployedVersion ?? status.version },
@@ -440,16 +434,16 @@ class Lifecycle {
     // A deployment that began while the stop was being recorded ends first: cut short, a rollout
     // would leave the endpoint's traffic between two versions.
     await condition(() => status.stage !== 'deploying');
-    this.stopping = request;
     stages.cancel();
   }
 
   /**
-   * Before continuing as new: a stop request queued or being judged is settled first. If it
-   * counts, it cancels this wait (the stages' scope) and the lifecycle stops instead.
+   * Before continuing as new: a stop request queued, being judged or, once accepted, being
+   * recorded is settled first. One that counts cancels this wait (the stages' scope), and the
+   * lifecycle stops instead of being recorded as stopped and then going on in the next run.
    */
   private async noStopUnderWay(): Promise<void> {
-    await condition(() => !this.judgingStop && !this.stops.hasPending());
+    await condition(() => !this.stops.judging && !this.stops.hasPending() && this.stopping === null);
   }
 
   /** Stopped on request: a running job was cancelled on the way out (workflows/training.ts). */

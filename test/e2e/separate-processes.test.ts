@@ -189,6 +189,8 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     await ok('wait', model, '--stage', 'stopped'); // it ended at the stage waited for
     const status = await ok('status', model);
     expect(status.stdout).toMatch(/^stage {7}stopped\nended {7}was COMPLETED at \S+; nothing moves it on$/m);
+    const json = JSON.parse((await ok('status', model, '--json')).stdout) as { stage: string; ended?: string };
+    expect(json).toMatchObject({ stage: 'stopped', ended: expect.stringMatching(/^was COMPLETED at \S+$/) });
     const deploy = await mlc(env, 'deploy', model, '--as', 'bob');
     expect([deploy.code, deploy.stderr]).toEqual([1, expect.stringMatching(/was COMPLETED at \S+, so it takes no more decisions/)]);
     // Stopping a lifecycle does not take its version off the endpoint.
