@@ -1,4 +1,4 @@
-// start, status, wait, audit, deploy, rollback, stop: everything that talks to the lifecycle workflow.
+// start, status, wait, audit, deploy, rollback, retrain, stop: everything that talks to the lifecycle workflow.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { z } from 'zod';
 import { stages, type LifecycleStatus, type Verdict } from '../domain/lifecycle';
@@ -6,7 +6,7 @@ import { formatJobProgress } from '../domain/training-progress';
 import { closestName } from '../domain/closest-name';
 import { durationMs, durationSchema, trainingParamOverridesSchema, trainingParamsSchema } from '../domain/spec';
 import { lifecycleWorkflowId, searchAttributes, taskQueues } from '../domain/temporal-names';
-import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, statusQuery, stopRequestUpdate } from '../workflows/messages';
+import { auditDecisionUpdate, deployRequestUpdate, retrainRequestUpdate, rollbackRequestUpdate, statusQuery, stopRequestUpdate } from '../workflows/messages';
 import { printSignal, signFor } from './signing';
 import { CliError } from './cli-error';
 import { describedLifecycle, endedAs, lifecycleHandle, uiLink, workerAbsence, workflowIdOf, type CliContext } from './context';
@@ -30,7 +30,7 @@ export async function startCommand(ctx: CliContext, specPath: string, opts: { wa
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       throw new CliError(
-        `A lifecycle for ${spec.name} is already running (${workflowId}). See it with: mlc status ${spec.name}; stop it with: temporal workflow cancel -w ${workflowId}`,
+        `A lifecycle for ${spec.name} is already running (${workflowId}). See it with: mlc status ${spec.name}; end it on the record with: mlc stop ${spec.name} --as <you> --reason "…"`,
       );
     }
     throw err;
@@ -115,6 +115,27 @@ export async function rollbackCommand(ctx: CliContext, id: string, opts: { to: s
   const verdict: Verdict = await handle.executeUpdate(rollbackRequestUpdate, { args: [message] });
   reportVerdict(verdict, `rollback to version ${version} requested for ${workflowIdOf(id)}`);
   await waitUntil(ctx, workflowIdOf(id), (s) => s.deployedVersion === version && s.stage === 'monitoring', `version ${version} to be live again`, 5 * 60_000);
+}
+
+/**
+ * Ask for the next generation now rather than waiting for the monitor: new labelled data sent
+ * with mlc feedback, a known problem. It trains on the spec's data plus that feedback, then
+ * goes to audit; the live version serves meanwhile.
+ */
+export async function retrainCommand(ctx: CliContext, id: string, opts: { as: string; reason: string; wait?: boolean } & SigningFlags) {
+  const handle = await lifecycleHandle(ctx, id, { toDecide: true });
+  const signed = await signFor(handle, { kind: 'retrain', actor: opts.as, reason: opts.reason, require: !!opts.printSignal });
+  const message = { actor: opts.as, reason: opts.reason, ...(signed ? { signed } : {}) };
+  if (opts.printSignal) return printSignal(handle.workflowId, 'retrainRequest', message);
+  const { generation, model }: LifecycleStatus = await handle.query(statusQuery);
+  const verdict: Verdict = await handle.executeUpdate(retrainRequestUpdate, { args: [message] });
+  reportVerdict(verdict, `retrain requested for ${handle.workflowId}${signed ? ', signed' : ''}`);
+  const next = generation + 1;
+  console.log(
+    `  generation ${next} trains on the spec's data plus the labelled feedback (mlc feedback), then awaits audit; the live version serves meanwhile\n` +
+      `  follow it: mlc status ${model}   wait for it: mlc wait ${model} --stage awaiting_audit --generation ${next}`,
+  );
+  if (opts.wait) await waitForStage(ctx, handle.workflowId, ['awaiting_audit', 'failed'], 60 * 60_000, next);
 }
 
 /** End the lifecycle on the record; returns once it has ended, with how it left things. */

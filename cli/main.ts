@@ -28,6 +28,7 @@ const auditCommand = lazy(lifecycle, 'auditCommand');
 const deployCommand = lazy(lifecycle, 'deployCommand');
 const rollbackCommand = lazy(lifecycle, 'rollbackCommand');
 const stopCommand = lazy(lifecycle, 'stopCommand');
+const retrainCommand = lazy(lifecycle, 'retrainCommand');
 const auditVerifyCommand = lazy(keyCommands, 'auditVerifyCommand');
 const keysAddCommand = lazy(keyCommands, 'keysAddCommand');
 const keysInitCommand = lazy(keyCommands, 'keysInitCommand');
@@ -197,6 +198,16 @@ program
   .requiredOption('--reason <text>', 'why (recorded)')
   .option('--print-signal', 'print the signed message as a `temporal workflow signal` command instead of sending it')
   .action(withTemporal((ctx, id: string, opts: { to: string; as: string; reason: string; printSignal?: boolean }) => rollbackCommand(ctx, id, opts)));
+
+program
+  .command('retrain')
+  .argument('<id>', 'model name or workflow id')
+  .description("train the next generation now (recorded), on the spec's data plus the labelled feedback, then audit it; while monitoring")
+  .requiredOption('--as <user>', 'your user name; must be an auditor or deployer in the spec')
+  .requiredOption('--reason <text>', 'why (recorded)')
+  .option('--wait', 'wait until the next generation awaits audit (or fails)')
+  .option('--print-signal', 'print the signed message as a `temporal workflow signal` command instead of sending it')
+  .action(withTemporal((ctx, id: string, opts: { as: string; reason: string; wait?: boolean; printSignal?: boolean }) => retrainCommand(ctx, id, opts)));
 
 program
   .command('stop')

@@ -42,7 +42,10 @@ describe('judging human decisions', () => {
 
   it('counts retrain requests from the monitor, auditors and deployers only', () => {
     for (const actor of [MONITOR_ACTOR, 'alice', 'bob']) expect(judgeRetrainRequest(spec, { actor })).toEqual({ accepted: true });
-    expect(judgeRetrainRequest(spec, { actor: 'mallory' })).toEqual({ accepted: false, why: 'mallory may not request a retrain of m' });
+    expect(judgeRetrainRequest(spec, { actor: 'mallory' })).toEqual({
+      accepted: false,
+      why: 'mallory may not request a retrain of m: only its auditors (alice) and deployers (bob) may',
+    });
   });
 
   it('counts stop requests from auditors and deployers, at any stage but while a version is being deployed', () => {

@@ -217,21 +217,23 @@ function auditsOrDeploys(spec: ModelSpec, actor: string): boolean {
   return spec.roles.auditors.includes(actor) || spec.roles.deployers.includes(actor);
 }
 
+function refusedWithoutRole(spec: ModelSpec, actor: string, act: string): Verdict {
+  const { auditors, deployers } = spec.roles;
+  return {
+    accepted: false,
+    why: `${actor} may not ${act} ${spec.name}: only its auditors (${auditors.join(', ')}) and deployers (${deployers.join(', ')}) may`,
+  };
+}
+
 /** Whether a retrain request counts: the monitor's, or one from someone who audits or deploys the model. */
 export function judgeRetrainRequest(spec: ModelSpec, r: Pick<RetrainRequest, 'actor'>): Verdict {
   if (r.actor === MONITOR_ACTOR || auditsOrDeploys(spec, r.actor)) return { accepted: true };
-  return { accepted: false, why: `${r.actor} may not request a retrain of ${spec.name}` };
+  return refusedWithoutRole(spec, r.actor, 'request a retrain of');
 }
 
 /** Whether a stop request counts: from someone who audits or deploys the model, and not while a version is being shipped. */
 export function judgeStopRequest(spec: ModelSpec, r: Pick<StopRequest, 'actor'>, stage: Stage): Verdict {
-  const { auditors, deployers } = spec.roles;
-  if (!auditsOrDeploys(spec, r.actor)) {
-    return {
-      accepted: false,
-      why: `${r.actor} may not stop ${spec.name}: only its auditors (${auditors.join(', ')}) and deployers (${deployers.join(', ')}) may`,
-    };
-  }
+  if (!auditsOrDeploys(spec, r.actor)) return refusedWithoutRole(spec, r.actor, 'stop');
   // Cut short, a rollout would leave the endpoint's traffic between two versions.
   if (stage === 'deploying') return { accepted: false, why: `${spec.name} is deploying; stop it once the deployment has ended (mlc status ${spec.name})` };
   return { accepted: true };

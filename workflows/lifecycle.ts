@@ -61,6 +61,7 @@ import {
   deployRequestSignal,
   deployRequestUpdate,
   retrainRequestSignal,
+  retrainRequestUpdate,
   rollbackRequestSignal,
   rollbackRequestUpdate,
   statusQuery,
@@ -96,6 +97,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleSt
   setHandler(deployRequestSignal, (d) => void deploys.push(d));
   setHandler(deployRequestUpdate, (d) => deploys.pushAndAwait(d), lifecycle.onlyIn('awaiting_deploy', 'deployments are requested'));
   setHandler(retrainRequestSignal, (d) => void retrains.push(d));
+  setHandler(retrainRequestUpdate, (d) => retrains.pushAndAwait(d), lifecycle.onlyIn('monitoring', 'retrains are requested'));
   setHandler(rollbackRequestSignal, (d) => void rollbacks.push(d));
   setHandler(rollbackRequestUpdate, (d) => rollbacks.pushAndAwait(d), lifecycle.onlyIn('monitoring', 'rollbacks are taken'));
   setHandler(stopRequestSignal, (d) => void stops.push(d));

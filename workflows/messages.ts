@@ -13,5 +13,7 @@ export const rollbackRequestUpdate = defineUpdate<Verdict, [RollbackRequest]>('r
 /** An auditor or deployer ends the lifecycle, at any stage but while a version is being deployed. */
 export const stopRequestSignal = defineSignal<[StopRequest]>('stopRequest');
 export const stopRequestUpdate = defineUpdate<Verdict, [StopRequest]>('stopRequestUpdate');
+/** The monitor, or an auditor or deployer, asks for the next generation (while monitoring). */
 export const retrainRequestSignal = defineSignal<[RetrainRequest]>('retrainRequest');
+export const retrainRequestUpdate = defineUpdate<Verdict, [RetrainRequest]>('retrainRequestUpdate');
 export const statusQuery = defineQuery<LifecycleStatus>('status');

@@ -176,13 +176,35 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     expect(throughWorker.stdout).toBe((await ok('history', model)).stdout);
   });
 
+  it('mlc retrain: refused by name from a stranger; from an auditor, generation 2 trains and awaits audit while version 1 serves', async () => {
+    const refused = await mlc(env, 'retrain', model, '--as', 'mallory', '--reason', 'why not');
+    expect([refused.code, refused.stderr.trim()]).toEqual([
+      1,
+      `mlc: refused: mallory may not request a retrain of ${model}: only its auditors (alice) and deployers (bob) may (recorded in the registry and the workflow history)`,
+    ]);
+    const asked = await ok('retrain', model, '--as', 'alice', '--reason', 'new labels arrived', '--wait');
+    expect(asked.stdout).toContain(`✓ retrain requested for ${lifecycleWorkflowId(model)}`);
+    expect(asked.stdout).toContain(`mlc wait ${model} --stage awaiting_audit --generation 2`);
+    expect(asked.stderr).toContain(`✓ ${lifecycleWorkflowId(model)}: awaiting_audit, version 1 live`);
+    const next = JSON.parse((await ok('status', model, '--json')).stdout) as LifecycleStatus;
+    expect(next).toMatchObject({ stage: 'awaiting_audit', generation: 2, version: 2, deployedVersion: 1 });
+    expect(await sql!`select outcome, actor, version from decisions where model = ${model} and kind = 'retrain' order by decided_at`).toEqual([
+      { outcome: 'refused', actor: 'mallory', version: 1 },
+      { outcome: 'requested', actor: 'alice', version: 1 },
+    ]);
+    const schedule = await temporal!.client.schedule.getHandle(monitoringScheduleId(model)).describe();
+    expect([schedule.state.paused, schedule.state.note]).toEqual([true, 'retraining after: new labels arrived']);
+    const served = await ok('predict', '--model', model, '--endpoint', `http://127.0.0.1:${port}`, 'ร้านนี้อร่อยมาก');
+    expect(served.stdout).toContain(`${model} v1`);
+  });
+
   it('mlc stop ends the lifecycle on the record: the real Schedule paused, the version still served', async () => {
     const stopped = await ok('stop', model, '--as', 'bob', '--reason', 'the e2e run is over');
     expect(stopped.stdout).toContain(`✓ stop recorded for ${lifecycleWorkflowId(model)}`);
     expect(stopped.stdout).toContain(`${lifecycleWorkflowId(model)}: stopped; version 1 stays deployed, its monitoring paused`);
     const schedule = await temporal!.client.schedule.getHandle(monitoringScheduleId(model)).describe();
     expect(schedule.state.paused).toBe(true);
-    expect(schedule.state.note).toContain('stopped by bob while monitoring: the e2e run is over');
+    expect(schedule.state.note).toContain('stopped by bob while awaiting_audit: the e2e run is over');
     expect(await sql!`select kind, outcome, actor, version from decisions where model = ${model} and kind = 'stop'`).toEqual([
       { kind: 'stop', outcome: 'approved', actor: 'bob', version: 1 },
     ]);

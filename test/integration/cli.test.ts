@@ -131,6 +131,8 @@ describe('mlc', () => {
       ['audit', 'approve', 'no-such-model', '--as', 'alice', '--reason', 'looks good'],
       ['deploy', 'no-such-model', '--as', 'bob'],
       ['rollback', 'no-such-model', '--to', '1', '--as', 'bob', '--reason', 'bad version'],
+      ['retrain', 'no-such-model', '--as', 'alice', '--reason', 'new labels'],
+      ['stop', 'no-such-model', '--as', 'alice', '--reason', 'retired'],
     ];
     for (const args of commands) {
       const r = await mlc(...args);
@@ -205,6 +207,7 @@ describe('mlc', () => {
         ['audit', 'approve', model, '--as', 'alice', '--reason', 'ok'],
         ['deploy', model, '--as', 'bob'],
         ['rollback', model, '--to', '1', '--as', 'bob', '--reason', 'back'],
+        ['retrain', model, '--as', 'alice', '--reason', 'new labels'],
       ];
       const answers = await Promise.all(commands.map((args) => mlcWith(idle.env, ...args)));
       answers.forEach((r, i) =>
@@ -232,6 +235,12 @@ describe('mlc', () => {
       expect(r.stderr.trim()).toBe(
         '⚠ no worker polls task queue mlc-control (none has polled it lately): the lifecycle begins once one does. Start one with: npm run worker',
       );
+      // A second start names the running one and how to end it on the record.
+      const again = await mlcWith(idle.env, 'start', spec);
+      expect([again.code, again.stderr.trim()]).toEqual([
+        1,
+        `mlc: A lifecycle for ${model} is already running (mlc-${model}). See it with: mlc status ${model}; end it on the record with: mlc stop ${model} --as <you> --reason "…"`,
+      ]);
     } finally {
       await new Client({ connection, namespace: idle.namespace }).workflow
         .getHandle(`mlc-${model}`)
