@@ -48,12 +48,11 @@ describe('judging human decisions', () => {
     });
   });
 
-  it('counts stop requests from auditors and deployers, at any stage but while a version is being deployed', () => {
-    for (const actor of ['alice', 'bob']) expect(judgeStopRequest(spec, { actor }, 'training')).toEqual({ accepted: true });
-    expect(judgeStopRequest(spec, { actor: MONITOR_ACTOR }, 'monitoring').accepted).toBe(false);
-    expect(judgeStopRequest(spec, { actor: 'bob' }, 'deploying')).toEqual({
+  it('counts stop requests from auditors and deployers only', () => {
+    for (const actor of ['alice', 'bob']) expect(judgeStopRequest(spec, { actor })).toEqual({ accepted: true });
+    expect(judgeStopRequest(spec, { actor: MONITOR_ACTOR })).toEqual({
       accepted: false,
-      why: 'm is deploying; stop it once the deployment has ended (mlc status m)',
+      why: 'mlc-monitor may not stop m: only its auditors (alice) and deployers (bob) may',
     });
   });
 });

@@ -231,12 +231,14 @@ export function judgeRetrainRequest(spec: ModelSpec, r: Pick<RetrainRequest, 'ac
   return refusedWithoutRole(spec, r.actor, 'request a retrain of');
 }
 
-/** Whether a stop request counts: from someone who audits or deploys the model, and not while a version is being shipped. */
-export function judgeStopRequest(spec: ModelSpec, r: Pick<StopRequest, 'actor'>, stage: Stage): Verdict {
-  if (!auditsOrDeploys(spec, r.actor)) return refusedWithoutRole(spec, r.actor, 'stop');
-  // Cut short, a rollout would leave the endpoint's traffic between two versions.
-  if (stage === 'deploying') return { accepted: false, why: `${spec.name} is deploying; stop it once the deployment has ended (mlc status ${spec.name})` };
-  return { accepted: true };
+/** Whether a stop request counts: from someone who audits or deploys the model, at any stage. */
+export function judgeStopRequest(spec: ModelSpec, r: Pick<StopRequest, 'actor'>): Verdict {
+  return auditsOrDeploys(spec, r.actor) ? { accepted: true } : refusedWithoutRole(spec, r.actor, 'stop');
+}
+
+/** How stops during a deployment were refused before they waited for it (kept for those histories' replay). */
+export function refusedWhileDeploying(spec: ModelSpec): Verdict {
+  return { accepted: false, why: `${spec.name} is deploying; stop it once the deployment has ended (mlc status ${spec.name})` };
 }
 
 /** Versions an auditor approved in this lifecycle (any generation), with the approved bytes. */

@@ -110,6 +110,25 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Capture[]>> = {
       return chain(h);
     }),
 
+  // Stopped while version 1 is being deployed: the stop waits for the rollout, then takes
+  // effect. (Before patched('stop-waits-for-rollout') it was refused; the lifecycle went on to
+  // monitoring, where a second stop ended it.)
+  'lifecycle-stopped-while-deploying': ({ env, run }) =>
+    run({ slowDeployMs: 1500 }, async () => {
+      const h = await start(env, 'lifecycle-stopped-while-deploying');
+      await reach(h, 'awaiting_audit');
+      await audit(h, { decision: 'approve', actor: 'alice', reason: 'v1 ok' });
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+      await reach(h, 'deploying');
+      const verdict = await h.executeUpdate(stopRequestUpdate, { args: [{ actor: 'alice', reason: 'pulled before launch' }] });
+      if (!verdict.accepted) {
+        await reach(h, 'monitoring');
+        await h.executeUpdate(stopRequestUpdate, { args: [{ actor: 'alice', reason: 'pulled after launch' }] });
+      }
+      await h.result();
+      return chain(h);
+    }),
+
   // A node failure resubmits; the out-of-memory that follows ends the lifecycle failed.
   'job-failed': ({ env, run }) =>
     run({ jobEnds: ['NODE_FAIL', 'OUT_OF_MEMORY'] }, async () => {

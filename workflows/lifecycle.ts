@@ -33,6 +33,7 @@ import {
   judgeRetrainRequest,
   judgeRollback,
   judgeStopRequest,
+  refusedWhileDeploying,
   retrainRequestSchema,
   rollbackRequestSchema,
   stopRequestSchema,
@@ -76,6 +77,8 @@ export { MONITOR_ACTOR } from '../domain/lifecycle';
 export const SIGNED_DECISIONS = 'signed-decisions';
 /** patched() id of "a cancelled lifecycle pauses its monitoring and says it was cancelled". */
 export const CANCEL_PAUSES_MONITORING = 'cancel-pauses-monitoring';
+/** A stop accepted while deploying waits for the rollout to end; before, it was refused. */
+export const STOP_WAITS_FOR_ROLLOUT = 'stop-waits-for-rollout';
 
 /** A message that may carry its signed statement. */
 interface Signable {
@@ -422,19 +425,25 @@ class Lifecycle {
    */
   async stopWhenAsked(stages: CancellationScope): Promise<void> {
     const { spec, status } = this;
-    const request = await this.stops.nextAccepted(
-      async (r) => (await this.authenticate(r, 'stop', status.version, null)) ?? judgeStopRequest(spec, r, status.stage),
-      this.refuser('stop'),
-    );
+    const judge = async (r: StopRequest): Promise<Verdict> => {
+      const verdict = (await this.authenticate(r, 'stop', status.version, null)) ?? judgeStopRequest(spec, r);
+      // Histories from before stops waited for a rollout refused them here, and went on.
+      if (verdict.accepted && status.stage === 'deploying' && !patched(STOP_WAITS_FOR_ROLLOUT)) return refusedWhileDeploying(spec);
+      return verdict;
+    };
+    const request = await this.stops.nextAccepted(judge, this.refuser('stop'));
     this.stopping = request;
+    // Cut short, a rollout would leave the endpoint's traffic between two versions: one under way
+    // ends first (deployed, or failed with the traffic restored), and the record follows it.
+    // Only then is there a wait, so every other stop records in the same step as before.
+    if (status.stage === 'deploying') await condition(() => status.stage !== 'deploying');
     const { actor, reason } = request;
     await this.record(
       { kind: 'stop', outcome: 'approved', actor, reason, version: status.deployedVersion ?? status.version },
       `stop-${this.stops.handled}`,
       request,
     );
-    // A deployment that began while the stop was being recorded ends first: cut short, a rollout
-    // would leave the endpoint's traffic between two versions.
+    // So does one that began while the stop was being recorded.
     await condition(() => status.stage !== 'deploying');
     stages.cancel();
   }

@@ -98,6 +98,6 @@ export const messageKinds: MessageKind<unknown>[] = [
     name: 'stop request',
     schema: stopRequestSchema,
     example: { actor: 'alice', reason: 'the data owner withdrew consent', signed },
-    judge: (r, s) => judgeStopRequest(s.spec, r, s.live === null ? 'awaiting_audit' : 'monitoring'),
+    judge: (r, s) => judgeStopRequest(s.spec, r),
   }),
 ];

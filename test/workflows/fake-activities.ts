@@ -26,6 +26,8 @@ export interface Script {
   monitoringReport: Partial<MonitoringReportResult>;
   /** Recording a decision of this kind takes this long (real milliseconds), to open a race. */
   slowRecord: { kind: string; ms: number };
+  /** Shipping a version to the built-in endpoint takes this long (real milliseconds). */
+  slowDeployMs: number;
 }
 
 export function fakeActivities(script: Partial<Script> = {}, signing = fakeSigning()) {
@@ -95,6 +97,7 @@ export function fakeActivities(script: Partial<Script> = {}, signing = fakeSigni
     },
     async deployModelVersion(input) {
       log('deployModelVersion', input);
+      if (script.slowDeployMs) await new Promise((r) => setTimeout(r, script.slowDeployMs));
       return { endpointUrl: 'http://127.0.0.1:8765' };
     },
     // Azure ML: a release whose steps succeed unless the script says which step fails.

@@ -7,7 +7,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import type { LifecycleStatus, StopRequest } from '../../domain/lifecycle';
 import { parseSpec } from '../../domain/spec';
-import { retrainRequestSignal, statusQuery, stopRequestSignal, stopRequestUpdate } from '../../workflows/messages';
+import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, statusQuery, stopRequestSignal, stopRequestUpdate } from '../../workflows/messages';
 import { deployFirstVersion, lifecycleStarter, reach } from './drive';
 import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
@@ -85,6 +85,29 @@ describe('stopping a lifecycle', () => {
       expect(result).toMatchObject({ stage: 'stopped', generation: 1 });
       expect(result.decisions.map((d) => `${d.kind}:${d.outcome}`)).toEqual(['audit:approved', 'deploy:approved', 'retrain:requested', 'stop:approved']);
       expect(fakes.named('preprocessData')).toHaveLength(1); // no generation 2
+    });
+  });
+
+  it('while deploying: the rollout ends first, then the stop is recorded and the lifecycle stops', async () => {
+    const fakes = fakeActivities({ slowDeployMs: 1500 });
+    await run(fakes, async () => {
+      const h = await start();
+      await reach(h, 'awaiting_audit');
+      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
+      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
+      await reach(h, 'deploying');
+      expect(await stop(h, { actor: 'alice', reason: 'pulled before launch' })).toEqual({ accepted: true });
+      const result: LifecycleStatus = await h.result();
+      expect(result).toMatchObject({ stage: 'stopped', deployedVersion: 1 });
+      // In the order they happened: the deployment completed, then the stop took effect.
+      expect(result.decisions.map((d) => `${d.kind}:${d.outcome}`)).toEqual(['audit:approved', 'deploy:approved', 'stop:approved']);
+      expect(fakes.named('deployModelVersion')).toHaveLength(1);
+      expect(fakes.named('pauseMonitoringSchedule')).toEqual([
+        {
+          model: spec.name,
+          note: 'stopped by alice while monitoring: pulled before launch; version 1 stays deployed, its monitoring paused until a new lifecycle deploys',
+        },
+      ]);
     });
   });
 
