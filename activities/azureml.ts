@@ -6,7 +6,7 @@ import { Context, log } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { buildDeployablePackage } from '../adapters/azureml/package';
 import { artifactLayout } from '../domain/artifact-layout';
-import { deploymentNameOf, deploymentsToPrune, type TrafficMap } from '../domain/rollout';
+import { deploymentNameOf, deploymentsToPrune, sameTraffic, type TrafficMap } from '../domain/rollout';
 import type { AzureDeploymentSpec } from '../domain/spec';
 import type { ActivityDeps } from './deps';
 import { parseJsonl } from './scoring-helpers';
@@ -183,6 +183,23 @@ export function azureMlActivities({ store, registry, azureMl }: ActivityDeps) {
         actor: input.actor,
         deploymentKey: input.deploymentKey,
       });
+    },
+
+    /**
+     * Takes the model off its endpoint (mlc stop --undeploy): every deployment's traffic to 0
+     * (Azure refuses to delete one that has traffic), then our deployments deleted, so none
+     * keeps costing compute. The endpoint stays, empty, for a later deployment.
+     */
+    async retireAzureMlDeployments(input: AzureTarget): Promise<string[]> {
+      const deployer = azureMl(input.deployment.workspace);
+      const { endpoint } = input.deployment;
+      const traffic = await deployer.traffic(endpoint);
+      const none: TrafficMap = Object.fromEntries(Object.keys(traffic).map((name) => [name, 0]));
+      if (!sameTraffic(traffic, none)) await deployer.setTraffic(endpoint, none, lroOptions('traffic to 0 everywhere'));
+      const doomed = deploymentsToPrune(await deployer.listDeployments(endpoint), none, 0);
+      for (const name of doomed) await deployer.deleteDeployment(endpoint, name, lroOptions(`delete ${name}`));
+      log.info('azure ml deployments retired', { endpoint, doomed });
+      return doomed;
     },
 
     /** Delete our deployments without traffic beyond the spec's `keep`. */

@@ -4,7 +4,7 @@ import { Context, log } from '@temporalio/activity';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { monitoringScheduleId, taskQueues } from '../domain/temporal-names';
 import { durationMs } from '../domain/spec';
-import type { DecisionRecord } from '../adapters/db/port';
+import type { DecisionRecord, RetireRequest } from '../adapters/db/port';
 import type { MonitoringInput } from '../workflows/monitoring';
 import type { ActivityDeps } from './deps';
 import { verifyAuditedArtifact } from './verify-artifact';
@@ -39,6 +39,17 @@ export function deployActivities({ store, registry, temporal, endpointUrl }: Act
       await waitUntilServing(endpointUrl, input.model, input.version);
       log.info('deployed', { model: input.model, version: input.version, endpointUrl });
       return { endpointUrl };
+    },
+
+    /**
+     * Takes the model's live version off the endpoint on the record: the built-in endpoint looks
+     * its deployment up per request, so it answers 404 for the model from this commit on. On
+     * Azure ML the deployments are gone already (retireAzureMlDeployments).
+     */
+    async retireDeployment(input: RetireRequest): Promise<{ retired: number | null }> {
+      const out = await registry.retireDeployment(input);
+      log.info('deployment retired', { model: input.model, version: out.retired, actor: input.actor });
+      return out;
     },
 
     /** Create or update the model's monitoring Schedule, and make sure it is not paused. */

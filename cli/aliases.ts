@@ -46,7 +46,7 @@ export function formatAliasHistory(events: AliasEvent[]): string {
     events.map((e) => [
       e.setAt.slice(0, 19).replace('T', ' '),
       e.alias,
-      `${e.previousVersion === null ? '—' : `v${e.previousVersion}`} → v${e.version}`,
+      `${e.previousVersion === null ? '—' : `v${e.previousVersion}`} → ${e.version === null ? 'removed' : `v${e.version}`}`,
       e.setBy,
       e.reason,
     ]),

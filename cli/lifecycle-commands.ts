@@ -139,16 +139,26 @@ export async function retrainCommand(ctx: CliContext, id: string, opts: { as: st
 }
 
 /** End the lifecycle on the record; returns once it has ended, with how it left things. */
-export async function stopCommand(ctx: CliContext, id: string, opts: { as: string; reason: string } & SigningFlags) {
+export async function stopCommand(ctx: CliContext, id: string, opts: { as: string; reason: string; undeploy?: boolean } & SigningFlags) {
   const handle = await lifecycleHandle(ctx, id, { toDecide: true });
-  const signed = await signFor(handle, { kind: 'stop', actor: opts.as, reason: opts.reason, require: !!opts.printSignal });
-  const message = { actor: opts.as, reason: opts.reason, ...(signed ? { signed } : {}) };
+  const kind = opts.undeploy ? 'undeploy' : 'stop';
+  const signed = await signFor(handle, { kind, actor: opts.as, reason: opts.reason, require: !!opts.printSignal });
+  const message = { actor: opts.as, reason: opts.reason, ...(opts.undeploy ? { undeploy: true } : {}), ...(signed ? { signed } : {}) };
   if (opts.printSignal) return printSignal(handle.workflowId, 'stopRequest', message);
   const verdict: Verdict = await handle.executeUpdate(stopRequestUpdate, { args: [message] });
   reportVerdict(verdict, `stop recorded for ${handle.workflowId}${signed ? ', signed' : ''}`);
-  // A running job is cancelled on the cluster first, which may take a poll or two.
+  // A running job is cancelled on the cluster first, and a rollout under way ends, which may take a while.
   const ended = (await handle.result()) as LifecycleStatus;
-  console.log(`${handle.workflowId}: ${ended.stage}${ended.deployedVersion ? `; version ${ended.deployedVersion} stays deployed, its monitoring paused` : ''}`);
+  console.log(`${handle.workflowId}: ${ended.stage}${howItLeft(ended)}`);
+}
+
+/** What a stopped lifecycle left on the endpoint, from its last undeploy decision if it took one. */
+function howItLeft(ended: LifecycleStatus): string {
+  const undeploy = [...ended.decisions].reverse().find((d) => d.kind === 'undeploy');
+  if (undeploy?.outcome === 'approved') return `; version ${undeploy.version} taken off the endpoint, its monitoring paused`;
+  const still = ended.deployedVersion ? `; version ${ended.deployedVersion} stays deployed, its monitoring paused` : '';
+  if (undeploy?.outcome === 'failed') return `${still}; taking it off the endpoint failed, so it still serves: ${undeploy.reason}`;
+  return still;
 }
 
 export async function waitCommand(ctx: CliContext, id: string, opts: { stage: string[]; generation?: string; timeout?: string }) {

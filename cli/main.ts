@@ -212,11 +212,12 @@ program
 program
   .command('stop')
   .argument('<id>', 'model name or workflow id')
-  .description('end the lifecycle (recorded): cancels a running job, pauses monitoring; the deployed version stays deployed')
+  .description('end the lifecycle (recorded): cancels a running job, pauses monitoring; the deployed version stays deployed unless --undeploy')
   .requiredOption('--as <user>', 'your user name; must be an auditor or deployer in the spec')
   .requiredOption('--reason <text>', 'why (recorded)')
+  .option('--undeploy', 'also take the deployed version off the endpoint (a deployer only; on Azure ML its deployments are deleted)')
   .option('--print-signal', 'print the signed message as a `temporal workflow signal` command instead of sending it')
-  .action(withTemporal((ctx, id: string, opts: { as: string; reason: string; printSignal?: boolean }) => stopCommand(ctx, id, opts)));
+  .action(withTemporal((ctx, id: string, opts: { as: string; reason: string; undeploy?: boolean; printSignal?: boolean }) => stopCommand(ctx, id, opts)));
 
 program
   .command('history')

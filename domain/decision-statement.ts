@@ -13,7 +13,7 @@ export const DSSE_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 /** How long a signed decision may wait before it is delivered. */
 export const DECISION_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
-export const decisionKinds = ['approve', 'reject', 'deploy', 'rollback', 'retrain', 'stop'] as const;
+export const decisionKinds = ['approve', 'reject', 'deploy', 'rollback', 'retrain', 'stop', 'undeploy'] as const;
 export type SignedDecisionKind = (typeof decisionKinds)[number];
 
 /** A DSSE envelope as it travels in a signal or update (and is stored with the decision). */

@@ -48,6 +48,14 @@ describe('judging human decisions', () => {
     });
   });
 
+  it('counts a stop that also takes the version off the endpoint from deployers only', () => {
+    expect(judgeStopRequest(spec, { actor: 'bob', undeploy: true })).toEqual({ accepted: true });
+    expect(judgeStopRequest(spec, { actor: 'alice', undeploy: true })).toEqual({
+      accepted: false,
+      why: 'alice may stop m but not take its version off the endpoint: only its deployers (bob) may (or stop it without --undeploy)',
+    });
+  });
+
   it('counts stop requests from auditors and deployers only', () => {
     for (const actor of ['alice', 'bob']) expect(judgeStopRequest(spec, { actor })).toEqual({ accepted: true });
     expect(judgeStopRequest(spec, { actor: MONITOR_ACTOR })).toEqual({

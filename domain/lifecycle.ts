@@ -22,7 +22,7 @@ export const stages = [
 export type Stage = (typeof stages)[number];
 
 /** What a human decision (or the monitor's request) was about; the registry stores the same words. */
-export type DecisionKind = 'audit' | 'deploy' | 'retrain' | 'rollback' | 'stop';
+export type DecisionKind = 'audit' | 'deploy' | 'retrain' | 'rollback' | 'stop' | 'undeploy';
 /** `failed`: accepted, but the deployment or rollback did not succeed (the reason says why). */
 export type DecisionOutcome = 'approved' | 'rejected' | 'refused' | 'requested' | 'failed';
 
@@ -173,6 +173,8 @@ export type RollbackRequest = z.infer<typeof rollbackRequestSchema>;
 export const stopRequestSchema = z.strictObject({
   actor,
   reason: z.string().trim().min(1, 'give a reason').max(2000),
+  /** Also take the deployed version off the endpoint (a deployer's call); signed as an `undeploy`. */
+  undeploy: z.boolean().optional(),
   signed: envelopeSchema.optional(),
 });
 export type StopRequest = z.infer<typeof stopRequestSchema>;
@@ -231,9 +233,17 @@ export function judgeRetrainRequest(spec: ModelSpec, r: Pick<RetrainRequest, 'ac
   return refusedWithoutRole(spec, r.actor, 'request a retrain of');
 }
 
-/** Whether a stop request counts: from someone who audits or deploys the model, at any stage. */
-export function judgeStopRequest(spec: ModelSpec, r: Pick<StopRequest, 'actor'>): Verdict {
-  return auditsOrDeploys(spec, r.actor) ? { accepted: true } : refusedWithoutRole(spec, r.actor, 'stop');
+/** Whether a stop request counts: from someone who audits or deploys the model, at any stage; one that also undeploys, from a deployer. */
+export function judgeStopRequest(spec: ModelSpec, r: Pick<StopRequest, 'actor' | 'undeploy'>): Verdict {
+  if (!auditsOrDeploys(spec, r.actor)) return refusedWithoutRole(spec, r.actor, 'stop');
+  const { deployers } = spec.roles;
+  if (r.undeploy && !deployers.includes(r.actor)) {
+    return {
+      accepted: false,
+      why: `${r.actor} may stop ${spec.name} but not take its version off the endpoint: only its deployers (${deployers.join(', ')}) may (or stop it without --undeploy)`,
+    };
+  }
+  return { accepted: true };
 }
 
 /** How stops during a deployment were refused before they waited for it (kept for those histories' replay). */

@@ -110,6 +110,16 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Capture[]>> = {
       return chain(h);
     }),
 
+  // Stopped by a deployer with --undeploy: version 1 taken off the endpoint on the record.
+  'lifecycle-undeployed': ({ env, run }) =>
+    run({}, async () => {
+      const h = await start(env, 'lifecycle-undeployed');
+      await deployFirstVersion(h);
+      await h.executeUpdate(stopRequestUpdate, { args: [{ actor: 'bob', reason: 'retired', undeploy: true }] });
+      await h.result();
+      return chain(h);
+    }),
+
   // Stopped while version 1 is being deployed: the stop waits for the rollout, then takes
   // effect. (Before patched('stop-waits-for-rollout') it was refused; the lifecycle went on to
   // monitoring, where a second stop ended it.)

@@ -90,11 +90,41 @@ export async function deployVersion(input: DeployVersionInput): Promise<DeployOu
     if (pruned.length) step(`deleted old deployments ${pruned.join(', ')} (keep ${spec.deployment.keep})`);
     return { ok: true, endpointUrl: scoringUri, steps };
   } catch (err) {
-    // A step that retrying cannot fix (quota, a crashing container, a changed artifact) ends
-    // this attempt; anything else (a cancellation, a bug) goes up.
-    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) {
-      return { ok: false, why: `${err.cause.type}: ${err.cause.message}`, steps };
-    }
-    throw err;
+    return { ok: false, why: permanentFailure(err), steps };
+  }
+}
+
+/**
+ * A step that retrying cannot fix (quota, a crashing container, a changed artifact) ends this
+ * attempt with its reason; anything else (a cancellation, a bug) goes up.
+ */
+function permanentFailure(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) return `${err.cause.type}: ${err.cause.message}`;
+  throw err;
+}
+
+export interface RetireVersionInput {
+  spec: ModelSpec;
+  actor: string;
+  reason: string;
+  retireKey: string;
+}
+
+export type RetireOutcome = { ok: true; retired: number | null; deleted: string[] } | { ok: false; why: string };
+
+/**
+ * Takes the model off its endpoint (mlc stop --undeploy): on Azure ML, traffic to 0 and our
+ * deployments deleted; then, for either target, the registry's deployment retired and `champion`
+ * removed, which is what the built-in endpoint serves from. A step that cannot succeed reports
+ * why and leaves the version as the registry says (still deployed).
+ */
+export async function retireVersion(input: RetireVersionInput): Promise<RetireOutcome> {
+  const { spec } = input;
+  try {
+    const deleted = spec.deployment.target === 'azureml' ? await azure.retireAzureMlDeployments({ model: spec.name, deployment: spec.deployment }) : [];
+    const { retired } = await control.retireDeployment({ model: spec.name, actor: input.actor, reason: input.reason, retireKey: input.retireKey });
+    return { ok: true, retired, deleted };
+  } catch (err) {
+    return { ok: false, why: permanentFailure(err) };
   }
 }

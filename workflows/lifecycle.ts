@@ -54,7 +54,7 @@ import {
 import { parseSpec, SpecError, type ModelSpec, type TrainingParams } from '../domain/spec';
 import { searchAttributes } from '../domain/temporal-names';
 import { control, scoring } from './activities';
-import { deployVersion } from './deployment';
+import { deployVersion, retireVersion } from './deployment';
 import { Inbox, type OnRefused } from './inbox';
 import {
   auditDecisionSignal,
@@ -426,7 +426,7 @@ class Lifecycle {
   async stopWhenAsked(stages: CancellationScope): Promise<void> {
     const { spec, status } = this;
     const judge = async (r: StopRequest): Promise<Verdict> => {
-      const verdict = (await this.authenticate(r, 'stop', status.version, null)) ?? judgeStopRequest(spec, r);
+      const verdict = (await this.authenticate(r, r.undeploy ? 'undeploy' : 'stop', status.version, null)) ?? judgeStopRequest(spec, r);
       // Histories from before stops waited for a rollout refused them here, and went on.
       if (verdict.accepted && status.stage === 'deploying' && !patched(STOP_WAITS_FOR_ROLLOUT)) return refusedWhileDeploying(spec);
       return verdict;
@@ -457,11 +457,30 @@ class Lifecycle {
     await condition(() => !this.stops.judging && !this.stops.hasPending() && this.stopping === null);
   }
 
-  /** Stopped on request: a running job was cancelled on the way out (workflows/training.ts). */
+  /**
+   * Stopped on request: a running job was cancelled on the way out (workflows/training.ts). A
+   * deployer's `--undeploy` also takes the live version off the endpoint first.
+   */
   async stop(): Promise<LifecycleStatus> {
-    const { actor, reason } = this.stopping!;
-    await this.end('stopped', `stopped by ${actor} while ${this.status.stage}: ${reason}`);
+    const { actor, reason, undeploy } = this.stopping!;
+    const how = `stopped by ${actor} while ${this.status.stage}: ${reason}`;
+    const live = this.status.deployedVersion;
+    const retired = undeploy && live !== null ? await this.undeploy(live, actor, reason) : null;
+    await this.end('stopped', how, retired);
     return this.status;
+  }
+
+  /** The version off the endpoint, recorded; one that could not be taken off stays deployed, and the record says why. */
+  private async undeploy(live: number, actor: string, reason: string): Promise<number | null> {
+    const key = `undeploy-${this.stops.handled}`;
+    const outcome = await retireVersion({ spec: this.spec, actor, reason, retireKey: this.keyed(key) });
+    if (!outcome.ok) {
+      await this.record({ kind: 'undeploy', outcome: 'failed', actor, reason: outcome.why, version: live }, key);
+      return null;
+    }
+    await this.record({ kind: 'undeploy', outcome: 'approved', actor, reason, version: live }, key);
+    this.status.deployedVersion = null;
+    return live;
   }
 
   /** Cancelled (`temporal workflow cancel`, the Web UI): as a stop, with no one on record. */
@@ -471,13 +490,19 @@ class Lifecycle {
 
   /**
    * The monitoring Schedule would go on judging a version that no lifecycle will retrain, so it
-   * is paused; the version stays deployed. The stage says so.
+   * is paused; the version stays deployed unless `retired` names the one just taken off. The
+   * stage says so.
    */
-  private async end(stage: 'stopped' | 'cancelled', how: string): Promise<void> {
+  private async end(stage: 'stopped' | 'cancelled', how: string, retired: number | null = null): Promise<void> {
     const live = this.status.deployedVersion;
-    const unmonitored = live === null ? '' : `; version ${live} stays deployed, its monitoring paused until a new lifecycle deploys`;
-    const note = `${how}${unmonitored}`;
-    if (live !== null) await control.pauseMonitoringSchedule({ model: this.spec.name, note });
+    const after =
+      retired !== null
+        ? `; version ${retired} taken off the endpoint, its monitoring paused`
+        : live === null
+          ? ''
+          : `; version ${live} stays deployed, its monitoring paused until a new lifecycle deploys`;
+    const note = `${how}${after}`;
+    if (after) await control.pauseMonitoringSchedule({ model: this.spec.name, note });
     this.enter(stage, note);
   }
 

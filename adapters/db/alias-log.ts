@@ -37,7 +37,23 @@ export function moveChampion(tx: RegistryDb, deployment: { model: string; versio
   });
 }
 
-async function moveAlias(tx: RegistryDb, c: AliasChange): Promise<{ applied: boolean; previousVersion: number | null }> {
+/** Removes `champion` once its version is taken off the endpoint; called inside retireDeployment's transaction. */
+export function removeChampion(tx: RegistryDb, retirement: { model: string; actor: string; reason: string; retireKey: string }) {
+  return moveAlias(tx, {
+    model: retirement.model,
+    alias: CHAMPION,
+    version: null,
+    setBy: retirement.actor,
+    reason: `taken off the endpoint: ${retirement.reason}`,
+    changeKey: `retirement:${retirement.retireKey}`,
+  });
+}
+
+/** Points an alias at a version, or removes it (version null), and appends the change to its history. */
+async function moveAlias(
+  tx: RegistryDb,
+  c: Omit<AliasChange, 'version'> & { version: number | null },
+): Promise<{ applied: boolean; previousVersion: number | null }> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`mlc-aliases:${c.model}`}))`);
   const [done] = await tx
     .select({ previousVersion: t.modelAliasEvents.previousVersion })
@@ -45,17 +61,19 @@ async function moveAlias(tx: RegistryDb, c: AliasChange): Promise<{ applied: boo
     .where(eq(t.modelAliasEvents.changeKey, c.changeKey));
   // Applied before (a retried activity or command): moving it again could undo a later move.
   if (done) return { applied: false, previousVersion: done.previousVersion };
-  const [current] = await tx
-    .select({ version: t.modelAliases.version })
-    .from(t.modelAliases)
-    .where(and(eq(t.modelAliases.model, c.model), eq(t.modelAliases.alias, c.alias)));
+  const named = and(eq(t.modelAliases.model, c.model), eq(t.modelAliases.alias, c.alias));
+  const [current] = await tx.select({ version: t.modelAliases.version }).from(t.modelAliases).where(named);
   const previousVersion = current?.version ?? null;
   const setAt = new Date();
   await tx.insert(t.modelAliasEvents).values({ ...c, previousVersion, setAt });
-  await tx
-    .insert(t.modelAliases)
-    .values({ model: c.model, alias: c.alias, version: c.version, setBy: c.setBy, reason: c.reason, setAt })
-    .onConflictDoUpdate({ target: [t.modelAliases.model, t.modelAliases.alias], set: { version: c.version, setBy: c.setBy, reason: c.reason, setAt } });
+  const { version } = c;
+  if (version === null) await tx.delete(t.modelAliases).where(named);
+  else {
+    await tx
+      .insert(t.modelAliases)
+      .values({ model: c.model, alias: c.alias, version, setBy: c.setBy, reason: c.reason, setAt })
+      .onConflictDoUpdate({ target: [t.modelAliases.model, t.modelAliases.alias], set: { version, setBy: c.setBy, reason: c.reason, setAt } });
+  }
   return { applied: true, previousVersion };
 }
 

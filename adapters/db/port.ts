@@ -110,6 +110,14 @@ export interface DeploymentRecord {
   deploymentKey: string;
 }
 
+export interface RetireRequest {
+  model: string;
+  actor: string;
+  reason: string;
+  /** Idempotency key, as a deployment's. */
+  retireKey: string;
+}
+
 /** A request to point an alias at a version. */
 export interface AliasChange {
   model: string;
@@ -130,8 +138,9 @@ export interface ModelAlias {
   reason: string;
 }
 
-/** One move of an alias, from the append-only alias history. */
-export interface AliasEvent extends ModelAlias {
+/** One move of an alias, from the append-only alias history; version null: the alias was removed. */
+export interface AliasEvent extends Omit<ModelAlias, 'version'> {
+  version: number | null;
   previousVersion: number | null;
   changeKey: string;
 }
@@ -202,9 +211,15 @@ export interface Registry {
    * version: the deployed version is always an alias. A repeated deploymentKey changes nothing.
    */
   recordDeployment(record: DeploymentRecord): Promise<void>;
-  /** The latest deployment of a model, i.e. what the endpoint should serve. */
+  /** The latest deployment of a model, i.e. what the endpoint should serve; null once it was retired. */
   activeDeployment(model: string): Promise<(DeploymentRecord & { deployedAt: string }) | null>;
-  /** Names of every model that has been deployed at least once. */
+  /**
+   * Takes the model's live deployment off, recorded on its row (who, when, why), and removes the
+   * alias `champion` in the same transaction. `retired` names the version taken off; null when
+   * nothing was live. A repeated retireKey changes nothing.
+   */
+  retireDeployment(r: RetireRequest): Promise<{ retired: number | null }>;
+  /** Names of the models with a version deployed now. */
   deployedModels(): Promise<string[]>;
   /**
    * Points an alias at a registered version in one statement and appends the move to the alias

@@ -16,13 +16,14 @@ import type {
   MonitoringReportRecord,
   PredictionRecord,
   Registry,
+  RetireRequest,
   RunRecord,
   RunState,
   RunUpdate,
   SigningKeyRecord,
 } from './port';
 import { appendDecision, verifyDecisionChain } from './decision-log';
-import { aliasHistory, listModelAliases, moveChampion, setModelAlias } from './alias-log';
+import { aliasHistory, listModelAliases, moveChampion, removeChampion, setModelAlias } from './alias-log';
 import { listRuns, metricHistory, recordMetricHistory } from './run-tracking';
 import { monitoringReports, predictionsByRequestIds, summarizePredictions, type PredictionWindow } from './prediction-window';
 import * as t from './schema';
@@ -234,20 +235,32 @@ export class DrizzleRegistry implements Registry {
   }
 
   async activeDeployment(model: string) {
-    // A rollback is recorded as a new deployment of the older version, so newest = active.
-    const [row] = await this.db
-      .select()
-      .from(t.deployments)
-      .where(eq(t.deployments.model, model))
-      .orderBy(desc(t.deployments.deployedAt), desc(t.deployments.id))
-      .limit(1);
-    if (!row) return null;
-    const { id: _id, deployedAt, ...rest } = row;
+    const row = await newestDeployment(this.db, model);
+    if (!row || row.retiredAt) return null;
+    const { id: _id, deployedAt, retiredAt: _at, retiredBy: _by, retireReason: _why, ...rest } = row;
     return { ...rest, deployedAt: iso(deployedAt) };
   }
 
+  async retireDeployment(r: RetireRequest): Promise<{ retired: number | null }> {
+    return this.db.transaction(async (tx) => {
+      const row = await newestDeployment(tx, r.model);
+      if (!row) return { retired: null };
+      // Retired before (a retried activity): it stays off, and champion stays removed.
+      if (row.retiredAt) return { retired: row.version };
+      await tx.update(t.deployments).set({ retiredAt: new Date(), retiredBy: r.actor, retireReason: r.reason }).where(eq(t.deployments.id, row.id));
+      await removeChampion(tx, r);
+      return { retired: row.version };
+    });
+  }
+
   async deployedModels(): Promise<string[]> {
-    const rows = await this.db.selectDistinct({ model: t.deployments.model }).from(t.deployments).orderBy(t.deployments.model);
+    // Each model's newest deployment, kept where it still serves.
+    const newest = this.db
+      .selectDistinctOn([t.deployments.model], { model: t.deployments.model, retiredAt: t.deployments.retiredAt })
+      .from(t.deployments)
+      .orderBy(t.deployments.model, desc(t.deployments.deployedAt), desc(t.deployments.id))
+      .as('newest');
+    const rows = await this.db.select({ model: newest.model }).from(newest).where(isNull(newest.retiredAt)).orderBy(newest.model);
     return rows.map((r) => r.model);
   }
 
@@ -331,4 +344,15 @@ export class DrizzleRegistry implements Registry {
     this.closed = true;
     await this.onClose();
   }
+}
+
+/** A model's newest deployment row: a rollback is recorded as a new deployment of the older version, so newest = active unless retired. */
+async function newestDeployment(db: RegistryDb, model: string) {
+  const [row] = await db
+    .select()
+    .from(t.deployments)
+    .where(eq(t.deployments.model, model))
+    .orderBy(desc(t.deployments.deployedAt), desc(t.deployments.id))
+    .limit(1);
+  return row ?? null;
 }

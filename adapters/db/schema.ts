@@ -137,7 +137,8 @@ export const modelAliasEvents = pgTable(
     changeKey: text('change_key').notNull().unique(),
     model: text('model').notNull(),
     alias: text('alias').notNull(),
-    version: integer('version').notNull(),
+    /** Null when the alias was removed (champion, once its version is taken off the endpoint). */
+    version: integer('version'),
     previousVersion: integer('previous_version'),
     setBy: text('set_by').notNull(),
     reason: text('reason').notNull(),
@@ -173,6 +174,10 @@ export const deployments = pgTable(
     artifactSha256: text('artifact_sha256').notNull(),
     actor: text('actor').notNull(),
     deployedAt: timestamp('deployed_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Taken off the endpoint (mlc stop --undeploy): by whom, when and why. A newer deployment serves again. */
+    retiredAt: timestamp('retired_at', { withTimezone: true }),
+    retiredBy: text('retired_by'),
+    retireReason: text('retire_reason'),
   },
   (t) => [index('deployments_model_deployed_at_idx').on(t.model, t.deployedAt)],
 );

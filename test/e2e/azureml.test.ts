@@ -13,7 +13,7 @@ import { lifecycleWorkflowId, monitoringScheduleId } from '../../domain/temporal
 import { EMULATED_BLOB_ENV, EMULATED_WORKSPACE, startEmulatedAzure, type EmulatedAzure } from '../../infra/azure-emulated/stack';
 import { loadConfig, repoRoot, taskQueues, type MlcConfig } from '../../temporal.config';
 import { startRuntime } from '../../workers/runtime';
-import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate } from '../../workflows/messages';
+import { auditDecisionUpdate, deployRequestUpdate, rollbackRequestUpdate, stopRequestUpdate } from '../../workflows/messages';
 import { connectToFreshNamespace, waitForStage, waitForStatus } from './temporal-helpers';
 
 const namespace = `mlc-e2e-az-${Date.now().toString(36)}`;
@@ -172,7 +172,16 @@ describe('a lifecycle deployed to Azure ML (emulated)', () => {
         'rollback:approved',
       ]);
 
-      await handle.terminate('e2e done');
+      // Retired: traffic to 0 first (Azure refuses to delete a deployment with traffic), then
+      // both deployments deleted; the registry serves nothing and champion is gone.
+      expect(await handle.executeUpdate(stopRequestUpdate, { args: [{ actor: 'bob', reason: 'the product is retired', undeploy: true }] })).toEqual({
+        accepted: true,
+      });
+      expect(await handle.result()).toMatchObject({ stage: 'stopped', deployedVersion: null, lastDecision: { kind: 'undeploy', outcome: 'approved' } });
+      expect(await deployer.listDeployments(endpoint)).toEqual([]);
+      expect(await deployer.traffic(endpoint)).toEqual({});
+      expect(await registry.activeDeployment(model)).toBeNull();
+      expect((await registry.listModelAliases(model)).map((a) => a.alias)).not.toContain('champion');
       await schedule.delete();
     });
   });

@@ -226,6 +226,32 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     expect(next.stdout).toMatch(/^deployed {4}— {2}\(the endpoint serves version 1, deployed by an earlier lifecycle\)$/m);
   });
 
+  it('mlc stop --undeploy takes the version off the endpoint: predictions refused, champion removed, both on record', async () => {
+    // The lifecycle started again above deploys a version of its own first.
+    await ok('wait', model, '--stage', 'awaiting_audit');
+    const { version } = JSON.parse((await ok('status', model, '--json')).stdout) as LifecycleStatus;
+    await ok('audit', 'approve', model, '--as', 'alice', '--reason', 'again', '--version', String(version));
+    await ok('deploy', model, '--as', 'bob', '--reason', 'back in service');
+    const auditor = await mlc(env, 'stop', model, '--as', 'alice', '--reason', 'retired', '--undeploy');
+    expect([auditor.code, auditor.stderr.trim()]).toEqual([
+      1,
+      `mlc: refused: alice may stop ${model} but not take its version off the endpoint: only its deployers (bob) may (or stop it without --undeploy) (recorded in the registry and the workflow history)`,
+    ]);
+    const stopped = await ok('stop', model, '--as', 'bob', '--reason', 'retired for good', '--undeploy');
+    expect(stopped.stdout).toContain(`${lifecycleWorkflowId(model)}: stopped; version ${version} taken off the endpoint, its monitoring paused`);
+    const predicted = await mlc(env, 'predict', '--model', model, '--endpoint', `http://127.0.0.1:${port}`, 'ร้านนี้อร่อยมาก');
+    expect([predicted.code, predicted.stderr]).toEqual([1, expect.stringContaining(`no version of model "${model}" is deployed here`)]);
+    expect(await sql!`select kind, outcome, actor, version from decisions where model = ${model} and kind = 'undeploy'`).toEqual([
+      { kind: 'undeploy', outcome: 'approved', actor: 'bob', version },
+    ]);
+    expect(await sql!`select version, retired_by from deployments where model = ${model} and retired_at is not null`).toEqual([{ version, retired_by: 'bob' }]);
+    const status = await ok('status', model);
+    expect(status.stdout).toMatch(/^deployed {4}—$/m); // no version of any lifecycle serves
+    const aliases = await ok('alias', 'list', model, '--history');
+    expect(aliases.stdout).not.toMatch(/^champion /m);
+    expect(aliases.stdout).toMatch(new RegExp(`champion +v${version} → removed +bob +taken off the endpoint: retired for good`));
+  });
+
   it('every role is still serving at the end, and stops on SIGTERM', async () => {
     for (const w of workers) expect(w.child.exitCode, `worker ${w.role} exited early:\n${tail(w.output())}`).toBeNull();
     await stopAll();

@@ -270,6 +270,35 @@ describe.each(backends)('registry on $name', (backend) => {
     expect(await registry.deployedModels()).not.toContain('never-deployed');
   });
 
+  it('retires the live deployment once: nothing served, champion removed on the record, a later deployment serves again', async () => {
+    const model = 'retired';
+    const deploy = (key: string, version: number) => ({
+      model,
+      version,
+      target: 'local',
+      endpointUrl: 'http://e',
+      artifactSha256: `s${version}`,
+      actor: 'bob',
+      deploymentKey: key,
+    });
+    const retire = { model, actor: 'bob', reason: 'the product is retired', retireKey: 'wf/g1/stop-1' };
+    expect(await registry.retireDeployment(retire)).toEqual({ retired: null }); // nothing deployed yet
+    await registry.recordDeployment(deploy('ret-1', 1));
+    await registry.recordDeployment(deploy('ret-2', 2));
+    expect(await registry.retireDeployment(retire)).toEqual({ retired: 2 });
+    expect(await registry.retireDeployment(retire)).toEqual({ retired: 2 }); // a retried activity
+    expect(await registry.activeDeployment(model)).toBeNull(); // not the older version 1 either
+    expect(await registry.deployedModels()).not.toContain(model);
+    expect((await registry.listModelAliases(model)).map((a) => a.alias)).not.toContain('champion');
+    const removed = (await registry.aliasHistory(model)).filter((e) => e.alias === 'champion').at(-1);
+    expect(removed).toMatchObject({ previousVersion: 2, version: null, setBy: 'bob', reason: 'taken off the endpoint: the product is retired' });
+
+    await registry.recordDeployment(deploy('ret-3', 1)); // a new lifecycle deploys again
+    expect(await registry.activeDeployment(model)).toMatchObject({ version: 1, deploymentKey: 'ret-3' });
+    expect(await registry.deployedModels()).toContain(model);
+    expect((await registry.listModelAliases(model)).find((a) => a.alias === 'champion')?.version).toBe(1);
+  });
+
   it('lists runs newest first with the version each became, and describes one', async () => {
     await registry.createRun(run('listed-1', 'listed'));
     await registry.createRun({ ...run('listed-2', 'listed'), params: { lr: 0.01 } });

@@ -26,6 +26,8 @@ export interface Script {
   monitoringReport: Partial<MonitoringReportResult>;
   /** Recording a decision of this kind takes this long (real milliseconds), to open a race. */
   slowRecord: { kind: string; ms: number };
+  /** Taking the version off the endpoint fails for good with this message. */
+  retireFails: string;
   /** Shipping a version to the built-in endpoint takes this long (real milliseconds). */
   slowDeployMs: number;
 }
@@ -138,6 +140,18 @@ export function fakeActivities(script: Partial<Script> = {}, signing = fakeSigni
     async pruneAzureMlDeployments(input) {
       log('pruneAzureMlDeployments', input);
       return [];
+    },
+    async retireAzureMlDeployments(input) {
+      log('retireAzureMlDeployments', input);
+      const live = Object.keys(traffic);
+      traffic = {};
+      return live;
+    },
+    async retireDeployment(input) {
+      log('retireDeployment', input);
+      if (script.retireFails) throw ApplicationFailure.create({ type: 'RegistryUnavailable', message: script.retireFails, nonRetryable: true });
+      const deployed = [...decisions].reverse().find((d) => (d.kind === 'deploy' || d.kind === 'rollback') && d.outcome === 'approved');
+      return { retired: deployed?.version ?? null };
     },
     async ensureMonitoringSchedule(input) {
       log('ensureMonitoringSchedule', input);

@@ -162,7 +162,14 @@ describe('signed decisions', () => {
         accepted: false,
         why: expect.stringContaining('"approve", expected stop'),
       });
-      const signed = fakes.sign('alice', about, { manifestSha256: null, evaluationSha256: null });
+      const evidence = { manifestSha256: null, evaluationSha256: null };
+      // A signed plain stop cannot be turned into one that also takes the version off.
+      const plain = fakes.sign('alice', about, evidence);
+      expect(await stop(h, { actor: 'alice', reason: 'halt', undeploy: true, signed: plain })).toMatchObject({
+        accepted: false,
+        why: expect.stringContaining('"stop", expected undeploy'),
+      });
+      const signed = fakes.sign('alice', about, evidence);
       expect(await stop(h, { actor: 'alice', reason: 'halt', signed })).toEqual({ accepted: true });
       const result: LifecycleStatus = await h.result();
       expect(result.lastDecision).toMatchObject({ kind: 'stop', outcome: 'approved', actor: 'alice', signedBy: expect.any(String) });

@@ -111,6 +111,59 @@ describe('stopping a lifecycle', () => {
     });
   });
 
+  it('with --undeploy, from a deployer: the version is taken off the endpoint on the record, then the lifecycle stops', async () => {
+    const fakes = fakeActivities();
+    await run(fakes, async () => {
+      const h = await start();
+      await deployFirstVersion(h);
+      expect(await stop(h, { actor: 'alice', reason: 'retired', undeploy: true })).toEqual({
+        accepted: false,
+        why: 'alice may stop stoppable but not take its version off the endpoint: only its deployers (bob) may (or stop it without --undeploy)',
+      });
+      expect(await stop(h, { actor: 'bob', reason: 'the product is retired', undeploy: true })).toEqual({ accepted: true });
+      const result: LifecycleStatus = await h.result();
+      expect(result).toMatchObject({ stage: 'stopped', deployedVersion: null });
+      expect(result.decisions.slice(-2)).toMatchObject([
+        { kind: 'stop', outcome: 'approved', actor: 'bob', version: 1 },
+        { kind: 'undeploy', outcome: 'approved', actor: 'bob', reason: 'the product is retired', version: 1 },
+      ]);
+      expect(fakes.named('retireDeployment')).toEqual([
+        { model: spec.name, actor: 'bob', reason: 'the product is retired', retireKey: expect.stringMatching(/^stop-\d+-[0-9a-f]+\/g1\/undeploy-2$/) },
+      ]);
+      expect(fakes.named('retireAzureMlDeployments')).toEqual([]); // the built-in endpoint
+      const note = 'stopped by bob while monitoring: the product is retired; version 1 taken off the endpoint, its monitoring paused';
+      expect(fakes.named('pauseMonitoringSchedule')).toEqual([{ model: spec.name, note }]);
+    });
+  });
+
+  it('with --undeploy on Azure ML: the deployments go before the registry says the version is off', async () => {
+    const fakes = fakeActivities();
+    const azureSpec = parseSpec({ ...spec, deployment: { target: 'azureml', workspace: 'prod', endpoint: 'x-endpoint' } });
+    await run(fakes, async () => {
+      const h = await start(azureSpec);
+      await deployFirstVersion(h);
+      expect(await stop(h, { actor: 'bob', reason: 'retired', undeploy: true })).toEqual({ accepted: true });
+      expect(await h.result()).toMatchObject({ stage: 'stopped', deployedVersion: null });
+      const order = fakes.calls.map((c) => c.name).filter((n) => n.startsWith('retire'));
+      expect(order).toEqual(['retireAzureMlDeployments', 'retireDeployment']);
+    });
+  });
+
+  it('with --undeploy that cannot be done: recorded as failed with the reason, the version stays deployed, the lifecycle still stops', async () => {
+    const fakes = fakeActivities({ retireFails: 'the registry is read-only' });
+    await run(fakes, async () => {
+      const h = await start();
+      await deployFirstVersion(h);
+      expect(await stop(h, { actor: 'bob', reason: 'retired', undeploy: true })).toEqual({ accepted: true });
+      const result: LifecycleStatus = await h.result();
+      expect(result).toMatchObject({ stage: 'stopped', deployedVersion: 1 });
+      expect(result.lastDecision).toMatchObject({ kind: 'undeploy', outcome: 'failed', reason: 'RegistryUnavailable: the registry is read-only', version: 1 });
+      expect(fakes.named('pauseMonitoringSchedule')).toEqual([
+        { model: spec.name, note: 'stopped by bob while monitoring: retired; version 1 stays deployed, its monitoring paused until a new lifecycle deploys' },
+      ]);
+    });
+  });
+
   it('while monitoring: the Schedule is paused, the version stays deployed', async () => {
     const fakes = fakeActivities();
     await run(fakes, async () => {
