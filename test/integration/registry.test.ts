@@ -119,6 +119,17 @@ const backends: Backend[] = [
   },
 ];
 
+/** A deployment record of a model's version on the built-in endpoint, by bob. */
+const deployment = (model: string, deploymentKey: string, version: number) => ({
+  model,
+  version,
+  target: 'local',
+  endpointUrl: 'http://127.0.0.1:8080',
+  artifactSha256: `sha${version}`,
+  actor: 'bob',
+  deploymentKey,
+});
+
 describe.each(backends)('registry on $name', (backend) => {
   let db: Awaited<ReturnType<Backend['fresh']>>;
   let registry: Registry;
@@ -248,15 +259,7 @@ describe.each(backends)('registry on $name', (backend) => {
   });
 
   it('treats the newest deployment as active, rollbacks included', async () => {
-    const deploy = (key: string, version: number) => ({
-      model: 'deployed',
-      version,
-      target: 'local',
-      endpointUrl: 'http://127.0.0.1:8080',
-      artifactSha256: `sha${version}`,
-      actor: 'ops',
-      deploymentKey: key,
-    });
+    const deploy = (key: string, version: number) => deployment('deployed', key, version);
     expect(await registry.activeDeployment('deployed')).toBeNull();
     await registry.recordDeployment(deploy('dep-1', 1));
     await registry.recordDeployment(deploy('dep-2', 2));
@@ -272,15 +275,7 @@ describe.each(backends)('registry on $name', (backend) => {
 
   it('retires the live deployment once: nothing served, champion removed on the record, a later deployment serves again', async () => {
     const model = 'retired';
-    const deploy = (key: string, version: number) => ({
-      model,
-      version,
-      target: 'local',
-      endpointUrl: 'http://e',
-      artifactSha256: `s${version}`,
-      actor: 'bob',
-      deploymentKey: key,
-    });
+    const deploy = (key: string, version: number) => deployment(model, key, version);
     const retire = { model, actor: 'bob', reason: 'the product is retired', retireKey: 'wf/g1/stop-1' };
     expect(await registry.retireDeployment(retire)).toEqual({ retired: null }); // nothing deployed yet
     await registry.recordDeployment(deploy('ret-1', 1));
@@ -356,15 +351,7 @@ describe.each(backends)('registry on $name', (backend) => {
     await expect(registry.setModelAlias(change('Not An Alias', 1, 'x2'))).rejects.toBeInstanceOf(AliasRefusedError);
     await expect(registry.setModelAlias(change('staging', 9, 'x3'))).rejects.toBeInstanceOf(UnknownModelVersionError);
 
-    const deploy = (key: string, version: number) => ({
-      model,
-      version,
-      target: 'local',
-      endpointUrl: 'http://e',
-      artifactSha256: `s${version}`,
-      actor: 'bob',
-      deploymentKey: key,
-    });
+    const deploy = (key: string, version: number) => deployment(model, key, version);
     await registry.recordDeployment(deploy('dep-a', 2));
     await registry.recordDeployment(deploy('dep-b', 3));
     await registry.recordDeployment(deploy('roll-a', 2));

@@ -6,8 +6,9 @@ import type { MonitoringReportResult } from '../../activities/monitoring';
 import type { LifecycleStatus } from '../../domain/lifecycle';
 import { parseSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
-import { auditDecisionUpdate, deployRequestUpdate, statusQuery } from '../../workflows/messages';
+import { statusQuery } from '../../workflows/messages';
 import type { MonitoringOutcome } from '../../workflows/monitoring';
+import { deployFirstVersion, until } from './drive';
 import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 
@@ -35,24 +36,13 @@ describe('modelMonitoring with a live lifecycle', () => {
     const fakes = fakeActivities({ monitoringReport: report });
     return suite.withWorkers(fakes, async () => {
       const h = await suite.env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId: id, args: [{ spec, specDir: '/tmp' }] });
-      const status = async (done: (s: LifecycleStatus) => boolean) => {
-        for (let i = 0; i < 400; i++) {
-          const s = await h.query(statusQuery).catch(() => null);
-          if (s && done(s)) return s;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        throw new Error(`lifecycle ${id} never got there: ${JSON.stringify(await h.query(statusQuery).catch((e) => String(e)))}`);
-      };
-      await status((s) => s.stage === 'awaiting_audit');
-      await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok' }] });
-      await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob' }] });
-      await status((s) => s.stage === 'monitoring');
+      await deployFirstVersion(h);
       const outcome = (await suite.env.client.workflow.execute('modelMonitoring', {
         taskQueue: taskQueues.control,
         workflowId: `monitor-${id}`,
         args: [{ model: spec.name, lifecycleWorkflowId: id, labels: spec.labels, monitoring: spec.monitoring }],
       })) as MonitoringOutcome;
-      const after = outcome.retrainRequested ? await status((s) => s.generation === 2) : await h.query(statusQuery);
+      const after: LifecycleStatus = outcome.retrainRequested ? await until(h, (s) => s.generation === 2, 'reached generation 2') : await h.query(statusQuery);
       await h.terminate('test done');
       return { outcome, after, fakes };
     });
