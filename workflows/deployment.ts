@@ -110,7 +110,7 @@ export interface RetireVersionInput {
   retireKey: string;
 }
 
-export type RetireOutcome = { ok: true; retired: number | null; deleted: string[] } | { ok: false; why: string };
+export type RetireOutcome = { ok: true } | { ok: false; why: string };
 
 /**
  * Takes the model off its endpoint (mlc stop --undeploy): on Azure ML, traffic to 0 and our
@@ -121,9 +121,10 @@ export type RetireOutcome = { ok: true; retired: number | null; deleted: string[
 export async function retireVersion(input: RetireVersionInput): Promise<RetireOutcome> {
   const { spec } = input;
   try {
-    const deleted = spec.deployment.target === 'azureml' ? await azure.retireAzureMlDeployments({ model: spec.name, deployment: spec.deployment }) : [];
-    const { retired } = await control.retireDeployment({ model: spec.name, actor: input.actor, reason: input.reason, retireKey: input.retireKey });
-    return { ok: true, retired, deleted };
+    // What was deleted and retired is in the activities' results, in the history.
+    if (spec.deployment.target === 'azureml') await azure.retireAzureMlDeployments({ model: spec.name, deployment: spec.deployment });
+    await control.retireDeployment({ model: spec.name, actor: input.actor, reason: input.reason, retireKey: input.retireKey });
+    return { ok: true };
   } catch (err) {
     return { ok: false, why: permanentFailure(err) };
   }
