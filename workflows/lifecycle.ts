@@ -343,8 +343,15 @@ class Lifecycle {
       await this.rollbacks.refuseQueued(`sent before version ${live} was live`, this.refuser('rollback'));
     }
     for (;;) {
-      await condition(() => this.rollbacks.hasPending() || this.retrains.hasPending() || workflowInfo().continueAsNewSuggested);
-      if (!this.rollbacks.hasPending() && !this.retrains.hasPending()) return this.keepMonitoringAsNew();
+      const messages = () => this.rollbacks.hasPending() || this.retrains.hasPending();
+      await condition(() => messages() || workflowInfo().continueAsNewSuggested);
+      if (!messages()) {
+        // Handlers still running finish before the next run; an update that arrives meanwhile
+        // brings a message this loop must judge first, or its caller would wait forever.
+        await condition(() => allHandlersFinished() || messages());
+        if (messages()) continue;
+        return this.keepMonitoringAsNew();
+      }
       if (this.rollbacks.hasPending()) {
         const judge = async (r: RollbackRequest): Promise<Verdict> =>
           (await this.authenticate(r, 'rollback', r.version, null)) ?? judgeRollback(spec, r, status.decisions, status.deployedVersion);
