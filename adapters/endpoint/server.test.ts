@@ -180,6 +180,12 @@ describe('local endpoint (fake scorer)', () => {
     expect((await j(await fetch(`${ep.url}/health`))).models).toEqual([]);
     await new Promise((r) => setTimeout(r, 10));
     expect(f.state.closed).toEqual(['/m/v1']);
+    // /health alone notices too: it never lists a model taken off since it was loaded.
+    f.state.deployment = { model: 'thai-sentiment', version: 2, modelDir: '/m/v2', sha256: 'bb' };
+    expect((await post('/score', { texts: ['a'] })).status).toBe(200);
+    expect((await j(await fetch(`${ep.url}/health`))).models).toEqual([{ model: 'thai-sentiment', version: 2, sha256: 'bb' }]);
+    f.state.deployment = null;
+    expect((await j(await fetch(`${ep.url}/health`))).models).toEqual([]);
     const wrong = await fetch(`${ep.url}/score`, { headers: auth });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('POST');

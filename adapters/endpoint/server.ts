@@ -250,7 +250,19 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
   async function health(req: FastifyRequest) {
     const model = (req.query as Record<string, string | undefined>).model;
     if (model) await withScorer(await deploymentFor(model), async () => undefined);
+    else await retireUndeployed();
     return { status: 'ok', models: pool.loaded().map(({ model: m, version, sha256 }) => ({ model: m, version, sha256 })) };
+  }
+
+  /** A model taken off (mlc stop --undeploy) since it was loaded is unloaded, so /health never lists it. */
+  async function retireUndeployed(): Promise<void> {
+    await Promise.all(
+      pool.loaded().map(async ({ model }) => {
+        // A registry that does not answer says nothing about the model: keep it.
+        const active = await options.resolveDeployment(model).catch(() => undefined);
+        if (active === null) pool.retire(model);
+      }),
+    );
   }
 
   // Checked before the body is read, after the rate limit (which counts refused keys per address).

@@ -239,6 +239,8 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     ]);
     const stopped = await ok('stop', model, '--as', 'bob', '--reason', 'retired for good', '--undeploy');
     expect(stopped.stdout).toContain(`${lifecycleWorkflowId(model)}: stopped; version ${version} taken off the endpoint, its monitoring paused`);
+    const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { models: { model: string }[] };
+    expect(health.models.map((m) => m.model)).not.toContain(model);
     const predicted = await mlc(env, 'predict', '--model', model, '--endpoint', `http://127.0.0.1:${port}`, 'ร้านนี้อร่อยมาก');
     expect([predicted.code, predicted.stderr]).toEqual([1, expect.stringContaining(`no version of model "${model}" is deployed here`)]);
     expect(await sql!`select kind, outcome, actor, version from decisions where model = ${model} and kind = 'undeploy'`).toEqual([
