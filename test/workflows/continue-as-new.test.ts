@@ -9,9 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECENT_DECISIONS_KEPT } from '../../domain/history-summary';
 import { parseSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
-import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, rollbackRequestSignal, statusQuery } from '../../workflows/messages';
+import {
+  auditDecisionUpdate,
+  deployRequestUpdate,
+  retrainRequestSignal,
+  retrainRequestUpdate,
+  rollbackRequestSignal,
+  statusQuery,
+  stopRequestUpdate,
+} from '../../workflows/messages';
 import { devServerEnv, workflowBundle } from './env';
 import { fakeActivities } from './fake-activities';
+import { fakeEvidence } from './fake-signing';
 
 const spec = parseSpec({
   name: 'can-test',
@@ -90,4 +99,53 @@ describe('a long monitoring wait', () => {
       }),
     );
   });
+
+  it('judges an update that arrives while it waits for other handlers before continuing as new, instead of waiting on it for ever', async () => {
+    const fakes = fakeActivities();
+    // A signed stop is judged for 12 s: its handler is still running when the history passes the limit.
+    const open = fakes.control.openSignedDecision;
+    fakes.control.openSignedDecision = async (input) => {
+      await new Promise((r) => setTimeout(r, 12_000));
+      return open(input);
+    };
+    const control = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.control, workflowBundle: bundle, activities: fakes.control });
+    const scoring = await Worker.create({ connection: env.nativeConnection, taskQueue: taskQueues.scoring, activities: fakes.scoring });
+    await control.runUntil(
+      scoring.runUntil(async () => {
+        const workflowId = 'lifecycle-can-race';
+        const h = await env.client.workflow.start('modelLifecycle', { taskQueue: taskQueues.control, workflowId, args: [{ spec, specDir: '/tmp' }] });
+        const status = () => h.query(statusQuery);
+        await until(status, (s) => s.stage === 'awaiting_audit', 'awaited audit');
+        await h.executeUpdate(auditDecisionUpdate, { args: [{ decision: 'approve', actor: 'alice', reason: 'ok', version: 1 }] });
+        await until(status, (s) => s.stage === 'awaiting_deploy', 'awaited deploy');
+        await h.executeUpdate(deployRequestUpdate, { args: [{ actor: 'bob', reason: 'release 1' }] });
+        await until(status, (s) => s.stage === 'monitoring', 'monitored');
+
+        // Signed as an approval, so it is refused once judged: the lifecycle goes on.
+        const about = { lifecycle: workflowId, generation: 1, model: spec.name, version: 1, decision: 'approve' as const, reason: 'halt' };
+        const slowStop = h.executeUpdate(stopRequestUpdate, { args: [{ actor: 'bob', reason: 'halt', signed: fakes.sign('bob', about, fakeEvidence(1)) }] });
+        // Refused rollbacks take the history past the limit; the run then waits for the stop's handler.
+        for (let i = 0; i < 30; i++) await h.signal(rollbackRequestSignal, { actor: 'mallory', version: 1, reason: `spam ${i}` });
+        const refusedRollbacks = () => fakes.decisions.filter((d) => d.kind === 'rollback').length;
+        await until(
+          async () => refusedRollbacks(),
+          (n) => n === 30,
+          'refused every rollback',
+        );
+        await new Promise((r) => setTimeout(r, 500)); // the run takes in the last recording and finds the limit passed
+        expect((await h.describe()).runId).toBe(h.firstExecutionRunId); // held back by the stop's handler
+        const retrain = h.executeUpdate(retrainRequestUpdate, { args: [{ actor: 'alice', reason: 'new labels' }] });
+        const waited = new Promise((r) => setTimeout(() => r('still waiting after 6 s'), 6000));
+        expect(await Promise.race([retrain, waited])).toEqual({ accepted: true });
+        expect(await slowStop).toMatchObject({ accepted: false, why: expect.stringContaining('expected stop') });
+        const next = await until(
+          () => env.client.workflow.getHandle(workflowId).query(statusQuery),
+          (s) => s.generation === 2,
+          'retrained',
+        );
+        expect(next.decisions.some((d) => d.kind === 'retrain' && d.actor === 'alice')).toBe(true);
+        await env.client.workflow.getHandle(workflowId).terminate('test done');
+      }),
+    );
+  }, 60_000);
 });
