@@ -103,7 +103,7 @@ describe('a long monitoring wait', () => {
   it('judges an update that arrives while it waits for other handlers before continuing as new, instead of waiting on it for ever', async () => {
     const fakes = fakeActivities();
     // A signed stop is judged for 12 s: its handler is still running when the history passes the limit.
-    const open = fakes.control.openSignedDecision;
+    const open = fakes.control.openSignedDecision.bind(fakes.control);
     fakes.control.openSignedDecision = async (input) => {
       await new Promise((r) => setTimeout(r, 12_000));
       return open(input);
