@@ -8,6 +8,7 @@ import { buildDeployablePackage } from '../adapters/azureml/package';
 import { artifactLayout } from '../domain/artifact-layout';
 import { deploymentNameOf, deploymentsToPrune, sameTraffic, type TrafficMap } from '../domain/rollout';
 import type { AzureDeploymentSpec } from '../domain/spec';
+import type { AzureMlDeployer } from '../adapters/azureml/deployer';
 import type { ActivityDeps } from './deps';
 import { parseJsonl } from './scoring-helpers';
 import { verifyAuditedArtifact } from './verify-artifact';
@@ -59,6 +60,14 @@ export function azureMlActivities({ store, registry, azureMl }: ActivityDeps) {
         Context.current().heartbeat({ op, lro, ...(!state.startsWith('{') && { note: state }) });
       },
     };
+  };
+
+  /** Deletes our deployments without traffic beyond the newest `keep` (domain/rollout.ts deploymentsToPrune); returns their names. */
+  const deleteIdleDeployments = async (deployer: AzureMlDeployer, endpoint: string, traffic: TrafficMap, keep: number): Promise<string[]> => {
+    const doomed = deploymentsToPrune(await deployer.listDeployments(endpoint), traffic, keep);
+    for (const name of doomed) await deployer.deleteDeployment(endpoint, name, lroOptions(`delete ${name}`));
+    if (doomed.length) log.info('azure ml deployments deleted', { endpoint, doomed });
+    return doomed;
   };
 
   return {
@@ -196,20 +205,14 @@ export function azureMlActivities({ store, registry, azureMl }: ActivityDeps) {
       const traffic = await deployer.traffic(endpoint);
       const none: TrafficMap = Object.fromEntries(Object.keys(traffic).map((name) => [name, 0]));
       if (!sameTraffic(traffic, none)) await deployer.setTraffic(endpoint, none, lroOptions('traffic to 0 everywhere'));
-      const doomed = deploymentsToPrune(await deployer.listDeployments(endpoint), none, 0);
-      for (const name of doomed) await deployer.deleteDeployment(endpoint, name, lroOptions(`delete ${name}`));
-      log.info('azure ml deployments retired', { endpoint, doomed });
-      return doomed;
+      return deleteIdleDeployments(deployer, endpoint, none, 0);
     },
 
     /** Delete our deployments without traffic beyond the spec's `keep`. */
     async pruneAzureMlDeployments(input: AzureTarget): Promise<string[]> {
       const deployer = azureMl(input.deployment.workspace);
       const { endpoint, keep } = input.deployment;
-      const doomed = deploymentsToPrune(await deployer.listDeployments(endpoint), await deployer.traffic(endpoint), keep);
-      for (const name of doomed) await deployer.deleteDeployment(endpoint, name, lroOptions(`delete ${name}`));
-      if (doomed.length) log.info('azure ml deployments deleted', { endpoint, doomed });
-      return doomed;
+      return deleteIdleDeployments(deployer, endpoint, await deployer.traffic(endpoint), keep);
     },
   };
 }

@@ -1,7 +1,7 @@
 // start, status, wait, audit, deploy, rollback, retrain, stop: everything that talks to the lifecycle workflow.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { z } from 'zod';
-import { stages, type LifecycleStatus, type Verdict } from '../domain/lifecycle';
+import { leftOnEndpoint, stages, type LifecycleStatus, type Verdict } from '../domain/lifecycle';
 import { formatJobProgress } from '../domain/training-progress';
 import { closestName } from '../domain/closest-name';
 import { durationMs, durationSchema, trainingParamOverridesSchema, trainingParamsSchema } from '../domain/spec';
@@ -155,10 +155,13 @@ export async function stopCommand(ctx: CliContext, id: string, opts: { as: strin
 /** What a stopped lifecycle left on the endpoint, from its last undeploy decision if it took one. */
 function howItLeft(ended: LifecycleStatus): string {
   const undeploy = [...ended.decisions].reverse().find((d) => d.kind === 'undeploy');
-  if (undeploy?.outcome === 'approved') return `; version ${undeploy.version} taken off the endpoint, its monitoring paused`;
-  const still = ended.deployedVersion ? `; version ${ended.deployedVersion} stays deployed, its monitoring paused` : '';
-  if (undeploy?.outcome === 'failed') return `${still}; taking it off the endpoint failed, so it still serves: ${undeploy.reason}`;
-  return still;
+  const retired = undeploy?.outcome === 'approved' ? undeploy.version : null;
+  const left = leftOnEndpoint(ended.deployedVersion, retired);
+  if (undeploy?.outcome !== 'failed') return left;
+  return (
+    `${left}; taking it off the endpoint failed, so it still serves: ${undeploy.reason}. ` +
+    'Once the cause is fixed, start a new lifecycle and stop it with --undeploy after it deploys, or delete the deployment on the endpoint itself'
+  );
 }
 
 export async function waitCommand(ctx: CliContext, id: string, opts: { stage: string[]; generation?: string; timeout?: string }) {

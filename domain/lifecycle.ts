@@ -251,6 +251,15 @@ export function refusedWhileDeploying(spec: ModelSpec): Verdict {
   return { accepted: false, why: `${spec.name} is deploying; stop it once the deployment has ended (mlc status ${spec.name})` };
 }
 
+/**
+ * What an ended lifecycle left on the endpoint, as the Schedule's note and `mlc stop` say it:
+ * the version it took off (`retired`), or the one still serving, unmonitored (`live`).
+ */
+export function leftOnEndpoint(live: number | null, retired: number | null): string {
+  if (retired !== null) return `; version ${retired} taken off the endpoint, its monitoring paused`;
+  return live === null ? '' : `; version ${live} stays deployed, its monitoring paused until a new lifecycle deploys`;
+}
+
 /** Versions an auditor approved in this lifecycle (any generation), with the approved bytes. */
 export function approvedVersions(decisions: DecisionView[]): Map<number, string> {
   const out = new Map<number, string>();

@@ -33,6 +33,7 @@ import {
   judgeRetrainRequest,
   judgeRollback,
   judgeStopRequest,
+  leftOnEndpoint,
   refusedWhileDeploying,
   retrainRequestSchema,
   rollbackRequestSchema,
@@ -342,8 +343,8 @@ class Lifecycle {
       await this.retrains.refuseQueued(`requested before version ${live} was live; ${ownData}`, this.refuser('retrain'));
       await this.rollbacks.refuseQueued(`sent before version ${live} was live`, this.refuser('rollback'));
     }
+    const messages = () => this.rollbacks.hasPending() || this.retrains.hasPending();
     for (;;) {
-      const messages = () => this.rollbacks.hasPending() || this.retrains.hasPending();
       await condition(() => messages() || workflowInfo().continueAsNewSuggested);
       if (!messages()) {
         // Handlers still running finish before the next run; an update that arrives meanwhile
@@ -501,13 +502,7 @@ class Lifecycle {
    * stage says so.
    */
   private async end(stage: 'stopped' | 'cancelled', how: string, retired: number | null = null): Promise<void> {
-    const live = this.status.deployedVersion;
-    const after =
-      retired !== null
-        ? `; version ${retired} taken off the endpoint, its monitoring paused`
-        : live === null
-          ? ''
-          : `; version ${live} stays deployed, its monitoring paused until a new lifecycle deploys`;
+    const after = leftOnEndpoint(this.status.deployedVersion, retired);
     const note = `${how}${after}`;
     if (after) await control.pauseMonitoringSchedule({ model: this.spec.name, note });
     this.enter(stage, note);
