@@ -1,9 +1,9 @@
 // deploy: ship exactly the artifact the auditor approved to the built-in endpoint, then
 // keep the monitoring Schedule in step with what is live.
 import { Context, log } from '@temporalio/activity';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
-import { monitoringScheduleId, taskQueues } from '../domain/temporal-names';
-import { durationMs } from '../domain/spec';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { lifecycleWorkflowId, monitoringScheduleId, taskQueues } from '../domain/temporal-names';
+import { durationMs, parseSpec, type ModelSpec } from '../domain/spec';
 import type { DecisionRecord, RetireRequest } from '../adapters/db/port';
 import type { MonitoringInput } from '../workflows/monitoring';
 import type { ActivityDeps } from './deps';
@@ -52,6 +52,30 @@ export function deployActivities({ store, registry, temporal, endpointUrl }: Act
       return out;
     },
 
+    /**
+     * What `mlc undeploy` acts on: the model's live deployment, the spec its latest lifecycle ran
+     * with (whose deployers may take it off, and where it is deployed), and the lifecycle if one
+     * is still running, which must do it itself (mlc stop --undeploy).
+     */
+    async undeployTarget(input: { model: string }): Promise<UndeployTarget> {
+      const { model } = input;
+      const lifecycle = await temporal.workflow
+        .getHandle(lifecycleWorkflowId(model))
+        .describe()
+        .then((d) => (d.status.name === 'RUNNING' ? d.workflowId : null))
+        .catch((err) => {
+          if (err instanceof WorkflowNotFoundError) return null;
+          throw err;
+        });
+      const stored = await registry.modelSpec(model);
+      const live = await registry.activeDeployment(model);
+      return {
+        spec: stored ? parseSpec(stored, `the registry's spec of ${model}`) : null,
+        live: live ? { version: live.version, target: live.target, artifactSha256: live.artifactSha256 } : null,
+        runningLifecycle: lifecycle,
+      };
+    },
+
     /** Create or update the model's monitoring Schedule, and make sure it is not paused. */
     async ensureMonitoringSchedule(input: MonitoringInput): Promise<{ scheduleId: string }> {
       const scheduleId = monitoringScheduleId(input.model);
@@ -89,6 +113,12 @@ export function deployActivities({ store, registry, temporal, endpointUrl }: Act
         });
     },
   };
+}
+
+export interface UndeployTarget {
+  spec: ModelSpec | null;
+  live: { version: number; target: string; artifactSha256: string } | null;
+  runningLifecycle: string | null;
 }
 
 /**

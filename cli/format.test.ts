@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LifecycleStatus } from '../domain/lifecycle';
-import { artifactLocation, formatDuration, formatNumber, formatStatus, formatTable, sparkline } from './format';
+import { artifactLocation, formatDuration, formatNumber, formatStatus, formatTable, sparkline, type Lives } from './format';
 
 const status = (training: Partial<NonNullable<LifecycleStatus['training']>>): LifecycleStatus => ({
   model: 'm',
@@ -94,6 +94,17 @@ describe('formatStatus', () => {
     );
     expect(formatStatus({ ...status({}), deployedVersion: 3 }, 0, undefined, null, { champion: 3 })).toMatch(/^deployed {4}3$/m);
     expect(formatStatus(status({}), 0)).toContain('\ndeployed    —');
+  });
+
+  it("says when an ended lifecycle's version no longer serves, and only when the registry says so", () => {
+    const ended = 'was COMPLETED at 2026-12-01T10:10:01.308Z';
+    const stopped = { ...status({}), model: 'm', deployedVersion: 2 };
+    const line = (lives: Lives) => /^deployed {4}(.*)$/m.exec(formatStatus(stopped, 0, undefined, null, lives))?.[1];
+    expect(line({ ended, champion: null })).toBe('—  (version 2 no longer serves; nothing is deployed now: mlc history m)');
+    expect(line({ ended, champion: 4 })).toBe('—  (version 2 no longer serves; version 4 is deployed now: mlc history m)');
+    expect(line({ ended, champion: 2 })).toBe('2');
+    expect(line({ ended, champion: undefined })).toBe('2'); // the registry could not be read: what the lifecycle last knew
+    expect(line({ champion: null })).toBe('2'); // a running lifecycle knows what it deployed
   });
 
   it('shows throughputs as throughputs and scores to four places', () => {

@@ -7,6 +7,7 @@ import { formatJobProgress, type JobProgress } from '../domain/training-progress
 
 export interface Lives {
   ended?: string | null;
+  /** The version the endpoint serves; undefined when not known. */
   champion?: number | null;
 }
 
@@ -22,7 +23,7 @@ export function artifactLocation(artifactsRoot: string, key: string): string {
  * `artifactsRoot` (config paths.artifacts) turns the audit package's key into a path or URI to open.
  * `progress`: what the running job last reported (cli/job-progress.ts), shown while it runs.
  * `lives`: how the execution ended (cli/context.ts endedAs), when it has; what the endpoint serves
- * (the champion alias), when this lifecycle has deployed nothing yet.
+ * (the champion alias), when this lifecycle has deployed nothing yet or has ended.
  */
 export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot?: string, progress?: JobProgress | null, lives: Lives = {}): string {
   const lines = [
@@ -52,10 +53,7 @@ export function formatStatus(s: LifecycleStatus, now = Date.now(), artifactsRoot
     const key = s.evaluation.auditPackageKey;
     lines.push(`audit pkg   ${artifactsRoot ? artifactLocation(artifactsRoot, key) : key}`);
   }
-  // After a stop or a cancel, the next lifecycle starts with nothing deployed of its own, while
-  // the endpoint goes on serving the earlier one's version.
-  const elsewhere = s.deployedVersion === null && lives.champion ? `  (the endpoint serves version ${lives.champion}, deployed by an earlier lifecycle)` : '';
-  lines.push(`deployed    ${s.deployedVersion ?? '—'}${elsewhere}`);
+  lines.push(`deployed    ${deployedLine(s, lives)}`);
   if (s.lastDecision) {
     const d = s.lastDecision;
     lines.push(`last        ${d.kind} ${d.outcome} by ${d.actor} at ${d.at}: ${lastReason(d.reason, s.model)}`);
@@ -126,4 +124,16 @@ export function formatNumber(v: number): string {
   if (Number.isInteger(v)) return String(v);
   const a = Math.abs(v);
   return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : v.toFixed(a >= 100 ? 1 : 4);
+}
+
+/**
+ * After a stop or a cancel, the next lifecycle starts with nothing deployed of its own, while the
+ * endpoint goes on serving the earlier one's version; and an ended lifecycle's version may have
+ * been taken off since (mlc undeploy) or replaced by a later lifecycle's.
+ */
+function deployedLine(s: LifecycleStatus, { ended, champion }: Lives): string {
+  if (s.deployedVersion === null) return champion ? `—  (the endpoint serves version ${champion}, deployed by an earlier lifecycle)` : '—';
+  if (!ended || champion === undefined || champion === s.deployedVersion) return String(s.deployedVersion);
+  const now = champion === null ? 'nothing is' : `version ${champion} is`;
+  return `—  (version ${s.deployedVersion} no longer serves; ${now} deployed now: mlc history ${s.model})`;
 }

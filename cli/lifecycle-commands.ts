@@ -63,7 +63,8 @@ export async function statusCommand(ctx: CliContext, id: string | undefined, opt
   const ended = endedAs(described);
   if (opts.json) return console.log(JSON.stringify({ ...status, ...(progress ? { trainingProgress: progress } : {}), ...(ended ? { ended } : {}) }, null, 2));
   const monitoring = status.deployedVersion ? await latestMonitoringLine(ctx, status.model) : null;
-  const champion = status.deployedVersion === null ? await championOf(ctx, status.model) : null;
+  // An ended lifecycle's version may have been taken off since (mlc undeploy) or replaced.
+  const champion = status.deployedVersion === null || ended ? await championOf(ctx, status.model) : undefined;
   console.log(
     `${formatStatus(status, Date.now(), ctx.config.paths.artifacts, progress, { ended, champion })}${monitoring ? `\n${monitoring}` : ''}\n  web UI: ${uiLink(ctx.config, workflowIdOf(id))}`,
   );
@@ -160,7 +161,7 @@ function howItLeft(ended: LifecycleStatus): string {
   if (undeploy?.outcome !== 'failed') return left;
   return (
     `${left}; taking it off the endpoint failed, so it still serves: ${undeploy.reason}. ` +
-    'Once the cause is fixed, start a new lifecycle and stop it with --undeploy after it deploys, or delete the deployment on the endpoint itself'
+    `Once the cause is fixed: mlc undeploy ${ended.model} --as <deployer> --reason "…"`
   );
 }
 

@@ -29,6 +29,7 @@ const deployCommand = lazy(lifecycle, 'deployCommand');
 const rollbackCommand = lazy(lifecycle, 'rollbackCommand');
 const stopCommand = lazy(lifecycle, 'stopCommand');
 const retrainCommand = lazy(lifecycle, 'retrainCommand');
+const undeployCommand = lazy(() => import('./undeploy'), 'undeployCommand');
 const auditVerifyCommand = lazy(keyCommands, 'auditVerifyCommand');
 const keysAddCommand = lazy(keyCommands, 'keysAddCommand');
 const keysInitCommand = lazy(keyCommands, 'keysInitCommand');
@@ -218,6 +219,14 @@ program
   .option('--undeploy', 'also take the deployed version off the endpoint (a deployer only; on Azure ML its deployments are deleted)')
   .option('--print-signal', 'print the signed message as a `temporal workflow signal` command instead of sending it')
   .action(withTemporal((ctx, id: string, opts: { as: string; reason: string; undeploy?: boolean; printSignal?: boolean }) => stopCommand(ctx, id, opts)));
+
+program
+  .command('undeploy')
+  .argument('<model>', 'model name')
+  .description('take the deployed version off its endpoint (recorded) when no lifecycle is running: after mlc stop without --undeploy, or a failed one')
+  .requiredOption('--as <user>', "your user name; must be a deployer in the spec of the model's latest lifecycle")
+  .requiredOption('--reason <text>', 'why (recorded)')
+  .action(withTemporal((ctx, model: string, opts: { as: string; reason: string }) => undeployCommand(ctx, model, opts)));
 
 program
   .command('history')

@@ -67,11 +67,11 @@ export function workerFailure(err: unknown): unknown {
 
 /**
  * The version the model's `champion` alias names: the one its endpoint serves, whichever
- * lifecycle deployed it. Null when none is, or when the registry cannot be read now (the caller
- * only adds it to what it shows). A model never deployed has no monitoring Schedule: that one
- * cheap call spares the registry read (on the embedded registry, a workflow) in the common case.
+ * lifecycle deployed it. Null when none is; undefined when the registry cannot be read now (the
+ * caller only adds it to what it shows). A model never deployed has no monitoring Schedule: that
+ * one cheap call spares the registry read (on the embedded registry, a workflow) in the common case.
  */
-export async function championOf(ctx: CliContext, model: string): Promise<number | null> {
+export async function championOf(ctx: CliContext, model: string): Promise<number | null | undefined> {
   const everDeployed = await ctx.client.schedule
     .getHandle(monitoringScheduleId(model))
     .describe()
@@ -79,12 +79,12 @@ export async function championOf(ctx: CliContext, model: string): Promise<number
     .catch(() => false);
   if (!everDeployed) return null;
   const access = ctx.config.databaseUrl ? await openTracking(ctx.config).catch(() => null) : { registry: workerRegistry(ctx.client), close: async () => {} };
-  if (!access) return null;
+  if (!access) return undefined;
   try {
     const aliases = await access.registry.listModelAliases(model);
     return aliases.find((a) => a.alias === CHAMPION)?.version ?? null;
   } catch {
-    return null;
+    return undefined;
   } finally {
     await access.close();
   }

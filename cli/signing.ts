@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
 import { signDecision } from '../adapters/signing/decisions';
 import { keysDir, loadPrivateKey, privateKeyPath } from '../adapters/signing/keys';
-import type { Envelope, SignedDecisionKind } from '../domain/decision-statement';
+import type { DecisionSubjects, Envelope, SignedDecisionKind } from '../domain/decision-statement';
 import type { LifecycleStatus } from '../domain/lifecycle';
 import { statusQuery } from '../workflows/messages';
 import { CliError } from './cli-error';
@@ -24,24 +24,34 @@ export interface SignRequest {
 
 /** The statement for `request`, signed with the actor's key; null when they have no key and none is required. */
 export async function signFor(handle: WorkflowHandle, request: SignRequest): Promise<Envelope | null> {
-  if (!existsSync(privateKeyPath(request.actor))) {
-    if (!request.require) return null;
-    throw new CliError(
-      `no signing key for ${request.actor} in ${keysDir()}: create one with mlc keys init --as ${request.actor}, and have an admin register it (mlc keys add)`,
-      2,
-    );
-  }
-  const key = await loadPrivateKey(request.actor);
+  if (!hasKey(request)) return null;
   const status: LifecycleStatus = await handle.query(statusQuery);
   const version = request.version ?? (request.kind === 'retrain' ? status.deployedVersion : status.version);
   // Rollbacks and retrain requests concern a live or earlier version, not the one under audit.
   const evidence = request.kind === 'approve' || request.kind === 'reject' || request.kind === 'deploy' ? status.evidence : null;
+  return signAbout(request, { lifecycle: handle.workflowId, generation: status.generation, model: status.model, version, evidence: evidence ?? null });
+}
+
+/** What a statement is about when no lifecycle query says it: `mlc undeploy`'s own workflow. */
+export interface StatementSubject {
+  lifecycle: string;
+  generation: number | null;
+  model: string;
+  version: number | null;
+  evidence: DecisionSubjects | null;
+}
+
+/** As signFor, for a decision that names its subject itself; null when the actor has no key and none is required. */
+export async function signAbout(request: SignRequest, about: StatementSubject): Promise<Envelope | null> {
+  if (!hasKey(request)) return null;
+  const key = await loadPrivateKey(request.actor);
+  const { evidence } = about;
   return signDecision(
     {
-      lifecycle: handle.workflowId,
-      generation: status.generation,
-      model: status.model,
-      version,
+      lifecycle: about.lifecycle,
+      generation: about.generation,
+      model: about.model,
+      version: about.version,
       decision: request.kind,
       actor: request.actor,
       reason: request.reason,
@@ -50,6 +60,15 @@ export async function signFor(handle: WorkflowHandle, request: SignRequest): Pro
     },
     { manifestSha256: evidence?.manifestSha256 ?? null, evaluationSha256: evidence?.evaluationSha256 ?? null },
     key,
+  );
+}
+
+function hasKey(request: SignRequest): boolean {
+  if (existsSync(privateKeyPath(request.actor))) return true;
+  if (!request.require) return false;
+  throw new CliError(
+    `no signing key for ${request.actor} in ${keysDir()}: create one with mlc keys init --as ${request.actor}, and have an admin register it (mlc keys add)`,
+    2,
   );
 }
 

@@ -34,7 +34,10 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 in hex');
 
 export const decisionPredicateSchema = z.strictObject({
   lifecycle: z.string().min(1).max(200),
-  /** Null only in the monitor's retrain requests: a Schedule outlives generations; the version pins it. */
+  /**
+   * Null only where no generation is at stake: the monitor's retrain requests (a Schedule
+   * outlives generations; the version pins it) and mlc undeploy, once no lifecycle runs.
+   */
   generation: z.number().int().positive().nullable(),
   model: z.string().min(1).max(63),
   version: z.number().int().positive().nullable(),
@@ -90,7 +93,8 @@ export function subjectsOf(statement: DecisionStatement): DecisionSubjects {
 /** What the lifecycle expects a decision to be about, right now. */
 export interface ExpectedDecision {
   lifecycle: string;
-  generation: number;
+  /** Null for a decision outside any lifecycle generation (mlc undeploy's own workflow). */
+  generation: number | null;
   decisions: readonly SignedDecisionKind[];
   version: number | null;
   subjects: DecisionSubjects;
@@ -105,9 +109,13 @@ export function checkStatement(statement: DecisionStatement, expected: ExpectedD
   const p = statement.predicate;
   const refuse = (why: string): Verdict => ({ accepted: false, why: `signed statement refused: ${why}` });
   if (p.lifecycle !== expected.lifecycle) return refuse(`it is for lifecycle ${p.lifecycle}, not ${expected.lifecycle}`);
-  if (p.generation === null && p.decision !== 'retrain') return refuse('it names no generation');
-  if (p.generation !== null && p.generation !== expected.generation)
-    return refuse(`it is for generation ${p.generation}; this is generation ${expected.generation}`);
+  if (expected.generation === null) {
+    if (p.generation !== null) return refuse(`it is for generation ${p.generation}, but this decision belongs to no generation`);
+  } else {
+    if (p.generation === null && p.decision !== 'retrain') return refuse('it names no generation');
+    if (p.generation !== null && p.generation !== expected.generation)
+      return refuse(`it is for generation ${p.generation}; this is generation ${expected.generation}`);
+  }
   if (!expected.decisions.includes(p.decision)) return refuse(`it says "${p.decision}", expected ${expected.decisions.join(' or ')}`);
   if (expected.version !== null && p.version !== expected.version)
     return refuse(`it is about version ${p.version}, but version ${expected.version} is the one at stake`);

@@ -3,7 +3,7 @@
 // counts. Pure: workflows import it.
 import { z } from 'zod';
 import { envelopeSchema, type DecisionSubjects } from './decision-statement';
-import { trainingParamOverridesSchema, userNameSchema, type ModelSpec, type TrainingParams } from './spec';
+import { modelSpecSchema, trainingParamOverridesSchema, userNameSchema, type ModelSpec, type TrainingParams } from './spec';
 
 export const stages = [
   'preprocessing',
@@ -179,6 +179,14 @@ export const stopRequestSchema = z.strictObject({
 });
 export type StopRequest = z.infer<typeof stopRequestSchema>;
 
+/** mlc undeploy's workflow input (workflows/undeploy.ts): the model, and who asks and why, signed where required. */
+export const undeployInputSchema = z.strictObject({
+  model: modelSpecSchema.shape.name,
+  request: stopRequestSchema.omit({ undeploy: true }),
+});
+export type UndeployInput = z.infer<typeof undeployInputSchema>;
+export type UndeployRequest = UndeployInput['request'];
+
 export type Verdict = { accepted: true } | { accepted: false; why: string };
 
 /** Whether an audit decision counts, given who sent it and what is awaiting audit. */
@@ -244,6 +252,13 @@ export function judgeStopRequest(spec: ModelSpec, r: Pick<StopRequest, 'actor' |
     };
   }
   return { accepted: true };
+}
+
+/** Whether `mlc undeploy` counts, once no lifecycle is running: only a deployer takes a version off the endpoint. */
+export function judgeUndeployRequest(spec: ModelSpec, actor: string): Verdict {
+  const { deployers } = spec.roles;
+  if (deployers.includes(actor)) return { accepted: true };
+  return { accepted: false, why: `${actor} may not take ${spec.name} off its endpoint: only its deployers (${deployers.join(', ')}) may` };
 }
 
 /** How stops during a deployment were refused before they waited for it (kept for those histories' replay). */

@@ -23,3 +23,11 @@ export function lifecycleWorkflowId(model: string): string {
 export function monitoringScheduleId(model: string): string {
   return `mlc-monitor-${model}`;
 }
+
+/**
+ * One per `mlc undeploy`: a signed statement names the workflow it is for, so a fresh id per
+ * request means the statement cannot be presented again to another one.
+ */
+export function undeployWorkflowId(model: string, request: string): string {
+  return `mlc-undeploy-${model}-${request}`;
+}

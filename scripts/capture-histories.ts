@@ -120,6 +120,25 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Capture[]>> = {
       return chain(h);
     }),
 
+  // mlc undeploy once no lifecycle runs: a refusal (recorded), then a signed one that takes version 1 off.
+  undeploy: ({ env, run }) => {
+    const signedSpec = parseSpec({ ...spec, roles: { ...spec.roles, signatures: 'required' } });
+    const undeployTarget = { spec: signedSpec, live: { version: 1, target: 'local', artifactSha256: 'sha-1' }, runningLifecycle: null };
+    return run({ undeployTarget }, async () => {
+      const undeploy = (workflowId: string, actor: string, signed?: unknown) =>
+        env.client.workflow.execute('undeployModel', {
+          taskQueue: taskQueues.control,
+          workflowId,
+          args: [{ model: spec.name, request: { actor, reason: 'retired', ...(signed ? { signed } : {}) } }],
+        });
+      await undeploy('undeploy-refused', 'alice');
+      const statement = { lifecycle: 'undeploy-signed', generation: null, model: spec.name, version: 1, decision: 'undeploy' as const, reason: 'retired' };
+      const now = new Date(await env.currentTimeMs());
+      await undeploy('undeploy-signed', 'bob', signing.sign('bob', statement, { manifestSha256: null, evaluationSha256: null }, 'bob', now));
+      return ['undeploy-refused', 'undeploy-signed'].map((id) => ({ name: id, workflowId: id }));
+    });
+  },
+
   // Stopped while version 1 is being deployed: the stop waits for the rollout, then takes
   // effect. (Before patched('stop-waits-for-rollout') it was refused; the lifecycle went on to
   // monitoring, where a second stop ended it.)

@@ -2,3 +2,4 @@
 export { modelLifecycle } from './lifecycle';
 export { modelMonitoring } from './monitoring';
 export { changeSigningKey, listSigningKeys, monitoringHistory, trackingRequest, verifyDecisionLog } from './admin';
+export { undeployModel } from './undeploy';

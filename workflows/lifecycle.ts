@@ -20,7 +20,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PreparedDataset } from '../activities/preprocess';
-import { checkStatement, type DecisionSubjects, type Envelope, type SignedDecisionKind } from '../domain/decision-statement';
+import { checkStatement, type DecisionSubjects, type SignedDecisionKind } from '../domain/decision-statement';
 import { rootCauseMessage } from '../domain/errors';
 import { summarizeHistory } from '../domain/history-summary';
 import {
@@ -57,6 +57,7 @@ import { searchAttributes } from '../domain/temporal-names';
 import { control, scoring } from './activities';
 import { deployVersion, retireVersion } from './deployment';
 import { Inbox, type OnRefused } from './inbox';
+import { openSignedMessage, type Signable } from './signed-message';
 import {
   auditDecisionSignal,
   auditDecisionUpdate,
@@ -80,13 +81,6 @@ export const SIGNED_DECISIONS = 'signed-decisions';
 export const CANCEL_PAUSES_MONITORING = 'cancel-pauses-monitoring';
 /** A stop accepted while deploying waits for the rollout to end; before, it was refused. */
 export const STOP_WAITS_FOR_ROLLOUT = 'stop-waits-for-rollout';
-
-/** A message that may carry its signed statement. */
-interface Signable {
-  actor: string;
-  reason?: string;
-  signed?: Envelope;
-}
 
 export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleStatus> {
   // A spec from `temporal workflow start` or the Web UI gets the same schema, defaults and
@@ -568,21 +562,10 @@ class Lifecycle {
     version: number | null,
     evidence: DecisionSubjects | null,
   ): Promise<Verdict | null> {
-    const { spec } = this;
-    const refuse = (why: string): Verdict => ({ accepted: false, why: `signed statement refused: ${why}` });
-    if (!m.signed) {
-      if (spec.roles.signatures !== 'required') return null;
-      return {
-        accepted: false,
-        why: `unsigned: ${spec.name} requires signed decisions (roles.signatures: required). mlc signs with the key of --as (create it with mlc keys init); for temporal workflow signal, use mlc ... --print-signal`,
-      };
-    }
-    const opened = await control.openSignedDecision({ envelope: m.signed });
-    if (!opened.ok) return refuse(opened.why);
+    const opened = await openSignedMessage(this.spec, m);
+    if ('refused' in opened) return opened.refused;
+    if ('unsigned' in opened) return null;
     const p = opened.statement.predicate;
-    if (p.actor !== m.actor) return refuse(`the message is from ${m.actor}, the statement from ${p.actor}`);
-    if (m.reason !== undefined && p.reason !== m.reason) return refuse('its reason differs from the message’s: the message was altered');
-    if (JSON.stringify(p.paramsOverride ?? null) !== JSON.stringify(m.paramsOverride ?? null)) return refuse('its parameter changes differ from the message’s');
     const verdict = checkStatement(opened.statement, {
       lifecycle: this.workflowId,
       generation: this.generation,

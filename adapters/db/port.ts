@@ -183,6 +183,8 @@ export interface MonitoringReportRecord {
 
 export interface Registry {
   ensureModel(name: string, spec: Record<string, unknown>): Promise<void>;
+  /** The spec the model's latest lifecycle ran with (its roles say who may decide); null for a model never preprocessed. */
+  modelSpec(name: string): Promise<Record<string, unknown> | null>;
   recordDatasetVersion(record: DatasetVersionRecord): Promise<void>;
   createRun(record: RunRecord): Promise<void>;
   updateRun(runKey: string, update: RunUpdate): Promise<void>;

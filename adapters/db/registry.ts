@@ -48,6 +48,11 @@ export class DrizzleRegistry implements Registry {
     await this.db.insert(t.models).values({ name, spec }).onConflictDoUpdate({ target: t.models.name, set: { spec } });
   }
 
+  async modelSpec(name: string): Promise<Record<string, unknown> | null> {
+    const [row] = await this.db.select({ spec: t.models.spec }).from(t.models).where(eq(t.models.name, name));
+    return row?.spec ?? null;
+  }
+
   async recordDatasetVersion(r: DatasetVersionRecord): Promise<void> {
     await this.db.insert(t.datasetVersions).values(r).onConflictDoNothing();
   }

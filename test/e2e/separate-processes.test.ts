@@ -224,9 +224,15 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     const next = await ok('status', model);
     expect(next.stdout).toMatch(/^stage {7}(preprocessing|training)$/m);
     expect(next.stdout).toMatch(/^deployed {4}— {2}\(the endpoint serves version 1, deployed by an earlier lifecycle\)$/m);
+    // While a lifecycle runs, it is the one to take a version off.
+    const whileRunning = await mlc(env, 'undeploy', model, '--as', 'bob', '--reason', 'too early');
+    expect([whileRunning.code, whileRunning.stderr.trim()]).toEqual([
+      1,
+      `mlc: refused: ${lifecycleWorkflowId(model)} is running and monitors what it deployed: take the version off with mlc stop ${model} --as <deployer> --reason "…" --undeploy`,
+    ]);
   });
 
-  it('mlc stop --undeploy takes the version off the endpoint: predictions refused, champion removed, both on record', async () => {
+  it('mlc undeploy, once the lifecycle is stopped, takes the version off the endpoint: predictions refused, champion removed, on record', async () => {
     // The lifecycle started again above deploys a version of its own first.
     await ok('wait', model, '--stage', 'awaiting_audit');
     const { version } = JSON.parse((await ok('status', model, '--json')).stdout) as LifecycleStatus;
@@ -237,18 +243,35 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
       1,
       `mlc: refused: alice may stop ${model} but not take its version off the endpoint: only its deployers (bob) may (or stop it without --undeploy) (recorded in the registry and the workflow history)`,
     ]);
-    const stopped = await ok('stop', model, '--as', 'bob', '--reason', 'retired for good', '--undeploy');
-    expect(stopped.stdout).toContain(`${lifecycleWorkflowId(model)}: stopped; version ${version} taken off the endpoint, its monitoring paused`);
+    await ok('stop', model, '--as', 'alice', '--reason', 'retired');
+    const notADeployer = await mlc(env, 'undeploy', model, '--as', 'alice', '--reason', 'retired');
+    expect([notADeployer.code, notADeployer.stderr.trim()]).toEqual([
+      1,
+      `mlc: refused: alice may not take ${model} off its endpoint: only its deployers (bob) may`,
+    ]);
+    const undeployed = await ok('undeploy', model, '--as', 'bob', '--reason', 'retired for good');
+    expect(undeployed.stdout).toMatch(
+      new RegExp(`^✓ version ${version} of ${model} taken off the endpoint, its monitoring paused \\(recorded by mlc-undeploy-${model}-[0-9a-f]{8}\\)$`, 'm'),
+    );
+    const schedule = await temporal!.client.schedule.getHandle(monitoringScheduleId(model)).describe();
+    expect([schedule.state.paused, schedule.state.note]).toEqual([
+      true,
+      expect.stringMatching(/^undeployed by bob \(mlc-undeploy-\S+\): retired for good; version \d+ taken off/),
+    ]);
     const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { models: { model: string }[] };
     expect(health.models.map((m) => m.model)).not.toContain(model);
     const predicted = await mlc(env, 'predict', '--model', model, '--endpoint', `http://127.0.0.1:${port}`, 'ร้านนี้อร่อยมาก');
     expect([predicted.code, predicted.stderr]).toEqual([1, expect.stringContaining(`no version of model "${model}" is deployed here`)]);
-    expect(await sql!`select kind, outcome, actor, version from decisions where model = ${model} and kind = 'undeploy'`).toEqual([
+    expect(await sql!`select kind, outcome, actor, version from decisions where model = ${model} and kind = 'undeploy' order by id`).toEqual([
+      { kind: 'undeploy', outcome: 'refused', actor: 'alice', version },
       { kind: 'undeploy', outcome: 'approved', actor: 'bob', version },
     ]);
     expect(await sql!`select version, retired_by from deployments where model = ${model} and retired_at is not null`).toEqual([{ version, retired_by: 'bob' }]);
     const status = await ok('status', model);
-    expect(status.stdout).toMatch(/^deployed {4}—$/m); // no version of any lifecycle serves
+    // The stopped lifecycle's last word was its version; the registry says what serves now.
+    expect(status.stdout).toMatch(
+      new RegExp(`^deployed {4}— {2}\\(version ${version} no longer serves; nothing is deployed now: mlc history ${model}\\)$`, 'm'),
+    );
     const aliases = await ok('alias', 'list', model, '--history');
     expect(aliases.stdout).not.toMatch(/^champion /m);
     expect(aliases.stdout).toMatch(new RegExp(`champion +v${version} → removed +bob +taken off the endpoint: retired for good`));

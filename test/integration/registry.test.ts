@@ -156,6 +156,8 @@ describe.each(backends)('registry on $name', (backend) => {
     registry = await db.open();
     await registry.ensureModel('sentiment', { version: 1 });
     await registry.ensureModel('sentiment', { version: 2, nested: { a: [1, 2] } });
+    expect(await registry.modelSpec('sentiment')).toEqual({ version: 2, nested: { a: [1, 2] } });
+    expect(await registry.modelSpec('never-seen')).toBeNull();
     const dataset = { model: 'sentiment', hash: 'd1', uri: 'file:///d1', report: { rows: 10 } };
     await registry.recordDatasetVersion(dataset);
     await registry.recordDatasetVersion({ ...dataset, uri: 'file:///elsewhere' });

@@ -3,6 +3,7 @@
 // exercised against real services in test/integration and test/e2e.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ControlActivities, ScoringActivities } from '../../activities';
+import type { UndeployTarget } from '../../activities/deploy';
 import type { MonitoringReportResult } from '../../activities/monitoring';
 import type { ObservedJob } from '../../activities/training';
 import type { DecisionRecord } from '../../adapters/db/port';
@@ -30,6 +31,8 @@ export interface Script {
   retireFails: string;
   /** Shipping a version to the built-in endpoint takes this long (real milliseconds). */
   slowDeployMs: number;
+  /** What `mlc undeploy` finds in the registry and on the server; by default, no such model. */
+  undeployTarget: UndeployTarget;
 }
 
 export function fakeActivities(script: Partial<Script> = {}, signing = fakeSigning()) {
@@ -152,6 +155,10 @@ export function fakeActivities(script: Partial<Script> = {}, signing = fakeSigni
       if (script.retireFails) throw ApplicationFailure.create({ type: 'RegistryUnavailable', message: script.retireFails, nonRetryable: true });
       const deployed = [...decisions].reverse().find((d) => (d.kind === 'deploy' || d.kind === 'rollback') && d.outcome === 'approved');
       return { retired: deployed?.version ?? null };
+    },
+    async undeployTarget(input) {
+      log('undeployTarget', input);
+      return script.undeployTarget ?? { spec: null, live: null, runningLifecycle: null };
     },
     async ensureMonitoringSchedule(input) {
       log('ensureMonitoringSchedule', input);

@@ -60,8 +60,8 @@ export function fakeSigning(names: string[] = ['alice', 'bob', 'carol'], onNas =
       return { model, rows: 0, signed: 0, unchained: 0, firstFailure: null };
     },
   };
-  /** Signs as `who` (with their own key unless `withKeyOf` names another's). */
-  const sign = (who: string, predicate: Omit<UnsignedPredicate, 'actor'>, subjects: DecisionSubjects, withKeyOf = who) =>
-    signDecision({ ...predicate, actor: who }, subjects, people.get(withKeyOf)!);
+  /** Signs as `who` (with their own key unless `withKeyOf` names another's), issued now or at `issuedAt` (a test server's skipped clock). */
+  const sign = (who: string, predicate: Omit<UnsignedPredicate, 'actor'>, subjects: DecisionSubjects, withKeyOf = who, issuedAt?: Date) =>
+    signDecision({ ...predicate, actor: who }, subjects, people.get(withKeyOf)!, issuedAt);
   return { activities, sign, holds };
 }
