@@ -5,6 +5,7 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError } f
 import { lifecycleWorkflowId, monitoringScheduleId, taskQueues } from '../domain/temporal-names';
 import { durationMs, parseSpec, type ModelSpec } from '../domain/spec';
 import type { DecisionRecord, RetireRequest } from '../adapters/db/port';
+import { statusQuery } from '../workflows/messages';
 import type { MonitoringInput } from '../workflows/monitoring';
 import type { ActivityDeps } from './deps';
 import { verifyAuditedArtifact } from './verify-artifact';
@@ -55,18 +56,20 @@ export function deployActivities({ store, registry, temporal, endpointUrl }: Act
     /**
      * What `mlc undeploy` acts on: the model's live deployment, the spec its latest lifecycle ran
      * with (whose deployers may take it off, and where it is deployed), and the lifecycle if one
-     * is still running, which must do it itself (mlc stop --undeploy).
+     * is still running, with the version it deployed: that one must take it off itself
+     * (mlc stop --undeploy), since it monitors it.
      */
     async undeployTarget(input: { model: string }): Promise<UndeployTarget> {
       const { model } = input;
-      const lifecycle = await temporal.workflow
-        .getHandle(lifecycleWorkflowId(model))
+      const handle = temporal.workflow.getHandle(lifecycleWorkflowId(model));
+      const running = await handle
         .describe()
-        .then((d) => (d.status.name === 'RUNNING' ? d.workflowId : null))
+        .then((d) => d.status.name === 'RUNNING')
         .catch((err) => {
-          if (err instanceof WorkflowNotFoundError) return null;
+          if (err instanceof WorkflowNotFoundError) return false;
           throw err;
         });
+      const lifecycle = running ? { workflowId: handle.workflowId, deployedVersion: (await handle.query(statusQuery)).deployedVersion } : null;
       const stored = await registry.modelSpec(model);
       const live = await registry.activeDeployment(model);
       return {
@@ -118,7 +121,7 @@ export function deployActivities({ store, registry, temporal, endpointUrl }: Act
 export interface UndeployTarget {
   spec: ModelSpec | null;
   live: { version: number; target: string; artifactSha256: string } | null;
-  runningLifecycle: string | null;
+  runningLifecycle: { workflowId: string; deployedVersion: number | null } | null;
 }
 
 /**

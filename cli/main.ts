@@ -223,10 +223,11 @@ program
 program
   .command('undeploy')
   .argument('<model>', 'model name')
-  .description('take the deployed version off its endpoint (recorded) when no lifecycle is running: after mlc stop without --undeploy, or a failed one')
+  .description('take the deployed version off its endpoint (recorded) once the lifecycle that deployed it has ended: after mlc stop without --undeploy, or a failed one')
   .requiredOption('--as <user>', "your user name; must be a deployer in the spec of the model's latest lifecycle")
   .requiredOption('--reason <text>', 'why (recorded)')
-  .action(withTemporal((ctx, model: string, opts: { as: string; reason: string }) => undeployCommand(ctx, model, opts)));
+  .option('--print-start', 'print the signed request as a `temporal workflow start` command instead of starting it')
+  .action(withTemporal((ctx, model: string, opts: { as: string; reason: string; printStart?: boolean }) => undeployCommand(ctx, model, opts)));
 
 program
   .command('history')

@@ -73,7 +73,20 @@ function hasKey(request: SignRequest): boolean {
 }
 
 /** What to paste into `temporal workflow signal` for people who drive Temporal directly. */
+export function signalCommand(workflowId: string, signalName: string, message: unknown): string {
+  return `temporal workflow signal --workflow-id ${shellQuoted(workflowId)} --name ${signalName} --input ${shellQuoted(JSON.stringify(message))}`;
+}
+
+/** What to paste into `temporal workflow start` for a workflow mlc would start (mlc undeploy). */
+export function startCommand(workflowId: string, workflowType: string, taskQueue: string, input: unknown): string {
+  return `temporal workflow start --task-queue ${taskQueue} --type ${workflowType} --workflow-id ${shellQuoted(workflowId)} --input ${shellQuoted(JSON.stringify(input))}`;
+}
+
 export function printSignal(workflowId: string, signalName: string, message: unknown): void {
-  const json = JSON.stringify(message);
-  console.log(`temporal workflow signal --workflow-id '${workflowId}' --name ${signalName} --input '${json.replace(/'/g, `'\\''`)}'`);
+  console.log(signalCommand(workflowId, signalName, message));
+}
+
+/** One shell word whatever it holds: a reason may carry quotes, `$(…)` or new lines. */
+function shellQuoted(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
 }

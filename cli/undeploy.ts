@@ -7,20 +7,25 @@ import type { UndeployInput, UndeployResult } from '../workflows/undeploy';
 import { CliError } from './cli-error';
 import { workerAbsence, type CliContext } from './context';
 import { championOf } from './registry-access';
-import { signAbout } from './signing';
+import { signAbout, startCommand } from './signing';
 
-export async function undeployCommand(ctx: CliContext, model: string, opts: { as: string; reason: string }): Promise<void> {
-  const absent = await workerAbsence(ctx, taskQueues.control);
-  if (absent) throw new CliError(`no worker polls task queue ${taskQueues.control} (${absent}): it takes the version off. Start one with: npm run worker`);
+export async function undeployCommand(ctx: CliContext, model: string, opts: { as: string; reason: string; printStart?: boolean }): Promise<void> {
   const workflowId = undeployWorkflowId(model, randomUUID().slice(0, 8));
   // The statement names the version it takes off; with none deployed, the worker says so.
   const version = await championOf(ctx, model);
   const request = { actor: opts.as, reason: opts.reason };
+  if (opts.printStart && (version === null || version === undefined)) {
+    throw new CliError(`${version === null ? `no version of ${model} is deployed` : 'the registry could not be read'}, so there is no version to sign for`);
+  }
   const signed =
     version === null || version === undefined
       ? null
-      : await signAbout({ kind: 'undeploy', ...request }, { lifecycle: workflowId, generation: null, model, version, evidence: null });
+      : await signAbout({ kind: 'undeploy', ...request, require: !!opts.printStart }, { lifecycle: workflowId, generation: null, model, version, evidence: null });
   const input: UndeployInput = { model, request: { ...request, ...(signed ? { signed } : {}) } };
+  if (opts.printStart) return console.log(startCommand(workflowId, 'undeployModel', taskQueues.control, input));
+
+  const absent = await workerAbsence(ctx, taskQueues.control);
+  if (absent) throw new CliError(`no worker polls task queue ${taskQueues.control} (${absent}): it takes the version off. Start one with: npm run worker`);
   const result = await ctx.client.workflow.execute<(input: UndeployInput) => Promise<UndeployResult>>('undeployModel', {
     taskQueue: taskQueues.control,
     workflowId,

@@ -2,8 +2,9 @@
 // it (one stopped without --undeploy, or whose --undeploy failed). Who may, and where the
 // version runs, come from the registry rather than from the caller: the deployers in the spec
 // of the model's latest lifecycle, and the live deployment's target. The decision is judged,
-// signed where that spec requires it, and recorded like a lifecycle's. A running lifecycle is
-// left to do it itself (mlc stop --undeploy), since it would go on monitoring the version.
+// signed where that spec requires it, and recorded like a lifecycle's. A running lifecycle that
+// deployed the version is left to take it off itself (mlc stop --undeploy), since it monitors
+// it; one that has deployed nothing yet (started after a stop) does not stand in the way.
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { checkStatement } from '../domain/decision-statement';
 import {
@@ -31,9 +32,10 @@ export async function undeployModel(raw: UndeployInput): Promise<UndeployResult>
   const { spec, live, runningLifecycle } = await control.undeployTarget({ model });
   // Nothing is at stake yet, so these refusals are answers, not decisions on record.
   const refuse = (why: string): UndeployResult => ({ outcome: 'refused', why, version: live?.version ?? null });
-  if (runningLifecycle) {
+  if (runningLifecycle && runningLifecycle.deployedVersion !== null) {
     return refuse(
-      `${runningLifecycle} is running and monitors what it deployed: take the version off with mlc stop ${model} --as <deployer> --reason "…" --undeploy`,
+      `${runningLifecycle.workflowId} is running and monitors version ${runningLifecycle.deployedVersion}, which it deployed: ` +
+        `take it off with mlc stop ${model} --as <deployer> --reason "…" --undeploy`,
     );
   }
   if (!spec) return refuse(`no model named ${model} in the registry: it never ran a lifecycle (mlc runs ${model})`);

@@ -224,12 +224,6 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     const next = await ok('status', model);
     expect(next.stdout).toMatch(/^stage {7}(preprocessing|training)$/m);
     expect(next.stdout).toMatch(/^deployed {4}— {2}\(the endpoint serves version 1, deployed by an earlier lifecycle\)$/m);
-    // While a lifecycle runs, it is the one to take a version off.
-    const whileRunning = await mlc(env, 'undeploy', model, '--as', 'bob', '--reason', 'too early');
-    expect([whileRunning.code, whileRunning.stderr.trim()]).toEqual([
-      1,
-      `mlc: refused: ${lifecycleWorkflowId(model)} is running and monitors what it deployed: take the version off with mlc stop ${model} --as <deployer> --reason "…" --undeploy`,
-    ]);
   });
 
   it('mlc undeploy, once the lifecycle is stopped, takes the version off the endpoint: predictions refused, champion removed, on record', async () => {
@@ -238,6 +232,12 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     const { version } = JSON.parse((await ok('status', model, '--json')).stdout) as LifecycleStatus;
     await ok('audit', 'approve', model, '--as', 'alice', '--reason', 'again', '--version', String(version));
     await ok('deploy', model, '--as', 'bob', '--reason', 'back in service');
+    // While the lifecycle that deployed it runs, it is the one to take the version off.
+    const whileRunning = await mlc(env, 'undeploy', model, '--as', 'bob', '--reason', 'too early');
+    expect([whileRunning.code, whileRunning.stderr.trim()]).toEqual([
+      1,
+      `mlc: refused: ${lifecycleWorkflowId(model)} is running and monitors version ${version}, which it deployed: take it off with mlc stop ${model} --as <deployer> --reason "…" --undeploy`,
+    ]);
     const auditor = await mlc(env, 'stop', model, '--as', 'alice', '--reason', 'retired', '--undeploy');
     expect([auditor.code, auditor.stderr.trim()]).toEqual([
       1,

@@ -61,6 +61,12 @@ describe('mlc undeploy (no lifecycle running)', () => {
     ]);
   });
 
+  it('with a lifecycle running that has deployed nothing yet (started after a stop): the earlier version is taken off', async () => {
+    const { result, fakes } = await undeploy({ undeployTarget: { ...ended, runningLifecycle: { workflowId: 'mlc-retiring', deployedVersion: null } } }, bob);
+    expect(result).toEqual({ outcome: 'approved', version: 3 });
+    expect(fakes.named('retireDeployment')).toHaveLength(1);
+  });
+
   it('on Azure ML: the deployments go before the registry says the version is off', async () => {
     const azureSpec = parseSpec({ ...spec, deployment: { target: 'azureml', workspace: 'prod', endpoint: 'retiring-ep' } });
     const { result, fakes } = await undeploy({ undeployTarget: { spec: azureSpec, live: { ...live, target: 'azureml' }, runningLifecycle: null } }, bob);
@@ -77,11 +83,11 @@ describe('mlc undeploy (no lifecycle running)', () => {
     expect(fakes.named('pauseMonitoringSchedule')).toEqual([]);
   });
 
-  it('answers without recording when there is nothing to decide: a running lifecycle, no such model, nothing deployed, another target', async () => {
+  it('answers without recording when there is nothing to decide: a running lifecycle that deployed it, no such model, nothing deployed, another target', async () => {
     const cases: [UndeployTarget, RegExp][] = [
       [
-        { ...ended, runningLifecycle: 'mlc-retiring' },
-        /^mlc-retiring is running .*: take the version off with mlc stop retiring --as <deployer> --reason "…" --undeploy$/,
+        { ...ended, runningLifecycle: { workflowId: 'mlc-retiring', deployedVersion: 3 } },
+        /^mlc-retiring is running and monitors version 3, which it deployed: take it off with mlc stop retiring --as <deployer> --reason "…" --undeploy$/,
       ],
       [{ spec: null, live: null, runningLifecycle: null }, /^no model named retiring in the registry/],
       [{ ...ended, live: null }, /^no version of retiring is deployed, so there is nothing to take off/],
