@@ -223,7 +223,9 @@ program
 program
   .command('undeploy')
   .argument('<model>', 'model name')
-  .description('take the deployed version off its endpoint (recorded) once the lifecycle that deployed it has ended: after mlc stop without --undeploy, or a failed one')
+  .description(
+    'take the deployed version off its endpoint (recorded) once the lifecycle that deployed it has ended: after mlc stop without --undeploy, or a failed one',
+  )
   .requiredOption('--as <user>', "your user name; must be a deployer in the spec of the model's latest lifecycle")
   .requiredOption('--reason <text>', 'why (recorded)')
   .option('--print-start', 'print the signed request as a `temporal workflow start` command instead of starting it')

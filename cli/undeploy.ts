@@ -20,7 +20,10 @@ export async function undeployCommand(ctx: CliContext, model: string, opts: { as
   const signed =
     version === null || version === undefined
       ? null
-      : await signAbout({ kind: 'undeploy', ...request, require: !!opts.printStart }, { lifecycle: workflowId, generation: null, model, version, evidence: null });
+      : await signAbout(
+          { kind: 'undeploy', ...request, require: !!opts.printStart },
+          { lifecycle: workflowId, generation: null, model, version, evidence: null },
+        );
   const input: UndeployInput = { model, request: { ...request, ...(signed ? { signed } : {}) } };
   if (opts.printStart) return console.log(startCommand(workflowId, 'undeployModel', taskQueues.control, input));
 
