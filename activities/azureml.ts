@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { buildDeployablePackage } from '../adapters/azureml/package';
 import { artifactLayout } from '../domain/artifact-layout';
 import { deploymentNameOf, deploymentsToPrune, sameTraffic, type TrafficMap } from '../domain/rollout';
-import type { AzureDeploymentSpec } from '../domain/spec';
+import { deploymentTarget, type AzureDeploymentSpec } from '../domain/spec';
 import type { AzureMlDeployer } from '../adapters/azureml/deployer';
 import type { ActivityDeps } from './deps';
 import { parseJsonl } from './scoring-helpers';
@@ -186,7 +186,7 @@ export function azureMlActivities({ store, registry, azureMl }: ActivityDeps) {
       await registry.recordDeployment({
         model: input.model,
         version: input.version,
-        target: `azureml:${input.deployment.workspace}/${input.deployment.endpoint}`,
+        target: deploymentTarget(input.deployment),
         endpointUrl: input.scoringUri,
         artifactSha256: input.auditedSha256,
         actor: input.actor,

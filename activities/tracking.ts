@@ -12,6 +12,7 @@ const version = z.number().int().positive();
 
 /** The registry methods a CLI may call through a worker, with their argument lists. */
 export const trackingRequestArgs = {
+  listModels: z.tuple([]),
   listRuns: z.tuple([name]),
   describeRun: z.tuple([name]),
   metricHistory: z.tuple([name]),

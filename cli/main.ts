@@ -30,6 +30,7 @@ const rollbackCommand = lazy(lifecycle, 'rollbackCommand');
 const stopCommand = lazy(lifecycle, 'stopCommand');
 const retrainCommand = lazy(lifecycle, 'retrainCommand');
 const undeployCommand = lazy(() => import('./undeploy'), 'undeployCommand');
+const modelsCommand = lazy(() => import('./models'), 'modelsCommand');
 const auditVerifyCommand = lazy(keyCommands, 'auditVerifyCommand');
 const keysAddCommand = lazy(keyCommands, 'keysAddCommand');
 const keysInitCommand = lazy(keyCommands, 'keysInitCommand');
@@ -230,6 +231,12 @@ program
   .requiredOption('--reason <text>', 'why (recorded)')
   .option('--print-start', 'print the signed request as a `temporal workflow start` command instead of starting it')
   .action(withTemporal((ctx, model: string, opts: { as: string; reason: string; printStart?: boolean }) => undeployCommand(ctx, model, opts)));
+
+program
+  .command('models')
+  .description('every model in the registry: versions, the one deployed, the last decision')
+  .option('--json', 'print the models as JSON')
+  .action(withTracking((registry, opts: { json?: boolean }) => modelsCommand(registry, opts)));
 
 program
   .command('history')

@@ -152,6 +152,11 @@ export const deploymentSchema = z.discriminatedUnion('target', [
 export type DeploymentSpec = z.infer<typeof deploymentSchema>;
 export type AzureDeploymentSpec = Extract<DeploymentSpec, { target: 'azureml' }>;
 
+/** How the registry names where a deployment runs: `local`, or `azureml:<workspace>/<endpoint>`. */
+export function deploymentTarget(d: DeploymentSpec): string {
+  return d.target === 'local' ? 'local' : `azureml:${d.workspace}/${d.endpoint}`;
+}
+
 export const modelSpecSchema = z.strictObject({
   name: slug,
   description: z.string().max(2000).default(''),

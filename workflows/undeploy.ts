@@ -16,7 +16,7 @@ import {
   type UndeployRequest,
   type Verdict,
 } from '../domain/lifecycle';
-import { fieldIssue, listIssues, type ModelSpec } from '../domain/spec';
+import { deploymentTarget, fieldIssue, listIssues, type ModelSpec } from '../domain/spec';
 import { control } from './activities';
 import { retireVersion } from './deployment';
 import { openSignedMessage } from './signed-message';
@@ -40,9 +40,10 @@ export async function undeployModel(raw: UndeployInput): Promise<UndeployResult>
   }
   if (!spec) return refuse(`no model named ${model} in the registry: it never ran a lifecycle (mlc runs ${model})`);
   if (!live) return refuse(`no version of ${model} is deployed, so there is nothing to take off (mlc history ${model})`);
-  if (live.target !== spec.deployment.target) {
+  const target = deploymentTarget(spec.deployment);
+  if (live.target !== target) {
     return refuse(
-      `version ${live.version} runs on ${live.target}, but the spec of ${model}'s latest lifecycle deploys to ${spec.deployment.target}: ` +
+      `version ${live.version} runs on ${live.target}, but the spec of ${model}'s latest lifecycle deploys to ${target}: ` +
         `take it off ${live.target} there, or run a lifecycle whose spec names ${live.target} and stop it with --undeploy`,
     );
   }

@@ -181,8 +181,21 @@ export interface MonitoringReportRecord {
   reportKey: string;
 }
 
+/** One line of `mlc models`: a model, its versions, what serves, and the last decision about it. */
+export interface ModelSummary {
+  name: string;
+  registeredAt: string;
+  versions: number;
+  latestVersion: number | null;
+  /** The version its endpoint serves; null when none does (never deployed, or taken off). */
+  deployedVersion: number | null;
+  lastDecision: { kind: DecisionKind; outcome: DecisionOutcome; actor: string; version: number | null; decidedAt: string } | null;
+}
+
 export interface Registry {
   ensureModel(name: string, spec: Record<string, unknown>): Promise<void>;
+  /** Every model the registry knows, by name. */
+  listModels(): Promise<ModelSummary[]>;
   /** The spec the model's latest lifecycle ran with (its roles say who may decide); null for a model never preprocessed. */
   modelSpec(name: string): Promise<Record<string, unknown> | null>;
   recordDatasetVersion(record: DatasetVersionRecord): Promise<void>;

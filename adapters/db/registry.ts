@@ -12,6 +12,7 @@ import type {
   DeploymentRecord,
   FeedbackRecord,
   MetricPoint,
+  ModelSummary,
   ModelVersionRecord,
   MonitoringReportRecord,
   PredictionRecord,
@@ -46,6 +47,30 @@ export class DrizzleRegistry implements Registry {
   async ensureModel(name: string, spec: Record<string, unknown>): Promise<void> {
     // The latest spec wins: a creator may edit the spec between generations.
     await this.db.insert(t.models).values({ name, spec }).onConflictDoUpdate({ target: t.models.name, set: { spec } });
+  }
+
+  async listModels(): Promise<ModelSummary[]> {
+    // One statement, a correlated subquery per column: a model's newest deployment serves
+    // unless it was retired, as activeDeployment says.
+    const rows = await this.db
+      .select({
+        name: t.models.name,
+        registeredAt: t.models.createdAt,
+        versions: sql<number>`(select count(*)::int from ${t.modelVersions} v where v.model = ${t.models.name})`,
+        latestVersion: sql<number | null>`(select max(v.version) from ${t.modelVersions} v where v.model = ${t.models.name})`,
+        deployedVersion: sql<number | null>`(select case when d.retired_at is null then d.version end from ${t.deployments} d
+          where d.model = ${t.models.name} order by d.deployed_at desc, d.id desc limit 1)`,
+        lastDecision: sql<ModelSummary['lastDecision']>`(select json_build_object('kind', d.kind, 'outcome', d.outcome, 'actor', d.actor,
+          'version', d.version, 'decidedAt', d.decided_at) from ${t.decisions} d where d.model = ${t.models.name}
+          order by d.decided_at desc, d.id desc limit 1)`,
+      })
+      .from(t.models)
+      .orderBy(t.models.name);
+    return rows.map((r) => ({
+      ...r,
+      registeredAt: iso(r.registeredAt),
+      lastDecision: r.lastDecision && { ...r.lastDecision, decidedAt: iso(new Date(r.lastDecision.decidedAt)) },
+    }));
   }
 
   async modelSpec(name: string): Promise<Record<string, unknown> | null> {

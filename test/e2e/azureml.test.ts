@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSpec } from '../../domain/spec';
-import { lifecycleWorkflowId, monitoringScheduleId } from '../../domain/temporal-names';
+import { lifecycleWorkflowId, monitoringScheduleId, undeployWorkflowId } from '../../domain/temporal-names';
 import { EMULATED_BLOB_ENV, EMULATED_WORKSPACE, startEmulatedAzure, type EmulatedAzure } from '../../infra/azure-emulated/stack';
 import { loadConfig, repoRoot, taskQueues, type MlcConfig } from '../../temporal.config';
 import { startRuntime } from '../../workers/runtime';
@@ -172,12 +172,20 @@ describe('a lifecycle deployed to Azure ML (emulated)', () => {
         'rollback:approved',
       ]);
 
-      // Retired: traffic to 0 first (Azure refuses to delete a deployment with traffic), then
-      // both deployments deleted; the registry serves nothing and champion is gone.
-      expect(await handle.executeUpdate(stopRequestUpdate, { args: [{ actor: 'bob', reason: 'the product is retired', undeploy: true }] })).toEqual({
-        accepted: true,
+      // Stopped, the lifecycle leaves v1 serving; mlc undeploy's own workflow then retires it, as
+      // the registry names the deployment (azureml:<workspace>/<endpoint>): traffic to 0 first
+      // (Azure refuses to delete a deployment with traffic), then both deployments deleted; the
+      // registry serves nothing and champion is gone.
+      expect(await handle.executeUpdate(stopRequestUpdate, { args: [{ actor: 'bob', reason: 'the product is retired' }] })).toEqual({ accepted: true });
+      expect(await handle.result()).toMatchObject({ stage: 'stopped', deployedVersion: v1.version });
+      const undeployId = undeployWorkflowId(model, 'e2e');
+      const undeployed = await client.workflow.execute('undeployModel', {
+        taskQueue: taskQueues.control,
+        workflowId: undeployId,
+        args: [{ model, request: { actor: 'bob', reason: 'the product is retired' } }],
       });
-      expect(await handle.result()).toMatchObject({ stage: 'stopped', deployedVersion: null, lastDecision: { kind: 'undeploy', outcome: 'approved' } });
+      expect(undeployed).toEqual({ outcome: 'approved', version: v1.version });
+      expect((await registry.listDecisions(model)).at(-1)).toMatchObject({ kind: 'undeploy', outcome: 'approved', actor: 'bob', workflowId: undeployId });
       expect(await deployer.listDeployments(endpoint)).toEqual([]);
       expect(await deployer.traffic(endpoint)).toEqual({});
       expect(await registry.activeDeployment(model)).toBeNull();

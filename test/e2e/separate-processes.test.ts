@@ -275,6 +275,12 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     const aliases = await ok('alias', 'list', model, '--history');
     expect(aliases.stdout).not.toMatch(/^champion /m);
     expect(aliases.stdout).toMatch(new RegExp(`champion +v${version} → removed +bob +taken off the endpoint: retired for good`));
+    // The registry's list of models: its newest version, nothing deployed, the undeploy last.
+    const models = await ok('models');
+    expect((await mlc({ ...env, DATABASE_URL: '' }, 'models')).stdout).toBe(models.stdout); // through the control worker too
+    expect(models.stdout).toMatch(
+      new RegExp(`^${model} +\\d+ +v${version} +— +undeploy v${version} approved by bob, \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC$`, 'm'),
+    );
   });
 
   it('every role is still serving at the end, and stops on SIGTERM', async () => {

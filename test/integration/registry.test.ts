@@ -296,6 +296,32 @@ describe.each(backends)('registry on $name', (backend) => {
     expect((await registry.listModelAliases(model)).find((a) => a.alias === 'champion')?.version).toBe(1);
   });
 
+  it('lists models by name with their versions, the version served and the last decision', async () => {
+    await registry.ensureModel('listed-b', {});
+    await registry.ensureModel('listed-a', {});
+    for (const runKey of ['la-1', 'la-2']) {
+      await registry.registerModelVersion({ model: 'listed-a', runKey, artifactUri: `file:///m/${runKey}`, sha256: runKey, metrics: {} });
+    }
+    await registry.recordDeployment(deployment('listed-a', 'la-dep-1', 1));
+    const decision = { model: 'listed-a', version: 1, outcome: 'approved' as const, actor: 'bob', reason: 'r', workflowId: 'wf' };
+    await registry.recordDecision({ ...decision, kind: 'deploy', decidedAt: '2026-01-02T03:04:05.000Z', decisionKey: 'la-d2' });
+    await registry.recordDecision({ ...decision, kind: 'audit', actor: 'alice', decidedAt: '2026-01-01T00:00:00.000Z', decisionKey: 'la-d1' });
+    const listed = async () => (await registry.listModels()).filter((m) => m.name.startsWith('listed-'));
+    expect(await listed()).toEqual([
+      {
+        name: 'listed-a',
+        registeredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        versions: 2,
+        latestVersion: 2,
+        deployedVersion: 1,
+        lastDecision: { kind: 'deploy', outcome: 'approved', actor: 'bob', version: 1, decidedAt: '2026-01-02T03:04:05.000Z' },
+      },
+      { name: 'listed-b', registeredAt: expect.any(String), versions: 0, latestVersion: null, deployedVersion: null, lastDecision: null },
+    ]);
+    await registry.retireDeployment({ model: 'listed-a', actor: 'bob', reason: 'retired', retireKey: 'la-retire' });
+    expect((await listed())[0]).toMatchObject({ versions: 2, deployedVersion: null });
+  });
+
   it('lists runs newest first with the version each became, and describes one', async () => {
     await registry.createRun(run('listed-1', 'listed'));
     await registry.createRun({ ...run('listed-2', 'listed'), params: { lr: 0.01 } });

@@ -5,7 +5,7 @@
 import { ApplicationFailure, type WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import type { UndeployTarget } from '../../activities/deploy';
-import { parseSpec } from '../../domain/spec';
+import { deploymentTarget, parseSpec } from '../../domain/spec';
 import { taskQueues, undeployWorkflowId } from '../../domain/temporal-names';
 import type { UndeployRequest, UndeployResult } from '../../workflows/undeploy';
 import { timeSkippingSuite } from './env';
@@ -17,6 +17,7 @@ const spec = parseSpec({ name: 'retiring', labels: ['neg', 'pos'], data: { path:
 const signedSpec = parseSpec({ name: 'retiring', labels: ['neg', 'pos'], data: { path: 'd.jsonl' }, roles: { ...roles, signatures: 'required' } });
 const live = { version: 3, target: 'local', artifactSha256: 'sha-3' };
 const ended: UndeployTarget = { spec, live, runningLifecycle: null };
+const azureSpec = parseSpec({ ...spec, deployment: { target: 'azureml', workspace: 'prod', endpoint: 'retiring-ep' } });
 
 const suite = timeSkippingSuite();
 const signing = fakeSigning();
@@ -68,8 +69,9 @@ describe('mlc undeploy (no lifecycle running)', () => {
   });
 
   it('on Azure ML: the deployments go before the registry says the version is off', async () => {
-    const azureSpec = parseSpec({ ...spec, deployment: { target: 'azureml', workspace: 'prod', endpoint: 'retiring-ep' } });
-    const { result, fakes } = await undeploy({ undeployTarget: { spec: azureSpec, live: { ...live, target: 'azureml' }, runningLifecycle: null } }, bob);
+    const onAzure = { ...live, target: 'azureml:prod/retiring-ep' }; // as recordAzureMlDeployment names it
+    expect(deploymentTarget(azureSpec.deployment)).toBe(onAzure.target);
+    const { result, fakes } = await undeploy({ undeployTarget: { spec: azureSpec, live: onAzure, runningLifecycle: null } }, bob);
     expect(result).toEqual({ outcome: 'approved', version: 3 });
     const order = fakes.calls.map((c) => c.name).filter((n) => n.startsWith('retire'));
     expect(order).toEqual(['retireAzureMlDeployments', 'retireDeployment']);
@@ -91,7 +93,18 @@ describe('mlc undeploy (no lifecycle running)', () => {
       ],
       [{ spec: null, live: null, runningLifecycle: null }, /^no model named retiring in the registry/],
       [{ ...ended, live: null }, /^no version of retiring is deployed, so there is nothing to take off/],
-      [{ ...ended, live: { ...live, target: 'azureml' } }, /^version 3 runs on azureml, but the spec of retiring's latest lifecycle deploys to local/],
+      [
+        { ...ended, live: { ...live, target: 'azureml:prod/retiring-ep' } },
+        /^version 3 runs on azureml:prod\/retiring-ep, but the spec of retiring's latest lifecycle deploys to local/,
+      ],
+      [
+        {
+          ...ended,
+          spec: parseSpec({ ...azureSpec, deployment: { ...azureSpec.deployment, endpoint: 'other-ep' } }),
+          live: { ...live, target: 'azureml:prod/retiring-ep' },
+        },
+        /^version 3 runs on azureml:prod\/retiring-ep, but the spec of retiring's latest lifecycle deploys to azureml:prod\/other-ep/,
+      ],
     ];
     for (const [target, why] of cases) {
       const { result, fakes } = await undeploy({ undeployTarget: target }, bob);
