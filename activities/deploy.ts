@@ -5,6 +5,7 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError } f
 import { lifecycleWorkflowId, monitoringScheduleId, taskQueues } from '../domain/temporal-names';
 import { durationMs, parseSpec, type ModelSpec } from '../domain/spec';
 import type { DecisionRecord, RetireRequest } from '../adapters/db/port';
+import type { Stage } from '../domain/lifecycle';
 import { statusQuery } from '../workflows/messages';
 import type { MonitoringInput } from '../workflows/monitoring';
 import type { ActivityDeps } from './deps';
@@ -69,7 +70,8 @@ export function deployActivities({ store, registry, temporal, endpointUrl }: Act
           if (err instanceof WorkflowNotFoundError) return false;
           throw err;
         });
-      const lifecycle = running ? { workflowId: handle.workflowId, deployedVersion: (await handle.query(statusQuery)).deployedVersion } : null;
+      const status = running ? await handle.query(statusQuery) : null;
+      const lifecycle = status && { workflowId: handle.workflowId, stage: status.stage, deployedVersion: status.deployedVersion };
       const stored = await registry.modelSpec(model);
       const live = await registry.activeDeployment(model);
       return {
@@ -121,7 +123,7 @@ export function deployActivities({ store, registry, temporal, endpointUrl }: Act
 export interface UndeployTarget {
   spec: ModelSpec | null;
   live: { version: number; target: string; artifactSha256: string } | null;
-  runningLifecycle: { workflowId: string; deployedVersion: number | null } | null;
+  runningLifecycle: { workflowId: string; stage: Stage; deployedVersion: number | null } | null;
 }
 
 /**

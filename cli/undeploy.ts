@@ -1,6 +1,6 @@
-// mlc undeploy: take a model's live version off its endpoint once no lifecycle runs to do it,
-// after a stop without --undeploy or a failed one. The worker judges, records and retires it
-// (workflows/undeploy.ts); this signs the request where the actor has a key, and reports.
+// mlc undeploy: take a model's live version off its endpoint once the lifecycle that deployed it
+// has ended, after a stop without --undeploy or a failed one. The worker judges, records and
+// retires it (workflows/undeploy.ts); this signs the request where the actor has a key, and reports.
 import { randomUUID } from 'node:crypto';
 import { taskQueues, undeployWorkflowId } from '../domain/temporal-names';
 import type { UndeployInput, UndeployResult } from '../workflows/undeploy';

@@ -36,7 +36,7 @@ export const decisionPredicateSchema = z.strictObject({
   lifecycle: z.string().min(1).max(200),
   /**
    * Null only where no generation is at stake: the monitor's retrain requests (a Schedule
-   * outlives generations; the version pins it) and mlc undeploy, once no lifecycle runs.
+   * outlives generations; the version pins it) and mlc undeploy, after a lifecycle.
    */
   generation: z.number().int().positive().nullable(),
   model: z.string().min(1).max(63),

@@ -254,7 +254,7 @@ export function judgeStopRequest(spec: ModelSpec, r: Pick<StopRequest, 'actor' |
   return { accepted: true };
 }
 
-/** Whether `mlc undeploy` counts, once no lifecycle is running: only a deployer takes a version off the endpoint. */
+/** Whether `mlc undeploy` counts (after the lifecycle that deployed the version): only a deployer takes a version off the endpoint. */
 export function judgeUndeployRequest(spec: ModelSpec, actor: string): Verdict {
   const { deployers } = spec.roles;
   if (deployers.includes(actor)) return { accepted: true };

@@ -120,7 +120,7 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Capture[]>> = {
       return chain(h);
     }),
 
-  // mlc undeploy once no lifecycle runs: a refusal (recorded), then a signed one that takes version 1 off.
+  // mlc undeploy once the lifecycle has ended: a refusal (recorded), then a signed one that takes version 1 off.
   undeploy: ({ env, run }) => {
     const signedSpec = parseSpec({ ...spec, roles: { ...spec.roles, signatures: 'required' } });
     const undeployTarget = { spec: signedSpec, live: { version: 1, target: 'local', artifactSha256: 'sha-1' }, runningLifecycle: null };

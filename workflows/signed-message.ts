@@ -22,7 +22,7 @@ export async function openSignedMessage(spec: ModelSpec, m: Signable & { paramsO
     return {
       refused: {
         accepted: false,
-        why: `unsigned: ${spec.name} requires signed decisions (roles.signatures: required). mlc signs with the key of --as (create it with mlc keys init); for temporal workflow signal, use mlc ... --print-signal`,
+        why: `unsigned: ${spec.name} requires signed decisions (roles.signatures: required). mlc signs with the key of --as (create it with mlc keys init); for the temporal CLI, mlc ... --print-signal (mlc undeploy --print-start) prints a signed message`,
       },
     };
   }

@@ -32,11 +32,11 @@ export async function undeployModel(raw: UndeployInput): Promise<UndeployResult>
   const { spec, live, runningLifecycle } = await control.undeployTarget({ model });
   // Nothing is at stake yet, so these refusals are answers, not decisions on record.
   const refuse = (why: string): UndeployResult => ({ outcome: 'refused', why, version: live?.version ?? null });
-  if (runningLifecycle && runningLifecycle.deployedVersion !== null) {
-    return refuse(
-      `${runningLifecycle.workflowId} is running and monitors version ${runningLifecycle.deployedVersion}, which it deployed: ` +
-        `take it off with mlc stop ${model} --as <deployer> --reason "…" --undeploy`,
-    );
+  if (runningLifecycle && (runningLifecycle.deployedVersion !== null || runningLifecycle.stage === 'deploying')) {
+    // A deployment under way would race this retirement for the registry's newest deployment.
+    const what =
+      runningLifecycle.deployedVersion === null ? 'is deploying a version' : `monitors version ${runningLifecycle.deployedVersion}, which it deployed`;
+    return refuse(`${runningLifecycle.workflowId} is running and ${what}: take it off with mlc stop ${model} --as <deployer> --reason "…" --undeploy`);
   }
   if (!spec) return refuse(`no model named ${model} in the registry: it never ran a lifecycle (mlc runs ${model})`);
   if (!live) return refuse(`no version of ${model} is deployed, so there is nothing to take off (mlc history ${model})`);

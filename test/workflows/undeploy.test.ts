@@ -63,7 +63,10 @@ describe('mlc undeploy (no lifecycle running)', () => {
   });
 
   it('with a lifecycle running that has deployed nothing yet (started after a stop): the earlier version is taken off', async () => {
-    const { result, fakes } = await undeploy({ undeployTarget: { ...ended, runningLifecycle: { workflowId: 'mlc-retiring', deployedVersion: null } } }, bob);
+    const { result, fakes } = await undeploy(
+      { undeployTarget: { ...ended, runningLifecycle: { workflowId: 'mlc-retiring', stage: 'training', deployedVersion: null } } },
+      bob,
+    );
     expect(result).toEqual({ outcome: 'approved', version: 3 });
     expect(fakes.named('retireDeployment')).toHaveLength(1);
   });
@@ -85,11 +88,15 @@ describe('mlc undeploy (no lifecycle running)', () => {
     expect(fakes.named('pauseMonitoringSchedule')).toEqual([]);
   });
 
-  it('answers without recording when there is nothing to decide: a running lifecycle that deployed it, no such model, nothing deployed, another target', async () => {
+  it('answers without recording when there is nothing to decide: a running lifecycle that deployed it or is deploying, no such model, nothing deployed, another target', async () => {
     const cases: [UndeployTarget, RegExp][] = [
       [
-        { ...ended, runningLifecycle: { workflowId: 'mlc-retiring', deployedVersion: 3 } },
+        { ...ended, runningLifecycle: { workflowId: 'mlc-retiring', stage: 'monitoring', deployedVersion: 3 } },
         /^mlc-retiring is running and monitors version 3, which it deployed: take it off with mlc stop retiring --as <deployer> --reason "…" --undeploy$/,
+      ],
+      [
+        { ...ended, runningLifecycle: { workflowId: 'mlc-retiring', stage: 'deploying', deployedVersion: null } },
+        /^mlc-retiring is running and is deploying a version: take it off with mlc stop retiring/,
       ],
       [{ spec: null, live: null, runningLifecycle: null }, /^no model named retiring in the registry/],
       [{ ...ended, live: null }, /^no version of retiring is deployed, so there is nothing to take off/],
