@@ -108,6 +108,8 @@ export interface RetireVersionInput {
   actor: string;
   reason: string;
   retireKey: string;
+  /** The version judged to be taken off; the registry refuses when another one is live. */
+  version?: number;
 }
 
 export type RetireOutcome = { ok: true } | { ok: false; why: string };
@@ -123,7 +125,8 @@ export async function retireVersion(input: RetireVersionInput): Promise<RetireOu
   try {
     // What was deleted and retired is in the activities' results, in the history.
     if (spec.deployment.target === 'azureml') await azure.retireAzureMlDeployments({ model: spec.name, deployment: spec.deployment });
-    await control.retireDeployment({ model: spec.name, actor: input.actor, reason: input.reason, retireKey: input.retireKey });
+    const { actor, reason, retireKey, version } = input;
+    await control.retireDeployment({ model: spec.name, actor, reason, retireKey, ...(version === undefined ? {} : { version }) });
     return { ok: true };
   } catch (err) {
     return { ok: false, why: permanentFailure(err) };

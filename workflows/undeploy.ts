@@ -69,7 +69,7 @@ export async function undeployModel(raw: UndeployInput): Promise<UndeployResult>
     await record('refused', judged.verdict.why);
     return refuse(judged.verdict.why);
   }
-  const retired = await retireVersion({ spec, actor: request.actor, reason: request.reason, retireKey: key });
+  const retired = await retireVersion({ spec, actor: request.actor, reason: request.reason, retireKey: key, version: live.version });
   if (!retired.ok) {
     await record('failed', retired.why, judged.signer);
     return { outcome: 'failed', why: retired.why, version: live.version };

@@ -72,6 +72,20 @@ export class RegistryConflictError extends Error {
   }
 }
 
+/** The version a retirement was judged for is no longer the live one: a deployment landed meanwhile. */
+export class DeploymentChangedError extends Error {
+  override readonly name = 'DeploymentChangedError';
+  /** Retrying cannot fix it: the decision was about another version. */
+  readonly nonRetryable = true;
+  constructor(
+    readonly model: string,
+    readonly judged: number,
+    readonly live: number,
+  ) {
+    super(`version ${judged} of ${model} is no longer the deployed one (version ${live} is): nothing was taken off; see mlc status ${model} and ask again`);
+  }
+}
+
 /** A feedback row that names neither a text nor a served request: nothing to judge it against. */
 export class InvalidFeedbackError extends Error {
   override readonly name = 'InvalidFeedbackError';

@@ -114,6 +114,8 @@ export interface RetireRequest {
   model: string;
   actor: string;
   reason: string;
+  /** The version judged to be taken off (mlc undeploy); another one live is refused (DeploymentChangedError). */
+  version?: number;
   /** Idempotency key, as a deployment's. */
   retireKey: string;
 }

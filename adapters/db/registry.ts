@@ -29,7 +29,7 @@ import { listRuns, metricHistory, recordMetricHistory } from './run-tracking';
 import { monitoringReports, predictionsByRequestIds, summarizePredictions, type PredictionWindow } from './prediction-window';
 import * as t from './schema';
 import { predictionInserts, type ExecuteSql } from './prediction-insert';
-import { InvalidFeedbackError, RegistryConflictError, RunNotFoundError, errorCode } from './errors';
+import { DeploymentChangedError, InvalidFeedbackError, RegistryConflictError, RunNotFoundError, errorCode } from './errors';
 
 export type RegistryDb = PgDatabase<PgQueryResultHKT>;
 
@@ -277,6 +277,7 @@ export class DrizzleRegistry implements Registry {
       if (!row) return { retired: null };
       // Retired before (a retried activity): it stays off, and champion stays removed.
       if (row.retiredAt) return { retired: row.version };
+      if (r.version !== undefined && row.version !== r.version) throw new DeploymentChangedError(r.model, r.version, row.version);
       await tx.update(t.deployments).set({ retiredAt: new Date(), retiredBy: r.actor, retireReason: r.reason }).where(eq(t.deployments.id, row.id));
       await removeChampion(tx, r);
       return { retired: row.version };

@@ -15,6 +15,7 @@ import { openRegistry } from '../../adapters/db/open';
 import type { Registry } from '../../adapters/db/port';
 import {
   AliasRefusedError,
+  DeploymentChangedError,
   RegistryConflictError,
   InvalidFeedbackError,
   RegistryConnectionError,
@@ -282,7 +283,10 @@ describe.each(backends)('registry on $name', (backend) => {
     expect(await registry.retireDeployment(retire)).toEqual({ retired: null }); // nothing deployed yet
     await registry.recordDeployment(deploy('ret-1', 1));
     await registry.recordDeployment(deploy('ret-2', 2));
-    expect(await registry.retireDeployment(retire)).toEqual({ retired: 2 });
+    // mlc undeploy judged version 1, but version 2 was deployed since: nothing is taken off.
+    await expect(registry.retireDeployment({ ...retire, version: 1 })).rejects.toThrow(new DeploymentChangedError(model, 1, 2));
+    expect(await registry.activeDeployment(model)).toMatchObject({ version: 2 });
+    expect(await registry.retireDeployment({ ...retire, version: 2 })).toEqual({ retired: 2 });
     expect(await registry.retireDeployment(retire)).toEqual({ retired: 2 }); // a retried activity
     expect(await registry.activeDeployment(model)).toBeNull(); // not the older version 1 either
     expect(await registry.deployedModels()).not.toContain(model);

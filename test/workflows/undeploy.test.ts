@@ -44,7 +44,7 @@ describe('mlc undeploy (no lifecycle running)', () => {
   it("from a deployer: retires the live version under its own key, records the decision, pauses the model's monitoring", async () => {
     const { result, fakes, workflowId } = await undeploy({ undeployTarget: ended }, bob);
     expect(result).toEqual({ outcome: 'approved', version: 3 });
-    expect(fakes.named('retireDeployment')).toEqual([{ model: spec.name, ...bob, retireKey: `${workflowId}/undeploy` }]);
+    expect(fakes.named('retireDeployment')).toEqual([{ model: spec.name, ...bob, retireKey: `${workflowId}/undeploy`, version: 3 }]);
     expect(fakes.named('retireAzureMlDeployments')).toEqual([]);
     expect(fakes.decisions).toEqual([
       expect.objectContaining({
