@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { taskQueues, undeployWorkflowId } from '../domain/temporal-names';
 import type { UndeployInput, UndeployResult } from '../workflows/undeploy';
 import { CliError } from './cli-error';
-import { workerAbsence, type CliContext } from './context';
+import { uiLink, workerAbsence, type CliContext } from './context';
 import { championOf } from './registry-access';
 import { signAbout, startCommand } from './signing';
 
@@ -29,6 +29,8 @@ export async function undeployCommand(ctx: CliContext, model: string, opts: { as
 
   const absent = await workerAbsence(ctx, taskQueues.control);
   if (absent) throw new CliError(`no worker polls task queue ${taskQueues.control} (${absent}): it takes the version off. Start one with: npm run worker`);
+  // On Azure ML, moving traffic and deleting deployments takes minutes: say where to follow it.
+  console.log(`taking ${model}'s deployed version off: ${workflowId}\n  web UI: ${uiLink(ctx.config, workflowId)}`);
   const result = await ctx.client.workflow.execute<(input: UndeployInput) => Promise<UndeployResult>>('undeployModel', {
     taskQueue: taskQueues.control,
     workflowId,
