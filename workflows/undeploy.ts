@@ -1,10 +1,10 @@
-// mlc undeploy: takes a model's live version off its endpoint when no lifecycle is left to do
-// it (one stopped without --undeploy, or whose --undeploy failed). Who may, and where the
+// mlc undeploy: takes a model's live version off its endpoint once the lifecycle that deployed
+// it has ended (stopped without --undeploy, or its --undeploy failed). Who may, and where the
 // version runs, come from the registry rather than from the caller: the deployers in the spec
 // of the model's latest lifecycle, and the live deployment's target. The decision is judged,
 // signed where that spec requires it, and recorded like a lifecycle's. A running lifecycle that
-// deployed the version is left to take it off itself (mlc stop --undeploy), since it monitors
-// it; one that has deployed nothing yet (started after a stop) does not stand in the way.
+// deployed the version, or is deploying one, is left to do it itself (mlc stop --undeploy); one
+// that has deployed nothing yet (started after a stop) does not stand in the way.
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { checkStatement } from '../domain/decision-statement';
 import {
