@@ -56,7 +56,9 @@ apply_patches() {
     die "applying patches/ to node_modules failed (full log: $LOG_DIR/setup-npm.log): the log names the patch; if its package's version changed, remake it (npx patch-package <package>) or delete it"
   fi
 }
-if [ -d node_modules ] && stamp_matches npm "$npm_key"; then
+# npm writes node_modules/.package-lock.json last: without it the folder is empty or half-installed
+# (e.g. emptied by a checkout that linked it), whatever the stamp says.
+if [ -f node_modules/.package-lock.json ] && stamp_matches npm "$npm_key"; then
   ok "npm packages up to date"
 elif [ ! -f "$STAMP_DIR/npm" ] && [ -f node_modules/.package-lock.json ] &&
   ! [ package-lock.json -nt node_modules/.package-lock.json ]; then
