@@ -19,8 +19,10 @@ import {
   type MonitoringReport,
   type MonitoringRunSummary,
 } from '../domain/monitoring/report';
-import { DEFAULT_ACCURACY_DROP, judgeWindow } from '../domain/monitoring/window';
+import { DEFAULT_ACCURACY_DROP, type judgeWindow, type WindowVerdict } from '../domain/monitoring/window';
 import { modelSpecSchema, type ModelSpec } from '../domain/spec';
+import { callInThread } from '../adapters/threads/call-in-thread';
+import { moduleBeside } from '../adapters/threads/start-thread';
 import type { ActivityDeps } from './deps';
 import { alertWebhookUrl, sendAlert } from './monitoring-alert';
 import { renderMonitoringPage } from './monitoring-page';
@@ -56,6 +58,14 @@ export interface MonitoringReportResult {
 
 /** Past windows read for the decision and the trend; a Schedule at 1h keeps about two days. */
 const PAST_WINDOWS = 50;
+
+/**
+ * The window's drift tests and estimate, in a thread of their own: the embedding tests alone
+ * take seconds of arithmetic, which on the worker's event loop would stall heartbeats, other
+ * activities and, in a one-process deployment, the endpoint (which sheds requests then).
+ */
+const judgeWindowInThread = (...args: Parameters<typeof judgeWindow>) =>
+  callInThread<WindowVerdict>(moduleBeside(import.meta.url, '../domain/monitoring/window'), 'judgeWindow', args);
 
 export function monitoringActivities(deps: ActivityDeps) {
   const { store, registry, azureMl, config } = deps;
@@ -114,7 +124,7 @@ export function monitoringActivities(deps: ActivityDeps) {
         input.deployment,
       );
       const minEstimatedAccuracy = m.minEstimatedAccuracy ?? Math.max(0, reference.testAccuracy - DEFAULT_ACCURACY_DROP);
-      const verdict = judgeWindow(reference, window.summary, input.labels, {
+      const verdict = await judgeWindowInThread(reference, window.summary, input.labels, {
         psiThreshold: m.psiThreshold,
         minPredictions: m.minPredictions,
         minEstimatedAccuracy,

@@ -3,9 +3,8 @@
 // reads no request, writes no answer and logs nothing while a batch runs. A scorer loaded here
 // lives in a worker thread of its own (scorer-thread-main.ts); the event loop only posts texts
 // and gets predictions back, and keeps serving HTTP and logging while the thread scores.
-import { extname } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { LoadScorer, Prediction, Scorer } from '../scoring/port';
+import { moduleBeside, startThread } from '../threads/start-thread';
 import { unpackPredictions } from './prediction-codec';
 import type { ScorerFacts, ThreadAnswer, ThreadRequest, ThreadSetup } from './scorer-thread-main';
 
@@ -14,21 +13,7 @@ export class ScorerThreadError extends Error {
   override name = 'ScorerThreadError';
 }
 
-const THREAD_MAIN = new URL(`./scorer-thread-main${extname(new URL(import.meta.url).pathname)}`, import.meta.url);
-
-/**
- * Node 20 cannot start a worker thread from a .ts file, and a worker does not inherit tsx's
- * hooks for its entry; tsx's tsImport loads it with hooks scoped to that import. Compiled .js
- * starts directly.
- */
-function startThread(setup: ThreadSetup): Worker {
-  if (!THREAD_MAIN.pathname.endsWith('.ts')) return new Worker(THREAD_MAIN, { workerData: setup });
-  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const entry = JSON.stringify(THREAD_MAIN.href);
-  // An eval'd worker resolves bare specifiers from the working folder: every path is absolute.
-  const boot = `import(${tsx}).then(({ tsImport }) => tsImport(${entry}, ${entry}))`;
-  return new Worker(boot, { eval: true, workerData: setup });
-}
+const THREAD_MAIN = moduleBeside(import.meta.url, './scorer-thread-main');
 
 /**
  * A LoadScorer that runs `exportName` of `module` (a LoadScorer) in a worker thread. The scorer
@@ -36,7 +21,7 @@ function startThread(setup: ThreadSetup): Worker {
  */
 export function scorerInThread(module: URL, exportName = 'loadScorer'): LoadScorer {
   return async (modelDir, options = {}) => {
-    const worker = startThread({ module: module.href, exportName, modelDir, options });
+    const worker = startThread(THREAD_MAIN, { module: module.href, exportName, modelDir, options } satisfies ThreadSetup);
     const waiting = new Map<number, { resolve(p: Prediction[]): void; reject(e: Error): void }>();
     let stopped: Error | null = null;
     let nextId = 0;
@@ -97,4 +82,4 @@ export function scorerInThread(module: URL, exportName = 'loadScorer'): LoadScor
 }
 
 /** The ONNX scorer (adapters/scoring/onnx-scorer.ts), in a worker thread: what the endpoint serves with. */
-export const loadScorerInThread: LoadScorer = scorerInThread(new URL(`../scoring/onnx-scorer${extname(new URL(import.meta.url).pathname)}`, import.meta.url));
+export const loadScorerInThread: LoadScorer = scorerInThread(moduleBeside(import.meta.url, '../scoring/onnx-scorer'));
