@@ -22,6 +22,16 @@ function describePressure(type: string, value: number | undefined, limits: Endpo
   }
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A route's own pressure handler, which @fastify/under-pressure reads but its types do not declare. */
+    pressureHandler?: () => void;
+  }
+}
+
+/** A route's config that serves it past the pressure bounds: its own handler, which lets it through. */
+export const exemptFromPressure = { pressureHandler: () => undefined };
+
 /**
  * `identityOf`: the short hash naming the request's valid API key, or null; requests without
  * one are rate-limited per client address.

@@ -76,6 +76,38 @@ describe('GET /metrics', () => {
     expect(samples.filter((s) => s.name.startsWith('mlc_monitoring_'))).toEqual([]);
   });
 
+  it('counts the 429s and 503s clients were told to retry, by route and status, and nothing else', async () => {
+    const scraper = 's'.repeat(64);
+    await start({
+      additionalApiKeys: [scraper],
+      limits: { rateLimit: { max: 2, windowMs: 60_000 } },
+      logPredictions: async (records) => {
+        if (records.some((r) => r.text === 'unloggable')) throw new Error('registry down');
+      },
+    });
+    expect((await score(['good'])).status).toBe(200);
+    expect((await score(['unloggable'])).status).toBe(503); // never answered unlogged
+    expect((await score(['good'])).status).toBe(429); // the key's third request in the window
+    const res = await fetch(`${ep.url}/metrics`, { headers: { authorization: `Bearer ${scraper}` } });
+    const samples = parsePrometheusText(await res.text());
+    expect(sampleValue(samples, 'mlc_endpoint_refused_total', { route: '/score', status: '503' })).toBe(1);
+    expect(sampleValue(samples, 'mlc_endpoint_refused_total', { route: '/score', status: '429' })).toBe(1);
+    expect(samples.filter((s) => s.name === 'mlc_endpoint_refused_total')).toHaveLength(2);
+  });
+
+  it("exposes the process's own figures, the event-loop lag that makes it shed among them", async () => {
+    await start();
+    const samples = await scrape();
+    for (const name of [
+      'nodejs_eventloop_lag_max_seconds',
+      'nodejs_eventloop_lag_p99_seconds',
+      'nodejs_heap_size_used_bytes',
+      'process_cpu_user_seconds_total',
+    ])
+      expect(sampleValue(samples, name), name).toBeGreaterThanOrEqual(0);
+    expect(sampleValue(samples, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(1024 * 1024);
+  });
+
   it('reads the monitoring gauges at scrape time, reusing a read for cacheMs', async () => {
     let reads = 0;
     let accuracy = 0.8;

@@ -1,11 +1,13 @@
 // Prometheus metrics of the endpoint, served by GET /metrics (text exposition format) behind the
 // API key: the latency of /score requests by the model version that served them, predictions
-// by version and label, and the last monitoring run's figures per model (monitoring-gauges.ts).
+// by version and label, requests refused with 429 or 503 (what clients were asked to retry), the
+// process's own figures (prom-client's defaults: event-loop lag, which past its bound makes the
+// endpoint shed, heap, CPU, GC), and the last monitoring run's figures per model (monitoring-gauges.ts).
 // The monitoring figures are pulled from the registry when Prometheus scrapes, not pushed by
 // the monitoring workflow, and kept a few seconds so that several scrapers cost one read.
 // Each endpoint has a registry of its own: two endpoints in one process (tests, the bench)
 // never share or clash over a metric.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { MONITORING_GAUGES, monitoringGaugeValues, type GaugeName, type MonitoringSnapshot } from './monitoring-gauges';
 
 /** From a single text scored at once to a request that waited out a long queue (the time limit is 30 s). */
@@ -35,11 +37,18 @@ export class EndpointMetrics {
     labelNames: ['model', 'version', 'label'] as const,
     registers: [this.registry],
   });
+  private readonly refused = new Counter({
+    name: 'mlc_endpoint_refused_total',
+    help: 'Requests answered 429 (a rate limit) or 503 (shed under load, a full queue, the time limit, or a model or log unavailable), by route and status: each told its client to retry.',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+  });
   private readonly readOk: Gauge | null = null;
   private readonly gauges = new Map<GaugeName, Gauge<string>>();
   private cache: { at: number; snapshots: Promise<MonitoringSnapshot[]> } | null = null;
 
   constructor(private readonly options: MetricsOptions) {
+    collectDefaultMetrics({ register: this.registry });
     if (!options.readMonitoring) return;
     this.readOk = new Gauge({
       name: 'mlc_monitoring_read_ok',
@@ -56,6 +65,11 @@ export class EndpointMetrics {
 
   observeRequest(model: string, version: number, status: number, seconds: number): void {
     this.latency.observe({ model, version: String(version), status: String(status) }, seconds);
+  }
+
+  /** Counts a 429 or 503 answer; other statuses are not refusals to retry. */
+  countRefusal(route: string, status: number): void {
+    if (status === 429 || status === 503) this.refused.inc({ route, status: String(status) });
   }
 
   countPredictions(model: string, version: number, predictions: readonly { label: string }[]): void {

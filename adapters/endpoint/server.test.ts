@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FeedbackRecord, PredictionRecord } from '../db/port';
 import type { LoadScorer, Scorer } from '../scoring/port';
+import { parsePrometheusText, sampleValue } from './prometheus-text';
 import { startEndpoint, type Deployment, type Endpoint, type EndpointOptions } from './server';
 
 const KEY = 'k'.repeat(64);
@@ -352,6 +353,12 @@ describe('local endpoint under load (fake scorer)', () => {
       expect((await j(res)).error).toMatch(/^the endpoint is overloaded \(heap \d+ MiB used, the bound is 0 MiB\).*retry after 7 s$/);
     }
     expect(f.state.loads).toEqual([]);
+    // Prometheus still scrapes, and sees the refusals.
+    const scrape = await fetch(`${ep.url}/metrics`, { headers: auth });
+    expect(scrape.status).toBe(200);
+    const samples = parsePrometheusText(await scrape.text());
+    expect(sampleValue(samples, 'mlc_endpoint_refused_total', { route: '/health', status: '503' })).toBe(1);
+    expect(sampleValue(samples, 'mlc_endpoint_refused_total', { route: '/score', status: '503' })).toBe(1);
   });
 
   it('sheds a request with 503 and Retry-After when too many texts wait for the model already', async () => {

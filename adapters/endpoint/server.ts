@@ -12,7 +12,7 @@ import type { FeedbackRecord, PredictionRecord } from '../db/port';
 import type { LoadScorer } from '../scoring/port';
 import { normalizeText } from '../../domain/dataset';
 import { ApiKeys } from './api-keys';
-import { registerGuards } from './guards';
+import { exemptFromPressure, registerGuards } from './guards';
 import { HttpError, invalidBody, parseBody, toHttpError } from './http-error';
 import { resolveLimits, type EndpointLimits, type EndpointLimitsInput } from './limits';
 import { EndpointMetrics } from './metrics';
@@ -130,7 +130,14 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
     }
   });
 
+  const metrics = new EndpointMetrics({
+    ...(options.monitoring && { readMonitoring: options.monitoring.read }),
+    monitoringCacheMs: options.monitoring?.cacheMs ?? 5000,
+    onError: (error) => report(error, { requestId: '-', route: 'GET /metrics (reading monitoring reports)' }),
+  });
   await registerGuards(app, limits, identityOf);
+  // Every route's 429s and 503s, the guards' own refusals included (their hooks run first, this one after the answer).
+  app.addHook('onResponse', async (req, reply) => metrics.countRefusal(req.routeOptions.url ?? 'unmatched', reply.statusCode));
   app.setNotFoundHandler((req) => {
     throw new HttpError(404, `no route ${req.method} ${req.url.split('?')[0]}; ${ROUTES}`);
   });
@@ -178,11 +185,6 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
         requestId: '-',
         route: `prediction log: ${texts} answered texts not logged yet, next try in ${Math.round(retryInMs / 1000)} s (is the registry's database up?)`,
       }),
-  });
-  const metrics = new EndpointMetrics({
-    ...(options.monitoring && { readMonitoring: options.monitoring.read }),
-    monitoringCacheMs: options.monitoring?.cacheMs ?? 5000,
-    onError: (error) => report(error, { requestId: '-', route: 'GET /metrics (reading monitoring reports)' }),
   });
   /** The version that served a /score request, for its latency once answered. */
   const servedBy = new WeakMap<FastifyRequest, Deployment>();
@@ -279,7 +281,8 @@ export async function startEndpoint(options: EndpointOptions): Promise<Endpoint>
     { url: '/health', method: 'GET', handler: health },
     { url: '/score', method: 'POST', handler: score, preParsing: requireKey, onResponse: observeLatency },
     { url: '/feedback', method: 'POST', handler: feedback, preParsing: requireKey },
-    { url: '/metrics', method: 'GET', handler: scrape, preParsing: requireKey },
+    // Scraped even while the process sheds load: the overload is what Prometheus must see then.
+    { url: '/metrics', method: 'GET', handler: scrape, preParsing: requireKey, config: exemptFromPressure },
   ] as const;
   for (const { url, method, ...rest } of routes) {
     app.route({ url, method, ...rest });
