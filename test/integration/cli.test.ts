@@ -252,14 +252,33 @@ describe('mlc', () => {
 
   it('says at once that no worker serves the embedded registry, rather than after a minute', async () => {
     const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
-    await registerFreshNamespace(connection, idle.namespace).finally(() => connection.close());
+    await registerFreshNamespace(connection, idle.namespace);
     const started = Date.now();
-    const r = await mlcWith({ ...idle.env, DATABASE_URL: '' }, 'runs', 'thai-sentiment');
-    expect([r.code, r.stderr.trim()]).toEqual([
-      1,
-      'mlc: no worker polls task queue mlc-control (none has polled it lately): the embedded registry is read through a running worker. ' +
-        'Start one (npm run worker; restart it if it predates this mlc), or set DATABASE_URL to the PostgreSQL registry the workers use.',
+    const embedded = { ...idle.env, DATABASE_URL: '' };
+    const [runs, undeploy] = await Promise.all([
+      mlcWith(embedded, 'runs', 'thai-sentiment'),
+      // It reads the live version from the registry, itself a worker request here: the worker check comes first.
+      mlcWith(embedded, 'undeploy', 'thai-sentiment', '--as', 'bob', '--reason', 'retired'),
     ]);
-    expect(Date.now() - started).toBeLessThan(20_000);
+    try {
+      expect([runs.code, runs.stderr.trim()]).toEqual([
+        1,
+        'mlc: no worker polls task queue mlc-control (none has polled it lately): the embedded registry is read through a running worker. ' +
+          'Start one (npm run worker; restart it if it predates this mlc), or set DATABASE_URL to the PostgreSQL registry the workers use.',
+      ]);
+      expect([undeploy.code, undeploy.stderr.trim(), undeploy.stdout]).toEqual([
+        1,
+        'mlc: no worker polls task queue mlc-control (none has polled it lately): it takes the version off. Start one with: npm run worker',
+        '',
+      ]);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      // Nothing was started that a worker would pick up later.
+      const client = new Client({ connection, namespace: idle.namespace });
+      const undeploys: string[] = [];
+      for await (const w of client.workflow.list({ query: `WorkflowType = 'undeployModel'` })) undeploys.push(w.workflowId);
+      expect(undeploys).toEqual([]);
+    } finally {
+      await connection.close();
+    }
   });
 });
