@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Six projects. Unit tests live beside the code; the rest under test/ and
@@ -7,6 +8,10 @@ import { defineConfig } from 'vitest/config';
 // never touch the cluster, and the integration and e2e suites start once it is over.
 export default defineConfig({
   test: {
+    // vitest's default, one worker fewer than the cores, is a single worker on a 2-vCPU machine,
+    // and every file then ran one after another: the 4-minute chaos run alone, then the unit tests
+    // alone. Most of the chaos run waits on its services, so at least two run side by side.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       { test: { name: 'unit', sequence: { groupOrder: 0 }, include: ['{config,domain,adapters,activities,cli,workers,workflows}/**/*.test.ts'] } },
       // Time-skipping test server; the workflow bundle is built once per file.
