@@ -13,7 +13,17 @@ export default defineConfig({
     // alone. Most of the chaos run waits on its services, so at least two run side by side.
     maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
-      { test: { name: 'unit', sequence: { groupOrder: 0 }, include: ['{config,domain,adapters,activities,cli,workers,workflows}/**/*.test.ts'] } },
+      // 30 s, not vitest's 5: beside the chaos run on 2 vCPUs, a test that opens an embedded PGlite
+      // registry (its WASM start and migrations) took over 5 s.
+      {
+        test: {
+          name: 'unit',
+          sequence: { groupOrder: 0 },
+          include: ['{config,domain,adapters,activities,cli,workers,workflows}/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
       // Time-skipping test server; the workflow bundle is built once per file.
       { test: { name: 'workflow', sequence: { groupOrder: 0 }, include: ['test/workflows/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 180_000 } },
       // Captured histories (test/replay/histories) replayed against the current bundle: no server.
