@@ -3,6 +3,7 @@
 // cannot do. One lifecycle through `mlc` alone, then the registry rows checked in PostgreSQL
 // directly. A fresh database, Temporal namespace, data folder and endpoint port per run.
 // Needs `bash scripts/services.sh start` (npm test runs it).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +49,16 @@ async function ok(...args: string[]): Promise<CliResult> {
     throw new Error(`mlc ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\n${logs}`);
   }
   return r;
+}
+
+/** Runs a command mlc printed (--print-signal, --print-start) through bash with the real `temporal` CLI, as a user pastes it. */
+function pasteIntoTemporalCli(printed: CliResult): void {
+  expect(printed.code, printed.stderr).toBe(0);
+  const cli = spawnSync('bash', ['-c', printed.stdout], {
+    env: { ...env, PATH: `${path.join(repoRoot, '.venv/bin')}:${env.PATH}`, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' },
+    encoding: 'utf8',
+  });
+  expect(cli.status, `${printed.stdout}\n${cli.stdout}${cli.stderr}`).toBe(0);
 }
 
 beforeAll(async () => {
@@ -227,10 +238,33 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
   });
 
   it('mlc undeploy, once the lifecycle is stopped, takes the version off the endpoint: predictions refused, champion removed, on record', async () => {
-    // The lifecycle started again above deploys a version of its own first.
+    // From here alice signs with a key an admin registered.
+    const withKeys = { ...env, MLC_KEYS_DIR: path.join(dataDir, 'keys') };
+    const publicKey = /public key: (ed25519:\S+)/.exec((await mlc(withKeys, 'keys', 'init', '--as', 'alice')).stdout)?.[1];
+    await ok('keys', 'add', 'alice', publicKey!, '--by', 'root');
+    // The lifecycle started again above deploys a version of its own first. alice approves it
+    // as a user pastes the signed signal into the `temporal` CLI (--print-signal, run by bash).
     await ok('wait', model, '--stage', 'awaiting_audit');
     const { version } = JSON.parse((await ok('status', model, '--json')).stdout) as LifecycleStatus;
-    await ok('audit', 'approve', model, '--as', 'alice', '--reason', 'again', '--version', String(version));
+    const signal = await mlc(
+      withKeys,
+      'audit',
+      'approve',
+      model,
+      '--as',
+      'alice',
+      '--reason',
+      `it's "fine" $(whoami)`,
+      '--version',
+      String(version),
+      '--print-signal',
+    );
+    expect(signal.stdout).toMatch(new RegExp(`^temporal workflow signal --workflow-id '${lifecycleWorkflowId(model)}' --name auditDecision --input '`));
+    pasteIntoTemporalCli(signal);
+    await ok('wait', model, '--stage', 'awaiting_deploy');
+    expect(
+      await sql!`select outcome, actor, reason, signer_key_id is not null as signed from decisions where model = ${model} and kind = 'audit' order by id desc limit 1`,
+    ).toEqual([{ outcome: 'approved', actor: 'alice', reason: `it's "fine" $(whoami)`, signed: true }]);
     await ok('deploy', model, '--as', 'bob', '--reason', 'back in service');
     // While the lifecycle that deployed it runs, it is the one to take the version off.
     const whileRunning = await mlc(env, 'undeploy', model, '--as', 'bob', '--reason', 'too early');
@@ -249,6 +283,19 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
       1,
       `mlc: refused: alice may not take ${model} off its endpoint: only its deployers (bob) may`,
     ]);
+    // The same request, signed and pasted into the `temporal` CLI (--print-start). The refusal
+    // is the role's, so the signature came through the shell, the CLI and the codec intact.
+    const printed = await mlc(withKeys, 'undeploy', model, '--as', 'alice', '--reason', `it's "retired" $(whoami)`, '--print-start');
+    const workflowId = /^temporal workflow start --task-queue mlc-control --type undeployModel --workflow-id '(mlc-undeploy-[^']+)' --input '/.exec(
+      printed.stdout,
+    )?.[1];
+    expect(workflowId, printed.stdout + printed.stderr).toBeDefined();
+    pasteIntoTemporalCli(printed);
+    expect(await temporal!.client.workflow.getHandle(workflowId!).result()).toEqual({
+      outcome: 'refused',
+      why: `alice may not take ${model} off its endpoint: only its deployers (bob) may`,
+      version,
+    });
     const undeployed = await ok('undeploy', model, '--as', 'bob', '--reason', 'retired for good');
     expect(undeployed.stdout).toMatch(
       new RegExp(`^✓ version ${version} of ${model} taken off the endpoint, its monitoring paused \\(recorded by mlc-undeploy-${model}-[0-9a-f]{8}\\)$`, 'm'),
@@ -263,6 +310,7 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     const predicted = await mlc(env, 'predict', '--model', model, '--endpoint', `http://127.0.0.1:${port}`, 'ร้านนี้อร่อยมาก');
     expect([predicted.code, predicted.stderr]).toEqual([1, expect.stringContaining(`no version of model "${model}" is deployed here`)]);
     expect(await sql!`select kind, outcome, actor, version from decisions where model = ${model} and kind = 'undeploy' order by id`).toEqual([
+      { kind: 'undeploy', outcome: 'refused', actor: 'alice', version },
       { kind: 'undeploy', outcome: 'refused', actor: 'alice', version },
       { kind: 'undeploy', outcome: 'approved', actor: 'bob', version },
     ]);
