@@ -105,6 +105,17 @@ describe('loadConfigWithSources', () => {
     );
   });
 
+  it('worker metrics: none by default; a host:port from the file or MLC_WORKER_METRICS_ADDRESS; anything else refused', () => {
+    expect(loadConfigWithSources(repo, {}).config.workerMetricsAddress).toBeUndefined();
+    expect(loadConfigWithSources(repo, withFile('workerMetricsAddress: 0.0.0.0:9464\n')).config.workerMetricsAddress).toBe('0.0.0.0:9464');
+    const fromEnv = loadConfigWithSources(repo, { MLC_WORKER_METRICS_ADDRESS: '127.0.0.1:9464' });
+    expect([fromEnv.config.workerMetricsAddress, fromEnv.sources.get('workerMetricsAddress')]).toEqual(['127.0.0.1:9464', 'env MLC_WORKER_METRICS_ADDRESS']);
+    for (const bad of ['9464', 'http://127.0.0.1:9464', '127.0.0.1:metrics'])
+      expect(() => loadConfigWithSources(repo, { MLC_WORKER_METRICS_ADDRESS: bad })).toThrow(
+        /workerMetricsAddress: host:port, such as 127\.0\.0\.1:9464.*env MLC_WORKER_METRICS_ADDRESS/,
+      );
+  });
+
   it('a bad file names the field, the problem and the file', () => {
     const env = withFile(
       'clusters:\n  hpc:\n    executor: slurm\n    host: x\n    username: u\n    codeDir: /c\n    artifactsRoot: /a\n    python: /p\n    pollIntervalMs: 1000\n    passwd: oops\n',

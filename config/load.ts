@@ -226,6 +226,7 @@ function overrides(env: NodeJS.ProcessEnv): [string, string[], string | string[]
     ['MLC_ENDPOINT_SCORING', ['endpoint', 'scoring'], env.MLC_ENDPOINT_SCORING],
     ['MLC_ENDPOINT_SCORING_THREADS', ['endpoint', 'scoringThreads'], env.MLC_ENDPOINT_SCORING_THREADS],
     ['MLC_ENDPOINT_PREDICTION_LOG', ['endpoint', 'predictionLog'], env.MLC_ENDPOINT_PREDICTION_LOG],
+    ['MLC_WORKER_METRICS_ADDRESS', ['workerMetricsAddress'], env.MLC_WORKER_METRICS_ADDRESS],
     ['MLC_SLURM_HOST', local('host'), env.MLC_SLURM_HOST],
     ['MLC_SLURM_PORT', local('port'), env.MLC_SLURM_PORT],
     ['MLC_SLURM_USER', local('username'), env.MLC_SLURM_USER],

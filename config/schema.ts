@@ -128,6 +128,15 @@ export const configSchema = z.strictObject({
   dataRoots: z.array(z.string().refine((p) => isAbsolute(p), 'an absolute folder')).min(1, 'name at least one folder'),
   /** PostgreSQL URL; when absent the registry is embedded PGlite under paths.data. */
   databaseUrl: z.string().url().optional(),
+  /**
+   * host:port where `npm run worker` serves the Temporal SDK's own metrics for Prometheus (task
+   * slots, poll and schedule-to-start latencies, activity and workflow task outcomes, sticky cache),
+   * at /metrics. Absent: none.
+   */
+  workerMetricsAddress: z
+    .string()
+    .regex(/^[^\s:/]+:\d{1,5}$/, 'host:port, such as 127.0.0.1:9464 (0.0.0.0:9464 to let another machine scrape it)')
+    .optional(),
   endpoint: z.strictObject({
     host: z.string(),
     port: z.coerce.number().int().positive(),

@@ -10,6 +10,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import type { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePrometheusText } from '../../adapters/endpoint/prometheus-text';
 import type { LifecycleStatus } from '../../domain/lifecycle';
 import { lifecycleWorkflowId, monitoringScheduleId } from '../../domain/temporal-names';
 import { repoRoot } from '../../temporal.config';
@@ -29,6 +30,7 @@ let dataDir: string;
 let temporal: { client: Client; connection: Connection } | undefined;
 let sql: postgres.Sql | undefined;
 let workers: Worker[] = [];
+let workerMetrics: string;
 
 async function admin<T>(fn: (db: postgres.Sql) => Promise<T>): Promise<T> {
   const db = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} });
@@ -77,8 +79,12 @@ beforeAll(async () => {
     MLC_ENDPOINT_HOST: '127.0.0.1',
     MLC_ENDPOINT_PORT: String(port),
   };
-  // All three at once: they race to migrate the fresh database, which open.ts serialises.
-  workers = await Promise.all(['control', 'scoring', 'endpoint'].map((role) => startWorker(role, env)));
+  // All three at once: they race to migrate the fresh database, which open.ts serialises. The
+  // control worker serves the Temporal SDK's metrics.
+  workerMetrics = `127.0.0.1:${await freePort()}`;
+  workers = await Promise.all(
+    ['control', 'scoring', 'endpoint'].map((role) => startWorker(role, role === 'control' ? { ...env, MLC_WORKER_METRICS_ADDRESS: workerMetrics } : env)),
+  );
   sql = postgres(dbUrl, { max: 2, onnotice: () => {} });
 }, 120_000);
 
@@ -108,6 +114,8 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     expect(scoring).toMatch(/queues \[mlc-scoring\], Temporal/);
     expect(endpoint).toContain(`queues [], endpoint http://127.0.0.1:${port}`);
     for (const out of [control, scoring, endpoint]) expect(out).toContain('registry PostgreSQL');
+    expect(control).toContain(`worker metrics http://${workerMetrics}/metrics`);
+    expect(scoring).not.toContain('worker metrics');
   });
 
   it('starts, audits, deploys, serves and reports a lifecycle with mlc alone; the rows are in PostgreSQL', async () => {
@@ -185,6 +193,15 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
     const throughWorker = await mlc({ ...env, DATABASE_URL: '' }, 'history', model);
     expect(throughWorker.code, throughWorker.stderr).toBe(0);
     expect(throughWorker.stdout).toBe((await ok('history', model)).stdout);
+
+    // The control worker's SDK metrics saw this lifecycle's work: its queue, its activities, its workflow tasks.
+    const metrics = parsePrometheusText(await (await fetch(`http://${workerMetrics}/metrics`)).text());
+    const onControl = (name: string) =>
+      metrics.filter((m) => m.name === name && m.labels.task_queue === 'mlc-control' && m.labels.namespace === env.TEMPORAL_NAMESPACE);
+    expect(onControl('temporal_worker_start').map((m) => m.value)).toEqual([1]);
+    const activities = new Set(onControl('temporal_activity_execution_latency_count').map((m) => m.labels.activity_type));
+    expect(activities).toContain('preprocessData');
+    expect(onControl('temporal_workflow_task_execution_latency_count').reduce((n, m) => n + m.value, 0)).toBeGreaterThan(5);
   });
 
   it('mlc retrain: refused by name from a stranger; from an auditor, generation 2 trains and awaits audit while version 1 serves', async () => {
