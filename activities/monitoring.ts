@@ -64,8 +64,8 @@ const PAST_WINDOWS = 50;
  * take seconds of arithmetic, which on the worker's event loop would stall heartbeats, other
  * activities and, in a one-process deployment, the endpoint (which sheds requests then).
  */
-const judgeWindowInThread = (...args: Parameters<typeof judgeWindow>) =>
-  callInThread<WindowVerdict>(moduleBeside(import.meta.url, '../domain/monitoring/window'), 'judgeWindow', args);
+const WINDOW_MODULE = moduleBeside(import.meta.url, '../domain/monitoring/window');
+const judgeWindowInThread = (...args: Parameters<typeof judgeWindow>) => callInThread<WindowVerdict>(WINDOW_MODULE, 'judgeWindow', args);
 
 export function monitoringActivities(deps: ActivityDeps) {
   const { store, registry, azureMl, config } = deps;

@@ -32,14 +32,11 @@ const defaultPolicy: RetryPolicy = { attempts: 4, maxWaitSeconds: 30, say: (line
 
 /** POSTs `body`; a shed request (503, 429) is retried after its Retry-After, up to `policy.attempts` in all. */
 export async function postShed<T>(base: string, route: string, key: string, body: unknown, policy: RetryPolicy = defaultPolicy): Promise<T> {
+  const request = { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) };
   for (let attempt = 1; ; attempt++) {
     let res: Response;
     try {
-      res = await fetch(`${base}${route}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
+      res = await fetch(`${base}${route}`, request);
     } catch (err) {
       throw new CliError(`Cannot reach the endpoint at ${base} (${rootCauseMessage(err)}). It runs inside the worker: npm run worker.`);
     }

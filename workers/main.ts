@@ -2,18 +2,16 @@
 // endpoint in one process, because the embedded registry (PGlite) allows one process. With
 // DATABASE_URL (PostgreSQL) roles can run apart: `npm run worker -- control`, `-- scoring`,
 // `-- endpoint`. With workerMetricsAddress the Temporal SDK serves its own metrics for Prometheus.
-import { Runtime } from '@temporalio/worker';
 import { loadConfig } from '../temporal.config';
 import { allRoles, startRuntime, type Role } from './runtime';
+import { installWorkerMetrics } from './worker-metrics';
 
 async function main(args: string[]) {
   const unknown = args.filter((a) => !allRoles.includes(a as Role));
   if (unknown.length) throw new Error(`unknown role ${unknown.join(', ')}; roles: ${allRoles.join(', ')}`);
   const config = loadConfig();
-  // Before any connection: the SDK's runtime is installed once per process, here and not in
-  // startRuntime, which tests call several times in one process.
   const metrics = config.workerMetricsAddress;
-  if (metrics) Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } } });
+  if (metrics) installWorkerMetrics(metrics); // before any connection
   const runtime = await startRuntime(config, args.length ? (args as Role[]) : allRoles);
   console.log(
     `mlc worker ready: queues [${runtime.workers.map((w) => w.options.taskQueue).join(', ')}]` +
