@@ -2,6 +2,7 @@
 // a cluster, each failure with its fix, so a broken setup is found in seconds instead of after
 // a lifecycle queued for an hour. Exit 0 when nothing failed (skipped checks do not fail it).
 import { checkCluster, type ClusterCheckReport } from '../adapters/slurm/cluster-check';
+import { formatChecks } from '../domain/checks';
 import type { ClusterProfile } from '../domain/spec';
 import { loadConfig } from '../temporal.config';
 import { CliError } from './cli-error';
@@ -36,21 +37,6 @@ export async function clusterCheckCommand(name: string, flags: ClusterCheckFlags
   process.exitCode = report.ok ? 0 : 1;
 }
 
-const marks = { pass: '✓', fail: '✗', skip: '–' } as const;
-
 export function formatClusterReport(report: ClusterCheckReport): string {
-  const width = Math.max(...report.results.map((r) => r.check.length)) + 2;
-  const pad = ' '.repeat(width + 2);
-  const lines = [`cluster ${report.cluster} (${report.executor} executor)`];
-  for (const r of report.results) {
-    lines.push(`${marks[r.status]} ${r.check.padEnd(width)}${r.detail.split('\n').join(`\n${pad}`)}`);
-    if (r.fix) lines.push(`${pad}fix: ${r.fix}`);
-  }
-  const failed = report.results.filter((r) => r.status === 'fail').length;
-  lines.push(
-    failed
-      ? `${failed} check${failed > 1 ? 's' : ''} failed`
-      : `all checks passed${report.results.some((r) => r.status === 'skip') ? ' (some not applicable)' : ''}`,
-  );
-  return lines.join('\n');
+  return formatChecks(`cluster ${report.cluster} (${report.executor} executor)`, report.results);
 }

@@ -116,15 +116,24 @@ export async function workerAbsence(ctx: CliContext, taskQueue: string): Promise
   return lastPoll === null ? 'none has polled it lately' : `the last poll was ${Math.max(2, Math.round((Date.now() - lastPoll) / 60_000))} min ago`;
 }
 
-const isLive = (lastPoll: number | null) => lastPoll !== null && Date.now() - lastPoll < LIVE_POLL_MS;
+export const isLive = (lastPoll: number | null) => lastPoll !== null && Date.now() - lastPoll < LIVE_POLL_MS;
 
-/** When a worker last polled `taskQueue` for workflow tasks: null when none lately; undefined when the server would not say (the query then tells). */
-async function lastPollOf(ctx: CliContext, taskQueue: string): Promise<number | null | undefined> {
+const TASK_QUEUE_TYPES = {
+  workflow: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  activity: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+};
+
+/**
+ * When a worker last polled `taskQueue` for tasks of that type (an activity-only worker, such as
+ * the scoring one, polls for no workflow tasks): null when none lately; undefined when the server
+ * would not say (the query then tells).
+ */
+export async function lastPollOf(ctx: CliContext, taskQueue: string, type: keyof typeof TASK_QUEUE_TYPES = 'workflow'): Promise<number | null | undefined> {
   try {
     const { pollers } = await ctx.client.workflowService.describeTaskQueue({
       namespace: ctx.config.temporal.namespace,
       taskQueue: { name: taskQueue },
-      taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      taskQueueType: TASK_QUEUE_TYPES[type],
     });
     const times = pollers.flatMap((p) => (p.lastAccessTime ? [Number(p.lastAccessTime.seconds ?? 0) * 1000 + (p.lastAccessTime.nanos ?? 0) / 1e6] : []));
     return times.length ? Math.max(...times) : null;

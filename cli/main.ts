@@ -49,6 +49,7 @@ const predictCommand = lazy(endpoint, 'predictCommand');
 const logsCommand = lazy(() => import('./logs'), 'logsCommand');
 const historyCommand = lazy(() => import('./history'), 'historyCommand');
 const clusterCheckCommand = lazy(() => import('./cluster-commands'), 'clusterCheckCommand');
+const doctorCommand = lazy(() => import('./doctor'), 'doctorCommand');
 const evaluateCommand = lazy(() => import('./evaluate'), 'evaluateCommand');
 const validateCommand = lazy(() => import('./validate'), 'validateCommand');
 const renderConfig = lazy(() => import('../config/show'), 'renderConfig');
@@ -359,6 +360,15 @@ program
   .option('--json', 'print the results as JSON')
   .option('--timeout <seconds>', 'give up on the probe job after this long, queueing included', '300')
   .action((name: string, opts: ClusterCheckFlags) => clusterCheckCommand(name, opts));
+
+program
+  .command('doctor')
+  .description(
+    'check everything the configuration names, as the product uses it: Temporal, namespace, search attributes, payload keys, codec server, workers, registry, artifact store, endpoint, cluster logins; each failure with its fix',
+  )
+  .option('--json', 'print the results as JSON')
+  .option('--timeout <seconds>', 'count a check that takes longer as hung', '45')
+  .action((opts: { json?: boolean; timeout?: string }) => doctorCommand(opts));
 
 program.parseAsync().catch(async (err: unknown) => {
   // Imported here, not up front: a command that threw one of these has already loaded its module.

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { access, constants, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import type { CheckResult } from '../../domain/checks';
 import { clusterProfileSchema, type ClusterProfile } from '../../domain/spec';
 import type { ClusterConfig, LocalClusterConfig, SlurmClusterConfig } from '../../temporal.config';
 import { messageOf } from '../../domain/errors';
@@ -19,13 +20,7 @@ import { isAccountingDisabledError } from './parse';
 import type { ClusterExecutor, JobStatus } from './port';
 import { shellCommand } from './shell';
 
-export type CheckStatus = 'pass' | 'fail' | 'skip';
-export interface CheckResult {
-  check: string;
-  status: CheckStatus;
-  detail: string;
-  fix?: string;
-}
+export type { CheckResult } from '../../domain/checks';
 
 const probeSchema = z.object({
   hostname: z.string(),
@@ -62,6 +57,8 @@ export interface ClusterCheckOptions {
   profile?: ClusterProfile;
   /** How long to wait for the probe job, queueing included, before cancelling it. */
   waitMs?: number;
+  /** Only what takes a second (mlc doctor): the SSH login and the scheduler, or the local folder; no probe job. */
+  quick?: boolean;
 }
 
 /** The probe job's own limits: it must never hold a node for long. */
@@ -91,10 +88,10 @@ export async function checkCluster(name: string, cluster: ClusterConfig, opts: C
   const r = new Results();
   const key = `check-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const modules = cluster.executor === 'slurm' ? (opts.profile?.modules ?? []) : [];
-  const probeChecks = ['job', ...(modules.length ? ['modules'] : []), 'python', 'torch', 'gpu', 'shared'];
+  const probeChecks = opts.quick ? [] : ['job', ...(modules.length ? ['modules'] : []), 'python', 'torch', 'gpu', 'shared'];
   const plan =
     cluster.executor === 'slurm'
-      ? ['ssh', 'slurm', ...(opts.profile ? ['partition', 'account/qos', 'gres'] : []), 'artifacts', ...probeChecks]
+      ? ['ssh', 'slurm', ...(opts.profile ? ['partition', 'account/qos', 'gres'] : []), ...(opts.quick ? [] : ['artifacts']), ...probeChecks]
       : [...(opts.profile ? ['profile'] : []), 'artifacts', ...probeChecks];
   let job: { jobId?: string; probe?: ProbeReport } = {};
   try {
@@ -142,7 +139,7 @@ async function checkSlurm(name: string, cluster: SlurmClusterConfig, opts: Clust
     r.pass('slurm', `sinfo lists ${partitions.map((p) => `${p.name}${p.isDefault ? '*' : ''} (${p.state})`).join(', ')}`);
     if (opts.profile) await checkProfile(name, cluster, opts.profile, partitions, sh, r);
     // sbatch would refuse the probe, or queue it for ever: the profile's own lines say why.
-    if (['partition', 'account/qos', 'gres'].some(r.failed)) return {};
+    if (opts.quick || ['partition', 'account/qos', 'gres'].some(r.failed)) return {};
 
     const made = await sh(['sh', '-c', 'mkdir -p -- "$1" && test -w "$1"', 'mlc-check', dir]);
     if (made.code !== 0) {
@@ -175,6 +172,7 @@ async function checkLocal(name: string, cluster: LocalClusterConfig, opts: Clust
       r.fail('artifacts', `cannot create ${dir}: ${messageOf(e)}`, `set clusters.${name}.artifactsRoot to a folder this worker can write`);
       return {};
     }
+    if (opts.quick) return {};
     const out = await runProbe(name, cluster, executor, opts, key, r);
     jobId = out.jobId;
     return out;
