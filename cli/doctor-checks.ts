@@ -1,11 +1,12 @@
 // `mlc doctor`: every service the product needs, checked the way the product uses it, from the
 // configuration this mlc reads (`mlc config show`): Temporal and its namespace and search
 // attributes, the payload keys and the Web UI's codec server, a worker on each task queue, the
-// registry, the artifact store (written, read back, checksummed), the built-in endpoint and each
-// cluster's login. `scripts/services.sh status` says whether the local daemons run; this says
-// whether the product can work with what it is configured to use, local or production, and names
-// the fix for each thing that cannot. Nothing it does changes a lifecycle or a record: the one
-// write is a small file the artifact check overwrites each time.
+// registry, the artifact store (written, read back, checksummed), the built-in endpoint, each
+// cluster's login and each Azure ML workspace. `scripts/services.sh status` says whether the local
+// daemons run; this says whether the product can work with what it is configured to use, local or
+// production, and names the fix for each thing that cannot. Nothing it does changes a lifecycle or
+// a record: it writes one small file, which the artifact check overwrites each time, and creates a
+// workspace datastore's container if it is missing, as the first upload would.
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { createHash } from 'node:crypto';
@@ -56,7 +57,7 @@ export async function runDoctor(config: MlcConfig, options: DoctorOptions = {}):
   const keys = await within<{ result: CheckResult; keyring?: Keyring }>(checkPayloadKeys(config, env), (seconds) => ({
     result: hangs('payload keys', 'reading the key files')(seconds),
   }));
-  const [temporal, codecServer, registry, artifacts, endpoint, clusters] = await Promise.all([
+  const [temporal, codecServer, registry, artifacts, endpoint, clusters, workspaces] = await Promise.all([
     within(checkTemporal(config, keys.keyring), (seconds) =>
       notChecked('Temporal hangs', [hangs('temporal', `Temporal at ${config.temporal.address}`)(seconds)]),
     ),
@@ -69,8 +70,23 @@ export async function runDoctor(config: MlcConfig, options: DoctorOptions = {}):
         within(checkClusterLogin(config, name, cluster), hangs(`cluster ${name}`, `cluster ${name} (its login or its artifact folder)`)),
       ),
     ),
+    Promise.all(
+      Object.entries(config.workspaces).map(([name, workspace]) =>
+        within(checkWorkspace(name, workspace), hangs(`workspace ${name}`, `Azure ML at ${workspace.armEndpoint}`)),
+      ),
+    ),
   ]);
-  return [...temporal.server, keys.result, codecServer, ...temporal.workers, registry ?? temporal.embeddedRegistry, artifacts, endpoint, ...clusters];
+  return [
+    ...temporal.server,
+    keys.result,
+    codecServer,
+    ...temporal.workers,
+    registry ?? temporal.embeddedRegistry,
+    artifacts,
+    endpoint,
+    ...clusters,
+    ...workspaces,
+  ];
 }
 
 const HUNG_FIX =
@@ -380,4 +396,32 @@ async function checkClusterLogin(config: MlcConfig, name: string, cluster: MlcCo
   const full = `the whole check, with a probe job: mlc cluster check ${name}`;
   if (failed) return fail(check, `${failed.check}: ${failed.detail}`, `${failed.fix ?? 'see the message'}; then ${full}`);
   return { ...pass(check, report.results.map((r) => `${r.check}: ${r.detail}`).join('; ')), fix: full };
+}
+
+/**
+ * What a deployment to Azure ML needs first: the credential gets a token the workspace accepts,
+ * the workspace exists, and its Blob datastore (where packages are uploaded) answers. Read-only
+ * but for the datastore's container, which is created when missing, as the first upload would.
+ */
+async function checkWorkspace(name: string, workspace: MlcConfig['workspaces'][string]): Promise<CheckResult> {
+  const check = `workspace ${name}`;
+  const { workspaceClients } = await import('../adapters/azureml/client');
+  const { fromAzure } = await import('../adapters/azureml/errors');
+  try {
+    const clients = workspaceClients(workspace);
+    const found = await clients.arm.workspaces.get(workspace.resourceGroup, workspace.workspace);
+    const container = await clients.datastore();
+    let endpoints = 0;
+    for await (const _endpoint of clients.arm.onlineEndpoints.list(workspace.resourceGroup, workspace.workspace)) endpoints++;
+    return pass(
+      check,
+      `${workspace.workspace} in resource group ${workspace.resourceGroup} (${found.location ?? workspace.location}); datastore ${workspace.datastore} is container ${container.containerName}; ${plural(endpoints, 'online endpoint')}`,
+    );
+  } catch (e) {
+    return fail(
+      check,
+      messageOf(fromAzure(`reading workspace ${workspace.workspace}`, e)),
+      `fix workspaces.${name} in the MLC_CONFIG file (subscriptionId, resourceGroup, workspace, datastore, credential) or the Azure identity, as the message says; mlc config show prints what is in force`,
+    );
+  }
 }

@@ -26,6 +26,8 @@ worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT
 wait_until 180 grep -q "mlc worker ready" "$LOG_DIR/worker.log" || { tail -30 "$LOG_DIR/worker.log"; die "the worker did not start"; }
 grep "mlc worker ready" "$LOG_DIR/worker.log"
+echo "── every part the configuration names, checked as the product uses it (mlc doctor)"
+mlc doctor || die "mlc doctor found a part that does not work (the ✗ lines above say which, and the fix)"
 # The spec requires signed decisions: each demo person gets a key pair (kept under .data, not
 # in ~/.config) and an admin registers the public keys.
 export MLC_KEYS_DIR="$DATA/demo-keys"

@@ -17,6 +17,7 @@ import { newKeyEntry } from '../../adapters/temporal-codec/keys';
 import { loadCodecServerToken } from '../../adapters/temporal-codec/server-token';
 import type { CheckResult } from '../../domain/checks';
 import { DOCTOR_ARTIFACT_KEY } from '../../cli/doctor-checks';
+import { EMULATED_WORKSPACE, startEmulatedAzure } from '../../infra/azure-emulated/stack';
 import { loadConfig } from '../../temporal.config';
 import { freePort, mlc, startWorker, stopAll } from '../e2e/process-helpers';
 import { registerFreshNamespace } from '../e2e/temporal-helpers';
@@ -212,6 +213,30 @@ describe('mlc doctor', () => {
     expect(r.line('artifacts')).toMatchObject({ status: 'fail', detail: `no answer within 3 s: the artifact store at /proc/mlc-doctor-${run} hangs` });
     expect(r.line('artifacts').fix).toContain('hard-mounted NFS share');
     expect(r.line('temporal').status).toBe('pass');
+  });
+
+  it('checks each Azure ML workspace (credential, workspace, Blob datastore) and names a credential Azure refuses', async () => {
+    const azureDir = path.join(dir, 'azure');
+    const azure = await startEmulatedAzure(azureDir, { opDurationMs: 200, retryAfterSeconds: 0 });
+    try {
+      const check = `workspace ${EMULATED_WORKSPACE}`;
+      const up = await doctor(azure.env);
+      expect(up.code, up.stdout).toBe(0);
+      expect(up.line(check)).toMatchObject({
+        status: 'pass',
+        detail: expect.stringMatching(/^\S+ in resource group \S+ \(\S+\); datastore workspaceblobstore is container \S+; 0 online endpoints$/),
+      });
+      // The token the emulator expects, replaced: ARM answers 401 AuthenticationFailed.
+      await writeFile(path.join(azureDir, 'arm-token'), 'a-token-azure-never-issued');
+      const refused = await doctor(azure.env);
+      expect(refused.code).toBe(1);
+      expect(refused.line(check).status).toBe('fail');
+      expect(refused.line(check).detail).toMatch(/^Azure refused the worker's credentials: reading workspace \S+: 401 AuthenticationFailed/);
+      expect(refused.line(check).fix).toContain(`workspaces.${EMULATED_WORKSPACE}`);
+      expect(refused.line('temporal').status).toBe('pass');
+    } finally {
+      await azure.stop();
+    }
   });
 
   it('refuses a --timeout that is not a number of seconds', async () => {
