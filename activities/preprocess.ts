@@ -5,11 +5,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { dataAccessFrom } from '../adapters/datasets/data-roots';
-import { preprocessDataset } from '../adapters/datasets/preprocess';
+import { checkDataset, preprocessDataset, summarizeDatasetCheck, type DatasetCheckSummary } from '../adapters/datasets/preprocess';
+import { DatasetNotFoundError } from '../adapters/datasets/read';
 import { artifactLayout } from '../domain/artifact-layout';
 import { DatasetError } from '../domain/dataset';
 import type { ModelSpec } from '../domain/spec';
 import type { ActivityDeps } from './deps';
+import { userError } from './errors';
 
 export interface PreprocessDataInput {
   spec: ModelSpec;
@@ -25,8 +27,31 @@ export interface PreparedDataset {
   report: Record<string, unknown>;
 }
 
+export interface CheckSpecDataInput {
+  spec: ModelSpec;
+  specDir: string;
+}
+
 export function preprocessActivities({ config, store, registry }: ActivityDeps) {
   return {
+    /**
+     * `mlc validate --on-worker`: the spec's data checked where the worker reads it (its data
+     * roots, its mounts), as preprocess will; nothing is written.
+     */
+    async checkSpecData({ spec, specDir }: CheckSpecDataInput): Promise<DatasetCheckSummary> {
+      try {
+        return summarizeDatasetCheck(await checkDataset({ spec, specDir, dataAccess: dataAccessFrom(config) }));
+      } catch (e) {
+        if (e instanceof DatasetNotFoundError) {
+          throw userError(
+            'DatasetNotFound',
+            `data.path ${spec.data.path}: no such file on the worker's machine (${e.path}; a relative path is resolved against the spec's folder, ${specDir})`,
+          );
+        }
+        throw e;
+      }
+    },
+
     async preprocessData({ spec, specDir, generation, extraDataKeys }: PreprocessDataInput): Promise<PreparedDataset> {
       // Build in a private local folder, then publish it through the store (files first, the
       // manifest last): a crash leaves no dataset version that looks complete.

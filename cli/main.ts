@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import type { CliContext } from './context';
 import type { ClusterCheckFlags } from './cluster-commands';
 import type { EvaluateFlags } from './evaluate';
+import type { ValidateFlags } from './validate';
 import type { TrackingRegistry } from '../activities/tracking';
 
 type AnyFunction = (...args: never[]) => unknown;
@@ -93,8 +94,9 @@ program
   .command('validate')
   .argument('<spec>', 'model spec, YAML or JSON')
   .description('check a model spec and its data (as preprocess will read them) without starting anything')
-  .option('--no-data', 'check the spec only, when the data is readable only where the worker runs')
-  .action((spec: string, opts: { data: boolean }) => validateCommand(spec, opts));
+  .option('--on-worker', 'read the data where the worker runs (its files, its data roots), through a running worker')
+  .option('--no-data', 'check the spec only')
+  .action((spec: string, opts: ValidateFlags) => validateCommand(spec, opts));
 
 program
   .command('config')

@@ -53,14 +53,17 @@ export function workerRegistry(client: Pick<Client, 'workflow'>): TrackingRegist
   return Object.fromEntries(trackingMethods.map((m) => [m, (...args: unknown[]) => call(m, args)])) as unknown as TrackingRegistry;
 }
 
-/** The worker's own reason (an unknown version, a refused alias), or why no worker answered. */
-export function workerFailure(err: unknown): unknown {
+/**
+ * The worker's own reason (an unknown version, a refused alias, data outside its roots), or why
+ * no worker answered: `within` the request's timeout, `then` what to do about it.
+ */
+export function workerFailure(err: unknown, { within = WORKER_ANSWER_TIMEOUT, then = THROUGH_A_WORKER } = {}): unknown {
   if (!(err instanceof WorkflowFailedError)) return err;
   let cause: unknown = err.cause;
   while (cause instanceof Error && !(cause instanceof ApplicationFailure) && !(cause instanceof TimeoutFailure) && cause.cause) cause = cause.cause;
   if (cause instanceof ApplicationFailure) return new CliError(cause.message, cause.nonRetryable ? 2 : 1);
   if (cause instanceof TimeoutFailure || err.cause instanceof TimeoutFailure) {
-    return new CliError(`no worker answered on task queue ${taskQueues.control} within ${WORKER_ANSWER_TIMEOUT}: ${THROUGH_A_WORKER}`);
+    return new CliError(`no worker answered on task queue ${taskQueues.control} within ${within}: ${then}`);
   }
   return err;
 }

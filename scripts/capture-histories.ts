@@ -230,6 +230,14 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Capture[]>> = {
       return [{ name: workflowId, workflowId }];
     }),
 
+  // mlc validate --on-worker checks a spec's data where the worker reads it.
+  'admin-data-check': ({ env, run }) =>
+    run({}, async () => {
+      const workflowId = 'admin-data-check';
+      await env.client.workflow.execute('dataCheckRequest', { taskQueue: taskQueues.control, workflowId, args: [{ spec, specDir: '/data/specs' }] });
+      return [{ name: workflowId, workflowId }];
+    }),
+
   'monitoring-healthy': ({ env, run }) =>
     run({ degraded: false }, async () => {
       await monitor(env, 'monitoring-healthy', 'mlc-replay', spec);

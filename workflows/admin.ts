@@ -3,6 +3,7 @@
 // who registered or revoked a key, and when.
 import type { DecisionLogReport } from '../activities/signing';
 import type { MonitoringRunSummary } from '../domain/monitoring/report';
+import type { CheckSpecDataInput } from '../activities/preprocess';
 import type { TrackingRequest } from '../activities/tracking';
 import { control } from './activities';
 
@@ -30,4 +31,9 @@ export async function verifyDecisionLog(input: { model: string }): Promise<Decis
 /** Runs, curves, versions and aliases for `mlc runs` / `mlc alias` / `mlc evaluate` (activities/tracking.ts). */
 export async function trackingRequest(request: TrackingRequest): Promise<unknown> {
   return control.answerTrackingRequest(request);
+}
+
+/** `mlc validate --on-worker`: the spec's data as the worker reads it (activities/preprocess.ts). */
+export async function dataCheckRequest(input: CheckSpecDataInput) {
+  return control.checkSpecData(input);
 }

@@ -123,6 +123,19 @@ export type DatasetCheck = { sources: SourceSummary[]; quarantined: QuarantinedR
   { usable: true; hash: string; report: DataReport } | { usable: false; error: DatasetError }
 );
 
+/** How many quarantined rows a summary carries: enough to see the pattern, small enough for a workflow result. */
+export const SUMMARY_QUARANTINED_ROWS = 5;
+
+/** A DatasetCheck for printing, here or after it crossed Temporal (mlc validate --on-worker): the first quarantined rows and their count. */
+export type DatasetCheckSummary = { sources: SourceSummary[]; quarantined: QuarantinedRow[]; quarantinedCount: number } & (
+  { usable: true; hash: string; report: DataReport } | { usable: false; error: string }
+);
+
+export function summarizeDatasetCheck(check: DatasetCheck): DatasetCheckSummary {
+  const common = { sources: check.sources, quarantined: check.quarantined.slice(0, SUMMARY_QUARANTINED_ROWS), quarantinedCount: check.quarantined.length };
+  return check.usable ? { ...common, usable: true, hash: check.hash, report: check.report } : { ...common, usable: false, error: check.error.message };
+}
+
 /**
  * Preprocess without writing anything: what `mlc validate` says of a spec's data before a
  * lifecycle is started on it. The same confinement, reading, cleaning, checks and split, so

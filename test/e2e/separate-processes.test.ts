@@ -138,6 +138,25 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
       }),
     );
 
+    // The CLI's data roots (the repository's defaults) do not hold dataDir; the workers' do. So
+    // validate refuses the data here and checks it where the worker reads it, with the hash the
+    // lifecycle then records; a path outside the worker's roots is refused by the worker.
+    const cliEnv = { ...env, MLC_DATA_ROOTS: '' };
+    const here = await mlc(cliEnv, 'validate', specFile);
+    expect(here.code).toBe(2);
+    expect(here.stderr).toContain('it lies outside every data root');
+    const onWorker = await mlc(cliEnv, 'validate', specFile, '--on-worker');
+    expect(onWorker.code, onWorker.stderr).toBe(0);
+    expect(onWorker.stdout).toMatch(/✓ data \S+input\.jsonl \(jsonl, read on the worker\): 600 records, \d+ kept: train \d+ · valid \d+ · test \d+/);
+    const validatedHash = /dataset {5}([0-9a-f]{64})/.exec(onWorker.stdout)?.[1];
+    expect(validatedHash).toBeDefined();
+    const outsideSpec = path.join(dataDir, 'outside-spec.json');
+    await fs.writeFile(outsideSpec, JSON.stringify({ ...JSON.parse(await fs.readFile(specFile, 'utf8')), data: { path: '/etc/passwd', format: 'csv' } }));
+    const refused = await mlc(cliEnv, 'validate', outsideSpec, '--on-worker');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`Refused to read data.path /etc/passwd`);
+    expect(refused.stderr).toContain(dataDir);
+
     const started = await ok('start', specFile, '--wait');
     expect(started.stdout).toContain(`started ${lifecycleWorkflowId(model)}`);
     expect(started.stderr).toContain(`✓ ${lifecycleWorkflowId(model)}: awaiting_audit`);
@@ -161,7 +180,9 @@ describe('worker roles, endpoint and CLI as separate processes on PostgreSQL', (
 
     // What the three workers wrote, read from PostgreSQL itself.
     const db = sql!;
-    expect(await db`select state, cluster from runs where model = ${model}`).toEqual([{ state: 'succeeded', cluster: 'local-process' }]);
+    expect(await db`select state, cluster, dataset_hash from runs where model = ${model}`).toEqual([
+      { state: 'succeeded', cluster: 'local-process', dataset_hash: validatedHash },
+    ]);
     expect(await db`select version, sha256 from model_versions where model = ${model}`).toEqual([{ version: 1, sha256: audit.artifactSha256 }]);
     expect(await db`select kind, outcome, actor, reason, version from decisions where model = ${model} order by decided_at, id`).toEqual([
       { kind: 'audit', outcome: 'approved', actor: 'alice', reason: 'gates met', version: 1 },

@@ -22,7 +22,7 @@ describe('mlc', () => {
     const r = await mlc('validate', 'examples/thai-sentiment.yaml');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('model thai-sentiment, labels neg, neu, pos, q');
-    expect(r.stdout).toContain('✓ data ../data/wisesight/train.jsonl (jsonl): 21,628 records, 21,450 kept: train 16,087 · valid 2,145 · test 3,218');
+    expect(r.stdout).toContain('✓ data ../data/wisesight/train.jsonl (jsonl, read here): 21,628 records, 21,450 kept: train 16,087 · valid 2,145 · test 3,218');
     expect(r.stdout).toMatch(/removed {5}85 quarantined \(conflicting_label 85\), 93 duplicates/);
     expect(r.stdout).toMatch(/dataset {5}[0-9a-f]{64} \(the hash its first generation will record\)/);
   });
@@ -49,7 +49,7 @@ describe('mlc', () => {
     const missingFile = await spec('missing', `path: ${path.join(repoRoot, 'data/nope.jsonl')}`);
     const missing = await mlc('validate', missingFile);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/data\.path .*nope\.jsonl: no such file here .* validate with --no-data/);
+    expect(missing.stderr).toMatch(/data\.path .*nope\.jsonl: no such file here .* validate it there with --on-worker, or skip it with --no-data/);
     const skipped = await mlc('validate', '--no-data', missingFile);
     expect(skipped.code, skipped.stderr).toBe(0);
     expect(skipped.stdout).toContain('data not checked (--no-data)');

@@ -175,6 +175,10 @@ export function fakeActivities(script: Partial<Script> = {}, signing = fakeSigni
       log('answerTrackingRequest', input);
       return null;
     },
+    async checkSpecData(input) {
+      log('checkSpecData', input);
+      return { sources: [], quarantined: [], quarantinedCount: 0, usable: false, error: 'not scripted' };
+    },
     async listMonitoringReports(input) {
       log('listMonitoringReports', input);
       return [];
