@@ -59,7 +59,11 @@ export async function runDoctor(config: MlcConfig, options: DoctorOptions = {}):
   }));
   const [temporal, codecServer, registry, artifacts, endpoint, clusters, workspaces] = await Promise.all([
     within(checkTemporal(config, keys.keyring), (seconds) =>
-      notChecked('Temporal hangs', [hangs('temporal', `Temporal at ${config.temporal.address}`)(seconds)]),
+      notChecked('Temporal hangs', [
+        hangs('temporal', `Temporal at ${config.temporal.address}`)(seconds),
+        skip('namespace', 'not checked: Temporal hangs'),
+        skip('search attributes', 'not checked: Temporal hangs'),
+      ]),
     ),
     within(checkCodecServer(config, keys.keyring, env), hangs('codec server', 'the codec server')),
     config.databaseUrl ? within(checkPostgresRegistry(config, config.databaseUrl), hangs('registry', 'PostgreSQL')) : null,

@@ -85,6 +85,9 @@ mlc status "$MODEL"
 echo "── the decision log: every hash link and signature (mlc audit verify $MODEL)"
 mlc audit verify "$MODEL"
 
+echo "── the endpoint through the run (its /metrics)"
+node --import tsx scripts/endpoint-lag.ts || echo "(the endpoint's metrics could not be read)"
+
 audit_page=$(ls -t "$DATA"/artifacts/models/"$MODEL"/evaluations/*/audit-package.html 2>/dev/null | head -1)
 elapsed=$(( $(date +%s) - started ))
 codec_url=$(node --import tsx adapters/temporal-codec/serve.ts --print-url)
