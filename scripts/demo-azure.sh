@@ -37,6 +37,8 @@ temporal schedule delete -s "mlc-monitor-$MODEL" >/dev/null 2>&1 || true
 node --import tsx workers/main.ts >"$LOG_DIR/worker-azure.log" 2>&1 &
 worker=$!
 wait_until 180 grep -q "mlc worker ready" "$LOG_DIR/worker-azure.log" || { tail -30 "$LOG_DIR/worker-azure.log"; die "the worker did not start"; }
+echo "── every part the configuration names, the emulated workspace included (mlc doctor)"
+mlc doctor || die "mlc doctor found a part that does not work (the ✗ lines above say which, and the fix)"
 
 step "4/7 requirements → preprocess → train on SLURM → evaluate"
 mlc validate "$SPEC"
