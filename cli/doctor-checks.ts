@@ -16,9 +16,9 @@ import { openConfiguredArtifactStore } from '../adapters/artifacts/from-config';
 import { redactUrl } from '../adapters/db/errors';
 import { openRegistry } from '../adapters/db/open';
 import { checkCluster } from '../adapters/slurm/cluster-check';
-import { EncryptionCodec, KEY_ID_METADATA, type Payload } from '../adapters/temporal-codec/codec';
+import { EncryptionCodec, KEY_ID_METADATA } from '../adapters/temporal-codec/codec';
 import { failureConverterPath } from '../adapters/temporal-codec/data-converter';
-import { httpUrl } from '../adapters/temporal-codec/codec-server';
+import { fromJson, localUrl, toJson, type JsonPayload } from '../adapters/temporal-codec/codec-server';
 import { loadKeyring, type Keyring } from '../adapters/temporal-codec/keys';
 import { loadCodecServerToken } from '../adapters/temporal-codec/server-token';
 import type { CheckResult } from '../domain/checks';
@@ -278,7 +278,7 @@ async function checkPostgresRegistry(config: MlcConfig, databaseUrl: string): Pr
 /** The Web UI decodes through it: reachable, answering with the token, encrypting with a key this configuration holds. */
 async function checkCodecServer(config: MlcConfig, keyring: Keyring | undefined, env: NodeJS.ProcessEnv): Promise<CheckResult> {
   const { host, port } = config.temporal.codec.server;
-  const url = httpUrl(host === '0.0.0.0' ? '127.0.0.1' : host, port);
+  const url = localUrl(host, port);
   const check = 'codec server';
   const down = 'the Web UI shows payloads as ciphertext until it runs';
   const health = await fetch(`${url}/health`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) }).catch((e: unknown) => e as Error);
@@ -291,10 +291,10 @@ async function checkCodecServer(config: MlcConfig, keyring: Keyring | undefined,
     const response = await fetch(`${url}/encode`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ payloads: [{ metadata: { encoding: b64('json/plain') }, data: b64(JSON.stringify(probe)) }] }),
+      body: JSON.stringify({ payloads: [toJson({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(probe)) })] }),
       signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
     });
-    const body = (await response.json().catch(() => ({}))) as { payloads?: { metadata?: Record<string, string>; data?: string }[]; error?: string };
+    const body = (await response.json().catch(() => ({}))) as { payloads?: JsonPayload[]; error?: string };
     if (!response.ok || !body.payloads?.[0]) {
       return fail(
         check,
@@ -302,12 +302,8 @@ async function checkCodecServer(config: MlcConfig, keyring: Keyring | undefined,
         `restart it with this configuration: bash scripts/services.sh stop codec && bash scripts/services.sh start codec`,
       );
     }
-    const sent = body.payloads[0];
-    const payload: Payload = {
-      metadata: Object.fromEntries(Object.entries(sent.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
-      data: Buffer.from(sent.data ?? '', 'base64'),
-    };
-    const keyId = Buffer.from(sent.metadata?.[KEY_ID_METADATA] ?? '', 'base64').toString('utf8');
+    const payload = fromJson(body.payloads[0]);
+    const keyId = Buffer.from(payload.metadata?.[KEY_ID_METADATA] ?? []).toString('utf8');
     try {
       const [decoded] = await new EncryptionCodec(keyring).decode([payload]);
       if (Buffer.from(decoded!.data ?? []).toString('utf8') !== JSON.stringify(probe)) throw new Error('the decrypted payload differs from what was sent');
@@ -323,8 +319,6 @@ async function checkCodecServer(config: MlcConfig, keyring: Keyring | undefined,
     return fail(check, `${url}: ${messageOf(e)}`, 'bash scripts/services.sh stop codec && bash scripts/services.sh start codec');
   }
 }
-
-const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
 /** Written, read back and checksummed through the same port the activities use. */
 async function checkArtifacts(config: MlcConfig): Promise<CheckResult> {
@@ -368,7 +362,7 @@ async function freeBytes(folder: string): Promise<number | null> {
 
 async function checkEndpoint(config: MlcConfig): Promise<CheckResult> {
   const { host, port } = config.endpoint;
-  const url = httpUrl(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, port);
+  const url = localUrl(host, port);
   const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) }).catch((e: unknown) => e as Error);
   if (response instanceof Error) {
     return warn(

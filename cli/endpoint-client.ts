@@ -10,13 +10,25 @@ import { CliError } from './cli-error';
 export interface EndpointClient {
   base: string;
   post<T>(route: string, body: unknown): Promise<T>;
+  /** GET a text route behind the key (/metrics). */
+  getText(route: string): Promise<string>;
 }
 
 export async function endpointClient(endpoint?: string): Promise<EndpointClient> {
   const config = loadConfig();
   const base = endpoint ?? `http://${config.endpoint.host}:${config.endpoint.port}`;
   const key = await loadEndpointKey(config.paths.secrets, process.env);
-  return { base, post: (route, body) => postShed(base, route, key, body) };
+  return {
+    base,
+    post: (route, body) => postShed(base, route, key, body),
+    async getText(route) {
+      const res = await fetch(`${base}${route}`, { headers: { authorization: `Bearer ${key}` } }).catch((err: unknown) => {
+        throw unreachable(base, err);
+      });
+      if (!res.ok) throw new CliError(`${base}${route} answered ${res.status}: ${await res.text()}`);
+      return res.text();
+    },
+  };
 }
 
 export interface RetryPolicy {
@@ -38,7 +50,7 @@ export async function postShed<T>(base: string, route: string, key: string, body
     try {
       res = await fetch(`${base}${route}`, request);
     } catch (err) {
-      throw new CliError(`Cannot reach the endpoint at ${base} (${rootCauseMessage(err)}). It runs inside the worker: npm run worker.`);
+      throw unreachable(base, err);
     }
     const payload = (await res.json().catch(() => ({}))) as { error?: string };
     if (res.ok) return payload as T;
@@ -51,6 +63,9 @@ export async function postShed<T>(base: string, route: string, key: string, body
     await new Promise((r) => setTimeout(r, wait * 1000));
   }
 }
+
+const unreachable = (base: string, err: unknown) =>
+  new CliError(`Cannot reach the endpoint at ${base} (${rootCauseMessage(err)}). It runs inside the worker: npm run worker.`);
 
 /** Retry-After in seconds (the endpoint sends seconds; an HTTP date is honoured too); 1 s when absent or unreadable. */
 function retryAfterSeconds(header: string | null): number {

@@ -6,14 +6,11 @@
 //   node --import tsx scripts/endpoint-lag.ts
 import { DEFAULT_ENDPOINT_LIMITS } from '../adapters/endpoint/limits';
 import { parsePrometheusText } from '../adapters/endpoint/prometheus-text';
-import { loadEndpointKey } from '../adapters/endpoint/secret';
-import { loadConfig } from '../temporal.config';
+import { endpointClient } from '../cli/endpoint-client';
 
-const config = loadConfig();
-const url = `http://${config.endpoint.host}:${config.endpoint.port}/metrics`;
-const response = await fetch(url, { headers: { authorization: `Bearer ${await loadEndpointKey(config.paths.secrets)}` } });
-if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
-const samples = parsePrometheusText(await response.text());
+const endpoint = await endpointClient();
+const url = `${endpoint.base}/metrics`;
+const samples = parsePrometheusText(await endpoint.getText('/metrics'));
 const seconds = (name: string) => {
   const found = samples.find((s) => s.name === name);
   if (!found) throw new Error(`${url} has no ${name}`);

@@ -45,11 +45,17 @@ const base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'base64');
 const payloadsBody = z.object({
   payloads: z.array(z.object({ metadata: z.record(z.string(), base64).nullish(), data: base64.nullish() })),
 });
-type JsonPayload = z.infer<typeof payloadsBody>['payloads'][number];
+/** A payload as the remote codec protocol carries it: base64 metadata values and data. */
+export type JsonPayload = z.infer<typeof payloadsBody>['payloads'][number];
 
 /** http://host:port, an IPv6 host in brackets. */
 export function httpUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** The URL a client on this machine calls for a server bound to host:port (a wildcard bind is reached on loopback). */
+export function localUrl(host: string, port: number): string {
+  return httpUrl(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, port);
 }
 
 /** The UI's origin; a loopback UI is the same page whether opened as 127.0.0.1, localhost or [::1]. */
@@ -146,14 +152,14 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-function fromJson({ metadata, data }: JsonPayload): Payload {
+export function fromJson({ metadata, data }: JsonPayload): Payload {
   return {
     metadata: Object.fromEntries(Object.entries(metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
     data: Buffer.from(data ?? '', 'base64'),
   };
 }
 
-function toJson({ metadata, data }: Payload): JsonPayload {
+export function toJson({ metadata, data }: Payload): JsonPayload {
   return {
     metadata: Object.fromEntries(Object.entries(metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
     data: Buffer.from(data ?? new Uint8Array()).toString('base64'),
