@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { LifecycleStatus, StopRequest } from '../../domain/lifecycle';
 import { parseSpec, SpecError } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
-import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, statusQuery, stopRequestUpdate } from '../../workflows/messages';
-import { lifecycleStarter, reach } from './drive';
+import { auditDecisionUpdate, deployRequestUpdate, retrainRequestSignal, stopRequestUpdate } from '../../workflows/messages';
+import { lifecycleStarter, reach, until } from './drive';
 import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 import { fakeEvidence, fakeSigning } from './fake-signing';
@@ -56,10 +56,8 @@ describe('signed decisions', () => {
       const rejection = fakes.sign('alice', about(1, 'reject', 'q recall too low'), fakeEvidence(1));
       expect(await send('alice', 'reject', 'q recall too low', rejection)).toEqual({ accepted: true });
 
-      await reach(h, 'awaiting_audit');
-      await new Promise((r) => setTimeout(r, 100));
-      const v2 = await h.query(statusQuery);
-      expect(v2.version).toBe(2);
+      // Right after the rejection the status still says version 1 awaits audit: wait for version 2.
+      await until(h, (s) => s.version === 2 && s.stage === 'awaiting_audit', 'offered version 2 for audit');
       // The same rejection again, now that version 2 waits: about the wrong version, and spent.
       expect(
         await h.executeUpdate(auditDecisionUpdate, {
