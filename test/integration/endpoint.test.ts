@@ -152,7 +152,8 @@ describe('local endpoint with a model trained by slurm/train.py', () => {
     expect(res.status).toBe(200);
     expect((await json(res)).version).toBe(2);
     expect(loads).toEqual([model.dir, v2dir]);
-    await new Promise((r) => setTimeout(r, 50));
+    // The old scorer closes once its last request is done, a moment after the swap.
+    for (let i = 0; i < 100 && !closes.length; i++) await new Promise((r) => setTimeout(r, 50));
     expect(closes).toEqual([model.dir]);
     expect(logged.at(-1)).toMatchObject({ version: 2, text: 'ชอบมาก' });
     expect((await json(await fetch(`${endpoint.url}/health`))).models).toEqual([{ model: 'thai-sentiment', version: 2, sha256: deployment.sha256 }]);
