@@ -18,14 +18,22 @@ export function lifecycleStarter(suite: WorkflowSuite, prefix: string, spec: Mod
     });
 }
 
-/** Poll the status query until `done` holds (20 s at most), then return that status. */
+/**
+ * The status, or null when the query fails or takes over 5 s. The time-skipping server can lose a
+ * query that reaches a run as it continues as new: unbounded, it waited until the server cut the
+ * connection for its keepalive pings, some 80 s later (seen on a loaded 2-vCPU machine).
+ */
+const status = (h: WorkflowHandle): Promise<LifecycleStatus | null> =>
+  h.client.connection.withDeadline(Date.now() + 5_000, () => h.query(statusQuery)).catch(() => null);
+
+/** Poll the status query until `done` holds (60 s at most), then return that status. */
 export async function until(h: WorkflowHandle, done: (s: LifecycleStatus) => boolean, what: string): Promise<LifecycleStatus> {
-  for (let i = 0; i < 400; i++) {
-    const s = await h.query(statusQuery).catch(() => null);
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+    const s = await status(h);
     if (s && done(s)) return s;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`${h.workflowId} never ${what}; last: ${JSON.stringify(await h.query(statusQuery).catch((e) => String(e)))}`);
+  throw new Error(`${h.workflowId} never ${what}; last: ${JSON.stringify(await status(h))}`);
 }
 
 export function reach(h: WorkflowHandle, stage: Stage, generation = 1): Promise<LifecycleStatus> {

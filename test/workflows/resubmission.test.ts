@@ -6,11 +6,11 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import type { SubmitInput } from '../../activities/training';
 import { stateInfo } from '../../adapters/slurm/states';
-import type { LifecycleStatus } from '../../domain/lifecycle';
 import { parseSpec, type ModelSpec } from '../../domain/spec';
 import { taskQueues } from '../../domain/temporal-names';
 import { statusQuery } from '../../workflows/messages';
 import { RESUBMIT_SAME_RUN_FOLDER } from '../../workflows/training';
+import { reach } from './drive';
 import { timeSkippingSuite } from './env';
 import { fakeActivities } from './fake-activities';
 
@@ -34,15 +34,6 @@ function start(withSpec: ModelSpec = spec): Promise<WorkflowHandle> {
   });
 }
 
-async function awaitingAudit(h: WorkflowHandle): Promise<LifecycleStatus> {
-  for (let i = 0; i < 400; i++) {
-    const s = await h.query(statusQuery).catch(() => null);
-    if (s?.stage === 'awaiting_audit') return s;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`never reached awaiting_audit; last: ${JSON.stringify(await h.query(statusQuery).catch(String))}`);
-}
-
 async function patchMarkers(h: WorkflowHandle): Promise<string[]> {
   const { events } = await h.fetchHistory();
   return (events ?? []).flatMap((e) => {
@@ -58,7 +49,7 @@ describe('a job the cluster ended', () => {
     const fakes = fakeActivities({ jobEnds: [state, 'COMPLETED'] });
     await run(fakes, async () => {
       const h = await start();
-      const status = await awaitingAudit(h);
+      const status = await reach(h, 'awaiting_audit');
 
       const submits = fakes.named('submitTrainingJob') as SubmitInput[];
       expect(submits).toHaveLength(2);
