@@ -320,8 +320,8 @@ async function checkCodecServer(config: MlcConfig, keyring: Keyring | undefined,
   }
 }
 
-/** Written, read back and checksummed through the same port the activities use. */
-async function checkArtifacts(config: MlcConfig): Promise<CheckResult> {
+/** Written, read back and checksummed through the same port the activities use; a warning below lowDiskBytes free. */
+export async function checkArtifacts(config: MlcConfig, lowDiskBytes = LOW_DISK_BYTES): Promise<CheckResult> {
   const root = config.paths.artifacts;
   const fixWrite = root.startsWith('azblob://')
     ? 'check that the container exists and this identity may write blobs (MLC_ARTIFACTS_CONNECTION_STRING, or the Azure identity)'
@@ -342,7 +342,7 @@ async function checkArtifacts(config: MlcConfig): Promise<CheckResult> {
     const detail = `${store.rootUri}: wrote, read back and verified ${DOCTOR_ARTIFACT_KEY}`;
     if (root.startsWith('azblob://')) return pass('artifacts', detail);
     const free = await freeBytes(root);
-    if (free !== null && free < LOW_DISK_BYTES) {
+    if (free !== null && free < lowDiskBytes) {
       return warn(
         'artifacts',
         `${detail}; only ${(free / 1024 ** 3).toFixed(1)} GiB free there`,

@@ -7,19 +7,29 @@
 import { DEFAULT_ENDPOINT_LIMITS } from '../adapters/endpoint/limits';
 import { parsePrometheusText } from '../adapters/endpoint/prometheus-text';
 import { endpointClient } from '../cli/endpoint-client';
+import { messageOf } from '../domain/errors';
 
-const endpoint = await endpointClient();
-const url = `${endpoint.base}/metrics`;
-const samples = parsePrometheusText(await endpoint.getText('/metrics'));
-const seconds = (name: string) => {
-  const found = samples.find((s) => s.name === name);
-  if (!found) throw new Error(`${url} has no ${name}`);
-  return found.value;
-};
-const ms = (s: number) => Math.round(s * 1000).toLocaleString('en-US');
-const refused = samples.filter((s) => s.name === 'mlc_endpoint_refused_total').reduce((sum, s) => sum + s.value, 0);
-console.log(
-  `endpoint event loop since its last scrape: longest delay ${ms(seconds('nodejs_eventloop_lag_max_seconds'))} ms, ` +
+async function eventLoopLine(): Promise<string> {
+  const endpoint = await endpointClient();
+  const url = `${endpoint.base}/metrics`;
+  const samples = parsePrometheusText(await endpoint.getText('/metrics'));
+  const seconds = (name: string) => {
+    const found = samples.find((s) => s.name === name);
+    if (!found) throw new Error(`${url} has no ${name}`);
+    return found.value;
+  };
+  const ms = (s: number) => Math.round(s * 1000).toLocaleString('en-US');
+  const refused = samples.filter((s) => s.name === 'mlc_endpoint_refused_total').reduce((sum, s) => sum + s.value, 0);
+  return (
+    `endpoint event loop since its last scrape: longest delay ${ms(seconds('nodejs_eventloop_lag_max_seconds'))} ms, ` +
     `p99 ${ms(seconds('nodejs_eventloop_lag_p99_seconds'))} ms (it sheds requests past ${DEFAULT_ENDPOINT_LIMITS.pressure.maxEventLoopDelayMs.toLocaleString('en-US')} ms); ` +
-    `${refused} request${refused === 1 ? '' : 's'} refused (429 or 503)`,
-);
+    `${refused} request${refused === 1 ? '' : 's'} refused (429 or 503)`
+  );
+}
+
+try {
+  console.log(await eventLoopLine());
+} catch (e) {
+  console.error(`endpoint-lag: ${messageOf(e)}`);
+  process.exitCode = 1;
+}

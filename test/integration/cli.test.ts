@@ -250,15 +250,16 @@ describe('mlc', () => {
     }
   });
 
-  it('says at once that no worker serves the embedded registry, rather than after a minute', async () => {
+  it('says at once that no worker serves the embedded registry or reads the data on its machine, rather than after a minute', async () => {
     const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
     await registerFreshNamespace(connection, idle.namespace);
     const started = Date.now();
     const embedded = { ...idle.env, DATABASE_URL: '' };
-    const [runs, undeploy] = await Promise.all([
+    const [runs, undeploy, validate] = await Promise.all([
       mlcWith(embedded, 'runs', 'thai-sentiment'),
       // It reads the live version from the registry, itself a worker request here: the worker check comes first.
       mlcWith(embedded, 'undeploy', 'thai-sentiment', '--as', 'bob', '--reason', 'retired'),
+      mlcWith(idle.env, 'validate', 'examples/thai-sentiment.yaml', '--on-worker'),
     ]);
     try {
       expect([runs.code, runs.stderr.trim()]).toEqual([
@@ -271,12 +272,17 @@ describe('mlc', () => {
         'mlc: no worker polls task queue mlc-control (none has polled it lately): it takes the version off. Start one with: npm run worker',
         '',
       ]);
+      expect([validate.code, validate.stderr.trim()]).toEqual([
+        1,
+        'mlc: no worker polls task queue mlc-control (none has polled it lately): ' +
+          'start one (npm run worker; restart it if it predates this mlc), or validate here without --on-worker',
+      ]);
       expect(Date.now() - started).toBeLessThan(20_000);
       // Nothing was started that a worker would pick up later.
       const client = new Client({ connection, namespace: idle.namespace });
-      const undeploys: string[] = [];
-      for await (const w of client.workflow.list({ query: `WorkflowType = 'undeployModel'` })) undeploys.push(w.workflowId);
-      expect(undeploys).toEqual([]);
+      const requests: string[] = [];
+      for await (const w of client.workflow.list({ query: `WorkflowType IN ('undeployModel', 'dataCheckRequest')` })) requests.push(w.workflowId);
+      expect(requests).toEqual([]);
     } finally {
       await connection.close();
     }

@@ -1,10 +1,12 @@
 // GET /metrics on the endpoint as the worker runs it: the real ONNX model scored in a worker
 // thread, predictions logged into a real registry (embedded PGlite), and the monitoring gauges
 // read from that registry's monitoring reports when scraped.
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRegistry } from '../../adapters/db/open';
 import type { Registry } from '../../adapters/db/port';
@@ -12,6 +14,7 @@ import { parsePrometheusText, sampleValue, type Sample } from '../../adapters/en
 import { loadScorerInThread } from '../../adapters/endpoint/scorer-thread';
 import { startEndpoint, type Endpoint } from '../../adapters/endpoint/server';
 import type { MonitoringReport } from '../../domain/monitoring/report';
+import { repoRoot } from '../../temporal.config';
 import { latestMonitoringReader } from '../../workers/serving';
 import { tinyDataset, tinyModel } from './helpers/tiny-model';
 
@@ -155,5 +158,24 @@ describe('endpoint /metrics on a real model and registry', () => {
     expect(sampleValue(got, 'mlc_monitoring_embedding_drift_auc', v1)).toBe(0.83);
     // The request metrics are still there beside them.
     expect(sampleValue(got, 'mlc_endpoint_request_duration_seconds_count', { ...v1, status: '200' })).toBe(9);
+  });
+
+  it('gives the demo its event-loop line (scripts/endpoint-lag.ts), and says when the endpoint cannot be read', async () => {
+    const lag = (port: string) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/endpoint-lag.ts'], {
+        cwd: repoRoot,
+        env: { ...process.env, MLC_CONFIG: '', MLC_ENDPOINT_HOST: '127.0.0.1', MLC_ENDPOINT_PORT: port, MLC_ENDPOINT_KEY: KEY },
+      });
+    const { stdout } = await lag(new URL(endpoint.url).port);
+    const line =
+      /^endpoint event loop since its last scrape: longest delay [\d,]+ ms, p99 [\d,]+ ms \(it sheds requests past 1,000 ms\); 0 requests refused \(429 or 503\)\n$/;
+    expect(stdout).toMatch(line);
+    const down = await lag('1').catch((e: { code: number; stderr: string }) => e);
+    expect(down).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(
+        /^endpoint-lag: Cannot reach the endpoint at http:\/\/127\.0\.0\.1:1 \(.*\)\. It runs inside the worker: npm run worker\.\n$/,
+      ),
+    });
   });
 });
