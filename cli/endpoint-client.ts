@@ -25,7 +25,7 @@ export async function endpointClient(endpoint?: string): Promise<EndpointClient>
       const res = await fetch(`${base}${route}`, { headers: { authorization: `Bearer ${key}` } }).catch((err: unknown) => {
         throw unreachable(base, err);
       });
-      if (!res.ok) throw new CliError(`${base}${route} answered ${res.status}: ${await res.text()}`);
+      if (!res.ok) throw new CliError(answered(res.status, (await res.json().catch(() => ({}))) as { error?: string }));
       return res.text();
     },
   };
@@ -54,7 +54,7 @@ export async function postShed<T>(base: string, route: string, key: string, body
     }
     const payload = (await res.json().catch(() => ({}))) as { error?: string };
     if (res.ok) return payload as T;
-    const why = `endpoint answered ${res.status}: ${payload.error ?? JSON.stringify(payload)}`;
+    const why = answered(res.status, payload);
     const shed = res.status === 503 || res.status === 429;
     if (!shed) throw new CliError(why);
     if (attempt >= policy.attempts) throw new CliError(`${why} (gave up after ${attempt} attempts)`);
@@ -63,6 +63,9 @@ export async function postShed<T>(base: string, route: string, key: string, body
     await new Promise((r) => setTimeout(r, wait * 1000));
   }
 }
+
+/** The endpoint's refusal in its own words (its JSON error names the fix, e.g. where the key comes from). */
+const answered = (status: number, payload: { error?: string }) => `endpoint answered ${status}: ${payload.error ?? JSON.stringify(payload)}`;
 
 const unreachable = (base: string, err: unknown) =>
   new CliError(`Cannot reach the endpoint at ${base} (${rootCauseMessage(err)}). It runs inside the worker: npm run worker.`);

@@ -160,16 +160,21 @@ describe('endpoint /metrics on a real model and registry', () => {
     expect(sampleValue(got, 'mlc_endpoint_request_duration_seconds_count', { ...v1, status: '200' })).toBe(9);
   });
 
-  it('gives the demo its event-loop line (scripts/endpoint-lag.ts), and says when the endpoint cannot be read', async () => {
-    const lag = (port: string) =>
+  it('gives the demo its event-loop line (scripts/endpoint-lag.ts), and says when the endpoint cannot be read or refuses its key', async () => {
+    const lag = (port: string, key = KEY) =>
       promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/endpoint-lag.ts'], {
         cwd: repoRoot,
-        env: { ...process.env, MLC_CONFIG: '', MLC_ENDPOINT_HOST: '127.0.0.1', MLC_ENDPOINT_PORT: port, MLC_ENDPOINT_KEY: KEY },
+        env: { ...process.env, MLC_CONFIG: '', MLC_ENDPOINT_HOST: '127.0.0.1', MLC_ENDPOINT_PORT: port, MLC_ENDPOINT_KEY: key },
       });
     const { stdout } = await lag(new URL(endpoint.url).port);
     const line =
       /^endpoint event loop since its last scrape: longest delay [\d,]+ ms, p99 [\d,]+ ms \(it sheds requests past 1,000 ms\); 0 requests refused \(429 or 503\)\n$/;
     expect(stdout).toMatch(line);
+    const refused = await lag(new URL(endpoint.url).port, 'not-the-key').catch((e: { code: number; stderr: string }) => e);
+    expect(refused).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^endpoint-lag: endpoint answered 401: missing or wrong API key: .*MLC_ENDPOINT_KEY/),
+    });
     const down = await lag('1').catch((e: { code: number; stderr: string }) => e);
     expect(down).toMatchObject({
       code: 1,
