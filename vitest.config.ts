@@ -19,7 +19,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          include: ['{config,domain,adapters,activities,cli,workers,workflows}/**/*.test.ts'],
+          include: ['{config,domain,adapters,activities,cli,workers,workflows,bench}/**/*.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

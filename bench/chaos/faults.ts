@@ -113,7 +113,7 @@ export async function inject(f: PlannedFault, stack: ChaosStack, target: Lifecyc
       const training = target.lastStatus?.training;
       if (!training?.jobId) return { injected: false, backMs: null, note: 'no job id in the status yet' };
       const log = path.join(stack.config.clusters[target.spec.training.cluster]!.artifactsRoot, training.runDir, `slurm-${training.jobId}.out`);
-      const r = await failNodeUnder(training.jobId, log);
+      const r = await failNodeUnder(training.jobId, log, target.spec.training.params.epochs);
       return r.failed ? { injected: true, backMs: back() } : { injected: false, backMs: null, note: r.why };
     }
   }

@@ -26,8 +26,9 @@ export type NodeFailure = { failed: true } | { failed: false; why: string };
 /**
  * Take the node under `jobId` down once the job has saved a checkpoint (read from its log,
  * `logFile`), and bring it back. Says why when it could not: the job finished first, say.
+ * `epochs` is the job's epoch count: the node goes down only while a whole epoch is left.
  */
-export async function failNodeUnder(jobId: string, logFile: string, budgetMs = 300_000): Promise<NodeFailure> {
+export async function failNodeUnder(jobId: string, logFile: string, epochs: number, budgetMs = 300_000): Promise<NodeFailure> {
   const deadline = Date.now() + budgetMs;
   await slurm(['scontrol', 'update', `JobId=${jobId}`, 'Requeue=0']);
   const log = () => readFile(logFile, 'utf8').catch(() => '');
@@ -50,6 +51,12 @@ export async function failNodeUnder(jobId: string, logFile: string, budgetMs = 3
       if (Date.now() > deadline) return { failed: false, why: `other jobs (${running.join(', ')}) kept running on ${node}; not taking it down under them` };
       await sleep(500);
     }
+    // Too close to its end, the job may be exporting by the time SIGTERM reaches it; it then
+    // finishes its outputs and the replacement finds them complete: nothing is resumed, so the
+    // failure would test nothing. A whole epoch left is seconds of margin over the ~100 ms below.
+    const done = epochsCompleted(await log());
+    if (done >= epochs - 1)
+      return { failed: false, why: `job ${jobId} reached its last epoch (${done} of ${epochs} done) while other jobs kept node ${node} busy` };
     await slurm(['scontrol', 'update', `NodeName=${node}`, 'State=DOWN', `Reason=${REASON}`]);
     let shown = '';
     for (let i = 0; i < 60 && !/JobState=NODE_FAIL/.test((shown = await slurm(['scontrol', 'show', 'job', jobId]))); i++) await sleep(500);
@@ -60,6 +67,15 @@ export async function failNodeUnder(jobId: string, logFile: string, budgetMs = 3
     await slurm(['scontrol', 'update', `NodeName=${node}`, 'State=RESUME']).catch(() => undefined);
     for (let i = 0; i < 120 && !/^(idle|mixed|allocated)$/.test((await slurm(['sinfo', '-h', '-n', node, '-o', '%T'])).trim()); i++) await sleep(500);
   }
+}
+
+/**
+ * Epochs the job's log says are done: the highest of its checkpoint lines' "at epoch N" (epochs
+ * completed at the save) and its per-epoch summaries, "epoch N/M step …".
+ */
+export function epochsCompleted(log: string): number {
+  const seen = [...log.matchAll(/checkpoint saved \(reason: \w+\) at epoch (\d+)|^epoch (\d+)\/\d+ step/gm)].map((m) => Number(m[1] ?? m[2]));
+  return Math.max(0, ...seen);
 }
 
 function resumeNow(node: string): void {

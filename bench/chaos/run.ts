@@ -111,9 +111,14 @@ async function resumedFrom(stack: ChaosStack, i: Injection): Promise<string> {
   const root = stack.config.clusters[i.target.spec.training.cluster]!.artifactsRoot;
   const log = (jobId: string) => readFile(path.join(root, training.runDir, `slurm-${jobId}.out`), 'utf8').catch(() => '');
   const saved = [...(await log(dead.jobId)).matchAll(/checkpoint saved \(reason: \w+\) at epoch \d+ step (\d+)/g)].map((m) => Number(m[1]));
-  const resumedAt = /resuming from checkpoint at step (\d+)/.exec(await log(training.jobId!))?.[1];
-  if (!resumedAt) return `job ${training.jobId} (after ${dead.jobId} ${dead.state}) did not resume from a checkpoint`;
   const last = saved.length ? Math.max(...saved) : null;
+  const replacement = await log(training.jobId!);
+  const resumedAt = /resuming from checkpoint at step (\d+)/.exec(replacement)?.[1];
+  if (!resumedAt) {
+    // Its own words on the checkpoint (unreadable, another config's, outputs already complete), if any.
+    const why = replacement.split('\n').filter((l) => /already complete|scratch|unreadable|different config/.test(l));
+    return `job ${training.jobId} (after ${dead.jobId} ${dead.state}, whose last checkpoint was at step ${last}) did not resume from a checkpoint: ${why.join(' | ') || 'its log says nothing about one'}`;
+  }
   if (Number(resumedAt) !== last) return `job ${training.jobId} resumed at step ${resumedAt}, but job ${dead.jobId}'s last checkpoint was at step ${last}`;
   return `job ${dead.jobId} ${dead.state}, job ${training.jobId} resumed at step ${resumedAt} in the same run folder`;
 }
