@@ -30,7 +30,12 @@ export type NodeFailure = { failed: true } | { failed: false; why: string };
  */
 export async function failNodeUnder(jobId: string, logFile: string, epochs: number, budgetMs = 300_000): Promise<NodeFailure> {
   const deadline = Date.now() + budgetMs;
-  await slurm(['scontrol', 'update', `JobId=${jobId}`, 'Requeue=0']);
+  // The lifecycle's status trails the job by a poll: it may have ended since, and scontrol says so.
+  const told = await slurm(['scontrol', 'update', `JobId=${jobId}`, 'Requeue=0']).catch((err: Error) => err);
+  if (told instanceof Error) {
+    if (!(await stillRunning(jobId))) return { failed: false, why: `job ${jobId} ended before it could be told not to requeue` };
+    throw told;
+  }
   const log = () => readFile(logFile, 'utf8').catch(() => '');
   while (!/checkpoint saved/.test(await log())) {
     if (!(await stillRunning(jobId))) return { failed: false, why: `job ${jobId} ended before it saved a checkpoint` };
