@@ -61,7 +61,7 @@ export async function failNodeUnder(jobId: string, logFile: string, epochs: numb
     // failure would test nothing. A whole epoch left is seconds of margin over the ~100 ms below.
     const done = epochsCompleted(await log());
     if (done >= epochs - 1)
-      return { failed: false, why: `job ${jobId} reached its last epoch (${done} of ${epochs} done) while other jobs kept node ${node} busy` };
+      return { failed: false, why: `job ${jobId} is in its last epoch (${done} of ${epochs} done): it could be exporting by the time it hears of the failure` };
     await slurm(['scontrol', 'update', `NodeName=${node}`, 'State=DOWN', `Reason=${REASON}`]);
     let shown = '';
     for (let i = 0; i < 60 && !/JobState=NODE_FAIL/.test((shown = await slurm(['scontrol', 'show', 'job', jobId]))); i++) await sleep(500);
