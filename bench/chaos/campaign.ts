@@ -42,12 +42,16 @@ export async function injectAsPlanned(stack: ChaosStack, plan: PlannedFault[], o
   const drives: Promise<void>[] = [];
   const injections: Injection[] = [];
   const notInjected = new Map<PlannedFault, string>();
+  // Where a fault was passed over, and the lifecycle's progress then: it is offered to that
+  // lifecycle again only once it has moved on (a job id appeared, the job changed state).
+  const passedOver = new Map<PlannedFault, { run: LifecycleRun; mark: string }>();
   const crashes: string[] = [];
   let lastLaunch = 0;
 
   const quiet = () => !o.oneAtATime || runs.every((r) => !r.inFlight || recoveredFromAll(r, injections));
   const eligible = (f: PlannedFault, r: LifecycleRun) =>
     r.inFlight &&
+    !(passedOver.get(f)?.run === r && passedOver.get(f)?.mark === r.progressMark()) &&
     recoveredFromAll(r, injections) &&
     (f.point === 'random' ? Date.now() - r.startedAt >= (f.delayMs ?? 0) && r.latest?.stage !== 'monitoring' : r.isAt(f.point));
 
@@ -83,9 +87,10 @@ export async function injectAsPlanned(stack: ChaosStack, plan: PlannedFault[], o
         // A node goes down only under a job that outlives the others on it: the newest one.
         const candidates = runs.filter((r) => eligible(fault, r));
         const target = fault.kind === 'node-fail' ? candidates.at(-1)! : candidates[0]!;
+        const mark = target.progressMark();
         const hit = new Map(runs.filter((r) => r.inFlight).map((r) => [r, r.latest]));
         const at = Date.now();
-        o.log(`→ ${label(fault)} on ${target.id} (${target.progressMark()})`);
+        o.log(`→ ${label(fault)} on ${target.id} (${mark})`);
         const outcome = await inject(fault, stack, target);
         if (outcome.injected) {
           const injection: Injection = { fault, label: label(fault), at, target, hit, outcome };
@@ -96,6 +101,7 @@ export async function injectAsPlanned(stack: ChaosStack, plan: PlannedFault[], o
           o.log(`  done; back in ${s(outcome.backMs ?? 0)}`);
         } else {
           pending.push(fault); // another lifecycle may give it its chance
+          passedOver.set(fault, { run: target, mark });
           notInjected.set(fault, outcome.note ?? 'not injected');
           o.log(`  not injected: ${outcome.note}`);
         }

@@ -42,6 +42,18 @@ export async function failNodeUnder(jobId: string, logFile: string, epochs: numb
     if (Date.now() > deadline) return { failed: false, why: `job ${jobId} saved no checkpoint in ${budgetMs / 1000} s` };
     await sleep(200);
   }
+  // Too close to its end, the job may be exporting by the time SIGTERM reaches it; it then
+  // finishes its outputs and the replacement finds them complete: nothing is resumed, so the
+  // failure would test nothing. A whole epoch left is seconds of margin over the ~100 ms between
+  // the last look and the node going down.
+  const inLastEpoch = async () => {
+    const done = epochsCompleted(await log());
+    return done < epochs - 1
+      ? null
+      : `job ${jobId} is in its last epoch (${done} of ${epochs} done): it could be exporting by the time it hears of the failure`;
+  };
+  const late = await inLastEpoch();
+  if (late) return { failed: false, why: late };
   const node = (await slurm(['squeue', '-h', '-j', jobId, '-o', '%N'])).trim();
   if (!/^[A-Za-z0-9._-]+$/.test(node)) return { failed: false, why: `job ${jobId} has no node (it ended?)` };
   await slurm(['scontrol', 'update', `NodeName=${node}`, 'State=DRAIN', `Reason=${REASON}`]);
@@ -50,18 +62,14 @@ export async function failNodeUnder(jobId: string, logFile: string, epochs: numb
   process.once('exit', resumeOnExit);
   try {
     for (;;) {
+      const late = await inLastEpoch();
+      if (late) return { failed: false, why: late };
       const running = (await slurm(['squeue', '-h', '-w', node, '-t', 'RUNNING,COMPLETING', '-o', '%i'])).split('\n').filter(Boolean);
       if (!running.includes(jobId)) return { failed: false, why: `job ${jobId} ended while other jobs kept node ${node} busy` };
       if (running.length === 1) break;
       if (Date.now() > deadline) return { failed: false, why: `other jobs (${running.join(', ')}) kept running on ${node}; not taking it down under them` };
       await sleep(500);
     }
-    // Too close to its end, the job may be exporting by the time SIGTERM reaches it; it then
-    // finishes its outputs and the replacement finds them complete: nothing is resumed, so the
-    // failure would test nothing. A whole epoch left is seconds of margin over the ~100 ms below.
-    const done = epochsCompleted(await log());
-    if (done >= epochs - 1)
-      return { failed: false, why: `job ${jobId} is in its last epoch (${done} of ${epochs} done): it could be exporting by the time it hears of the failure` };
     await slurm(['scontrol', 'update', `NodeName=${node}`, 'State=DOWN', `Reason=${REASON}`]);
     let shown = '';
     for (let i = 0; i < 60 && !/JobState=NODE_FAIL/.test((shown = await slurm(['scontrol', 'show', 'job', jobId]))); i++) await sleep(500);
