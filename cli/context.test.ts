@@ -1,7 +1,7 @@
 import { ServiceError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { CliError } from './cli-error';
-import { describeTemporalError, endedAs, type CliContext } from './context';
+import { describeTemporalError, endedAs, temporalUnreachable, type CliContext } from './context';
 
 const ctx = { config: { temporal: { namespace: 'default' } } } as unknown as CliContext;
 
@@ -40,5 +40,16 @@ describe('endedAs (mlc status, and the refusal of decisions on an ended lifecycl
 
   it('points a failed one to where its reason is', () => {
     expect(endedAs(described('FAILED', at))).toBe('failed at 2026-12-01T10:10:01.308Z (see why with: mlc status mlc-m)');
+  });
+});
+
+describe('temporalUnreachable', () => {
+  it("names what the server or the channel said, not only the SDK's 'Failed to connect', and how to start Temporal", () => {
+    const cause = Object.assign(new Error('14 UNAVAILABLE: Connection dropped'), { code: 14, details: 'Connection dropped' });
+    const said = temporalUnreachable('127.0.0.1:7233', new ServiceError('Failed to connect to Temporal server', { cause }));
+    expect(said).toBeInstanceOf(CliError);
+    expect(said.message).toBe(
+      'Cannot reach Temporal at 127.0.0.1:7233 (14 UNAVAILABLE: Connection dropped). Start it with: bash scripts/services.sh start temporal (or set TEMPORAL_ADDRESS).',
+    );
   });
 });

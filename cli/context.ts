@@ -12,6 +12,7 @@ import {
 } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { dataConverterFor } from '../adapters/temporal-codec/data-converter';
+import { rootCauseMessage } from '../domain/errors';
 import { lifecycleWorkflowId, searchAttributes } from '../domain/temporal-names';
 import { loadConfig, type MlcConfig } from '../temporal.config';
 import { CliError } from './cli-error';
@@ -29,12 +30,20 @@ export async function openContext(): Promise<CliContext> {
   try {
     connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
   } catch (err) {
-    throw new CliError(
-      `Cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}). Start it with: bash scripts/services.sh start temporal (or set TEMPORAL_ADDRESS).`,
-    );
+    throw temporalUnreachable(config.temporal.address, err);
   }
   return { config, client: new Client({ connection, namespace: config.temporal.namespace, dataConverter }), close: () => connection.close() };
 }
+
+/**
+ * The SDK's own message ("Failed to connect to Temporal server") hides what the server or the
+ * channel said, e.g. a gRPC status with its code: that root cause is what tells a server down
+ * from one that answered with an error.
+ */
+export const temporalUnreachable = (address: string, err: unknown) =>
+  new CliError(
+    `Cannot reach Temporal at ${address} (${rootCauseMessage(err)}). Start it with: bash scripts/services.sh start temporal (or set TEMPORAL_ADDRESS).`,
+  );
 
 /**
  * What the server said, worded for the command line. A lifecycle it does not have (status, logs,

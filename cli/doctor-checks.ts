@@ -22,7 +22,7 @@ import { fromJson, localUrl, toJson, type JsonPayload } from '../adapters/tempor
 import { loadKeyring, type Keyring } from '../adapters/temporal-codec/keys';
 import { loadCodecServerToken } from '../adapters/temporal-codec/server-token';
 import type { CheckResult } from '../domain/checks';
-import { messageOf } from '../domain/errors';
+import { messageOf, rootCauseMessage } from '../domain/errors';
 import { searchAttributes, taskQueues } from '../domain/temporal-names';
 import type { MlcConfig } from '../temporal.config';
 import { isLive, lastPollOf } from './context';
@@ -154,7 +154,7 @@ async function checkTemporal(config: MlcConfig, keyring: Keyring | undefined): P
     return notChecked(why, [
       fail(
         'temporal',
-        `cannot reach ${address}: ${messageOf(e)}`,
+        `cannot reach ${address}: ${rootCauseMessage(e)}`,
         'start it (bash scripts/services.sh start temporal), or set TEMPORAL_ADDRESS to your frontend host:port',
       ),
       skip('namespace', `not checked: ${why}`),

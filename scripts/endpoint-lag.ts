@@ -15,7 +15,7 @@ async function eventLoopLine(): Promise<string> {
   const samples = parsePrometheusText(await endpoint.getText('/metrics'));
   const seconds = (name: string) => {
     const found = samples.find((s) => s.name === name);
-    if (!found) throw new Error(`${url} has no ${name}`);
+    if (!found) throw new Error(`${url} has no ${name}: is it a worker started before the endpoint reported its event loop? Restart it (npm run worker)`);
     return found.value;
   };
   const ms = (s: number) => Math.round(s * 1000).toLocaleString('en-US');

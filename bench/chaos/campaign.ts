@@ -49,9 +49,13 @@ export async function injectAsPlanned(stack: ChaosStack, plan: PlannedFault[], o
   let lastLaunch = 0;
 
   const quiet = () => !o.oneAtATime || runs.every((r) => !r.inFlight || recoveredFromAll(r, injections));
+  const stillPassedOver = (f: PlannedFault, r: LifecycleRun) => {
+    const last = passedOver.get(f);
+    return last?.run === r && last.mark === r.progressMark();
+  };
   const eligible = (f: PlannedFault, r: LifecycleRun) =>
     r.inFlight &&
-    !(passedOver.get(f)?.run === r && passedOver.get(f)?.mark === r.progressMark()) &&
+    !stillPassedOver(f, r) &&
     recoveredFromAll(r, injections) &&
     (f.point === 'random' ? Date.now() - r.startedAt >= (f.delayMs ?? 0) && r.latest?.stage !== 'monitoring' : r.isAt(f.point));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { epochsCompleted } from './node-failure';
+import { epochsCompleted, savedCheckpoints } from './node-failure';
 
 // Lines of a real chaos-spec job's log (2 epochs of 79 steps, a checkpoint every 10).
 const log = (...lines: string[]) =>
@@ -29,5 +29,23 @@ describe('epochsCompleted', () => {
         log('epoch 2/2 step 158 loss 1.3245 val_macro_f1 0.2489 val_acc 0.4889 val_loss 1.4592', 'checkpoint saved (reason: epoch) at epoch 2 step 158'),
       ),
     ).toBe(2);
+  });
+});
+
+describe('savedCheckpoints', () => {
+  it('lists each checkpoint line with its epochs done and step, of every reason, in order', () => {
+    const lines = log(
+      'checkpoint saved (reason: interval) at epoch 0 step 70',
+      'epoch 1/2 step 79 loss 1.3508 val_macro_f1 0.1958 val_acc 0.3556 val_loss 1.4298',
+      'checkpoint saved (reason: epoch) at epoch 1 step 79',
+      'step 100 (epoch 2/2) loss 1.3162 lr 2.04e-04',
+      'checkpoint saved (reason: signal) at epoch 1 step 104',
+    );
+    expect(savedCheckpoints(lines)).toEqual([
+      { epoch: 0, step: 70 },
+      { epoch: 1, step: 79 },
+      { epoch: 1, step: 104 },
+    ]);
+    expect(savedCheckpoints(log('resuming from checkpoint at step 104 (epoch 1, batch 25)'))).toEqual([]);
   });
 });

@@ -82,13 +82,15 @@ export async function failNodeUnder(jobId: string, logFile: string, epochs: numb
   }
 }
 
-/**
- * Epochs the job's log says are done: the highest of its checkpoint lines' "at epoch N" (epochs
- * completed at the save) and its per-epoch summaries, "epoch N/M step …".
- */
+/** The checkpoints train.py's log says it saved: "checkpoint saved (reason: …) at epoch N step S", N the epochs then done. */
+export function savedCheckpoints(log: string): { epoch: number; step: number }[] {
+  return [...log.matchAll(/checkpoint saved \(reason: \w+\) at epoch (\d+) step (\d+)/g)].map((m) => ({ epoch: Number(m[1]), step: Number(m[2]) }));
+}
+
+/** Epochs the job's log says are done: the highest of its checkpoints' and its per-epoch summaries' ("epoch N/M step …"). */
 export function epochsCompleted(log: string): number {
-  const seen = [...log.matchAll(/checkpoint saved \(reason: \w+\) at epoch (\d+)|^epoch (\d+)\/\d+ step/gm)].map((m) => Number(m[1] ?? m[2]));
-  return Math.max(0, ...seen);
+  const summaries = [...log.matchAll(/^epoch (\d+)\/\d+ step/gm)].map((m) => Number(m[1]));
+  return Math.max(0, ...summaries, ...savedCheckpoints(log).map((c) => c.epoch));
 }
 
 function resumeNow(node: string): void {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { differences, duplicateJobs, readEndState, type EndState } from './invariants';
 import { planFaults, type PlannedFault } from './faults';
 import { injectAsPlanned } from './campaign';
+import { savedCheckpoints } from './node-failure';
 import { chaosSpec, LifecycleRun, type Point } from './lifecycle';
 import type { Injection } from './recovery';
 import { s, startStack, type ChaosStack } from './stack';
@@ -110,7 +111,7 @@ async function resumedFrom(stack: ChaosStack, i: Injection): Promise<string> {
   if (!dead) return 'not resubmitted';
   const root = stack.config.clusters[i.target.spec.training.cluster]!.artifactsRoot;
   const log = (jobId: string) => readFile(path.join(root, training.runDir, `slurm-${jobId}.out`), 'utf8').catch(() => '');
-  const saved = [...(await log(dead.jobId)).matchAll(/checkpoint saved \(reason: \w+\) at epoch \d+ step (\d+)/g)].map((m) => Number(m[1]));
+  const saved = savedCheckpoints(await log(dead.jobId)).map((c) => c.step);
   const last = saved.length ? Math.max(...saved) : null;
   const replacement = await log(training.jobId!);
   const resumedAt = /resuming from checkpoint at step (\d+)/.exec(replacement)?.[1];

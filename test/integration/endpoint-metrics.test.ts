@@ -3,6 +3,8 @@
 // read from that registry's monitoring reports when scraped.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,7 +162,7 @@ describe('endpoint /metrics on a real model and registry', () => {
     expect(sampleValue(got, 'mlc_endpoint_request_duration_seconds_count', { ...v1, status: '200' })).toBe(9);
   });
 
-  it('gives the demo its event-loop line (scripts/endpoint-lag.ts), and says when the endpoint cannot be read or refuses its key', async () => {
+  it('gives the demo its event-loop line (scripts/endpoint-lag.ts), and says when the endpoint cannot be read, refuses its key or lacks the figures', async () => {
     const lag = (port: string, key = KEY) =>
       promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/endpoint-lag.ts'], {
         cwd: repoRoot,
@@ -175,6 +177,20 @@ describe('endpoint /metrics on a real model and registry', () => {
       code: 1,
       stderr: expect.stringMatching(/^endpoint-lag: endpoint answered 401: missing or wrong API key: .*MLC_ENDPOINT_KEY/),
     });
+    // An endpoint without the process figures: an older worker's.
+    const older = createServer((_req, res) => res.end('mlc_endpoint_refused_total 0\n'));
+    await new Promise<void>((r) => older.listen(0, '127.0.0.1', r));
+    try {
+      const bare = await lag(String((older.address() as AddressInfo).port)).catch((e: { code: number; stderr: string }) => e);
+      expect(bare).toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(
+          /^endpoint-lag: http:\/\/127\.0\.0\.1:\d+\/metrics has no nodejs_eventloop_lag_max_seconds: .*Restart it \(npm run worker\)\n$/,
+        ),
+      });
+    } finally {
+      older.close();
+    }
     const down = await lag('1').catch((e: { code: number; stderr: string }) => e);
     expect(down).toMatchObject({
       code: 1,

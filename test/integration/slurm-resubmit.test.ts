@@ -20,6 +20,7 @@ import { openRegistry } from '../../adapters/db/open';
 import type { Registry } from '../../adapters/db/port';
 import { SlurmExecutor } from '../../adapters/slurm/executor';
 import { shellCommand } from '../../adapters/slurm/shell';
+import { savedCheckpoints } from '../../bench/chaos/node-failure';
 import { artifactLayout } from '../../domain/artifact-layout';
 import { submissionKeyFor } from '../../domain/lifecycle';
 import { clusterProfileSchema, trainingParamsSchema } from '../../domain/spec';
@@ -174,7 +175,7 @@ describe('a training job whose node fails', () => {
     expect(final, log2).toMatchObject({ state: 'COMPLETED', phase: 'succeeded' });
     // From the last checkpoint the dead job saved (on the SIGTERM the node failure sent, or an interval).
     const resumedAt = Number(/resuming from checkpoint at step (\d+)/.exec(log2)?.[1]);
-    const savedByFirst = [...(await log1()).matchAll(/checkpoint saved \(reason: \w+\) at epoch \d+ step (\d+)/g)].map((m) => Number(m[1]));
+    const savedByFirst = savedCheckpoints(await log1()).map((c) => c.step);
     expect(resumedAt, log2).toBeGreaterThan(0);
     expect(resumedAt).toBe(Math.max(...savedByFirst));
     expect(log2).toMatch(/^done: /m);

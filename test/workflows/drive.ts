@@ -33,7 +33,8 @@ export async function until(h: WorkflowHandle, done: (s: LifecycleStatus) => boo
     if (s && done(s)) return s;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`${h.workflowId} never ${what}; last: ${JSON.stringify(await status(h))}`);
+  const last = await status(h);
+  throw new Error(`${h.workflowId} never ${what} in 60 s; last status: ${last ? JSON.stringify(last) : 'no answer within 5 s'}`);
 }
 
 export function reach(h: WorkflowHandle, stage: Stage, generation = 1): Promise<LifecycleStatus> {
